@@ -1,0 +1,170 @@
+"""What every command shares: options, settings resolution, output (table or one JSON object) and errors.
+
+Commands are thin: they parse options, call ``open_context`` to resolve settings, call one library
+function, and hand its result to ``ctx.emit``. Errors are raised as :class:`CliError` (one sentence
+with the fix) and turned into an exit code by ``app.main``; nothing prints a traceback unless
+``-v`` is given twice or ``BITAGENT_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Callable, Mapping
+
+import typer
+from rich.console import Console
+
+from ..config import ConfigError, Settings, load_settings
+
+# Exit codes shared by every command (documented in `bitagent --help`).
+EXIT_OK = 0
+EXIT_FAIL = 1
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """An error shown to the user as one line; ``code`` is the exit status."""
+
+    def __init__(self, message: str, code: int = EXIT_FAIL, data: Mapping[str, Any] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.data = dict(data or {})
+
+
+def not_built(command: str) -> CliError:
+    return CliError(f"`bitagent {command}` is not built yet in this version; "
+                    f"follow the project's issues for when it lands.", EXIT_FAIL)
+
+
+# ---------------------------------------------------------------- options
+ProfileOpt = Annotated[str | None, typer.Option(
+    "--profile", "-P", help="Profile: local, testnet, mainnet or one of yours (env BITAGENT_PROFILE).",
+    show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (for scripts).")]
+VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True,
+                                         help="More logging (-vv shows tracebacks).")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would be done; change nothing on chain.")]
+NetworkOpt = Annotated[str | None, typer.Option(
+    "--network", "-n", help="finney, test, local or ws://host:port (alias --subtensor.network).",
+    show_default=False)]
+ChainEndpointOpt = Annotated[str | None, typer.Option(
+    "--chain-endpoint", help="Explicit chain endpoint ws://... (alias --subtensor.chain_endpoint).",
+    show_default=False)]
+NetuidOpt = Annotated[int | None, typer.Option("--netuid", help="Subnet uid (20 mainnet, 76 testnet).",
+                                                show_default=False)]
+WalletNameOpt = Annotated[str | None, typer.Option(
+    "--wallet-name", "-w", help="Coldkey name (alias --wallet.name).", show_default=False)]
+WalletHotkeyOpt = Annotated[str | None, typer.Option(
+    "--wallet-hotkey", "-H", help="Hotkey name (alias --wallet.hotkey).", show_default=False)]
+WalletPathOpt = Annotated[str | None, typer.Option(
+    "--wallet-path", help="Wallets directory (alias --wallet.path).", show_default=False)]
+
+# The seed's dotted flags, kept working for existing pm2 command lines; rewritten before parsing,
+# so they stay out of --help.
+DOTTED_ALIASES: dict[str, str] = {
+    "--subtensor.network": "--network",
+    "--subtensor.chain_endpoint": "--chain-endpoint",
+    "--wallet.name": "--wallet-name",
+    "--wallet.hotkey": "--wallet-hotkey",
+    "--wallet.path": "--wallet-path",
+    "--axon.port": "--port",
+    "--json-output": "--json",
+}
+DOTTED_FLAGS: dict[str, str] = {  # flags that take no value
+    "--logging.debug": "-v",
+    "--logging.trace": "-vv",
+}
+
+
+def rewrite_argv(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    for a in argv:
+        if a == "--":
+            out.extend(argv[len(out):])
+            break
+        name, eq, val = a.partition("=")
+        if name in DOTTED_ALIASES:
+            out.append(DOTTED_ALIASES[name] + (eq + val if eq else ""))
+        elif a in DOTTED_FLAGS:
+            out.append(DOTTED_FLAGS[a])
+        else:
+            out.append(a)
+    return out
+
+
+# ---------------------------------------------------------------- context
+@dataclass
+class Ctx:
+    settings: Settings
+    json: bool = False
+    verbose: int = 0
+    console: Console = field(default_factory=lambda: Console(stderr=False, highlight=False))
+    err: Console = field(default_factory=lambda: Console(stderr=True, highlight=False))
+
+    def emit(self, obj: Mapping[str, Any], render: Callable[[Console], None] | None = None) -> None:
+        """Print the result: one JSON object with --json, else ``render`` (or a plain key: value list)."""
+        if self.json:
+            sys.stdout.write(json.dumps(obj, default=_json_default, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        elif render is not None:
+            render(self.console)
+        else:
+            for k, v in obj.items():
+                self.console.print(f"[bold]{k}[/bold]: {v}")
+
+    def info(self, msg: str) -> None:
+        """Progress/info text: stderr, so stdout stays clean for --json."""
+        if not self.json or self.verbose:
+            self.err.print(msg)
+
+
+def _json_default(o: Any) -> Any:
+    if hasattr(o, "to_dict"):
+        return o.to_dict()
+    if isinstance(o, (set, frozenset, tuple)):
+        return list(o)
+    return str(o)
+
+
+_current: contextvars.ContextVar[Ctx | None] = contextvars.ContextVar("bitagent_ctx", default=None)
+_json_requested = False
+
+
+def current() -> Ctx | None:
+    return _current.get()
+
+
+def json_requested() -> bool:
+    c = _current.get()
+    return c.json if c is not None else _json_requested
+
+
+def open_context(*, profile: str | None, json_out: bool = False, verbose: int = 0,
+                 overrides: Mapping[str, Any] | None = None) -> Ctx:
+    """Resolve settings for a command (flags > env > profile > defaults) and set up logging."""
+    global _json_requested
+    _json_requested = json_out
+    try:
+        settings = load_settings(profile, overrides)
+    except ConfigError as e:
+        raise CliError(str(e), EXIT_USAGE) from None
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bitagent_cli").setLevel(level)
+    ctx = Ctx(settings=settings, json=json_out, verbose=verbose)
+    _current.set(ctx)
+    return ctx
+
+
+def chain_overrides(network: str | None = None, chain_endpoint: str | None = None, netuid: int | None = None,
+                    wallet_name: str | None = None, wallet_hotkey: str | None = None,
+                    wallet_path: str | None = None) -> dict[str, Any]:
+    return {"chain.network": network, "chain.endpoint": chain_endpoint, "chain.netuid": netuid,
+            "wallet.name": wallet_name, "wallet.hotkey": wallet_hotkey, "wallet.path": wallet_path}

@@ -1,0 +1,260 @@
+"""Profiles and settings: defaults < profile file < ``BITAGENT_*`` env < flags.
+
+A profile is a TOML file with sections (``[chain]``, ``[wallet]``, ``[eval]``, ``[miner]``,
+``[validator]``, ``[paths]``). Every setting has a dotted key (``wallet.name``), an env var
+(``BITAGENT_WALLET_NAME``) and a type. Profiles ship with the package (``profiles/*.toml``) and a
+user directory (``$BITAGENT_CONFIG_DIR`` or the platform's config dir, ``profiles/NAME.toml``) may
+override keys of a shipped profile or add new profiles.
+
+This module imports nothing else from bitagent_cli.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["ConfigError", "SETTINGS", "Settings", "Spec", "list_profiles", "load_settings",
+           "profile_dirs", "user_config_dir", "data_dir"]
+
+DEFAULT_PROFILE = "local"
+
+
+class ConfigError(ValueError):
+    """A profile or setting that cannot be used; the message names the file, key and fix."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    key: str
+    type: type
+    default: Any
+    help: str
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def env(self) -> str:
+        return "BITAGENT_" + self.key.replace(".", "_").upper()
+
+
+def _s(key: str, typ: type, default: Any, help: str, choices: tuple[str, ...] | None = None) -> Spec:
+    return Spec(key, typ, default, help, choices)
+
+
+SETTINGS: dict[str, Spec] = {s.key: s for s in [
+    _s("chain.network", str, "local", "finney, test, local, or a ws:// endpoint"),
+    _s("chain.endpoint", str, "", "explicit chain endpoint (ws://...); overrides the network's default"),
+    _s("chain.netuid", int, 76, "subnet uid (20 on mainnet, 76 on testnet)"),
+    _s("wallet.name", str, "default", "coldkey (wallet) name"),
+    _s("wallet.hotkey", str, "default", "hotkey name"),
+    _s("wallet.path", str, "~/.bittensor/wallets", "wallets directory"),
+    _s("eval.backend", str, "auto", "model server backend", ("auto", "vllm", "transformers", "endpoint")),
+    _s("eval.base_url", str, "", "OpenAI-compatible base URL for the endpoint backend"),
+    _s("eval.suites", list, ["bfcl", "glaive"], "task suites run by default (the validator's suite)"),
+    _s("eval.limit", int, 0, "tasks per suite (0 = all)"),
+    _s("eval.seed", int, 0, "sampling seed for --limit"),
+    _s("eval.concurrency", int, 8, "requests in flight"),
+    _s("eval.request_timeout", float, 120.0, "seconds per request"),
+    _s("eval.max_params_b", float, 8.0, "largest model accepted, in billions of parameters"),
+    _s("eval.max_download_gb", float, 40.0, "largest download accepted, in GB"),
+    _s("eval.max_model_len", int, 8192, "vLLM --max-model-len"),
+    _s("eval.gpu_memory_utilization", float, 0.85, "vLLM --gpu-memory-utilization"),
+    _s("eval.startup_timeout", float, 900.0, "seconds to wait for a model server to become healthy"),
+    _s("eval.max_tokens", int, 512, "completion tokens per request"),
+    _s("miner.host", str, "0.0.0.0", "address the miner listens on"),
+    _s("miner.port", int, 8091, "port the miner listens on (the seed's --axon.port)"),
+    _s("miner.external_ip", str, "", "IP published on chain (default: detected)"),
+    _s("miner.model", str, "", "model the miner serves (--hf-model-name-to-run)"),
+    _s("miner.submit_model", str, "", "model the miner submits (--miner-hf-model-name-to-submit)"),
+    _s("miner.openai_api_base", str, "", "attach to a running OpenAI-compatible server instead of starting one"),
+    _s("miner.min_validator_stake", float, 1000.0, "stake a caller needs to be served"),
+    _s("miner.rate_limit_per_min", int, 120, "requests per minute per validator hotkey"),
+    _s("miner.max_body_bytes", int, 1_000_000, "largest request body accepted"),
+    _s("validator.llm_base_url", str, "", "OpenAI-compatible server used to alter tasks (empty: no alteration)"),
+    _s("validator.sample_size", int, 10, "miners queried per step"),
+    _s("validator.query_timeout", float, 20.0, "seconds a miner has to answer"),
+    _s("validator.step_seconds", float, 60.0, "seconds between online steps"),
+    _s("validator.ema_alpha", float, 0.1, "weight of a new online score in the moving average"),
+    _s("validator.online_share", float, 0.5, "share of the final score that is online"),
+    _s("validator.offline_limit", int, 500, "tasks per offline evaluation"),
+    _s("validator.wandb", bool, False, "log to wandb online (otherwise offline mode)"),
+    _s("paths.data_dir", str, "", "where caches and state live (default: the platform's data dir)"),
+]}
+
+_ENV_TRUE = {"1", "true", "yes", "on"}
+_ENV_FALSE = {"0", "false", "no", "off", ""}
+
+
+def user_config_dir() -> Path:
+    env = os.environ.get("BITAGENT_CONFIG_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("bitagent"))
+
+
+def data_dir(settings: "Settings | None" = None) -> Path:
+    if settings is not None and settings.get("paths.data_dir"):
+        return Path(settings["paths.data_dir"]).expanduser()
+    env = os.environ.get("BITAGENT_PATHS_DATA_DIR") or os.environ.get("BITAGENT_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("bitagent"))
+
+
+def _builtin_profile_dir() -> Path:
+    here = Path(__file__).resolve().parent.parent
+    installed = here / "_profiles"
+    if installed.is_dir():
+        return installed
+    return here.parent / "profiles"  # source checkout / editable install
+
+
+def profile_dirs() -> list[tuple[str, Path]]:
+    return [("builtin", _builtin_profile_dir()), ("user", user_config_dir() / "profiles")]
+
+
+def list_profiles() -> dict[str, list[Path]]:
+    """Profile name -> the files that define it (builtin first, user override last)."""
+    out: dict[str, list[Path]] = {}
+    for _, d in profile_dirs():
+        if d.is_dir():
+            for f in sorted(d.glob("*.toml")):
+                out.setdefault(f.stem, []).append(f)
+    return out
+
+
+def _coerce(spec: Spec, value: Any, where: str) -> Any:
+    fix = f"set {spec.key} to a {spec.type.__name__}"
+    if spec.choices:
+        fix = f"use one of {', '.join(spec.choices)}"
+    try:
+        if spec.type is bool:
+            if isinstance(value, bool):
+                out: Any = value
+            elif isinstance(value, str) and value.strip().lower() in _ENV_TRUE | _ENV_FALSE:
+                out = value.strip().lower() in _ENV_TRUE
+            else:
+                raise ValueError
+        elif spec.type is int:
+            if isinstance(value, bool):
+                raise ValueError
+            out = int(value) if not isinstance(value, float) or value.is_integer() else None
+            if out is None:
+                raise ValueError
+        elif spec.type is float:
+            if isinstance(value, bool):
+                raise ValueError
+            out = float(value)
+        elif spec.type is list:
+            if isinstance(value, str):
+                out = [v.strip() for v in value.split(",") if v.strip()]
+            elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+                out = list(value)
+            else:
+                raise ValueError
+        else:
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                raise ValueError
+            out = str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: {spec.key} = {value!r} is not valid; {fix}.") from None
+    if spec.choices and out not in spec.choices:
+        raise ConfigError(f"{where}: {spec.key} = {value!r} is not valid; {fix}.")
+    return out
+
+
+def _read_profile_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML ({e}); fix the syntax or delete the file.") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot be read ({e.strerror}).") from None
+    flat: dict[str, Any] = {}
+    for section, body in data.items():
+        if section == "description":
+            continue
+        if not isinstance(body, dict):
+            raise ConfigError(f"{path}: top-level key {section!r} must be a [section]; "
+                              f"put it under one of [chain], [wallet], [eval], [miner], [validator], [paths].")
+        for k, v in body.items():
+            key = f"{section}.{k}"
+            spec = SETTINGS.get(key)
+            if spec is None:
+                raise ConfigError(f"{path}: unknown key {key!r}; see `bitagent profile show` for the valid keys.")
+            flat[key] = _coerce(spec, v, str(path))
+    return flat
+
+
+@dataclass
+class Settings(Mapping[str, Any]):
+    """Resolved settings plus where each value came from."""
+
+    profile: str
+    values: dict[str, Any]
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def __iter__(self):
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"profile": self.profile,
+                "settings": {k: {"value": v, "source": self.sources.get(k, "default")}
+                             for k, v in self.values.items()}}
+
+
+def load_settings(profile: str | None = None, overrides: Mapping[str, Any] | None = None,
+                  env: Mapping[str, str] | None = None) -> Settings:
+    """Resolve settings: defaults < profile (builtin, then user file) < ``BITAGENT_*`` env < overrides.
+
+    ``overrides`` holds flag values; ``None`` values are ignored (flag not given).
+    """
+    env = os.environ if env is None else env
+    name = profile or env.get("BITAGENT_PROFILE") or DEFAULT_PROFILE
+    available = list_profiles()
+    if name not in available:
+        known = ", ".join(sorted(available)) or "none"
+        raise ConfigError(f"unknown profile {name!r} (known: {known}); "
+                          f"add {user_config_dir() / 'profiles' / (name + '.toml')} or pick a known one.")
+    values = {k: s.default for k, s in SETTINGS.items()}
+    sources = {k: "default" for k in SETTINGS}
+    for path in available[name]:
+        for k, v in _read_profile_file(path).items():
+            values[k] = v
+            sources[k] = str(path)
+    for k, spec in SETTINGS.items():
+        if spec.env in env:
+            values[k] = _coerce(spec, env[spec.env], f"environment variable {spec.env}")
+            sources[k] = f"env {spec.env}"
+    for k, v in (overrides or {}).items():
+        if v is None:
+            continue
+        spec = SETTINGS.get(k)
+        if spec is None:
+            raise ConfigError(f"internal: unknown setting {k!r}")
+        values[k] = _coerce(spec, v, "command-line flag")
+        sources[k] = "flag"
+    return Settings(profile=name, values=values, sources=sources)
+
+
+def apply(settings: Settings, fn: Callable[[Settings], Any]) -> Any:  # pragma: no cover - tiny helper
+    return fn(settings)

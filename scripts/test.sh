@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install bitagent with its test and CPU extras into .venv, then run the test suite.
+# Used by the README's test command and by .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+. .venv/bin/activate
+python -m pip install -q --upgrade pip
+# torch first, pinned: on the project's machines this takes the local CPU wheel, not a CUDA build.
+python -m pip install -q "torch==2.13.0" || python -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
+python -m pip install -q -e '.[cpu,test,data]'
+exec python -m pytest "$@"
