@@ -1,0 +1,117 @@
+"""The bfcl suite: spot checks of the conversion against known BFCL v4 records."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bitagent_cli.tasks import Task
+from bitagent_cli.tasks.bfcl import BFCL_CATEGORIES, bfcl_record_to_task, convert_bfcl_dir, split_bfcl_id
+from bitagent_cli.tasks.suites import load_suite
+
+from conftest import SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def bfcl():
+    return {t.id: t for t in load_suite("bfcl")}
+
+
+def test_counts_and_categories(bfcl):
+    cats: dict[str, int] = {}
+    for t in bfcl.values():
+        cats[t.category] = cats.get(t.category, 0) + 1
+    assert cats == {"simple": 400, "multiple": 200, "parallel": 200, "parallel_multiple": 200,
+                    "irrelevance": 240, "live_simple": 258, "live_multiple": 1053, "live_parallel": 16,
+                    "live_parallel_multiple": 24, "live_irrelevance": 884, "live_relevance": 16}
+    assert len(bfcl) == 3491
+
+
+def test_simple_python_0(bfcl):
+    t = bfcl["bfcl/simple_python/0"]
+    assert t.category == "simple"
+    assert t.messages == ({"role": "user", "content":
+                           "Find the area of a triangle with a base of 10 units and height of 5 units."},)
+    (tool,) = t.tools
+    assert tool.name == "calculate_triangle_area"
+    assert tool.parameters["type"] == "object"
+    assert tool.required == ["base", "height"]
+    assert tool.properties["base"]["type"] == "integer"
+    (exp,) = t.expected
+    assert exp.name == "calculate_triangle_area"
+    assert exp.arguments == {"base": [10], "height": [5], "unit": ["units", ""]}  # "" = may be omitted
+    assert t.meta == {"source": "bfcl", "bfcl_id": "simple_python_0", "bfcl_category": "simple_python"}
+
+
+def test_tuple_and_float_types(bfcl):
+    tool = bfcl["bfcl/simple_python/83"].tools[0]
+    coord = tool.properties["coord1"]
+    assert coord["type"] == "array" and coord["x-python-type"] == "tuple"
+    assert coord["items"] == {"type": "number", "x-python-type": "float"}
+    timeout = bfcl["bfcl/live_irrelevance/7-0-7"].tools[0].properties["timeout"]
+    assert timeout["type"] == "number" and timeout["x-python-type"] == "float"
+
+
+def test_any_type_and_dict_params(bfcl):
+    data = bfcl["bfcl/simple_python/109"].tools[0].properties["data"]
+    assert "type" not in data and data["x-python-type"] == "any"
+    t = bfcl["bfcl/simple_python/89"]
+    cond = t.tools[0].properties["conditions"]
+    assert cond["type"] == "object" and set(cond["properties"]) == {"department", "school"}
+    assert t.expected[0].arguments["conditions"] == [
+        {"department": ["Science"], "school": ["Bluebird High School", "Bluebird HS"]}]
+    assert t.expected[0].arguments["fetch_limit"] == ["", 0]
+    # no "dict" survives anywhere in any tool schema
+    blob = json.dumps([tl.to_dict() for task in bfcl.values() for tl in task.tools])
+    assert '"type": "dict"' not in blob and '"type": "float"' not in blob and '"type": "tuple"' not in blob
+
+
+def test_parallel_dotted_names(bfcl):
+    t = bfcl["bfcl/parallel/0"]
+    assert [e.name for e in t.expected] == ["spotify.play", "spotify.play"]
+    assert [e.arguments["artist"] for e in t.expected] == [["Taylor Swift"], ["Maroon 5"]]
+
+
+def test_irrelevance_relevance_and_live(bfcl):
+    assert bfcl["bfcl/irrelevance/0"].expected == () and bfcl["bfcl/irrelevance/0"].category == "irrelevance"
+    li = bfcl["bfcl/live_irrelevance/0-0-0"]
+    assert li.category == "live_irrelevance" and li.expected == ()
+    rel = bfcl["bfcl/live_relevance/0-0-0"]
+    assert rel.category == "live_relevance" and rel.expected == () and len(rel.tools) >= 2
+    ls = bfcl["bfcl/live_simple/0-0-0"]
+    assert ls.category == "live_simple"
+    assert ls.expected[0].name == "get_user_info"
+    assert ls.expected[0].arguments == {"user_id": [7890], "special": ["black"]}
+    # system messages are kept, in order, before the user turn
+    with_system = [t for t in bfcl.values() if t.messages[0]["role"] == "system"]
+    assert len(with_system) >= 90
+    assert all(t.messages[-1]["role"] in ("user", "assistant") for t in with_system)
+
+
+def test_split_id():
+    assert split_bfcl_id("live_parallel_multiple_3-2-0") == ("live_parallel_multiple", "3-2-0")
+    assert split_bfcl_id("parallel_multiple_12") == ("parallel_multiple", "12")
+    assert split_bfcl_id("simple_python_0") == ("simple_python", "0")
+
+
+def test_package_data_matches_a_fresh_conversion_and_the_validating_reader():
+    src = SHARED_DATA / "bfcl"
+    if not src.exists():
+        pytest.skip("shared BFCL data not present")
+    fresh = convert_bfcl_dir(src)
+    shipped = load_suite("bfcl")
+    assert [t.to_dict() for t in fresh] == [t.to_dict() for t in shipped]
+    # the fast loader gives what the validating parser gives
+    for t in shipped[::50]:
+        assert Task.from_dict(json.loads(t.to_json())) == t
+
+
+def test_record_errors():
+    from bitagent_cli.tasks import TaskFormatError
+    rec = {"id": "simple_python_9", "question": [[{"role": "user", "content": "q"}]], "function": []}
+    with pytest.raises(TaskFormatError, match="no possible answer"):
+        bfcl_record_to_task(rec)
+    t = bfcl_record_to_task(rec, {"id": "simple_python_9", "ground_truth": [{"f": {"a": [1]}}]})
+    assert t.id == "bfcl/simple_python/9" and t.expected[0].arguments == {"a": [1]}
+    assert set(BFCL_CATEGORIES.values()) >= {"simple", "live_irrelevance", "live_relevance"}
