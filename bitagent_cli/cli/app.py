@@ -31,6 +31,20 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"bitagent {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Show the version and exit.")) -> None:
+    """Toolkit for BitAgent (Bittensor subnet 20, testnet 76) miners and validators."""
+
+
 for module in (eval_model, score, tasks, profile, wallet, register, submit, mine, validate, doctor):
     module.register(app)
 
