@@ -9,7 +9,7 @@ returned tasks as read-only (they are shared).
 category gets at least one task when the limit allows it, the rest is shared in proportion to
 category size (largest remainder), and within a category the tasks with the smallest
 ``sha256(seed, id)`` are taken, so the choice is stable across Python versions and machines, and a
-larger limit keeps the tasks a smaller one chose.
+category given a larger share keeps the tasks a smaller share chose.
 """
 
 from __future__ import annotations
@@ -41,19 +41,19 @@ SUITES: dict[str, SuiteSpec] = {
         "bfcl",
         "Berkeley Function Calling Leaderboard v4, all single-turn categories (bfcl-eval 2026.3.23 data), "
         "converted faithfully: Python type names and \"\" = may be omitted kept.",
-        "Apache-2.0 (gorilla-llm / bfcl-eval)",
+        "Apache-2.0",
         "bfcl.jsonl.gz"),
     "glaive": SuiteSpec(
         "glaive",
-        "Glaive function-calling v2 sample (300 conversations): one task per function_call turn, with the "
+        "glaiveai/glaive-function-calling-v2 sample (300 conversations, LLaMA-Factory's demo file): one task per function_call turn, with the "
         "conversation up to it; plus no-call tasks where the assistant first answered without a tool.",
-        "Apache-2.0 (glaiveai/glaive-function-calling-v2, via LLaMA-Factory's demo file)",
+        "Apache-2.0",
         "glaive.jsonl.gz"),
     "bitagent": SuiteSpec(
         "bitagent",
         "BitAgent-style tool tasks as the subnet sends them: BFCL simple and Glaive calls with distractor "
         "tools mixed in (at most 5 tools, shuffled with a fixed seed), a quarter turned into irrelevance.",
-        "Apache-2.0 (derived from the bfcl and glaive suites)",
+        "Apache-2.0",
         "bitagent.jsonl.gz"),
 }
 
