@@ -1,0 +1,662 @@
+"""The miner: a FastAPI app that answers validators' signed queries with the miner's model.
+
+``create_app`` builds the app from four injected parts, so it runs the same in tests and in
+production:
+
+* ``model_client``: ``async (messages, tools, *, max_tokens) -> completion`` with ``.text``,
+  ``.tool_calls`` and ``.error`` (``serving.client.Completion``); :class:`OpenAIModelClient` is the
+  production one, talking to the server ``serving.backends.start_server`` started (or attached to);
+* ``verifier``: ``(headers, body, method, path) -> caller hotkey``, raising :class:`AuthRejected`;
+  :func:`make_verifier` wraps ``chain.auth`` (``bittensor.http_auth``: signature, receiver binding,
+  freshness window and replay cache);
+* ``neuron_lookup``: ``hotkey -> (stake, validator_permit) | None`` (``None``: not registered);
+  :class:`MetagraphCache` is the production one, refreshed from the chain;
+* ``settings``: the resolved settings (``miner.*``).
+
+Every request but ``GET /health`` goes through :func:`_admit` in this order, cheapest refusal
+first: protocol header (426), body size read with a cap before any parsing (413), signature
+(401), registration / validator permit / stake (403), per-hotkey rate limit (429, Retry-After).
+Only then is the body parsed (400/422, 426 for another major version).
+
+``run_miner`` wires it to the chain and a model server and serves it with uvicorn until SIGINT
+or SIGTERM, then stops everything it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import math
+import signal
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Iterator, Mapping, Protocol, Sequence
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..tasks import FunctionCall, Tool
+from . import protocol as P
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "AuthRejected",
+    "MetagraphCache",
+    "MinerError",
+    "ModelClient",
+    "OpenAIModelClient",
+    "RateLimiter",
+    "ThreadedServer",
+    "create_app",
+    "make_verifier",
+    "plan_miner",
+    "run_miner",
+]
+
+Verifier = Callable[[Mapping[str, str], bytes, str, str], str]
+NeuronLookup = Callable[[str], "tuple[float, bool] | None"]
+Parser = Callable[[str | None, list | None], Any]
+
+
+class AuthRejected(Exception):
+    """The request's signature did not verify (answered 401 with this message)."""
+
+
+class MinerError(RuntimeError):
+    """``run_miner`` cannot start; the message is one sentence with the fix."""
+
+
+class ModelClient(Protocol):
+    model_name: str
+
+    def __call__(self, messages: list[dict[str, Any]], tools: list[Tool], *,
+                 max_tokens: int | None) -> Awaitable[Any]: ...
+
+
+class _Refusal(Exception):
+    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, dict(headers or {})
+
+
+def _error(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(P.ErrorBody(error=code, message=message).model_dump(), status_code=status,
+                        headers=dict(headers or {}))
+
+
+# ---------------------------------------------------------------- rate limit
+class RateLimiter:
+    """At most ``per_min`` requests per key in any 60-second window (a sliding log per key).
+
+    ``check(key)`` records the request and returns 0.0, or returns the seconds until the key may
+    send again (nothing recorded). ``per_min <= 0`` turns the limit off. Keys are verified,
+    permitted validator hotkeys, so the table stays small; idle keys are pruned anyway.
+    """
+
+    WINDOW = 60.0
+
+    def __init__(self, per_min: int, *, clock: Callable[[], float] = time.monotonic, max_keys: int = 4096):
+        self.per_min = int(per_min)
+        self.clock = clock
+        self.max_keys = max_keys
+        self._log: dict[str, deque[float]] = {}
+
+    def check(self, key: str) -> float:
+        if self.per_min <= 0:
+            return 0.0
+        now = self.clock()
+        q = self._log.get(key)
+        if q is None:
+            if len(self._log) >= self.max_keys:
+                self._prune(now)
+            q = self._log[key] = deque()
+        while q and q[0] <= now - self.WINDOW:
+            q.popleft()
+        if len(q) >= self.per_min:
+            return max(q[0] + self.WINDOW - now, 0.001)
+        q.append(now)
+        return 0.0
+
+    def _prune(self, now: float) -> None:
+        for k in [k for k, q in self._log.items() if not q or q[-1] <= now - self.WINDOW]:
+            del self._log[k]
+
+
+# ---------------------------------------------------------------- the app
+def _setting(settings: Mapping[str, Any], key: str) -> Any:
+    from ..config import SETTINGS
+
+    return settings.get(key, SETTINGS[key].default)
+
+
+def _default_parser() -> Parser:
+    from ..scoring import parse_calls
+
+    return parse_calls
+
+
+async def _read_capped(request: Request, cap: int) -> bytes:
+    """The raw body, refusing (413) as soon as it is longer than ``cap``; nothing is parsed."""
+    too_big = _Refusal(413, "body_too_large",
+                       f"request body is larger than this miner's limit of {cap} bytes (miner.max_body_bytes)")
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > cap:
+                raise too_big
+        except ValueError:
+            raise _Refusal(400, "bad_request", "Content-Length is not a number") from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _target(request: Request) -> str:
+    """The request target exactly as the client sent (and signed) it: path plus ``?query``."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    qs = request.scope.get("query_string") or b""
+    return (raw + (b"?" + qs if qs else b"")).decode("latin-1")
+
+
+def create_app(*, model_client: ModelClient, verifier: Verifier, neuron_lookup: NeuronLookup,
+               settings: Mapping[str, Any], parse: Parser | None = None,
+               model_timeout: float | None = None, model_submitted: str | None = None,
+               clock: Callable[[], float] = time.monotonic) -> FastAPI:
+    """The miner's FastAPI app (see the module docstring for the parts and the order of checks).
+
+    ``model_timeout`` bounds one model call (default: ``validator.query_timeout``, since an answer
+    after the validator gave up is wasted); a timeout answers 504, a model error 502. ``parse``
+    defaults to ``scoring.parse_calls``. ``model_submitted`` defaults to ``miner.submit_model``.
+    """
+    min_stake = float(_setting(settings, "miner.min_validator_stake"))
+    max_body = int(_setting(settings, "miner.max_body_bytes"))
+    limiter = RateLimiter(int(_setting(settings, "miner.rate_limit_per_min")), clock=clock)
+    timeout = float(model_timeout if model_timeout is not None else _setting(settings, "validator.query_timeout"))
+    submitted = model_submitted if model_submitted is not None else str(_setting(settings, "miner.submit_model"))
+    parse_fn = parse or _default_parser()
+
+    app = FastAPI(title="bitagent miner", version=P.PROTOCOL_VERSION, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.rate_limiter = limiter
+    app.state.stats = stats = {"queries": 0, "feedback": 0, "refused": {}}
+
+    @app.exception_handler(_Refusal)
+    async def _on_refusal(request: Request, exc: _Refusal) -> JSONResponse:
+        stats["refused"][exc.code] = stats["refused"].get(exc.code, 0) + 1
+        log.debug("refused %s %s: %s %s", request.method, request.url.path, exc.status, exc.message)
+        return _error(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, f"{request.method} {request.url.path}: {exc.detail}",
+                      getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _on_bug(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error answering %s %s", request.method, request.url.path)
+        return _error(500, "internal_error", f"the miner failed: {type(exc).__name__}; see its log")
+
+    async def _admit(request: Request) -> tuple[str, bytes]:
+        """Run every check that needs no parsing; returns (caller hotkey, raw body)."""
+        version = request.headers.get(P.PROTOCOL_HEADER)
+        if version is not None:
+            try:
+                P.check_version(version)
+            except P.UnsupportedVersion as e:
+                raise _Refusal(426, e.code, e.message, {"Upgrade": f"bitagent/{P.PROTOCOL_VERSION}"}) from None
+        body = await _read_capped(request, max_body)
+        try:
+            hotkey = verifier(request.headers, body, request.method, _target(request))
+        except AuthRejected as e:
+            raise _Refusal(401, "unauthorized", f"signature check failed: {e}",
+                           {"WWW-Authenticate": "btauth/1"}) from None
+        except Exception as e:  # fail closed on a verifier bug, but say so in the log
+            log.warning("verifier failed unexpectedly: %s: %s", type(e).__name__, e)
+            raise _Refusal(401, "unauthorized", "the request signature could not be verified",
+                           {"WWW-Authenticate": "btauth/1"}) from None
+        neuron = neuron_lookup(hotkey)
+        if neuron is None:
+            raise _Refusal(403, "not_registered", f"hotkey {hotkey} is not registered on this subnet")
+        stake, permit = neuron
+        if not permit:
+            raise _Refusal(403, "no_validator_permit", f"hotkey {hotkey} has no validator permit")
+        if float(stake) < min_stake:
+            raise _Refusal(403, "insufficient_stake",
+                           f"hotkey {hotkey} has stake {float(stake):g}, below this miner's "
+                           f"minimum of {min_stake:g} (miner.min_validator_stake)")
+        wait = limiter.check(hotkey)
+        if wait > 0:
+            raise _Refusal(429, "rate_limited",
+                           f"more than {limiter.per_min} requests in 60 s from {hotkey} "
+                           f"(miner.rate_limit_per_min); retry in {math.ceil(wait)} s",
+                           {"Retry-After": str(math.ceil(wait))})
+        return hotkey, body
+
+    def _parse(model: type, body: bytes) -> Any:
+        try:
+            return P.parse_body(model, body)
+        except P.ProtocolError as e:
+            headers = {"Upgrade": f"bitagent/{P.PROTOCOL_VERSION}"} if e.status == 426 else None
+            raise _Refusal(e.status, e.code, e.message, headers) from None
+
+    @app.get(P.HEALTH_PATH)
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "protocol_version": P.PROTOCOL_VERSION}
+
+    @app.get(P.INFO_PATH)
+    async def info(request: Request) -> JSONResponse:
+        await _admit(request)
+        return JSONResponse(P.InfoResponse(model_served=getattr(model_client, "model_name", "") or "",
+                                           model_submitted=submitted).model_dump())
+
+    @app.post(P.FEEDBACK_PATH)
+    async def feedback(request: Request) -> JSONResponse:
+        hotkey, body = await _admit(request)
+        fb: P.FeedbackRequest = _parse(P.FeedbackRequest, body)
+        stats["feedback"] += 1
+        log.debug("feedback from %s on task %s: score=%.3f correct=%s%s\n%s", hotkey, fb.task_id, fb.score,
+                  fb.correct, f" error={fb.error}" if fb.error else "", fb.feedback)
+        return JSONResponse(P.FeedbackResponse().model_dump())
+
+    @app.post(P.QUERY_PATH)
+    async def query(request: Request) -> JSONResponse:
+        hotkey, body = await _admit(request)
+        req: P.QueryRequest = _parse(P.QueryRequest, body)
+        t0 = time.perf_counter()
+        try:
+            completion = await asyncio.wait_for(
+                model_client(req.message_dicts(), req.normalised_tools(), max_tokens=req.max_tokens), timeout)
+        except asyncio.TimeoutError:
+            raise _Refusal(504, "model_timeout",
+                           f"the model did not answer within {timeout:g} s") from None
+        except Exception as e:  # noqa: BLE001 - any model-side failure is the model server's
+            raise _Refusal(502, "model_error", f"the model server failed: {type(e).__name__}: {e}") from None
+        latency_ms = (time.perf_counter() - t0) * 1000.0
+        err = getattr(completion, "error", None)
+        if err:
+            raise _Refusal(502, "model_error", f"the model server failed: {err}")
+        text = getattr(completion, "text", None) or ""
+        raw_calls = getattr(completion, "tool_calls", None)
+        if len(text) > 8192:  # parsing is bounded, but keep long texts off the event loop
+            parsed = await asyncio.to_thread(parse_fn, text, raw_calls)
+        else:
+            parsed = parse_fn(text, raw_calls)
+        calls: Sequence[FunctionCall] = getattr(parsed, "calls", None) or []
+        stats["queries"] += 1
+        log.debug("answered %s for %s in %.0f ms: %d call(s)", req.task_id, hotkey, latency_ms, len(calls))
+        resp = P.QueryResponse(task_id=req.task_id, response=text,
+                               tool_calls=[P.WireCall.from_call(c) for c in calls],
+                               model=getattr(model_client, "model_name", "") or "", latency_ms=latency_ms)
+        return JSONResponse(resp.model_dump(mode="json"))
+
+    return app
+
+
+# ---------------------------------------------------------------- production parts
+def make_verifier(self_hotkey: str) -> Verifier:
+    """The ``btauth/1`` verifier for requests addressed to ``self_hotkey`` (via ``chain.auth``)."""
+    from ..chain import auth
+
+    def verify(headers: Mapping[str, str], body: bytes, method: str, path: str) -> str:
+        try:
+            return auth.verify_request(headers, body, method=method, path=path, self_hotkey=self_hotkey)
+        except auth.AuthError as e:
+            raise AuthRejected(str(e)) from None
+
+    return verify
+
+
+class OpenAIModelClient:
+    """The model client over an OpenAI-compatible server (``serving.client.chat``)."""
+
+    def __init__(self, base_url: str, model_name: str, *, max_tokens: int = 512, request_timeout: float = 60.0):
+        import httpx
+
+        self.base_url = base_url
+        self.model_name = model_name
+        self.max_tokens = max_tokens
+        self.request_timeout = request_timeout
+        self._client = httpx.AsyncClient(timeout=request_timeout,
+                                         limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
+
+    async def __call__(self, messages: list[dict[str, Any]], tools: list[Tool], *,
+                       max_tokens: int | None) -> Any:
+        from ..serving.client import chat
+
+        return await chat(self._client, self.base_url, self.model_name, messages, tools, temperature=0,
+                          max_tokens=min(max_tokens or self.max_tokens, self.max_tokens),
+                          timeout=self.request_timeout, retries=0)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+@dataclass
+class MetagraphCache:
+    """``neuron_lookup`` backed by periodic metagraph snapshots (``chain.metagraph_snapshot``).
+
+    Until the first successful refresh every caller is unknown (403). A failed refresh keeps the
+    previous snapshot and is logged.
+    """
+
+    chain: Any
+    netuid: int
+    _by_hotkey: dict[str, tuple[float, bool]] = field(default_factory=dict)
+    neurons: list[Any] = field(default_factory=list)
+    refreshed_at: float | None = None
+
+    def refresh(self) -> list[Any]:
+        neurons = list(self.chain.metagraph_snapshot(self.netuid))
+        self._by_hotkey = {n.hotkey: (float(n.stake), bool(n.validator_permit)) for n in neurons}
+        self.neurons = neurons
+        self.refreshed_at = time.time()
+        return neurons
+
+    def __call__(self, hotkey: str) -> tuple[float, bool] | None:
+        return self._by_hotkey.get(hotkey)
+
+    def find(self, hotkey: str) -> Any | None:
+        return next((n for n in self.neurons if n.hotkey == hotkey), None)
+
+    async def keep_fresh(self, every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await asyncio.to_thread(self.refresh)
+                log.debug("metagraph refreshed: %d neurons", len(self.neurons))
+            except Exception as e:  # noqa: BLE001 - keep serving on the last snapshot
+                log.warning("metagraph refresh failed (%s: %s); keeping the previous snapshot",
+                            type(e).__name__, e)
+
+
+# ---------------------------------------------------------------- serving
+class _Server:
+    """A uvicorn server that leaves signals to its owner (uvicorn's own handling re-raises SIGTERM
+    after shutdown, which would kill the process before the model server is stopped)."""
+
+    def __init__(self, app: FastAPI, *, host: str, port: int, log_level: str = "warning"):
+        import uvicorn
+
+        class _Quiet(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:  # type: ignore[override]
+                yield
+
+        self.config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="off",
+                                     access_log=False, timeout_graceful_shutdown=5, backlog=2048)
+        self.server = _Quiet(self.config)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening-ready TCP socket on host:port (0 = a free port); raises :class:`MinerError`."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise MinerError(f"cannot listen on {host}:{port} ({e.strerror or e}); pick another --port "
+                         f"or stop what is using it") from None
+    return sock
+
+
+class ThreadedServer:
+    """Run an app with uvicorn on a background thread (tests, benchmarks, the e2e harness).
+
+    ``port=0`` picks a free port; ``base_url`` is ``http://host:port``. Use as a context manager.
+    """
+
+    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning"):
+        self._srv = _Server(app, host=host, port=port, log_level=log_level)
+        self._sock = bind_socket(host, port)
+        self.host, self.port = host, self._sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._run, name=f"miner-{self.port}", daemon=True)
+        self._error: BaseException | None = None
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._srv.server.serve(sockets=[self._sock]))
+        except BaseException as e:  # noqa: BLE001 - reported by start()
+            self._error = e
+
+    def start(self, timeout: float = 10.0) -> "ThreadedServer":
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._srv.server.started:
+            if self._error is not None or not self._thread.is_alive():
+                raise RuntimeError(f"miner server did not start: {self._error!r}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"miner server did not start within {timeout:g} s")
+            time.sleep(0.01)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._srv.server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        with contextlib.suppress(OSError):
+            self._sock.close()
+
+    def __enter__(self) -> "ThreadedServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+# ---------------------------------------------------------------- run_miner
+def plan_miner(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``run_miner`` would do with these settings (no I/O). Raises :class:`MinerError` when the
+    settings cannot work (no model to serve)."""
+    model = str(_setting(settings, "miner.model") or "")
+    base = str(_setting(settings, "miner.openai_api_base") or "")
+    if not model and not base:
+        raise MinerError("no model to serve: pass --hf-model-name-to-run ORG/NAME (started here) "
+                         "or --openai-api-base URL (an OpenAI-compatible server already running)")
+    backend = "endpoint" if base else str(_setting(settings, "eval.backend"))
+    return {
+        "model": model or None,
+        "backend": backend,
+        "openai_api_base": base or None,
+        "host": _setting(settings, "miner.host"),
+        "port": int(_setting(settings, "miner.port")),
+        "external_ip": _setting(settings, "miner.external_ip") or None,
+        "network": _setting(settings, "chain.endpoint") or _setting(settings, "chain.network"),
+        "netuid": int(_setting(settings, "chain.netuid")),
+        "wallet": f"{_setting(settings, 'wallet.name')}/{_setting(settings, 'wallet.hotkey')}",
+        "wallet_path": _setting(settings, "wallet.path"),
+        "submit_model": _setting(settings, "miner.submit_model") or None,
+        "min_validator_stake": float(_setting(settings, "miner.min_validator_stake")),
+        "rate_limit_per_min": int(_setting(settings, "miner.rate_limit_per_min")),
+        "max_body_bytes": int(_setting(settings, "miner.max_body_bytes")),
+        "model_timeout_s": float(_setting(settings, "validator.query_timeout")),
+        "protocol_version": P.PROTOCOL_VERSION,
+        "endpoints": [f"POST {P.QUERY_PATH}", f"POST {P.FEEDBACK_PATH}", f"GET {P.INFO_PATH}",
+                      f"GET {P.HEALTH_PATH} (unauthenticated)"],
+    }
+
+
+def _local_network(settings: Mapping[str, Any]) -> bool:
+    net = str(_setting(settings, "chain.endpoint") or _setting(settings, "chain.network"))
+    return net == "local" or "127.0.0.1" in net or "localhost" in net
+
+
+def resolve_external_ip(settings: Mapping[str, Any]) -> str:
+    """The IP published on chain: ``miner.external_ip``, else a specific ``miner.host``, else this
+    host's address from its own name (no traffic is sent). A loopback or private address is only
+    accepted on a local chain; elsewhere the fix is to set ``miner.external_ip``."""
+    ip = str(_setting(settings, "miner.external_ip") or "")
+    if not ip:
+        host = str(_setting(settings, "miner.host") or "")
+        if host and host not in ("0.0.0.0", "::"):
+            ip = host
+        else:
+            try:
+                ip = socket.gethostbyname(socket.gethostname())
+            except OSError:
+                ip = ""
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        raise MinerError(f"cannot tell which IP to publish ({ip!r}); set miner.external_ip "
+                         f"(BITAGENT_MINER_EXTERNAL_IP) to the address validators reach you at") from None
+    if (addr.is_loopback or addr.is_private or addr.is_unspecified) and not _local_network(settings):
+        raise MinerError(f"the detected address {ip} is not reachable by validators; set miner.external_ip "
+                         f"(BITAGENT_MINER_EXTERNAL_IP) to your public IP")
+    return ip
+
+
+def _submit_if_needed(chain: Any, wallet: Any, settings: Mapping[str, Any], netuid: int) -> dict[str, Any] | None:
+    """``--miner-hf-model-name-to-submit``: commit the model unless this hotkey already did."""
+    ref = str(_setting(settings, "miner.submit_model") or "")
+    if not ref:
+        return None
+    from .. import chain as chain_mod  # lazy: pulls bittensor
+
+    submit = getattr(chain_mod, "submit_model", None)
+    if submit is None:
+        raise MinerError("this build has no submit-model support; run `bitagent submit` separately "
+                         "or drop --miner-hf-model-name-to-submit")
+    return submit(chain, wallet, netuid, ref, settings=settings, skip_if_committed=True)
+
+
+def run_miner(settings: Mapping[str, Any], *, chain: Any = None, wallet: Any = None,
+              on_ready: Callable[[dict[str, Any]], None] | None = None, refresh_s: float = 300.0,
+              status: Callable[[str], None] = lambda m: log.info(m)) -> dict[str, Any]:
+    """Serve until SIGINT/SIGTERM; returns a summary. Raises :class:`MinerError` for setup problems.
+
+    Order: plan -> listening socket (fails fast on a busy port) -> wallet -> chain and registration
+    check -> submit model (if asked; skipped when already committed) -> model server (start, or
+    attach with ``miner.openai_api_base``) -> HTTP server -> publish the endpoint (ServeAxon,
+    skipped when the chain already has it) -> serve. On the way out the HTTP server, the metagraph
+    refresher and the model server are stopped in reverse order.
+    """
+    from .. import chain as chain_mod
+    from ..serving.backends import start_server
+
+    plan = plan_miner(settings)
+    netuid = plan["netuid"]
+    ip = resolve_external_ip(settings)
+    sock = bind_socket(plan["host"], plan["port"])
+    try:
+        wallet = wallet if wallet is not None else chain_mod.load_wallet(settings)
+        hotkey = _hotkey_of(wallet)
+        chain = chain if chain is not None else chain_mod.connect(settings)
+        cache = MetagraphCache(chain, netuid)
+        cache.refresh()
+        me = cache.find(hotkey)
+        if me is None:
+            raise MinerError(f"hotkey {hotkey} is not registered on netuid {netuid}; "
+                             f"run `bitagent register` first")
+        submitted = _submit_if_needed(chain, wallet, settings, netuid)
+
+        status(f"model server: attaching to {plan['openai_api_base']}" if plan["openai_api_base"]
+               else f"model server: starting {plan['model']} ({plan['backend']})")
+        kwargs: dict[str, Any] = {"backend": plan["backend"], "settings": settings}
+        if plan["openai_api_base"]:
+            kwargs["base_url"] = plan["openai_api_base"]
+        with start_server(plan["model"] or "", **kwargs) as model_server:
+            client = OpenAIModelClient(model_server.base_url, model_server.model_name,
+                                       max_tokens=int(_setting(settings, "eval.max_tokens")),
+                                       request_timeout=float(_setting(settings, "validator.query_timeout")))
+            app = create_app(model_client=client, verifier=make_verifier(hotkey), neuron_lookup=cache,
+                             settings=settings)
+            summary: dict[str, Any] = {
+                "hotkey": hotkey, "uid": getattr(me, "uid", None), "netuid": netuid,
+                "model_served": model_server.model_name, "model_base_url": model_server.base_url,
+                "endpoint": f"{ip}:{plan['port']}", "listen": f"{plan['host']}:{plan['port']}",
+                "submitted": submitted}
+
+            async def publish() -> None:
+                if (getattr(me, "axon_ip", None), getattr(me, "axon_port", None)) == (ip, plan["port"]):
+                    status(f"endpoint {ip}:{plan['port']} already on chain")
+                    return
+                await asyncio.to_thread(chain.serve_endpoint, wallet, netuid, ip, plan["port"])
+                status(f"published endpoint {ip}:{plan['port']} on netuid {netuid}")
+
+            def ready() -> None:
+                status(f"serving on {plan['host']}:{plan['port']} as {hotkey}")
+                if on_ready is not None:
+                    on_ready(summary)
+
+            asyncio.run(_serve(app, sock, cache, refresh_s, publish, ready, client))
+            summary["stats"] = app.state.stats
+        return summary
+    finally:
+        with contextlib.suppress(OSError):
+            sock.close()
+
+
+def _hotkey_of(wallet: Any) -> str:
+    for attr in ("hotkey_ss58", "ss58_address"):
+        v = getattr(wallet, attr, None)
+        if isinstance(v, str):
+            return v
+    hk = getattr(wallet, "hotkey", None)
+    v = getattr(hk, "ss58_address", None)
+    if isinstance(v, str):
+        return v
+    raise MinerError("cannot read the wallet's hotkey address; check --wallet-name/--wallet-hotkey")
+
+
+async def _serve(app: FastAPI, sock: socket.socket, cache: MetagraphCache, refresh_s: float,
+                 publish: Callable[[], Awaitable[None]], on_ready: Callable[[], None],
+                 client: OpenAIModelClient) -> None:
+    host, port = sock.getsockname()[:2]
+    srv = _Server(app, host=host, port=port, log_level="warning").server
+    loop = asyncio.get_running_loop()
+
+    def _stop(sig: int) -> None:
+        if srv.should_exit:
+            srv.force_exit = True
+        srv.should_exit = True
+        log.info("received %s; stopping", signal.Signals(sig).name)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, _stop, sig)
+    refresher = asyncio.create_task(cache.keep_fresh(refresh_s))
+    serving = asyncio.create_task(srv.serve(sockets=[sock]))
+    try:
+        while not srv.started and not serving.done():
+            await asyncio.sleep(0.05)
+        if serving.done():
+            serving.result()
+            raise MinerError(f"the HTTP server on {host}:{port} stopped during start-up; see the log")
+        await publish()
+        on_ready()
+        await serving
+    finally:
+        if not serving.done():
+            srv.should_exit = True
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(serving, 15)
+        refresher.cancel()
+        with contextlib.suppress(BaseException):
+            await refresher
+        await client.aclose()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
