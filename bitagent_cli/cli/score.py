@@ -2,15 +2,80 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
-from ._common import JsonOpt, ProfileOpt, VerboseOpt, not_built, open_context
+from ._common import EXIT_FAIL, CliError, JsonOpt, ProfileOpt, VerboseOpt, open_context
+
+TasksOpt = Annotated[Path, typer.Option(
+    "--tasks", "-t", help="Tasks JSONL file (docs/task-format.md; .gz accepted), e.g. from `bitagent tasks export`.",
+    show_default=False)]
+ResponsesOpt = Annotated[Path, typer.Option(
+    "--responses", "-r", help="Responses JSONL file: one {\"id\", \"response\" and/or \"tool_calls\"} a line.",
+    show_default=False)]
+FailuresOpt = Annotated[int, typer.Option(
+    "--failures", help="How many failures to list under the table (0 = none).", min=0)]
 
 
-def score_cmd(profile: ProfileOpt = None, json_out: JsonOpt = False, verbose: VerboseOpt = 0) -> None:
-    """Score a file of responses against a file of tasks."""
-    open_context(profile=profile, json_out=json_out, verbose=verbose)
-    raise not_built("score")
+def score_cmd(tasks: TasksOpt, responses: ResponsesOpt, failures: FailuresOpt = 10, profile: ProfileOpt = None,
+              json_out: JsonOpt = False, verbose: VerboseOpt = 0) -> None:
+    """Score a file of responses against a file of tasks.
+
+    Prints accuracy per category and the first failures with their error code and feedback, or with
+    --json the contract's object ({"summary", "results", "errors", "unknown_ids"}). Exit 0 when scoring
+    ran (whatever the accuracy), 1 when a file cannot be read, 2 for bad usage.
+    """
+    ctx = open_context(profile=profile, json_out=json_out, verbose=verbose)
+    from ..scoring import ScoreFileError, score_files
+
+    try:
+        report = score_files(tasks, responses)
+    except ScoreFileError as e:
+        raise CliError(str(e), EXIT_FAIL) from None
+    if not ctx.json:
+        for err in report["errors"]:
+            ctx.err.print(f"[yellow]warning:[/yellow] {escape(err['path'])}:{err['line']}: {escape(err['message'])}")
+        if report["unknown_ids"]:
+            ids = report["unknown_ids"]
+            shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+            ctx.err.print(f"[yellow]warning:[/yellow] {len(ids)} response(s) match no task and were not scored: "
+                          f"{escape(shown)}")
+    ctx.emit(report, lambda console: _render(console, report, failures, verbose))
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _render(console: Console, report: dict[str, Any], failures: int, verbose: int) -> None:
+    s = report["summary"]
+    table = Table(title="Scores by category", title_justify="left")
+    table.add_column("category")
+    table.add_column("tasks", justify="right")
+    table.add_column("correct", justify="right")
+    table.add_column("accuracy", justify="right")
+    for cat, c in s["by_category"].items():
+        table.add_row(cat, str(c["tasks"]), str(c["correct"]), _pct(c["accuracy"]))
+    table.add_section()
+    table.add_row("[bold]all[/bold]", str(s["tasks"]), str(s["correct"]), f"[bold]{_pct(s['accuracy'])}[/bold]")
+    console.print(table)
+    if s["errors"]:
+        console.print("errors: " + ", ".join(f"{k} {v}" for k, v in s["errors"].items()))
+    failed = [r for r in report["results"] if not r["correct"]]
+    limit = len(failed) if verbose else failures
+    if failed and limit:
+        ft = Table(title=f"Failures (first {min(limit, len(failed))} of {len(failed)})", title_justify="left")
+        ft.add_column("id", overflow="fold")
+        ft.add_column("error")
+        ft.add_column("feedback", overflow="fold")
+        for r in failed[:limit]:
+            ft.add_row(escape(r["id"]), r["error"] or "", escape(r["feedback"]))
+        console.print(ft)
 
 
 def register(app: typer.Typer) -> None:

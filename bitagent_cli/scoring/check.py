@@ -1,0 +1,505 @@
+"""Check parsed calls against a task's expected calls, as BFCL's AST checker does, with its known flaws fixed.
+
+The rules (``docs/scoring.md`` has the examples):
+
+* function name: exact, dotted names included; the ``.`` -> ``_`` spelling some APIs force is accepted too,
+  and a leading ``functions.`` is ignored. A wrong name scores 0, never partial credit.
+* required arguments (the tool schema's ``required`` plus every expected argument whose acceptable values do
+  not include ``""``) must be present; arguments the expected call does not list are unexpected.
+* values: one of the acceptable values. Strings compare after BFCL's normalisation (spaces and ``,./-_*^``
+  removed, lower case, ``'`` -> ``"``), at any depth; numbers compare by value at any depth (``20 == 20.0``),
+  booleans only with booleans; lists are ordered, tuples are lists; dicts compare key by key, where a
+  BFCL-style expected dict maps each key to its own list of acceptable values.
+* an explicit ``null`` for an argument that may be omitted counts as omitted.
+* ``simple``/``multiple``: exactly one call; ``parallel``/``parallel_multiple``: the same number of calls as
+  expected, matched in any order (a real bipartite matching, not BFCL's greedy first fit);
+  ``irrelevance`` (or ``expected: []``): no call, and the output must be readable: a malformed call is not a
+  refusal; ``relevance``: at least one readable call to one of the offered tools.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from ..tasks import FunctionCall, Task, TaskFormatError
+from .parse import ParseResult, parse_calls
+
+__all__ = ["ERROR_CODES", "Response", "ScoreResult", "normalise_string", "score_task", "summarise"]
+
+#: Every error code a result can carry, roughly in the order the checks run.
+ERROR_CODES = ("no_response", "unparseable", "should_not_call", "no_call", "wrong_count", "wrong_func_name",
+               "missing_required", "unexpected_param", "wrong_type", "wrong_value")
+
+# How far a candidate call got through the checks (used to report the closest miss among parallel calls).
+_PROGRESS = {"wrong_func_name": 0, "missing_required": 1, "unexpected_param": 2, "wrong_type": 3,
+             "wrong_value": 4}
+
+# --------------------------------------------------------------------------------------------- strings
+_DELETE = str.maketrans("", "", " ,./-_*^")
+
+
+def normalise_string(s: str) -> str:
+    """BFCL's ``standardize_string``: drop spaces and ``,./-_*^``, lower-case, ``'`` -> ``"``."""
+    return s.translate(_DELETE).lower().replace("'", '"')
+
+
+# --------------------------------------------------------------------------------------------- responses
+@dataclass(slots=True)
+class Response:
+    """One line of a responses file: the model's raw ``text`` and/or its OpenAI ``tool_calls``."""
+
+    id: str
+    text: str | None = None
+    tool_calls: list | None = None
+
+    @classmethod
+    def from_dict(cls, d: Any) -> "Response":
+        if not isinstance(d, dict):
+            raise TaskFormatError("a response must be a JSON object")
+        rid = d.get("id")
+        if not isinstance(rid, str) or not rid:
+            raise TaskFormatError("a response needs a non-empty string 'id'")
+        text: Any = d.get("response", d.get("text", d.get("content")))
+        tool_calls: Any = d.get("tool_calls")
+        if isinstance(text, (list, dict)):  # structured calls given as the response itself
+            if tool_calls is None:
+                tool_calls = text if isinstance(text, list) else [text]
+            text = None
+        if text is not None and not isinstance(text, str):
+            raise TaskFormatError(f"response {rid!r}: 'response' must be a string")
+        if tool_calls is None and isinstance(d.get("function_call"), dict):  # legacy OpenAI field
+            tool_calls = [{"function": d["function_call"]}]
+        if isinstance(tool_calls, str):
+            import json
+
+            try:
+                tool_calls = json.loads(tool_calls) if tool_calls.strip() else None
+            except ValueError:
+                raise TaskFormatError(f"response {rid!r}: 'tool_calls' is a string that is not JSON") from None
+        if tool_calls is not None and not isinstance(tool_calls, list):
+            raise TaskFormatError(f"response {rid!r}: 'tool_calls' must be a list")
+        return cls(id=rid, text=text, tool_calls=tool_calls)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"id": self.id, "response": self.text}
+        if self.tool_calls is not None:
+            d["tool_calls"] = self.tool_calls
+        return d
+
+
+# --------------------------------------------------------------------------------------------- results
+@dataclass(slots=True)
+class ScoreResult:
+    """The verdict on one task."""
+
+    id: str
+    category: str
+    correct: bool
+    score: float
+    error: str | None
+    criteria: dict[str, bool | None]
+    feedback: str
+    calls: list[FunctionCall] = field(default_factory=list)
+    format: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "category": self.category, "correct": self.correct, "score": self.score,
+                "error": self.error, "criteria": self.criteria, "feedback": self.feedback,
+                "calls": [c.to_dict() for c in self.calls], "format": self.format}
+
+
+def _criteria(parsed: bool | None = None, call_count: bool | None = None, function_names: bool | None = None,
+              required_args: bool | None = None, no_unexpected_args: bool | None = None,
+              arg_types: bool | None = None, arg_values: bool | None = None) -> dict[str, bool | None]:
+    """Per-criterion breakdown; ``None`` = not checked (an earlier criterion already failed, or n/a)."""
+    return {"parsed": parsed, "call_count": call_count, "function_names": function_names,
+            "required_args": required_args, "no_unexpected_args": no_unexpected_args,
+            "arg_types": arg_types, "arg_values": arg_values}
+
+
+def _criteria_for(error: str | None) -> dict[str, bool | None]:
+    if error is None:
+        return _criteria(True, True, True, True, True, True, True)
+    p = _PROGRESS[error]
+    vals: list[bool | None] = [True, True]
+    for i in range(5):
+        vals.append(True if i < p else False if i == p else None)
+    return _criteria(*vals)
+
+
+# --------------------------------------------------------------------------------------------- compiled tasks
+def _prep(v: Any) -> Any:
+    """An acceptable value with its strings normalised (deeply), ready for :func:`_eq`."""
+    t = type(v)
+    if t is str:
+        return normalise_string(v)
+    if t is list or t is tuple:
+        return [_prep(x) for x in v]
+    if t is dict:
+        return {k: _prep(x) for k, x in v.items()}
+    return v
+
+
+@dataclass(slots=True)
+class _Param:
+    name: str
+    optional: bool                  # "" is acceptable: the argument may be left out
+    strs: frozenset                 # normalised acceptable strings
+    nums: frozenset                 # acceptable numbers (int/float, not bool)
+    bools: frozenset
+    none_ok: bool
+    structured: tuple               # acceptable lists/dicts, strings normalised
+    schema: dict | None
+
+
+@dataclass(slots=True)
+class _Expected:
+    name: str
+    names: frozenset
+    params: dict[str, _Param]
+    required: tuple[str, ...]
+    props: dict[str, Any]
+
+
+@dataclass(slots=True)
+class _Compiled:
+    mode: str                       # "calls", "none" (irrelevance) or "any" (relevance)
+    expected: tuple[_Expected, ...]
+    tool_names: frozenset
+
+
+def _compile_param(name: str, values: list[Any], schema: dict | None) -> _Param:
+    strs, nums, bools, structured = set(), set(), set(), []
+    none_ok = optional = False
+    for v in values:
+        t = type(v)
+        if t is str:
+            if v == "":
+                optional = True
+            strs.add(normalise_string(v))
+        elif t is bool:
+            bools.add(v)
+        elif t is int or t is float:
+            nums.add(v)
+        elif v is None:
+            none_ok = True
+        else:
+            structured.append(_prep(v))
+    return _Param(name, optional, frozenset(strs), frozenset(nums), frozenset(bools), none_ok,
+                  tuple(structured), schema)
+
+
+def _compile_task(task: Task) -> _Compiled:
+    tool_names = frozenset(n for t in task.tools for n in _name_variants(t.name))
+    cat = task.base_category
+    if cat == "relevance":
+        return _Compiled("any", (), tool_names)
+    if not task.expected:
+        return _Compiled("none", (), tool_names)
+    out = []
+    for e in task.expected:
+        tool = task.tool(e.name)
+        props = tool.properties if tool is not None else {}
+        schema_req = tool.required if tool is not None else []
+        params = {k: _compile_param(k, v, props.get(k)) for k, v in e.arguments.items()
+                  if not props or k in props}
+        required = list(dict.fromkeys([*schema_req, *(k for k, p in params.items() if not p.optional)]))
+        out.append(_Expected(e.name, frozenset(_name_variants(e.name)), params, tuple(required), props))
+    return _Compiled("calls", tuple(out), tool_names)
+
+
+def _name_variants(name: str) -> tuple[str, ...]:
+    return (name, name.replace(".", "_")) if "." in name else (name,)
+
+
+_CACHE: dict[int, tuple[Task, _Compiled]] = {}
+_CACHE_MAX = 200_000
+
+
+def _compiled(task: Task) -> _Compiled:
+    hit = _CACHE.get(id(task))
+    if hit is not None and hit[0] is task:
+        return hit[1]
+    c = _compile_task(task)
+    if len(_CACHE) >= _CACHE_MAX:
+        _CACHE.clear()
+    _CACHE[id(task)] = (task, c)
+    return c
+
+
+# --------------------------------------------------------------------------------------------- values
+def _num_eq(a: Any, b: Any) -> bool:
+    return a == b or (type(a) is float or type(b) is float) and math.isclose(a, b, rel_tol=1e-9, abs_tol=0.0)
+
+
+def _eq(v: Any, a: Any) -> bool:
+    """Does model value ``v`` equal prepared acceptable value ``a``?"""
+    ta, tv = type(a), type(v)
+    if ta is str:
+        return tv is str and normalise_string(v) == a
+    if ta is bool or tv is bool:
+        return ta is tv and v == a
+    if ta is int or ta is float:
+        return (tv is int or tv is float) and _num_eq(v, a)
+    if a is None:
+        return v is None
+    if ta is list:
+        return (tv is list or tv is tuple) and len(v) == len(a) and all(_eq(x, y) for x, y in zip(v, a))
+    if ta is dict:
+        if tv is not dict:
+            return False
+        if v.keys() == a.keys() and all(_eq(v[k], a[k]) for k in a):
+            return True
+        return _alt_dict_eq(v, a)
+    return v == a
+
+
+def _alt_dict_eq(v: dict, a: dict) -> bool:
+    """BFCL's dict convention: each expected key maps to a list of acceptable values ("" = may be left out)."""
+    if not a or not all(type(x) is list for x in a.values()):
+        return False
+    for k, x in v.items():
+        alts = a.get(k)
+        if alts is None:
+            return False
+        if x is None and "" in alts:
+            continue
+        if not any(_eq(x, y) for y in alts):
+            return False
+    for k, alts in a.items():
+        if k not in v and "" not in alts:
+            return False
+    return True
+
+
+def _matches(v: Any, p: _Param) -> bool:
+    tv = type(v)
+    if tv is str:
+        return normalise_string(v) in p.strs
+    if tv is bool:
+        return v in p.bools
+    if tv is int or tv is float:
+        if v in p.nums:
+            return True
+        return tv is float and any(_num_eq(v, a) for a in p.nums) or tv is int and any(
+            type(a) is float and _num_eq(v, a) for a in p.nums)
+    if v is None:
+        return p.none_ok
+    return any(_eq(v, a) for a in p.structured)
+
+
+_TYPE_OK = {
+    "string": lambda v: type(v) is str,
+    "integer": lambda v: type(v) is int or type(v) is float and v.is_integer(),
+    "number": lambda v: type(v) is int or type(v) is float,
+    "boolean": lambda v: type(v) is bool,
+    "array": lambda v: type(v) is list or type(v) is tuple,
+    "object": lambda v: type(v) is dict,
+    "null": lambda v: v is None,
+}
+
+
+def _conforms(v: Any, schema: Any, depth: int = 0) -> bool:
+    """Does ``v`` have the type the (normalised) schema asks for (element types included)?"""
+    if not isinstance(schema, dict) or depth > 32:
+        return True
+    t = schema.get("type")
+    if t is None:
+        alts = schema.get("anyOf") or schema.get("oneOf")
+        return not isinstance(alts, list) or any(_conforms(v, s, depth + 1) for s in alts)
+    types = t if isinstance(t, list) else [t]
+    ok = False
+    for ty in types:
+        check = _TYPE_OK.get(ty)
+        if check is None or check(v):
+            ok = True
+            break
+    if not ok:
+        return False
+    if type(v) in (list, tuple) and isinstance(schema.get("items"), dict):
+        return all(_conforms(x, schema["items"], depth + 1) for x in v)
+    return True
+
+
+_TYPE_WORDS = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "a boolean",
+               "array": "a list", "object": "a dict", "null": "null"}
+
+
+def _type_word(v: Any) -> str:
+    t = type(v)
+    return {str: "a string", int: "an integer", float: "a number", bool: "a boolean", list: "a list",
+            tuple: "a list", dict: "a dict"}.get(t, "null" if v is None else t.__name__)
+
+
+# --------------------------------------------------------------------------------------------- one call
+@dataclass(slots=True)
+class _Miss:
+    code: str
+    call: str
+    param: str | None = None
+    value: Any = None
+    schema: Any = None
+
+
+def _model_name(name: str) -> str:
+    return name[10:] if name.startswith("functions.") else name
+
+
+def _check_call(e: _Expected, call: FunctionCall) -> _Miss | None:
+    name = call.name
+    if name not in e.names and _model_name(name) not in e.names:
+        return _Miss("wrong_func_name", name)
+    args = call.arguments
+    for r in e.required:
+        if r not in args:
+            return _Miss("missing_required", name, r)
+    params = e.params
+    for k, v in args.items():
+        p = params.get(k)
+        if p is None:
+            if v is None and k in e.props and k not in e.required:
+                continue  # an explicit null for an optional argument = left out
+            return _Miss("unexpected_param", name, k)
+        if _matches(v, p):
+            continue
+        if v is None and p.optional:
+            continue
+        if p.schema is not None and not _conforms(v, p.schema):
+            return _Miss("wrong_type", name, k, v, p.schema)
+        return _Miss("wrong_value", name, k, v, p.schema)
+    return None
+
+
+def _match_all(exp: tuple[_Expected, ...], calls: list[FunctionCall]) -> _Miss | None:
+    """Perfect matching of calls to expected calls (Kuhn's augmenting paths); the closest miss otherwise."""
+    n = len(exp)
+    ok = [[False] * n for _ in range(n)]
+    misses: list[list[_Miss | None]] = [[None] * n for _ in range(n)]
+    for i, e in enumerate(exp):
+        for j, c in enumerate(calls):
+            m = _check_call(e, c)
+            if m is None:
+                ok[i][j] = True
+            else:
+                misses[i][j] = m
+    owner = [-1] * n  # call j -> expected i
+
+    def augment(i: int, seen: list[bool]) -> bool:
+        for j in range(n):
+            if ok[i][j] and not seen[j]:
+                seen[j] = True
+                if owner[j] < 0 or augment(owner[j], seen):
+                    owner[j] = i
+                    return True
+        return False
+
+    for i in range(n):
+        if not augment(i, [False] * n):
+            # the closest miss for this expected call among all calls
+            best: _Miss | None = None
+            for j in range(n):
+                m = misses[i][j]
+                if m is not None and (best is None or _PROGRESS[m.code] > _PROGRESS[best.code]):
+                    best = m
+            return best or _Miss("wrong_value", exp[i].name)
+    return None
+
+
+# --------------------------------------------------------------------------------------------- feedback
+_FMT_HINT = "write calls as [func(arg=value)] or a JSON list of {\"name\": ..., \"arguments\": {...}}"
+
+
+def _feedback_for(m: _Miss, tool_names: frozenset) -> str:
+    if m.code == "wrong_func_name":
+        if tool_names and m.call not in tool_names and _model_name(m.call) not in tool_names:
+            return f"You called `{m.call}`, which is not one of the offered tools; call only the tools listed."
+        return f"You called `{m.call}`, but this request needs a different one of the offered tools."
+    if m.code == "missing_required":
+        return f"Your call to `{m.call}` leaves out the argument `{m.param}`, which this request needs."
+    if m.code == "unexpected_param":
+        return (f"Your call to `{m.call}` passes `{m.param}`, which the tool does not define or this request "
+                f"does not need; leave it out.")
+    if m.code == "wrong_type":
+        want = None
+        if isinstance(m.schema, dict):
+            t = m.schema.get("type")
+            want = _TYPE_WORDS.get(t) if isinstance(t, str) else None
+        if want:
+            return (f"Argument `{m.param}` of `{m.call}` must be {want} per the tool's schema, "
+                    f"but you passed {_type_word(m.value)}.")
+        return f"Argument `{m.param}` of `{m.call}` has the wrong type for the tool's schema."
+    return (f"Argument `{m.param}` of `{m.call}` has a value that does not match what the request asks for; "
+            f"re-read the request for it." if m.param else
+            f"One of your calls to `{m.call}` does not match what the request asks for.")
+
+
+# --------------------------------------------------------------------------------------------- scoring
+def _result(task: Task, correct: bool, error: str | None, criteria: dict, feedback: str,
+            parsed: ParseResult | None) -> ScoreResult:
+    return ScoreResult(task.id, task.category, correct, 1.0 if correct else 0.0, error, criteria, feedback,
+                       parsed.calls if parsed is not None else [], parsed.format if parsed is not None else None)
+
+
+def score_task(task: Task, response: Response | None) -> ScoreResult:
+    """Score one response to one task (1.0 correct, 0.0 otherwise; see the module docs for the rules)."""
+    if response is None:
+        return _result(task, False, "no_response", _criteria(), "No response was given for this task.", None)
+    comp = _compiled(task)
+    parsed = parse_calls(response.text, response.tool_calls)
+    if not parsed.ok:
+        return _result(task, False, "unparseable", _criteria(False),
+                       f"Your output could not be read as tool calls ({parsed.error}); {_FMT_HINT}.", parsed)
+    calls = parsed.calls
+    n = len(calls)
+    if comp.mode == "none":
+        if n:
+            return _result(task, False, "should_not_call", _criteria(True, False), (
+                "None of the offered tools fits this request, so the right answer is to call nothing "
+                "and say so."), parsed)
+        return _result(task, True, None, _criteria(True, True), "Correct: you made no call.", parsed)
+    if n == 0:
+        return _result(task, False, "no_call", _criteria(True, False),
+                       "This request needs a tool call, but your answer made none.", parsed)
+    if comp.mode == "any":
+        if comp.tool_names:
+            for c in calls:
+                if c.name not in comp.tool_names and _model_name(c.name) not in comp.tool_names:
+                    return _result(task, False, "wrong_func_name", _criteria(True, True, False),
+                                   f"You called `{c.name}`, which is not one of the offered tools.", parsed)
+        return _result(task, True, None, _criteria(True, True, True),
+                       "Correct: you called one of the offered tools.", parsed)
+    exp = comp.expected
+    if n != len(exp):
+        need = "exactly 1 call" if len(exp) == 1 else f"{len(exp)} calls"
+        return _result(task, False, "wrong_count", _criteria(True, False),
+                       f"You made {n} call{'s' if n != 1 else ''}, but this request needs {need}.", parsed)
+    miss = _check_call(exp[0], calls[0]) if n == 1 else _match_all(exp, calls)
+    if miss is None:
+        return _result(task, True, None, _criteria_for(None), "Correct.", parsed)
+    return _result(task, False, miss.code, _criteria_for(miss.code), _feedback_for(miss, comp.tool_names),
+                   parsed)
+
+
+def summarise(results: Iterable[ScoreResult]) -> dict[str, Any]:
+    """Totals overall, per category and per error code."""
+    tasks = correct = 0
+    by_cat: dict[str, dict[str, Any]] = {}
+    errors: dict[str, int] = {}
+    for r in results:
+        tasks += 1
+        c = by_cat.setdefault(r.category, {"tasks": 0, "correct": 0})
+        c["tasks"] += 1
+        if r.correct:
+            correct += 1
+            c["correct"] += 1
+        elif r.error:
+            errors[r.error] = errors.get(r.error, 0) + 1
+    for c in by_cat.values():
+        c["accuracy"] = round(c["correct"] / c["tasks"], 6) if c["tasks"] else 0.0
+    return {"tasks": tasks, "correct": correct, "accuracy": round(correct / tasks, 6) if tasks else 0.0,
+            "by_category": dict(sorted(by_cat.items())), "errors": dict(sorted(errors.items()))}
+
+
+

@@ -1,0 +1,75 @@
+"""Score a responses file against a tasks file (the contract in ``docs/task-format.md``)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..tasks import TaskFormatError
+from ..tasks.io import LineError, iter_jsonl, read_tasks
+from .check import Response, ScoreResult, score_task, summarise
+
+__all__ = ["ScoreFileError", "read_responses", "score_files"]
+
+
+class ScoreFileError(Exception):
+    """A tasks or responses file that cannot be read at all; the message names the file."""
+
+
+def read_responses(path: str | os.PathLike[str]) -> tuple[list[Response], list[LineError]]:
+    """Read a responses file: ``(responses, errors)``. A malformed line or a repeated id is an error for
+    that line only (the first response for an id wins). Raises OSError if the file cannot be opened."""
+    shown = str(path)
+    out: list[Response] = []
+    errors: list[LineError] = []
+    seen: dict[str, int] = {}
+    for line_no, obj in iter_jsonl(path):
+        if isinstance(obj, LineError):
+            errors.append(obj)
+            continue
+        try:
+            r = Response.from_dict(obj)
+        except TaskFormatError as e:
+            errors.append(LineError(shown, line_no, str(e)))
+            continue
+        first = seen.get(r.id)
+        if first is not None:
+            errors.append(LineError(shown, line_no, f"duplicate response id {r.id!r} (first on line {first}); "
+                                                    f"this line is skipped"))
+            continue
+        seen[r.id] = line_no
+        out.append(r)
+    return out, errors
+
+
+def _read(fn, path: str | os.PathLike[str], what: str):
+    try:
+        return fn(path)
+    except FileNotFoundError:
+        raise ScoreFileError(f"cannot read the {what} file {str(path)!r}: no such file") from None
+    except IsADirectoryError:
+        raise ScoreFileError(f"cannot read the {what} file {str(path)!r}: it is a directory") from None
+    except (OSError, EOFError) as e:  # permissions, a broken .gz
+        raise ScoreFileError(f"cannot read the {what} file {str(path)!r}: {e.strerror or e}") from None
+
+
+def score_files(tasks_path: str | os.PathLike[str], responses_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Score every task in ``tasks_path`` with its response in ``responses_path``.
+
+    Returns the contract's object: ``summary``, ``results`` (one per task, in task-file order), plus
+    ``errors`` (malformed lines, each ``{"path", "line", "message"}``) and ``unknown_ids`` (responses whose
+    id matches no task; not scored). A task without a response is scored ``no_response``.
+    Raises :class:`ScoreFileError` when a file cannot be opened.
+    """
+    tasks, task_errors = _read(read_tasks, tasks_path, "tasks")
+    responses, resp_errors = _read(read_responses, responses_path, "responses")
+    by_id = {r.id: r for r in responses}
+    results: list[ScoreResult] = [score_task(t, by_id.get(t.id)) for t in tasks]
+    task_ids = {t.id for t in tasks}
+    unknown = [r.id for r in responses if r.id not in task_ids]
+    return {
+        "summary": summarise(results),
+        "results": [r.to_dict() for r in results],
+        "errors": [e.to_dict() for e in (*task_errors, *resp_errors)],
+        "unknown_ids": unknown,
+    }
