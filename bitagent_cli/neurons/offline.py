@@ -1,0 +1,225 @@
+"""The validator's offline half: evaluate each committed ``repo@sha`` once, in the background.
+
+A single worker thread takes models off the queue in the state (oldest commitment first), one at a
+time (one model on the GPU), and records a score per sha. The main loop never waits for it: it keeps
+setting weights from the scores already cached. The evaluator is any callable
+``(repo, sha, timeout_s) -> OfflineOutcome``; :class:`PipelineEvaluator` runs the ``eval-model``
+pipeline in a child process so a model that overruns its time is killed, not waited for.
+
+Failures are told apart: a model *refused* (too large, no weights, gone from the Hub) is the miner's
+fault and scores 0 at once; an *error* on our side (server crash, out of memory, timeout) is retried
+with backoff, and after ``max_attempts`` the model scores 0 (``failed``) so it cannot block the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from ..store.validator_state import ValidatorState
+
+__all__ = ["OfflineEvaluator", "OfflineOutcome", "OfflineWorker", "PipelineEvaluator"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineOutcome:
+    """``status``: ``ok`` (scored), ``refused`` (miner's fault, final) or ``error`` (ours, retried)."""
+
+    score: float
+    status: str = "ok"
+    error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+#: ``(repo, sha, timeout_s) -> OfflineOutcome``; may also raise (counted as an ``error``).
+OfflineEvaluator = Callable[[str, str, float], OfflineOutcome]
+
+
+class OfflineWorker:
+    """Evaluates queued models one at a time on a daemon thread (or synchronously via :meth:`run_once`)."""
+
+    def __init__(self, state: ValidatorState, evaluator: OfflineEvaluator, *, timeout_s: float = 3600.0,
+                 max_attempts: int = 3, retry_delay_s: float = 600.0, idle_poll_s: float = 5.0,
+                 wanted: Callable[[str], bool] | None = None,
+                 on_result: Callable[[str, str, OfflineOutcome], None] | None = None):
+        self.state = state
+        self.evaluator = evaluator
+        self.timeout_s = timeout_s
+        self.max_attempts = max(1, max_attempts)
+        self.retry_delay_s = retry_delay_s
+        self.idle_poll_s = idle_poll_s
+        self.wanted = wanted
+        self.on_result = on_result
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.current: str | None = None  # "repo@sha" being evaluated
+
+    def start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="bitagent-offline", daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop the thread; an evaluation in progress is cancelled (if the evaluator can) and stays queued."""
+        self._stop.set()
+        self._wake.set()
+        cancel = getattr(self.evaluator, "cancel", None)
+        if callable(cancel) and self.current is not None:
+            cancel()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                did = self.run_once()
+            except Exception:  # noqa: BLE001 - the worker outlives anything
+                log.exception("offline worker error")
+                did = False
+            if not did:
+                self._wake.wait(self.idle_poll_s)
+                self._wake.clear()
+
+    def run_once(self) -> bool:
+        """Evaluate the next due model, if any; True when one was taken off the queue or tried."""
+        item = self.state.next_queued()
+        if item is None:
+            return False
+        if self.wanted is not None and not self.wanted(item.sha):
+            log.info("offline: %s is no longer committed by anyone; dropped from the queue", item.sha[:12])
+            self.state.dequeue(item.sha)
+            return True
+        self.current = f"{item.repo}@{item.sha}"
+        t0 = time.monotonic()
+        try:
+            out = self.evaluator(item.repo, item.sha, self.timeout_s)
+            if not isinstance(out, OfflineOutcome):
+                out = OfflineOutcome(float(out))
+        except Exception as e:  # noqa: BLE001 - an evaluator crash is a retryable error on our side
+            out = OfflineOutcome(0.0, "error", f"{type(e).__name__}: {e}")
+        finally:
+            self.current = None
+        if self._stop.is_set():  # shutting down: an interrupted evaluation is neither a result nor a failure
+            log.info("offline: evaluation of %s interrupted by shutdown; it stays queued", item.sha[:12])
+            return True
+        elapsed = time.monotonic() - t0
+        attempts = item.attempts + 1
+        if out.status in ("ok", "refused"):
+            score = out.score if out.status == "ok" else 0.0
+            self.state.record_offline(item.sha, item.repo, score, out.status, error=out.error, attempts=attempts,
+                                      details={**out.details, "seconds": round(elapsed, 1)})
+            log.info("offline: sha %s scored %.4f (%s) in %.0fs", item.sha[:12], score, out.status, elapsed)
+        else:
+            err = out.error or "unknown error"
+            attempts = self.state.defer(item.sha, err, self.retry_delay_s * (2 ** item.attempts))
+            if attempts >= self.max_attempts:
+                self.state.record_offline(item.sha, item.repo, 0.0, "failed", error=err, attempts=attempts,
+                                          details={"seconds": round(elapsed, 1)})
+                log.warning("offline: sha %s failed %d times (%s); scored 0", item.sha[:12], attempts, err)
+                out = OfflineOutcome(0.0, "failed", err)
+            else:
+                log.warning("offline: sha %s attempt %d failed (%s); retrying later", item.sha[:12], attempts, err)
+        if self.on_result is not None:
+            try:
+                self.on_result(item.repo, item.sha, out)
+            except Exception:  # noqa: BLE001
+                log.debug("offline on_result hook failed", exc_info=True)
+        return True
+
+
+# ---------------------------------------------------------------------------------------------- pipeline
+def _child(conn: Any, repo: str, sha: str, profile: str, values: Mapping[str, Any], suites: list[str],
+           limit: int | None) -> None:  # pragma: no cover - runs in a spawned process
+    import signal
+
+    def _term(*_: Any) -> None:
+        raise SystemExit(143)  # unwinds the model server's context manager, which stops the server
+
+    signal.signal(signal.SIGTERM, _term)
+    try:
+        from .._evaluate import evaluate
+        from ..config import Settings
+
+        settings = Settings(profile=profile, values=dict(values))
+        report = evaluate(f"{repo}@{sha}", suites=suites, settings=settings, limit=limit)
+        conn.send(("ok", float(report.accuracy), _summary(report)))
+    except BaseException as e:  # noqa: BLE001 - report everything to the parent
+        conn.send(("refused" if type(e).__name__ == "ModelRefused" else "error", 0.0,
+                   {"error": f"{type(e).__name__}: {e}"[:500]}))
+
+
+def _summary(report: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("tasks", "correct", "accuracy", "by_category", "by_suite", "backend", "model_sha"):
+        v = getattr(report, key, None)
+        if v is not None:
+            out[key] = v
+    return out
+
+
+class PipelineEvaluator:
+    """Runs ``bitagent_cli._evaluate.evaluate`` for ``repo@sha`` in a spawned child process.
+
+    On timeout the child gets SIGTERM (it stops its model server on the way out), then SIGKILL after
+    ``grace_s``. The score is the pipeline's accuracy over ``suites`` (``limit`` tasks per suite).
+    """
+
+    def __init__(self, settings: Any, *, suites: list[str], limit: int | None, grace_s: float = 30.0):
+        self.profile = getattr(settings, "profile", "local")
+        self.values = dict(getattr(settings, "values", settings))
+        self.suites = list(suites)
+        self.limit = limit or None
+        self.grace_s = grace_s
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        """Stop the evaluation in progress (the child is terminated); the call returns an ``error``."""
+        self._cancel.set()
+
+    def __call__(self, repo: str, sha: str, timeout_s: float) -> OfflineOutcome:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_child, args=(child, repo, sha, self.profile, self.values, self.suites,
+                                                self.limit), name="bitagent-offline-eval", daemon=False)
+        self._cancel.clear()
+        proc.start()
+        child.close()
+        deadline = time.monotonic() + timeout_s
+        try:
+            while not self._cancel.is_set() and time.monotonic() < deadline:
+                if parent.poll(min(1.0, max(0.0, deadline - time.monotonic()))):
+                    status, score, details = parent.recv()
+                    proc.join(self.grace_s)
+                    err = details.get("error") if status != "ok" else None
+                    return OfflineOutcome(score, status, err, details if status == "ok" else {})
+                if not proc.is_alive() and not parent.poll(0):
+                    return OfflineOutcome(0.0, "error", f"evaluation process died (exit {proc.exitcode})")
+            if self._cancel.is_set():
+                return OfflineOutcome(0.0, "error", "cancelled")
+            return OfflineOutcome(0.0, "error", f"timed out after {timeout_s:.0f}s")
+        except EOFError:
+            return OfflineOutcome(0.0, "error", f"evaluation process died (exit {proc.exitcode})")
+        finally:
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(self.grace_s)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(5)
+            parent.close()

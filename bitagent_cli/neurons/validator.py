@@ -1,0 +1,375 @@
+"""The validator: a loop that survives anything, querying miners online and scoring their models offline.
+
+Each step (``validator.step_seconds`` apart):
+
+1. **sync** the metagraph: ``uid -> hotkey``, who serves an endpoint, our own uid; a new hotkey on a uid
+   starts at the median online score;
+2. **offline**: read the commitments, queue every ``repo@sha`` without a result for the background
+   worker (:mod:`.offline`), which evaluates one model at a time;
+3. **online**: pick ``validator.sample_size`` serving miners and one task (both seeded by the block and
+   our hotkey), alter the task with the validator's LLM when one is configured, query the miners
+   concurrently with ``validator.query_timeout``, score each answer (no answer or garbage = 0), commit
+   the step to the state (once: replaying a step counts nothing twice), send feedback (best effort);
+4. **weights**: when the chain's rate limit allows, ``online_share * EMA + (1 - online_share) * offline``
+   per live uid, normalised, set on chain.
+
+Every phase runs inside its own ``try``: a chain outage, a dead miner, a crashing scorer or a broken
+LLM is logged and the loop goes on. The chain, the miners, the task source, the LLM and the offline
+evaluator are injected (:class:`ChainView`, :class:`~.online.MinerClient`, ...), so tests run the same
+loop with stand-ins or with the real pieces on loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Mapping, Protocol, Sequence
+
+from ..store.validator_state import QueryRecord, ValidatorState
+from ..tasks import Task
+from .offline import OfflineEvaluator, OfflineOutcome, OfflineWorker
+from .online import MinerAnswer, MinerClient, query_all, sample_uids, score_answer, wire_id
+from .weights import Commit, final_scores, first_committers, normalise, offline_by_hotkey, weights_due
+
+__all__ = ["ChainView", "NeuronInfo", "RunLogger", "StepReport", "Validator", "ValidatorConfig"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class NeuronInfo:
+    uid: int
+    hotkey: str
+    axon: str | None = None  # "ip:port" when the neuron serves an endpoint
+    validator_permit: bool = False
+    stake: float = 0.0
+
+
+class ChainView(Protocol):
+    """What the validator needs from the chain (blocking calls; the loop runs them in a thread)."""
+
+    def block(self) -> int: ...
+
+    def neurons(self) -> list[NeuronInfo]: ...
+
+    def commitments(self) -> dict[str, Commit]: ...  # hotkey -> parsed commitment (unparseable ones left out)
+
+    def weights_rate_limit(self) -> int: ...
+
+    def blocks_since_last_update(self, uid: int) -> int | None: ...
+
+    def set_weights(self, uids: list[int], weights: list[float]) -> None: ...  # raises on failure
+
+
+class RunLogger(Protocol):
+    def log_step(self, report: "StepReport") -> None: ...
+
+    def log_offline(self, repo: str, sha: str, outcome: OfflineOutcome) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class ValidatorConfig:
+    netuid: int = 76
+    sample_size: int = 10
+    query_timeout: float = 20.0
+    step_seconds: float = 60.0
+    ema_alpha: float = 0.1
+    online_share: float = 0.5
+    offline: bool = True
+    offline_timeout_s: float = 3600.0
+    offline_max_attempts: int = 3
+    offline_retry_s: float = 600.0
+    feedback_timeout: float = 5.0
+    chain_timeout: float = 60.0
+    dry_run: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any], **overrides: Any) -> "ValidatorConfig":
+        """From resolved settings; the offline time bound covers a model server's start plus the tasks."""
+        limit = int(settings["validator.offline_limit"]) or 500
+        per_task = float(settings["eval.request_timeout"]) / max(1, int(settings["eval.concurrency"]))
+        cfg = cls(netuid=int(settings["chain.netuid"]), sample_size=int(settings["validator.sample_size"]),
+                  query_timeout=float(settings["validator.query_timeout"]),
+                  step_seconds=float(settings["validator.step_seconds"]),
+                  ema_alpha=float(settings["validator.ema_alpha"]),
+                  online_share=float(settings["validator.online_share"]),
+                  offline_timeout_s=float(settings["eval.startup_timeout"]) + max(600.0, limit * per_task))
+        for k, v in overrides.items():
+            if v is not None:
+                setattr(cfg, k, v)
+        return cfg
+
+
+@dataclass
+class StepReport:
+    step: int
+    block: int | None = None
+    task_id: str | None = None
+    category: str | None = None
+    altered: bool = False
+    queried: dict[int, dict[str, Any]] = field(default_factory=dict)  # uid -> {hotkey, score, error, latency_s}
+    committed: bool = False
+    weights: dict[int, float] | None = None
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["queried"] = {str(k): v for k, v in self.queried.items()}
+        d["weights"] = None if self.weights is None else {str(k): v for k, v in self.weights.items()}
+        return d
+
+
+class Validator:
+    def __init__(self, chain: ChainView, *, hotkey: str, state: ValidatorState, client: MinerClient,
+                 task_source: Callable[[int, str], Task], config: ValidatorConfig | None = None,
+                 scorer: Callable[..., Any] | None = None, alterer: Any = None,
+                 offline_evaluator: OfflineEvaluator | None = None, logger: RunLogger | None = None):
+        self.chain = chain
+        self.hotkey = hotkey
+        self.state = state
+        self.client = client
+        self.task_source = task_source
+        self.config = config or ValidatorConfig()
+        self.scorer = scorer
+        self.alterer = alterer
+        self.logger = logger
+        self.uid: int | None = None
+        self.neurons: list[NeuronInfo] = []
+        self.commits: dict[str, Commit] = {}
+        self._wanted: set[str] | None = None
+        self._feedback: set[asyncio.Task] = set()
+        self._dry_last_block: int | None = None
+        self._warned: set[str] = set()
+        self.worker: OfflineWorker | None = None
+        if self.config.offline and offline_evaluator is not None:
+            self.worker = OfflineWorker(state, offline_evaluator, timeout_s=self.config.offline_timeout_s,
+                                        max_attempts=self.config.offline_max_attempts,
+                                        retry_delay_s=self.config.offline_retry_s, wanted=self._is_wanted,
+                                        on_result=self._on_offline)
+
+    # ------------------------------------------------------------------ helpers
+    async def _chain(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.wait_for(asyncio.to_thread(fn, *args), self.config.chain_timeout)
+
+    def _is_wanted(self, sha: str) -> bool:
+        return self._wanted is None or sha in self._wanted
+
+    def _on_offline(self, repo: str, sha: str, outcome: OfflineOutcome) -> None:
+        if self.logger is not None:
+            self.logger.log_offline(repo, sha, outcome)
+
+    def _warn_once(self, key: str, msg: str, *args: Any) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning(msg, *args)
+
+    @property
+    def offline_enabled(self) -> bool:
+        return self.config.offline
+
+    def live(self) -> dict[int, str]:
+        """``uid -> hotkey`` of the registered neurons other than ourselves."""
+        return {n.uid: n.hotkey for n in self.neurons if n.hotkey != self.hotkey}
+
+    # ------------------------------------------------------------------ phases
+    def sync(self, neurons: Sequence[NeuronInfo], step: int) -> list[str]:
+        self.neurons = list(neurons)
+        mine = [n.uid for n in self.neurons if n.hotkey == self.hotkey]
+        self.uid = mine[0] if mine else None
+        if self.uid is None:
+            self._warn_once("unregistered", "our hotkey %s is not registered on netuid %d: queries go out, but "
+                            "weights cannot be set; run `bitagent register`", self.hotkey, self.config.netuid)
+        newcomers = self.state.sync_hotkeys({n.uid: n.hotkey for n in self.neurons}, step)
+        if newcomers:
+            log.info("new hotkeys (start at the median): %s", ", ".join(h[:10] for h in newcomers))
+        return newcomers
+
+    async def sync_offline(self, block: int) -> None:
+        raw = await self._chain(self.chain.commitments)
+        registered = {n.hotkey: n.uid for n in self.neurons}
+        self.commits = {hk: c for hk, c in raw.items() if hk in registered}
+        self.state.observe_commitments({hk: (c.repo, c.sha, c.block) for hk, c in self.commits.items()})
+        owners = first_committers(self.commits.values(), self.state.first_seen(), registered)
+        self._wanted = set(owners)
+        done = self.state.offline_scores()
+        queued = 0
+        for sha, hk in owners.items():
+            if sha not in done and self.state.enqueue(sha, self.commits[hk].repo, self.commits[hk].block):
+                queued += 1
+        if queued:
+            log.info("offline: %d new model(s) queued", queued)
+        if self.worker is not None:
+            self.worker.wake()
+
+    async def online(self, step: int, block: int, report: StepReport) -> None:
+        cfg = self.config
+        serving = [n for n in self.neurons if n.axon and n.hotkey != self.hotkey]
+        by_uid = {n.uid: n for n in serving}
+        uids = sample_uids(list(by_uid), cfg.sample_size, block=block, hotkey=self.hotkey)
+        records: list[QueryRecord] = []
+        tid = None
+        answers: dict[int, MinerAnswer] = {}
+        feedback: dict[int, str] = {}
+        if uids:
+            task = self.task_source(block, self.hotkey)
+            if self.alterer is not None:
+                res = await self.alterer.alter(task)
+                task, report.altered = res.task, res.altered
+            tid = wire_id(task, step=step, block=block, hotkey=self.hotkey)
+            report.task_id, report.category = tid, task.category
+            targets = [(u, by_uid[u].hotkey, by_uid[u].axon or "") for u in uids]
+            answers = await query_all(self.client, targets, task, task_id=tid, timeout=cfg.query_timeout)
+            for uid in uids:
+                ans = answers[uid]
+                s = score_answer(task, ans, self.scorer)
+                records.append(QueryRecord(uid=uid, hotkey=by_uid[uid].hotkey, score=s.score, correct=s.correct,
+                                           error=s.error, latency_s=round(ans.latency_s, 4), task_id=tid,
+                                           category=task.category))
+                report.queried[uid] = {"hotkey": by_uid[uid].hotkey, "score": s.score, "correct": s.correct,
+                                       "error": s.error, "latency_s": round(ans.latency_s, 4)}
+                feedback[uid] = s.feedback
+        report.committed = self.state.commit_step(step, block, records, alpha=cfg.ema_alpha, task_id=tid)
+        if report.committed and tid is not None:
+            for uid, q in report.queried.items():
+                if answers[uid].error is None:  # nobody to tell when the miner did not answer
+                    self._send_feedback(by_uid[uid], tid, q, feedback[uid])
+
+    def _send_feedback(self, n: NeuronInfo, tid: str, q: Mapping[str, Any], text: str) -> None:
+        coro = self.client.feedback(n.axon or "", n.hotkey, task_id=tid, score=q["score"], correct=q["correct"],
+                                    error=q["error"], feedback=text, timeout=self.config.feedback_timeout)
+        t = asyncio.ensure_future(asyncio.wait_for(coro, self.config.feedback_timeout + 1.0))
+        self._feedback.add(t)
+        t.add_done_callback(lambda f: (self._feedback.discard(f), f.cancelled() or f.exception()))
+
+    def compute_weights(self) -> dict[int, float]:
+        """Normalised final scores over the live uids (ourselves excluded)."""
+        live = self.live()
+        if self.offline_enabled:
+            uid_of = {hk: uid for uid, hk in live.items()}
+            offline = offline_by_hotkey(self.commits.values(), self.state.offline_scores(), self.state.first_seen(),
+                                        uid_of)
+            share = self.config.online_share
+        else:
+            offline, share = {}, 1.0
+        return normalise(final_scores(live, self.state.emas(), offline, online_share=share))
+
+    async def maybe_set_weights(self, block: int) -> dict[int, float] | None:
+        cfg = self.config
+        if self.uid is None and not cfg.dry_run:
+            return None
+        rate = int(await self._chain(self.chain.weights_rate_limit))
+        since = await self._chain(self.chain.blocks_since_last_update, self.uid) if self.uid is not None else None
+        last = self._dry_last_block if cfg.dry_run else self.state.last_weights_block()
+        if not weights_due(block, rate_limit=rate, blocks_since_last_update=None if cfg.dry_run else since,
+                           last_weights_block=last):
+            return None
+        weights = self.compute_weights()
+        if not weights:
+            self._warn_once("zero", "all scores are 0: no weights set yet")
+            return None
+        uids = sorted(weights)
+        if cfg.dry_run:
+            self._dry_last_block = block
+            log.info("dry run: would set weights on %d uid(s) at block %d: %s", len(uids), block,
+                     {u: round(weights[u], 4) for u in uids})
+            return weights
+        await self._chain(self.chain.set_weights, uids, [weights[u] for u in uids])
+        self.state.record_weights(block, weights)
+        log.info("set weights on %d uid(s) at block %d", len(uids), block)
+        return weights
+
+    # ------------------------------------------------------------------ loop
+    async def step(self) -> StepReport:
+        """One step; never raises (errors are logged and listed in the report)."""
+        t0 = time.monotonic()
+        report = StepReport(step=self.state.next_step())
+        try:
+            block = int(await self._chain(self.chain.block))
+            neurons = await self._chain(self.chain.neurons)
+            report.block = block
+            self.sync(neurons, report.step)
+        except Exception as e:  # noqa: BLE001
+            report.errors.append(f"sync: {type(e).__name__}: {e}")
+            log.warning("metagraph sync failed (%s: %s); retrying next step", type(e).__name__, e)
+            report.seconds = time.monotonic() - t0
+            return report
+        phases: list[tuple[str, Callable[[], Any]]] = []
+        if self.offline_enabled:
+            phases.append(("offline", lambda: self.sync_offline(block)))
+        phases.append(("online", lambda: self.online(report.step, block, report)))
+        phases.append(("weights", lambda: self.maybe_set_weights(block)))
+        for name, run in phases:
+            try:
+                out = await run()
+                if name == "weights":
+                    report.weights = out
+            except Exception as e:  # noqa: BLE001 - one failing phase never stops the others
+                report.errors.append(f"{name}: {type(e).__name__}: {e}")
+                log.warning("%s phase failed: %s: %s", name, type(e).__name__, e, exc_info=log.isEnabledFor(10))
+        report.seconds = round(time.monotonic() - t0, 3)
+        if self.logger is not None:
+            try:
+                self.logger.log_step(report)
+            except Exception:  # noqa: BLE001
+                log.debug("step logging failed", exc_info=True)
+        return report
+
+    async def run(self, *, max_steps: int | None = None, stop: asyncio.Event | None = None,
+                  on_step: Callable[[StepReport], None] | None = None) -> list[StepReport]:
+        """Run steps until ``stop`` is set or ``max_steps`` steps ran; returns the reports."""
+        stop = stop or asyncio.Event()
+        reports: list[StepReport] = []
+        if self.worker is not None:
+            self.worker.start()
+        try:
+            while not stop.is_set():
+                t0 = time.monotonic()
+                try:
+                    rep = await self.step()
+                except Exception as e:  # noqa: BLE001 - step() does not raise; belt and braces
+                    log.exception("step failed")
+                    rep = StepReport(step=-1, errors=[f"step: {type(e).__name__}: {e}"])
+                reports.append(rep)
+                if on_step is not None:
+                    on_step(rep)
+                if max_steps is not None and len(reports) >= max_steps:
+                    break
+                wait = self.config.step_seconds - (time.monotonic() - t0)
+                if wait > 0:
+                    try:
+                        await asyncio.wait_for(stop.wait(), wait)
+                    except asyncio.TimeoutError:
+                        pass
+        finally:
+            await self.drain_feedback()
+            if self.worker is not None:
+                self.worker.stop()
+        return reports
+
+    async def drain_feedback(self, timeout: float | None = None) -> None:
+        pending = list(self._feedback)
+        if pending:
+            await asyncio.wait(pending, timeout=timeout if timeout is not None else self.config.feedback_timeout + 2)
+
+    def summary(self) -> dict[str, Any]:
+        """State at a glance (for ``--json`` and the logs): per live uid online/offline/weight, counts."""
+        emas = self.state.emas()
+        live = self.live()
+        uid_of = {hk: uid for uid, hk in live.items()}
+        offline = offline_by_hotkey(self.commits.values(), self.state.offline_scores(), self.state.first_seen(),
+                                    uid_of)
+        weights = self.compute_weights() if live else {}
+        return {"uid": self.uid, "hotkey": self.hotkey, "netuid": self.config.netuid,
+                "counts": self.state.counts(), "last_weights_block": self.state.last_weights_block(),
+                "miners": [{"uid": uid, "hotkey": hk, "online": round(emas.get(hk, 0.0), 6),
+                            "offline": round(offline.get(hk, 0.0), 6), "weight": round(weights.get(uid, 0.0), 6),
+                            "model": (f"{self.commits[hk].repo}@{self.commits[hk].sha[:12]}"
+                                      if hk in self.commits else None)}
+                           for uid, hk in sorted(live.items())],
+                "offline_queue": [q.sha for q in self.state.queued()],
+                "offline_current": self.worker.current if self.worker else None}
