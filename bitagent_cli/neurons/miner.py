@@ -58,6 +58,7 @@ __all__ = [
     "make_verifier",
     "plan_miner",
     "run_miner",
+    "vet_models",
 ]
 
 Verifier = Callable[[Mapping[str, str], bytes, str, str], str]
@@ -498,16 +499,47 @@ def plan_miner(settings: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def vet_models(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Vet the model to run (unless attaching to a server) and the model to submit, with the
+    ``eval.max_params_b`` / ``eval.max_download_gb`` caps validators apply. Nothing is downloaded.
+    Raises ``serving.ModelRefused`` (one line)."""
+    from ..serving import vet_model
+
+    caps = {"max_params_b": float(_setting(settings, "eval.max_params_b")),
+            "max_download_gb": float(_setting(settings, "eval.max_download_gb"))}
+    plan = plan_miner(settings)
+    out: dict[str, Any] = {"model": None, "submit_model": None}
+    if not plan["openai_api_base"]:
+        out["model"] = vet_model(str(plan["model"]), **caps).to_dict()
+    if plan["submit_model"]:
+        out["submit_model"] = vet_model(str(plan["submit_model"]), **caps).to_dict()
+    return out
+
+
+def _prepare_model(plan: Mapping[str, Any], settings: Mapping[str, Any]) -> tuple[str, str | None]:
+    """(what start_server serves, served name): attach as is, else vet and fetch the vetted files."""
+    if plan["openai_api_base"]:
+        return str(plan["model"] or ""), None
+    from ..serving import download_model, vet_model
+
+    vet = vet_model(str(plan["model"]), max_params_b=float(_setting(settings, "eval.max_params_b")),
+                    max_download_gb=float(_setting(settings, "eval.max_download_gb")))
+    path = download_model(vet)
+    return str(path), (None if vet.is_local else vet.repo)
+
+
 def _local_network(settings: Mapping[str, Any]) -> bool:
     net = str(_setting(settings, "chain.endpoint") or _setting(settings, "chain.network"))
     return net == "local" or "127.0.0.1" in net or "localhost" in net
 
 
 def resolve_external_ip(settings: Mapping[str, Any]) -> str:
-    """The IP published on chain: ``miner.external_ip``, else a specific ``miner.host``, else this
-    host's address from its own name (no traffic is sent). A loopback or private address is only
-    accepted on a local chain; elsewhere the fix is to set ``miner.external_ip``."""
-    ip = str(_setting(settings, "miner.external_ip") or "")
+    """The IP published on chain: ``miner.external_ip`` as given, else a specific ``miner.host``,
+    else this host's address from its own name (no traffic is sent). A detected address that is
+    not globally routable is only accepted on a local chain; elsewhere the fix is to set
+    ``miner.external_ip``."""
+    explicit = str(_setting(settings, "miner.external_ip") or "")
+    ip = explicit
     if not ip:
         host = str(_setting(settings, "miner.host") or "")
         if host and host not in ("0.0.0.0", "::"):
@@ -522,9 +554,9 @@ def resolve_external_ip(settings: Mapping[str, Any]) -> str:
     except ValueError:
         raise MinerError(f"cannot tell which IP to publish ({ip!r}); set miner.external_ip "
                          f"(BITAGENT_MINER_EXTERNAL_IP) to the address validators reach you at") from None
-    if (addr.is_loopback or addr.is_private or addr.is_unspecified) and not _local_network(settings):
+    if not explicit and not addr.is_global and not _local_network(settings):
         raise MinerError(f"the detected address {ip} is not reachable by validators; set miner.external_ip "
-                         f"(BITAGENT_MINER_EXTERNAL_IP) to your public IP")
+                         f"(--external-ip, BITAGENT_MINER_EXTERNAL_IP) to your public IP")
     return ip
 
 
@@ -574,10 +606,11 @@ def run_miner(settings: Mapping[str, Any], *, chain: Any = None, wallet: Any = N
 
         status(f"model server: attaching to {plan['openai_api_base']}" if plan["openai_api_base"]
                else f"model server: starting {plan['model']} ({plan['backend']})")
-        kwargs: dict[str, Any] = {"backend": plan["backend"], "settings": settings}
+        model_ref, served_name = _prepare_model(plan, settings)
+        kwargs: dict[str, Any] = {"backend": plan["backend"], "settings": settings, "served_name": served_name}
         if plan["openai_api_base"]:
             kwargs["base_url"] = plan["openai_api_base"]
-        with start_server(plan["model"] or "", **kwargs) as model_server:
+        with start_server(model_ref, **kwargs) as model_server:
             client = OpenAIModelClient(model_server.base_url, model_server.model_name,
                                        max_tokens=int(_setting(settings, "eval.max_tokens")),
                                        request_timeout=float(_setting(settings, "validator.query_timeout")))

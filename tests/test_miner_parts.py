@@ -1,0 +1,122 @@
+"""The miner's small parts: the rate limiter, the plan, the published address, the metagraph cache."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from bitagent_cli.config import load_settings
+from bitagent_cli.neurons.miner import (MetagraphCache, MinerError, RateLimiter, bind_socket, plan_miner,
+                                        resolve_external_ip)
+
+
+class Clock:
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self):
+        return self.t
+
+
+def test_rate_limiter_is_a_sliding_60s_window_per_key():
+    clock = Clock()
+    rl = RateLimiter(3, clock=clock)
+    assert rl.check("a") == 0.0
+    clock.t += 10
+    assert [rl.check("a"), rl.check("a")] == [0.0, 0.0]
+    assert rl.check("a") == pytest.approx(50.0)  # until the first one leaves the window
+    assert rl.check("b") == 0.0  # keys are independent
+    clock.t += 49.5
+    assert rl.check("a") == pytest.approx(0.5)
+    clock.t += 0.5
+    assert rl.check("a") == 0.0
+    assert rl.check("a") == pytest.approx(10.0)  # now the 2nd and 3rd (at +10) must leave
+
+
+def test_rate_limiter_refusals_do_not_extend_the_wait():
+    clock = Clock()
+    rl = RateLimiter(1, clock=clock)
+    assert rl.check("a") == 0.0
+    for _ in range(100):
+        clock.t += 0.5
+        rl.check("a")
+    assert clock.t - 1000.0 == 50.0
+    clock.t = 1060.0
+    assert rl.check("a") == 0.0
+
+
+def test_rate_limiter_off_and_pruning():
+    assert RateLimiter(0).check("x") == 0.0
+    clock = Clock()
+    rl = RateLimiter(5, clock=clock, max_keys=10)
+    for i in range(10):
+        rl.check(f"k{i}")
+    clock.t += 61
+    rl.check("new")
+    assert list(rl._log) == ["new"]
+
+
+def _settings(**kw):
+    return load_settings("local", kw)
+
+
+def test_plan_attach_and_start():
+    plan = plan_miner(_settings(**{"miner.openai_api_base": "http://127.0.0.1:8000/v1"}))
+    assert plan["backend"] == "endpoint" and plan["model"] is None
+    plan = plan_miner(_settings(**{"miner.model": "org/m", "eval.backend": "transformers"}))
+    assert plan["backend"] == "transformers" and plan["model"] == "org/m" and plan["openai_api_base"] is None
+    with pytest.raises(MinerError, match="--hf-model-name-to-run"):
+        plan_miner(_settings())
+
+
+def test_external_ip():
+    assert resolve_external_ip(_settings(**{"miner.external_ip": "203.0.113.9"})) == "203.0.113.9"
+    assert resolve_external_ip(_settings(**{"miner.host": "127.0.0.1"})) == "127.0.0.1"  # local chain
+    with pytest.raises(MinerError, match="miner.external_ip"):
+        resolve_external_ip(load_settings("testnet", {"miner.host": "127.0.0.1"}))
+    with pytest.raises(MinerError, match="miner.external_ip"):
+        resolve_external_ip(_settings(**{"miner.external_ip": "not-an-ip"}))
+    # an explicit address is trusted as given (a private validator network is possible)
+    assert resolve_external_ip(load_settings("mainnet", {"miner.external_ip": "10.1.2.3"})) == "10.1.2.3"
+
+
+def test_bind_socket_reports_a_busy_port():
+    first = bind_socket("127.0.0.1", 0)
+    first.listen()
+    try:
+        with pytest.raises(MinerError, match="cannot listen on 127.0.0.1"):
+            import socket
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            s.listen()
+            try:
+                bind_socket("127.0.0.1", port)
+            finally:
+                s.close()
+    finally:
+        first.close()
+
+
+def test_metagraph_cache():
+    neurons = [SimpleNamespace(uid=0, hotkey="5V", coldkey="c", stake=2000, validator_permit=True, axon_ip="", axon_port=0),
+               SimpleNamespace(uid=1, hotkey="5M", coldkey="c", stake=0, validator_permit=False, axon_ip="", axon_port=0)]
+    calls = []
+
+    class Chain:
+        def metagraph_snapshot(self, netuid):
+            calls.append(netuid)
+            if len(calls) > 1:
+                raise ConnectionError("down")
+            return neurons
+
+    cache = MetagraphCache(Chain(), 76)
+    assert cache("5V") is None  # nothing known before the first refresh
+    cache.refresh()
+    assert cache("5V") == (2000.0, True) and cache("5M") == (0.0, False) and cache("5X") is None
+    assert cache.find("5M").uid == 1
+    with pytest.raises(ConnectionError):
+        cache.refresh()
+    assert cache("5V") == (2000.0, True)  # a failed refresh keeps the last snapshot
+    assert calls == [76, 76]
