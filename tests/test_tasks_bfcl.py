@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import SHARED_DATA
 
 from bitagent_cli.tasks import Task
 from bitagent_cli.tasks.bfcl import BFCL_CATEGORIES, bfcl_record_to_task, convert_bfcl_dir, split_bfcl_id
 from bitagent_cli.tasks.suites import load_suite
-
-from conftest import SHARED_DATA
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,12 @@ import json
 from collections import Counter
 
 import pytest
+from conftest import SHARED_DATA
 
 from bitagent_cli.tasks import ExpectedCall
 from bitagent_cli.tasks.bitagent_suite import TOOLS_PER_TASK, name_words
 from bitagent_cli.tasks.glaive import parse_glaive_v2, sharegpt_to_tasks
 from bitagent_cli.tasks.suites import load_suite
-
-from conftest import SHARED_DATA
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,20 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import REPO, SHARED_DATA
 
 from bitagent_cli.tasks import Task, read_tasks, write_tasks
-from bitagent_cli.tasks.suites import (SUITES, UnknownCategory, UnknownSuite, _allocate, list_suites, load_suite,
-                                       sample_tasks, suite_hash, suite_info)
-
-from conftest import REPO, SHARED_DATA
+from bitagent_cli.tasks.suites import (
+    SUITES,
+    UnknownCategory,
+    UnknownSuite,
+    _allocate,
+    list_suites,
+    load_suite,
+    sample_tasks,
+    suite_hash,
+    suite_info,
+)
 
 DATA = REPO / "bitagent_cli" / "tasks" / "data"
 
@@ -154,6 +162,16 @@ def test_package_data_is_up_to_date():
     built = mod.build(SHARED_DATA, {"bfcl", "glaive", "bitagent"})
     for name, blob in built.items():
         assert (DATA / name).read_bytes() == blob, f"{name} is stale: run python scripts/build_suites.py"
+
+
+def test_package_data_is_not_git_ignored():
+    """hatchling leaves out what .gitignore ignores: the suites must never match an ignore pattern."""
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    files = [str(p.relative_to(REPO)) for p in DATA.iterdir()]
+    out = subprocess.run(["git", "check-ignore", "--no-index", *files], cwd=REPO, capture_output=True, text=True,
+                         check=False)
+    assert out.returncode == 1 and out.stdout == "", f"ignored by .gitignore: {out.stdout}"
 
 
 def test_wheel_includes_package_data(tmp_path):

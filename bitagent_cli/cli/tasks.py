@@ -53,7 +53,8 @@ def export_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the --limit sample.")] = 0,
     hf: Annotated[str | None, typer.Option(
         "--hf", help="Instead of --suite: a Hugging Face dataset (e.g. glaiveai/glaive-function-calling-v2) or a "
-                     "local .json/.jsonl file in one of its formats; needs the [data] extra.",
+                     "local .json/.jsonl file in one of its formats (with --limit: its first N tasks); needs the [data] "
+                     "extra.",
         show_default=False)] = None,
     split: Annotated[str, typer.Option("--split", help="Dataset split for --hf.")] = "train",
     profile: ProfileOpt = None,
@@ -62,7 +63,14 @@ def export_cmd(
 ) -> None:
     """Write a suite (or part of it) as a JSONL task file that `bitagent score` reads."""
     from ..tasks.io import write_tasks
-    from ..tasks.suites import UnknownCategory, UnknownSuite, load_suite, sample_tasks, select_categories, suite_hash
+    from ..tasks.suites import (
+        UnknownCategory,
+        UnknownSuite,
+        load_suite,
+        sample_tasks,
+        select_categories,
+        suite_hash,
+    )
 
     ctx = open_context(profile=profile, json_out=json_out, verbose=verbose)
     if (suite is None) == (hf is None):

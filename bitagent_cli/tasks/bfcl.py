@@ -20,8 +20,9 @@ Faithful conversion, used by ``scripts/build_suites.py`` to regenerate the ``bfc
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ._types import ExpectedCall, Task, TaskFormatError, normalise_tool
 

@@ -34,22 +34,18 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from ._types import Task, Tool
 
-__all__ = ["build_bitagent_suite", "name_words", "TOOLS_PER_TASK", "IRRELEVANCE_SHARE"]
+__all__ = ["IRRELEVANCE_SHARE", "TOOLS_PER_TASK", "build_bitagent_suite", "name_words"]
 
 TOOLS_PER_TASK = 5
 #: One task in this many (by hash of the source id) becomes an irrelevance task.
 IRRELEVANCE_SHARE = 4
 DEFAULT_SEED = 20
 
-_GENERIC = frozenset("""
-get set calculate calc compute create make generate find search check convert fetch list update delete add
-remove send book play retrieve lookup look up info information details detail data by for of the to and a an
-in on with from random new api v1 v2 current default all query run do is tool func function value values
-""".split())
+_GENERIC = frozenset(["get", "set", "calculate", "calc", "compute", "create", "make", "generate", "find", "search", "check", "convert", "fetch", "list", "update", "delete", "add", "remove", "send", "book", "play", "retrieve", "lookup", "look", "up", "info", "information", "details", "detail", "data", "by", "for", "of", "the", "to", "and", "a", "an", "in", "on", "with", "from", "random", "new", "api", "v1", "v2", "current", "default", "all", "query", "run", "do", "is", "tool", "func", "function", "value", "values"])
 
 
 def name_words(name: str) -> set[str]:

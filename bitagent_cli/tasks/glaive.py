@@ -34,11 +34,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ._types import ExpectedCall, Task, TaskFormatError, Tool, normalise_tool
 
-__all__ = ["convert_glaive_sharegpt", "parse_glaive_v2", "sharegpt_to_tasks", "parse_tools_field"]
+__all__ = ["convert_glaive_sharegpt", "parse_glaive_v2", "parse_tools_field", "sharegpt_to_tasks"]
 
 _REFUSAL = re.compile(r"\b(sorry|unable|can't|cannot|can not|not able|don't have the (capability|ability)|"
                       r"do not have the (capability|ability))\b", re.IGNORECASE)

@@ -20,10 +20,12 @@ dropped from tool schemas before normalising.
 
 from __future__ import annotations
 
+import ast
 import json
 import logging
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ._types import ExpectedCall, Task, TaskFormatError, Tool, normalise_tool
 from .glaive import parse_glaive_v2, parse_tools_field, sharegpt_to_tasks
@@ -41,7 +43,7 @@ class DatasetsUnavailable(RuntimeError):
 
 def _import_datasets():
     try:
-        import datasets  # noqa: PLC0415 - heavy and optional: imported only when used
+        import datasets
     except ImportError:
         raise DatasetsUnavailable(
             "loading Hugging Face datasets needs the `datasets` package: pip install 'bitagent-cli[data]'") from None
@@ -57,13 +59,19 @@ def _strip_none(obj: Any) -> Any:
 
 
 def _maybe_json(value: Any) -> Any:
+    """A JSON string's value (or a Python-literal dict/list, as some rows hold ``str(dict)``); else as is."""
     if isinstance(value, str):
         s = value.strip()
         if s[:1] in ("{", "["):
             try:
                 return json.loads(s)
-            except json.JSONDecodeError:
-                return value
+            except (json.JSONDecodeError, RecursionError):
+                pass
+            if len(s) <= 100_000:
+                try:
+                    return ast.literal_eval(s)  # literals only: never evaluates code
+                except (ValueError, SyntaxError, RecursionError, MemoryError):
+                    pass
     return value
 
 

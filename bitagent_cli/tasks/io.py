@@ -11,13 +11,14 @@ import gzip
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from ._types import Task, TaskFormatError
 
-__all__ = ["LineError", "iter_jsonl", "read_tasks", "write_tasks", "dump_task_line"]
+__all__ = ["LineError", "dump_task_line", "iter_jsonl", "read_tasks", "write_tasks"]
 
 #: A line longer than this is reported, not parsed (a task with a few hundred tools is well under it).
 MAX_LINE_BYTES = 32 * 1024 * 1024

@@ -17,10 +17,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from ._types import ExpectedCall, Task, Tool
 
@@ -110,7 +111,7 @@ def _data_bytes(filename: str) -> bytes:
     return gzip.decompress(raw) if filename.endswith(".gz") else raw
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_all(name: str) -> tuple[Task, ...]:
     spec = SUITES.get(name)
     if spec is None:
@@ -132,7 +133,7 @@ def suite_hash(tasks: Iterable[Task]) -> str:
     return h.hexdigest()[:16]
 
 
-@lru_cache(maxsize=None)
+@cache
 def suite_info(name: str) -> SuiteInfo:
     """Name, description, license, per-category counts, count and hash of one suite."""
     tasks = _load_all(name)
@@ -170,7 +171,7 @@ def select_categories(tasks: Sequence[Task], category: str | Iterable[str] | Non
 
 
 def _rank(seed: int, task_id: str) -> bytes:
-    return hashlib.sha256(f"{seed}\x00{task_id}".encode("utf-8")).digest()
+    return hashlib.sha256(f"{seed}\x00{task_id}".encode()).digest()
 
 
 def _allocate(sizes: dict[str, int], limit: int) -> dict[str, int]:
