@@ -1,6 +1,6 @@
 """Tasks: the shared types and the suites (BFCL, Glaive, BitAgent-style) as package data."""
 
-from ._types import (CATEGORIES, ExpectedCall, FunctionCall, Task, TaskFormatError, Tool, base_category,  # noqa: I001
+from ._types import (CATEGORIES, ExpectedCall, FunctionCall, Task, TaskFormatError, Tool, base_category,
                      normalise_schema, normalise_tool)
 from .io import LineError, iter_jsonl, read_tasks, write_tasks
 from .suites import (SuiteInfo, UnknownCategory, UnknownSuite, list_suites, load_suite, sample_tasks,
