@@ -5,8 +5,12 @@ from __future__ import annotations
 import gzip
 import json
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from bitagent_cli.tasks import ExpectedCall, Task, normalise_tool
 from bitagent_cli.tasks.io import LineError, iter_jsonl, read_tasks, write_tasks
+from bitagent_cli.tasks.suites import suite_hash
 
 GOOD = {"id": "t1", "category": "simple",
         "messages": [{"role": "user", "content": "area of a 10 by 5 triangle"}],
@@ -78,3 +82,45 @@ def test_write_read_roundtrip_plain_and_gz(tmp_path):
         assert back == [task, irr]
     assert gzip.decompress((tmp_path / "sub/dir/out.jsonl.gz").read_bytes()).count(b"\n") == 2
     assert not [p for p in tmp_path.rglob("*.tmp")]
+
+
+# ---------------------------------------------------------------- property: any task survives a write/read
+_json_scalar = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),
+                         st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20))
+_json = st.recursive(_json_scalar, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)), max_leaves=8)
+_name = st.from_regex(r"[A-Za-z_][A-Za-z0-9_.]{0,15}", fullmatch=True)
+
+
+@st.composite
+def _tasks(draw):
+    n = draw(st.integers(0, 4))
+    out = []
+    for i in range(n):
+        tool_names = draw(st.lists(_name, min_size=0, max_size=3, unique=True))
+        tools = tuple(normalise_tool({"name": nm, "description": draw(st.text(max_size=30)), "parameters": {
+            "type": "dict", "properties": {a: {"type": draw(st.sampled_from(
+                ["string", "integer", "float", "tuple", "any", "dict", "boolean", "array"]))}
+                for a in draw(st.lists(_name, max_size=3, unique=True))}}}) for nm in tool_names)
+        expected = tuple(ExpectedCall(draw(_name), draw(st.dictionaries(_name, st.lists(_json, min_size=1,
+                                                                                              max_size=3),
+                                                                       max_size=3)))
+                         for _ in range(draw(st.integers(0, 2))))
+        messages = tuple({"role": draw(st.sampled_from(["system", "user", "assistant", "tool"])),
+                          "content": draw(st.text(max_size=40))} for _ in range(draw(st.integers(1, 3))))
+        out.append(Task(id=f"p/{i}", category=draw(st.sampled_from(["simple", "live_parallel", "irrelevance",
+                                                                      "relevance", "parallel_multiple"])),
+                        messages=messages, tools=tools, expected=expected,
+                        meta=draw(st.dictionaries(_name, _json, max_size=2))))
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tasks=_tasks())
+def test_property_write_read_roundtrip(tmp_path, tasks):
+    path = tmp_path / "p.jsonl"
+    write_tasks(path, tasks)
+    back, errors = read_tasks(path)
+    assert errors == []
+    assert back == tasks
+    assert suite_hash(back) == suite_hash(tasks)
