@@ -53,7 +53,7 @@ def export_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the --limit sample.")] = 0,
     hf: Annotated[str | None, typer.Option(
         "--hf", help="Instead of --suite: a Hugging Face dataset (e.g. glaiveai/glaive-function-calling-v2) or a "
-                     "local .json/.jsonl file in one of its formats (with --limit: its first N tasks); needs the [data] "
+                     "local .json/.jsonl file in one of its formats (with --limit: its first N tasks); needs the \\[data] "
                      "extra.",
         show_default=False)] = None,
     split: Annotated[str, typer.Option("--split", help="Dataset split for --hf.")] = "train",
