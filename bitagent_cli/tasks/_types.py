@@ -52,7 +52,7 @@ _TYPE_ALIASES: dict[str, str] = {
     "number": "number", "float": "number", "double": "number", "decimal": "number",
     "boolean": "boolean", "bool": "boolean",
     "array": "array", "list": "array", "tuple": "array",
-    "object": "object", "dict": "object", "hashmap": "object", "map": "object",
+    "object": "object", "dict": "object", "dictionary": "object", "hashmap": "object", "map": "object",
     "null": "null", "none": "null",
     "any": "any",
 }
@@ -250,11 +250,15 @@ class ExpectedCall:
         return cls(name=name, arguments=norm)
 
     def first_answer(self) -> FunctionCall:
-        """The call made of each argument's first acceptable value (optional ones left out)."""
+        """The call made of each argument's first acceptable value other than ``""`` (an argument whose only
+        acceptable value is ``""`` is left out). BFCL's data marks some required arguments ``["", x]``, so the
+        fullest answer is the one every checker accepts."""
         args = {}
         for k, values in self.arguments.items():
-            if values and values[0] != "":
-                args[k] = values[0]
+            for v in values:
+                if v != "":
+                    args[k] = v
+                    break
         return FunctionCall(self.name, args)
 
 
