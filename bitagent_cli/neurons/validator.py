@@ -373,3 +373,223 @@ class Validator:
                            for uid, hk in sorted(live.items())],
                 "offline_queue": [q.sha for q in self.state.queued()],
                 "offline_current": self.worker.current if self.worker else None}
+
+
+# ---------------------------------------------------------------------------------------------- wiring
+class ChainAdapter:
+    """:class:`ChainView` over ``bitagent_cli.chain`` (a connected ``Chain`` and the validator's wallet)."""
+
+    def __init__(self, chain: Any, wallet: Any, netuid: int):
+        from .. import chain as chain_mod
+
+        self._chain = chain
+        self._wallet = wallet
+        self.netuid = netuid
+        self._parse = chain_mod.parse_commitment
+
+    def block(self) -> int:
+        return int(self._chain.block)
+
+    def neurons(self) -> list[NeuronInfo]:
+        out = []
+        for n in self._chain.metagraph_snapshot(self.netuid):
+            axon = getattr(n, "axon", None)
+            if not axon:
+                ip, port = getattr(n, "axon_ip", None), getattr(n, "axon_port", None)
+                axon = f"{ip}:{port}" if ip and port and str(ip) not in ("0.0.0.0", "0") else None
+            out.append(NeuronInfo(uid=int(n.uid), hotkey=str(n.hotkey), axon=axon or None,
+                                  validator_permit=bool(getattr(n, "validator_permit", False)),
+                                  stake=float(getattr(n, "stake", 0.0) or 0.0)))
+        return out
+
+    def commitments(self) -> dict[str, Commit]:
+        out = {}
+        for hotkey, (payload, block) in self._chain.get_commitments(self.netuid).items():
+            ref = self._parse(payload)
+            if ref is not None and getattr(ref, "sha", None):
+                out[hotkey] = Commit(hotkey, ref.repo, ref.sha, int(block))
+        return out
+
+    def weights_rate_limit(self) -> int:
+        return int(self._chain.weights_rate_limit(self.netuid))
+
+    def blocks_since_last_update(self, uid: int) -> int | None:
+        v = self._chain.blocks_since_last_update(self.netuid, uid)
+        return None if v is None else int(v)
+
+    def set_weights(self, uids: list[int], weights: list[float]) -> None:
+        self._chain.set_weights(self._wallet, self.netuid, uids, weights)
+
+
+class WandbLogger:
+    """Steps and offline results to wandb, imported lazily; any wandb failure turns logging off, once.
+
+    ``mode`` is ``offline`` (files under ``dir``, sync later with ``wandb sync``) unless asked for
+    ``online``. The project is a private one of the user's (``bitagent-validator``, or
+    ``$WANDB_PROJECT``), never the subnet's public project; expected answers are never logged.
+    """
+
+    def __init__(self, *, mode: str, dir: str, config: Mapping[str, Any], name: str | None = None,
+                 project: str | None = None):
+        import os
+
+        self.mode = mode
+        self.dir = dir
+        self.config = dict(config)
+        self.name = name
+        self.project = project or os.environ.get("WANDB_PROJECT") or "bitagent-validator"
+        self._run: Any = None
+        self._off = False
+
+    def _get(self) -> Any:
+        if self._off:
+            return None
+        if self._run is None:
+            try:
+                import os
+
+                import wandb
+
+                os.makedirs(self.dir, exist_ok=True)
+                self._run = wandb.init(project=self.project, mode=self.mode, dir=self.dir, config=self.config,
+                                       name=self.name, resume="allow", reinit=True,
+                                       settings=wandb.Settings(console="off", silent=True))
+            except Exception as e:  # noqa: BLE001 - wandb is optional; the validator goes on without it
+                self._off = True
+                log.warning("wandb disabled (%s: %s); pip install 'bitagent-cli[wandb]' to log runs",
+                            type(e).__name__, e)
+                return None
+        return self._run
+
+    def _log(self, data: Mapping[str, Any], step: int | None = None) -> None:
+        run = self._get()
+        if run is None:
+            return
+        try:
+            run.log(dict(data), step=step)
+        except Exception as e:  # noqa: BLE001
+            self._off = True
+            log.warning("wandb logging failed (%s: %s); logging turned off", type(e).__name__, e)
+
+    def log_step(self, report: StepReport) -> None:
+        scores = [q["score"] for q in report.queried.values()]
+        data: dict[str, Any] = {"block": report.block, "queried": len(scores), "altered": int(report.altered),
+                                "seconds": report.seconds, "errors": len(report.errors),
+                                "online/mean_score": sum(scores) / len(scores) if scores else None}
+        if report.category:
+            data["task_category"] = report.category
+        for uid, q in report.queried.items():
+            data[f"online/uid_{uid}/score"] = q["score"]
+            data[f"online/uid_{uid}/latency_s"] = q["latency_s"]
+            if q["error"]:
+                data[f"online/uid_{uid}/error"] = q["error"]
+        for uid, w in (report.weights or {}).items():
+            data[f"weights/uid_{uid}"] = w
+        self._log({k: v for k, v in data.items() if v is not None}, step=report.step)
+
+    def log_offline(self, repo: str, sha: str, outcome: OfflineOutcome) -> None:
+        self._log({"offline/sha": sha[:12], "offline/score": outcome.score, "offline/status": outcome.status,
+                   **({"offline/error": outcome.error[:200]} if outcome.error else {})})
+
+    def close(self) -> None:
+        if self._run is not None:
+            try:
+                self._run.finish()
+            except Exception:  # noqa: BLE001
+                pass
+            self._run = None
+
+
+def state_path(settings: Mapping[str, Any], hotkey: str) -> Any:
+    """``<data dir>/validator/<network>-<netuid>/<hotkey>/state.sqlite``: one file per chain and hotkey."""
+    import re
+
+    from ..config import data_dir
+
+    net = str(settings.get("chain.endpoint") or settings["chain.network"])
+    net = re.sub(r"[^A-Za-z0-9._-]+", "_", net).strip("_") or "chain"
+    return data_dir(settings) / "validator" / f"{net}-{settings['chain.netuid']}" / hotkey / "state.sqlite"
+
+
+def _hotkey_of(wallet: Any) -> str:
+    from .. import chain as chain_mod
+
+    addr = getattr(wallet, "ss58_address", None)  # a raw keypair signs as itself
+    return addr if isinstance(addr, str) else chain_mod.hotkey_ss58(wallet)
+
+
+def build_validator(settings: Mapping[str, Any], *, chain: Any = None, wallet: Any = None,
+                    state_file: str | None = None, offline: bool = True, dry_run: bool = False,
+                    wandb_mode: str | None = "offline", config_overrides: Mapping[str, Any] | None = None,
+                    task_source: Callable[[int, str], Task] | None = None,
+                    offline_evaluator: OfflineEvaluator | None = None) -> Validator:
+    """The production validator: the chain and wallet from ``bitagent_cli.chain``, signed httpx queries,
+    the shipped suites (``eval.suites``), the LLM alterer when ``validator.llm_base_url`` is set, the
+    eval pipeline offline, wandb (``offline`` by default, ``online`` with ``--wandb``, ``None`` for none).
+    ``task_source`` and ``offline_evaluator`` replace the suites and the pipeline (tests, custom setups)."""
+    from pathlib import Path
+
+    from .. import chain as chain_mod
+    from .alter import TaskAlterer
+    from .offline import PipelineEvaluator
+    from .online import HttpMinerClient, suite_task_source
+
+    wallet = wallet if wallet is not None else chain_mod.load_wallet(settings)
+    chain = chain if chain is not None else chain_mod.connect(settings)
+    hotkey = _hotkey_of(wallet)
+    cfg = ValidatorConfig.from_settings(settings, offline=offline, dry_run=dry_run, **(config_overrides or {}))
+    path = Path(state_file) if state_file else state_path(settings, hotkey)
+    state = ValidatorState(path)
+    suites = list(settings["eval.suites"])
+    llm = str(settings["validator.llm_base_url"] or "")
+    logger = None
+    if wandb_mode:
+        logger = WandbLogger(mode=wandb_mode, dir=str(path.parent / "wandb"),
+                             config={"netuid": cfg.netuid, "hotkey": hotkey, "sample_size": cfg.sample_size,
+                                     "ema_alpha": cfg.ema_alpha, "online_share": cfg.online_share,
+                                     "suites": suites},
+                             name=f"validator-{hotkey[:8]}")
+    return Validator(
+        ChainAdapter(chain, wallet, cfg.netuid), hotkey=hotkey, state=state,
+        client=HttpMinerClient(wallet, max_tokens=int(settings["eval.max_tokens"])),
+        task_source=task_source or suite_task_source(suites), config=cfg,
+        alterer=TaskAlterer.from_base_url(llm) if llm else None,
+        offline_evaluator=(offline_evaluator or PipelineEvaluator(
+            settings, suites=suites, limit=int(settings["validator.offline_limit"]) or None)) if offline else None,
+        logger=logger)
+
+
+def run_validator(validator: Validator, *, max_steps: int | None = None,
+                  on_step: Callable[[StepReport], None] | None = None) -> list[StepReport]:
+    """Run the loop until ``max_steps``, SIGINT or SIGTERM (the step in progress finishes first; a second
+    signal stops at once), then close the miner client and the logger (the state stays open)."""
+    import signal
+
+    async def main() -> list[StepReport]:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        current = asyncio.current_task()
+
+        def on_signal(sig: int) -> None:
+            if stop.is_set() and current is not None:
+                current.cancel()
+            stop.set()
+            log.info("received %s; stopping after this step", signal.Signals(sig).name)
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, on_signal, sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+        try:
+            return await validator.run(max_steps=max_steps, stop=stop, on_step=on_step)
+        finally:
+            aclose = getattr(validator.client, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    try:
+        return asyncio.run(main())
+    finally:
+        if validator.logger is not None:
+            validator.logger.close()
