@@ -1,0 +1,338 @@
+"""Model servers behind one interface: ``start_server(model, backend=...) -> ModelServer``.
+
+Every backend ends up as an OpenAI-compatible base URL (``http://127.0.0.1:PORT/v1``), so the
+evaluation pipeline reaches vLLM, our CPU transformers server and a user's endpoint the same way.
+
+- ``vllm``: ``vllm serve`` as a managed child (own process group, 127.0.0.1, a free port), with a
+  tool-call parser picked from the model family; ``--trust-remote-code`` is never passed.
+- ``transformers``: ``python -m bitagent_cli.serving.hf_server`` (our small FastAPI app) under the
+  same process manager; the CPU default.
+- ``endpoint``: attach to a running server (``base_url``); nothing is started or stopped.
+- ``auto``: vLLM when it is installed and a GPU is present, else transformers.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .process import ManagedProcess, ServerError, free_port
+
+__all__ = ["BACKENDS", "ModelServer", "gpu_available", "resolve_backend", "start_server", "tool_call_parser",
+           "vllm_argv", "vllm_available"]
+
+BACKENDS = ("auto", "vllm", "transformers", "endpoint")
+
+# Defaults when a setting is not given (the same as bitagent_cli.config's eval.* defaults).
+DEFAULTS: dict[str, Any] = {
+    "max_model_len": 8192,
+    "gpu_memory_utilization": 0.85,
+    "startup_timeout": 900.0,
+    "seed": 0,
+    "dtype": "auto",
+    "port_retries": 3,
+}
+
+
+def _setting(settings: Mapping[str, Any] | None, key: str) -> Any:
+    """``eval.<key>`` or ``<key>`` from settings (a resolved Settings or a plain dict), else the default."""
+    if settings:
+        for k in (f"eval.{key}", key):
+            if k in settings and settings[k] not in (None, ""):
+                return settings[k]
+    return DEFAULTS.get(key)
+
+
+# ---------------------------------------------------------------- detection
+def vllm_available() -> bool:
+    """vLLM is installed (its CLI on PATH or the package importable); checked lazily, never imported."""
+    return shutil.which("vllm") is not None or importlib.util.find_spec("vllm") is not None
+
+
+def gpu_available() -> bool:
+    """A CUDA GPU is visible: nvidia-smi lists one (or torch, if already imported, says so)."""
+    smi = shutil.which("nvidia-smi")
+    if smi:
+        try:
+            out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=10)
+            if out.returncode == 0 and "GPU" in out.stdout:
+                return True
+        except (OSError, subprocess.SubprocessError):
+            pass
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        try:
+            return bool(torch.cuda.is_available())
+        except Exception:  # pragma: no cover
+            return False
+    return False
+
+
+def resolve_backend(backend: str = "auto", base_url: str | None = None) -> str:
+    if backend not in BACKENDS:
+        raise ServerError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    if backend == "auto":
+        if base_url:
+            return "endpoint"
+        return "vllm" if vllm_available() and gpu_available() else "transformers"
+    return backend
+
+
+# ---------------------------------------------------------------- tool-call parsers (serving-reference §4)
+# (pattern on the lower-cased model name, vLLM parser). First match wins; order matters.
+_NAME_PARSERS: list[tuple[str, str]] = [
+    # xLAM-2 emits a bare JSON list (the xlam parser's format). xLAM v1 ("xLAM-7b-r") wraps calls in
+    # {"thought", "tool_calls"}, which no parser extracts: with xlam it stays in `content`, which our
+    # scorer parses; the parser is still needed so that requests carrying `tools` are accepted.
+    (r"xlam", "xlam"),
+    (r"hermes|qwen[-_]?2|qwen[-_]?3|qwq|smollm[-_]?3", "hermes"),
+    (r"llama[-_]?4", "llama4_pythonic"),
+    (r"llama[-_]?3\.[123]|llama[-_]?3[-_]?[123]b|meta[-_]llama[-_]3\.", "llama3_json"),
+    (r"toolace", "pythonic"),
+    (r"mistral|mixtral|ministral|codestral", "mistral"),
+    (r"granite[-_]?4", "granite4"),
+    (r"granite", "granite"),
+    (r"phi[-_]?4[-_]?mini", "phi4_mini_json"),
+    (r"internlm", "internlm"),
+    (r"functiongemma", "functiongemma"),
+    (r"gemma[-_]?4", "gemma4"),
+    (r"glm[-_]?4\.5", "glm45"),
+    (r"glm[-_]?4\.7", "glm47"),
+    (r"olmo[-_]?3", "olmo3"),
+]
+# config.json model_type -> parser, for local directories whose name says nothing.
+_TYPE_PARSERS = {"qwen2": "hermes", "qwen3": "hermes", "qwen2_moe": "hermes", "qwen3_moe": "hermes",
+                 "mistral": "mistral", "mixtral": "mistral", "granite": "granite", "internlm2": "internlm"}
+
+
+def _read_json(path: Path, limit: int = 20_000_000) -> dict:
+    try:
+        if path.is_file() and path.stat().st_size <= limit:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        pass
+    return {}
+
+
+def tool_call_parser(model: str, model_dir: Path | None = None) -> str | None:
+    """The vLLM ``--tool-call-parser`` for this model's family, or None when no parser fits.
+
+    The name decides first (``Salesforce/xLAM-7b-r`` -> ``xlam``); for a local directory the
+    config's ``model_type`` and the tokenizer (Llama 3's ``<|python_tag|>``) decide next.
+    """
+    names = [model.lower()]
+    if model_dir is not None:
+        names.append(Path(model_dir).name.lower())
+        cfg = _read_json(Path(model_dir) / "config.json")
+        names.append(str(cfg.get("_name_or_path", "")).lower())
+    for name in names:
+        for pattern, parser in _NAME_PARSERS:
+            if name and re.search(pattern, name):
+                return parser
+    if model_dir is not None:
+        model_type = str(cfg.get("model_type", "")).lower()
+        if model_type in _TYPE_PARSERS:
+            return _TYPE_PARSERS[model_type]
+        if model_type == "llama":
+            tok = Path(model_dir) / "tokenizer_config.json"
+            try:
+                if tok.is_file() and tok.stat().st_size < 20_000_000 and "<|python_tag|>" in tok.read_text("utf-8"):
+                    return "llama3_json"
+            except (OSError, UnicodeDecodeError):
+                pass
+    return None
+
+
+def vllm_command() -> list[str]:
+    exe = shutil.which("vllm")
+    if exe:
+        return [exe]
+    if importlib.util.find_spec("vllm") is not None:
+        return [sys.executable, "-m", "vllm.entrypoints.cli.main"]
+    raise ServerError("vLLM is not installed; install it on a GPU machine with `pip install 'bitagent-cli[vllm]'` "
+                      "or use --backend transformers")
+
+
+def vllm_argv(model: str, *, port: int, served_name: str, settings: Mapping[str, Any] | None = None,
+              model_dir: Path | None = None, executable: list[str] | None = None) -> list[str]:
+    """The ``vllm serve`` command line. Binds 127.0.0.1 only; never ``--trust-remote-code``."""
+    argv = list(executable if executable is not None else vllm_command())
+    argv += ["serve", str(model),
+             "--host", "127.0.0.1", "--port", str(port),
+             "--served-model-name", served_name,
+             "--max-model-len", str(int(_setting(settings, "max_model_len"))),
+             "--gpu-memory-utilization", str(float(_setting(settings, "gpu_memory_utilization"))),
+             "--dtype", str(_setting(settings, "dtype")),
+             "--seed", str(int(_setting(settings, "seed"))),
+             # Sampling defaults are ours (temperature 0 is sent per request), not generation_config.json's.
+             "--generation-config", "vllm",
+             "--disable-uvicorn-access-log"]
+    parser = tool_call_parser(model, model_dir)
+    if parser:
+        argv += ["--enable-auto-tool-choice", "--tool-call-parser", parser]
+    return argv
+
+
+# ---------------------------------------------------------------- the server handle
+@dataclass
+class ModelServer:
+    """A running (or attached) OpenAI-compatible server. ``base_url`` ends in ``/v1``."""
+
+    base_url: str
+    model_name: str
+    backend: str
+    process: ManagedProcess | None = None
+    log_path: Path | None = None
+    tool_parser: str | None = None
+    supports_tools: bool | None = None  # False: send the tools in the prompt instead (prompt mode)
+    startup_s: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def alive(self) -> bool:
+        if self.process is not None:
+            return self.process.alive()
+        return _get_json(self.base_url.rstrip("/") + "/models", 5.0) is not None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def log_tail(self, lines: int = 40) -> str:
+        return self.process.log_tail(lines) if self.process is not None else ""
+
+    def __enter__(self) -> "ModelServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"base_url": self.base_url, "model_name": self.model_name, "backend": self.backend,
+                "tool_parser": self.tool_parser, "supports_tools": self.supports_tools,
+                "startup_s": round(self.startup_s, 3), "log": str(self.log_path) if self.log_path else None}
+
+
+def _get_json(url: str, timeout: float) -> Any | None:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(urllib.request.Request(url, method="GET"), timeout=timeout) as r:
+            if r.status != 200:
+                return None
+            return json.loads(r.read(2_000_000) or b"null")
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def _default_served_name(model: str) -> str:
+    p = Path(model).expanduser()
+    if p.is_dir():
+        return p.resolve().name
+    return model.split("@", 1)[0]
+
+
+def _template_mentions_tools(model_dir: Path) -> bool | None:
+    """Whether the model's chat template renders ``tools`` (None when it cannot be told)."""
+    texts = []
+    for name in ("chat_template.jinja", "tokenizer_config.json", "chat_template.json"):
+        f = model_dir / name
+        try:
+            if f.is_file() and f.stat().st_size < 20_000_000:
+                texts.append(f.read_text("utf-8", errors="replace"))
+        except OSError:
+            pass
+    if not texts:
+        return None
+    return any("tools" in t for t in texts)
+
+
+def start_server(model: str, *, backend: str = "auto", settings: Mapping[str, Any] | None = None,
+                 base_url: str | None = None, served_name: str | None = None,
+                 log_dir: Path | None = None) -> ModelServer:
+    """Start (or attach to) a server for ``model`` and wait until it is healthy.
+
+    ``model`` is a local directory (vetted beforehand) or, for vLLM, a hub id. Raises ServerError
+    with one line (and the log's last line) when the server dies, times out or cannot be reached.
+    """
+    backend = resolve_backend(backend, base_url)
+    if backend == "endpoint":
+        return _attach(model, base_url or _setting(settings, "base_url") or "", served_name)
+    name = served_name or _default_served_name(model)
+    model_dir = Path(model).expanduser()
+    model_dir = model_dir.resolve() if model_dir.is_dir() else None
+    if backend == "transformers" and model_dir is None:
+        raise ServerError(f"the transformers backend serves a local directory; {model!r} is not one "
+                          f"(vet and download it first, or pass a directory)")
+    log_dir = Path(log_dir) if log_dir is not None else Path(tempfile.gettempdir()) / "bitagent-logs"
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[-80:] or "model"
+    timeout = float(_setting(settings, "startup_timeout"))
+    retries = int(_setting(settings, "port_retries"))
+    last_err: ServerError | None = None
+    for attempt in range(retries):
+        port = free_port()
+        if backend == "vllm":
+            argv = vllm_argv(model, port=port, served_name=name, settings=settings, model_dir=model_dir)
+            env = {"VLLM_NO_USAGE_STATS": "1", "VLLM_DO_NOT_TRACK": "1", "DO_NOT_TRACK": "1",
+                   "VLLM_WORKER_MULTIPROC_METHOD": "spawn"}
+            parser = tool_call_parser(model, model_dir)
+            supports = parser is not None
+            proc_name = "vllm serve"
+        else:
+            argv = [sys.executable, "-m", "bitagent_cli.serving.hf_server", "--model", str(model_dir),
+                    "--host", "127.0.0.1", "--port", str(port), "--served-model-name", name,
+                    "--max-model-len", str(int(_setting(settings, "max_model_len"))),
+                    "--seed", str(int(_setting(settings, "seed"))), "--parent-pid", str(os.getpid())]
+            env = {"TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+            parser = None
+            supports = _template_mentions_tools(model_dir) if model_dir is not None else None
+            proc_name = "transformers server"
+        log_path = log_dir / f"{backend}-{safe}-{port}.log"
+        proc = ManagedProcess(argv, log_path=log_path, env=env, name=proc_name)
+        t0 = time.monotonic()
+        try:
+            proc.start()
+            proc.wait_healthy(f"http://127.0.0.1:{port}/health", timeout)
+        except ServerError as e:
+            proc.stop()
+            if "address already in use" in e.log_tail.lower() and attempt + 1 < retries:
+                last_err = e
+                continue
+            raise
+        except BaseException:  # Ctrl-C or anything else while waiting: never leave it running
+            proc.stop()
+            raise
+        return ModelServer(base_url=f"http://127.0.0.1:{port}/v1", model_name=name, backend=backend,
+                           process=proc, log_path=log_path, tool_parser=parser, supports_tools=supports,
+                           startup_s=time.monotonic() - t0, info={"argv": argv, "pgid": proc.pgid})
+    assert last_err is not None
+    raise last_err
+
+
+def _attach(model: str, base_url: str, served_name: str | None) -> ModelServer:
+    if not base_url:
+        raise ServerError("the endpoint backend needs --base-url (an OpenAI-compatible URL such as "
+                          "http://127.0.0.1:8000/v1)")
+    base = base_url.rstrip("/")
+    if not re.match(r"^https?://", base):
+        raise ServerError(f"--base-url {base_url!r} is not an http(s) URL; use e.g. http://127.0.0.1:8000/v1")
+    if not base.endswith("/v1"):
+        base += "/v1"
+    data = _get_json(base + "/models", 10.0)
+    if data is None:
+        raise ServerError(f"no OpenAI-compatible server answers at {base}/models; start it or fix --base-url")
+    ids = [m.get("id") for m in (data.get("data") or []) if isinstance(m, dict)] if isinstance(data, dict) else []
+    name = served_name or (model if model in ids else (ids[0] if len(ids) == 1 else model))
+    return ModelServer(base_url=base, model_name=str(name), backend="endpoint", supports_tools=None,
+                       info={"models": ids})

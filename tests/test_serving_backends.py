@@ -1,0 +1,167 @@
+"""Backends: the vllm argv and lifecycle (with a fake `vllm` on PATH), parser selection, auto, endpoint."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from bitagent_cli.serving import backends
+from bitagent_cli.serving.backends import (
+    ModelServer,
+    resolve_backend,
+    start_server,
+    tool_call_parser,
+    vllm_argv,
+)
+from bitagent_cli.serving.process import ServerError, group_alive, pid_alive
+
+pytest_plugins = ["serving_fixtures"]
+
+
+def _flag(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1]
+
+
+def test_vllm_argv_binds_loopback_and_never_trusts_remote_code():
+    argv = vllm_argv("Salesforce/xLAM-7b-r", port=4321, served_name="xlam",
+                     settings={"eval.max_model_len": 4096, "eval.gpu_memory_utilization": 0.8, "eval.seed": 7},
+                     executable=["vllm"])
+    assert argv[:3] == ["vllm", "serve", "Salesforce/xLAM-7b-r"]
+    assert _flag(argv, "--host") == "127.0.0.1" and _flag(argv, "--port") == "4321"
+    assert _flag(argv, "--served-model-name") == "xlam"
+    assert _flag(argv, "--max-model-len") == "4096" and _flag(argv, "--gpu-memory-utilization") == "0.8"
+    assert _flag(argv, "--seed") == "7" and _flag(argv, "--generation-config") == "vllm"
+    assert "--enable-auto-tool-choice" in argv and _flag(argv, "--tool-call-parser") == "xlam"
+    assert not any("trust" in a for a in argv)
+
+
+def test_vllm_argv_defaults_and_no_parser_for_unknown_family():
+    argv = vllm_argv("someone/plain-model", port=1, served_name="m", executable=["vllm"])
+    assert _flag(argv, "--max-model-len") == "8192" and _flag(argv, "--gpu-memory-utilization") == "0.85"
+    assert "--enable-auto-tool-choice" not in argv and "--tool-call-parser" not in argv
+
+
+@pytest.mark.parametrize("model, parser", [
+    ("Salesforce/xLAM-7b-r", "xlam"),
+    ("Salesforce/Llama-xLAM-2-8b-fc-r", "xlam"),
+    ("Salesforce/xLAM-2-3b-fc-r", "xlam"),
+    ("NousResearch/Hermes-3-Llama-3.1-8B", "hermes"),
+    ("Qwen/Qwen2.5-7B-Instruct", "hermes"),
+    ("Qwen/Qwen3-8B", "hermes"),
+    ("meta-llama/Llama-3.1-8B-Instruct", "llama3_json"),
+    ("meta-llama/Llama-3.2-3B-Instruct", "llama3_json"),
+    ("mistralai/Mistral-7B-Instruct-v0.3", "mistral"),
+    ("ibm-granite/granite-3.3-8b-instruct", "granite"),
+    ("Team-ACE/ToolACE-2-8B", "pythonic"),
+    ("microsoft/Phi-4-mini-instruct", "phi4_mini_json"),
+    ("someone/plain-model", None),
+])
+def test_tool_call_parser_by_name(model, parser):
+    assert tool_call_parser(model) == parser
+
+
+def test_tool_call_parser_from_local_config(tmp_path):
+    d = tmp_path / "my-finetune"
+    d.mkdir()
+    (d / "config.json").write_text(json.dumps({"model_type": "qwen2"}))
+    assert tool_call_parser(str(d), d) == "hermes"
+    (d / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    assert tool_call_parser(str(d), d) is None
+    (d / "tokenizer_config.json").write_text(json.dumps({"added_tokens_decoder": {"128010": {"content": "<|python_tag|>"}}}))
+    assert tool_call_parser(str(d), d) == "llama3_json"
+    (d / "config.json").write_text(json.dumps({"model_type": "llama", "_name_or_path": "Salesforce/xLAM-1b-fc-r"}))
+    assert tool_call_parser(str(d), d) == "xlam"
+
+
+def test_auto_picks_vllm_only_with_a_gpu(monkeypatch):
+    monkeypatch.setattr(backends, "vllm_available", lambda: True)
+    monkeypatch.setattr(backends, "gpu_available", lambda: False)
+    assert resolve_backend("auto") == "transformers"
+    monkeypatch.setattr(backends, "gpu_available", lambda: True)
+    assert resolve_backend("auto") == "vllm"
+    monkeypatch.setattr(backends, "vllm_available", lambda: False)
+    assert resolve_backend("auto") == "transformers"
+    assert resolve_backend("auto", base_url="http://127.0.0.1:1/v1") == "endpoint"
+    assert resolve_backend("vllm") == "vllm"
+    with pytest.raises(ServerError, match="unknown backend"):
+        resolve_backend("sglang")
+
+
+def test_vllm_lifecycle_with_fake_vllm(fake_vllm, tmp_path, monkeypatch, wait_gone):
+    monkeypatch.setenv("FAKE_MODE", "child")
+    monkeypatch.setenv("FAKE_PIDS_FILE", str(tmp_path / "pids.json"))
+    with start_server("Salesforce/xLAM-7b-r", backend="vllm", settings={"startup_timeout": 30},
+                      log_dir=tmp_path / "logs") as server:
+        assert isinstance(server, ModelServer) and server.backend == "vllm"
+        assert server.base_url.startswith("http://127.0.0.1:") and server.base_url.endswith("/v1")
+        assert server.model_name == "Salesforce/xLAM-7b-r" and server.tool_parser == "xlam"
+        assert server.supports_tools is True and server.alive()
+        argv = json.loads(fake_vllm.read_text())
+        assert argv[1:3] == ["serve", "Salesforce/xLAM-7b-r"]
+        assert _flag(argv, "--port") == server.base_url.rsplit(":", 1)[1].split("/")[0]
+        assert _flag(argv, "--host") == "127.0.0.1" and "--trust-remote-code" not in argv
+        pids = json.loads((tmp_path / "pids.json").read_text())
+    assert not server.alive()
+    assert wait_gone([pids["pid"], *pids["children"]], timeout=5) and not group_alive(pids["pgid"])
+
+
+def test_vllm_that_dies_reports_one_line(fake_vllm, tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKE_MODE", "die")
+    with pytest.raises(ServerError) as ei:
+        start_server("Qwen/Qwen2.5-7B-Instruct", backend="vllm", log_dir=tmp_path / "logs")
+    assert "vllm serve exited during start-up with code 3: RuntimeError: CUDA out of memory (fake)" in str(ei.value)
+    assert "\n" not in str(ei.value) and "log:" in str(ei.value)
+
+
+def test_vllm_never_healthy_times_out(fake_vllm, tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKE_MODE", "never")
+    monkeypatch.setenv("FAKE_PIDS_FILE", str(tmp_path / "pids.json"))
+    with pytest.raises(ServerError, match="did not become healthy within 1 s"):
+        start_server("Qwen/Qwen2.5-7B-Instruct", backend="vllm", settings={"eval.startup_timeout": 1},
+                     log_dir=tmp_path / "logs")
+    pids = json.loads((tmp_path / "pids.json").read_text())
+    assert not pid_alive(pids["pid"]) and not group_alive(pids["pgid"])
+
+
+def test_vllm_not_installed_is_one_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(backends.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ServerError, match="vLLM is not installed"):
+        start_server("Qwen/Qwen2.5-7B-Instruct", backend="vllm", log_dir=tmp_path)
+
+
+def test_transformers_backend_needs_a_directory(tmp_path):
+    with pytest.raises(ServerError, match="serves a local directory"):
+        start_server("org/not-downloaded", backend="transformers", log_dir=tmp_path)
+
+
+def test_endpoint_attaches_and_stop_is_a_noop(fake_server, tmp_path, monkeypatch):
+    from bitagent_cli.serving.process import ManagedProcess, free_port
+
+    monkeypatch.setenv("FAKE_MODE", "ok")
+    port = free_port()
+    with ManagedProcess([sys.executable, str(fake_server), "--port", str(port), "--served-model-name", "remote-m"],
+                        log_path=tmp_path / "ep.log") as p:
+        p.wait_healthy(f"http://127.0.0.1:{port}/health", timeout=20)
+        server = start_server("anything", backend="endpoint", base_url=f"http://127.0.0.1:{port}")
+        assert server.base_url == f"http://127.0.0.1:{port}/v1" and server.model_name == "remote-m"
+        assert server.backend == "endpoint" and server.alive()
+        server.stop()
+        assert p.alive()  # attach only: never stopped by us
+        auto = start_server("remote-m", base_url=f"http://127.0.0.1:{port}/v1/")
+        assert auto.backend == "endpoint" and auto.model_name == "remote-m"
+
+
+def test_endpoint_unreachable_is_one_line():
+    from bitagent_cli.serving.process import free_port
+
+    port = free_port()
+    with pytest.raises(ServerError) as ei:
+        start_server("m", backend="endpoint", base_url=f"http://127.0.0.1:{port}/v1")
+    assert f"no OpenAI-compatible server answers at http://127.0.0.1:{port}/v1/models" in str(ei.value)
+    with pytest.raises(ServerError, match="needs --base-url"):
+        start_server("m", backend="endpoint")
+    with pytest.raises(ServerError, match="not an http"):
+        start_server("m", backend="endpoint", base_url="ftp://x")
