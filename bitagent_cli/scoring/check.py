@@ -119,9 +119,13 @@ def _criteria(parsed: bool | None = None, call_count: bool | None = None, functi
             "arg_types": arg_types, "arg_values": arg_values}
 
 
+_ALL_TRUE = _criteria(True, True, True, True, True, True, True)
+_NO_CALL_OK = _criteria(True, True)
+
+
 def _criteria_for(error: str | None) -> dict[str, bool | None]:
     if error is None:
-        return _criteria(True, True, True, True, True, True, True)
+        return _ALL_TRUE.copy()
     p = _PROGRESS[error]
     vals: list[bool | None] = [True, True]
     for i in range(5):
@@ -144,34 +148,54 @@ def _prep(v: Any) -> Any:
 
 @dataclass(slots=True)
 class _Param:
-    name: str
+    """One expected argument's acceptable values, prepared for the slower comparisons."""
     optional: bool                  # "" is acceptable: the argument may be left out
     strs: frozenset                 # normalised acceptable strings
-    nums: frozenset                 # acceptable numbers (int/float, not bool)
-    bools: frozenset
+    nums: tuple                     # acceptable numbers (int/float, not bool)
     none_ok: bool
     structured: tuple               # acceptable lists/dicts, strings normalised
-    schema: dict | None
 
 
-@dataclass(slots=True)
 class _Expected:
-    name: str
-    names: frozenset
-    params: dict[str, _Param]
-    required: tuple[str, ...]
-    props: dict[str, Any]
+    """One expected call, compiled: name spellings, required arguments, acceptable values per argument
+    (prepared lazily: an exact hit on a listed value needs no preparation)."""
+
+    __slots__ = ("name", "names", "values", "required", "required_set", "props", "_params")
+
+    def __init__(self, name: str, values: dict[str, list], required: tuple[str, ...], props: dict[str, Any]):
+        self.name = name
+        self.names = (name, name.replace(".", "_")) if "." in name else (name,)
+        self.values = values
+        self.required = required
+        self.required_set = frozenset(required)
+        self.props = props
+        self._params: dict[str, _Param] = {}
+
+    def param(self, k: str) -> _Param:
+        p = self._params.get(k)
+        if p is None:
+            p = self._params[k] = _compile_param(self.values[k])
+        return p
 
 
-@dataclass(slots=True)
 class _Compiled:
-    mode: str                       # "calls", "none" (irrelevance) or "any" (relevance)
-    expected: tuple[_Expected, ...]
-    tool_names: frozenset
+    __slots__ = ("mode", "expected", "_task", "_tool_names")
+
+    def __init__(self, mode: str, expected: tuple[_Expected, ...], task: Task):
+        self.mode = mode              # "calls", "none" (irrelevance) or "any" (relevance)
+        self.expected = expected
+        self._task = task
+        self._tool_names: frozenset | None = None
+
+    @property
+    def tool_names(self) -> frozenset:
+        if self._tool_names is None:
+            self._tool_names = frozenset(n for t in self._task.tools for n in _name_variants(t.name))
+        return self._tool_names
 
 
-def _compile_param(name: str, values: list[Any], schema: dict | None) -> _Param:
-    strs, nums, bools, structured = set(), set(), set(), []
+def _compile_param(values: list[Any]) -> _Param:
+    strs, nums, structured = set(), [], []
     none_ok = optional = False
     for v in values:
         t = type(v)
@@ -179,35 +203,48 @@ def _compile_param(name: str, values: list[Any], schema: dict | None) -> _Param:
             if v == "":
                 optional = True
             strs.add(normalise_string(v))
-        elif t is bool:
-            bools.add(v)
         elif t is int or t is float:
-            nums.add(v)
+            nums.append(v)
         elif v is None:
             none_ok = True
-        else:
+        elif t is not bool:
             structured.append(_prep(v))
-    return _Param(name, optional, frozenset(strs), frozenset(nums), frozenset(bools), none_ok,
-                  tuple(structured), schema)
+    return _Param(optional, frozenset(strs), tuple(nums), none_ok, tuple(structured))
+
+
+_NO_PROPS: dict[str, Any] = {}
 
 
 def _compile_task(task: Task) -> _Compiled:
-    tool_names = frozenset(n for t in task.tools for n in _name_variants(t.name))
-    cat = task.base_category
-    if cat == "relevance":
-        return _Compiled("any", (), tool_names)
+    if task.category.endswith("relevance") and not task.category.endswith("irrelevance"):
+        return _Compiled("any", (), task)
     if not task.expected:
-        return _Compiled("none", (), tool_names)
+        return _Compiled("none", (), task)
     out = []
     for e in task.expected:
-        tool = task.tool(e.name)
-        props = tool.properties if tool is not None else {}
-        schema_req = tool.required if tool is not None else []
-        params = {k: _compile_param(k, v, props.get(k)) for k, v in e.arguments.items()
-                  if not props or k in props}
-        required = list(dict.fromkeys([*schema_req, *(k for k, p in params.items() if not p.optional)]))
-        out.append(_Expected(e.name, frozenset(_name_variants(e.name)), params, tuple(required), props))
-    return _Compiled("calls", tuple(out), tool_names)
+        tool = None
+        for t in task.tools:
+            if t.name == e.name:
+                tool = t
+                break
+        if tool is not None:
+            params = tool.parameters
+            props = params.get("properties") or _NO_PROPS
+            schema_req = params.get("required") or ()
+        else:
+            props, schema_req = _NO_PROPS, ()
+        values = e.arguments
+        if props:
+            for k in values:
+                if k not in props:  # an expected argument the tool does not define cannot be passed
+                    values = {k: v for k, v in values.items() if k in props}
+                    break
+        required = [k for k, v in values.items() if "" not in v]
+        for k in schema_req:
+            if k not in values or "" in values[k]:
+                required.append(k)
+        out.append(_Expected(e.name, values, tuple(required), props))
+    return _Compiled("calls", tuple(out), task)
 
 
 def _name_variants(name: str) -> tuple[str, ...]:
@@ -275,19 +312,35 @@ def _alt_dict_eq(v: dict, a: dict) -> bool:
 
 
 def _matches(v: Any, p: _Param) -> bool:
+    """Slow path of the value comparison (the exact hits were tried already)."""
     tv = type(v)
     if tv is str:
         return normalise_string(v) in p.strs
     if tv is bool:
-        return v in p.bools
+        return False
     if tv is int or tv is float:
-        if v in p.nums:
-            return True
-        return tv is float and any(_num_eq(v, a) for a in p.nums) or tv is int and any(
-            type(a) is float and _num_eq(v, a) for a in p.nums)
+        return any(_num_eq(v, a) for a in p.nums)
     if v is None:
         return p.none_ok
     return any(_eq(v, a) for a in p.structured)
+
+
+def _exact_hit(v: Any, values: list) -> bool:
+    """Is ``v`` literally one of the listed values (bools never standing in for numbers)?"""
+    tv = type(v)
+    if tv is str:
+        return v in values
+    if tv is int or tv is float:
+        if v in values:
+            for a in values:
+                if a == v and type(a) is not bool:
+                    return True
+        return False
+    if tv is bool:
+        for a in values:
+            if a is v:
+                return True
+    return False
 
 
 _TYPE_OK = {
@@ -352,43 +405,59 @@ def _check_call(e: _Expected, call: FunctionCall) -> _Miss | None:
     if name not in e.names and _model_name(name) not in e.names:
         return _Miss("wrong_func_name", name)
     args = call.arguments
-    for r in e.required:
-        if r not in args:
-            return _Miss("missing_required", name, r)
-    params = e.params
+    if not e.required_set <= args.keys():
+        for r in e.required:
+            if r not in args:
+                return _Miss("missing_required", name, r)
+    expected = e.values
     for k, v in args.items():
-        p = params.get(k)
-        if p is None:
-            if v is None and k in e.props and k not in e.required:
+        values = expected.get(k)
+        if values is None:
+            if v is None and k in e.props and k not in e.required_set:
                 continue  # an explicit null for an optional argument = left out
             return _Miss("unexpected_param", name, k)
-        if _matches(v, p):
+        if _exact_hit(v, values):
             continue
-        if v is None and p.optional:
+        p = e.param(k)
+        if _matches(v, p) or (v is None and p.optional):
             continue
-        if p.schema is not None and not _conforms(v, p.schema):
-            return _Miss("wrong_type", name, k, v, p.schema)
-        return _Miss("wrong_value", name, k, v, p.schema)
+        schema = e.props.get(k)
+        if schema is not None and not _conforms(v, schema):
+            return _Miss("wrong_type", name, k, v, schema)
+        return _Miss("wrong_value", name, k, v, schema)
     return None
 
 
 def _match_all(exp: tuple[_Expected, ...], calls: list[FunctionCall]) -> _Miss | None:
-    """Perfect matching of calls to expected calls (Kuhn's augmenting paths); the closest miss otherwise."""
+    """A perfect matching of calls to expected calls, in any order. None when one exists, else the closest
+    miss. The calls' own order is tried first (the common case); then Kuhn's augmenting paths over lazily
+    checked pairs, which (unlike BFCL's greedy first fit) never misses a matching that exists."""
     n = len(exp)
-    ok = [[False] * n for _ in range(n)]
-    misses: list[list[_Miss | None]] = [[None] * n for _ in range(n)]
-    for i, e in enumerate(exp):
-        for j, c in enumerate(calls):
-            m = _check_call(e, c)
-            if m is None:
-                ok[i][j] = True
-            else:
-                misses[i][j] = m
+    for i in range(n):
+        m = _check_call(exp[i], calls[i])
+        if m is not None:
+            break
+    else:
+        return None
+    memo: dict[tuple[int, int], _Miss | None] = {(i, i): m}
+    return _kuhn(exp, calls, memo)
+
+
+def _kuhn(exp: tuple[_Expected, ...], calls: list[FunctionCall], memo: dict) -> _Miss | None:
+    n = len(exp)
+
+    def fits(i: int, j: int) -> bool:
+        key = (i, j)
+        if key not in memo:
+            memo[key] = _check_call(exp[i], calls[j])
+        return memo[key] is None
+
     owner = [-1] * n  # call j -> expected i
 
     def augment(i: int, seen: list[bool]) -> bool:
-        for j in range(n):
-            if ok[i][j] and not seen[j]:
+        for d in range(n):
+            j = (i + d) % n  # call i first for expected i
+            if not seen[j] and fits(i, j):
                 seen[j] = True
                 if owner[j] < 0 or augment(owner[j], seen):
                     owner[j] = i
@@ -397,10 +466,10 @@ def _match_all(exp: tuple[_Expected, ...], calls: list[FunctionCall]) -> _Miss |
 
     for i in range(n):
         if not augment(i, [False] * n):
-            # the closest miss for this expected call among all calls
             best: _Miss | None = None
             for j in range(n):
-                m = misses[i][j]
+                fits(i, j)
+                m = memo[(i, j)]
                 if m is not None and (best is None or _PROGRESS[m.code] > _PROGRESS[best.code]):
                     best = m
             return best or _Miss("wrong_value", exp[i].name)
@@ -458,7 +527,8 @@ def score_task(task: Task, response: Response | None) -> ScoreResult:
             return _result(task, False, "should_not_call", _criteria(True, False), (
                 "None of the offered tools fits this request, so the right answer is to call nothing "
                 "and say so."), parsed)
-        return _result(task, True, None, _criteria(True, True), "Correct: you made no call.", parsed)
+        return ScoreResult(task.id, task.category, True, 1.0, None, _NO_CALL_OK.copy(), "Correct: you made no call.",
+                           calls, None)
     if n == 0:
         return _result(task, False, "no_call", _criteria(True, False),
                        "This request needs a tool call, but your answer made none.", parsed)
@@ -477,7 +547,8 @@ def score_task(task: Task, response: Response | None) -> ScoreResult:
                        f"You made {n} call{'s' if n != 1 else ''}, but this request needs {need}.", parsed)
     miss = _check_call(exp[0], calls[0]) if n == 1 else _match_all(exp, calls)
     if miss is None:
-        return _result(task, True, None, _criteria_for(None), "Correct.", parsed)
+        return ScoreResult(task.id, task.category, True, 1.0, None, _ALL_TRUE.copy(), "Correct.", calls,
+                           parsed.format)
     return _result(task, False, miss.code, _criteria_for(miss.code), _feedback_for(miss, comp.tool_names),
                    parsed)
 

@@ -39,7 +39,7 @@ MAX_CALLS = 512
 MAX_CANDIDATES = 32
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ParseResult:
     """The calls found in one output.
 
@@ -85,7 +85,12 @@ def parse_calls(text: str | None, tool_calls: list | None = None) -> ParseResult
             return _bad(f"the response must be text, got {type(text).__name__}")
         if len(text) > MAX_INPUT_CHARS:
             return _bad(f"the output is longer than {MAX_INPUT_CHARS} characters")
-        s = _clean(text)
+        if "<" in text:
+            s = _clean(text)
+        else:
+            s = text.strip()
+            if "(" not in s and "[" not in s and "{" not in s:
+                return _EMPTY_OK  # prose (or nothing): no call can be written without brackets
         if not s:
             return _EMPTY_OK
         if _FAST_START_RE.match(s) is not None:
@@ -122,20 +127,22 @@ def _clean(text: str) -> str:
 # --------------------------------------------------------------------------------------------- fast path
 # A literal-only tokenizer for the pythonic format. It accepts a strict subset of what ast.parse accepts and
 # returns exactly what the ast path would; whenever it meets anything else it declines (returns None) and the
-# ast path decides.
-_TOKEN_RE = re.compile(r"""[ \t\n]*(?:
-    (?P<n>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
-   |(?P<f>(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+)
-   |(?P<i>0|[1-9][0-9]*)
-   |(?P<s>'[^'\\\n\r\x00\ud800-\udfff]*'|"[^"\\\n\r\x00\ud800-\udfff]*")
-   |(?P<p>[\[\](){}=,:+\-])
-   |(?P<x>.)
-   |(?P<e>\Z)
-)""", re.X | re.S)
-
+# ast path decides. Tokens are plain strings, classified by their first character.
+_TOKEN_RE = re.compile(
+    r"""[ \t\n]*("""
+    r"""[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"""          # name, possibly dotted
+    r"""|[\[\](){}=,:]"""                                                # punctuation
+    r"""|'[^'\\\n\r\x00\ud800-\udfff]*'|"[^"\\\n\r\x00\ud800-\udfff]*\""""  # a string without escapes
+    r"""|[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"""        # a number, possibly signed
+    r"""|.)""",                                                          # anything else: decline
+    re.S)
 _FAST_START_RE = re.compile(r"\[\s*(?:\]|[A-Za-z_])|[A-Za-z_][\w.]*\s*\(")
 _CONSTS = {"True": True, "False": False, "None": None}
 _KEYWORDS = frozenset(keyword.kwlist)
+_NON_FINITE_NAMES = frozenset({"nan", "inf", "infinity"})
+_NAME_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_NUM_START = frozenset("0123456789.-+")
+_GOOD_KW: set[str] = set()  # keyword names already found valid (a bounded cache)
 
 
 class _Decline(Exception):
@@ -143,173 +150,168 @@ class _Decline(Exception):
 
 
 def _fast_pythonic(s: str) -> list[FunctionCall] | None:
-    toks: list[tuple[str, str]] = []
-    append = toks.append
-    for m in _TOKEN_RE.finditer(s):
-        kind = m.lastgroup
-        if kind == "e":
-            break
-        if kind == "x":
-            return None
-        append((kind, m.group(kind)))  # type: ignore[arg-type]
-    if len(toks) > 4 * MAX_INPUT_CHARS:
-        return None
-    append(("e", ""))
+    """``[f(a=1), g(b='x')]``, ``f(a=1)`` or ``f(a=1), g(b='x')`` with literal arguments, or None."""
+    t = _TOKEN_RE.findall(s.strip())
+    t.append("")  # end marker
     try:
-        calls, pos = _fast_top(toks)
-    except (_Decline, IndexError, ValueError):
-        return None
-    if toks[pos][0] != "e":
-        return None
-    return calls
-
-
-def _fast_top(t: list[tuple[str, str]]) -> tuple[list[FunctionCall], int]:
-    calls: list[FunctionCall] = []
-    if t[0] == ("p", "["):
-        pos = 1
-        if t[pos] == ("p", "]"):
-            return calls, pos + 1
+        calls: list[FunctionCall] = []
+        if t[0] == "[":
+            pos = 1
+            if t[1] == "]":
+                return calls if t[2] == "" else None
+            close = "]"
+        else:
+            pos = 0
+            close = ""
         while True:
             call, pos = _fast_call(t, pos)
             calls.append(call)
             tok = t[pos]
-            if tok == ("p", ","):
+            if tok == ",":
                 pos += 1
-                if t[pos] == ("p", "]"):
-                    return calls, pos + 1
+                if t[pos] == close:
+                    break
                 continue
-            if tok == ("p", "]"):
-                return calls, pos + 1
-            raise _Decline
-    pos = 0
-    while True:  # bare calls: "f(a=1)" or "f(a=1), g(b=2)" (a tuple of calls, as ast reads it)
-        call, pos = _fast_call(t, pos)
-        calls.append(call)
-        if t[pos] == ("p", ","):
+            if tok == close:
+                break
+            return None
+        if close:
             pos += 1
-            if t[pos][0] == "e":
-                return calls, pos
-            continue
-        return calls, pos
+        if t[pos] != "" or len(calls) > MAX_CALLS:
+            return None
+        return calls
+    except (_Decline, IndexError, ValueError):
+        return None
 
 
-def _fast_call(t: list[tuple[str, str]], pos: int) -> tuple[FunctionCall, int]:
-    kind, name = t[pos]
-    if kind != "n" or t[pos + 1] != ("p", "("):
+def _fast_call(t: list[str], pos: int) -> tuple[FunctionCall, int]:
+    name = t[pos]
+    if name[:1] not in _NAME_START or t[pos + 1] != "(":
         raise _Decline
-    for part in name.split("."):
-        if part in _KEYWORDS:
-            raise _Decline
+    if "." in name:
+        for part in name.split("."):
+            if part in _KEYWORDS:
+                raise _Decline
+    elif name in _KEYWORDS:
+        raise _Decline
     pos += 2
     args: dict[str, Any] = {}
-    if t[pos] == ("p", ")"):
+    if t[pos] == ")":
         return FunctionCall(name, args), pos + 1
     while True:
-        kind, kw = t[pos]
-        if kind != "n" or "." in kw or kw in _KEYWORDS or t[pos + 1] != ("p", "=") or kw in args:
+        kw = t[pos]
+        if t[pos + 1] != "=" or kw in args:
             raise _Decline
-        value, pos = _fast_value(t, pos + 2, 1)
-        args[kw] = value
+        if kw not in _GOOD_KW:
+            if kw[:1] not in _NAME_START or "." in kw or kw in _KEYWORDS:
+                raise _Decline
+            if len(_GOOD_KW) < 100_000:
+                _GOOD_KW.add(kw)
+        v = t[pos + 2]
+        c = v[:1]
+        nxt = t[pos + 3]
+        if nxt == "," or nxt == ")":  # the common cases: a plain string or a small integer
+            if c == "'" or c == '"':
+                if len(v) < 2:
+                    raise _Decline
+                args[kw] = v[1:-1]
+                pos += 3
+            elif v.isdigit() and (len(v) == 1 or c != "0") and len(v) < 20:
+                args[kw] = int(v)
+                pos += 3
+            else:
+                args[kw], pos = _fast_value(t, pos + 2, 1)
+        else:
+            args[kw], pos = _fast_value(t, pos + 2, 1)
         tok = t[pos]
-        if tok == ("p", ","):
+        if tok == ",":
             pos += 1
-            if t[pos] == ("p", ")"):
+            if t[pos] == ")":
                 return FunctionCall(name, args), pos + 1
             continue
-        if tok == ("p", ")"):
+        if tok == ")":
             return FunctionCall(name, args), pos + 1
         raise _Decline
 
 
-def _fast_value(t: list[tuple[str, str]], pos: int, depth: int) -> tuple[Any, int]:
-    kind, val = t[pos]
-    if kind == "s":
-        return val[1:-1], pos + 1
-    if kind == "i":
-        if len(val) > 4000:
+def _fast_value(t: list[str], pos: int, depth: int) -> tuple[Any, int]:
+    v = t[pos]
+    c = v[:1]
+    if c == "'" or c == '"':
+        if len(v) < 2:
             raise _Decline
-        return int(val), pos + 1
-    if kind == "f":
-        f = float(val)
-        if not math.isfinite(f):
+        return v[1:-1], pos + 1
+    if c in _NUM_START:
+        if len(v) == 1 and not ("0" <= c <= "9"):  # a lone ".", "-" or "+"
             raise _Decline
-        return f, pos + 1
-    if kind == "n":
-        if val in _CONSTS:
-            if t[pos + 1] == ("p", "("):
+        if "." in v or "e" in v or "E" in v:
+            f = float(v)
+            if f - f != 0.0:  # inf or nan
                 raise _Decline
-            return _CONSTS[val], pos + 1
-        if "." in val or val in _KEYWORDS or t[pos + 1] == ("p", "(") or val.lower() in _NON_FINITE_NAMES:
+            return f, pos + 1
+        digits = v.lstrip("+-")
+        if (len(digits) > 1 and digits[0] == "0") or len(digits) > 4000:
             raise _Decline
-        return val, pos + 1
-    if kind != "p":
-        raise _Decline
+        return int(v), pos + 1
+    if c in _NAME_START:
+        if t[pos + 1] == "(":
+            raise _Decline
+        if v in _CONSTS:
+            return _CONSTS[v], pos + 1
+        if "." in v or v in _KEYWORDS or v.lower() in _NON_FINITE_NAMES:
+            raise _Decline
+        return v, pos + 1
     if depth > MAX_DEPTH:
         raise _Decline
-    if val == "-" or val == "+":
-        k2, v2 = t[pos + 1]
-        if k2 == "i":
-            if len(v2) > 4000:
-                raise _Decline
-            n: Any = int(v2)
-        elif k2 == "f":
-            n = float(v2)
-            if not math.isfinite(n):
-                raise _Decline
-        else:
-            raise _Decline
-        return (-n if val == "-" else n), pos + 2
-    if val == "[":
+    if c == "[":
         return _fast_seq(t, pos + 1, "]", depth)
-    if val == "(":
+    if c == "(":
         pos += 1
-        if t[pos] == ("p", ")"):
+        if t[pos] == ")":
             return [], pos + 1
         first, pos = _fast_value(t, pos, depth + 1)
-        if t[pos] == ("p", ")"):
+        if t[pos] == ")":
             return first, pos + 1  # a parenthesised value, not a tuple
-        if t[pos] != ("p", ","):
+        if t[pos] != ",":
             raise _Decline
         items, pos = _fast_seq(t, pos + 1, ")", depth)
         return [first, *items], pos
-    if val == "{":
+    if c == "{":
         pos += 1
         out: dict[Any, Any] = {}
-        if t[pos] == ("p", "}"):
+        if t[pos] == "}":
             return out, pos + 1
         while True:
             key, pos = _fast_value(t, pos, depth + 1)
-            if t[pos] != ("p", ":") or type(key) not in (str, int, float, bool) and key is not None:
+            if t[pos] != ":" or not (type(key) in (str, int, float, bool) or key is None):
                 raise _Decline  # sets and odd keys go to the ast path
-            value, pos = _fast_value(t, pos + 1, depth + 1)
-            out[key] = value
+            out[key], pos = _fast_value(t, pos + 1, depth + 1)
             tok = t[pos]
-            if tok == ("p", ","):
+            if tok == ",":
                 pos += 1
-                if t[pos] == ("p", "}"):
+                if t[pos] == "}":
                     return out, pos + 1
                 continue
-            if tok == ("p", "}"):
+            if tok == "}":
                 return out, pos + 1
             raise _Decline
     raise _Decline
 
 
-def _fast_seq(t: list[tuple[str, str]], pos: int, close: str, depth: int) -> tuple[list[Any], int]:
+def _fast_seq(t: list[str], pos: int, close: str, depth: int) -> tuple[list[Any], int]:
     items: list[Any] = []
-    if t[pos] == ("p", close):
+    if t[pos] == close:
         return items, pos + 1
     while True:
         v, pos = _fast_value(t, pos, depth + 1)
         items.append(v)
         tok = t[pos]
-        if tok == ("p", ","):
+        if tok == ",":
             pos += 1
-            if t[pos] == ("p", close):
+            if t[pos] == close:
                 return items, pos + 1
             continue
-        if tok == ("p", close):
+        if tok == close:
             return items, pos + 1
         raise _Decline
 
@@ -394,7 +396,6 @@ def _ast_call(node: ast.Call) -> FunctionCall:
     return FunctionCall(name, args)
 
 
-_NON_FINITE_NAMES = frozenset({"nan", "inf", "infinity"})
 _JSON_NAMES = {"true": True, "false": False, "null": None}
 
 
