@@ -4,7 +4,6 @@ made by real (local, chain-free) sr25519 keypairs. The chain is a lookup table; 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from types import SimpleNamespace
@@ -13,12 +12,12 @@ import httpx
 import pytest
 
 bt = pytest.importorskip("bittensor")
-from bittensor.sp_core import Keypair  # noqa: E402
+from bittensor.sp_core import Keypair
 
-from bitagent_cli.config import load_settings  # noqa: E402
-from bitagent_cli.neurons import protocol as P  # noqa: E402
-from bitagent_cli.neurons.miner import AuthRejected, ThreadedServer, create_app  # noqa: E402
-from bitagent_cli.tasks import FunctionCall, Task  # noqa: E402
+from bitagent_cli.config import load_settings
+from bitagent_cli.neurons import protocol as P
+from bitagent_cli.neurons.miner import AuthRejected, ThreadedServer, create_app
+from bitagent_cli.tasks import FunctionCall, Task
 
 ALICE = Keypair.create_from_uri("//Alice")      # validator with permit and stake
 BOB = Keypair.create_from_uri("//Bob")          # the miner
@@ -37,7 +36,9 @@ TASK = Task.from_dict({
                              "original_price": {"required": True, "type": "number"}}}],
     "expected": [{"name": "calculate_discount", "arguments": {"discount_percentage": [20], "original_price": [200]}}],
 })
-ANSWER = '[{"name": "calculate_discount", "arguments": {"discount_percentage": 20, "original_price": 200}}]'
+ANSWER = "[calculate_discount(discount_percentage=20, original_price=200)]"
+OPENAI_CALLS = [{"id": "c1", "type": "function", "function": {
+    "name": "calculate_discount", "arguments": '{"discount_percentage": 20, "original_price": 200}'}}]
 
 
 def bt_sign(wallet, *, method, path, body, receiver_hotkey):
@@ -57,15 +58,6 @@ def bt_verifier(self_hotkey):
     return verify
 
 
-def json_parse(text, tool_calls):
-    """A stand-in for scoring.parse_calls: a JSON list of {name, arguments}."""
-    try:
-        calls = [FunctionCall(d["name"], d.get("arguments", {})) for d in json.loads(text)]
-        return SimpleNamespace(calls=calls, ok=True, error=None, format="json")
-    except Exception as e:  # noqa: BLE001
-        return SimpleNamespace(calls=[], ok=False, error=str(e), format=None)
-
-
 class FakeModel:
     model_name = "org/fake-model"
 
@@ -81,6 +73,8 @@ class FakeModel:
             return SimpleNamespace(text=None, tool_calls=None, latency_s=0.0, error="HTTP 500 from vLLM")
         if self.mode == "slow":
             await asyncio.sleep(5)
+        if self.mode == "structured":
+            return SimpleNamespace(text=None, tool_calls=OPENAI_CALLS, latency_s=0.001, error=None)
         return SimpleNamespace(text=ANSWER if self.mode == "ok" else "I cannot help", tool_calls=None,
                                latency_s=0.001, error=None)
 
@@ -95,7 +89,7 @@ def miner():
                                            "miner.submit_model": "org/submitted@abc", **overrides})
         model = FakeModel()
         app = create_app(model_client=model, verifier=bt_verifier(BOB.ss58_address), neuron_lookup=NEURONS.get,
-                         settings=settings, parse=json_parse, model_timeout=model_timeout)
+                         settings=settings, model_timeout=model_timeout)
         srv = ThreadedServer(app).start()
         started.append(srv)
         return srv.base_url, model, app
@@ -142,12 +136,22 @@ def test_signed_query_answers_with_parsed_calls(miner):
     assert app.state.stats["queries"] == 1
 
 
-def test_unparseable_answer_keeps_raw_text_and_no_calls(miner):
+def test_prose_answer_keeps_raw_text_and_no_calls(miner):
     base, model, _ = miner()
     model.mode = "text"
     r = signed(base, P.QUERY_PATH, query_payload())
     assert r.status_code == 200
     assert r.json()["response"] == "I cannot help" and r.json()["tool_calls"] == []
+
+
+def test_structured_tool_calls_from_the_server_are_returned(miner):
+    base, model, _ = miner()
+    model.mode = "structured"
+    r = signed(base, P.QUERY_PATH, query_payload())
+    assert r.status_code == 200
+    assert r.json()["response"] == ""
+    assert r.json()["tool_calls"] == [{"name": "calculate_discount",
+                                       "arguments": {"discount_percentage": 20, "original_price": 200}}]
 
 
 def test_health_is_open_and_info_is_signed(miner):

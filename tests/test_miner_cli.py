@@ -50,7 +50,7 @@ def test_no_model_is_a_usage_error(run_cli):
 
 
 def test_model_refused_in_dry_run_is_one_line(run_cli, tmp_path):
-    code, out, err = run_cli("mine", "--dry-run", "--hf-model-name-to-run", str(tmp_path / "missing"))
+    code, _, err = run_cli("mine", "--dry-run", "--hf-model-name-to-run", str(tmp_path / "missing"))
     assert code == 1
     assert err.startswith("error: ") and err.count("\n") == 1
 

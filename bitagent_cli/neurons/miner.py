@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterator, Mapping, Protocol, Sequence
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..tasks import FunctionCall, Tool
@@ -164,6 +164,14 @@ async def _read_capped(request: Request, cap: int) -> bytes:
     return b"".join(chunks)
 
 
+async def _within(coro: Awaitable[Any], seconds: float) -> Any:
+    """``await coro`` with a timeout; ``asyncio.timeout`` (3.11+) spares the task ``wait_for`` creates."""
+    if hasattr(asyncio, "timeout"):
+        async with asyncio.timeout(seconds):
+            return await coro
+    return await asyncio.wait_for(coro, seconds)  # pragma: no cover - Python 3.10
+
+
 def _target(request: Request) -> str:
     """The request target exactly as the client sent (and signed) it: path plus ``?query``."""
     raw = request.scope.get("raw_path") or request.url.path.encode()
@@ -278,9 +286,9 @@ def create_app(*, model_client: ModelClient, verifier: Verifier, neuron_lookup: 
         req: P.QueryRequest = _parse(P.QueryRequest, body)
         t0 = time.perf_counter()
         try:
-            completion = await asyncio.wait_for(
+            completion = await _within(
                 model_client(req.message_dicts(), req.normalised_tools(), max_tokens=req.max_tokens), timeout)
-        except asyncio.TimeoutError:
+        except (asyncio.TimeoutError, TimeoutError):
             raise _Refusal(504, "model_timeout",
                            f"the model did not answer within {timeout:g} s") from None
         except Exception as e:  # noqa: BLE001 - any model-side failure is the model server's
@@ -288,6 +296,8 @@ def create_app(*, model_client: ModelClient, verifier: Verifier, neuron_lookup: 
         latency_ms = (time.perf_counter() - t0) * 1000.0
         err = getattr(completion, "error", None)
         if err:
+            if getattr(completion, "kind", None) == "timeout":
+                raise _Refusal(504, "model_timeout", f"the model did not answer in time: {err}")
             raise _Refusal(502, "model_error", f"the model server failed: {err}")
         text = getattr(completion, "text", None) or ""
         raw_calls = getattr(completion, "tool_calls", None)
@@ -301,7 +311,7 @@ def create_app(*, model_client: ModelClient, verifier: Verifier, neuron_lookup: 
         resp = P.QueryResponse(task_id=req.task_id, response=text,
                                tool_calls=[P.WireCall.from_call(c) for c in calls],
                                model=getattr(model_client, "model_name", "") or "", latency_ms=latency_ms)
-        return JSONResponse(resp.model_dump(mode="json"))
+        return Response(resp.model_dump_json(), media_type=P.CONTENT_TYPE)
 
     return app
 
@@ -321,28 +331,44 @@ def make_verifier(self_hotkey: str) -> Verifier:
 
 
 class OpenAIModelClient:
-    """The model client over an OpenAI-compatible server (``serving.client.chat``)."""
+    """The model client over an OpenAI-compatible server (``serving.client.chat``).
 
-    def __init__(self, base_url: str, model_name: str, *, max_tokens: int = 512, request_timeout: float = 60.0):
+    httpx's connection pool spends time quadratic in the requests it holds (encode/httpx#3215: with
+    200 in flight on one client, about 1 s per request goes to pool bookkeeping), so the connections
+    are spread over ``shards`` small clients of ``per_shard`` connections each, and every call goes to
+    the least busy one. ``benchmarks/miner_load.py`` measures the difference.
+    """
+
+    def __init__(self, base_url: str, model_name: str, *, max_tokens: int = 512, request_timeout: float = 60.0,
+                 prompt_mode: bool = False, shards: int = 16, per_shard: int = 16):
         import httpx
 
         self.base_url = base_url
         self.model_name = model_name
         self.max_tokens = max_tokens
         self.request_timeout = request_timeout
-        self._client = httpx.AsyncClient(timeout=request_timeout,
-                                         limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
+        self.prompt_mode = prompt_mode  # the server cannot take `tools`: put them in the prompt
+        limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
+        self._clients = [httpx.AsyncClient(timeout=request_timeout, limits=limits) for _ in range(max(1, shards))]
+        self._busy = [0] * len(self._clients)
 
     async def __call__(self, messages: list[dict[str, Any]], tools: list[Tool], *,
                        max_tokens: int | None) -> Any:
         from ..serving.client import chat
 
-        return await chat(self._client, self.base_url, self.model_name, messages, tools, temperature=0,
-                          max_tokens=min(max_tokens or self.max_tokens, self.max_tokens),
-                          timeout=self.request_timeout, retries=0)
+        i = min(range(len(self._clients)), key=self._busy.__getitem__)
+        self._busy[i] += 1
+        try:
+            # one retry: it covers a kept-alive connection the server closed meanwhile
+            return await chat(self._clients[i], self.base_url, self.model_name, messages, tools, temperature=0,
+                              max_tokens=min(max_tokens or self.max_tokens, self.max_tokens),
+                              timeout=self.request_timeout, retries=1, prompt_mode=self.prompt_mode)
+        finally:
+            self._busy[i] -= 1
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for c in self._clients:
+            await c.aclose()
 
 
 @dataclass
@@ -613,7 +639,8 @@ def run_miner(settings: Mapping[str, Any], *, chain: Any = None, wallet: Any = N
         with start_server(model_ref, **kwargs) as model_server:
             client = OpenAIModelClient(model_server.base_url, model_server.model_name,
                                        max_tokens=int(_setting(settings, "eval.max_tokens")),
-                                       request_timeout=float(_setting(settings, "validator.query_timeout")))
+                                       request_timeout=float(_setting(settings, "validator.query_timeout")),
+                                       prompt_mode=getattr(model_server, "supports_tools", None) is False)
             app = create_app(model_client=client, verifier=make_verifier(hotkey), neuron_lookup=cache,
                              settings=settings)
             summary: dict[str, Any] = {
