@@ -155,7 +155,7 @@ def _child(conn: Any, repo: str, sha: str, profile: str, values: Mapping[str, An
         from ..config import Settings
 
         settings = Settings(profile=profile, values=dict(values))
-        report = evaluate(f"{repo}@{sha}", suites=suites, settings=settings, limit=limit)
+        report = evaluate(f"{repo}@{sha}" if sha else repo, suites=suites, settings=settings, limit=limit)
         conn.send(("ok", float(report.accuracy), _summary(report)))
     except BaseException as e:  # noqa: BLE001 - report everything to the parent
         conn.send(("refused" if type(e).__name__ == "ModelRefused" else "error", 0.0,
