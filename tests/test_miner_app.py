@@ -1,5 +1,6 @@
 """The miner's HTTP app, served by a real uvicorn on 127.0.0.1, called with real btauth/1 signatures
-made by real (local, chain-free) sr25519 keypairs. The chain is a lookup table; the model is a fake."""
+(``chain.auth``, i.e. ``bittensor.http_auth``) made by real (local, chain-free) sr25519 keypairs. The
+metagraph is a lookup table; the model is a fake."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from bittensor.sp_core import Keypair
 
 from bitagent_cli.config import load_settings
 from bitagent_cli.neurons import protocol as P
-from bitagent_cli.neurons.miner import AuthRejected, ThreadedServer, create_app
+from bitagent_cli.neurons.miner import ThreadedServer, create_app, make_verifier
 from bitagent_cli.tasks import FunctionCall, Task
 
 ALICE = Keypair.create_from_uri("//Alice")      # validator with permit and stake
@@ -39,23 +40,6 @@ TASK = Task.from_dict({
 ANSWER = "[calculate_discount(discount_percentage=20, original_price=200)]"
 OPENAI_CALLS = [{"id": "c1", "type": "function", "function": {
     "name": "calculate_discount", "arguments": '{"discount_percentage": 20, "original_price": 200}'}}]
-
-
-def bt_sign(wallet, *, method, path, body, receiver_hotkey):
-    return bt.http_auth.sign(wallet, method=method, path=path, body=body, receiver_ss58=receiver_hotkey)
-
-
-def bt_verifier(self_hotkey):
-    store = bt.http_auth.InMemoryNonceStore()
-
-    def verify(headers, body, method, path):
-        try:
-            return bt.http_auth.verify(headers, body, method=method, path=path, self_hotkey_ss58=self_hotkey,
-                                       nonce_store=store).hotkey_ss58
-        except bt.http_auth.AuthError as e:
-            raise AuthRejected(str(e)) from None
-
-    return verify
 
 
 class FakeModel:
@@ -88,7 +72,7 @@ def miner():
         settings = load_settings("local", {"miner.min_validator_stake": 1000.0, "miner.rate_limit_per_min": 1000,
                                            "miner.submit_model": "org/submitted@abc", **overrides})
         model = FakeModel()
-        app = create_app(model_client=model, verifier=bt_verifier(BOB.ss58_address), neuron_lookup=NEURONS.get,
+        app = create_app(model_client=model, verifier=make_verifier(BOB.ss58_address), neuron_lookup=NEURONS.get,
                          settings=settings, model_timeout=model_timeout)
         srv = ThreadedServer(app).start()
         started.append(srv)
@@ -100,7 +84,7 @@ def miner():
 
 
 def signed(base, path, payload=None, *, key=ALICE, receiver=BOB.ss58_address, method=None):
-    headers, body = P.build_signed(key, receiver, path, payload, method=method, sign=bt_sign)
+    headers, body = P.build_signed(key, receiver, path, payload, method=method)
     return httpx.request(method or ("POST" if payload is not None else "GET"), base + path, headers=headers,
                          content=body, timeout=10)
 
@@ -175,7 +159,7 @@ def test_unsigned_request_is_401(miner):
 
 def test_replayed_request_is_401(miner):
     base, model, _ = miner()
-    headers, body = P.build_signed(ALICE, BOB.ss58_address, P.QUERY_PATH, query_payload(), sign=bt_sign)
+    headers, body = P.build_signed(ALICE, BOB.ss58_address, P.QUERY_PATH, query_payload())
     assert httpx.post(base + P.QUERY_PATH, headers=headers, content=body).status_code == 200
     r = httpx.post(base + P.QUERY_PATH, headers=headers, content=body)
     assert "already accepted" in assert_error(r, 401, "unauthorized")["message"]
@@ -189,11 +173,11 @@ def test_stale_and_tampered_requests_are_401(miner):
                             nonce_ns=time.time_ns() - 60 * 10**9)
     assert "freshness" in assert_error(httpx.post(base + P.QUERY_PATH, headers=old, content=body), 401,
                                        "unauthorized")["message"]
-    headers, body = P.build_signed(ALICE, BOB.ss58_address, P.QUERY_PATH, query_payload(), sign=bt_sign)
+    headers, body = P.build_signed(ALICE, BOB.ss58_address, P.QUERY_PATH, query_payload())
     tampered = body.replace(b"t-1", b"t-2")
     assert_error(httpx.post(base + P.QUERY_PATH, headers=headers, content=tampered), 401, "unauthorized")
     # signed for another path
-    headers, body = P.build_signed(ALICE, BOB.ss58_address, P.FEEDBACK_PATH, query_payload(), sign=bt_sign)
+    headers, body = P.build_signed(ALICE, BOB.ss58_address, P.FEEDBACK_PATH, query_payload())
     assert_error(httpx.post(base + P.QUERY_PATH, headers=headers, content=body), 401, "unauthorized")
 
 
@@ -256,7 +240,7 @@ def test_unknown_major_version_is_426(miner):
     payload.update(protocol_version="1.7", some_future_field={"x": 1})
     assert signed(base, P.QUERY_PATH, payload).status_code == 200
     # the header is checked too, before anything else (GET has no body)
-    headers, _ = P.build_signed(ALICE, BOB.ss58_address, P.INFO_PATH, sign=bt_sign)
+    headers, _ = P.build_signed(ALICE, BOB.ss58_address, P.INFO_PATH)
     headers[P.PROTOCOL_HEADER] = "0.9"
     assert_error(httpx.get(base + P.INFO_PATH, headers=headers), 426, "unsupported_protocol_version")
     assert len(model.seen) == 1
@@ -264,7 +248,7 @@ def test_unknown_major_version_is_426(miner):
 
 def test_bad_json_is_400_and_bad_fields_422(miner):
     base, _, _ = miner()
-    headers, body = P.build_signed(ALICE, BOB.ss58_address, P.QUERY_PATH, {"x": 1}, sign=bt_sign)
+    headers, body = P.build_signed(ALICE, BOB.ss58_address, P.QUERY_PATH, {"x": 1})
     assert "task_id" in assert_error(httpx.post(base + P.QUERY_PATH, headers=headers, content=body), 422,
                                      "invalid_request")["message"]
     raw = b"not json"
@@ -294,11 +278,11 @@ def test_slow_model_does_not_block_other_requests(miner):
 
     async def go():
         async with httpx.AsyncClient(timeout=10) as c:
-            h, b = P.build_signed(ALICE, BOB.ss58_address, P.QUERY_PATH, query_payload(), sign=bt_sign)
+            h, b = P.build_signed(ALICE, BOB.ss58_address, P.QUERY_PATH, query_payload())
             slow = asyncio.create_task(c.post(base + P.QUERY_PATH, headers=h, content=b))
             await asyncio.sleep(0.2)
             t0 = time.monotonic()
-            h2, _ = P.build_signed(ALICE, BOB.ss58_address, P.INFO_PATH, sign=bt_sign)
+            h2, _ = P.build_signed(ALICE, BOB.ss58_address, P.INFO_PATH)
             r = await c.get(base + P.INFO_PATH, headers=h2)
             quick = time.monotonic() - t0
             return (await slow).status_code, r.status_code, quick

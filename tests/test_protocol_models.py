@@ -134,17 +134,17 @@ def test_build_signed_signs_the_exact_bytes_sent():
     assert body == b"" and seen["method"] == "GET" and "Content-Type" not in headers
 
 
-def test_build_signed_verifies_with_bittensor_http_auth():
-    bt = pytest.importorskip("bittensor")
+def test_build_signed_defaults_to_chain_auth_and_verifies():
+    pytest.importorskip("bittensor")
     from bittensor.sp_core import Keypair
 
+    from bitagent_cli.chain import auth
+
     alice, bob = Keypair.create_from_uri("//Alice"), Keypair.create_from_uri("//Bob")
-
-    def sign(wallet, *, method, path, body, receiver_hotkey):
-        return bt.http_auth.sign(wallet, method=method, path=path, body=body, receiver_ss58=receiver_hotkey)
-
     req = P.QueryRequest.from_task(_task())
-    headers, body = P.build_signed(alice, bob.ss58_address, P.QUERY_PATH, req, sign=sign)
-    caller = bt.http_auth.verify(headers, body, method="POST", path=P.QUERY_PATH, self_hotkey_ss58=bob.ss58_address,
-                                 nonce_store=bt.http_auth.InMemoryNonceStore())
-    assert caller.hotkey_ss58 == alice.ss58_address
+    headers, body = P.build_signed(alice, bob.ss58_address, P.QUERY_PATH, req)
+    assert auth.verify_request(headers, body, method="POST", path=P.QUERY_PATH, self_hotkey=bob.ss58_address,
+                               replay_cache=auth.ReplayCache()) == alice.ss58_address
+    headers, body = P.build_signed(alice, bob.ss58_address, P.INFO_PATH)
+    assert auth.verify_request(headers, body, method="GET", path=P.INFO_PATH, self_hotkey=bob.ss58_address,
+                               replay_cache=auth.ReplayCache()) == alice.ss58_address

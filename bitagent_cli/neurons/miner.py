@@ -586,30 +586,38 @@ def resolve_external_ip(settings: Mapping[str, Any]) -> str:
     return ip
 
 
-def _submit_if_needed(chain: Any, wallet: Any, settings: Mapping[str, Any], netuid: int) -> dict[str, Any] | None:
-    """``--miner-hf-model-name-to-submit``: commit the model unless this hotkey already did."""
+def _submit_if_needed(chain: Any, wallet: Any, settings: Mapping[str, Any], netuid: int,
+                      status: Callable[[str], None], vet: Callable[..., Any] | None = None) -> dict[str, Any] | None:
+    """``--miner-hf-model-name-to-submit``: commit the model (``chain.submit_model``) unless this hotkey
+    already committed exactly it. A model that cannot be committed stops the start (a setup error); a
+    chain that refuses the write now (space or rate limit, connection) is reported and mining goes on."""
     ref = str(_setting(settings, "miner.submit_model") or "")
     if not ref:
         return None
     from .. import chain as chain_mod  # lazy: pulls bittensor
 
-    submit = getattr(chain_mod, "submit_model", None)
-    if submit is None:
-        raise MinerError("this build has no submit-model support; run `bitagent submit` separately "
-                         "or drop --miner-hf-model-name-to-submit")
-    return submit(chain, wallet, netuid, ref, settings=settings, skip_if_committed=True)
+    try:
+        out = chain_mod.submit_model(chain, wallet, netuid, ref, settings=settings, vet=vet, skip_if_committed=True)
+    except (chain_mod.CommitmentError, chain_mod.ChainUnavailable) as e:
+        status(f"warning: could not commit {ref}: {e} Mining goes on; retry with `bitagent submit-model`.")
+        return {"model": ref, "committed": False, "error": str(e)}
+    status(f"model {out.model.ref}: " + ("already committed" if out.already_committed else "committed"))
+    return out.to_dict()
 
 
 def run_miner(settings: Mapping[str, Any], *, chain: Any = None, wallet: Any = None,
               on_ready: Callable[[dict[str, Any]], None] | None = None, refresh_s: float = 300.0,
-              status: Callable[[str], None] = lambda m: log.info(m)) -> dict[str, Any]:
+              status: Callable[[str], None] = lambda m: log.info(m),
+              vet_submission: Callable[..., Any] | None = None) -> dict[str, Any]:
     """Serve until SIGINT/SIGTERM; returns a summary. Raises :class:`MinerError` for setup problems.
 
     Order: plan -> listening socket (fails fast on a busy port) -> wallet -> chain and registration
     check -> submit model (if asked; skipped when already committed) -> model server (start, or
     attach with ``miner.openai_api_base``) -> HTTP server -> publish the endpoint (ServeAxon,
     skipped when the chain already has it) -> serve. On the way out the HTTP server, the metagraph
-    refresher and the model server are stopped in reverse order.
+    refresher and the model server are stopped in reverse order. ``chain``, ``wallet`` and
+    ``vet_submission`` (the vetting ``chain.submit_model`` uses) may be injected; by default they
+    come from the settings.
     """
     from .. import chain as chain_mod
     from ..serving.backends import start_server
@@ -628,7 +636,7 @@ def run_miner(settings: Mapping[str, Any], *, chain: Any = None, wallet: Any = N
         if me is None:
             raise MinerError(f"hotkey {hotkey} is not registered on netuid {netuid}; "
                              f"run `bitagent register` first")
-        submitted = _submit_if_needed(chain, wallet, settings, netuid)
+        submitted = _submit_if_needed(chain, wallet, settings, netuid, status, vet_submission)
 
         status(f"model server: attaching to {plan['openai_api_base']}" if plan["openai_api_base"]
                else f"model server: starting {plan['model']} ({plan['backend']})")
@@ -670,15 +678,12 @@ def run_miner(settings: Mapping[str, Any], *, chain: Any = None, wallet: Any = N
 
 
 def _hotkey_of(wallet: Any) -> str:
-    for attr in ("hotkey_ss58", "ss58_address"):
-        v = getattr(wallet, attr, None)
-        if isinstance(v, str):
-            return v
-    hk = getattr(wallet, "hotkey", None)
-    v = getattr(hk, "ss58_address", None)
-    if isinstance(v, str):
-        return v
-    raise MinerError("cannot read the wallet's hotkey address; check --wallet-name/--wallet-hotkey")
+    direct = getattr(wallet, "ss58_address", None)  # a raw keypair
+    if isinstance(direct, str):
+        return direct
+    from .. import chain as chain_mod
+
+    return chain_mod.hotkey_ss58(wallet)  # raises WalletError (one line) when the hotkey is missing
 
 
 async def _serve(app: FastAPI, sock: socket.socket, cache: MetagraphCache, refresh_s: float,
@@ -694,7 +699,8 @@ async def _serve(app: FastAPI, sock: socket.socket, cache: MetagraphCache, refre
         srv.should_exit = True
         log.info("received %s; stopping", signal.Signals(sig).name)
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, _stop, sig)
     refresher = asyncio.create_task(cache.keep_fresh(refresh_s))
@@ -717,6 +723,7 @@ async def _serve(app: FastAPI, sock: socket.socket, cache: MetagraphCache, refre
         with contextlib.suppress(BaseException):
             await refresher
         await client.aclose()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig, handler in previous.items():
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(sig)
+                signal.signal(sig, handler)  # remove_signal_handler leaves SIG_DFL behind
