@@ -39,6 +39,7 @@ usage: scripts/quickstart_local.sh [--num_validators N] [--num_miners N] [--subn
   --base-port      num     first miner port; miner i listens on base+i             (default: 8091)
   --max-burn       tao     highest registration price accepted                (default: 10 locally)
   --password-file  file    wallet password for test/main nets (local wallets have none)
+  --fund           tao     test TAO sent from //Alice to each local wallet (owner: 100x)    (default: 100)
   --pm2                    launch under pm2 (scripts/ecosystem.*.config.js) instead of background jobs
   --stop                   stop the neurons a previous run launched in the background, and exit
   --dry-run                print the commands, run nothing
@@ -63,6 +64,7 @@ LLM_BASE_URL=""
 BASE_PORT=8091
 MAX_BURN=""
 PASSWORD_FILE=""
+FUND=100
 USE_PM2=0
 STOP=0
 DRY_RUN=0
@@ -95,6 +97,7 @@ while [ "$#" -gt 0 ]; do
     --base-port) need_value "$@"; BASE_PORT=$2; shift ;;
     --max-burn) need_value "$@"; MAX_BURN=$2; shift ;;
     --password-file) need_value "$@"; PASSWORD_FILE=$2; shift ;;
+    --fund) need_value "$@"; FUND=$2; shift ;;
     --pm2) USE_PM2=1 ;;
     --stop) STOP=1 ;;
     --dry-run) DRY_RUN=1 ;;
@@ -113,17 +116,20 @@ case "$NET" in
   test) PROFILE=testnet; NETUID=${NETUID:-76}; NETFLAGS=(--network test); DO_FAUCET=0; DO_SUBNET=0 ;;
   finney) PROFILE=mainnet; NETUID=${NETUID:-20}; NETFLAGS=(--network finney); DO_FAUCET=0; DO_SUBNET=0 ;;
 esac
-COMMON=(--profile "$PROFILE" "${NETFLAGS[@]}" --netuid "$NETUID")
+NETCOMMON=(--profile "$PROFILE" "${NETFLAGS[@]}")  # wallet-setup takes no netuid
+COMMON=("${NETCOMMON[@]}" --netuid "$NETUID")
 if [ "$NET" = finney ] && [ -z "$MAX_BURN" ] && [ $((DO_VAL_REG + DO_MINER_REG)) -gt 0 ]; then
   echo "error: --main-net registration spends real TAO; pass --max-burn TAO (the most you accept to pay)" >&2
   exit 2
 fi
 MAX_BURN=${MAX_BURN:-10}
-PASSWORD_FLAGS=()
+NEW_KEY_FLAGS=()  # how wallet-setup protects a new coldkey
+UNLOCK_FLAGS=()   # how register unlocks it (local test keys are not encrypted)
 if [ "$NET" = local ]; then
-  PASSWORD_FLAGS=(--no-password)
+  NEW_KEY_FLAGS=(--no-password)
 elif [ -n "$PASSWORD_FILE" ]; then
-  PASSWORD_FLAGS=(--password-file "$PASSWORD_FILE")
+  NEW_KEY_FLAGS=(--password-file "$PASSWORD_FILE")
+  UNLOCK_FLAGS=(--password-file "$PASSWORD_FILE")
 fi
 
 OWNER="${PREFIX}_owner"
@@ -152,25 +158,28 @@ fi
 # ----------------------------------------------------------------------------------- wallets
 if [ "$DO_WALLET" = 1 ]; then
   echo "== wallets (${#validators[@]} validator(s), ${#miners[@]} miner(s), owner $OWNER)"
-  [ "$DO_SUBNET" = 1 ] && run "$BITAGENT" wallet-setup "${COMMON[@]}" --role owner --wallet-name "$OWNER" \
-    --wallet-hotkey default "${PASSWORD_FLAGS[@]}" --no-fund
+  # existing keys are kept (wallet-setup never overwrites without --overwrite)
+  [ "$DO_SUBNET" = 1 ] && run "$BITAGENT" wallet-setup "${NETCOMMON[@]}" --role owner --wallet-name "$OWNER" \
+    --wallet-hotkey default "${NEW_KEY_FLAGS[@]}"
   for w in "${validators[@]}"; do
-    run "$BITAGENT" wallet-setup "${COMMON[@]}" --role validator --wallet-name "$w" --wallet-hotkey default \
-      "${PASSWORD_FLAGS[@]}" --no-fund
+    run "$BITAGENT" wallet-setup "${NETCOMMON[@]}" --role validator --wallet-name "$w" --wallet-hotkey default \
+      "${NEW_KEY_FLAGS[@]}"
   done
   for w in "${miners[@]}"; do
-    run "$BITAGENT" wallet-setup "${COMMON[@]}" --role miner --wallet-name "$w" --wallet-hotkey default \
-      "${PASSWORD_FLAGS[@]}" --no-fund
+    run "$BITAGENT" wallet-setup "${NETCOMMON[@]}" --role miner --wallet-name "$w" --wallet-hotkey default \
+      "${NEW_KEY_FLAGS[@]}"
   done
 fi
 
 # ----------------------------------------------------------------------------------- faucet (local)
 if [ "$DO_FAUCET" = 1 ]; then
   echo "== funding from the local dev account (//Alice)"
-  targets=("${validators[@]}" "${miners[@]}")
-  [ "$DO_SUBNET" = 1 ] && targets=("$OWNER" "${targets[@]}")
-  for w in "${targets[@]}"; do
-    run "$BITAGENT" wallet-setup "${COMMON[@]}" --wallet-name "$w" --wallet-hotkey default --fund-only
+  # on existing wallets wallet-setup only funds; the owner pays for the subnet
+  [ "$DO_SUBNET" = 1 ] && run "$BITAGENT" wallet-setup "${NETCOMMON[@]}" --role owner --wallet-name "$OWNER" \
+    --wallet-hotkey default "${NEW_KEY_FLAGS[@]}" --fund "$(awk "BEGIN {print $FUND * 100}")"
+  for w in "${validators[@]}" "${miners[@]}"; do
+    run "$BITAGENT" wallet-setup "${NETCOMMON[@]}" --wallet-name "$w" --wallet-hotkey default "${NEW_KEY_FLAGS[@]}" \
+      --fund "$FUND"
   done
 fi
 
@@ -189,11 +198,13 @@ fi
 # ----------------------------------------------------------------------------------- registration
 register() {
   run "$BITAGENT" register "${COMMON[@]}" --wallet-name "$1" --wallet-hotkey default --max-burn "$MAX_BURN" \
-    "${PASSWORD_FLAGS[@]}" --yes
+    "${UNLOCK_FLAGS[@]}" --yes
 }
 if [ "$DO_VAL_REG" = 1 ]; then
   echo "== registering validators"
   for w in "${validators[@]}"; do register "$w"; done
+  echo "   (setting weights needs a validator permit; if the chain gives none, stake some TAO:"
+  echo "    btcli stake add -n ${ENDPOINT} -w <validator wallet> -H default --netuid $NETUID)"
 fi
 if [ "$DO_MINER_REG" = 1 ]; then
   echo "== registering miners"

@@ -46,7 +46,10 @@ def test_default_run_is_one_validator_two_miners_on_local():
     vals = [c for c in cmds if c.startswith("bitagent validate")]
     assert len(vals) == 1 and "local_subnet_testing_bitagent_validator_0" in vals[0]
     assert any(c.startswith("btcli subnets create") for c in cmds)
-    assert all("--no-password" in c for c in cmds if "wallet-setup --profile" in c and "--role" in c)
+    setups = [c for c in cmds if c.startswith("bitagent wallet-setup")]
+    assert setups and all("--no-password" in c and "--netuid" not in c for c in setups)
+    funds = [c for c in setups if "--fund" in c]
+    assert len(funds) == 4 and "--fund 10000" in funds[0] and all("--fund 100" in c for c in funds[1:])
 
 
 def test_only_launch_and_counts_and_prefix():
@@ -70,13 +73,16 @@ def test_skips():
 def test_test_net_and_main_net():
     _, out, _ = quickstart("--test-net", "--skip-launch")
     cmds = commands(out)
-    assert all("--network test" in c and "--netuid 76" in c and "--profile testnet" in c for c in cmds)
-    assert not [c for c in cmds if "--fund-only" in c or "btcli" in c]  # no faucet, no subnet creation
+    assert all("--network test" in c and "--profile testnet" in c for c in cmds)
+    assert all("--netuid 76" in c for c in cmds if "wallet-setup" not in c)
+    assert not [c for c in cmds if "--fund" in c or "btcli" in c]  # no faucet, no subnet creation
     code, _, err = quickstart("--main-net")
     assert code == 2 and "--max-burn" in err  # real TAO: the cap is required
     code, out, _ = quickstart("--main-net", "--max-burn", "1.5", "--skip-launch", "--password-file", "/p")
-    assert code == 0 and all("--netuid 20" in c for c in commands(out))
-    assert all("--max-burn 1.5" in c for c in commands(out) if " register " in f" {c} ")
+    regs = [c for c in commands(out) if c.startswith("bitagent register")]
+    assert code == 0 and len(regs) == 3
+    assert all("--netuid 20" in c and "--max-burn 1.5" in c and "--password-file /p" in c for c in regs)
+    assert all("--password-file /p" in c for c in commands(out) if "wallet-setup" in c)
 
 
 def test_model_and_llm_flags():
