@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -165,3 +166,35 @@ def test_endpoint_unreachable_is_one_line():
         start_server("m", backend="endpoint")
     with pytest.raises(ServerError, match="not an http"):
         start_server("m", backend="endpoint", base_url="ftp://x")
+
+
+def test_snapshot_dir_uses_served_name_and_config_context(tmp_path):
+    snap = tmp_path / "0123456789abcdef0123456789abcdef01234567"
+    snap.mkdir()
+    (snap / "config.json").write_text(json.dumps({"model_type": "llama", "max_position_embeddings": 4096}))
+    argv = vllm_argv(str(snap), port=1, served_name="Salesforce/Llama-xLAM-2-8b-fc-r", model_dir=snap,
+                     executable=["vllm"])
+    assert _flag(argv, "--tool-call-parser") == "xlam"
+    assert _flag(argv, "--max-model-len") == "4096"  # capped at the model's context, not the 8192 default
+    argv = vllm_argv(str(snap), port=1, served_name="m", model_dir=snap, settings={"max_model_len": 2048},
+                     executable=["vllm"])
+    assert _flag(argv, "--max-model-len") == "2048" and "--tool-call-parser" not in argv
+
+
+def test_hf_server_exits_when_its_parent_is_killed(tmp_path, wait_gone):
+    """The transformers server watches its parent: a SIGKILLed parent leaves no server behind."""
+    import subprocess
+    import time
+
+    code = ("import os, subprocess, sys, time\n"
+            "c = subprocess.Popen([sys.executable, '-c', 'import os; from bitagent_cli.serving.hf_server import "
+            "_watch_parent; _watch_parent(os.getppid())'], start_new_session=True)\n"
+            "print(c.pid, flush=True); time.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                              cwd=str(Path(__file__).resolve().parent.parent))
+    child = int(parent.stdout.readline())
+    time.sleep(1.5)  # the watcher has read its parent's pid
+    assert pid_alive(child)
+    parent.kill()
+    parent.wait()
+    assert wait_gone([child], timeout=10)

@@ -124,8 +124,8 @@ def test_hub_model_accepted_and_pinned_to_sha():
     assert api.calls == [("model_info", "Salesforce/xLAM-7b-r", "v1.0", True)]
     assert (v.repo, v.sha, v.revision, v.params, v.license) == ("Salesforce/xLAM-7b-r", SHA, "v1.0",
                                                                 7_240_000_000, "apache-2.0")
-    assert v.files == ("config.json", "model.safetensors", "tokenizer.json")  # README, .gitattributes not fetched
-    assert v.size_bytes == 16_000_002_100 and v.local_path is None and v.ref == f"Salesforce/xLAM-7b-r@{SHA}"
+    assert v.files == ("README.md", "config.json", "model.safetensors", "tokenizer.json")  # no .gitattributes
+    assert v.size_bytes == 16_000_002_200 and v.local_path is None and v.ref == f"Salesforce/xLAM-7b-r@{SHA}"
     assert v.to_dict()["params_b"] == 7.24
 
 
@@ -191,6 +191,33 @@ def test_hub_errors_are_one_line(exc, match, monkeypatch):
     assert "\n" not in str(ei.value)
 
 
+def test_offline_hub_id_is_vetted_from_the_local_cache(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    repo = tmp_path / "hub" / "models--org--name"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(SHA)
+    make_dir(repo / "snapshots", SHA, params=500)
+
+    class OfflineModeIsEnabled(Exception):
+        pass
+
+    api = FakeApi()
+    api.raise_exc = OfflineModeIsEnabled("offline")
+    v = vet_model("org/name", api=api)
+    assert (v.repo, v.sha, v.params, v.ref) == ("org/name", SHA, 500, f"org/name@{SHA}")
+    assert v.local_path == (repo / "snapshots" / SHA).resolve() and v.info["offline"]
+    assert download_model(v, api=api) == v.local_path  # nothing fetched
+    with pytest.raises(ModelUnavailable, match="not in the local cache"):
+        vet_model("org/other", api=api)
+    with pytest.raises(ModelUnavailable, match="not in the local cache"):
+        vet_model("org/name@dev", api=api)
+    api.raise_exc = RepositoryNotFoundError("404")  # the Hub answered: the cache is not consulted
+    with pytest.raises(ModelUnavailable, match="was not found"):
+        vet_model("org/name", api=api)
+
+
 def test_download_fetches_only_vetted_files_and_revets(tmp_path, tiny_model_dir):
     src = tmp_path / "src"
     shutil.copytree(tiny_model_dir, src)
@@ -241,7 +268,7 @@ def test_local_tiny_model_accepted(tiny_model_dir):
     assert v.local_path == tiny_model_dir.resolve() and v.repo == str(tiny_model_dir.resolve())
     assert v.sha.startswith("local:") and len(v.sha) == 6 + 64
     assert 50_000 < v.params < 1_000_000 and v.license == "mit"
-    assert "model.safetensors" in v.files and "README.md" not in v.files
+    assert "model.safetensors" in v.files and "README.md" in v.files
     assert v.size_bytes == sum((tiny_model_dir / f).stat().st_size for f in v.files)
 
 

@@ -127,13 +127,14 @@ def _read_json(path: Path, limit: int = 20_000_000) -> dict:
     return {}
 
 
-def tool_call_parser(model: str, model_dir: Path | None = None) -> str | None:
+def tool_call_parser(model: str, model_dir: Path | None = None, *, aliases: tuple[str, ...] = ()) -> str | None:
     """The vLLM ``--tool-call-parser`` for this model's family, or None when no parser fits.
 
-    The name decides first (``Salesforce/xLAM-7b-r`` -> ``xlam``); for a local directory the
-    config's ``model_type`` and the tokenizer (Llama 3's ``<|python_tag|>``) decide next.
+    The names decide first (``Salesforce/xLAM-7b-r`` -> ``xlam``; ``aliases`` such as the served
+    name count too, for a snapshot directory named by its sha); for a local directory the config's
+    ``model_type`` and the tokenizer (Llama 3's ``<|python_tag|>``) decide next.
     """
-    names = [model.lower()]
+    names = [model.lower(), *(a.lower() for a in aliases if a)]
     if model_dir is not None:
         names.append(Path(model_dir).name.lower())
         cfg = _read_json(Path(model_dir) / "config.json")
@@ -166,6 +167,18 @@ def vllm_command() -> list[str]:
                       "or use --backend transformers")
 
 
+def max_model_len(settings: Mapping[str, Any] | None, model_dir: Path | None) -> int:
+    """The max-model-len setting, capped at the model's own context length when its config says it."""
+    want = int(_setting(settings, "max_model_len"))
+    if model_dir is not None:
+        cfg = _read_json(Path(model_dir) / "config.json")
+        for key in ("max_position_embeddings", "max_sequence_length", "n_positions", "seq_length"):
+            v = cfg.get(key)
+            if isinstance(v, int) and not isinstance(v, bool) and 0 < v < want:
+                return v
+    return want
+
+
 def vllm_argv(model: str, *, port: int, served_name: str, settings: Mapping[str, Any] | None = None,
               model_dir: Path | None = None, executable: list[str] | None = None) -> list[str]:
     """The ``vllm serve`` command line. Binds 127.0.0.1 only; never ``--trust-remote-code``."""
@@ -173,14 +186,14 @@ def vllm_argv(model: str, *, port: int, served_name: str, settings: Mapping[str,
     argv += ["serve", str(model),
              "--host", "127.0.0.1", "--port", str(port),
              "--served-model-name", served_name,
-             "--max-model-len", str(int(_setting(settings, "max_model_len"))),
+             "--max-model-len", str(max_model_len(settings, model_dir)),
              "--gpu-memory-utilization", str(float(_setting(settings, "gpu_memory_utilization"))),
              "--dtype", str(_setting(settings, "dtype")),
              "--seed", str(int(_setting(settings, "seed"))),
              # Sampling defaults are ours (temperature 0 is sent per request), not generation_config.json's.
              "--generation-config", "vllm",
              "--disable-uvicorn-access-log"]
-    parser = tool_call_parser(model, model_dir)
+    parser = tool_call_parser(model, model_dir, aliases=(served_name,))
     if parser:
         argv += ["--enable-auto-tool-choice", "--tool-call-parser", parser]
     return argv
@@ -286,13 +299,13 @@ def start_server(model: str, *, backend: str = "auto", settings: Mapping[str, An
             argv = vllm_argv(model, port=port, served_name=name, settings=settings, model_dir=model_dir)
             env = {"VLLM_NO_USAGE_STATS": "1", "VLLM_DO_NOT_TRACK": "1", "DO_NOT_TRACK": "1",
                    "VLLM_WORKER_MULTIPROC_METHOD": "spawn"}
-            parser = tool_call_parser(model, model_dir)
+            parser = argv[argv.index("--tool-call-parser") + 1] if "--tool-call-parser" in argv else None
             supports = parser is not None
             proc_name = "vllm serve"
         else:
             argv = [sys.executable, "-m", "bitagent_cli.serving.hf_server", "--model", str(model_dir),
                     "--host", "127.0.0.1", "--port", str(port), "--served-model-name", name,
-                    "--max-model-len", str(int(_setting(settings, "max_model_len"))),
+                    "--max-model-len", str(max_model_len(settings, model_dir)),
                     "--seed", str(int(_setting(settings, "seed"))), "--parent-pid", str(os.getpid())]
             env = {"TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
             parser = None

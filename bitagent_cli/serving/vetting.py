@@ -33,7 +33,7 @@ __all__ = ["ALLOW_PATTERNS", "ModelRefused", "ModelUnavailable", "VetResult", "d
            "parse_ref", "read_safetensors_header", "vet_local", "vet_model"]
 
 # What download_model fetches: weights, configs, tokenizer files, chat templates. Nothing else.
-ALLOW_PATTERNS = ["*.safetensors", "*.json", "*.model", "*.txt", "*.jinja"]
+ALLOW_PATTERNS = ["*.safetensors", "*.json", "*.model", "*.txt", "*.jinja", "README.md"]
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz", ".h5")
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # the safetensors library's own limit
 MAX_JSON_BYTES = 50 * 1024 * 1024
@@ -58,6 +58,10 @@ class ModelRefused(Exception):
 class ModelUnavailable(ModelRefused):
     """The model could not be looked up (not found, gated, offline): nothing was judged."""
 
+    def __init__(self, reason: str, offline: bool = False):
+        super().__init__(reason)
+        self.offline = offline  # the Hub could not be reached at all (vs. it answered "no")
+
 
 @dataclass(frozen=True)
 class VetResult:
@@ -77,8 +81,8 @@ class VetResult:
 
     @property
     def ref(self) -> str:
-        """``repo@sha`` for a hub model, the path for a local one."""
-        return self.repo if self.is_local else f"{self.repo}@{self.sha}"
+        """``repo@sha`` for a hub model (cached or not), the path for a local directory."""
+        return self.repo if self.sha.startswith("local:") else f"{self.repo}@{self.sha}"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -143,7 +147,14 @@ def vet_model(ref: str, *, max_params_b: float = 8.0, max_download_gb: float = 4
         from huggingface_hub import HfApi
 
         api = HfApi()
-    info = _model_info(api, repo, rev)
+    try:
+        info = _model_info(api, repo, rev)
+    except ModelUnavailable as e:
+        cached = _vet_cached(repo, rev, max_params_b=max_params_b, max_download_gb=max_download_gb) \
+            if e.offline else None
+        if cached is None:
+            raise
+        return cached
     sha = str(getattr(info, "sha", "") or "")
     if not re.fullmatch(r"[0-9a-f]{40}", sha):
         raise ModelUnavailable(f"{repo}: the Hub did not return a commit sha for revision {rev or 'main'!r}")
@@ -197,11 +208,13 @@ def _model_info(api: Any, repo: str, rev: str | None) -> Any:
             raise ModelUnavailable(f"{repo} is gated; accept its terms on huggingface.co and log in "
                                    f"with `hf auth login`") from None
         if kind == "OfflineModeIsEnabled" or os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
-            raise ModelUnavailable(f"cannot look up {repo}: Hugging Face Hub access is off (HF_HUB_OFFLINE); "
-                                   f"unset it, or pass a local model directory") from None
+            raise ModelUnavailable(f"cannot look up {repo}: Hugging Face Hub access is off (HF_HUB_OFFLINE) and "
+                                   f"it is not in the local cache; unset it, or pass a local model directory",
+                                   offline=True) from None
         msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else kind
-        raise ModelUnavailable(f"cannot look up {repo} on the Hugging Face Hub ({msg}); check the network "
-                               f"or pass a local model directory") from None
+        raise ModelUnavailable(f"cannot look up {repo} on the Hugging Face Hub ({msg}) and it is not in the local "
+                               f"cache; check the network or pass a local model directory",
+                               offline=isinstance(e, OSError) or "connect" in kind.lower()) from None
 
 
 def _sibling_size(s: Any) -> int | None:
@@ -251,6 +264,39 @@ def _hub_license(info: Any) -> str | None:
     if isinstance(lic, list):
         lic = ",".join(map(str, lic))
     return str(lic) if lic else None
+
+
+def _hub_cache_dir() -> Path:
+    try:
+        from huggingface_hub import constants
+
+        return Path(constants.HF_HUB_CACHE)
+    except (ImportError, AttributeError):  # pragma: no cover
+        return Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "hub"
+
+
+def _vet_cached(repo: str, rev: str | None, *, max_params_b: float, max_download_gb: float) -> VetResult | None:
+    """Offline: vet the snapshot of ``repo@rev`` in the local Hugging Face cache, if one is there.
+
+    The commit sha comes from the cache's refs (or ``rev`` itself when it is a sha), so results stay
+    keyed by the same sha as when the Hub was reachable.
+    """
+    base = _hub_cache_dir() / ("models--" + repo.replace("/", "--"))
+    if rev and re.fullmatch(r"[0-9a-f]{40}", rev):
+        sha = rev
+    else:
+        try:
+            sha = (base / "refs" / (rev or "main")).read_text().strip()
+        except (OSError, ValueError):
+            return None
+    snap = base / "snapshots" / sha
+    if not re.fullmatch(r"[0-9a-f]{40}", sha) or not snap.is_dir():
+        return None
+    local = vet_local(snap, max_params_b=max_params_b, max_download_gb=max_download_gb)
+    return VetResult(repo=repo, sha=sha, revision=rev, params=local.params, license=local.license,
+                     files=local.files, size_bytes=local.size_bytes, local_path=local.local_path,
+                     info={**local.info, "offline": True, "max_params_b": max_params_b,
+                           "max_download_gb": max_download_gb})
 
 
 # ---------------------------------------------------------------- local directories
