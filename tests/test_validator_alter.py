@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from fastapi import FastAPI, Request
 
 from bitagent_cli.neurons.alter import TaskAlterer, ground_truth_holds
+from bitagent_cli.neurons.miner import ThreadedServer
 from bitagent_cli.tasks import Task
 
 ORIGINAL = "What is the discounted price of the jacket, given it was originally $200 and there is a 20% reduction?"
@@ -98,3 +100,28 @@ def test_no_user_message():
                         "tools": [], "expected": []})
     res = run(TaskAlterer(lambda m: None).alter(t))
     assert not res.altered and res.task is t
+
+
+def test_from_base_url_talks_to_an_openai_compatible_server():
+    app = FastAPI()
+    seen = []
+
+    @app.get("/v1/models")
+    async def models():
+        return {"object": "list", "data": [{"id": "rewriter-7b", "object": "model"}]}
+
+    @app.post("/v1/chat/completions")
+    async def complete(request: Request):
+        body = await request.json()
+        seen.append(body)
+        return {"id": "x", "object": "chat.completion", "model": body["model"],
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant",
+                                         "content": "The jacket was $200 and is 20% off: what is its new price?"}}]}
+
+    with ThreadedServer(app) as srv:
+        res = run(TaskAlterer.from_base_url(srv.base_url + "/v1", timeout=5).alter(task()))
+    assert res.altered, res.reason
+    assert res.task.messages[1]["content"].startswith("The jacket was $200")
+    (body,) = seen
+    assert body["model"] == "rewriter-7b" and body["temperature"] == 0 and not body.get("tools")
