@@ -24,7 +24,8 @@ import pytest
 
 # A stand-in for `vllm serve` / any model server: stdlib only, starts in ~50 ms.
 # FAKE_MODE: ok (default) | die (exit 3 during start-up) | never (/health answers 503 forever) |
-#            child (spawn a grandchild in the same group first) | stubborn (ignore SIGTERM)
+#            child (spawn a grandchild in the same group first) | stubborn (ignore SIGTERM) |
+#            busy_once (the first start fails with "Address already in use"; FAKE_MARKER: a file path)
 # FAKE_DELAY: seconds before listening; FAKE_ARGV_FILE: write argv as JSON there;
 # FAKE_PIDS_FILE: write {"pid", "pgid", "children"} there.
 FAKE_SERVER = r'''
@@ -54,6 +55,10 @@ time.sleep(float(os.environ.get("FAKE_DELAY", "0.2")))
 if mode == "die":
     print("RuntimeError: CUDA out of memory (fake)", flush=True)
     sys.exit(3)
+if mode == "busy_once" and not os.path.exists(os.environ["FAKE_MARKER"]):
+    open(os.environ["FAKE_MARKER"], "w").close()
+    print("OSError: [Errno 98] Address already in use", flush=True)
+    sys.exit(1)
 name = opts.get("served-model-name", "fake")
 
 class H(http.server.BaseHTTPRequestHandler):

@@ -198,3 +198,27 @@ def test_hf_server_exits_when_its_parent_is_killed(tmp_path, wait_gone):
     parent.kill()
     parent.wait()
     assert wait_gone([child], timeout=10)
+
+
+def test_port_taken_meanwhile_is_retried(fake_vllm, tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKE_MODE", "busy_once")
+    monkeypatch.setenv("FAKE_MARKER", str(tmp_path / "marker"))
+    with start_server("Qwen/Qwen3-8B", backend="vllm", log_dir=tmp_path / "logs") as server:
+        assert server.alive() and (tmp_path / "marker").exists()
+        assert len(list((tmp_path / "logs").iterdir())) == 2  # one log per attempt
+
+
+def test_check_reports_a_server_that_died_mid_run(fake_vllm, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    monkeypatch.setenv("FAKE_MODE", "ok")
+    with start_server("Qwen/Qwen3-8B", backend="vllm", log_dir=tmp_path / "logs") as server:
+        server.check()
+        os.killpg(server.process.pgid, signal.SIGKILL)
+        server.process.proc.wait(10)
+        with pytest.raises(ServerError, match=r"vllm serve was killed by signal 9: Application startup complete"):
+            server.check()
+    endpoint = ModelServer(base_url=server.base_url, model_name="m", backend="endpoint")
+    with pytest.raises(ServerError, match="stopped answering"):
+        endpoint.check()

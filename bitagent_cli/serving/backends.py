@@ -22,13 +22,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .process import ManagedProcess, ServerError, free_port
+from .process import ManagedProcess, ServerError, free_port, http_get
 
 __all__ = ["BACKENDS", "ModelServer", "gpu_available", "resolve_backend", "start_server", "tool_call_parser",
            "vllm_argv", "vllm_available"]
@@ -226,6 +224,13 @@ class ModelServer:
     def log_tail(self, lines: int = 40) -> str:
         return self.process.log_tail(lines) if self.process is not None else ""
 
+    def check(self) -> None:
+        """Raise ServerError (one line: exit code, last log line, log path) if our server has died."""
+        if self.process is not None and not self.process.alive():
+            raise self.process.died_error("exited")
+        if self.process is None and not self.alive():
+            raise ServerError(f"the server at {self.base_url} stopped answering")
+
     def __enter__(self) -> "ModelServer":
         return self
 
@@ -239,13 +244,12 @@ class ModelServer:
 
 
 def _get_json(url: str, timeout: float) -> Any | None:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    got = http_get(url, timeout)
+    if got is None or got[0] != 200:
+        return None
     try:
-        with opener.open(urllib.request.Request(url, method="GET"), timeout=timeout) as r:
-            if r.status != 200:
-                return None
-            return json.loads(r.read(2_000_000) or b"null")
-    except (urllib.error.URLError, OSError, ValueError):
+        return json.loads(got[1] or b"null")
+    except ValueError:
         return None
 
 
@@ -291,8 +295,7 @@ def start_server(model: str, *, backend: str = "auto", settings: Mapping[str, An
     log_dir = Path(log_dir) if log_dir is not None else Path(tempfile.gettempdir()) / "bitagent-logs"
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[-80:] or "model"
     timeout = float(_setting(settings, "startup_timeout"))
-    retries = int(_setting(settings, "port_retries"))
-    last_err: ServerError | None = None
+    retries = max(1, int(_setting(settings, "port_retries")))
     for attempt in range(retries):
         port = free_port()
         if backend == "vllm":
@@ -320,8 +323,7 @@ def start_server(model: str, *, backend: str = "auto", settings: Mapping[str, An
         except ServerError as e:
             proc.stop()
             if "address already in use" in e.log_tail.lower() and attempt + 1 < retries:
-                last_err = e
-                continue
+                continue  # another process took the free port first: try a new one
             raise
         except BaseException:  # Ctrl-C or anything else while waiting: never leave it running
             proc.stop()
@@ -329,8 +331,7 @@ def start_server(model: str, *, backend: str = "auto", settings: Mapping[str, An
         return ModelServer(base_url=f"http://127.0.0.1:{port}/v1", model_name=name, backend=backend,
                            process=proc, log_path=log_path, tool_parser=parser, supports_tools=supports,
                            startup_s=time.monotonic() - t0, info={"argv": argv, "pgid": proc.pgid})
-    assert last_err is not None
-    raise last_err
+    raise AssertionError("unreachable")  # the last attempt returns or raises
 
 
 def _attach(model: str, base_url: str, served_name: str | None) -> ModelServer:

@@ -25,7 +25,7 @@ import weakref
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-__all__ = ["ManagedProcess", "ServerError", "free_port", "group_alive", "pid_alive", "stop_all"]
+__all__ = ["ManagedProcess", "ServerError", "free_port", "group_alive", "http_get", "pid_alive", "stop_all"]
 
 LOG_TAIL_LINES = 40
 
@@ -311,12 +311,18 @@ def _killpg(pgid: int | None, sig: int) -> None:
             raise
 
 
-def _http_ok(url: str, timeout: float) -> bool:
-    """GET ``url``; True on HTTP 200. Loopback only, so no proxy."""
-    req = urllib.request.Request(url, method="GET")
+def http_get(url: str, timeout: float, max_bytes: int = 2_000_000) -> tuple[int, bytes] | None:
+    """GET ``url`` without proxies (loopback servers): (status, body), or None when nothing answers."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with opener.open(req, timeout=timeout) as r:
-            return r.status == 200
+        with opener.open(urllib.request.Request(url, method="GET"), timeout=timeout) as r:
+            return r.status, r.read(max_bytes)
+    except urllib.error.HTTPError as e:
+        return e.code, b""
     except (urllib.error.URLError, OSError, ValueError):
-        return False
+        return None
+
+
+def _http_ok(url: str, timeout: float) -> bool:
+    got = http_get(url, timeout, max_bytes=0)
+    return got is not None and got[0] == 200
