@@ -129,8 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     pairs = list(zip(tasks, responses))
     n = len(pairs)
 
-    def ours_cold() -> None:
-        _check._CACHE.clear()
+    def ours_cold() -> None:  # the compiled-task cache is cleared before the timer starts (see the loop)
         for t, r in pairs:
             score_task(t, r)
 
@@ -138,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         for t, r in pairs:
             score_task(t, r)
 
+    _check._CACHE.clear()
     verdicts = {t.id: score_task(t, r) for t, r in pairs}
     ours_correct = sum(v.correct for v in verdicts.values())
     out = sys.stdout if not args.json else sys.stderr
@@ -174,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         runs["bfcl"] = bfcl_all
     for _ in range(args.repeat):
         for key, fn in runs.items():
+            if key == "cold":
+                _check._CACHE.clear()
             gc.collect()
             t0 = time.perf_counter()
             fn()

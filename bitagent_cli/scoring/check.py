@@ -416,8 +416,16 @@ def _check_call(e: _Expected, call: FunctionCall) -> _Miss | None:
             if v is None and k in e.props and k not in e.required_set:
                 continue  # an explicit null for an optional argument = left out
             return _Miss("unexpected_param", name, k)
-        if _exact_hit(v, values):
-            continue
+        tv = type(v)
+        if tv is str:  # the exact hits, inline (the common case); bools never stand in for numbers
+            if v in values:
+                continue
+        elif tv is int or tv is float:
+            if v in values and (True not in values or _exact_hit(v, values)):
+                continue
+        elif tv is bool:
+            if _exact_hit(v, values):
+                continue
         p = e.param(k)
         if _matches(v, p) or (v is None and p.optional):
             continue

@@ -151,7 +151,7 @@ class _Decline(Exception):
 
 def _fast_pythonic(s: str) -> list[FunctionCall] | None:
     """``[f(a=1), g(b='x')]``, ``f(a=1)`` or ``f(a=1), g(b='x')`` with literal arguments, or None."""
-    t = _TOKEN_RE.findall(s.strip())
+    t = _TOKEN_RE.findall(s)
     t.append("")  # end marker
     try:
         calls: list[FunctionCall] = []
