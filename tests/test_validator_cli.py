@@ -32,6 +32,7 @@ def test_validate_runs_steps_and_prints_json(run_cli, vali, fake_chain, tmp_path
     assert doc["ok"] is True and doc["steps_run"] == 2 and doc["uid"] == 0 and doc["netuid"] == 76
     assert doc["counts"]["steps"] == 2 and doc["counts"]["queries"] == 0  # nobody serves: nothing to ask
     assert [m["uid"] for m in doc["miners"]] == [1]
+    assert doc["last_step"]["step"] == 1 and doc["last_step"]["committed"] is True
     assert fake_chain.weights_calls == []  # every score is 0: no weights rather than an even split
     # a second run resumes the same state
     code, out, _ = run_cli("validate", *vali.flags, "--max-steps", "1", "--step-seconds", "0", "--no-offline",

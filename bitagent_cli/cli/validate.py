@@ -88,7 +88,8 @@ def validate_cmd(
             reports = run_validator(validator, max_steps=max_steps, on_step=on_step)
         except (KeyboardInterrupt, asyncio.CancelledError):
             reports = []
-        out = {"ok": True, "steps_run": len(reports), "dry_run": dry_run, **validator.summary()}
+        out = {"ok": True, "steps_run": len(reports), "dry_run": dry_run, **validator.summary(),
+               "last_step": reports[-1].to_dict() if reports else None}
     finally:
         validator.state.close()
     ctx.emit(out, lambda console: _render(console, out))

@@ -168,10 +168,6 @@ class Validator:
             self._warned.add(key)
             log.warning(msg, *args)
 
-    @property
-    def offline_enabled(self) -> bool:
-        return self.config.offline
-
     def live(self) -> dict[int, str]:
         """``uid -> hotkey`` of the registered neurons other than ourselves."""
         return {n.uid: n.hotkey for n in self.neurons if n.hotkey != self.hotkey}
@@ -246,17 +242,15 @@ class Validator:
         self._feedback.add(t)
         t.add_done_callback(lambda f: (self._feedback.discard(f), f.cancelled() or f.exception()))
 
+    def offline_scores(self) -> dict[str, float]:
+        """``hotkey -> offline score`` of the live hotkeys' current commitments (copies get 0)."""
+        uid_of = {hk: uid for uid, hk in self.live().items()}
+        return offline_by_hotkey(self.commits.values(), self.state.offline_scores(), self.state.first_seen(), uid_of)
+
     def compute_weights(self) -> dict[int, float]:
-        """Normalised final scores over the live uids (ourselves excluded)."""
-        live = self.live()
-        if self.offline_enabled:
-            uid_of = {hk: uid for uid, hk in live.items()}
-            offline = offline_by_hotkey(self.commits.values(), self.state.offline_scores(), self.state.first_seen(),
-                                        uid_of)
-            share = self.config.online_share
-        else:
-            offline, share = {}, 1.0
-        return normalise(final_scores(live, self.state.emas(), offline, online_share=share))
+        """Normalised final scores over the live uids (ourselves excluded); online only without offline."""
+        offline, share = (self.offline_scores(), self.config.online_share) if self.config.offline else ({}, 1.0)
+        return normalise(final_scores(self.live(), self.state.emas(), offline, online_share=share))
 
     async def maybe_set_weights(self, block: int) -> dict[int, float] | None:
         cfg = self.config
@@ -299,7 +293,7 @@ class Validator:
             report.seconds = time.monotonic() - t0
             return report
         phases: list[tuple[str, Callable[[], Any]]] = []
-        if self.offline_enabled:
+        if self.config.offline:
             phases.append(("offline", lambda: self.sync_offline(block)))
         phases.append(("online", lambda: self.online(report.step, block, report)))
         phases.append(("weights", lambda: self.maybe_set_weights(block)))
@@ -360,10 +354,8 @@ class Validator:
         """State at a glance (for ``--json`` and the logs): per live uid online/offline/weight, counts."""
         emas = self.state.emas()
         live = self.live()
-        uid_of = {hk: uid for uid, hk in live.items()}
-        offline = offline_by_hotkey(self.commits.values(), self.state.offline_scores(), self.state.first_seen(),
-                                    uid_of)
-        weights = self.compute_weights() if live else {}
+        offline = self.offline_scores()
+        weights = self.compute_weights()
         return {"uid": self.uid, "hotkey": self.hotkey, "netuid": self.config.netuid,
                 "counts": self.state.counts(), "last_weights_block": self.state.last_weights_block(),
                 "miners": [{"uid": uid, "hotkey": hk, "online": round(emas.get(hk, 0.0), 6),
