@@ -60,6 +60,11 @@ def test_wallet_mode_too_open(tmp_path):
     assert c.status == "fail" and "0644" in c.detail and f"chmod 600 {base / 'hotkeys' / 'hot'}" in c.fix
 
 
+def test_wallet_bad_name(tmp_path):
+    c = doctor.check_wallet(settings(tmp_path, **{"wallet.name": "../etc"}))
+    assert c.status == "fail" and "invalid wallet name" in c.detail
+
+
 def test_port_free_and_busy():
     port = free_port()
     assert doctor.check_port("127.0.0.1", port).status == "ok"

@@ -133,11 +133,18 @@ def _mode_problem(path: Path) -> str | None:
 
 
 def check_wallet(settings: Mapping[str, Any]) -> Check:
-    base = Path(str(settings["wallet.path"])).expanduser() / str(settings["wallet.name"])
-    hotkey = base / "hotkeys" / str(settings["wallet.hotkey"])
+    from ..chain.errors import WalletError
+    from ..chain.wallets import wallet_location
+
+    try:
+        name, hotkey_name, path = wallet_location(settings)
+    except WalletError as e:
+        return Check("wallet", FAIL, e.message, "fix --wallet-name / --wallet-hotkey", required=True)
+    base = Path(path) / name
+    hotkey = base / "hotkeys" / hotkey_name
     coldpub = base / "coldkeypub.txt"
     coldkey = base / "coldkey"
-    who = f"--wallet-name {settings['wallet.name']} --wallet-hotkey {settings['wallet.hotkey']}"
+    who = f"--wallet-name {name} --wallet-hotkey {hotkey_name}"
     missing = [p for p in (coldpub, hotkey) if not p.is_file()]
     if missing:
         return Check("wallet", FAIL, "missing " + ", ".join(str(p) for p in missing),
@@ -148,7 +155,7 @@ def check_wallet(settings: Mapping[str, Any]) -> Check:
         return Check("wallet", FAIL, "; ".join(_mode_problem(p) or "" for p in loose) + " (readable by others)",
                      "chmod 600 " + " ".join(str(p) for p in loose), required=True)
     note = "" if coldkey.is_file() else " (no coldkey file on this machine: fine for mining and validating)"
-    return Check("wallet", OK, f"{base} hotkey {settings['wallet.hotkey']}: files present, mode 0600{note}",
+    return Check("wallet", OK, f"{base} hotkey {hotkey_name}: files present, mode 0600{note}",
                  required=True)
 
 
