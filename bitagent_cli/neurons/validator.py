@@ -444,8 +444,7 @@ class WandbLogger:
 
                 os.makedirs(self.dir, exist_ok=True)
                 self._run = wandb.init(project=self.project, mode=self.mode, dir=self.dir, config=self.config,
-                                       name=self.name, resume="allow", reinit=True,
-                                       settings=wandb.Settings(console="off", silent=True))
+                                       name=self.name, settings=wandb.Settings(console="off", silent=True))
             except Exception as e:  # noqa: BLE001 - wandb is optional; the validator goes on without it
                 self._off = True
                 log.warning("wandb disabled (%s: %s); pip install 'bitagent-cli[wandb]' to log runs",
