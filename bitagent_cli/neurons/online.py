@@ -131,25 +131,41 @@ class HttpMinerClient:
         try:
             req = QueryRequest.from_task(task, task_id=task_id, max_tokens=self.max_tokens)
             headers, body = build_signed(self._signer, hotkey, QUERY_PATH, req)
-            r = await self._client.post(_url(axon, QUERY_PATH), content=body, headers=headers, timeout=timeout)
+            request = self._client.build_request("POST", _url(axon, QUERY_PATH), content=body, headers=headers,
+                                                 timeout=timeout)
+            r = await self._client.send(request, stream=True)
+            try:
+                status, content = r.status_code, await self._read_capped(r)
+            finally:
+                await r.aclose()
         except httpx.TimeoutException:
             return MinerAnswer(latency_s=time.monotonic() - t0, error="timeout")
         except httpx.HTTPError as e:
             return MinerAnswer(latency_s=time.monotonic() - t0, error=f"unreachable: {type(e).__name__}")
         latency = time.monotonic() - t0
-        if r.status_code != 200:
-            return MinerAnswer(latency_s=latency, error=f"http_{r.status_code}", status=r.status_code)
-        if len(r.content) > self.max_response_bytes:
-            return MinerAnswer(latency_s=latency, error="response_too_large", status=r.status_code)
+        if status != 200:
+            return MinerAnswer(latency_s=latency, error=f"http_{status}", status=status)
+        if content is None:
+            return MinerAnswer(latency_s=latency, error="response_too_large", status=status)
         try:
-            resp = parse_body(QueryResponse, r.content)
+            resp = parse_body(QueryResponse, content)
         except ProtocolError as e:
-            return MinerAnswer(latency_s=latency, error=f"bad_response: {e.code}", status=r.status_code)
+            return MinerAnswer(latency_s=latency, error=f"bad_response: {e.code}", status=status)
         if resp.task_id != task_id:
-            return MinerAnswer(latency_s=latency, error="wrong_task_id", status=r.status_code)
+            return MinerAnswer(latency_s=latency, error="wrong_task_id", status=status)
         calls = [c.to_call().to_openai() for c in resp.tool_calls]
         return MinerAnswer(text=resp.response or None, tool_calls=calls or None, latency_s=latency,
-                           status=r.status_code, model=resp.model)
+                           status=status, model=resp.model)
+
+    async def _read_capped(self, r: Any) -> bytes | None:
+        """The body, or None once it passes ``max_response_bytes`` (a miner cannot flood our memory)."""
+        chunks, size = [], 0
+        async for chunk in r.aiter_bytes():
+            size += len(chunk)
+            if size > self.max_response_bytes:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     async def feedback(self, axon: str, hotkey: str, *, task_id: str, score: float, correct: bool,
                        error: str | None, feedback: str, timeout: float) -> bool:
