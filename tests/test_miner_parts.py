@@ -120,3 +120,42 @@ def test_metagraph_cache():
         cache.refresh()
     assert cache("5V") == (2000.0, True)  # a failed refresh keeps the last snapshot
     assert calls == [76, 76]
+
+
+def test_served_sockets_answer_without_the_nagle_delay():
+    """Sockets bound by bind_socket are TCP sockets asyncio sets TCP_NODELAY on: a response written in two
+    parts (headers, body) must not wait for the client's delayed ACK (~40 ms per request)."""
+    import socket
+    import statistics
+    import time
+
+    from fastapi import FastAPI
+
+    from bitagent_cli.neurons.miner import ThreadedServer
+
+    sock = bind_socket("127.0.0.1", 0)
+    assert sock.proto == socket.IPPROTO_TCP
+    sock.close()
+    app = FastAPI()
+
+    @app.post("/echo")
+    async def echo(body: dict):
+        return body
+
+    body = b'{"x": 1}'
+    with ThreadedServer(app) as srv:
+        req = (f"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
+               f"\r\n\r\n").encode() + body
+        c = socket.create_connection(("127.0.0.1", srv.port))
+        times = []
+        try:
+            for _ in range(15):
+                t0 = time.perf_counter()
+                c.sendall(req)
+                data = b""
+                while not data.endswith(b'{"x":1}'):
+                    data += c.recv(65536)
+                times.append(time.perf_counter() - t0)
+        finally:
+            c.close()
+    assert statistics.median(times) < 0.02

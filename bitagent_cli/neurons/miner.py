@@ -430,7 +430,9 @@ class _Server:
 def bind_socket(host: str, port: int) -> socket.socket:
     """A listening-ready TCP socket on host:port (0 = a free port); raises :class:`MinerError`."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto must say TCP: asyncio only sets TCP_NODELAY on accepted sockets whose proto is IPPROTO_TCP,
+    # and without it Nagle + delayed ACK hold every response's body back ~40 ms
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if family == socket.AF_INET6:
