@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -154,3 +155,23 @@ def test_adversarial_prose_stays_fast(text):
 def test_import_as_a_top_level_call_is_just_a_name():
     # keyword-only literal arguments: a call named __import__, which no task expects
     assert calls_of("[__import__(name='os')]") == [("__import__", {"name": "os"})]
+
+
+@pytest.mark.parametrize("value", ["<tool_call>", "[TOOL_CALLS]", "</think>", "<|python_tag|>", "<functioncall>",
+                                   "```", "<|eot_id|>", "a\\nb </think> c"])
+def test_markers_inside_string_values_are_just_text(value):
+    text = f"[f(a={value!r}, b=2)]"
+    assert calls_of(text) == [("f", {"a": value, "b": 2})]
+    assert calls_of(f'{{"name": "f", "arguments": {{"a": {json.dumps(value)}}}}}') == [("f", {"a": value})]
+
+
+def test_reasoning_then_calls_and_trailing_tokens():
+    assert calls_of("<think>Maybe [g(x=1)]?</think>\n[f(a=1)]<|im_end|>") == F1
+    assert calls_of("The user wants f. </think> [f(a=1)]") == F1
+    assert calls_of("[f(a=1)]\n<|eot_id|>") == F1
+
+
+def test_unicode_names_and_values():
+    assert calls_of("[función(ciudad='Málaga')]") == [("función", {"ciudad": "Málaga"})]
+    assert calls_of("[f(a='🙂 中文 ✓')]") == [("f", {"a": "🙂 中文 ✓"})]
+    assert calls_of('{"name": "f", "arguments": {"a": "\\u00e9"}}') == [("f", {"a": "é"})]

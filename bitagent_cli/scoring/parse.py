@@ -109,19 +109,24 @@ def parse_calls(text: str | None, tool_calls: list | None = None) -> ParseResult
 # --------------------------------------------------------------------------------------------- cleaning
 _SPECIAL_TOKENS = ("<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|end|>", "<|endoftext|>", "</s>", "<eos>",
                    "<end_of_turn>", "<|end_of_text|>", "<|return|>", "<|call|>")
+_SPECIAL_ENDS = tuple({t[-2:] for t in _SPECIAL_TOKENS})
 
 
 def _clean(text: str) -> str:
-    """Drop reasoning blocks and end-of-turn special tokens; strip whitespace."""
+    """Drop reasoning blocks and trailing end-of-turn special tokens; strip whitespace."""
+    text = text.strip()
     if "</think>" in text:
-        text = text[text.rfind("</think>") + 8:]
-    elif text.lstrip().startswith("<think>"):
+        # reasoning comes first; "</think>" inside a call list's string value is just text
+        if text.startswith("<think>") or not _looks_like_calls(text):
+            text = text[text.rfind("</think>") + 8:].strip()
+    elif text.startswith("<think>"):
         return ""  # reasoning that never finished: no call was made
-    if "<|" in text or "</s>" in text or "<e" in text:
+    while text.endswith(_SPECIAL_ENDS):  # trailing end-of-turn tokens only: never inside an argument value
         for tok in _SPECIAL_TOKENS:
-            if tok in text:
-                text = text.replace(tok, "")
-    return text.strip()
+            if text.endswith(tok):
+                text = text[: -len(tok)].rstrip()
+                break
+    return text
 
 
 # --------------------------------------------------------------------------------------------- fast path
@@ -654,7 +659,31 @@ def _ok(calls: list[FunctionCall], fmt: str) -> ParseResult:
 
 
 def _parse_text(s: str) -> ParseResult:
-    # 1. explicit tool-call markers: whatever follows them must be calls
+    # 1. the whole text is calls (markers inside its string values are just text)
+    whole_error: str | None = None
+    if _looks_like_calls(s):
+        try:
+            return _ok(*_payload(s))
+        except _Bad as e:
+            whole_error = str(e)
+    # 2. explicit tool-call markers: whatever follows them must be calls
+    if "<" in s or "[TOOL_CALLS]" in s:
+        r = _markers(s)
+        if r is not None:
+            return r
+    # 3. code fences: the first fenced block that holds calls
+    if "```" in s:
+        r = _fenced(s)
+        if r is not None:
+            return r
+    # 4. calls inside prose (or after a call list that does not read as a whole)
+    r = _embedded(s)
+    if whole_error is not None:
+        return r if r is not None and r.calls else _bad(whole_error)
+    return r if r is not None else _EMPTY_OK
+
+
+def _markers(s: str) -> ParseResult | None:
     if "<tool_call>" in s:
         return _ok(*_tagged(s, "<tool_call>", "</tool_call>", "hermes"))
     if "[TOOL_CALLS]" in s:
@@ -673,23 +702,7 @@ def _parse_text(s: str) -> ParseResult:
                 rest = rest[:end]
             calls, _ = _payload(rest)
             return _ok(calls, "glaive")
-    # 2. code fences: the first fenced block that holds calls
-    if "```" in s:
-        r = _fenced(s)
-        if r is not None:
-            return r
-    # 3. the whole text is calls
-    if _looks_like_calls(s):
-        try:
-            return _ok(*_payload(s))
-        except _Bad as e:
-            r = _embedded(s)
-            if r is not None and r.calls:
-                return r
-            return _bad(str(e))
-    # 4. prose, possibly with calls inside
-    r = _embedded(s)
-    return r if r is not None else _EMPTY_OK
+    return None
 
 
 def _tagged(s: str, open_tag: str, close_tag: str, fmt: str) -> tuple[list[FunctionCall], str]:
