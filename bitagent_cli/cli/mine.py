@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ._common import (EXIT_FAIL, EXIT_USAGE, ChainEndpointOpt, CliError, DryRunOpt, JsonOpt, NetuidOpt,
                       NetworkOpt, ProfileOpt, VerboseOpt, WalletHotkeyOpt, WalletNameOpt, WalletPathOpt,
@@ -79,7 +80,7 @@ def mine_cmd(
     from ..neurons.miner import run_miner
 
     try:
-        summary = run_miner(ctx.settings, status=ctx.info)
+        summary = run_miner(ctx.settings, status=lambda msg: ctx.info(escape(msg)))
     except MinerError as e:
         raise CliError(str(e), EXIT_FAIL) from None
     except Exception as e:
@@ -110,13 +111,13 @@ def _dry_run(ctx, plan: dict) -> None:
     def render(console):
         console.print("[bold]bitagent mine --dry-run[/bold]: nothing is served and the chain is not touched")
         for k, v in plan.items():
-            console.print(f"  {k}: {v}")
+            console.print(f"  {k}: {v}", markup=False, highlight=False)
         for what, v in vetted.items():
             if v:
                 console.print(f"  vetted {what}: {v.get('repo')}@{str(v.get('sha'))[:12]} "
                               f"({v.get('params_b')}B params, license {v.get('license') or 'unknown'})")
         for w in warnings:
-            console.print(f"[yellow]warning[/yellow]: {w}")
+            console.print(f"[yellow]warning[/yellow]: {escape(w)}")
 
     ctx.emit({"ok": True, "dry_run": True, "plan": plan, "vetted": vetted, "warnings": warnings}, render)
 
