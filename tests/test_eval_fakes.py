@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import keyword
 import json
 import socket
 import threading
@@ -135,10 +136,14 @@ class FakeOpenAI:
                 message["content"] = answer
             elif "tools" in body:
                 message["tool_calls"] = answer
-            else:  # prompt mode: answer in BFCL's pythonic format
-                calls = [f"{c['function']['name']}(" + ", ".join(
-                    f"{k}={v!r}" for k, v in json.loads(c["function"]["arguments"]).items()) + ")" for c in answer]
-                message["content"] = "[" + ", ".join(calls) + "]" if calls else "No function fits."
+            else:  # prompt mode: BFCL's pythonic format (a JSON list where an argument is a Python keyword)
+                calls = [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in answer]
+                if any(keyword.iskeyword(k) for _, args in calls for k in args):
+                    message["content"] = json.dumps([{"name": n, "arguments": a} for n, a in calls])
+                else:
+                    message["content"] = "[" + ", ".join(
+                        f"{n}(" + ", ".join(f"{k}={v!r}" for k, v in a.items()) + ")" for n, a in calls) + "]" \
+                        if calls else "No function fits."
             return {"id": f"chatcmpl-{n}", "object": "chat.completion", "model": self.model,
                     "choices": [{"index": 0, "message": message,
                                  "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}]}

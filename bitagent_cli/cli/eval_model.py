@@ -1,16 +1,269 @@
-"""`bitagent eval-model`: Serve a model, run the task suites, score and report per category (the validator's score)."""
+"""`bitagent eval-model`: serve a model, run the task suites, score and report per category (the validator's score).
+
+    bitagent eval-model builtin:tiny --limit 40          # the offline demo: a tiny random model on CPU
+    bitagent eval-model Salesforce/xLAM-7b-r              # vLLM on a GPU, else transformers on CPU
+    bitagent eval-model my-model --backend endpoint --base-url http://127.0.0.1:8000/v1
+    bitagent eval-model --compare Salesforce/xLAM-7b-r ./my-finetune
+
+Defaults come from the profile (``eval.*``: suites, limit, seed, concurrency, max_tokens, backend).
+Results are cached in ``<data dir>/results.sqlite``: a rerun skips what is done, a killed run resumes.
+Exit codes: 0 done, 1 failure (model refused, server failed, run cut short), 2 usage.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
 
-from ._common import JsonOpt, ProfileOpt, VerboseOpt, not_built, open_context
+from ._common import EXIT_FAIL, EXIT_USAGE, CliError, Ctx, JsonOpt, ProfileOpt, VerboseOpt, open_context
+
+_FAILURES_SHOWN = 10
 
 
-def eval_model_cmd(profile: ProfileOpt = None, json_out: JsonOpt = False, verbose: VerboseOpt = 0) -> None:
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x * 100:.1f}%"
+
+
+# ---------------------------------------------------------------- rendering
+def _render_report(console: Console, d: dict[str, Any]) -> None:
+    sha = str(d.get("model_sha") or "")
+    console.print(f"[bold]{d['model']}[/bold]  sha {sha[:19]}  backend {d['backend']}"
+                  + ("  [yellow]prompt mode[/yellow]" if d.get("prompt_mode") else ""))
+    for name, s in (d.get("by_suite") or {}).items():
+        t = Table(title=f"{name}", title_justify="left", show_edge=False)
+        t.add_column("category")
+        t.add_column("tasks", justify="right")
+        t.add_column("correct", justify="right")
+        t.add_column("accuracy", justify="right")
+        for cat, c in s.get("by_category", {}).items():
+            t.add_row(cat, str(c["tasks"]), str(c["correct"]), _pct(c["accuracy"]))
+        t.add_section()
+        t.add_row("[bold]all[/bold]", str(s.get("tasks", 0)), str(s.get("correct", 0)),
+                  f"[bold]{_pct(s.get('accuracy', 0.0))}[/bold]")
+        console.print(t)
+    console.print(f"[bold]accuracy {_pct(d.get('accuracy', 0.0))}[/bold] ({d.get('correct')}/{d.get('tasks')})"
+                  f"  {d.get('completed')}/{d.get('total')} tasks, {d.get('cached')} cached, "
+                  f"{d.get('requests')} requests in {d.get('wall_s')} s")
+    errors = d.get("errors") or {}
+    if errors:
+        console.print("failures by kind: " + ", ".join(f"{k} {v}" for k, v in errors.items()))
+    failures = d.get("failures") or []
+    if failures:
+        t = Table(title=f"first {min(len(failures), _FAILURES_SHOWN)} of {len(failures)} failures "
+                        f"(all of them: --json or --report)", title_justify="left", show_edge=False)
+        t.add_column("task", overflow="fold")
+        t.add_column("error")
+        t.add_column("feedback", overflow="fold")
+        for f in failures[:_FAILURES_SHOWN]:
+            t.add_row(f["id"], str(f["error"]), (f.get("feedback") or "")[:200])
+        console.print(t)
+    if d.get("request_errors"):
+        console.print(f"[yellow]{d['request_errors']} requests failed[/yellow] (not cached: a rerun tries them again)")
+
+
+def _render_compare(console: Console, d: dict[str, Any]) -> None:
+    a, b = d["a"], d["b"]
+    t = Table(show_edge=False)
+    t.add_column("suite / category")
+    t.add_column(f"A: {a['model']}", justify="right", overflow="fold")
+    t.add_column(f"B: {b['model']}", justify="right", overflow="fold")
+    t.add_column("B - A", justify="right")
+    for r in d["rows"]:
+        delta = r["delta"]
+        colour = "" if delta is None or abs(delta) < 1e-9 else ("green" if delta > 0 else "red")
+        dtext = "-" if delta is None else f"{delta * 100:+.1f}"
+        if r["category"] == "all":
+            t.add_section()
+        label = f"{r['suite']} / {r['category']}" if r["suite"] != "all" else "[bold]all[/bold]"
+        t.add_row(label, _cell(r["a"]), _cell(r["b"]), f"[{colour}]{dtext}[/{colour}]" if colour else dtext)
+    console.print(t)
+    for side, run in (("A", a), ("B", b)):
+        console.print(f"{side}: run {run['run_id']} ({run['status']}) sha {str(run['model_sha'])[:19]}, "
+                      f"{run['completed']}/{run['total']} tasks")
+
+
+def _cell(c: dict[str, Any] | None) -> str:
+    return "-" if c is None else f"{c['accuracy'] * 100:.1f}% ({c['tasks']})"
+
+
+# ---------------------------------------------------------------- --compare
+def _candidates(ref: str) -> list[str]:
+    out = [ref]
+    p = Path(ref).expanduser()
+    if p.is_dir():
+        out.append(str(p.resolve()))
+    repo, _, rev = ref.partition("@")
+    if rev:
+        out += [repo, rev]
+    return out
+
+
+def compare_runs(store: Any, a: str, b: str) -> dict[str, Any]:
+    runs = []
+    for ref in (a, b):
+        run = next((r for c in _candidates(ref) if (r := store.latest_run(c)) is not None), None)
+        if run is None:
+            raise CliError(f"no run of {ref!r} in {store.path}; run `bitagent eval-model {ref}` first "
+                           f"(--compare names models as they were run, a directory, or a sha)", EXIT_FAIL)
+        runs.append(run)
+    sides = []
+    for r in runs:
+        s = r["summary"] or {}
+        sides.append({"model": r["model"], "model_sha": r["model_sha"], "run_id": r["run_id"],
+                      "status": r["status"], "total": s.get("total"), "completed": s.get("completed"),
+                      "summary": s.get("summary", {}), "by_suite": s.get("by_suite", {})})
+    rows: list[dict[str, Any]] = []
+    suites = list(dict.fromkeys([*sides[0]["by_suite"], *sides[1]["by_suite"]]))
+    for suite in suites:
+        sa, sb = sides[0]["by_suite"].get(suite) or {}, sides[1]["by_suite"].get(suite) or {}
+        cats = list(dict.fromkeys([*sa.get("by_category", {}), *sb.get("by_category", {})]))
+        for cat in [*cats, "all"]:
+            ca = sa.get("by_category", {}).get(cat) if cat != "all" else (sa or None)
+            cb = sb.get("by_category", {}).get(cat) if cat != "all" else (sb or None)
+            rows.append(_row(suite, cat, ca, cb))
+    rows.append(_row("all", "all", sides[0]["summary"] or None, sides[1]["summary"] or None))
+    return {"a": sides[0], "b": sides[1], "rows": rows}
+
+
+def _row(suite: str, cat: str, ca: dict | None, cb: dict | None) -> dict[str, Any]:
+    def cell(c: dict | None) -> dict | None:
+        return None if not c else {"tasks": c.get("tasks", 0), "correct": c.get("correct", 0),
+                                   "accuracy": float(c.get("accuracy", 0.0))}
+    a, b = cell(ca), cell(cb)
+    return {"suite": suite, "category": cat, "a": a, "b": b,
+            "delta": None if a is None or b is None else round(b["accuracy"] - a["accuracy"], 6)}
+
+
+# ---------------------------------------------------------------- the command
+def _progress_bar(ctx: Ctx):
+    """A rich progress bar on stderr (a no-op when stderr is not a terminal) and its callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if not ctx.err.is_terminal:
+        return None, None
+    bar = Progress(TextColumn("[bold]evaluating"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("acc {task.fields[acc]}"), TextColumn("{task.fields[rate]} tasks/s"),
+                   TimeElapsedColumn(), console=ctx.err, transient=True)
+    task_id = bar.add_task("eval", total=None, acc="-", rate="-")
+
+    def update(p) -> None:
+        bar.update(task_id, total=p.total, completed=p.done, acc=_pct(p.accuracy if p.done else None),
+                   rate=f"{p.rate:.1f}")
+    return bar, update
+
+
+def eval_model_cmd(
+    model: Annotated[str | None, typer.Argument(
+        help="Hugging Face id (org/name[@rev]), a model directory, builtin:tiny, or the served name "
+             "with --backend endpoint.", show_default=False)] = None,
+    backend: Annotated[str | None, typer.Option(
+        "--backend", "-b", help="auto | vllm | transformers | endpoint (default: eval.backend).",
+        show_default=False)] = None,
+    base_url: Annotated[str | None, typer.Option(
+        "--base-url", help="OpenAI-compatible URL for --backend endpoint, e.g. http://127.0.0.1:8000/v1.",
+        show_default=False)] = None,
+    suite: Annotated[list[str] | None, typer.Option(
+        "--suite", "-s", help="Task suite (repeatable): bfcl, glaive, bitagent (default: eval.suites).",
+        show_default=False)] = None,
+    category: Annotated[list[str] | None, typer.Option(
+        "--category", "-c", help="Only this category (repeatable), e.g. simple or live_multiple.",
+        show_default=False)] = None,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", "-l", help="Tasks per suite, stratified by category (0 = all; default: eval.limit).",
+        show_default=False, min=0)] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Sampling seed for --limit.", show_default=False)] = None,
+    concurrency: Annotated[int | None, typer.Option(
+        "--concurrency", help="Requests in flight (default: eval.concurrency).", show_default=False, min=1)] = None,
+    max_tokens: Annotated[int | None, typer.Option(
+        "--max-tokens", help="Completion tokens per request (default: eval.max_tokens).", show_default=False,
+        min=1)] = None,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Ask the model again even for tasks answered before (answers are still stored).")] = False,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Also write a self-contained HTML report to this file.", show_default=False,
+        dir_okay=False)] = None,
+    compare: Annotated[tuple[str, str] | None, typer.Option(
+        "--compare", help="Show the latest runs of two models side by side (no evaluation).",
+        metavar="A B", show_default=False)] = None,
+    profile: ProfileOpt = None,
+    json_out: JsonOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
     """Serve a model, run the task suites, score and report per category (the validator's score)."""
-    open_context(profile=profile, json_out=json_out, verbose=verbose)
-    raise not_built("eval-model")
+    ctx = open_context(profile=profile, json_out=json_out, verbose=verbose, overrides={
+        "eval.backend": backend, "eval.base_url": base_url, "eval.suites": list(suite) if suite else None,
+        "eval.limit": limit, "eval.seed": seed, "eval.concurrency": concurrency, "eval.max_tokens": max_tokens})
+    from ..store.results import ResultStore, default_path
+
+    if compare:
+        if model:
+            raise CliError("give either MODEL or --compare A B, not both", EXIT_USAGE)
+        with ResultStore(default_path(ctx.settings)) as store:
+            data = compare_runs(store, compare[0], compare[1])
+        ctx.emit(data, lambda c: _render_compare(c, data))
+        return
+    if not model:
+        raise CliError("missing MODEL: pass a Hugging Face id, a model directory or builtin:tiny "
+                       "(or --compare A B)", EXIT_USAGE)
+    _run(ctx, model, category=list(category) if category else None, use_cache=not no_cache, report_path=report)
+
+
+def _run(ctx: Ctx, model: str, *, category: list[str] | None, use_cache: bool, report_path: Path | None) -> None:
+    from .._evaluate import EvalError, evaluate
+    from ..serving import ModelRefused, ServerError
+    from ..tasks.suites import UnknownCategory, UnknownSuite
+
+    bar, update = _progress_bar(ctx)
+    started = False
+
+    def progress(p) -> None:
+        nonlocal started
+        if bar is not None:
+            if not started:
+                bar.start()
+                started = True
+            update(p)
+
+    error: EvalError | None = None
+    try:
+        rep = evaluate(model, settings=ctx.settings, category=category, use_cache=use_cache, progress=progress,
+                       status=ctx.info)
+    except EvalError as e:
+        error, rep = e, e.report
+    except KeyboardInterrupt as e:
+        part = getattr(e, "report", None)
+        done = f"{len(part.outcomes)} of {part.total} tasks done and stored; " if part is not None else ""
+        ctx.err.print(f"interrupted: {done}run the same command again to resume", markup=False, highlight=False,
+                      soft_wrap=True)
+        raise
+    except ModelRefused as e:
+        raise CliError(f"model refused: {e}", EXIT_FAIL) from None
+    except ServerError as e:
+        where = f" (log: {e.log_path})" if getattr(e, "log_path", None) else ""
+        raise CliError(f"{e}{where}", EXIT_FAIL) from None
+    except (UnknownSuite, UnknownCategory) as e:
+        raise CliError(str(e), EXIT_USAGE) from None
+    except ValueError as e:
+        raise CliError(str(e), EXIT_USAGE) from None
+    finally:
+        if started and bar is not None:
+            bar.stop()
+    if rep is None:  # pragma: no cover - EvalError always carries its report
+        raise CliError(str(error), EXIT_FAIL)
+    data = rep.to_dict()
+    if report_path is not None:
+        from ..report import write_html_report
+
+        data["report"] = str(write_html_report(rep, report_path))
+        ctx.info(f"report written to {data['report']}")
+    ctx.emit(data, lambda c: _render_report(c, data))
+    if error is not None:
+        ctx.err.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_FAIL)
 
 
 def register(app: typer.Typer) -> None:

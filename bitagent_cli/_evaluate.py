@@ -1,0 +1,643 @@
+"""The evaluation pipeline behind ``bitagent eval-model`` and the validator's offline score.
+
+``evaluate(model, suites=[...], settings=...)``:
+
+1. load the tasks (``--suite``, ``--category``, ``--limit`` per suite, ``--seed``); bad names fail here,
+   before anything is downloaded or started;
+2. resolve and vet the model (``builtin:tiny`` is built into the data dir on first use; an endpoint's
+   model that is neither a hub id nor a directory is not vetted and is keyed by its name);
+3. skip what the results cache already holds for (model sha, suite hash, task id, settings hash);
+   when nothing is left, no server is started at all;
+4. start the server (or attach to the endpoint) and send the rest concurrently (asyncio + httpx,
+   ``concurrency`` requests in flight, a timeout per request), score each answer with
+   ``scoring.score_task`` and store it in batches;
+5. summarise per suite and category, list the failures (id, error, feedback, output).
+
+A server that dies, or stops answering, ends the run at once: what was answered is stored, the
+remaining tasks are not sent, and :class:`EvalError` is raised carrying the partial report (a rerun
+resumes). Ctrl-C (``KeyboardInterrupt``) stores what was answered, records the run as interrupted and
+propagates; the server's context manager stops it on the way out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+import shutil
+import ssl
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+from urllib.parse import urlparse
+
+from .scoring import Response, ScoreResult, score_task, summarise
+from .serving.client import Completion, chat
+from .store.results import ResultKey, ResultStore, StoredResult, default_path
+from .tasks import Task
+from .tasks.suites import SUITES, UnknownCategory, load_suite, suite_info
+
+__all__ = ["BUILTIN_TINY", "EvalError", "EvalReport", "Progress", "TaskOutcome", "evaluate", "settings_hash"]
+
+log = logging.getLogger(__name__)
+
+#: Bumped when the way requests are built changes, so cached answers to the old requests are not reused.
+REQUEST_PROTOCOL = 1
+BUILTIN_TINY = "builtin:tiny"
+#: Our transformers server generates one request at a time; more in flight only queue (and time out).
+TRANSFORMERS_MAX_CONCURRENCY = 4
+#: Connections per httpx client for remote endpoints. httpcore's pool does O(connections x waiting
+#: requests) work per request: at 256 connections in one pool that is ~20 ms a request (measured), in
+#: pools of 8 it is ~0.7 ms. Servers on this machine get one bare transport per worker (~0.5 ms).
+_CONNECTIONS_PER_CLIENT = 8
+_FLUSH_EVERY = 64
+_FLUSH_SECONDS = 1.0
+_OUTPUT_CHARS = 2000
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+(@[A-Za-z0-9_.\-/]+)?$")
+
+
+class EvalError(Exception):
+    """A run that could not finish (server died, stopped answering, refused every request).
+
+    ``report`` is the partial report: what was answered is in it and in the cache."""
+
+    def __init__(self, message: str, report: "EvalReport | None" = None):
+        super().__init__(message)
+        self.message = message
+        self.report = report
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# ---------------------------------------------------------------- results
+@dataclass(slots=True)
+class TaskOutcome:
+    """One task's verdict, with the raw answer it was given for."""
+
+    suite: str
+    id: str
+    category: str
+    correct: bool
+    score: float
+    error: str | None          # the scorer's error code, or "no_response" when the request failed
+    feedback: str
+    latency_s: float
+    cached: bool
+    text: str | None = None
+    tool_calls: list | None = None
+    request_error: str | None = None
+    result: ScoreResult | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"suite": self.suite, "id": self.id, "category": self.category, "correct": self.correct,
+                "score": self.score, "error": self.error, "feedback": self.feedback,
+                "latency_s": round(self.latency_s, 4), "cached": self.cached,
+                "request_error": self.request_error, "output": _output_text(self.text, self.tool_calls)}
+
+
+def _output_text(text: str | None, tool_calls: list | None, limit: int = _OUTPUT_CHARS) -> str:
+    parts = []
+    if tool_calls:
+        parts.append(json.dumps(tool_calls, ensure_ascii=False)[:limit])
+    if text:
+        parts.append(text[:limit])
+    out = "\n".join(parts)
+    return out if len(out) <= limit else out[:limit] + "…"
+
+
+@dataclass(slots=True)
+class Progress:
+    """What the progress callback sees after each task."""
+
+    done: int
+    total: int
+    correct: int
+    errors: int
+    cached: int
+    elapsed_s: float
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.done if self.done else 0.0
+
+    @property
+    def rate(self) -> float:
+        """Tasks answered by the model per second (cached ones excluded)."""
+        sent = self.done - self.cached
+        return sent / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+@dataclass
+class EvalReport:
+    model: str
+    model_sha: str
+    backend: str
+    suites: list[dict[str, Any]]
+    settings: dict[str, Any]
+    settings_hash: str
+    total: int
+    outcomes: list[TaskOutcome] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    by_suite: dict[str, dict[str, Any]] = field(default_factory=dict)
+    status: str = "ok"              # ok | error | interrupted
+    error: str | None = None
+    served_model: str | None = None
+    vet: dict[str, Any] | None = None
+    prompt_mode: bool = False
+    startup_s: float | None = None
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    requests: int = 0
+    run_id: str | None = None
+    store_path: str | None = None
+
+    # the fields the validator and scripts read
+    @property
+    def tasks(self) -> int:
+        return int(self.summary.get("tasks", 0))
+
+    @property
+    def correct(self) -> int:
+        return int(self.summary.get("correct", 0))
+
+    @property
+    def accuracy(self) -> float:
+        return float(self.summary.get("accuracy", 0.0))
+
+    @property
+    def by_category(self) -> dict[str, Any]:
+        return dict(self.summary.get("by_category", {}))
+
+    @property
+    def cached(self) -> int:
+        return sum(1 for o in self.outcomes if o.cached)
+
+    @property
+    def request_errors(self) -> int:
+        return sum(1 for o in self.outcomes if o.request_error)
+
+    @property
+    def not_run(self) -> int:
+        return self.total - len(self.outcomes)
+
+    @property
+    def wall_s(self) -> float:
+        return max(0.0, self.finished_at - self.started_at)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def failures(self) -> list[dict[str, Any]]:
+        return [o.to_dict() for o in self.outcomes if not o.correct]
+
+    def run_summary(self) -> dict[str, Any]:
+        """What the ``runs`` table keeps (and ``--compare`` shows)."""
+        return {"summary": self.summary, "by_suite": self.by_suite, "total": self.total,
+                "completed": len(self.outcomes), "backend": self.backend, "prompt_mode": self.prompt_mode,
+                "wall_s": round(self.wall_s, 3)}
+
+    def to_dict(self, *, include_results: bool = False) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "ok": self.ok, "status": self.status, "error": self.error, "model": self.model,
+            "model_sha": self.model_sha, "served_model": self.served_model, "backend": self.backend,
+            "prompt_mode": self.prompt_mode, "suites": self.suites, "settings": self.settings,
+            "settings_hash": self.settings_hash, "total": self.total, "completed": len(self.outcomes),
+            "not_run": self.not_run, "cached": self.cached, "requests": self.requests,
+            "request_errors": self.request_errors, "tasks": self.tasks, "correct": self.correct,
+            "accuracy": self.accuracy, "by_category": self.by_category, "by_suite": self.by_suite,
+            "errors": self.summary.get("errors", {}), "failures": self.failures(),
+            "wall_s": round(self.wall_s, 3), "startup_s": None if self.startup_s is None else round(self.startup_s, 3),
+            "vet": self.vet, "run_id": self.run_id, "store": self.store_path,
+        }
+        if include_results:
+            d["results"] = [o.to_dict() for o in self.outcomes]
+        return d
+
+
+# ---------------------------------------------------------------- helpers
+def _setting(settings: Mapping[str, Any] | None, key: str, default: Any = None) -> Any:
+    if settings is not None:
+        try:
+            v = settings[key]
+        except KeyError:
+            v = None
+        if v not in (None, ""):
+            return v
+    return default
+
+
+def settings_hash(request_settings: Mapping[str, Any]) -> str:
+    blob = json.dumps(dict(request_settings), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@dataclass(slots=True)
+class _Item:
+    suite: str
+    suite_hash: str
+    task: Task
+
+
+def load_tasks(suites: Sequence[str], *, category: str | Iterable[str] | None = None, limit: int | None = None,
+               seed: int = 0) -> list[_Item]:
+    """The selected tasks of each suite (``limit`` per suite). A category applies to the suites that have
+    it; one that no suite has raises :class:`UnknownCategory` listing the valid ones."""
+    if not suites:
+        raise ValueError("no suite selected; pass --suite NAME (one of: " + ", ".join(SUITES) + ")")
+    wanted: list[str] | None = None
+    if category is not None:
+        raw = [category] if isinstance(category, str) else list(category)
+        wanted = [c.strip() for item in raw for c in str(item).split(",") if c.strip()] or None
+    infos = {name: suite_info(name) for name in dict.fromkeys(suites)}  # UnknownSuite for a bad name
+    if wanted:
+        present = {c for info in infos.values() for c in info.categories}
+        for c in wanted:
+            if c not in present:
+                raise UnknownCategory(",".join(infos), c, sorted(present))
+    items: list[_Item] = []
+    for name, info in infos.items():
+        cats = None
+        if wanted:
+            cats = [c for c in wanted if c in info.categories]
+            if not cats:
+                continue
+        for t in load_suite(name, category=cats, limit=limit or None, seed=seed):
+            items.append(_Item(name, info.hash, t))
+    return items
+
+
+def _tiny_path(settings: Mapping[str, Any] | None) -> Path:
+    from .config import data_dir
+
+    return data_dir(settings) / "models" / "tiny"  # type: ignore[arg-type]
+
+
+def ensure_tiny_model(settings: Mapping[str, Any] | None = None) -> Path:
+    """Build the tiny random Llama into ``<data dir>/models/tiny`` once (needs the ``cpu`` extra)."""
+    dest = _tiny_path(settings)
+    if (dest / "config.json").is_file():
+        return dest
+    try:
+        import transformers  # noqa: F401
+
+        from .serving import make_tiny_model
+    except ImportError:
+        raise ValueError(f"{BUILTIN_TINY} needs torch and transformers: pip install 'bitagent-cli[cpu]'") from None
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tiny-", dir=dest.parent))
+    try:
+        make_tiny_model(tmp)
+        try:
+            os.rename(tmp, dest)
+        except OSError:  # another process built it first
+            if not (dest / "config.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+@dataclass
+class _Resolved:
+    label: str                 # how runs are recorded (and found by --compare)
+    model_sha: str             # the cache key's model part
+    serve: str                 # what start_server gets (a directory, or a name for endpoints)
+    served_name: str | None
+    vet: Any = None
+
+
+def _looks_like_dir(ref: str) -> bool:
+    return Path(ref).expanduser().is_dir() or ref.startswith(("./", "../", "/", "~"))
+
+
+def resolve_model(model: str, *, backend: str, settings: Mapping[str, Any] | None,
+                  status: Callable[[str], None] = lambda s: None) -> _Resolved:
+    """Vet (and, to serve it ourselves, download) the model. Raises ``ModelRefused``."""
+    from .serving import ModelUnavailable, download_model, vet_model
+
+    max_params_b = float(_setting(settings, "eval.max_params_b", 8.0))
+    max_download_gb = float(_setting(settings, "eval.max_download_gb", 40.0))
+    label = model
+    ref = model
+    if model == BUILTIN_TINY:
+        status("building the tiny demo model (once)")
+        ref = str(ensure_tiny_model(settings))
+    elif _looks_like_dir(model):
+        label = str(Path(model).expanduser().resolve())
+    if backend == "endpoint" and not _looks_like_dir(ref) and not _HUB_ID.match(ref):
+        return _Resolved(label, "endpoint:" + model, model, model)
+    status(f"vetting {model}")
+    try:
+        vet = vet_model(ref, max_params_b=max_params_b, max_download_gb=max_download_gb)
+    except ModelUnavailable as e:
+        if backend != "endpoint":
+            raise
+        # The endpoint serves it already; without the Hub (offline, gated) there is no sha to key by.
+        log.warning("could not look %s up on the Hub (%s); keying its results by name", model, e)
+        return _Resolved(label, "endpoint:" + model, model, model)
+    if vet.local_path is not None:
+        return _Resolved(label, vet.sha, str(vet.local_path), None if backend != "endpoint" else model, vet)
+    label = vet.repo
+    if backend == "endpoint":  # the endpoint already serves it: nothing to download
+        return _Resolved(label, vet.sha, vet.repo, vet.repo, vet)
+    status(f"downloading {vet.repo}@{vet.sha[:12]} ({vet.size_bytes / 1e9:.1f} GB)")
+    path = download_model(vet)
+    return _Resolved(label, vet.sha, str(path), vet.repo, vet)
+
+
+# ---------------------------------------------------------------- the run
+class _Run:
+    """State shared by the workers of one run (touched only from the event loop)."""
+
+    def __init__(self, *, items: list[_Item], keys: list[ResultKey], store: ResultStore | None,
+                 progress: Callable[[Progress], None] | None, total: int, done: list[TaskOutcome],
+                 prompt_mode: bool):
+        self.items = items
+        self.keys = keys
+        self.store = store
+        self.progress = progress
+        self.total = total
+        self.outcomes = done
+        self.prompt_mode = prompt_mode
+        self.fatal: str | None = None
+        self.requests = 0
+        self.pending: list[StoredResult] = []
+        self.last_flush = time.monotonic()
+        self.t0 = time.monotonic()
+        self.correct = sum(1 for o in done if o.correct)
+        self.cached = len(done)  # everything done before the run started came from the cache
+        self.errors = 0
+
+    def flush(self) -> None:
+        if self.pending and self.store is not None:
+            batch, self.pending = self.pending, []
+            self.store.put(batch)
+        self.pending = []
+        self.last_flush = time.monotonic()
+
+    def record(self, outcome: TaskOutcome, stored: StoredResult | None) -> None:
+        self.outcomes.append(outcome)
+        if outcome.correct:
+            self.correct += 1
+        if outcome.request_error:
+            self.errors += 1
+        if stored is not None and self.store is not None:
+            self.pending.append(stored)
+            if len(self.pending) >= _FLUSH_EVERY or time.monotonic() - self.last_flush >= _FLUSH_SECONDS:
+                self.flush()
+        if self.progress is not None:
+            self.progress(self.snapshot())
+
+    def snapshot(self) -> Progress:
+        return Progress(len(self.outcomes), self.total, self.correct, self.errors, self.cached,
+                        time.monotonic() - self.t0)
+
+
+def _outcome(item: _Item, result: ScoreResult, *, latency: float, cached: bool, text: str | None,
+             tool_calls: list | None, request_error: str | None = None) -> TaskOutcome:
+    return TaskOutcome(item.suite, item.task.id, item.task.category, bool(result.correct), float(result.score),
+                       result.error, result.feedback, latency, cached, text, tool_calls, request_error, result)
+
+
+def _failed(item: _Item, comp: Completion) -> TaskOutcome:
+    base = score_task(item.task, None)
+    result = dataclasses.replace(base, feedback=f"The request failed: {comp.error}")
+    return _outcome(item, result, latency=comp.latency_s, cached=False, text=None, tool_calls=None,
+                    request_error=comp.error)
+
+
+def _is_loopback(url: str) -> bool:
+    host = (urlparse(url).hostname or "").lower()
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+async def _send_all(run: _Run, server: Any, *, concurrency: int, temperature: float, max_tokens: int,
+                    timeout: float, retries: int) -> None:
+    import httpx
+
+    base_url = server.base_url
+    local = _is_loopback(base_url)
+    verify: Any = ssl.create_default_context() if base_url.startswith("https") else False
+    n_workers = min(concurrency, len(run.items))
+    if local:
+        # One single-connection transport per worker: no pool to search, no client layers (see client.chat).
+        one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        clients: list[Any] = [httpx.AsyncHTTPTransport(limits=one, verify=verify) for _ in range(n_workers)]
+    else:
+        # Env proxies apply; small pools (httpcore's per-request work grows with the pool's size).
+        per = min(concurrency, _CONNECTIONS_PER_CLIENT)
+        limits = httpx.Limits(max_connections=per, max_keepalive_connections=per)
+        clients = [httpx.AsyncClient(limits=limits, verify=verify, timeout=timeout)
+                   for _ in range(max(1, math.ceil(n_workers / per)))]
+    queue = list(zip(run.items, run.keys))
+    queue.reverse()  # pop() from the end keeps suite order
+
+    def server_gone_message(detail: str) -> str:
+        proc = getattr(server, "process", None)
+        if proc is not None and not proc.alive():
+            rc = proc.returncode() if callable(getattr(proc, "returncode", None)) else None
+            tail = ""
+            with contextlib.suppress(Exception):
+                tail = (server.log_tail(5) or "").strip().splitlines()[-1][:200]
+            where = f"; log {server.log_path}" if getattr(server, "log_path", None) else ""
+            return (f"the model server exited (code {rc}) during the run"
+                    + (f": {tail}" if tail else "") + where)
+        return f"the model server stopped answering: {detail}"
+
+    async def worker(client: Any) -> None:
+        while queue and run.fatal is None:
+            item, key = queue.pop()
+            run.requests += 1
+            comp = await chat(client, base_url, server.model_name, item.task.messages, item.task.tools,
+                              temperature=temperature, max_tokens=max_tokens, timeout=timeout, retries=retries,
+                              prompt_mode=run.prompt_mode)
+            if comp.prompt_mode and not run.prompt_mode:
+                log.info("the server does not take tools: switching to prompt mode (BFCL system prompt)")
+                run.prompt_mode = True
+            if run.fatal is not None:
+                queue.append((item, key))  # not answered: not counted
+                return
+            if comp.kind == "transport" or (comp.kind == "http" and comp.status in (401, 403, 404)):
+                if comp.kind == "transport":
+                    run.fatal = server_gone_message(comp.error or "")
+                else:
+                    run.fatal = f"the server refused the request: {comp.error}; check --base-url and the model name"
+                queue.append((item, key))
+                return
+            if not comp.ok:
+                run.record(_failed(item, comp), None)
+                continue
+            result = score_task(item.task, Response(item.task.id, comp.text, comp.tool_calls))
+            stored = StoredResult(key, comp.text, comp.tool_calls, comp.finish_reason, result.to_dict(),
+                                  comp.latency_s, time.time())
+            run.record(_outcome(item, result, latency=comp.latency_s, cached=False, text=comp.text,
+                                tool_calls=comp.tool_calls), stored)
+
+    async def watchdog(tasks: list[asyncio.Task]) -> None:
+        proc = getattr(server, "process", None)
+        if proc is None:
+            return
+        while True:
+            await asyncio.sleep(0.25)
+            if not proc.alive():
+                if run.fatal is None:
+                    run.fatal = server_gone_message("")
+                for t in tasks:
+                    t.cancel()
+                return
+
+    try:
+        workers = [asyncio.create_task(worker(clients[i % len(clients)])) for i in range(n_workers)]
+        dog = asyncio.create_task(watchdog(workers))
+        try:
+            results = await asyncio.gather(*workers, return_exceptions=True)
+        finally:
+            dog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await dog
+        for r in results:
+            if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
+                raise r
+        if run.fatal is None and queue:  # pragma: no cover - every path that leaves work sets fatal
+            run.fatal = "the run stopped with tasks left"
+    finally:
+        for c in clients:
+            with contextlib.suppress(Exception):
+                await c.aclose()
+
+
+def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mapping[str, Any] | None = None,
+             category: str | Iterable[str] | None = None, limit: int | None = None, seed: int | None = None,
+             concurrency: int | None = None, backend: str | None = None, base_url: str | None = None,
+             use_cache: bool = True, progress: Callable[[Progress], None] | None = None,
+             max_tokens: int | None = None, status: Callable[[str], None] | None = None,
+             store: ResultStore | str | Path | None = None) -> EvalReport:
+    """Evaluate ``model`` on ``suites`` and return the report (see the module docs).
+
+    Unset arguments come from ``settings`` (``eval.*``). Raises ``ModelRefused`` (vetting),
+    ``ServerError`` (the server did not start), ``UnknownSuite``/``UnknownCategory``/``ValueError``
+    (usage) and :class:`EvalError` (the run could not finish; it carries the partial report).
+    """
+    from .serving import resolve_backend, start_server
+
+    say = status or (lambda s: log.info("%s", s))
+    suites = list(suites or _setting(settings, "eval.suites", ["bfcl", "glaive"]))
+    seed = int(seed if seed is not None else _setting(settings, "eval.seed", 0))
+    if limit is None:
+        limit = int(_setting(settings, "eval.limit", 0)) or None
+    concurrency = int(concurrency if concurrency is not None else _setting(settings, "eval.concurrency", 8))
+    max_tokens = int(max_tokens if max_tokens is not None else _setting(settings, "eval.max_tokens", 512))
+    if concurrency < 1 or max_tokens < 1:
+        raise ValueError("concurrency and max_tokens must be at least 1")
+    timeout = float(_setting(settings, "eval.request_timeout", 120.0))
+    base_url = base_url or _setting(settings, "eval.base_url") or None
+    backend = resolve_backend(backend or _setting(settings, "eval.backend", "auto"), base_url)
+
+    items = load_tasks(suites, category=category, limit=limit, seed=seed)
+    if not items:
+        raise ValueError("no tasks selected; check --suite, --category and --limit")
+    resolved = resolve_model(model, backend=backend, settings=settings, status=say)
+
+    request_settings = {"protocol": REQUEST_PROTOCOL, "temperature": 0.0, "max_tokens": max_tokens,
+                        "backend": backend}
+    if backend != "endpoint":
+        request_settings["max_model_len"] = int(_setting(settings, "eval.max_model_len", 8192))
+    shash = settings_hash(request_settings)
+    keys = [ResultKey(resolved.model_sha, it.suite_hash, it.task.id, shash) for it in items]
+
+    own_store = not isinstance(store, ResultStore)
+    rs = store if isinstance(store, ResultStore) else ResultStore(store or default_path(settings))
+    report = EvalReport(
+        model=resolved.label, model_sha=resolved.model_sha, backend=backend,
+        suites=[{"name": n, "hash": suite_info(n).hash, "tasks": sum(1 for it in items if it.suite == n)}
+                for n in dict.fromkeys(it.suite for it in items)],
+        settings={**request_settings, "concurrency": concurrency, "request_timeout": timeout, "seed": seed,
+                  "limit": limit, "category": category if category is None or isinstance(category, str)
+                  else list(category)},
+        settings_hash=shash, total=len(items), vet=resolved.vet.to_dict() if resolved.vet is not None else None,
+        started_at=time.time(), store_path=str(rs.path))
+    try:
+        report.run_id = rs.start_run(model=resolved.label, model_sha=resolved.model_sha, suites=report.suites,
+                                     settings=report.settings)
+        done: list[TaskOutcome] = []
+        todo_items, todo_keys = items, keys
+        if use_cache:
+            cached = rs.get_done(keys)
+            todo_items, todo_keys = [], []
+            for it, k in zip(items, keys):
+                hit = cached.get(k)
+                if hit is None:
+                    todo_items.append(it)
+                    todo_keys.append(k)
+                    continue
+                # Re-score the stored answer: a scorer fix applies to cached answers too.
+                result = score_task(it.task, Response(it.task.id, hit.text, hit.tool_calls))
+                done.append(_outcome(it, result, latency=hit.latency_s, cached=True, text=hit.text,
+                                     tool_calls=hit.tool_calls))
+            if done:
+                say(f"{len(done)} of {len(items)} tasks answered before (cache); {len(todo_items)} to run")
+        run = _Run(items=todo_items, keys=todo_keys, store=rs, progress=progress, total=len(items), done=done,
+                   prompt_mode=False)
+        if progress is not None:
+            progress(run.snapshot())
+        try:
+            if todo_items:
+                if backend == "transformers":
+                    concurrency = min(concurrency, TRANSFORMERS_MAX_CONCURRENCY)
+                say(f"starting the model server ({backend})" if backend != "endpoint"
+                    else f"attaching to {base_url}")
+                with start_server(resolved.serve, backend=backend, settings=settings, base_url=base_url,
+                                  served_name=resolved.served_name) as server:
+                    report.served_model = server.model_name
+                    report.startup_s = getattr(server, "startup_s", None)
+                    run.prompt_mode = getattr(server, "supports_tools", None) is False
+                    say(f"server ready at {server.base_url}; sending {len(todo_items)} tasks, "
+                        f"{min(concurrency, len(todo_items))} at a time")
+                    run.t0 = time.monotonic()
+                    asyncio.run(_send_all(run, server, concurrency=concurrency, temperature=0.0,
+                                          max_tokens=max_tokens, timeout=timeout, retries=2))
+        except (KeyboardInterrupt, SystemExit) as e:
+            report.status, report.error = "interrupted", "interrupted (Ctrl-C or a stop signal)"
+            e.report = report  # type: ignore[attr-defined]  # the partial report, for the CLI's message
+            raise
+        except BaseException as e:
+            report.status, report.error = "error", f"{type(e).__name__}: {e}"[:500]
+            raise
+        finally:
+            run.flush()
+            report.requests = run.requests
+            report.prompt_mode = run.prompt_mode
+            _summarise_into(report, run.outcomes, items)
+            if report.status == "ok" and run.fatal is not None:
+                report.status, report.error = "error", run.fatal
+            report.finished_at = time.time()
+            with contextlib.suppress(Exception):
+                rs.finish_run(report.run_id, status=report.status, summary=report.run_summary())
+    finally:
+        if own_store:
+            rs.close()
+    if report.status == "error":
+        raise EvalError(f"{report.error}; {len(report.outcomes)} of {report.total} tasks done and stored, "
+                        f"run again to resume", report)
+    return report
+
+
+def _summarise_into(report: EvalReport, outcomes: list[TaskOutcome], items: list[_Item]) -> None:
+    order = {(it.suite, it.task.id): i for i, it in enumerate(items)}
+    outcomes.sort(key=lambda o: order.get((o.suite, o.id), 0))  # the tasks' order, not the answers'
+    results = [o.result for o in outcomes if o.result is not None]
+    report.outcomes = outcomes
+    report.summary = summarise(results)
+    report.by_suite = {}
+    for s in report.suites:
+        report.by_suite[s["name"]] = summarise(o.result for o in outcomes if o.suite == s["name"] and o.result)
