@@ -326,3 +326,8 @@ def test_every_bfcl_first_acceptable_answer_scores_correct():
             rejected[t.id] = r.error
     assert set(rejected) <= BFCL_GT_CONTRADICTIONS, rejected
     assert set(rejected.values()) <= {"missing_required", "unexpected_param"}
+
+
+def test_relevance_ignores_expected_arguments():
+    t = task("relevance", [WEATHER], [{"get_weather": {"city": ["Paris"]}}])
+    assert score(t, "[get_weather(city='Berlin')]").correct

@@ -160,18 +160,19 @@ class _Expected:
     """One expected call, compiled: name spellings, required arguments, acceptable values per argument
     (prepared lazily: an exact hit on a listed value needs no preparation)."""
 
-    __slots__ = ("name", "names", "values", "required", "required_set", "props", "_params")
+    __slots__ = ("name", "names", "values", "required", "props", "_params")
 
     def __init__(self, name: str, values: dict[str, list], required: tuple[str, ...], props: dict[str, Any]):
         self.name = name
         self.names = (name, name.replace(".", "_")) if "." in name else (name,)
         self.values = values
         self.required = required
-        self.required_set = frozenset(required)
         self.props = props
-        self._params: dict[str, _Param] = {}
+        self._params: dict[str, _Param] | None = None
 
     def param(self, k: str) -> _Param:
+        if self._params is None:
+            self._params = {}
         p = self._params.get(k)
         if p is None:
             p = self._params[k] = _compile_param(self.values[k])
@@ -179,19 +180,11 @@ class _Expected:
 
 
 class _Compiled:
-    __slots__ = ("mode", "expected", "_task", "_tool_names")
+    __slots__ = ("expected", "_task")
 
-    def __init__(self, mode: str, expected: tuple[_Expected, ...], task: Task):
-        self.mode = mode              # "calls", "none" (irrelevance) or "any" (relevance)
+    def __init__(self, expected: tuple[_Expected, ...], task: Task):
         self.expected = expected
-        self._task = task
-        self._tool_names: frozenset | None = None
-
-    @property
-    def tool_names(self) -> frozenset:
-        if self._tool_names is None:
-            self._tool_names = frozenset(n for t in self._task.tools for n in _name_variants(t.name))
-        return self._tool_names
+        self._task = task  # keeps id(task) from being reused while this entry is cached
 
 
 def _compile_param(values: list[Any]) -> _Param:
@@ -216,10 +209,6 @@ _NO_PROPS: dict[str, Any] = {}
 
 
 def _compile_task(task: Task) -> _Compiled:
-    if task.category.endswith("relevance") and not task.category.endswith("irrelevance"):
-        return _Compiled("any", (), task)
-    if not task.expected:
-        return _Compiled("none", (), task)
     out = []
     for e in task.expected:
         tool = None
@@ -244,25 +233,26 @@ def _compile_task(task: Task) -> _Compiled:
             if k not in values or "" in values[k]:
                 required.append(k)
         out.append(_Expected(e.name, values, tuple(required), props))
-    return _Compiled("calls", tuple(out), task)
+    return _Compiled(tuple(out), task)
 
 
 def _name_variants(name: str) -> tuple[str, ...]:
     return (name, name.replace(".", "_")) if "." in name else (name,)
 
 
-_CACHE: dict[int, tuple[Task, _Compiled]] = {}
+# Compiled tasks by id(task); each entry holds its task, so an id cannot be reused while it is cached.
+_CACHE: dict[int, _Compiled] = {}
 _CACHE_MAX = 200_000
 
 
 def _compiled(task: Task) -> _Compiled:
-    hit = _CACHE.get(id(task))
-    if hit is not None and hit[0] is task:
-        return hit[1]
+    c = _CACHE.get(id(task))
+    if c is not None and c._task is task:
+        return c
     c = _compile_task(task)
     if len(_CACHE) >= _CACHE_MAX:
         _CACHE.clear()
-    _CACHE[id(task)] = (task, c)
+    _CACHE[id(task)] = c
     return c
 
 
@@ -405,15 +395,14 @@ def _check_call(e: _Expected, call: FunctionCall) -> _Miss | None:
     if name not in e.names and _model_name(name) not in e.names:
         return _Miss("wrong_func_name", name)
     args = call.arguments
-    if not e.required_set <= args.keys():
-        for r in e.required:
-            if r not in args:
-                return _Miss("missing_required", name, r)
+    for r in e.required:
+        if r not in args:
+            return _Miss("missing_required", name, r)
     expected = e.values
     for k, v in args.items():
         values = expected.get(k)
         if values is None:
-            if v is None and k in e.props and k not in e.required_set:
+            if v is None and k in e.props and k not in e.required:
                 continue  # an explicit null for an optional argument = left out
             return _Miss("unexpected_param", name, k)
         tv = type(v)
@@ -519,36 +508,49 @@ def _result(task: Task, correct: bool, error: str | None, criteria: dict, feedba
                        parsed.calls if parsed is not None else [], parsed.format if parsed is not None else None)
 
 
+def _is_relevance(task: Task) -> bool:
+    c = task.category
+    return c.endswith("relevance") and not c.endswith("irrelevance")
+
+
+def _offered(task: Task) -> frozenset:
+    return frozenset(n for t in task.tools for n in _name_variants(t.name))
+
+
 def score_task(task: Task, response: Response | None) -> ScoreResult:
     """Score one response to one task (1.0 correct, 0.0 otherwise; see the module docs for the rules)."""
     if response is None:
         return _result(task, False, "no_response", _criteria(), "No response was given for this task.", None)
-    comp = _compiled(task)
     parsed = parse_calls(response.text, response.tool_calls)
     if not parsed.ok:
         return _result(task, False, "unparseable", _criteria(False),
                        f"Your output could not be read as tool calls ({parsed.error}); {_FMT_HINT}.", parsed)
     calls = parsed.calls
     n = len(calls)
-    if comp.mode == "none":
-        if n:
-            return _result(task, False, "should_not_call", _criteria(True, False), (
-                "None of the offered tools fits this request, so the right answer is to call nothing "
-                "and say so."), parsed)
-        return ScoreResult(task.id, task.category, True, 1.0, None, _NO_CALL_OK.copy(), "Correct: you made no call.",
-                           calls, None)
-    if n == 0:
-        return _result(task, False, "no_call", _criteria(True, False),
-                       "This request needs a tool call, but your answer made none.", parsed)
-    if comp.mode == "any":
-        if comp.tool_names:
+    relevance = _is_relevance(task)
+    if relevance or not task.expected:  # relevance (any call to an offered tool) or irrelevance (no call)
+        if not relevance:
+            if n:
+                return _result(task, False, "should_not_call", _criteria(True, False), (
+                    "None of the offered tools fits this request, so the right answer is to call nothing "
+                    "and say so."), parsed)
+            return ScoreResult(task.id, task.category, True, 1.0, None, _NO_CALL_OK.copy(),
+                               "Correct: you made no call.", calls, None)
+        if n == 0:
+            return _result(task, False, "no_call", _criteria(True, False),
+                           "This request needs a tool call, but your answer made none.", parsed)
+        offered = _offered(task)
+        if offered:
             for c in calls:
-                if c.name not in comp.tool_names and _model_name(c.name) not in comp.tool_names:
+                if c.name not in offered and _model_name(c.name) not in offered:
                     return _result(task, False, "wrong_func_name", _criteria(True, True, False),
                                    f"You called `{c.name}`, which is not one of the offered tools.", parsed)
         return _result(task, True, None, _criteria(True, True, True),
                        "Correct: you called one of the offered tools.", parsed)
-    exp = comp.expected
+    if n == 0:
+        return _result(task, False, "no_call", _criteria(True, False),
+                       "This request needs a tool call, but your answer made none.", parsed)
+    exp = _compiled(task).expected
     if n != len(exp):
         need = "exactly 1 call" if len(exp) == 1 else f"{len(exp)} calls"
         return _result(task, False, "wrong_count", _criteria(True, False),
@@ -557,8 +559,7 @@ def score_task(task: Task, response: Response | None) -> ScoreResult:
     if miss is None:
         return ScoreResult(task.id, task.category, True, 1.0, None, _ALL_TRUE.copy(), "Correct.", calls,
                            parsed.format)
-    return _result(task, False, miss.code, _criteria_for(miss.code), _feedback_for(miss, comp.tool_names),
-                   parsed)
+    return _result(task, False, miss.code, _criteria_for(miss.code), _feedback_for(miss, _offered(task)), parsed)
 
 
 def summarise(results: Iterable[ScoreResult]) -> dict[str, Any]:
