@@ -9,10 +9,9 @@ import logging
 import time
 from types import SimpleNamespace
 
+import bittensor as bt
 import httpx
 import pytest
-
-bt = pytest.importorskip("bittensor")
 from bittensor.sp_core import Keypair
 
 from bitagent_cli.config import load_settings

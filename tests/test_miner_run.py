@@ -9,12 +9,11 @@ import signal
 import threading
 from types import SimpleNamespace
 
+import chain_fakes
 import httpx
 import pytest
-
-bt = pytest.importorskip("bittensor")
 from bittensor.sp_core import Keypair
-from chain_fakes import fake_chain, make_wallet  # noqa: F401  (fake_chain is a fixture)
+from chain_fakes import make_wallet
 from fastapi import FastAPI
 
 from bitagent_cli.config import load_settings
@@ -22,6 +21,7 @@ from bitagent_cli.neurons import protocol as P
 from bitagent_cli.neurons.miner import MinerError, ThreadedServer, bind_socket, run_miner
 from bitagent_cli.tasks import FunctionCall, Task
 
+fake_chain = chain_fakes.fake_chain  # the fixture
 SHA = "0123456789abcdef0123456789abcdef01234567"
 VALIDATOR = Keypair.create_from_uri("//Alice")
 TASK = Task.from_dict({
