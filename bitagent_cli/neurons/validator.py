@@ -290,18 +290,20 @@ class Validator:
         except Exception as e:  # noqa: BLE001
             report.errors.append(f"sync: {type(e).__name__}: {e}")
             log.warning("metagraph sync failed (%s: %s); retrying next step", type(e).__name__, e)
-            report.seconds = time.monotonic() - t0
+            report.seconds = round(time.monotonic() - t0, 3)
             return report
+
+        async def weights() -> None:
+            report.weights = await self.maybe_set_weights(block)
+
         phases: list[tuple[str, Callable[[], Any]]] = []
         if self.config.offline:
             phases.append(("offline", lambda: self.sync_offline(block)))
         phases.append(("online", lambda: self.online(report.step, block, report)))
-        phases.append(("weights", lambda: self.maybe_set_weights(block)))
+        phases.append(("weights", weights))
         for name, run in phases:
             try:
-                out = await run()
-                if name == "weights":
-                    report.weights = out
+                await run()
             except Exception as e:  # noqa: BLE001 - one failing phase never stops the others
                 report.errors.append(f"{name}: {type(e).__name__}: {e}")
                 log.warning("%s phase failed: %s: %s", name, type(e).__name__, e, exc_info=log.isEnabledFor(10))
