@@ -331,3 +331,13 @@ def test_every_bfcl_first_acceptable_answer_scores_correct():
 def test_relevance_ignores_expected_arguments():
     t = task("relevance", [WEATHER], [{"get_weather": {"city": ["Paris"]}}])
     assert score(t, "[get_weather(city='Berlin')]").correct
+
+
+def test_a_task_is_compiled_once_it_is_scored_again():
+    from bitagent_cli.scoring import check as C
+
+    t = task(tid="cache/1")
+    answer = "[calculate_triangle_area(base=10, height=5)]"
+    assert score(t, answer).correct and id(t) not in C._CACHE  # one-shot scoring does not pay for caching
+    assert score(t, answer).correct and C._CACHE[id(t)]._task is t
+    assert score(t, "[calculate_triangle_area(base=10, height=6)]").error == "wrong_value"

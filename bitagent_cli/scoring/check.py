@@ -245,14 +245,23 @@ _CACHE: dict[int, _Compiled] = {}
 _CACHE_MAX = 200_000
 
 
+_SEEN: set[int] = set()
+
+
 def _compiled(task: Task) -> _Compiled:
-    c = _CACHE.get(id(task))
+    key = id(task)
+    c = _CACHE.get(key)
     if c is not None and c._task is task:
         return c
     c = _compile_task(task)
+    if key not in _SEEN:  # scored once so far: caching would not pay off yet
+        if len(_SEEN) >= _CACHE_MAX:
+            _SEEN.clear()
+        _SEEN.add(key)
+        return c
     if len(_CACHE) >= _CACHE_MAX:
         _CACHE.clear()
-    _CACHE[id(task)] = c
+    _CACHE[key] = c
     return c
 
 
