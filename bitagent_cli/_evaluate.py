@@ -40,7 +40,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import urlparse
 
 from .scoring import Response, ScoreResult, score_task, summarise
-from .serving.client import Completion, chat
+from .serving.client import Completion, chat, local_transport
 from .store.results import ResultKey, ResultStore, StoredResult, default_path
 from .tasks import Task
 from .tasks.suites import SUITES, UnknownCategory, load_suite, suite_info
@@ -429,10 +429,12 @@ async def _send_all(run: _Run, server: Any, *, concurrency: int, temperature: fl
     local = _is_loopback(base_url)
     verify: Any = ssl.create_default_context() if base_url.startswith("https") else False
     n_workers = min(concurrency, len(run.items))
-    if local:
+    if local and base_url.startswith("http://"):
         # One single-connection transport per worker: no pool to search, no client layers (see client.chat).
+        clients: list[Any] = [local_transport(1) for _ in range(n_workers)]
+    elif local:
         one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        clients: list[Any] = [httpx.AsyncHTTPTransport(limits=one, verify=verify) for _ in range(n_workers)]
+        clients = [httpx.AsyncHTTPTransport(limits=one, verify=verify) for _ in range(n_workers)]
     else:
         # Env proxies apply; small pools (httpcore's per-request work grows with the pool's size).
         per = min(concurrency, _CONNECTIONS_PER_CLIENT)

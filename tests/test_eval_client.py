@@ -12,8 +12,8 @@ import pytest
 from test_eval_fakes import FakeOpenAI, _key_of_task
 
 from bitagent_cli.serving import client as client_mod
-from bitagent_cli.serving.client import (BFCL_SYSTEM_PROMPT, chat, prompt_mode_messages, request_body,
-                                         tools_unsupported)
+from bitagent_cli.serving.client import (BFCL_SYSTEM_PROMPT, _AsyncioBackend, chat, local_transport,
+                                         prompt_mode_messages, request_body, tools_unsupported)
 from bitagent_cli.tasks import Tool
 from bitagent_cli.tasks.suites import load_suite
 
@@ -33,12 +33,14 @@ def _run(coro):
     return asyncio.run(coro)
 
 
-async def _chat(base_url: str, task, *, transport: bool = False, **kw):
-    if transport:
-        async with httpx.AsyncHTTPTransport() as t:
-            return await chat(t, base_url, "fake-model", task.messages, task.tools, **kw)
-    async with httpx.AsyncClient() as c:
+async def _chat(base_url: str, task, *, kind: str = "client", **kw):
+    """``kind``: an httpx.AsyncClient, httpx's own transport, or our local_transport (what evaluate uses)."""
+    async with MAKERS[kind]() as c:
         return await chat(c, base_url, "fake-model", task.messages, task.tools, **kw)
+
+
+MAKERS = {"client": httpx.AsyncClient, "transport": httpx.AsyncHTTPTransport, "local": local_transport}
+KINDS = list(MAKERS)
 
 
 @pytest.fixture(scope="module")
@@ -95,11 +97,11 @@ def test_tools_unsupported(status, body, expected):
 
 
 # ---------------------------------------------------------------- talking to a server
-@pytest.mark.parametrize("transport", [False, True])
-def test_answer_with_tool_calls(task, transport):
+@pytest.mark.parametrize("kind", KINDS)
+def test_answer_with_tool_calls(task, kind):
     with FakeOpenAI() as srv:
         srv.teach([task], True)
-        comp = _run(_chat(srv.base_url, task, transport=transport))
+        comp = _run(_chat(srv.base_url, task, kind=kind))
         assert comp.ok and comp.kind is None and not comp.prompt_mode
         assert comp.tool_calls[0]["function"]["name"] == task.expected[0].name
         assert comp.finish_reason == "tool_calls" and comp.latency_s > 0
@@ -134,29 +136,32 @@ def test_5xx_is_retried_then_reported(task):
         assert srv.requests == 3 and comp.attempts == 3
 
 
-def test_unreachable_server_is_a_transport_error_after_retries(task):
+@pytest.mark.parametrize("kind", KINDS)
+def test_unreachable_server_is_a_transport_error_after_retries(task, kind):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()  # nothing listens there
-    comp = _run(_chat(f"http://127.0.0.1:{port}/v1", task, retries=2))
+    comp = _run(_chat(f"http://127.0.0.1:{port}/v1", task, retries=2, kind=kind))
     assert comp.kind == "transport" and comp.attempts == 3
     assert comp.error.startswith(f"cannot reach the model server at http://127.0.0.1:{port}/v1")
 
 
-def test_read_timeout_is_not_retried(task):
+@pytest.mark.parametrize("kind", KINDS)
+def test_read_timeout_is_not_retried(task, kind):
     with FakeOpenAI(delay=2.0) as srv:
-        comp = _run(_chat(srv.base_url, task, timeout=0.3, retries=2))
+        comp = _run(_chat(srv.base_url, task, timeout=0.3, retries=2, kind=kind))
         assert comp.kind == "timeout" and "0.3 s" in comp.error
         assert srv.requests == 1
 
 
-def test_response_size_is_bounded(task):
+@pytest.mark.parametrize("kind", KINDS)
+def test_response_size_is_bounded(task, kind):
     with FakeOpenAI() as srv:
         srv.answers[_key_of_task(task)] = "x" * 1_500_000
-        comp = _run(_chat(srv.base_url, task))
+        comp = _run(_chat(srv.base_url, task, kind=kind))
         assert comp.kind == "bad_response" and "larger than 1000000 bytes" in comp.error
-        comp = _run(_chat(srv.base_url, task, max_bytes=4_000_000))
+        comp = _run(_chat(srv.base_url, task, max_bytes=4_000_000, kind=kind))
         assert comp.ok and len(comp.text) == 1_500_000
 
 
@@ -185,3 +190,46 @@ def test_legacy_function_call_and_content_parts(task):
 
     comp = _run(go())
     assert comp.text == "ab" and comp.tool_calls == [{"type": "function", "function": {"name": "f", "arguments": "{}"}}]
+
+
+def test_local_transport_runs_on_plain_asyncio_and_reuses_its_connection(task):
+    t = local_transport(1)
+    assert isinstance(t._pool._network_backend, _AsyncioBackend)  # else a slower fallback: see benchmarks
+
+    async def go(base_url):
+        async with t:
+            for _ in range(3):
+                comp = await chat(t, base_url, "fake-model", task.messages, task.tools)
+                assert comp.ok
+            return len(t._pool.connections)
+
+    with FakeOpenAI() as srv:
+        srv.teach([task], True)
+        assert _run(go(srv.base_url)) == 1 and srv.requests == 3
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_kept_alive_connection_the_server_closed_is_noticed(task, kind):
+    """A server that closes each connection after answering (without saying so): the next request must
+    open a new connection, not fail on the dead one (no retries allowed here)."""
+    body = (b'{"choices": [{"message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}]}')
+
+    async def handle(reader, writer):
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(int(h.split(b":")[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length"))
+        await reader.readexactly(length)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
+                     % (len(body), body))
+        await writer.drain()
+        writer.close()
+
+    async def go():
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1"
+        async with server, MAKERS[kind]() as t:
+            for _ in range(3):
+                comp = await chat(t, url, "m", task.messages, task.tools, retries=0, max_tokens=None)
+                assert comp.ok, comp.error
+                await asyncio.sleep(0.05)
+
+    _run(go())
