@@ -1,6 +1,6 @@
 """Benchmark: score every BFCL single-turn task with its first acceptable answer, ours vs BFCL's own checker.
 
-    python benchmarks/scoring.py [--repeat 15] [--json]
+    python benchmarks/scoring.py [--repeat 15] [--by-category] [--json]
 
 Each task's first acceptable answer is written as model output text: pythonic ``[f(a=1), g(b='x')]``
 (irrelevance tasks answer with prose, relevance tasks with an argument-less call to the first tool). Then:
@@ -120,10 +120,109 @@ def bfcl_verdict(f, category: str, text: str, functions: list, gt: list | None) 
 
 
 # ----------------------------------------------------------------------------------------------- main
+def _ints_for_integral_floats(v):
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return int(v)
+    if isinstance(v, list):
+        return [_ints_for_integral_floats(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _ints_for_integral_floats(x) for k, x in v.items()}
+    return v
+
+
+def variants(pairs, bpairs, f, out) -> dict:
+    """The same first answers written differently, through both checkers: where the verdicts differ, it is
+    one of the deliberate fixes in docs/scoring.md."""
+    from bitagent_cli.scoring import parse_calls
+    from bitagent_cli.tasks import FunctionCall
+
+    by_id = {p[0]: p for p in bpairs}
+    rows: dict[str, dict] = {}
+
+    def tally(name: str, fix: str, items) -> None:
+        row = rows.setdefault(name, {"fix": fix, "answers": 0, "bfcl": 0, "ours": 0})
+        for t, text in items:
+            p = by_id.get(t.id)
+            if p is None:
+                continue
+            row["answers"] += 1
+            row["bfcl"] += bfcl_verdict(f, p[1], text, p[3], p[4])
+            row["ours"] += score_task(t, Response(t.id, text)).correct
+
+    calls = [(t, r.text, parse_calls(r.text).calls) for t, r in pairs if t.expected]
+    tally("prose before the calls", "5", [(t, "Sure! Here are the calls: " + x) for t, x, _ in calls])
+    tally("```python fence", "5", [(t, f"```python\n{x}\n```") for t, x, _ in calls])
+    tally("JSON list", "5", [(t, json.dumps([c.to_dict() for c in cs])) for t, _, cs in calls])
+    integral = []
+    for t, x, cs in calls:
+        changed = [FunctionCall(c.name, _ints_for_integral_floats(c.arguments)) for c in cs]
+        if changed != cs or any(json.dumps(a.arguments) != json.dumps(b.arguments) for a, b in zip(changed, cs)):
+            integral.append((t, "[" + ", ".join(c.to_python() for c in changed) + "]"))
+    tally("integral floats written as ints (2.0 -> 2)", "2", integral)
+    broken = []
+    for t, _r in pairs:
+        if not t.expected and t.tools and t.category.endswith("irrelevance"):
+            broken.append((t, f"<tool_call>\n{{\"name\": \"{t.tools[0].name}\", \"arguments\": {{\n</tool_call>"))
+    tally("irrelevance: a malformed <tool_call>", "1", broken)
+    print(f"{'variant of the first answers':44s} {'fix':>4s} {'answers':>8s} {'BFCL ok':>8s} {'ours ok':>8s}", file=out)
+    for name, row in rows.items():
+        print(f"{name:44s} {row['fix']:>4s} {row['answers']:8d} {row['bfcl']:8d} {row['ours']:8d}", file=out)
+    return rows
+
+
+def by_category(pairs, bpairs, f, repeat: int, out) -> dict:
+    """Microseconds a task per category: ours cold and warm, BFCL (best of ``repeat`` interleaved rounds)."""
+    cats: dict[str, list] = collections.defaultdict(list)
+    for t, r in pairs:
+        cats[t.category].append((t, r))
+    bcats: dict[str, list] = collections.defaultdict(list)
+    if bpairs is not None:
+        cat_of = {t.id: t.category for t, _ in pairs}
+        for p in bpairs:
+            bcats[cat_of[p[0]]].append(p)
+    rows = {}
+    print(f"{'category':24s} {'tasks':>6s} {'cold us':>8s} {'warm us':>8s} {'BFCL us':>8s} {'x cold':>7s} {'x warm':>7s}",
+          file=out)
+    for cat in sorted(cats):
+        ps, bps = cats[cat], bcats.get(cat, [])
+        best = {"cold": float("inf"), "warm": float("inf"), "bfcl": float("inf")}
+        for _ in range(repeat):
+            for t, _r in ps:
+                _check._CACHE.pop(id(t), None)
+                _check._SEEN.discard(id(t))
+            t0 = time.perf_counter()
+            for t, r in ps:
+                score_task(t, r)
+            best["cold"] = min(best["cold"], time.perf_counter() - t0)
+            for t, r in ps:
+                score_task(t, r)
+            t0 = time.perf_counter()
+            for t, r in ps:
+                score_task(t, r)
+            best["warm"] = min(best["warm"], time.perf_counter() - t0)
+            if bps:
+                t0 = time.perf_counter()
+                for _, c, text, fn, gt in bps:
+                    bfcl_verdict(f, c, text, fn, gt)
+                best["bfcl"] = min(best["bfcl"], time.perf_counter() - t0)
+        row = {"tasks": len(ps), "cold_us": round(best["cold"] / len(ps) * 1e6, 2),
+               "warm_us": round(best["warm"] / len(ps) * 1e6, 2)}
+        if bps:
+            row["bfcl_us"] = round(best["bfcl"] / len(bps) * 1e6, 2)
+            row["x_cold"] = round(row["bfcl_us"] / row["cold_us"], 1)
+            row["x_warm"] = round(row["bfcl_us"] / row["warm_us"], 1)
+        rows[cat] = row
+        print(f"{cat:24s} {row['tasks']:6d} {row['cold_us']:8.2f} {row['warm_us']:8.2f} "
+              f"{row.get('bfcl_us', float('nan')):8.2f} {row.get('x_cold', float('nan')):7.1f} "
+              f"{row.get('x_warm', float('nan')):7.1f}", file=out)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeat", type=int, default=15, help="interleaved rounds (the best of each is kept)")
     ap.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    ap.add_argument("--by-category", action="store_true", help="also time each category (microseconds a task)")
     args = ap.parse_args(argv)
 
     tasks = load_suite("bfcl")
@@ -213,6 +312,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"we accept, BFCL rejects: {len(us_not_they)}", file=out)
         for i in us_not_they:
             print(f"  {i}: {next(p[2] for p in bpairs if p[0] == i)[:160]}", file=out)
+    if bfcl_all is not None:
+        fig["variants"] = variants(pairs, bpairs, f, out)
+    if args.by_category:
+        fig["by_category"] = by_category(pairs, bpairs if bfcl_all is not None else None,
+                                         f if bfcl_all is not None else None, args.repeat, out)
     rejected = sorted(i for i, v in verdicts.items() if not v.correct)
     fig["ours"]["rejected"] = {i: verdicts[i].error for i in rejected}
     print(f"first answers we reject ({len(rejected)}):", file=out)
