@@ -148,6 +148,7 @@ _NON_FINITE_NAMES = frozenset({"nan", "inf", "infinity"})
 _NAME_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _NUM_START = frozenset("0123456789.-+")
 _GOOD_KW: set[str] = set()  # keyword names already found valid (a bounded cache)
+_GOOD_NAMES: set[str] = set()  # function names already found valid (a bounded cache)
 
 
 class _Decline(Exception):
@@ -191,14 +192,13 @@ def _fast_pythonic(s: str) -> list[FunctionCall] | None:
 
 def _fast_call(t: list[str], pos: int) -> tuple[FunctionCall, int]:
     name = t[pos]
-    if name[:1] not in _NAME_START or t[pos + 1] != "(":
+    if t[pos + 1] != "(":
         raise _Decline
-    if "." in name:
-        for part in name.split("."):
-            if part in _KEYWORDS:
-                raise _Decline
-    elif name in _KEYWORDS:
-        raise _Decline
+    if name not in _GOOD_NAMES:
+        if name[:1] not in _NAME_START or any(part in _KEYWORDS for part in name.split(".")):
+            raise _Decline
+        if len(_GOOD_NAMES) < 100_000:
+            _GOOD_NAMES.add(name)
     pos += 2
     args: dict[str, Any] = {}
     if t[pos] == ")":
@@ -213,21 +213,26 @@ def _fast_call(t: list[str], pos: int) -> tuple[FunctionCall, int]:
             if len(_GOOD_KW) < 100_000:
                 _GOOD_KW.add(kw)
         v = t[pos + 2]
-        c = v[:1]
         nxt = t[pos + 3]
-        if nxt == "," or nxt == ")":  # the common cases: a plain string or a small integer
+        if nxt == "," or nxt == ")":  # the common cases: a plain string or a small integer, then , or )
+            c = v[0]
             if c == "'" or c == '"':
                 if len(v) < 2:
                     raise _Decline
                 args[kw] = v[1:-1]
-                pos += 3
-            elif v.isdigit() and (len(v) == 1 or c != "0") and len(v) < 20:
+            elif v.isdigit() and (c != "0" or len(v) == 1) and len(v) < 20:
                 args[kw] = int(v)
-                pos += 3
             else:
                 args[kw], pos = _fast_value(t, pos + 2, 1)
-        else:
-            args[kw], pos = _fast_value(t, pos + 2, 1)
+                nxt = t[pos]
+                pos -= 3
+            if nxt == ")":
+                return FunctionCall(name, args), pos + 4
+            pos += 4
+            if t[pos] == ")":
+                return FunctionCall(name, args), pos + 1
+            continue
+        args[kw], pos = _fast_value(t, pos + 2, 1)
         tok = t[pos]
         if tok == ",":
             pos += 1
