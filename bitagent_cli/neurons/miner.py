@@ -36,6 +36,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterator, Mapping, Protocol, Sequence
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -348,8 +349,16 @@ class OpenAIModelClient:
         self.max_tokens = max_tokens
         self.request_timeout = request_timeout
         self.prompt_mode = prompt_mode  # the server cannot take `tools`: put them in the prompt
-        limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-        self._clients = [httpx.AsyncClient(timeout=request_timeout, limits=limits) for _ in range(max(1, shards))]
+        parts = urlsplit(base_url)
+        if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"):
+            # a server on this machine (the usual case): serving's lighter plain-asyncio transport
+            from ..serving.client import local_transport
+
+            self._clients: list[Any] = [local_transport(per_shard) for _ in range(max(1, shards))]
+        else:
+            limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
+            self._clients = [httpx.AsyncClient(timeout=request_timeout, limits=limits)
+                             for _ in range(max(1, shards))]
         self._busy = [0] * len(self._clients)
 
     async def __call__(self, messages: list[dict[str, Any]], tools: list[Tool], *,
