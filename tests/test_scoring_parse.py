@@ -119,6 +119,12 @@ def test_literal_values():
     "[f(a=" + "9" * 5000 + ")]",
     "[f(a='\x00')]",
     "[f(a='\ud800')]",
+    "[" + ", ".join(["f(a=1)"] * 30_000) + "]",            # too many calls (fast path)
+    "[" + ", ".join(["f(a='\\n')"] * 20_000) + "]",        # too many calls (ast path: too long for it)
+    "[" + ", ".join(['{"name": "f", "arguments": {}}'] * 8_000) + "]",
+    "\n".join(["g(a=1)"] * 600),                           # one call a line, too many
+    "[TOOL_CALLS]" * 10_000,
+    "see [f(a=1), and " * 12_000,
 ])
 def test_hostile_input_is_a_quick_clean_unparseable(text):
     t = time.perf_counter()

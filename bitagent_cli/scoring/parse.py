@@ -35,6 +35,9 @@ MAX_INPUT_CHARS = 256 * 1024
 MAX_DEPTH = 64
 #: At most this many calls in one output.
 MAX_CALLS = 512
+#: Pythonic text longer than this is not handed to ``ast.parse`` (the literal-only fast path and JSON take up
+#: to MAX_INPUT_CHARS): building a syntax tree for hundreds of kilobytes costs up to a second.
+MAX_AST_CHARS = 64 * 1024
 #: At most this many places in prose are tried as the start of a call.
 MAX_CANDIDATES = 32
 
@@ -61,6 +64,10 @@ class ParseResult:
 
 class _Bad(Exception):
     """The text is not a readable call list (message says why)."""
+
+
+class _Fatal(_Bad):
+    """A limit was exceeded: no other reading of the text is tried."""
 
 
 _EMPTY_OK = ParseResult([], True, None, None)
@@ -172,6 +179,8 @@ def _fast_pythonic(s: str) -> list[FunctionCall] | None:
         while True:
             call, pos = _fast_call(t, pos)
             calls.append(call)
+            if len(calls) > MAX_CALLS:
+                raise _Fatal(f"more than {MAX_CALLS} calls")
             tok = t[pos]
             if tok == ",":
                 pos += 1
@@ -183,7 +192,7 @@ def _fast_pythonic(s: str) -> list[FunctionCall] | None:
             return None
         if close:
             pos += 1
-        if t[pos] != "" or len(calls) > MAX_CALLS:
+        if t[pos] != "":
             return None
         return calls
     except (_Decline, IndexError, ValueError):
@@ -339,7 +348,7 @@ def _check_depth(s: str) -> None:
         if ch in "[({":
             depth += 1
             if depth > MAX_DEPTH:
-                raise _Bad(f"the output nests brackets deeper than {MAX_DEPTH} levels")
+                raise _Fatal(f"the output nests brackets deeper than {MAX_DEPTH} levels")
         else:
             depth -= 1
 
@@ -348,6 +357,8 @@ def _ast_calls(s: str) -> list[FunctionCall] | Any:  # noqa: C901
     """Parse pythonic text with ast. Returns a list of calls, or (for a plain literal such as a dict) the
     literal value so that the caller can read it as JSON-style calls. Raises _Bad."""
     _check_depth(s)
+    if len(s) > MAX_AST_CHARS:
+        raise _Fatal(f"the calls are longer than {MAX_AST_CHARS} characters (write them as JSON to send more)")
     src = s
     try:
         tree: ast.AST = ast.parse(src, mode="eval")
@@ -377,7 +388,7 @@ def _ast_calls(s: str) -> list[FunctionCall] | Any:  # noqa: C901
         else:
             raise _Bad("not a list of function calls")
         if len(calls) > MAX_CALLS:
-            raise _Bad(f"more than {MAX_CALLS} calls")
+            raise _Fatal(f"more than {MAX_CALLS} calls")
     return calls
 
 
@@ -496,7 +507,7 @@ def _json_seq(s: str) -> list[Any]:
             raise _Bad(f"invalid JSON ({e.msg} at column {e.colno})") from None
         out.append(obj)
         if len(out) > MAX_CALLS:
-            raise _Bad(f"more than {MAX_CALLS} calls")
+            raise _Fatal(f"more than {MAX_CALLS} calls")
     return out
 
 
@@ -504,6 +515,8 @@ def _literal_data(s: str) -> Any:
     """JSON, or failing that a Python literal (single quotes, True/None) read without evaluation."""
     try:
         return _json_loads(s)
+    except _Fatal:
+        raise
     except _Bad as first:
         try:
             v = _ast_calls(s)
@@ -669,6 +682,8 @@ def _parse_text(s: str) -> ParseResult:
     if _looks_like_calls(s):
         try:
             return _ok(*_payload(s))
+        except _Fatal as e:
+            return _bad(str(e))
         except _Bad as e:
             whole_error = str(e)
     # 2. explicit tool-call markers: whatever follows them must be calls
@@ -727,7 +742,7 @@ def _tagged(s: str, open_tag: str, close_tag: str, fmt: str) -> tuple[list[Funct
         got, _ = _payload(body)
         calls.extend(got)
         if len(calls) > MAX_CALLS:
-            raise _Bad(f"more than {MAX_CALLS} calls")
+            raise _Fatal(f"more than {MAX_CALLS} calls")
     return calls, fmt
 
 
@@ -749,6 +764,8 @@ def _mistral(s: str) -> tuple[list[FunctionCall], str]:
             calls.append(FunctionCall(name, _arguments(objs[0], name)))
         else:
             calls.extend(_payload(seg)[0])
+    if not calls:
+        raise _Bad("[TOOL_CALLS] is followed by no call")
     return calls, "mistral"
 
 
@@ -836,15 +853,18 @@ def _embedded(s: str) -> ParseResult | None:
     """Calls written inside prose: the first bracketed/JSON call list that reads, else every line that is a
     call by itself. None when there is no call at all; unparseable when a call list was attempted but
     cannot be read."""
-    budget = [4 * len(s) + 4096]
+    budget = [4 * len(s) + 4096]  # characters scanned and parsed, over all candidates
     tried = 0
     error: str | None = None
     line_calls: list[FunctionCall] = []
+    done = 0  # candidates inside a span already tried are not tried again
     for m in _EMBED_RE.finditer(s):
-        tried += 1
-        if tried > MAX_CANDIDATES:
-            break
         start = m.start()
+        if start < done:
+            continue
+        tried += 1
+        if tried > MAX_CANDIDATES or budget[0] < 0:
+            break
         text = m.group(0)
         stripped = text.lstrip()
         is_line = not stripped.startswith(("[", "{"))
@@ -858,11 +878,17 @@ def _embedded(s: str) -> ParseResult | None:
             tail = s[end:eol if eol >= 0 else len(s)].strip()
             if tail not in ("", ".", ";", ","):
                 continue
+            done = end
+            budget[0] -= end - start
             try:
                 got, _ = _payload(s[start:end])
+            except _Fatal as e:
+                return _bad(str(e))
             except _Bad:
                 continue
             line_calls.extend(got)
+            if len(line_calls) > MAX_CALLS:
+                return _bad(f"more than {MAX_CALLS} calls")
             continue
         if s[start] != "[" and s[start] != "{":
             start = s.index("{", start)
@@ -870,8 +896,14 @@ def _embedded(s: str) -> ParseResult | None:
         if end < 0:
             error = error or "a call list in the text is not closed"
             continue
+        done = end
+        budget[0] -= end - start
+        if budget[0] < 0:
+            break
         try:
             calls, fmt = _payload(s[start:end])
+        except _Fatal as e:
+            return _bad(str(e))
         except _Bad as e:
             error = error or str(e)
             continue
