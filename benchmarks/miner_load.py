@@ -20,8 +20,8 @@ interleaved, order rotated each round):
 * ``model_http``: the chat-completions request sent straight to the fake model server (what the
   model costs over HTTP);
 * ``miner_http``: signed ``POST /v1/query`` to a miner whose model client is the production
-  ``OpenAIModelClient`` (``serving.client.chat`` over httpx) talking to that server: the whole hop,
-  over ``model_http``.
+  ``OpenAIModelClient`` (``serving.client.chat``) talking to that server: the whole hop, over
+  ``model_http``.
 
 Requests are signed by one of 4 validator hotkeys just before sending (signing is the validator's
 time and is not counted) and sent by a minimal HTTP/1.1 client, one connection per request (httpx's

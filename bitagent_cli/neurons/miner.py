@@ -336,8 +336,10 @@ class OpenAIModelClient:
 
     httpx's connection pool spends time quadratic in the requests it holds (encode/httpx#3215: with
     200 in flight on one client, about 1 s per request goes to pool bookkeeping), so the connections
-    are spread over ``shards`` small clients of ``per_shard`` connections each, and every call goes to
-    the least busy one. ``benchmarks/miner_load.py`` measures the difference.
+    are spread over ``shards`` small pools of ``per_shard`` connections each, and every call goes to
+    the least busy one. A plain-HTTP server on this machine is reached through serving's lighter
+    ``local_transport``; anything else through ``httpx.AsyncClient``. ``benchmarks/miner_load.py``
+    measures the hop.
     """
 
     def __init__(self, base_url: str, model_name: str, *, max_tokens: int = 512, request_timeout: float = 60.0,
