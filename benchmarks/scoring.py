@@ -21,11 +21,13 @@ and the best of ``--repeat`` rounds is kept for each, so a busy machine slows al
 from __future__ import annotations
 
 import argparse
+import atexit
 import collections
 import gc
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -51,7 +53,10 @@ def load_bfcl():
     except (ImportError, ValueError) as e:
         return f"bfcl-eval cannot be found ({e})"
     # bfcl-eval creates result/ score/ .file_locks/ under its project root at import time: keep them in a temp dir
-    os.environ.setdefault("BFCL_PROJECT_ROOT", tempfile.mkdtemp(prefix="bfcl-root-"))
+    if "BFCL_PROJECT_ROOT" not in os.environ:
+        root = tempfile.mkdtemp(prefix="bfcl-root-")
+        atexit.register(shutil.rmtree, root, True)
+        os.environ["BFCL_PROJECT_ROOT"] = root
 
     def stub(name: str, **attrs) -> None:
         if name in sys.modules:

@@ -26,9 +26,11 @@ def score_cmd(tasks: TasksOpt, responses: ResponsesOpt, failures: FailuresOpt = 
               json_out: JsonOpt = False, verbose: VerboseOpt = 0) -> None:
     """Score a file of responses against a file of tasks.
 
-    Prints accuracy per category and the first failures with their error code and feedback, or with
-    --json the contract's object ({"summary", "results", "errors", "unknown_ids"}). Exit 0 when scoring
-    ran (whatever the accuracy), 1 when a file cannot be read, 2 for bad usage.
+    Prints accuracy per category and the first failures with their error code and feedback (-v: all of them).
+
+    With --json: the contract's object {"summary", "results", "errors", "unknown_ids"} (docs/task-format.md).
+
+    Exit 0 when scoring ran (whatever the accuracy), 1 when a file cannot be read, 2 for bad usage.
     """
     ctx = open_context(profile=profile, json_out=json_out, verbose=verbose)
     from ..scoring import ScoreFileError, score_files
