@@ -341,3 +341,11 @@ def test_a_task_is_compiled_once_it_is_scored_again():
     assert score(t, answer).correct and id(t) not in C._CACHE  # one-shot scoring does not pay for caching
     assert score(t, answer).correct and C._CACHE[id(t)]._task is t
     assert score(t, "[calculate_triangle_area(base=10, height=6)]").error == "wrong_value"
+
+
+def test_results_do_not_share_mutable_state():
+    t = task("irrelevance", [WEATHER], [])
+    a, b = score(t, "No."), score(t, "Nope.")
+    a.calls.append("x")
+    a.criteria["parsed"] = False
+    assert b.calls == [] and b.criteria["parsed"] is True

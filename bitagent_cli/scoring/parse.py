@@ -70,7 +70,9 @@ class _Fatal(_Bad):
     """A limit was exceeded: no other reading of the text is tried."""
 
 
-_EMPTY_OK = ParseResult([], True, None, None)
+def _no_calls() -> ParseResult:
+    """A readable output without calls (a fresh object: results are mutable)."""
+    return ParseResult([], True, None, None)
 
 
 def _bad(msg: str) -> ParseResult:
@@ -87,7 +89,7 @@ def parse_calls(text: str | None, tool_calls: list | None = None) -> ParseResult
         if tool_calls:
             return _parse_tool_calls(tool_calls)
         if text is None:
-            return _EMPTY_OK
+            return _no_calls()
         if not isinstance(text, str):
             return _bad(f"the response must be text, got {type(text).__name__}")
         if len(text) > MAX_INPUT_CHARS:
@@ -97,9 +99,9 @@ def parse_calls(text: str | None, tool_calls: list | None = None) -> ParseResult
         else:
             s = text.strip()
             if "(" not in s and "[" not in s and "{" not in s:
-                return _EMPTY_OK  # prose (or nothing): no call can be written without brackets
+                return _no_calls()  # prose (or nothing): no call can be written without brackets
         if not s:
-            return _EMPTY_OK
+            return _no_calls()
         if _FAST_START_RE.match(s) is not None:
             calls = _fast_pythonic(s)
             if calls is not None:
@@ -700,7 +702,7 @@ def _parse_text(s: str) -> ParseResult:
     r = _embedded(s)
     if whole_error is not None:
         return r if r is not None and r.calls else _bad(whole_error)
-    return r if r is not None else _EMPTY_OK
+    return r if r is not None else _no_calls()
 
 
 def _markers(s: str) -> ParseResult | None:
