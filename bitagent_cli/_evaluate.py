@@ -29,9 +29,7 @@ import json
 import logging
 import math
 import os
-import re
 import shutil
-import ssl
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -61,7 +59,6 @@ _CONNECTIONS_PER_CLIENT = 8
 _FLUSH_EVERY = 64
 _FLUSH_SECONDS = 1.0
 _OUTPUT_CHARS = 2000
-_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+(@[A-Za-z0-9_.\-/]+)?$")
 
 
 class EvalError(Exception):
@@ -316,14 +313,21 @@ class _Resolved:
     vet: Any = None
 
 
-def _looks_like_dir(ref: str) -> bool:
-    return Path(ref).expanduser().is_dir() or ref.startswith(("./", "../", "/", "~"))
+def _is_hub_ref(ref: str) -> bool:
+    from .serving.vetting import ModelRefused, parse_ref
+
+    try:
+        parse_ref(ref)
+    except ModelRefused:
+        return False
+    return True
 
 
 def resolve_model(model: str, *, backend: str, settings: Mapping[str, Any] | None,
                   status: Callable[[str], None] = lambda s: None) -> _Resolved:
     """Vet (and, to serve it ourselves, download) the model. Raises ``ModelRefused``."""
     from .serving import ModelUnavailable, download_model, vet_model
+    from .serving.vetting import _looks_local
 
     max_params_b = float(_setting(settings, "eval.max_params_b", 8.0))
     max_download_gb = float(_setting(settings, "eval.max_download_gb", 40.0))
@@ -332,9 +336,9 @@ def resolve_model(model: str, *, backend: str, settings: Mapping[str, Any] | Non
     if model == BUILTIN_TINY:
         status("building the tiny demo model (once)")
         ref = str(ensure_tiny_model(settings))
-    elif _looks_like_dir(model):
+    elif _looks_local(model):
         label = str(Path(model).expanduser().resolve())
-    if backend == "endpoint" and not _looks_like_dir(ref) and not _HUB_ID.match(ref):
+    if backend == "endpoint" and not _looks_local(ref) and not _is_hub_ref(ref):
         return _Resolved(label, "endpoint:" + model, model, model)
     status(f"vetting {model}")
     try:
@@ -359,16 +363,15 @@ def resolve_model(model: str, *, backend: str, settings: Mapping[str, Any] | Non
 class _Run:
     """State shared by the workers of one run (touched only from the event loop)."""
 
-    def __init__(self, *, items: list[_Item], keys: list[ResultKey], store: ResultStore | None,
-                 progress: Callable[[Progress], None] | None, total: int, done: list[TaskOutcome],
-                 prompt_mode: bool):
+    def __init__(self, *, items: list[_Item], keys: list[ResultKey], store: ResultStore,
+                 progress: Callable[[Progress], None] | None, total: int, done: list[TaskOutcome]):
         self.items = items
         self.keys = keys
         self.store = store
         self.progress = progress
         self.total = total
         self.outcomes = done
-        self.prompt_mode = prompt_mode
+        self.prompt_mode = False  # set when the server cannot take `tools` (told, or found out)
         self.fatal: str | None = None
         self.requests = 0
         self.pending: list[StoredResult] = []
@@ -379,10 +382,8 @@ class _Run:
         self.errors = 0
 
     def flush(self) -> None:
-        if self.pending and self.store is not None:
-            batch, self.pending = self.pending, []
-            self.store.put(batch)
-        self.pending = []
+        batch, self.pending = self.pending, []
+        self.store.put(batch)
         self.last_flush = time.monotonic()
 
     def record(self, outcome: TaskOutcome, stored: StoredResult | None) -> None:
@@ -391,7 +392,7 @@ class _Run:
             self.correct += 1
         if outcome.request_error:
             self.errors += 1
-        if stored is not None and self.store is not None:
+        if stored is not None:
             self.pending.append(stored)
             if len(self.pending) >= _FLUSH_EVERY or time.monotonic() - self.last_flush >= _FLUSH_SECONDS:
                 self.flush()
@@ -426,28 +427,25 @@ async def _send_all(run: _Run, server: Any, *, concurrency: int, temperature: fl
     import httpx
 
     base_url = server.base_url
-    local = _is_loopback(base_url)
-    verify: Any = ssl.create_default_context() if base_url.startswith("https") else False
     n_workers = min(concurrency, len(run.items))
+    local = _is_loopback(base_url)
     if local and base_url.startswith("http://"):
         # One single-connection transport per worker: no pool to search, no client layers (see client.chat).
         clients: list[Any] = [local_transport(1) for _ in range(n_workers)]
-    elif local:
-        one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        clients = [httpx.AsyncHTTPTransport(limits=one, verify=verify) for _ in range(n_workers)]
     else:
-        # Env proxies apply; small pools (httpcore's per-request work grows with the pool's size).
+        # Small pools (httpcore's per-request work grows with the pool's size); env proxies for remote hosts.
         per = min(concurrency, _CONNECTIONS_PER_CLIENT)
         limits = httpx.Limits(max_connections=per, max_keepalive_connections=per)
-        clients = [httpx.AsyncClient(limits=limits, verify=verify, timeout=timeout)
-                   for _ in range(max(1, math.ceil(n_workers / per)))]
+        clients = [httpx.AsyncClient(limits=limits, timeout=timeout, trust_env=not local)
+                   for _ in range(math.ceil(n_workers / per))]
     queue = list(zip(run.items, run.keys))
     queue.reverse()  # pop() from the end keeps suite order
 
     def server_gone_message(detail: str) -> str:
         proc = getattr(server, "process", None)
         if proc is not None and not proc.alive():
-            rc = proc.returncode() if callable(getattr(proc, "returncode", None)) else None
+            rc = proc.returncode
+            rc = rc() if callable(rc) else rc  # a method in older serving.process, a property now
             tail = ""
             with contextlib.suppress(Exception):
                 tail = (server.log_tail(5) or "").strip().splitlines()[-1][:200]
@@ -588,8 +586,7 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
                                      tool_calls=hit.tool_calls))
             if done:
                 say(f"{len(done)} of {len(items)} tasks answered before (cache); {len(todo_items)} to run")
-        run = _Run(items=todo_items, keys=todo_keys, store=rs, progress=progress, total=len(items), done=done,
-                   prompt_mode=False)
+        run = _Run(items=todo_items, keys=todo_keys, store=rs, progress=progress, total=len(items), done=done)
         if progress is not None:
             progress(run.snapshot())
         try:

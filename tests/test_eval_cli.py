@@ -132,3 +132,13 @@ def test_server_dying_is_exit_1_with_the_partial_report(run_cli, items):
     d = _one_json(out)
     assert d["ok"] is False and d["status"] == "error" and d["completed"] == 5 and d["not_run"] == 7
     assert "error: the model server stopped answering" in err and "run again to resume" in err
+
+
+def test_progress_bar_on_a_terminal(run_cli, items, monkeypatch):
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # stderr counts as a terminal: the rich bar is drawn there
+    with FakeOpenAI() as srv:
+        srv.teach([it.task for it in items], True)
+        code, out, err = run_cli(*_args(srv, "--json"))
+    assert code == 0, err
+    assert _one_json(out)["accuracy"] == 1.0  # stdout stays one JSON object
+    assert "evaluating" in err and "12/12" in err and "acc 100.0%" in err and "tasks/s" in err

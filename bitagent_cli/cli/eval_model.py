@@ -45,9 +45,10 @@ def _render_report(console: Console, d: dict[str, Any]) -> None:
         t.add_row("[bold]all[/bold]", str(s.get("tasks", 0)), str(s.get("correct", 0)),
                   f"[bold]{_pct(s.get('accuracy', 0.0))}[/bold]")
         console.print(t)
+    startup = f", server start-up {d['startup_s']} s" if d.get("startup_s") else ""
     console.print(f"[bold]accuracy {_pct(d.get('accuracy', 0.0))}[/bold] ({d.get('correct')}/{d.get('tasks')})"
                   f"  {d.get('completed')}/{d.get('total')} tasks, {d.get('cached')} cached, "
-                  f"{d.get('requests')} requests in {d.get('wall_s')} s")
+                  f"{d.get('requests')} requests; {d.get('wall_s')} s in all{startup}")
     errors = d.get("errors") or {}
     if errors:
         console.print("failures by kind: " + ", ".join(f"{k} {v}" for k, v in errors.items()))
@@ -158,7 +159,7 @@ def _progress_bar(ctx: Ctx):
 
 def eval_model_cmd(
     model: Annotated[str | None, typer.Argument(
-        help="Hugging Face id (org/name[@rev]), a model directory, builtin:tiny, or the served name "
+        help="Hugging Face id (org/name or org/name@revision), a model directory, builtin:tiny, or the served name "
              "with --backend endpoint.", show_default=False)] = None,
     backend: Annotated[str | None, typer.Option(
         "--backend", "-b", help="auto | vllm | transformers | endpoint (default: eval.backend).",
