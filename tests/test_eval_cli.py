@@ -142,3 +142,17 @@ def test_progress_bar_on_a_terminal(run_cli, items, monkeypatch):
     assert code == 0, err
     assert _one_json(out)["accuracy"] == 1.0  # stdout stays one JSON object
     assert "evaluating" in err and "12/12" in err and "acc 100.0%" in err and "tasks/s" in err
+
+
+def test_table_shows_model_output_as_text_not_markup(run_cli, items):
+    from test_eval_fakes import _key_of_task
+
+    hostile = [{"id": "c", "type": "function", "function": {"name": "[link=https://evil.example]x[/link]",
+                                                            "arguments": "{}"}}]
+    with FakeOpenAI() as srv:
+        srv.teach([it.task for it in items], False)
+        for it in items:
+            srv.answers[_key_of_task(it.task)] = hostile
+        code, out, err = run_cli(*_args(srv))
+    assert code == 0, err
+    assert "[link=https://evil.example]" in out  # printed literally, not turned into a hyperlink

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ._common import EXIT_FAIL, EXIT_USAGE, CliError, Ctx, JsonOpt, ProfileOpt, VerboseOpt, open_context
@@ -31,16 +32,16 @@ def _pct(x: float | None) -> str:
 # ---------------------------------------------------------------- rendering
 def _render_report(console: Console, d: dict[str, Any]) -> None:
     sha = str(d.get("model_sha") or "")
-    console.print(f"[bold]{d['model']}[/bold]  sha {sha[:19]}  backend {d['backend']}"
+    console.print(f"[bold]{escape(d['model'])}[/bold]  sha {escape(sha[:19])}  backend {d['backend']}"
                   + ("  [yellow]prompt mode[/yellow]" if d.get("prompt_mode") else ""))
     for name, s in (d.get("by_suite") or {}).items():
-        t = Table(title=f"{name}", title_justify="left", show_edge=False)
+        t = Table(title=escape(name), title_justify="left", show_edge=False)
         t.add_column("category")
         t.add_column("tasks", justify="right")
         t.add_column("correct", justify="right")
         t.add_column("accuracy", justify="right")
         for cat, c in s.get("by_category", {}).items():
-            t.add_row(cat, str(c["tasks"]), str(c["correct"]), _pct(c["accuracy"]))
+            t.add_row(escape(cat), str(c["tasks"]), str(c["correct"]), _pct(c["accuracy"]))
         t.add_section()
         t.add_row("[bold]all[/bold]", str(s.get("tasks", 0)), str(s.get("correct", 0)),
                   f"[bold]{_pct(s.get('accuracy', 0.0))}[/bold]")
@@ -51,7 +52,7 @@ def _render_report(console: Console, d: dict[str, Any]) -> None:
                   f"{d.get('requests')} requests; {d.get('wall_s')} s in all{startup}")
     errors = d.get("errors") or {}
     if errors:
-        console.print("failures by kind: " + ", ".join(f"{k} {v}" for k, v in errors.items()))
+        console.print("failures by kind: " + escape(", ".join(f"{k} {v}" for k, v in errors.items())))
     failures = d.get("failures") or []
     if failures:
         t = Table(title=f"first {min(len(failures), _FAILURES_SHOWN)} of {len(failures)} failures "
@@ -60,7 +61,8 @@ def _render_report(console: Console, d: dict[str, Any]) -> None:
         t.add_column("error")
         t.add_column("feedback", overflow="fold")
         for f in failures[:_FAILURES_SHOWN]:
-            t.add_row(f["id"], str(f["error"]), (f.get("feedback") or "")[:200])
+            # feedback quotes the model's output: escape it, or `[link=...]` in a function name is markup
+            t.add_row(escape(f["id"]), escape(str(f["error"])), escape((f.get("feedback") or "")[:200]))
         console.print(t)
     if d.get("request_errors"):
         console.print(f"[yellow]{d['request_errors']} requests failed[/yellow] (not cached: a rerun tries them again)")
@@ -70,8 +72,8 @@ def _render_compare(console: Console, d: dict[str, Any]) -> None:
     a, b = d["a"], d["b"]
     t = Table(show_edge=False)
     t.add_column("suite / category")
-    t.add_column(f"A: {a['model']}", justify="right", overflow="fold")
-    t.add_column(f"B: {b['model']}", justify="right", overflow="fold")
+    t.add_column(escape(f"A: {a['model']}"), justify="right", overflow="fold")
+    t.add_column(escape(f"B: {b['model']}"), justify="right", overflow="fold")
     t.add_column("B - A", justify="right")
     for r in d["rows"]:
         delta = r["delta"]
@@ -79,12 +81,12 @@ def _render_compare(console: Console, d: dict[str, Any]) -> None:
         dtext = "-" if delta is None else f"{delta * 100:+.1f}"
         if r["category"] == "all":
             t.add_section()
-        label = f"{r['suite']} / {r['category']}" if r["suite"] != "all" else "[bold]all[/bold]"
+        label = escape(f"{r['suite']} / {r['category']}") if r["suite"] != "all" else "[bold]all[/bold]"
         t.add_row(label, _cell(r["a"]), _cell(r["b"]), f"[{colour}]{dtext}[/{colour}]" if colour else dtext)
     console.print(t)
     for side, run in (("A", a), ("B", b)):
-        console.print(f"{side}: run {run['run_id']} ({run['status']}) sha {str(run['model_sha'])[:19]}, "
-                      f"{run['completed']}/{run['total']} tasks")
+        console.print(escape(f"{side}: run {run['run_id']} ({run['status']}) sha {str(run['model_sha'])[:19]}, "
+                             f"{run['completed']}/{run['total']} tasks"))
 
 
 def _cell(c: dict[str, Any] | None) -> str:
