@@ -317,6 +317,8 @@ def test_local_crafted_header_with_too_many_params(tmp_path):
     ("no_weights", "no .safetensors weights"),
     ("missing_shard", "names missing shards"),
     ("huge_config", "not a real config file"),
+    ("broken_link", "not a regular file"),
+    ("fifo", "not a regular file"),
 ])
 def test_local_hostile_dirs_refused(tmp_path, hostile, match):
     d = make_dir(tmp_path)
@@ -357,6 +359,10 @@ def test_local_hostile_dirs_refused(tmp_path, hostile, match):
         st.unlink()
     elif hostile == "missing_shard":
         (d / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {"w": "model-00001.safetensors"}}))
+    elif hostile == "broken_link":
+        (d / "tokenizer.json").symlink_to(d / "missing.json")
+    elif hostile == "fifo":
+        os.mkfifo(d / "generation_config.json")
     elif hostile == "huge_config":
         with (d / "config.json").open("wb") as f:
             f.truncate(60 * 1024 * 1024)

@@ -36,6 +36,7 @@ DEFAULT_MAX_TOKENS = 512
 class _Model:
     def __init__(self, path: str, served_name: str, max_model_len: int, seed: int, threads: int | None):
         import torch
+        import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if threads:
@@ -44,8 +45,6 @@ class _Model:
         self.name = served_name
         self.seed = seed
         self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-        import transformers
-
         major_minor = tuple(int(x) for x in transformers.__version__.split(".")[:2])
         dtype_kw = "dtype" if major_minor >= (4, 56) else "torch_dtype"  # renamed in 4.56
         self.model = AutoModelForCausalLM.from_pretrained(

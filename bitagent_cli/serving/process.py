@@ -21,7 +21,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import weakref
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -117,7 +116,8 @@ def _last_line(text: str) -> str:
 
 
 # ---------------------------------------------------------------- registry and exit handling
-_live: "weakref.WeakSet[ManagedProcess]" = weakref.WeakSet()
+# Strong references: a server whose handle was dropped without stop() is still stopped at exit.
+_live: "set[ManagedProcess]" = set()
 _handlers_installed = False
 _previous_handlers: dict[int, object] = {}
 
@@ -242,13 +242,14 @@ class ManagedProcess:
                 return
             i += 1
             if time.monotonic() >= deadline:
-                last = _last_line(self.log_tail())
+                tail = self.log_tail()
+                last = _last_line(tail)
                 self.stop()
                 raise ServerError(
                     f"{self.name} did not become healthy within {timeout:g} s and was stopped"
                     + (f"; last log line: {last}" if last else "")
                     + f" (log: {self.log_path}); raise the start-up timeout if the model is large",
-                    log_tail=self.log_tail(), log_path=self.log_path)
+                    log_tail=tail, log_path=self.log_path)
             time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
 
     def stop(self, timeout: float = 15.0) -> int | None:

@@ -387,7 +387,11 @@ def _walk(root: Path) -> Iterable[tuple[str, Path]]:
                 if target.is_dir():
                     raise ModelRefused(f"{root}: {rel} is a symlink to a directory; copy the files in instead")
             if name in filenames:
-                yield rel, p.resolve()
+                target = p.resolve()
+                if not target.is_file():  # broken link, FIFO, device: nothing to read safely
+                    raise ModelRefused(f"{root}: {rel} is not a regular file (a broken link, a pipe or a device); "
+                                       f"remove it")
+                yield rel, target
 
 
 def vet_local(path: Path, *, max_params_b: float = 8.0, max_download_gb: float = 40.0) -> VetResult:
