@@ -89,7 +89,7 @@ class NetworkInfo:
 
 
 def _is_ws(value: str) -> bool:
-    return value.startswith("ws://") or value.startswith("wss://")
+    return value.startswith(("ws://", "wss://"))
 
 
 def resolve_network(network: str | None, endpoint: str | None = None) -> NetworkInfo:

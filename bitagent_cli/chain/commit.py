@@ -54,9 +54,9 @@ class ModelRef:
 def format_commitment(ref: ModelRef) -> str:
     """The commitment text for ``ref`` (``hf:{repo}@{sha}``); raises ValueError when it is not valid
     or does not fit in 128 bytes."""
-    if not _REPO_RE.match(ref.repo) or ".." in ref.repo:
+    if not _REPO_RE.fullmatch(ref.repo) or ".." in ref.repo:
         raise ValueError(f"not a Hugging Face repo id: {ref.repo!r}")
-    if not _SHA_RE.match(ref.sha):
+    if not _SHA_RE.fullmatch(ref.sha):
         raise ValueError(f"not a 40-hex commit sha: {ref.sha!r}")
     text = f"{COMMITMENT_PREFIX}{ref.repo}@{ref.sha}"
     if len(text.encode("utf-8")) > MAX_COMMITMENT_BYTES:
@@ -71,7 +71,7 @@ def parse_commitment(text: str | None) -> ModelRef | None:
         return None
     body = text.removeprefix(COMMITMENT_PREFIX)
     repo, at, sha = body.rpartition("@")
-    if not at or not _REPO_RE.match(repo) or ".." in repo or not _SHA_RE.match(sha):
+    if not at or not _REPO_RE.fullmatch(repo) or ".." in repo or not _SHA_RE.fullmatch(sha):
         return None
     return ModelRef(repo, sha)
 
@@ -132,7 +132,7 @@ def vet_and_resolve(ref: str, *, settings: Mapping[str, Any] | None = None, vet:
             raise ModelRejected(f"{ref}: {getattr(e, 'reason', None) or e}", model=ref) from None
         raise
     repo, sha = str(getattr(res, "repo", "")), str(getattr(res, "sha", ""))
-    if getattr(res, "local_path", None) is not None and (sha.startswith("local:") or not _SHA_RE.match(sha)):
+    if getattr(res, "local_path", None) is not None and (sha.startswith("local:") or not _SHA_RE.fullmatch(sha)):
         raise ModelRejected(f"{ref} is a local directory; validators can only fetch Hugging Face models: "
                             f"upload it and submit org/name.", model=ref)
     try:

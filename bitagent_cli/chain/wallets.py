@@ -39,7 +39,7 @@ def is_ss58(value: str) -> bool:
 
 
 def _check_name(kind: str, value: str) -> str:
-    if not value or not _NAME_RE.match(value) or value in (".", ".."):
+    if not value or not _NAME_RE.fullmatch(value) or value in (".", ".."):
         raise WalletError(f"invalid {kind} name {value!r}: use letters, digits, '_', '-', '.' (no slashes).",
                           kind="invalid")
     return value

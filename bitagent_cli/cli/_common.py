@@ -150,6 +150,7 @@ def open_context(*, profile: str | None, json_out: bool = False, verbose: int = 
     """Resolve settings for a command (flags > env > profile > defaults) and set up logging."""
     global _json_requested
     _json_requested = json_out
+    _current.set(None)  # a context left by an earlier in-process run must not decide this one's output
     try:
         settings = load_settings(profile, overrides)
     except ConfigError as e:
