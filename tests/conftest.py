@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# Shared fixtures: the fake chain (fake_chain) and the serving ones (tiny_model_dir, tiny_server, fake_vllm, ...).
+pytest_plugins = ["chain_fakes", "serving_fixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 

@@ -1,6 +1,6 @@
-"""Fixtures for tests that need a model or a model server (import the ones you use into a test module).
+"""Fixtures for tests that need a model or a model server (loaded for every test by tests/conftest.py).
 
-    pytest_plugins = ["serving_fixtures"]   # in the test module (tests/ is on sys.path)
+
 
 - ``tiny_model_dir`` (session): a tiny random Llama built offline by ``make_tiny_model``.
 - ``tiny_server`` (module): that model served by the transformers backend through the real process

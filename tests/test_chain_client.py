@@ -8,7 +8,6 @@ import pytest
 pytest.register_assert_rewrite("chain_fakes")
 from chain_fakes import make_wallet  # noqa: E402
 
-pytest_plugins = ["chain_fakes"]  # the fake_chain fixture
 
 LOCAL = {"chain.network": "local"}
 

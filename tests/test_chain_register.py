@@ -11,7 +11,6 @@ import pytest
 pytest.register_assert_rewrite("chain_fakes")
 from chain_fakes import make_wallet  # noqa: E402
 
-pytest_plugins = ["chain_fakes"]  # the fake_chain fixture
 
 PASSWORD = "correct horse battery staple"
 

@@ -10,7 +10,6 @@ import pytest
 pytest.register_assert_rewrite("chain_fakes")
 from chain_fakes import make_wallet  # noqa: E402
 
-pytest_plugins = ["chain_fakes"]  # the fake_chain fixture
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 SHA2 = "fedcba9876543210fedcba9876543210fedcba98"

@@ -13,7 +13,6 @@ import pytest
 pytest.register_assert_rewrite("chain_fakes")
 from chain_fakes import make_wallet  # noqa: E402
 
-pytest_plugins = ["chain_fakes"]  # the fake_chain fixture
 
 PASSWORD = "s3cret-wallet-pass"
 

@@ -18,7 +18,6 @@ from bitagent_cli.serving.backends import (
 )
 from bitagent_cli.serving.process import ServerError, group_alive, pid_alive
 
-pytest_plugins = ["serving_fixtures"]
 
 
 def _flag(argv: list[str], name: str) -> str:

@@ -17,7 +17,6 @@ TOOLS = [{"type": "function", "function": {
     "name": "get_weather", "description": "Current weather for a city",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
 
-pytest_plugins = ["serving_fixtures"]
 
 
 def _chat(server, **body):

@@ -17,7 +17,6 @@ from bitagent_cli.serving.process import ManagedProcess, ServerError, free_port,
 
 REPO = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["serving_fixtures"]
 
 
 def _start(script: Path, tmp_path: Path, monkeypatch, mode: str = "ok", delay: float = 0.1) -> ManagedProcess:

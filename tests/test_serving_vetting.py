@@ -22,7 +22,6 @@ from bitagent_cli.serving.vetting import (
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
-pytest_plugins = ["serving_fixtures"]
 
 
 # ---------------------------------------------------------------- helpers

@@ -249,17 +249,34 @@ class ExpectedCall:
         norm = {k: (v if isinstance(v, list) else [v]) for k, v in args.items()}
         return cls(name=name, arguments=norm)
 
-    def first_answer(self) -> FunctionCall:
-        """The call made of each argument's first acceptable value other than ``""`` (an argument whose only
-        acceptable value is ``""`` is left out). BFCL's data marks some required arguments ``["", x]``, so the
-        fullest answer is the one every checker accepts."""
-        args = {}
+    def first_answer(self, required: "set[str] | frozenset[str]" = frozenset()) -> FunctionCall:
+        """The call made of each argument's first acceptable value, nested BFCL-style dicts included.
+
+        ``""`` first means the argument may be left out, and it is, unless it is in ``required`` (BFCL's data marks
+        some required arguments ``["", x]``): then the first real value is used."""
+        args: dict[str, Any] = {}
         for k, values in self.arguments.items():
-            for v in values:
-                if v != "":
-                    args[k] = v
-                    break
+            if not values:
+                continue
+            if values[0] != "":
+                args[k] = materialise(values[0])
+            elif k in required:
+                real = [v for v in values if v != ""]
+                if real:
+                    args[k] = materialise(real[0])
         return FunctionCall(self.name, args)
+
+
+def materialise(value: Any) -> Any:
+    """One concrete value from an acceptable value: a BFCL-style dict (each key -> list of acceptable
+    values, ``""`` = may be left out) becomes a plain dict of each key's first acceptable value."""
+    if isinstance(value, dict):
+        if value and all(isinstance(v, list) for v in value.values()):
+            return {k: materialise(alts[0]) for k, alts in value.items() if alts and alts[0] != ""}
+        return {k: materialise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [materialise(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True, slots=True)
