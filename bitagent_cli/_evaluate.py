@@ -535,7 +535,7 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
     seed = int(seed if seed is not None else _setting(settings, "eval.seed", 0))
     if limit is None:
         limit = int(_setting(settings, "eval.limit", 0)) or None
-    concurrency = int(concurrency if concurrency is not None else _setting(settings, "eval.concurrency", 8))
+    concurrency = int(concurrency if concurrency is not None else _setting(settings, "eval.concurrency", 64))
     max_tokens = int(max_tokens if max_tokens is not None else _setting(settings, "eval.max_tokens", 512))
     if concurrency < 1 or max_tokens < 1:
         raise ValueError("concurrency and max_tokens must be at least 1")
