@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..tasks import TaskFormatError
-from ..tasks.io import LineError, iter_jsonl, read_tasks
+from ..tasks.io import LineError, read_records, read_tasks
 from .check import Response, ScoreResult, score_task, summarise
 
 __all__ = ["ScoreFileError", "read_responses", "score_files"]
@@ -19,27 +18,7 @@ class ScoreFileError(Exception):
 def read_responses(path: str | os.PathLike[str]) -> tuple[list[Response], list[LineError]]:
     """Read a responses file: ``(responses, errors)``. A malformed line or a repeated id is an error for
     that line only (the first response for an id wins). Raises OSError if the file cannot be opened."""
-    shown = str(path)
-    out: list[Response] = []
-    errors: list[LineError] = []
-    seen: dict[str, int] = {}
-    for line_no, obj in iter_jsonl(path):
-        if isinstance(obj, LineError):
-            errors.append(obj)
-            continue
-        try:
-            r = Response.from_dict(obj)
-        except TaskFormatError as e:
-            errors.append(LineError(shown, line_no, str(e)))
-            continue
-        first = seen.get(r.id)
-        if first is not None:
-            errors.append(LineError(shown, line_no, f"duplicate response id {r.id!r} (first on line {first}); "
-                                                    f"this line is skipped"))
-            continue
-        seen[r.id] = line_no
-        out.append(r)
-    return out, errors
+    return read_records(path, Response.from_dict, kind="response")
 
 
 def _read(fn, path: str | os.PathLike[str], what: str):

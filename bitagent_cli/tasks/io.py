@@ -11,14 +11,16 @@ import gzip
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ._types import Task, TaskFormatError
 
-__all__ = ["LineError", "dump_task_line", "iter_jsonl", "read_tasks", "write_tasks"]
+__all__ = ["LineError", "dump_task_line", "iter_jsonl", "read_records", "read_tasks", "write_tasks"]
+
+R = TypeVar("R")
 
 #: A line longer than this is reported, not parsed (a task with a few hundred tools is well under it).
 MAX_LINE_BYTES = 32 * 1024 * 1024
@@ -75,10 +77,12 @@ def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, Any]]:
                 yield line_no, LineError(shown, line_no, "not valid JSON (nested too deeply)")
 
 
-def read_tasks(path: str | os.PathLike[str]) -> tuple[list[Task], list[LineError]]:
-    """Read a task file: ``(tasks, errors)``. A malformed line or a duplicate id is an error for that
-    line only; the first task with an id wins."""
-    tasks: list[Task] = []
+def read_records(path: str | os.PathLike[str], parse: Callable[[Any], R], *,
+                 kind: str = "record") -> tuple[list[R], list[LineError]]:
+    """Read a JSONL file of records with an ``id``: ``(records, errors)``. ``parse`` turns one JSON object into
+    a record (raising :class:`TaskFormatError` when it can't); a malformed line or a duplicate id is an error for
+    that line only and the first record with an id wins. Raises OSError if the file cannot be opened."""
+    out: list[R] = []
     errors: list[LineError] = []
     seen: dict[str, int] = {}
     shown = str(path)
@@ -87,21 +91,28 @@ def read_tasks(path: str | os.PathLike[str]) -> tuple[list[Task], list[LineError
             errors.append(obj)
             continue
         try:
-            task = Task.from_dict(obj)
+            rec = parse(obj)
         except TaskFormatError as e:
             errors.append(LineError(shown, line_no, str(e)))
             continue
-        except (TypeError, ValueError, AttributeError) as e:  # defensive: odd shapes inside a task
-            errors.append(LineError(shown, line_no, f"not a valid task ({type(e).__name__}: {e})"))
+        except (TypeError, ValueError, AttributeError) as e:  # defensive: odd shapes inside a record
+            errors.append(LineError(shown, line_no, f"not a valid {kind} ({type(e).__name__}: {e})"))
             continue
-        first = seen.get(task.id)
+        rid = rec.id  # type: ignore[attr-defined]
+        first = seen.get(rid)
         if first is not None:
-            errors.append(LineError(shown, line_no, f"duplicate task id {task.id!r} (first on line {first}); "
+            errors.append(LineError(shown, line_no, f"duplicate {kind} id {rid!r} (first on line {first}); "
                                                     f"this line is skipped"))
             continue
-        seen[task.id] = line_no
-        tasks.append(task)
-    return tasks, errors
+        seen[rid] = line_no
+        out.append(rec)
+    return out, errors
+
+
+def read_tasks(path: str | os.PathLike[str]) -> tuple[list[Task], list[LineError]]:
+    """Read a task file: ``(tasks, errors)``. A malformed line or a duplicate id is an error for that
+    line only; the first task with an id wins."""
+    return read_records(path, Task.from_dict, kind="task")
 
 
 def dump_task_line(task: Task | dict[str, Any]) -> str:
