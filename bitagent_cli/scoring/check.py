@@ -248,6 +248,11 @@ _CACHE_MAX = 200_000
 _SEEN: set[int] = set()
 
 
+def _cached(task: Task) -> _Compiled | None:
+    c = _CACHE.get(id(task))
+    return c if c is not None and c._task is task else None
+
+
 def _compiled(task: Task) -> _Compiled:
     key = id(task)
     c = _CACHE.get(key)
@@ -434,6 +439,75 @@ def _check_call(e: _Expected, call: FunctionCall) -> _Miss | None:
     return None
 
 
+def _same(v: Any, a: Any) -> bool:
+    """Python's ``==`` without letting booleans stand in for numbers (so ``_same`` implies :func:`_eq`)."""
+    tv, ta = type(v), type(a)
+    if tv is not ta:
+        return (tv is int or tv is float) and (ta is int or ta is float) and v == a
+    if tv is list:
+        return len(v) == len(a) and all(_same(x, y) for x, y in zip(v, a))
+    if tv is dict:
+        return v.keys() == a.keys() and all(_same(x, a[k]) for k, x in v.items())
+    return v == a
+
+
+def _same_in(v: Any, values: list) -> bool:
+    for a in values:
+        if a == v and _same(v, a):
+            return True
+    return False
+
+
+def _raw_ok(task: Task, calls: list[FunctionCall]) -> bool:
+    """True only if every call passes, in order, against the task's expected calls read as they are (no
+    compiled data): the exact name, every argument an exact hit on a listed value, every required argument
+    present. Whatever it cannot settle that way (a miss, a spelling, a value needing normalisation...) is
+    False, and the compiled check decides; so True here implies the compiled check finds no miss."""
+    tools = task.tools
+    for e, call in zip(task.expected, calls):
+        name = e.name
+        if call.name != name:
+            return False
+        for tool in tools:
+            if tool.name == name:
+                params = tool.parameters
+                props = params.get("properties")
+                schema_req = params.get("required")
+                break
+        else:
+            props = schema_req = None
+        args = call.arguments
+        ev = e.arguments
+        for k, v in args.items():
+            values = ev.get(k)
+            if values is None or (props and k not in props):
+                return False
+            tv = type(v)
+            if tv is str:
+                if v not in values:
+                    return False
+            elif tv is int or tv is float:
+                if v not in values or (True in values and not _exact_hit(v, values)):
+                    return False
+            elif tv is bool:
+                if not _exact_hit(v, values):
+                    return False
+            elif v is None:
+                if None not in values:
+                    return False
+            elif v not in values or not _same_in(v, values):
+                return False
+        if len(args) != len(ev):  # an expected argument left out: it must be optional (or undefined)
+            for k, values in ev.items():
+                if k not in args and "" not in values and (not props or k in props):
+                    return False
+        if schema_req:
+            for k in schema_req:
+                if k not in args:
+                    return False
+    return True
+
+
 def _match_all(exp: tuple[_Expected, ...], calls: list[FunctionCall]) -> _Miss | None:
     """A perfect matching of calls to expected calls, in any order. None when one exists, else the closest
     miss. The calls' own order is tried first (the common case); then Kuhn's augmenting paths over lazily
@@ -559,11 +633,22 @@ def score_task(task: Task, response: Response | None) -> ScoreResult:
     if n == 0:
         return _result(task, False, "no_call", _criteria(True, False),
                        "This request needs a tool call, but your answer made none.", parsed)
-    exp = _compiled(task).expected
-    if n != len(exp):
-        need = "exactly 1 call" if len(exp) == 1 else f"{len(exp)} calls"
+    ne = len(task.expected)
+    if n != ne:
+        need = "exactly 1 call" if ne == 1 else f"{ne} calls"
         return _result(task, False, "wrong_count", _criteria(True, False),
                        f"You made {n} call{'s' if n != 1 else ''}, but this request needs {need}.", parsed)
+    c = _cached(task)
+    if c is None:
+        key = id(task)
+        if key not in _SEEN and _raw_ok(task, calls):  # first sight, and the raw check settles it
+            if len(_SEEN) >= _CACHE_MAX:
+                _SEEN.clear()
+            _SEEN.add(key)
+            return ScoreResult(task.id, task.category, True, 1.0, None, _ALL_TRUE.copy(), "Correct.", calls,
+                               parsed.format)
+        c = _compiled(task)
+    exp = c.expected
     miss = _check_call(exp[0], calls[0]) if n == 1 else _match_all(exp, calls)
     if miss is None:
         return ScoreResult(task.id, task.category, True, 1.0, None, _ALL_TRUE.copy(), "Correct.", calls,
