@@ -203,6 +203,12 @@ class EvalReport:
                 "completed": len(self.outcomes), "backend": self.backend, "prompt_mode": self.prompt_mode,
                 "wall_s": round(self.wall_s, 3)}
 
+    @property
+    def tasks_per_s(self) -> float | None:
+        """Requests answered per second of serving (start-up excluded); None when nothing was sent."""
+        serving_s = self.wall_s - (self.startup_s or 0.0)
+        return round(self.requests / serving_s, 3) if self.requests and serving_s > 0 else None
+
     def to_dict(self, *, include_results: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {
             "ok": self.ok, "status": self.status, "error": self.error, "model": self.model,
@@ -214,6 +220,7 @@ class EvalReport:
             "accuracy": self.accuracy, "by_category": self.by_category, "by_suite": self.by_suite,
             "errors": self.summary.get("errors", {}), "failures": self.failures(),
             "wall_s": round(self.wall_s, 3), "startup_s": None if self.startup_s is None else round(self.startup_s, 3),
+            "tasks_per_s": self.tasks_per_s,
             "vet": self.vet, "run_id": self.run_id, "store": self.store_path,
         }
         if include_results:

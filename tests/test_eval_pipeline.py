@@ -86,6 +86,7 @@ def test_exact_accuracy_per_suite_and_category(settings, items):
     assert [p.done for p in seen] == sorted(p.done for p in seen)
     d = rep.to_dict()
     assert d["ok"] and d["accuracy"] == rep.accuracy and d["requests"] == len(items) and d["not_run"] == 0
+    assert d["tasks_per_s"] > 0
     assert d["model_sha"] == "endpoint:fake-model"  # not a hub id nor a directory: keyed by name
 
 
@@ -97,6 +98,7 @@ def test_rerun_comes_from_the_cache_without_a_server(settings, items):
         again = _run(srv, settings)
         assert srv.requests == n  # no request at all
         assert again.cached == again.total and again.requests == 0
+        assert again.tasks_per_s is None  # nothing was sent
         assert again.accuracy == first.accuracy and again.by_suite == first.by_suite
         url = srv.base_url
     # the server is gone: everything is cached, so nothing needs it
