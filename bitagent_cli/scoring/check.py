@@ -610,8 +610,12 @@ def score_task(task: Task, response: Response | None) -> ScoreResult:
                        f"Your output could not be read as tool calls ({parsed.error}); {_FMT_HINT}.", parsed)
     calls = parsed.calls
     n = len(calls)
+    expected = task.expected
+    cat = task.category
+    if expected and (not cat.endswith("relevance") or cat.endswith("irrelevance")):
+        return _score_calls(task, expected, parsed, calls, n)
     relevance = _is_relevance(task)
-    if relevance or not task.expected:  # relevance (any call to an offered tool) or irrelevance (no call)
+    if relevance or not expected:  # relevance (any call to an offered tool) or irrelevance (no call)
         if not relevance:
             if n:
                 return _result(task, False, "should_not_call", _criteria(True, False), (
@@ -630,10 +634,16 @@ def score_task(task: Task, response: Response | None) -> ScoreResult:
                                    f"You called `{c.name}`, which is not one of the offered tools.", parsed)
         return _result(task, True, None, _criteria(True, True, True),
                        "Correct: you called one of the offered tools.", parsed)
+    raise AssertionError("unreachable: a task with expected calls is scored by _score_calls")
+
+
+def _score_calls(task: Task, expected: tuple, parsed: ParseResult, calls: list[FunctionCall],
+                 n: int) -> ScoreResult:
+    """A task with expected calls (not relevance): the calls against them."""
     if n == 0:
         return _result(task, False, "no_call", _criteria(True, False),
                        "This request needs a tool call, but your answer made none.", parsed)
-    ne = len(task.expected)
+    ne = len(expected)
     if n != ne:
         need = "exactly 1 call" if ne == 1 else f"{ne} calls"
         return _result(task, False, "wrong_count", _criteria(True, False),
