@@ -187,3 +187,78 @@ def test_a_changed_string_value_is_wrong(task, junk):
     assume(all(normalise_string(bad[k]) != normalise_string(v) for v in e.arguments[k] if isinstance(v, str)))
     r = score_task(task, Response(task.id, FunctionCall(e.name, bad).to_python()))
     assert not r.correct and r.error == "wrong_value"
+
+
+# ------------------------------------------------------------------ first sight and compiled checks agree
+def _first_and_cached(task, text):
+    """The verdict on first sight (the uncompiled check, then the compiled one on a miss) and once the
+    task's checking data is cached."""
+    from bitagent_cli.scoring import check as C
+
+    C._CACHE.pop(id(task), None)
+    C._SEEN.discard(id(task))
+    first = score_task(task, Response(task.id, text)).to_dict()
+    assert id(task) not in C._CACHE
+    score_task(task, Response(task.id, text))
+    cached = score_task(task, Response(task.id, text))
+    assert C._CACHE[id(task)]._task is task
+    return first, cached.to_dict()
+
+
+@st.composite
+def answers(draw):
+    task = draw(tasks())
+    e = task.expected[0]
+    extra = {}
+    if draw(st.booleans()):  # an expected argument the schema does not define
+        extra[draw(ident)] = draw(st.lists(json_values, min_size=1, max_size=2))
+    loose = {}
+    req = task.tools[0].required
+    if req and draw(st.booleans()):  # BFCL's contradictory data: a schema-required argument marked optional
+        k = draw(st.sampled_from(req))
+        loose[k] = e.arguments[k] + [""]
+    if extra or loose:
+        task = Task.from_dict({**task.to_dict(), "expected": [{e.name: {**e.arguments, **extra, **loose}}]})
+    if draw(st.booleans()):  # the matching tool missing (only the other one offered)
+        task = Task.from_dict({**task.to_dict(), "tools": [task.tools[1].to_dict()]})
+    args = dict(parse_calls(first_answer_text(task)).calls[0].arguments)
+    keys = sorted(task.expected[0].arguments) + sorted(extra)
+    for _ in range(draw(st.integers(0, 3))):
+        op = draw(st.sampled_from(["drop", "set", "null", "flip", "add"]))
+        if op == "add" or not keys:
+            args[draw(ident)] = draw(json_values)
+            continue
+        k = draw(st.sampled_from(keys))
+        if op == "drop":
+            args.pop(k, None)
+        elif op == "null":
+            args[k] = None
+        elif op == "set":
+            args[k] = draw(json_values)
+        else:  # bool <-> number, int <-> float, in place or inside a list
+            v = args.get(k)
+            flip = {True: 1, False: 0.0, 1: True, 0: False}
+            if isinstance(v, list):
+                args[k] = [flip.get(x, x) if type(x) in (bool, int, float) else x for x in v]
+            elif type(v) in (int, float) and float(v).is_integer():
+                args[k] = flip.get(v, float(v) if type(v) is int else int(v))
+            elif type(v) is bool:
+                args[k] = flip[v]
+    name = draw(st.sampled_from([e.name, "functions." + e.name, e.name.replace(".", "_"), e.name + "x"]))
+    return task, "[" + FunctionCall(name, args).to_python() + "]"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(answers())
+@example((Task.from_dict({"id": "p/2", "category": "simple", "messages": [{"role": "user", "content": "q"}],
+                          "tools": [{"name": "f", "parameters": {"type": "dict", "properties": {
+                              "a": {"type": "array"}}}}], "expected": [{"f": {"a": [[1, 2]]}}]}),
+          "[f(a=[True, 2])]"))
+@example((Task.from_dict({"id": "p/3", "category": "simple", "messages": [{"role": "user", "content": "q"}],
+                          "tools": [{"name": "f", "parameters": {"type": "dict", "properties": {
+                              "a": {"type": "integer"}}, "required": ["a"]}}], "expected": [{"f": {"a": [1, ""]}}]}),
+          "[f()]"))
+def test_first_sight_and_compiled_checks_agree(case):
+    task, text = case
+    first, cached = _first_and_cached(task, text)
+    assert first == cached, text
