@@ -186,3 +186,5 @@ def test_wheel_includes_package_data(tmp_path):
     for spec in SUITES.values():
         assert f"bitagent_cli/tasks/data/{spec.file}" in names
     assert "bitagent_cli/tasks/data/NOTICE.md" in names
+    for profile in ("local", "testnet", "mainnet"):  # profiles/ is force-included as package data
+        assert any(n.endswith(f"bitagent_cli/_profiles/{profile}.toml") for n in names), profile
