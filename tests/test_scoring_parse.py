@@ -184,13 +184,12 @@ def test_unicode_names_and_values():
 
 
 def test_fast_path_calls_are_ordinary_function_calls():
+    import dataclasses
+
     from bitagent_cli.scoring.parse import _call
     from bitagent_cli.tasks import FunctionCall
 
     c = _call("f", {"a": 1})
     assert type(c) is FunctionCall and c == FunctionCall("f", {"a": 1}) and c.to_python() == "f(a=1)"
-    import dataclasses
-    import pytest as _pytest
-
-    with _pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         c.name = "g"  # type: ignore[misc]

@@ -205,6 +205,17 @@ def _first_and_cached(task, text):
     return first, cached.to_dict()
 
 
+def _flip(x):
+    """bool -> number, 0/1 -> bool, other integral numbers int <-> float; anything else as it is."""
+    if type(x) is bool:
+        return int(x) if x else 0.0
+    if type(x) in (int, float) and float(x).is_integer():
+        if x in (0, 1):
+            return bool(x)
+        return float(x) if type(x) is int else int(x)
+    return x
+
+
 @st.composite
 def answers(draw):
     task = draw(tasks())
@@ -237,13 +248,10 @@ def answers(draw):
             args[k] = draw(json_values)
         else:  # bool <-> number, int <-> float, in place or inside a list
             v = args.get(k)
-            flip = {True: 1, False: 0.0, 1: True, 0: False}
             if isinstance(v, list):
-                args[k] = [flip.get(x, x) if type(x) in (bool, int, float) else x for x in v]
-            elif type(v) in (int, float) and float(v).is_integer():
-                args[k] = flip.get(v, float(v) if type(v) is int else int(v))
-            elif type(v) is bool:
-                args[k] = flip[v]
+                args[k] = [_flip(x) for x in v]
+            else:
+                args[k] = _flip(v)
     name = draw(st.sampled_from([e.name, "functions." + e.name, e.name.replace(".", "_"), e.name + "x"]))
     return task, "[" + FunctionCall(name, args).to_python() + "]"
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ..tasks import FunctionCall, Task, TaskFormatError
-from .parse import ParseResult, parse_calls
+from .parse import _read
 
 __all__ = ["ERROR_CODES", "Response", "ScoreResult", "normalise_string", "score_task", "summarise"]
 
@@ -248,11 +248,6 @@ _CACHE_MAX = 200_000
 _SEEN: set[int] = set()
 
 
-def _cached(task: Task) -> _Compiled | None:
-    c = _CACHE.get(id(task))
-    return c if c is not None and c._task is task else None
-
-
 def _compiled(task: Task) -> _Compiled:
     key = id(task)
     c = _CACHE.get(key)
@@ -464,18 +459,21 @@ def _raw_ok(task: Task, calls: list[FunctionCall]) -> bool:
     present. Whatever it cannot settle that way (a miss, a spelling, a value needing normalisation...) is
     False, and the compiled check decides; so True here implies the compiled check finds no miss."""
     tools = task.tools
+    last = None
     for e, call in zip(task.expected, calls):
         name = e.name
         if call.name != name:
             return False
-        for tool in tools:
-            if tool.name == name:
-                params = tool.parameters
-                props = params.get("properties")
-                schema_req = params.get("required")
-                break
-        else:
-            props = schema_req = None
+        if name is not last:  # parallel calls to one function share its (identical) name: one lookup
+            last = name
+            for tool in tools:
+                if tool.name == name:
+                    params = tool.parameters
+                    props = params.get("properties")
+                    schema_req = params.get("required")
+                    break
+            else:
+                props = schema_req = None
         args = call.arguments
         ev = e.arguments
         for k, v in args.items():
@@ -586,9 +584,9 @@ def _feedback_for(m: _Miss, tool_names: frozenset) -> str:
 
 # --------------------------------------------------------------------------------------------- scoring
 def _result(task: Task, correct: bool, error: str | None, criteria: dict, feedback: str,
-            parsed: ParseResult | None) -> ScoreResult:
+            calls: list | None = None, fmt: str | None = None) -> ScoreResult:
     return ScoreResult(task.id, task.category, correct, 1.0 if correct else 0.0, error, criteria, feedback,
-                       parsed.calls if parsed is not None else [], parsed.format if parsed is not None else None)
+                       [] if calls is None else calls, fmt)
 
 
 def _is_relevance(task: Task) -> bool:
@@ -604,66 +602,72 @@ def score_task(task: Task, response: Response | None) -> ScoreResult:
     """Score one response to one task (1.0 correct, 0.0 otherwise; see the module docs for the rules)."""
     if response is None:
         return _result(task, False, "no_response", _criteria(), "No response was given for this task.", None)
-    parsed = parse_calls(response.text, response.tool_calls)
-    if not parsed.ok:
-        return _result(task, False, "unparseable", _criteria(False),
-                       f"Your output could not be read as tool calls ({parsed.error}); {_FMT_HINT}.", parsed)
-    calls = parsed.calls
+    parsed = _read(response.text, response.tool_calls)  # parse_calls, without its result object
+    if parsed is None:
+        calls: list[FunctionCall] = []
+        fmt = None
+    elif type(parsed) is list:
+        calls = parsed
+        fmt = "pythonic" if calls else None
+    else:
+        if not parsed.ok:
+            return _result(task, False, "unparseable", _criteria(False),
+                           f"Your output could not be read as tool calls ({parsed.error}); {_FMT_HINT}.")
+        calls = parsed.calls
+        fmt = parsed.format
     n = len(calls)
     expected = task.expected
     cat = task.category
     if expected and (not cat.endswith("relevance") or cat.endswith("irrelevance")):
-        return _score_calls(task, expected, parsed, calls, n)
+        return _score_calls(task, expected, calls, fmt, n)
     relevance = _is_relevance(task)
     if relevance or not expected:  # relevance (any call to an offered tool) or irrelevance (no call)
         if not relevance:
             if n:
                 return _result(task, False, "should_not_call", _criteria(True, False), (
                     "None of the offered tools fits this request, so the right answer is to call nothing "
-                    "and say so."), parsed)
+                    "and say so."), calls, fmt)
             return ScoreResult(task.id, task.category, True, 1.0, None, _NO_CALL_OK.copy(),
                                "Correct: you made no call.", calls, None)
         if n == 0:
             return _result(task, False, "no_call", _criteria(True, False),
-                           "This request needs a tool call, but your answer made none.", parsed)
+                           "This request needs a tool call, but your answer made none.", calls, fmt)
         offered = _offered(task)
         if offered:
             for c in calls:
                 if c.name not in offered and _model_name(c.name) not in offered:
                     return _result(task, False, "wrong_func_name", _criteria(True, True, False),
-                                   f"You called `{c.name}`, which is not one of the offered tools.", parsed)
+                                   f"You called `{c.name}`, which is not one of the offered tools.", calls, fmt)
         return _result(task, True, None, _criteria(True, True, True),
-                       "Correct: you called one of the offered tools.", parsed)
+                       "Correct: you called one of the offered tools.", calls, fmt)
     raise AssertionError("unreachable: a task with expected calls is scored by _score_calls")
 
 
-def _score_calls(task: Task, expected: tuple, parsed: ParseResult, calls: list[FunctionCall],
+def _score_calls(task: Task, expected: tuple, calls: list[FunctionCall], fmt: str | None,
                  n: int) -> ScoreResult:
     """A task with expected calls (not relevance): the calls against them."""
     if n == 0:
         return _result(task, False, "no_call", _criteria(True, False),
-                       "This request needs a tool call, but your answer made none.", parsed)
+                       "This request needs a tool call, but your answer made none.", calls, fmt)
     ne = len(expected)
     if n != ne:
         need = "exactly 1 call" if ne == 1 else f"{ne} calls"
         return _result(task, False, "wrong_count", _criteria(True, False),
-                       f"You made {n} call{'s' if n != 1 else ''}, but this request needs {need}.", parsed)
-    c = _cached(task)
-    if c is None:
-        key = id(task)
+                       f"You made {n} call{'s' if n != 1 else ''}, but this request needs {need}.", calls, fmt)
+    key = id(task)
+    c = _CACHE.get(key)
+    if c is None or c._task is not task:
         if key not in _SEEN and _raw_ok(task, calls):  # first sight, and the raw check settles it
             if len(_SEEN) >= _CACHE_MAX:
                 _SEEN.clear()
             _SEEN.add(key)
-            return ScoreResult(task.id, task.category, True, 1.0, None, _ALL_TRUE.copy(), "Correct.", calls,
-                               parsed.format)
+            return ScoreResult(task.id, task.category, True, 1.0, None, _ALL_TRUE.copy(), "Correct.", calls, fmt)
         c = _compiled(task)
     exp = c.expected
     miss = _check_call(exp[0], calls[0]) if n == 1 else _match_all(exp, calls)
     if miss is None:
-        return ScoreResult(task.id, task.category, True, 1.0, None, _ALL_TRUE.copy(), "Correct.", calls,
-                           parsed.format)
-    return _result(task, False, miss.code, _criteria_for(miss.code), _feedback_for(miss, _offered(task)), parsed)
+        return ScoreResult(task.id, task.category, True, 1.0, None, _ALL_TRUE.copy(), "Correct.", calls, fmt)
+    return _result(task, False, miss.code, _criteria_for(miss.code), _feedback_for(miss, _offered(task)), calls, fmt)
 
 
 def summarise(results: Iterable[ScoreResult]) -> dict[str, Any]:

@@ -85,11 +85,23 @@ def parse_calls(text: str | None, tool_calls: list | None = None) -> ParseResult
 
     Structured ``tool_calls`` win when present and non-empty; otherwise ``text`` is parsed. Never raises.
     """
+    r = _read(text, tool_calls)
+    if r is None:
+        return ParseResult([], True, None, None)
+    if type(r) is list:
+        return ParseResult(r, True, None, "pythonic" if r else None)
+    return r
+
+
+def _read(text: str | None, tool_calls: list | None) -> ParseResult | list[FunctionCall] | None:
+    """:func:`parse_calls` without a result object on the two common paths (for the scorer): None for an
+    output without calls, a list for calls read by the pythonic fast path (format ``pythonic``), else the
+    ParseResult. Never raises."""
     try:
         if tool_calls:
             return _parse_tool_calls(tool_calls)
         if text is None:
-            return _no_calls()
+            return None
         if not isinstance(text, str):
             return _bad(f"the response must be text, got {type(text).__name__}")
         if len(text) > MAX_INPUT_CHARS:
@@ -99,13 +111,13 @@ def parse_calls(text: str | None, tool_calls: list | None = None) -> ParseResult
         else:
             s = text.strip()
             if "(" not in s and "[" not in s and "{" not in s:
-                return _no_calls()  # prose (or nothing): no call can be written without brackets
+                return None  # prose (or nothing): no call can be written without brackets
         if not s:
-            return _no_calls()
+            return None
         if _FAST_START_RE.match(s) is not None:
             calls = _fast_pythonic(s)
             if calls is not None:
-                return ParseResult(calls, True, None, "pythonic" if calls else None)
+                return calls
         return _parse_text(s)
     except _Bad as e:
         return _bad(str(e))
