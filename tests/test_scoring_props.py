@@ -266,6 +266,10 @@ def answers(draw):
                           "tools": [{"name": "f", "parameters": {"type": "dict", "properties": {
                               "a": {"type": "integer"}}, "required": ["a"]}}], "expected": [{"f": {"a": [1, ""]}}]}),
           "[f()]"))
+@example((Task.from_dict({"id": "p/4", "category": "simple", "messages": [{"role": "user", "content": "q"}],
+                          "tools": [{"name": "f", "parameters": {"type": "dict", "properties": {
+                              "a": {"type": "boolean"}}}}], "expected": [{"f": {"a": [True]}}]}),
+          "[f(a=1)]"))
 def test_first_sight_and_compiled_checks_agree(case):
     task, text = case
     first, cached = _first_and_cached(task, text)
