@@ -1,13 +1,17 @@
 """Benchmark: score every BFCL single-turn task with its first acceptable answer, ours vs BFCL's own checker.
 
-    python benchmarks/scoring.py [--repeat 15] [--by-category] [--json]
+    python benchmarks/scoring.py [--repeat 15] [--by-category] [--cold-names] [--json]
 
 Each task's first acceptable answer is written as model output text: pythonic ``[f(a=1), g(b='x')]``
 (irrelevance tasks answer with prose, relevance tasks with an argument-less call to the first tool). Then:
 
-* ours: ``parse_calls`` + ``score_task`` on every task; cold (each task seen for the first time: its checking
-  data is built and not cached, as in a one-shot ``bitagent score``) and warm (tasks seen before, their
-  compiled checking data cached, as when a validator scores many miners on the same tasks);
+* ours: ``score_task`` on every task (which parses the output); cold (each task seen for the first time: before
+  each cold round the scorer's per-task caches are cleared, so every Task is fresh to it and nothing about it is
+  cached: it is checked uncompiled, as in a one-shot ``bitagent score`` or a validator scoring each task once per
+  model) and warm (tasks seen before, their compiled checking data cached, as when a validator scores many
+  miners on the same tasks). The parser's small caches of identifiers it has already validated (function and
+  argument names) stay warm, as in a validator's process; ``--cold-names`` clears them too before each cold
+  round (a fresh process);
 * BFCL: ``default_decode_ast_prompting`` + ``ast_checker`` (relevance/irrelevance: decode + ``is_empty_output``,
   as ``_evaluate_single_relevance_entry`` does) from the bfcl-eval 2026.3.23 wheel, installed with
   ``pip install --no-deps``, its heavy imports (model handlers, tree-sitter, tenacity...) stubbed, in-process.
@@ -38,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bitagent_cli.scoring import Response, first_answer_text, score_task  # noqa: E402
 from bitagent_cli.scoring import check as _check  # noqa: E402
+from bitagent_cli.scoring import parse as _parse  # noqa: E402
 from bitagent_cli.tasks import load_suite  # noqa: E402
 
 
@@ -228,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=15, help="interleaved rounds (the best of each is kept)")
     ap.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     ap.add_argument("--by-category", action="store_true", help="also time each category (microseconds a task)")
+    ap.add_argument("--cold-names", action="store_true",
+                    help="cold rounds also forget the identifiers the parser has validated (a fresh process)")
     args = ap.parse_args(argv)
 
     tasks = load_suite("bfcl")
@@ -284,12 +291,18 @@ def main(argv: list[str] | None = None) -> int:
             if key == "cold":  # first sight of every task again
                 _check._CACHE.clear()
                 _check._SEEN.clear()
+                if args.cold_names:  # and the parser's caches of valid identifiers (a fresh process)
+                    _parse._GOOD_KW.clear()
+                    _parse._GOOD_NAMES.clear()
             gc.collect()
             t0 = time.perf_counter()
             fn()
             timings[key] = min(timings[key], time.perf_counter() - t0)
             if key == "cold":
+                assert not _check._CACHE, "a cold round scored a task from the cache"
                 ours_warm()  # the second sight compiles and caches: the warm round is the steady state
+    # the verdicts compared below are the first-sight ones; the cached (compiled) check gives the same results
+    assert all(score_task(t, r).to_dict() == verdicts[t.id].to_dict() for t, r in pairs), "cold != warm"
     t_cold, t_warm = timings["cold"], timings["warm"]
     fig: dict = {
         "tasks": n, "python": platform.python_version(), "machine": platform.machine(), "repeat": args.repeat,
