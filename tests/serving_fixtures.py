@@ -1,7 +1,5 @@
 """Fixtures for tests that need a model or a model server (loaded for every test by tests/conftest.py).
 
-
-
 - ``tiny_model_dir`` (session): a tiny random Llama built offline by ``make_tiny_model``.
 - ``tiny_server`` (module): that model served by the transformers backend through the real process
   manager (``start_server``); stopped at the end of the module. ``.base_url`` ends in ``/v1``.
