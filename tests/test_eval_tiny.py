@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-from serving_fixtures import fake_vllm, tiny_model_dir, wait_gone  # noqa: F401
 
 import bitagent_cli.serving as serving
 from bitagent_cli._evaluate import EvalError, evaluate

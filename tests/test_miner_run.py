@@ -9,7 +9,6 @@ import signal
 import threading
 from types import SimpleNamespace
 
-import chain_fakes
 import httpx
 import pytest
 from bittensor.sp_core import Keypair
@@ -21,7 +20,6 @@ from bitagent_cli.neurons import protocol as P
 from bitagent_cli.neurons.miner import MinerError, ThreadedServer, bind_socket, run_miner
 from bitagent_cli.tasks import FunctionCall, Task
 
-fake_chain = chain_fakes.fake_chain  # the fixture
 SHA = "0123456789abcdef0123456789abcdef01234567"
 VALIDATOR = Keypair.create_from_uri("//Alice")
 TASK = Task.from_dict({

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("bittensor")
 
-from chain_fakes import fake_chain, make_wallet  # noqa: E402,F401 - fake_chain is a fixture
+from chain_fakes import make_wallet  # noqa: E402
 
 
 @pytest.fixture
