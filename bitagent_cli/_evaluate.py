@@ -334,7 +334,7 @@ def resolve_model(model: str, *, backend: str, settings: Mapping[str, Any] | Non
                   status: Callable[[str], None] = lambda s: None) -> _Resolved:
     """Vet (and, to serve it ourselves, download) the model. Raises ``ModelRefused``."""
     from .serving import ModelUnavailable, download_model, vet_model
-    from .serving.vetting import _looks_local
+    from .serving.vetting import looks_local
 
     max_params_b = float(_setting(settings, "eval.max_params_b", 8.0))
     max_download_gb = float(_setting(settings, "eval.max_download_gb", 40.0))
@@ -343,9 +343,9 @@ def resolve_model(model: str, *, backend: str, settings: Mapping[str, Any] | Non
     if model == BUILTIN_TINY:
         status("building the tiny demo model (once)")
         ref = str(ensure_tiny_model(settings))
-    elif _looks_local(model):
+    elif looks_local(model):
         label = str(Path(model).expanduser().resolve())
-    if backend == "endpoint" and not _looks_local(ref) and not _is_hub_ref(ref):
+    if backend == "endpoint" and not looks_local(ref) and not _is_hub_ref(ref):
         return _Resolved(label, "endpoint:" + model, model, model)
     status(f"vetting {model}")
     try:

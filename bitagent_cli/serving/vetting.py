@@ -104,7 +104,7 @@ def parse_ref(ref: str) -> tuple[str, str | None]:
     return repo, (rev or None)
 
 
-def _looks_local(ref: str) -> bool:
+def looks_local(ref: str) -> bool:
     """An existing directory, or anything written as a path (./x, ../x, /x, ~/x)."""
     return Path(ref).expanduser().is_dir() or ref.startswith(("./", "../", "/", "~")) or ref in (".", "..")
 
@@ -137,7 +137,7 @@ def _allowed(name: str) -> bool:
 def vet_model(ref: str, *, max_params_b: float = 8.0, max_download_gb: float = 40.0, revision: str | None = None,
               api: Any = None) -> VetResult:
     """Vet a hub model (``org/name[@rev]``) or a local directory. Raises ModelRefused (one line)."""
-    if _looks_local(ref):
+    if looks_local(ref):
         return vet_local(Path(ref), max_params_b=max_params_b, max_download_gb=max_download_gb)
     repo, rev = parse_ref(ref)
     if revision and rev and revision != rev:
