@@ -52,6 +52,9 @@ REQUEST_PROTOCOL = 1
 BUILTIN_TINY = "builtin:tiny"
 #: Our transformers server generates one request at a time; more in flight only queue (and time out).
 TRANSFORMERS_MAX_CONCURRENCY = 4
+#: Requests in flight for vLLM when neither a flag, env var nor profile sets eval.concurrency: vLLM's default
+#: --max-num-seqs, so its whole batch stays busy (benchmarks/harness.py measures this setting).
+VLLM_DEFAULT_CONCURRENCY = 256
 #: Connections per httpx client for remote endpoints. httpcore's pool does O(connections x waiting
 #: requests) work per request: at 256 connections in one pool that is ~20 ms a request (measured), in
 #: pools of 8 it is ~0.7 ms. Servers on this machine get one bare transport per worker (~0.5 ms).
@@ -229,6 +232,14 @@ class EvalReport:
 
 
 # ---------------------------------------------------------------- helpers
+def _is_default(settings: Mapping[str, Any] | None, key: str) -> bool:
+    """True when ``key`` has its built-in default (no flag, env var or profile set it)."""
+    sources = getattr(settings, "sources", None)
+    if sources is not None:
+        return sources.get(key, "default") == "default"
+    return settings is None or key not in settings
+
+
 def _setting(settings: Mapping[str, Any] | None, key: str, default: Any = None) -> Any:
     if settings is not None:
         try:
@@ -542,6 +553,7 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
     seed = int(seed if seed is not None else _setting(settings, "eval.seed", 0))
     if limit is None:
         limit = int(_setting(settings, "eval.limit", 0)) or None
+    concurrency_given = concurrency
     concurrency = int(concurrency if concurrency is not None else _setting(settings, "eval.concurrency", 64))
     max_tokens = int(max_tokens if max_tokens is not None else _setting(settings, "eval.max_tokens", 512))
     if concurrency < 1 or max_tokens < 1:
@@ -549,6 +561,8 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
     timeout = float(_setting(settings, "eval.request_timeout", 120.0))
     base_url = base_url or _setting(settings, "eval.base_url") or None
     backend = resolve_backend(backend or _setting(settings, "eval.backend", "auto"), base_url)
+    if backend == "vllm" and concurrency_given is None and _is_default(settings, "eval.concurrency"):
+        concurrency = max(concurrency, VLLM_DEFAULT_CONCURRENCY)  # keep vLLM's whole batch busy
 
     items = load_tasks(suites, category=category, limit=limit, seed=seed)
     if not items:

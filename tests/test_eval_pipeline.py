@@ -246,3 +246,12 @@ def test_resume_after_kill_9(settings, items, tmp_path):
         n_right, _ = _expected(srv, items)
         assert srv.requests - sent_before == len(items) - stored
         assert rep.ok and rep.cached == stored and rep.correct == n_right
+
+
+def test_concurrency_default_detection():
+    from bitagent_cli._evaluate import _is_default
+    from bitagent_cli.config import load_settings
+
+    assert _is_default(load_settings("local"), "eval.concurrency")
+    assert not _is_default(load_settings("local", {"eval.concurrency": 8}), "eval.concurrency")
+    assert _is_default({}, "eval.concurrency") and not _is_default({"eval.concurrency": 8}, "eval.concurrency")

@@ -162,3 +162,4 @@ def test_server_that_never_becomes_healthy(tiny_model_dir, fake_vllm, tmp_path, 
     with ResultStore(default_path(settings)) as store:
         run = store.runs()[0]
         assert run["status"] == "error" and store.count() == 0
+        assert run["settings"]["concurrency"] == 256  # vLLM's default batch when nothing sets eval.concurrency

@@ -61,7 +61,7 @@ SETTINGS: dict[str, Spec] = {s.key: s for s in [
     _s("eval.suites", list, ["bfcl", "glaive"], "task suites run by default (the validator's suite)"),
     _s("eval.limit", int, 0, "tasks per suite (0 = all)"),
     _s("eval.seed", int, 0, "sampling seed for --limit"),
-    _s("eval.concurrency", int, 64, "requests in flight (the transformers backend caps it at 4)"),
+    _s("eval.concurrency", int, 64, "requests in flight (unset: 256 for vLLM; transformers is capped at 4)"),
     _s("eval.request_timeout", float, 120.0, "seconds per request"),
     _s("eval.max_params_b", float, 8.0, "largest model accepted, in billions of parameters"),
     _s("eval.max_download_gb", float, 40.0, "largest download accepted, in GB"),
