@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover - older typer on real click
     from click.exceptions import Abort, ClickException, Exit, NoArgsIsHelpError, UsageError
 
 from . import doctor, eval_model, mine, profile, register, score, submit, tasks, validate, wallet
-from ._common import EXIT_FAIL, EXIT_USAGE, CliError, current, json_requested, rewrite_argv
+from ._common import EXIT_FAIL, EXIT_USAGE, CliError, json_requested, rewrite_argv
 
 app = typer.Typer(
     name="bitagent",
@@ -86,8 +86,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         _print_error(f"unexpected {type(e).__name__}: {e}; rerun with -vv for details and report it.", EXIT_FAIL)
         code = EXIT_FAIL
-    finally:
-        _ = current()
     if argv is None:
         sys.exit(code)
     return code

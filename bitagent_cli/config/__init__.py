@@ -15,7 +15,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -255,6 +255,3 @@ def load_settings(profile: str | None = None, overrides: Mapping[str, Any] | Non
         sources[k] = "flag"
     return Settings(profile=name, values=values, sources=sources)
 
-
-def apply(settings: Settings, fn: Callable[[Settings], Any]) -> Any:  # pragma: no cover - tiny helper
-    return fn(settings)
