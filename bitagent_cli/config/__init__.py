@@ -254,4 +254,3 @@ def load_settings(profile: str | None = None, overrides: Mapping[str, Any] | Non
         values[k] = _coerce(spec, v, "command-line flag")
         sources[k] = "flag"
     return Settings(profile=name, values=values, sources=sources)
-
