@@ -131,20 +131,27 @@ def load_wallet(settings: Mapping[str, Any] | None = None, *, unlock_hotkey: boo
         raise WalletError(f"no hotkey {w.hotkey_str!r} in {_where(w)}; create it with "
                           f"`bitagent wallet-setup -w {w.name} -H {w.hotkey_str}`.", kind="missing")
     if unlock_hotkey:
-        pw = None
-        if hk_file.is_encrypted():
-            pw = resolve_password(password, password_file)
-            if pw is None:
-                raise WalletError(f"hotkey {w.hotkey_str!r} of {_where(w)} is encrypted; set BT_WALLET_PASSWORD "
-                                  f"or pass --password-file FILE.", kind="password_missing")
-        try:
-            w.get_hotkey(password=pw) if pw is not None else w.hotkey
-        except WrongPasswordError:
-            raise WalletError(f"wrong password for hotkey {w.hotkey_str!r} of {_where(w)}.",
-                              kind="wrong_password") from None
-        except KeyfileError as e:
-            raise WalletError(f"cannot read hotkey {w.hotkey_str!r} of {_where(w)} ({e}).", kind="invalid") from None
+        _decrypt(hk_file, lambda pw: w.get_hotkey(password=pw) if pw is not None else w.hotkey,
+                 f"hotkey {w.hotkey_str!r}", w, password, password_file)
     return w
+
+
+def _decrypt(keyfile: Any, get: Any, label: str, wallet: Any, password: str | None,
+             password_file: str | None) -> Any:
+    """Read one key with ``get(password)``, asking for a password only when its file is encrypted; every
+    failure is a one-line :class:`WalletError` (``password_missing``, ``wrong_password``, ``invalid``)."""
+    pw = None
+    if keyfile.is_encrypted():
+        pw = resolve_password(password, password_file)
+        if pw is None:
+            raise WalletError(f"{label} of {_where(wallet)} is encrypted; set BT_WALLET_PASSWORD or pass "
+                              f"--password-file FILE (first line = password).", kind="password_missing")
+    try:
+        return get(pw)
+    except WrongPasswordError:
+        raise WalletError(f"wrong password for {label} of {_where(wallet)}.", kind="wrong_password") from None
+    except KeyfileError as e:
+        raise WalletError(f"cannot read {label} of {_where(wallet)} ({e}).", kind="invalid") from None
 
 
 def coldkey_is_encrypted(wallet: Any) -> bool:
@@ -159,18 +166,7 @@ def unlock_coldkey(wallet: Any, *, password: str | None = None, password_file: s
         raise WalletError(f"no coldkey file in {_where(wallet)} (only the public key?); this needs the "
                           f"private coldkey: restore it, or create a wallet with `bitagent wallet-setup`.",
                           kind="missing")
-    pw = None
-    if ck.is_encrypted():
-        pw = resolve_password(password, password_file)
-        if pw is None:
-            raise WalletError(f"the coldkey of {_where(wallet)} is encrypted; set BT_WALLET_PASSWORD or pass "
-                              f"--password-file FILE (first line = password).", kind="password_missing")
-    try:
-        kp = wallet.get_coldkey(password=pw)
-    except WrongPasswordError:
-        raise WalletError(f"wrong password for the coldkey of {_where(wallet)}.", kind="wrong_password") from None
-    except KeyfileError as e:
-        raise WalletError(f"cannot unlock the coldkey of {_where(wallet)} ({e}).", kind="invalid") from None
+    kp = _decrypt(ck, lambda pw: wallet.get_coldkey(password=pw), "the coldkey", wallet, password, password_file)
     try:
         hot = wallet.hotkey
     except (FileNotFoundError, KeyfileError):
