@@ -130,7 +130,6 @@ def _read(text: str | None, tool_calls: list | None) -> ParseResult | list[Funct
 # --------------------------------------------------------------------------------------------- cleaning
 _SPECIAL_TOKENS = ("<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|end|>", "<|endoftext|>", "</s>", "<eos>",
                    "<end_of_turn>", "<|end_of_text|>", "<|return|>", "<|call|>")
-_SPECIAL_ENDS = tuple({t[-2:] for t in _SPECIAL_TOKENS})
 
 
 def _clean(text: str) -> str:
@@ -142,11 +141,15 @@ def _clean(text: str) -> str:
             text = text[text.rfind("</think>") + 8:].strip()
     elif text.startswith("<think>"):
         return ""  # reasoning that never finished: no call was made
-    while text.endswith(_SPECIAL_ENDS):  # trailing end-of-turn tokens only: never inside an argument value
+    # Trailing end-of-turn tokens only (never inside an argument value). Bounded by construction: each round
+    # either removes a listed token or stops, and there are at most as many rounds as the text has characters.
+    for _ in range(len(text)):
         for tok in _SPECIAL_TOKENS:
             if text.endswith(tok):
                 text = text[: -len(tok)].rstrip()
                 break
+        else:
+            break
     return text
 
 
