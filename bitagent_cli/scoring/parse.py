@@ -22,6 +22,7 @@ import json
 import keyword
 import math
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,8 +37,10 @@ MAX_DEPTH = 64
 #: At most this many calls in one output.
 MAX_CALLS = 512
 #: Pythonic text longer than this is not handed to ``ast.parse`` (the literal-only fast path and JSON take up
-#: to MAX_INPUT_CHARS): building a syntax tree for hundreds of kilobytes costs up to a second.
-MAX_AST_CHARS = 64 * 1024
+#: to MAX_INPUT_CHARS): building a syntax tree costs up to ~2 ms a kilobyte for dense literals.
+MAX_AST_CHARS = 16 * 1024
+#: At most this many characters in all go through ``ast.parse`` while reading one output (every reading tried).
+MAX_AST_TOTAL = 2 * MAX_AST_CHARS
 #: At most this many places in prose are tried as the start of a call.
 MAX_CANDIDATES = 32
 
@@ -80,12 +83,14 @@ def _bad(msg: str) -> ParseResult:
 
 
 # --------------------------------------------------------------------------------------------- entry point
-def parse_calls(text: str | None, tool_calls: list | None = None) -> ParseResult:
+def parse_calls(text: str | None, tool_calls: list | None = None, tools: Any = None) -> ParseResult:
     """Read the calls in a model's output (``text``) or in its OpenAI ``tool_calls`` list.
 
-    Structured ``tool_calls`` win when present and non-empty; otherwise ``text`` is parsed. Never raises.
+    Structured ``tool_calls`` win when present and non-empty; otherwise ``text`` is parsed. ``tools`` (the
+    task's :class:`Tool` objects, or OpenAI/JSON-schema tool dicts) types the string values of the XML
+    formats (Qwen3, MiniMax M2, GLM-4.5) the way vLLM's parsers do. Never raises.
     """
-    r = _read(text, tool_calls)
+    r = _read(text, tool_calls, tools)
     if r is None:
         return ParseResult([], True, None, None)
     if type(r) is list:
@@ -93,7 +98,18 @@ def parse_calls(text: str | None, tool_calls: list | None = None) -> ParseResult
     return r
 
 
-def _read(text: str | None, tool_calls: list | None) -> ParseResult | list[FunctionCall] | None:
+class _State(threading.local):
+    """Per-thread state of the parse in progress (set by :func:`_read` on its slow path)."""
+
+    ast_left = MAX_AST_TOTAL  # characters ast.parse may still read
+    tools: Any = None  # the task's tools, for typing XML parameter values
+
+
+_ST = _State()
+
+
+def _read(text: str | None, tool_calls: list | None,
+          tools: Any = None) -> ParseResult | list[FunctionCall] | None:
     """:func:`parse_calls` without a result object on the two common paths (for the scorer): None for an
     output without calls, a list for calls read by the pythonic fast path (format ``pythonic``), else the
     ParseResult. Never raises."""
@@ -118,6 +134,8 @@ def _read(text: str | None, tool_calls: list | None) -> ParseResult | list[Funct
             calls = _fast_pythonic(s)
             if calls is not None:
                 return calls
+        _ST.ast_left = MAX_AST_TOTAL
+        _ST.tools = tools
         return _parse_text(s)
     except _Bad as e:
         return _bad(str(e))
@@ -125,11 +143,17 @@ def _read(text: str | None, tool_calls: list | None) -> ParseResult | list[Funct
         return _bad("the output is nested too deeply")
     except Exception as e:  # noqa: BLE001 - the parser never raises; anything unforeseen is "unparseable"
         return _bad(f"could not read the output ({type(e).__name__})")
+    finally:
+        _ST.tools = None
 
 
 # --------------------------------------------------------------------------------------------- cleaning
 _SPECIAL_TOKENS = ("<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|end|>", "<|endoftext|>", "</s>", "<eos>",
-                   "<end_of_turn>", "<|end_of_text|>", "<|return|>", "<|call|>")
+                   "<end_of_turn>", "<|end_of_text|>", "<|return|>", "<|call|>", "<|eot|>", "<|eom|>",
+                   "<|python_end|>", "<\uff5cend\u2581of\u2581sentence\uff5c>", "<|observation|>", "<|user|>")
+# The trailing tokens are matched on the reversed text by one regex: literal alternatives separated by
+# whitespace, so the match is linear and no loop in Python runs over the tokens.
+_TRAILING_RE = re.compile(r"(?:\s*(?:" + "|".join(re.escape(t[::-1]) for t in _SPECIAL_TOKENS) + "))*")
 
 
 def _clean(text: str) -> str:
@@ -141,15 +165,10 @@ def _clean(text: str) -> str:
             text = text[text.rfind("</think>") + 8:].strip()
     elif text.startswith("<think>"):
         return ""  # reasoning that never finished: no call was made
-    # Trailing end-of-turn tokens only (never inside an argument value). Bounded by construction: each round
-    # either removes a listed token or stops, and there are at most as many rounds as the text has characters.
-    for _ in range(len(text)):
-        for tok in _SPECIAL_TOKENS:
-            if text.endswith(tok):
-                text = text[: -len(tok)].rstrip()
-                break
-        else:
-            break
+    if text.endswith(">"):  # trailing end-of-turn tokens only (never inside an argument value)
+        cut = _TRAILING_RE.match(text[::-1]).end()  # type: ignore[union-attr]  (a star always matches)
+        if cut:
+            text = text[:len(text) - cut].rstrip()
     return text
 
 
@@ -221,7 +240,7 @@ def _fast_pythonic(s: str) -> list[FunctionCall] | None:
         else:
             pos = 0
             close = ""
-        while True:
+        for _ in range(len(t)):  # each round consumes tokens: bounded by their number
             call, pos = _fast_call(t, pos)
             calls.append(call)
             if len(calls) > MAX_CALLS:
@@ -234,6 +253,8 @@ def _fast_pythonic(s: str) -> list[FunctionCall] | None:
                 continue
             if tok == close:
                 break
+            return None
+        else:
             return None
         if close:
             pos += 1
@@ -257,7 +278,7 @@ def _fast_call(t: list[str], pos: int) -> tuple[FunctionCall, int]:
     args: dict[str, Any] = {}
     if t[pos] == ")":
         return _call(name, args), pos + 1
-    while True:
+    for _ in range(len(t)):  # each round consumes at least three tokens
         kw = t[pos]
         if t[pos + 1] != "=" or kw in args:
             raise _Decline
@@ -296,6 +317,7 @@ def _fast_call(t: list[str], pos: int) -> tuple[FunctionCall, int]:
         if tok == ")":
             return _call(name, args), pos + 1
         raise _Decline
+    raise _Decline
 
 
 def _fast_value(t: list[str], pos: int, depth: int) -> tuple[Any, int]:
@@ -345,7 +367,7 @@ def _fast_value(t: list[str], pos: int, depth: int) -> tuple[Any, int]:
         out: dict[Any, Any] = {}
         if t[pos] == "}":
             return out, pos + 1
-        while True:
+        for _ in range(len(t)):  # each round consumes tokens
             key, pos = _fast_value(t, pos, depth + 1)
             if t[pos] != ":" or not (type(key) in (str, int, float, bool) or key is None):
                 raise _Decline  # sets and odd keys go to the ast path
@@ -359,14 +381,14 @@ def _fast_value(t: list[str], pos: int, depth: int) -> tuple[Any, int]:
             if tok == "}":
                 return out, pos + 1
             raise _Decline
-    raise _Decline
+    raise _Decline  # (also when the dict loop ran out of tokens)
 
 
 def _fast_seq(t: list[str], pos: int, close: str, depth: int) -> tuple[list[Any], int]:
     items: list[Any] = []
     if t[pos] == close:
         return items, pos + 1
-    while True:
+    for _ in range(len(t)):  # each round consumes tokens
         v, pos = _fast_value(t, pos, depth + 1)
         items.append(v)
         tok = t[pos]
@@ -378,10 +400,12 @@ def _fast_seq(t: list[str], pos: int, close: str, depth: int) -> tuple[list[Any]
         if tok == close:
             return items, pos + 1
         raise _Decline
+    raise _Decline
 
 
 # --------------------------------------------------------------------------------------------- ast path
 _BRACKETS_RE = re.compile(r"[\[\](){}]")
+_ARGS, _DATA, _ARGS_JSON = 0, 1, 2  # how _lit reads a bare name (see there)
 
 
 def _check_depth(s: str) -> None:
@@ -398,12 +422,16 @@ def _check_depth(s: str) -> None:
             depth -= 1
 
 
-def _ast_calls(s: str) -> list[FunctionCall] | Any:  # noqa: C901
+def _ast_calls(s: str, mode: int = _ARGS) -> list[FunctionCall] | Any:  # noqa: C901
     """Parse pythonic text with ast. Returns a list of calls, or (for a plain literal such as a dict) the
-    literal value so that the caller can read it as JSON-style calls. Raises _Bad."""
+    literal value so that the caller can read it as JSON-style calls. ``mode`` ``_ARGS_JSON`` also reads
+    bare ``null``/``true``/``false`` in arguments as JSON values (OLMo 3). Raises _Bad."""
     _check_depth(s)
     if len(s) > MAX_AST_CHARS:
         raise _Fatal(f"the calls are longer than {MAX_AST_CHARS} characters (write them as JSON to send more)")
+    _ST.ast_left -= len(s)
+    if _ST.ast_left < 0:
+        raise _Fatal("the output is too long to try every reading of it (write the calls as JSON)")
     src = s
     try:
         tree: ast.AST = ast.parse(src, mode="eval")
@@ -425,11 +453,11 @@ def _ast_calls(s: str) -> list[FunctionCall] | Any:  # noqa: C901
     calls: list[FunctionCall] = []
     for node in nodes:
         if isinstance(node, ast.Call):
-            calls.append(_ast_call(node))
+            calls.append(_ast_call(node, mode))
         elif isinstance(node, (ast.List, ast.Tuple)) and all(isinstance(e, ast.Call) for e in node.elts):
-            calls.extend(_ast_call(e) for e in node.elts)
+            calls.extend(_ast_call(e, mode) for e in node.elts)
         elif body is not None and isinstance(node, (ast.Dict, ast.List)):
-            return _lit(node, 0, True)  # a literal (JSON-like dict/list with Python quoting): read as data
+            return _lit(node, 0, _DATA)  # a literal (JSON-like dict/list with Python quoting): read as data
         else:
             raise _Bad("not a list of function calls")
         if len(calls) > MAX_CALLS:
@@ -448,7 +476,7 @@ def _dotted(node: ast.AST) -> str:
     return ".".join(reversed(parts))
 
 
-def _ast_call(node: ast.Call) -> FunctionCall:
+def _ast_call(node: ast.Call, mode: int = 0) -> FunctionCall:
     name = _dotted(node.func)
     if node.args:
         raise _Bad(f"call to {name!r} passes positional arguments; use keyword arguments (name=value)")
@@ -458,16 +486,17 @@ def _ast_call(node: ast.Call) -> FunctionCall:
             raise _Bad(f"call to {name!r} uses ** unpacking; write each argument as name=value")
         if kw.arg in args:
             raise _Bad(f"call to {name!r} repeats argument {kw.arg!r}")
-        args[kw.arg] = _lit(kw.value, 1)
+        args[kw.arg] = _lit(kw.value, 1, mode)
     return FunctionCall(name, args)
 
 
 _JSON_NAMES = {"true": True, "false": False, "null": None}
 
 
-def _lit(node: ast.AST, depth: int, data: bool = False) -> Any:
-    """Convert a literal node. In call arguments (``data=False``) a bare name reads as its own string, as
-    in BFCL; inside JSON-like data (``data=True``) only ``true``/``false``/``null`` are names."""
+def _lit(node: ast.AST, depth: int, data: int = 0) -> Any:
+    """Convert a literal node. In call arguments (``_ARGS``) a bare name reads as its own string, as in
+    BFCL; inside JSON-like data (``_DATA``) only ``true``/``false``/``null`` are names; ``_ARGS_JSON`` reads
+    those three as JSON values and any other bare name as its own string."""
     if depth > MAX_DEPTH:
         raise _Bad(f"an argument nests deeper than {MAX_DEPTH} levels")
     t = type(node)
@@ -513,7 +542,8 @@ def _lit(node: ast.AST, depth: int, data: bool = False) -> Any:
         if data:
             if name in _JSON_NAMES:
                 return _JSON_NAMES[name]
-            raise _Bad(f"{name!r} is not a value (quote strings)")
+            if data == _DATA:
+                raise _Bad(f"{name!r} is not a value (quote strings)")
         if name.lower() in _NON_FINITE_NAMES:
             raise _Bad("an argument is not a finite number")
         return name  # BFCL reads a bare name as its own string
@@ -745,56 +775,397 @@ def _parse_text(s: str) -> ParseResult:
     r = _embedded(s)
     if whole_error is not None:
         return r if r is not None and r.calls else _bad(whole_error)
-    return r if r is not None else _no_calls()
+    if r is not None:
+        return r
+    # 5. a tool-call marker of a format not read here (or a known one without its call) is not a refusal
+    if "<" in s:
+        m = _UNKNOWN_MARKER_RE.search(s)
+        if m is not None:
+            return _bad(f"the output has a tool-call marker ({m.group(0)[:48]}) but no call that can be read")
+    return _no_calls()
 
 
-def _markers(s: str) -> ParseResult | None:
+# A tag that names a tool or function call (any family's), e.g. <tool_use>, <|function_call_begin|>.
+_UNKNOWN_MARKER_RE = re.compile(r"<[|\uff5c]?/?[\w:.\-\u2581]{0,32}?(?:tool|function|invoke)[^<>\n]{0,64}>", re.I)
+
+
+# --------------------------------------------------------------------------------------------- model families
+# The tool-call formats that vLLM's --tool-call-parser options read (docs/scoring.md has the table). Every
+# scan below moves forward through the text: a find never restarts from an earlier position, and each loop
+# is capped by the number of calls (MAX_CALLS) or by the text's length.
+_DS = "\uff5c"  # DeepSeek's fullwidth bar; "\u2581" is its word separator
+_DS_CALLS = f"<{_DS}tool\u2581calls\u2581begin{_DS}>"
+_DS_CALL = f"<{_DS}tool\u2581call\u2581begin{_DS}>"
+_DS_CALL_END = f"<{_DS}tool\u2581call\u2581end{_DS}>"
+_DS_SEP = f"<{_DS}tool\u2581sep{_DS}>"
+_KIMI_CALL = "<|tool_call_begin|>"
+_KIMI_ARGS = "<|tool_call_argument_begin|>"
+
+
+def _markers(s: str) -> ParseResult | None:  # noqa: C901 - one line per family
+    if "<|tool_calls_section_begin|>" in s or _KIMI_CALL in s:
+        return _ok(_kimi(s), "kimi_k2")
+    if _DS_CALLS in s or _DS_CALL in s:
+        return _ok(*_deepseek(s))
+    if "<minimax:tool_call>" in s:
+        return _ok(_minimax(s), "minimax_m2")
     if "<tool_call>" in s:
-        return _ok(*_tagged(s, "<tool_call>", "</tool_call>", "hermes"))
+        return _ok(*_tool_call_blocks(s))
+    if "<function=" in s:  # Qwen3-Coder without the <tool_call> wrapper (vLLM reads it too)
+        return _ok(_qwen3_xml(s[s.index("<function="):]), "qwen3_xml")
     if "[TOOL_CALLS]" in s:
         return _ok(*_mistral(s))
+    if "<|python_start|>" in s:
+        body = s[s.index("<|python_start|>") + 16:].replace("<|python_end|>", "\n")
+        return _ok(_payload(body)[0], "llama4")
     if "<|python_tag|>" in s:
         rest = s[s.index("<|python_tag|>") + 14:].replace("<|python_tag|>", ";")
         calls, _ = _payload(rest)
         return _ok(calls, "llama")
     if "<TOOLCALL>" in s:
-        return _ok(*_tagged(s, "<TOOLCALL>", "</TOOLCALL>", "pythonic"))
-    for tag in ("<functioncall>", "<function_call>"):
-        if tag in s:
-            rest = s[s.index(tag) + len(tag):]
-            end = rest.find("</function_call>")
-            if end >= 0:
-                rest = rest[:end]
-            calls, _ = _payload(rest)
-            return _ok(calls, "glaive")
+        return _ok(_tagged(s, "<TOOLCALL>", "</TOOLCALL>"), "pythonic")
+    if "<tools>" in s:  # Qwen2.5-Coder
+        return _ok(_tagged(s, "<tools>", "</tools>"), "qwen25_coder")
+    if "<tool_calls>" in s:  # Jamba
+        return _ok(_tagged(s, "<tool_calls>", "</tool_calls>"), "jamba")
+    if "<|tool_call|>" in s:  # Granite 3.0
+        return _ok(_payload(s[s.index("<|tool_call|>") + 13:])[0], "granite")
+    if "<function_calls>" in s:  # OLMo 3: one pythonic call a line
+        return _ok(_olmo3(s), "olmo3")
+    if "<function_call>" in s:  # Granite-20B-FC: one JSON object after each tag
+        return _ok(_json_after_tags(s, "<function_call>", "</function_call>"), "granite_20b_fc")
+    if "<functioncall>" in s:  # Glaive
+        return _ok(_json_after_tags(s, "<functioncall>", "</functioncall>"), "glaive")
     return None
 
 
-def _tagged(s: str, open_tag: str, close_tag: str, fmt: str) -> tuple[list[FunctionCall], str]:
-    calls: list[FunctionCall] = []
-    pos = s.find(open_tag)
-    while pos >= 0:
-        start = pos + len(open_tag)
-        end = s.find(close_tag, start)
-        nxt = s.find(open_tag, start)
-        if end < 0 or (0 <= nxt < end):
-            end = nxt if nxt >= 0 else len(s)
-            body = s[start:end]
-            pos = nxt
+def _blocks(s: str, open_tag: str, close_tag: str, start: int = 0) -> list[str]:
+    """The text after each ``open_tag`` up to its ``close_tag``, the next ``open_tag`` or the end (the last
+    block may be unterminated). Linear: the next close tag is searched for only when the previous one is
+    behind the current block. At most MAX_CALLS blocks."""
+    out: list[str] = []
+    n_open = len(open_tag)
+    pos = s.find(open_tag, start)
+    close = -2  # -2: not searched yet; -1: none after this point
+    for _ in range(MAX_CALLS + 1):
+        if pos < 0:
+            return out
+        body_start = pos + n_open
+        nxt = s.find(open_tag, body_start)
+        if close != -1 and close < body_start:
+            close = s.find(close_tag, body_start)
+        if close >= 0 and (nxt < 0 or close < nxt):
+            out.append(s[body_start:close])
+            nxt = s.find(open_tag, close + len(close_tag))
         else:
-            body = s[start:end]
-            pos = s.find(open_tag, end + len(close_tag))
-        got, _ = _payload(body)
+            out.append(s[body_start:] if nxt < 0 else s[body_start:nxt])
+        pos = nxt
+    raise _Fatal(f"more than {MAX_CALLS} calls")
+
+
+def _tagged(s: str, open_tag: str, close_tag: str) -> list[FunctionCall]:
+    calls: list[FunctionCall] = []
+    for body in _blocks(s, open_tag, close_tag):
+        calls.extend(_payload(body)[0])
+        if len(calls) > MAX_CALLS:
+            raise _Fatal(f"more than {MAX_CALLS} calls")
+    return calls
+
+
+_GLM_NAME_RE = re.compile(r"([A-Za-z_][\w.\-]{0,255})[ \t]*(?:\n|\\n|(?=<arg_key>)|$)")
+
+
+def _tool_call_blocks(s: str) -> tuple[list[FunctionCall], str]:
+    """``<tool_call>`` blocks: Hermes/Qwen JSON (or pythonic), Qwen3-Coder XML (``<function=name>``), GLM-4.5
+    (``name`` then ``<arg_key>``/``<arg_value>`` pairs) or Granite 3.1 (a JSON list). The format of the
+    first block names the output."""
+    calls: list[FunctionCall] = []
+    fmt = ""
+    for body in _blocks(s, "<tool_call>", "</tool_call>"):
+        b = body.strip()
+        if b.startswith("<function="):
+            got = _qwen3_xml(b)
+            fmt = fmt or "qwen3_xml"
+        elif (m := _GLM_NAME_RE.match(b)) is not None:
+            got = [_glm45(b, m)]
+            fmt = fmt or "glm45"
+        else:
+            got = _payload(b)[0]
+            fmt = fmt or "hermes"
         calls.extend(got)
         if len(calls) > MAX_CALLS:
             raise _Fatal(f"more than {MAX_CALLS} calls")
+    return calls, fmt or "hermes"
+
+
+# ------------------------------------------------ XML parameter values, typed by the tool's schema (as vLLM)
+def _schema_props(name: str) -> dict | None:
+    """The JSON-schema ``properties`` of the tool called ``name`` among the parse's tools, or None."""
+    tools = _ST.tools
+    if not tools:
+        return None
+    for i, t in enumerate(tools):
+        if i > 4096:
+            break
+        if isinstance(t, dict):
+            fn = t.get("function") if isinstance(t.get("function"), dict) else t
+            tname, params = fn.get("name"), fn.get("parameters")
+        else:
+            tname, params = getattr(t, "name", None), getattr(t, "parameters", None)
+        if tname == name:
+            props = params.get("properties") if isinstance(params, dict) else None
+            return props if isinstance(props, dict) else {}
+    return None
+
+
+def _schema_type(props: dict | None, key: str) -> str | None:
+    spec = props.get(key) if props else None
+    t = spec.get("type") if isinstance(spec, dict) else None
+    if isinstance(t, list):  # ["integer", "null"]
+        t = next((x for x in t if x != "null"), None)
+    return t.strip().lower() if isinstance(t, str) else None
+
+
+_INT_RE = re.compile(r"[-+]?[0-9]{1,4000}")
+
+
+def _data_or_none(raw: str) -> Any:
+    """JSON (or a Python literal, read without evaluation), or None when the text is neither."""
+    try:
+        return _literal_data(raw)
+    except _Bad:
+        return None
+
+
+def _typed(raw: str, typ: str | None, untyped: str) -> Any:
+    """One XML parameter value (a string) converted to the schema type ``typ`` as vLLM's qwen3_coder and
+    minimax_m2 parsers do: ``null`` is None; strings stay strings; integers, numbers (integral ones become
+    ints), booleans (``true``/``false``), arrays and objects are read when they can be, otherwise the text
+    stays a string (and fails the type check). Without a type: ``untyped`` ``"string"`` keeps the text,
+    ``"data"`` reads it as JSON when it can be (GLM-4.5)."""
+    if raw.lower() == "null":
+        return None
+    if typ is None:
+        if untyped == "string":
+            return raw
+        v = _data_or_none(raw)
+        return raw if v is None else v
+    if typ in ("string", "str", "text", "varchar", "char", "enum"):
+        return raw
+    if typ.startswith(("int", "uint", "long", "short", "unsigned")):
+        return int(raw) if _INT_RE.fullmatch(raw.strip()) else raw
+    if typ.startswith(("num", "float", "double")):
+        try:
+            f = float(raw)
+        except ValueError:
+            return raw
+        if not math.isfinite(f):
+            return raw
+        return int(f) if f.is_integer() and abs(f) < 2 ** 53 else f
+    if typ in ("boolean", "bool", "binary"):
+        low = raw.strip().lower()
+        return True if low == "true" else False if low == "false" else raw
+    v = _data_or_none(raw)
+    return raw if v is None else v
+
+
+def _xml_args(name: str, pairs: list[tuple[str, str]], untyped: str) -> FunctionCall:
+    props = _schema_props(name)
+    args: dict[str, Any] = {}
+    for key, raw in pairs:
+        key = key.strip()
+        if not key:
+            raise _Bad(f"a parameter of {name!r} has no name")
+        if key in args:
+            raise _Bad(f"call to {name!r} repeats argument {key!r}")
+        typ = _schema_type(props, key)
+        if props is not None and key not in props and untyped == "string":
+            typ = None  # vLLM keeps a parameter the schema does not define as a string
+        args[key] = _typed(raw, typ, untyped)
+    return FunctionCall(name, _arguments(args, name))
+
+
+def _call_name(name: str, what: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 256 or any(c.isspace() or c in "<>" for c in name):
+        raise _Bad(f"a {what} call has no readable function name")
+    return name
+
+
+def _one_newline(v: str) -> str:
+    """Drop one newline after the opening and one before the closing tag (the models' layout)."""
+    if v.startswith("\n"):
+        v = v[1:]
+    if v.endswith("\n"):
+        v = v[:-1]
+    return v
+
+
+def _qwen3_xml(s: str) -> list[FunctionCall]:
+    """``<function=name><parameter=k>v</parameter>...</function>``, possibly several (Qwen3-Coder)."""
+    calls: list[FunctionCall] = []
+    for fn in _blocks(s, "<function=", "</function>"):
+        gt = fn.find(">")
+        if gt < 0:
+            raise _Bad("a <function=...> tag is not closed")
+        name = _call_name(fn[:gt], "Qwen3 XML")
+        pairs: list[tuple[str, str]] = []
+        for p in _blocks(fn, "<parameter=", "</parameter>", gt + 1):
+            pgt = p.find(">")
+            if pgt < 0:
+                raise _Bad(f"a <parameter=...> tag of {name!r} is not closed")
+            pairs.append((p[:pgt], _one_newline(p[pgt + 1:])))
+        calls.append(_xml_args(name, pairs, "string"))
+        if len(calls) > MAX_CALLS:
+            raise _Fatal(f"more than {MAX_CALLS} calls")
+    if not calls:
+        raise _Bad("a Qwen3 XML tool call holds no <function=...>")
+    return calls
+
+
+def _glm45(b: str, m: re.Match) -> FunctionCall:
+    """GLM-4.5: ``name\\n<arg_key>k</arg_key>\\n<arg_value>v</arg_value>...`` (one call a <tool_call>)."""
+    name = _call_name(m.group(1), "GLM-4.5")
+    rest = b[m.end():]
+    keys = _blocks(rest, "<arg_key>", "</arg_key>")
+    values = _blocks(rest, "<arg_value>", "</arg_value>")
+    if len(keys) != len(values) or (not keys and rest.strip()):
+        raise _Bad(f"the <arg_key>/<arg_value> pairs of {name!r} do not match")
+    return _xml_args(name, [(k, v.strip()) for k, v in zip(keys, values)], "data")
+
+
+def _minimax(s: str) -> list[FunctionCall]:
+    """MiniMax M2: ``<minimax:tool_call><invoke name="f"><parameter name="k">v</parameter></invoke>...``."""
+    calls: list[FunctionCall] = []
+    for block in _blocks(s, "<minimax:tool_call>", "</minimax:tool_call>"):
+        for inv in _blocks(block, "<invoke name=", "</invoke>"):
+            gt = inv.find(">")
+            if gt < 0:
+                raise _Bad("an <invoke name=...> tag is not closed")
+            name = _call_name(inv[:gt].strip().strip("\"'"), "MiniMax")
+            pairs = []
+            for p in _blocks(inv, "<parameter name=", "</parameter>", gt + 1):
+                pgt = p.find(">")
+                if pgt < 0:
+                    raise _Bad(f"a <parameter name=...> tag of {name!r} is not closed")
+                pairs.append((p[:pgt].strip().strip("\"'"), _one_newline(p[pgt + 1:].strip())))
+            calls.append(_xml_args(name, pairs, "string"))
+            if len(calls) > MAX_CALLS:
+                raise _Fatal(f"more than {MAX_CALLS} calls")
+    if not calls:
+        raise _Bad("a <minimax:tool_call> holds no <invoke name=...>")
+    return calls
+
+
+# ------------------------------------------------ special-token formats with JSON arguments
+def _json_object(s: str, name: str) -> dict[str, Any]:
+    """The arguments of ``name``: one JSON object (a fenced ```json block is unwrapped)."""
+    a = s.strip()
+    if a.startswith("```"):
+        a = a[3:]
+        if a.startswith("json"):
+            a = a[4:]
+        if a.rstrip().endswith("```"):
+            a = a.rstrip()[:-3]
+        a = a.strip()
+    if not a:
+        return {}
+    try:
+        obj = _json_loads(a)
+    except _Bad as e:
+        raise _Bad(f"the arguments of {name!r} are not a JSON object: {e}") from None
+    return _arguments(obj, name)
+
+
+def _kimi(s: str) -> list[FunctionCall]:
+    """Kimi K2: ``<|tool_call_begin|>functions.name:0<|tool_call_argument_begin|>{json}<|tool_call_end|>``."""
+    calls: list[FunctionCall] = []
+    for block in _blocks(s, _KIMI_CALL, "<|tool_call_end|>"):
+        head, sep, args = block.partition(_KIMI_ARGS)
+        if not sep:
+            raise _Bad("a Kimi tool call has no <|tool_call_argument_begin|>")
+        head = head.strip()
+        base, colon, idx = head.rpartition(":")
+        if colon and idx.isdigit():
+            head = base
+        if head.startswith("functions."):
+            head = head[10:]
+        name = _call_name(head, "Kimi")
+        calls.append(FunctionCall(name, _json_object(args.replace("<|tool_calls_section_end|>", ""), name)))
+    if not calls:
+        raise _Bad("<|tool_calls_section_begin|> is followed by no call")
+    return calls
+
+
+def _deepseek(s: str) -> tuple[list[FunctionCall], str]:
+    """DeepSeek V3 (``function<｜tool▁sep｜>name\\n```json\\n{...}\\n```) and V3.1 (``name<｜tool▁sep｜>{...}``)
+    blocks between ``<｜tool▁call▁begin｜>`` and ``<｜tool▁call▁end｜>``."""
+    calls: list[FunctionCall] = []
+    fmt = ""
+    for block in _blocks(s, _DS_CALL, _DS_CALL_END):
+        block = block.replace(f"<{_DS}tool\u2581calls\u2581end{_DS}>", "")
+        left, sep, right = block.partition(_DS_SEP)
+        if not sep:
+            raise _Bad("a DeepSeek tool call has no <\uff5ctool\u2581sep\uff5c>")
+        rs = right.lstrip()
+        if rs.startswith(("{", "```")) or not rs:  # V3.1: the name before the separator
+            name, args = _call_name(left, "DeepSeek"), right
+            fmt = fmt or "deepseek_v31"
+        else:  # V3: the type ("function") before it, then the name and a fenced JSON block
+            first, _, args = right.partition("\n")
+            name = _call_name(first, "DeepSeek")
+            fmt = fmt or "deepseek_v3"
+        calls.append(FunctionCall(name, _json_object(args, name)))
+    if not calls:
+        raise _Bad("<\uff5ctool\u2581calls\u2581begin\uff5c> is followed by no call")
     return calls, fmt
 
 
+def _json_after_tags(s: str, tag: str, close_tag: str) -> list[FunctionCall]:
+    """One JSON call object (or list) after each ``tag`` (Granite-20B-FC, Glaive); text after the JSON and
+    before the next tag is ignored, as vLLM does."""
+    calls: list[FunctionCall] = []
+    for body in _blocks(s, tag, close_tag):
+        b = body.strip()
+        try:
+            obj, _ = _DECODER.raw_decode(b) if b[:1] in ("{", "[") else (None, 0)
+        except json.JSONDecodeError:
+            obj = None
+        if obj is None:  # not plain JSON: Python quoting, a JSON-string "arguments" (Glaive)...
+            calls.extend(_payload(b)[0])
+        else:
+            _check_depth(b)
+            calls.extend(_calls_from_data(obj)[0])
+        if len(calls) > MAX_CALLS:
+            raise _Fatal(f"more than {MAX_CALLS} calls")
+    return calls
+
+
+def _olmo3(s: str) -> list[FunctionCall]:
+    """OLMo 3: ``<function_calls>`` then one pythonic call a line, JSON's null/true/false allowed."""
+    body = _blocks(s, "<function_calls>", "</function_calls>")[0].strip()
+    if not body:
+        raise _Bad("<function_calls> is followed by no call")
+    if len(body) <= MAX_AST_CHARS:
+        v = _ast_calls(body, _ARGS_JSON)
+        if isinstance(v, list) and all(isinstance(c, FunctionCall) for c in v):
+            return v
+        raise _Bad("<function_calls> holds something other than calls")
+    return _payload(body)[0]
+
+
+_MISTRAL_NAME_RE = re.compile(r"([A-Za-z0-9_.\-]{1,256})\s*(?=\{)")
+
+
 def _mistral(s: str) -> tuple[list[FunctionCall], str]:
+    """Mistral: ``[TOOL_CALLS] [{...}]`` (text after the list is ignored, as vLLM does),
+    ``[TOOL_CALLS]name[ARGS]{...}`` and v11+ ``[TOOL_CALLS]name{...}``, each possibly repeated."""
     rest = s[s.index("[TOOL_CALLS]") + 12:]
     calls: list[FunctionCall] = []
-    for seg in rest.split("[TOOL_CALLS]"):
+    segments = rest.split("[TOOL_CALLS]", MAX_CALLS + 1)
+    if len(segments) > MAX_CALLS + 1:
+        raise _Fatal(f"more than {MAX_CALLS} calls")
+    for seg in segments:
         seg = seg.strip()
         if not seg:
             continue
@@ -807,11 +1178,52 @@ def _mistral(s: str) -> tuple[list[FunctionCall], str]:
             if len(objs) != 1:
                 raise _Bad(f"the [ARGS] of {name!r} are not one JSON object")
             calls.append(FunctionCall(name, _arguments(objs[0], name)))
+        elif seg[0] in "[{":
+            try:
+                objs = _json_seq(seg)  # one list, or objects separated by ';' or ','
+            except _Fatal:
+                raise
+            except _Bad:
+                try:  # JSON followed by text: the text is ignored
+                    objs = [_DECODER.raw_decode(seg)[0]]
+                except json.JSONDecodeError:  # Python quoting, pythonic calls...
+                    objs = None
+            if objs is None:
+                calls.extend(_payload(seg)[0])
+            else:
+                for o in objs:
+                    calls.extend(_calls_from_data(o)[0])
+        elif _MISTRAL_NAME_RE.match(seg):
+            calls.extend(_mistral_v11(seg))
         else:
             calls.extend(_payload(seg)[0])
+        if len(calls) > MAX_CALLS:
+            raise _Fatal(f"more than {MAX_CALLS} calls")
     if not calls:
         raise _Bad("[TOOL_CALLS] is followed by no call")
     return calls, "mistral"
+
+
+def _mistral_v11(seg: str) -> list[FunctionCall]:
+    """``name{json}`` repeated (separated by spaces or commas); text after the last call is ignored."""
+    _check_depth(seg)
+    calls: list[FunctionCall] = []
+    i, n = 0, len(seg)
+    for _ in range(MAX_CALLS + 1):
+        m = _MISTRAL_NAME_RE.match(seg, i)
+        if m is None:
+            if not calls:
+                raise _Bad("[TOOL_CALLS] is not followed by name{arguments}")
+            return calls
+        name = m.group(1)
+        try:
+            obj, i = _DECODER.raw_decode(seg, m.end())
+        except json.JSONDecodeError as e:
+            raise _Bad(f"the arguments of {name!r} are not a JSON object ({e.msg})") from None
+        calls.append(FunctionCall(name, _arguments(obj, name)))
+        while i < n and seg[i] in " \t\r\n,":  # moves i forward only
+            i += 1
+    raise _Fatal(f"more than {MAX_CALLS} calls")
 
 
 _FENCE_LANG_RE = re.compile(r"[A-Za-z0-9_+\-]*[ \t]*\n")
@@ -820,7 +1232,9 @@ _FENCE_LANG_RE = re.compile(r"[A-Za-z0-9_+\-]*[ \t]*\n")
 def _fenced(s: str) -> ParseResult | None:
     pos = s.find("```")
     error: str | None = None
-    while pos >= 0:
+    for _ in range(len(s) // 3 + 1):  # pos moves forward by at least 3 each round
+        if pos < 0:
+            break
         start = pos + 3
         m = _FENCE_LANG_RE.match(s, start)
         if m:
@@ -828,13 +1242,14 @@ def _fenced(s: str) -> ParseResult | None:
         end = s.find("```", start)
         body = s[start:] if end < 0 else s[start:end]
         body = body.strip()
-        if body and _looks_like_calls(body) or body.startswith(("<tool_call>", "[TOOL_CALLS]", "<|python_tag|>")):
+        if body and (_looks_like_calls(body) or body[0] == "<"):
             try:
-                if body[0] in "<[" and not _looks_like_calls(body):
+                if body[0] == "<" or body.startswith("[TOOL_CALLS]"):  # a family's markers, fenced
                     r = _parse_text(body)
-                    if r.ok:
+                    if not r.ok:
+                        error = r.error
+                    elif r.calls:
                         return r
-                    error = r.error
                 else:
                     return _ok(*_payload(body))
             except _Bad as e:
@@ -892,6 +1307,27 @@ def _span_end(s: str, start: int, budget: list[int]) -> int:
             if not stack:
                 return i
     return -1
+
+
+_JOIN_RE = re.compile(r"[ \t\r\n]*;[ \t\r\n]*(?=\{)")
+
+
+def _joined_calls(s: str, end: int, calls: list[FunctionCall], budget: list[int]) -> list[FunctionCall]:
+    """``calls`` (read from a JSON object ending at ``end``) and those of every JSON object joined to it by
+    ``;`` (Llama 3.x). Each round moves ``end`` forward; all must read."""
+    calls = list(calls)
+    for _ in range(MAX_CALLS):
+        m = _JOIN_RE.match(s, end)
+        if m is None:
+            return calls
+        start = m.end()
+        end = _span_end(s, start, budget)
+        if end < 0:
+            raise _Bad("a call joined by ';' is not a closed JSON object")
+        calls.extend(_payload(s[start:end])[0])
+        if len(calls) > MAX_CALLS:
+            raise _Fatal(f"more than {MAX_CALLS} calls")
+    raise _Fatal(f"more than {MAX_CALLS} calls")
 
 
 def _embedded(s: str) -> ParseResult | None:
@@ -953,6 +1389,11 @@ def _embedded(s: str) -> ParseResult | None:
             error = error or str(e)
             continue
         if calls:
+            if s[start] == "{":  # Llama 3.x: more JSON calls may follow, joined by ';'
+                try:
+                    calls = _joined_calls(s, end, calls, budget)
+                except _Bad as e:
+                    return _bad(str(e))
             return _ok(calls, fmt)
     if line_calls:
         return _ok(line_calls, "pythonic")
