@@ -602,7 +602,7 @@ def score_task(task: Task, response: Response | None) -> ScoreResult:
     """Score one response to one task (1.0 correct, 0.0 otherwise; see the module docs for the rules)."""
     if response is None:
         return _result(task, False, "no_response", _criteria(), "No response was given for this task.", None)
-    parsed = _read(response.text, response.tool_calls)  # parse_calls, without its result object
+    parsed = _read(response.text, response.tool_calls, task.tools)  # parse_calls, without its result object
     if parsed is None:
         calls: list[FunctionCall] = []
         fmt = None

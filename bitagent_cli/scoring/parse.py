@@ -24,6 +24,7 @@ import math
 import re
 import threading
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 from ..tasks import FunctionCall
@@ -103,6 +104,8 @@ class _State(threading.local):
 
     ast_left = MAX_AST_TOTAL  # characters ast.parse may still read
     tools: Any = None  # the task's tools, for typing XML parameter values
+    declined: str | None = None  # the text the literal-only fast path already declined
+    depth_ok: str | None = None  # the last text whose bracket depth was checked
 
 
 _ST = _State()
@@ -130,21 +133,24 @@ def _read(text: str | None, tool_calls: list | None,
                 return None  # prose (or nothing): no call can be written without brackets
         if not s:
             return None
+        declined = None
         if _FAST_START_RE.match(s) is not None:
             calls = _fast_pythonic(s)
             if calls is not None:
                 return calls
-        _ST.ast_left = MAX_AST_TOTAL
-        _ST.tools = tools
-        return _parse_text(s)
+            declined = s
+        st = _ST
+        st.ast_left, st.tools, st.declined, st.depth_ok = MAX_AST_TOTAL, tools, declined, None
+        try:
+            return _parse_text(s)
+        finally:
+            st.tools = st.declined = st.depth_ok = None
     except _Bad as e:
         return _bad(str(e))
     except (RecursionError, MemoryError):
         return _bad("the output is nested too deeply")
     except Exception as e:  # noqa: BLE001 - the parser never raises; anything unforeseen is "unparseable"
         return _bad(f"could not read the output ({type(e).__name__})")
-    finally:
-        _ST.tools = None
 
 
 # --------------------------------------------------------------------------------------------- cleaning
@@ -408,18 +414,17 @@ _BRACKETS_RE = re.compile(r"[\[\](){}]")
 _ARGS, _DATA, _ARGS_JSON = 0, 1, 2  # how _lit reads a bare name (see there)
 
 
+_DEPTH_STEP = {"[": 1, "(": 1, "{": 1, "]": -1, ")": -1, "}": -1}
+
+
 def _check_depth(s: str) -> None:
-    """Reject text whose brackets nest deeper than MAX_DEPTH (conservative: ignores quoting)."""
-    if s.count("[") + s.count("(") + s.count("{") <= MAX_DEPTH:
+    """Reject text whose brackets nest deeper than MAX_DEPTH (conservative: ignores quoting). The running
+    depth is summed by C loops (map/accumulate), and a text already checked in this parse is not again."""
+    if s is _ST.depth_ok or s.count("[") + s.count("(") + s.count("{") <= MAX_DEPTH:
         return
-    depth = 0
-    for ch in _BRACKETS_RE.findall(s):
-        if ch in "[({":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise _Fatal(f"the output nests brackets deeper than {MAX_DEPTH} levels")
-        else:
-            depth -= 1
+    if max(accumulate(map(_DEPTH_STEP.__getitem__, _BRACKETS_RE.findall(s)))) > MAX_DEPTH:
+        raise _Fatal(f"the output nests brackets deeper than {MAX_DEPTH} levels")
+    _ST.depth_ok = s
 
 
 def _ast_calls(s: str, mode: int = _ARGS) -> list[FunctionCall] | Any:  # noqa: C901
@@ -736,7 +741,7 @@ def _payload(s: str) -> tuple[list[FunctionCall], str]:
         if isinstance(v, list) and all(isinstance(c, FunctionCall) for c in v):
             return v, "pythonic"
         return _calls_from_data(v)
-    fast = _fast_pythonic(s)
+    fast = None if s is _ST.declined else _fast_pythonic(s)
     if fast is not None:
         return fast, "pythonic"
     v = _ast_calls(s)
@@ -778,7 +783,8 @@ def _parse_text(s: str) -> ParseResult:
     if r is not None:
         return r
     # 5. a tool-call marker of a format not read here (or a known one without its call) is not a refusal
-    if "<" in s:
+    low = s.lower() if "<" in s else ""
+    if "tool" in low or "function" in low or "invoke" in low:
         m = _UNKNOWN_MARKER_RE.search(s)
         if m is not None:
             return _bad(f"the output has a tool-call marker ({m.group(0)[:48]}) but no call that can be read")
@@ -1264,7 +1270,7 @@ def _fenced(s: str) -> ParseResult | None:
 
 # Where calls may start inside prose.
 _EMBED_RE = re.compile(r"""\[\s*[A-Za-z_][\w.]*\s*\(         # [f(   pythonic list
-                          |\[?\s*\{\s*["'](?:name|function|tool_calls)["']   # {"name": ...} JSON
+                          |(?:\[\s*)?\{\s*["'](?:name|function|tool_calls)["']   # {"name": ...} JSON
                           |(?m:^)[ \t]*[A-Za-z_][\w.]*\s*\(\s*(?:\)|[A-Za-z_]\w*\s*=)   # f(a= at a line start
                        """, re.X)
 _SCAN_RE = re.compile(r"[\[\](){}'\"\\\n]")
