@@ -1133,14 +1133,16 @@ def _json_after_tags(s: str, tag: str, close_tag: str) -> list[FunctionCall]:
     calls: list[FunctionCall] = []
     for body in _blocks(s, tag, close_tag):
         b = body.strip()
-        try:
-            obj, _ = _DECODER.raw_decode(b) if b[:1] in ("{", "[") else (None, 0)
-        except json.JSONDecodeError:
-            obj = None
+        obj = None
+        if b[:1] in ("{", "["):
+            _check_depth(b)
+            try:
+                obj, _ = _DECODER.raw_decode(b)
+            except json.JSONDecodeError:
+                pass
         if obj is None:  # not plain JSON: Python quoting, a JSON-string "arguments" (Glaive)...
             calls.extend(_payload(b)[0])
         else:
-            _check_depth(b)
             calls.extend(_calls_from_data(obj)[0])
         if len(calls) > MAX_CALLS:
             raise _Fatal(f"more than {MAX_CALLS} calls")

@@ -89,30 +89,47 @@ def resolve_backend(backend: str = "auto", base_url: str | None = None) -> str:
 
 
 # ---------------------------------------------------------------- tool-call parsers (serving-reference §4)
-# (pattern on the lower-cased model name, vLLM parser). First match wins; order matters.
+# (pattern on the lower-cased model name, vLLM parser). First match wins; order matters. The scorer reads
+# every one of these formats from `content` too (docs/scoring.md, "formats"), so a parser that misses a call
+# costs nothing. Flags some families also need (not passed here): Mistral v11+ tokenizers (Mistral-Small-3.x,
+# Magistral, Devstral) want `--tokenizer-mode mistral --config-format mistral --load-format mistral`;
+# llama4_pythonic wants `--chat-template examples/tool_chat_template_llama4_pythonic.jinja`; granite (3.0)
+# `examples/tool_chat_template_granite.jinja`; granite-20b-fc `examples/tool_chat_template_granite_20b_fc.jinja`.
 _NAME_PARSERS: list[tuple[str, str]] = [
     # xLAM-2 emits a bare JSON list (the xlam parser's format). xLAM v1 ("xLAM-7b-r") wraps calls in
     # {"thought", "tool_calls"}, which no parser extracts: with xlam it stays in `content`, which our
     # scorer parses; the parser is still needed so that requests carrying `tools` are accepted.
     (r"xlam", "xlam"),
+    (r"qwen[-_]?3(?:\.\d+)?[-_]coder", "qwen3_coder"),  # <tool_call><function=f><parameter=k>v</parameter>...
+    # Qwen2.5-Coder writes <tools>{...}</tools>: vLLM has no built-in parser for it (a community plugin,
+    # qwen2_5_coder, needs --tool-parser-plugin); with hermes the calls stay in `content`, which we read.
     (r"hermes|qwen[-_]?2|qwen[-_]?3|qwq|smollm[-_]?3", "hermes"),
     (r"llama[-_]?4", "llama4_pythonic"),
     (r"llama[-_]?3\.[123]|llama[-_]?3[-_]?[123]b|meta[-_]llama[-_]3\.", "llama3_json"),
     (r"toolace", "pythonic"),
-    (r"mistral|mixtral|ministral|codestral", "mistral"),
+    (r"mistral|mixtral|ministral|codestral|magistral|devstral", "mistral"),
+    (r"granite[-_]?20b[-_]?(?:functioncalling|fc)", "granite-20b-fc"),  # <function_call> {...} repeated
     (r"granite[-_]?4", "granite4"),
-    (r"granite", "granite"),
+    (r"granite", "granite"),  # <|tool_call|>[{"arguments": ..., "name": ...}]
     (r"phi[-_]?4[-_]?mini", "phi4_mini_json"),
     (r"internlm", "internlm"),
     (r"functiongemma", "functiongemma"),
     (r"gemma[-_]?4", "gemma4"),
-    (r"glm[-_]?4\.5", "glm45"),
+    (r"glm[-_]?4\.[56]", "glm45"),  # <tool_call>f\n<arg_key>k</arg_key>\n<arg_value>v</arg_value>
     (r"glm[-_]?4\.7", "glm47"),
-    (r"olmo[-_]?3", "olmo3"),
+    (r"olmo[-_]?3", "olmo3"),  # <function_calls>f(a=1)\ng(b=2)</function_calls>
+    (r"jamba", "jamba"),  # <tool_calls>[...]</tool_calls>
+    (r"deepseek[-_]?v3[-_.]?2", "deepseek_v32"),
+    (r"deepseek[-_]?v3[-_.]?1", "deepseek_v31"),  # <｜tool▁call▁begin｜>f<｜tool▁sep｜>{...}
+    (r"deepseek[-_]?(?:v3|r1)(?![-_.]?distill)", "deepseek_v3"),  # ...function<｜tool▁sep｜>f\n```json...
+    (r"kimi[-_]?k2", "kimi_k2"),  # <|tool_call_begin|>functions.f:0<|tool_call_argument_begin|>{...}
+    (r"minimax[-_]?m2", "minimax_m2"),  # <minimax:tool_call><invoke name="f"><parameter name="k">v...
 ]
 # config.json model_type -> parser, for local directories whose name says nothing.
 _TYPE_PARSERS = {"qwen2": "hermes", "qwen3": "hermes", "qwen2_moe": "hermes", "qwen3_moe": "hermes",
-                 "mistral": "mistral", "mixtral": "mistral", "granite": "granite", "internlm2": "internlm"}
+                 "mistral": "mistral", "mixtral": "mistral", "granite": "granite", "internlm2": "internlm",
+                 "jamba": "jamba", "olmo3": "olmo3", "glm4_moe": "glm45", "deepseek_v3": "deepseek_v3",
+                 "kimi_k2": "kimi_k2", "minimax_m2": "minimax_m2"}
 
 
 def _read_json(path: Path, limit: int = 20_000_000) -> dict:
