@@ -4,8 +4,11 @@ Every common tool-call format is read (see ``docs/scoring.md``): pythonic ``[f(a
 without brackets, fenced, after prose, dotted names), JSON lists/objects of ``{"name", "arguments"}`` (or
 ``"parameters"``/``"args"``, arguments possibly a JSON string), xLAM ``{"thought", "tool_calls": [...]}``,
 Hermes/Qwen ``<tool_call>{...}</tool_call>``, Llama 3.1 ``<|python_tag|>{"name", "parameters"}`` joined by ``;``,
-Mistral ``[TOOL_CALLS][...]`` and ``[TOOL_CALLS]f[ARGS]{...}``, Glaive ``<functioncall> {...}``, BFCL's
-``<TOOLCALL>[...]</TOOLCALL>`` and the OpenAI ``tool_calls`` list.
+Mistral ``[TOOL_CALLS][...]``, ``[TOOL_CALLS]f[ARGS]{...}`` and ``[TOOL_CALLS]f{...}``, Glaive
+``<functioncall> {...}``, BFCL's ``<TOOLCALL>[...]</TOOLCALL>``, the OpenAI ``tool_calls`` list, and the formats
+of vLLM's other tool parsers: Llama 4 ``<|python_start|>``, Qwen2.5-Coder ``<tools>``, Jamba ``<tool_calls>``,
+Granite ``<|tool_call|>`` and ``<function_call>``, OLMo 3 ``<function_calls>``, Qwen3-Coder XML, GLM-4.5
+``<arg_key>``/``<arg_value>``, DeepSeek V3/V3.1, Kimi K2 and MiniMax M2.
 
 Safety: nothing is ever evaluated. Pythonic text is read by a small literal-only tokenizer (the fast path) or,
 when that declines, by :func:`ast.parse` whose tree is converted node by node, accepting only literal nodes
