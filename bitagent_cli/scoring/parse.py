@@ -249,7 +249,7 @@ def _fast_pythonic(s: str) -> list[FunctionCall] | None:
         else:
             pos = 0
             close = ""
-        for _ in range(len(t)):  # each round consumes tokens: bounded by their number
+        while True:  # bounded: each round consumes tokens, and reading past the end raises IndexError
             call, pos = _fast_call(t, pos)
             calls.append(call)
             if len(calls) > MAX_CALLS:
@@ -262,8 +262,6 @@ def _fast_pythonic(s: str) -> list[FunctionCall] | None:
                 continue
             if tok == close:
                 break
-            return None
-        else:
             return None
         if close:
             pos += 1
@@ -287,7 +285,7 @@ def _fast_call(t: list[str], pos: int) -> tuple[FunctionCall, int]:
     args: dict[str, Any] = {}
     if t[pos] == ")":
         return _call(name, args), pos + 1
-    for _ in range(len(t)):  # each round consumes at least three tokens
+    while True:  # bounded: each round consumes at least three tokens (an index past the end raises)
         kw = t[pos]
         if t[pos + 1] != "=" or kw in args:
             raise _Decline
@@ -326,7 +324,6 @@ def _fast_call(t: list[str], pos: int) -> tuple[FunctionCall, int]:
         if tok == ")":
             return _call(name, args), pos + 1
         raise _Decline
-    raise _Decline
 
 
 def _fast_value(t: list[str], pos: int, depth: int) -> tuple[Any, int]:
@@ -376,7 +373,7 @@ def _fast_value(t: list[str], pos: int, depth: int) -> tuple[Any, int]:
         out: dict[Any, Any] = {}
         if t[pos] == "}":
             return out, pos + 1
-        for _ in range(len(t)):  # each round consumes tokens
+        while True:  # bounded: each round consumes tokens (an index past the end raises)
             key, pos = _fast_value(t, pos, depth + 1)
             if t[pos] != ":" or not (type(key) in (str, int, float, bool) or key is None):
                 raise _Decline  # sets and odd keys go to the ast path
@@ -390,14 +387,14 @@ def _fast_value(t: list[str], pos: int, depth: int) -> tuple[Any, int]:
             if tok == "}":
                 return out, pos + 1
             raise _Decline
-    raise _Decline  # (also when the dict loop ran out of tokens)
+    raise _Decline
 
 
 def _fast_seq(t: list[str], pos: int, close: str, depth: int) -> tuple[list[Any], int]:
     items: list[Any] = []
     if t[pos] == close:
         return items, pos + 1
-    for _ in range(len(t)):  # each round consumes tokens
+    while True:  # bounded: each round consumes tokens (an index past the end raises)
         v, pos = _fast_value(t, pos, depth + 1)
         items.append(v)
         tok = t[pos]
@@ -409,7 +406,6 @@ def _fast_seq(t: list[str], pos: int, close: str, depth: int) -> tuple[list[Any]
         if tok == close:
             return items, pos + 1
         raise _Decline
-    raise _Decline
 
 
 # --------------------------------------------------------------------------------------------- ast path
