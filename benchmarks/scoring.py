@@ -240,6 +240,10 @@ def variants(pairs, bpairs, f, out, rules: tuple[str, ...]) -> dict:
             for name, row in rows.items():
                 for i in row["differ_bfcl"][:5]:
                     print(f"  --rules bfcl differs from BFCL: {name}: {i}", file=out)
+        elif os.environ.get("SHOW_DIFFER"):
+            for name, row in rows.items():
+                for i in row[f"differ_{r}"][:8]:
+                    print(f"  --rules {r} differs: {name}: {i}", file=out)
     return rows
 
 

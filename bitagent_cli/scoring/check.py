@@ -387,20 +387,23 @@ def _conforms(v: Any, schema: Any, depth: int = 0) -> bool:
     return True
 
 
-def _int_schema(schema: dict) -> bool:
+def _no_float(schema: dict) -> bool:
+    """Does the schema give a type that is not a number (``integer``, ``string``...)?"""
     t = schema.get("type")
-    return t == "integer" or type(t) is list and "integer" in t and "number" not in t
+    if type(t) is str:
+        return t != "number"
+    return type(t) is list and "number" not in t
 
 
 def _float_for_int(v: Any, schema: Any, depth: int = 0) -> bool:
-    """Is ``v`` a float where the schema asks for an integer, or an array (of arrays...) of integers holding
-    a float? BFCL checks these types (``math.factorial(number=5.0)`` is a type error); values inside dicts
-    are not type-checked, as in BFCL."""
+    """Is ``v`` a float where the schema's type is not a number (an integer, say), or an array (of arrays...)
+    holding one? BFCL checks these types (``math.factorial(number=5.0)`` is a type error); values inside
+    dicts are not type-checked, as in BFCL."""
     if type(schema) is not dict or depth > 32:
         return False
     tv = type(v)
     if tv is float:
-        return _int_schema(schema)
+        return _no_float(schema)
     if tv is list or tv is tuple:
         items = schema.get("items")
         return type(items) is dict and any(_float_for_int(x, items, depth + 1) for x in v)
