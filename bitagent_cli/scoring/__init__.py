@@ -9,3 +9,9 @@ from .parse import ParseResult, parse_calls
 __all__ = ["ERROR_CODES", "RULES", "ParseResult", "Response", "ScoreFileError", "ScoreResult", "first_acceptable",
            "first_answer_text", "normalise_string", "parse_calls", "read_responses", "score_files", "score_task",
            "summarise"]
+
+# ast.parse warns (SyntaxWarning, "invalid decimal literal"...) on odd text in model output: not ours to print.
+# Model output is parsed without a file name, so the warnings come from "<unknown>".
+import warnings as _warnings  # noqa: E402
+
+_warnings.filterwarnings("ignore", category=SyntaxWarning, module="<unknown>")
