@@ -7,14 +7,20 @@ The rules (``docs/scoring.md`` has the examples):
 * required arguments (the tool schema's ``required`` plus every expected argument whose acceptable values do
   not include ``""``) must be present; arguments the expected call does not list are unexpected.
 * values: one of the acceptable values. Strings compare after BFCL's normalisation (spaces and ``,./-_*^``
-  removed, lower case, ``'`` -> ``"``), at any depth; numbers compare by value at any depth (``20 == 20.0``),
-  booleans only with booleans; lists are ordered, tuples are lists; dicts compare key by key, where a
-  BFCL-style expected dict maps each key to its own list of acceptable values.
+  removed, lower case, ``'`` -> ``"``), at any depth; an int stands for a float at any depth (``20`` for
+  ``20.0``), but a float where the schema's type is not a number (an ``integer``, at any depth of arrays) is
+  a type error, as in BFCL (``math.factorial(number=5.0)``); booleans only with booleans; lists are
+  ordered, tuples are lists; dicts compare key by key, where a BFCL-style expected dict maps each key to its
+  own list of acceptable values.
 * an explicit ``null`` for an argument that may be omitted counts as omitted.
 * ``simple``/``multiple``: exactly one call; ``parallel``/``parallel_multiple``: the same number of calls as
   expected, matched in any order (a real bipartite matching, not BFCL's greedy first fit);
   ``irrelevance`` (or ``expected: []``): no call, and the output must be readable: a malformed call is not a
   refusal; ``relevance``: at least one readable call to one of the offered tools.
+
+``score_task(..., rules="bfcl")`` applies BFCL's own rules instead (``bfcl_rules``). ``score_task`` never
+raises on model output; every loop here is bounded by the sizes of the output (capped by the parser) and of
+the task.
 """
 
 from __future__ import annotations
