@@ -140,9 +140,34 @@ def _ints_for_integral_floats(v):
     return v
 
 
-def variants(pairs, bpairs, f, out) -> dict:
-    """The same first answers written differently, through both checkers: where the verdicts differ, it is
-    one of the deliberate fixes in docs/scoring.md."""
+def _floats_for_ints(v):
+    if type(v) is int and abs(v) < 1e15:
+        return float(v)
+    if isinstance(v, list):
+        return [_floats_for_ints(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _floats_for_ints(x) for k, x in v.items()}
+    return v
+
+
+def _upper(v):
+    if isinstance(v, str):
+        return v.upper()
+    if isinstance(v, list):
+        return [_upper(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _upper(x) for k, x in v.items()}
+    return v
+
+
+def _text(calls) -> str:
+    return "[" + ", ".join(c.to_python() for c in calls) + "]"
+
+
+def variants(pairs, bpairs, f, out, rules: tuple[str, ...]) -> dict:
+    """The same first answers written differently, through BFCL's checker and ours under each rule set.
+    Under ``bitagent`` rules a difference must be one of the deliberate fixes in docs/scoring.md; under
+    ``bfcl`` rules there must be none."""
     from bitagent_cli.scoring import parse_calls
     from bitagent_cli.tasks import FunctionCall
 
@@ -150,33 +175,75 @@ def variants(pairs, bpairs, f, out) -> dict:
     rows: dict[str, dict] = {}
 
     def tally(name: str, fix: str, items) -> None:
-        row = rows.setdefault(name, {"fix": fix, "answers": 0, "bfcl": 0, "ours": 0})
+        row = rows.setdefault(name, {"fix": fix, "answers": 0, "bfcl": 0,
+                                     **{f"ours_{r}": 0 for r in rules}, **{f"differ_{r}": [] for r in rules}})
         for t, text in items:
             p = by_id.get(t.id)
             if p is None:
                 continue
             row["answers"] += 1
-            row["bfcl"] += bfcl_verdict(f, p[1], text, p[3], p[4])
-            row["ours"] += score_task(t, Response(t.id, text)).correct
+            b = bfcl_verdict(f, p[1], text, p[3], p[4])
+            row["bfcl"] += b
+            for r in rules:
+                ok = score_task(t, Response(t.id, text), rules=r).correct
+                row[f"ours_{r}"] += ok
+                if ok != b:
+                    row[f"differ_{r}"].append(t.id)
 
     calls = [(t, r.text, parse_calls(r.text).calls) for t, r in pairs if t.expected]
     tally("prose before the calls", "5", [(t, "Sure! Here are the calls: " + x) for t, x, _ in calls])
     tally("```python fence", "5", [(t, f"```python\n{x}\n```") for t, x, _ in calls])
+    tally("``` fence, no language", "-", [(t, f"```\n{x}\n```") for t, x, _ in calls])
     tally("JSON list", "5", [(t, json.dumps([c.to_dict() for c in cs])) for t, _, cs in calls])
-    integral = []
+    integral, floats, upper, nulls, reverse, dotted = [], [], [], [], [], []
     for t, x, cs in calls:
         changed = [FunctionCall(c.name, _ints_for_integral_floats(c.arguments)) for c in cs]
         if changed != cs or any(json.dumps(a.arguments) != json.dumps(b.arguments) for a, b in zip(changed, cs)):
-            integral.append((t, "[" + ", ".join(c.to_python() for c in changed) + "]"))
+            integral.append((t, _text(changed)))
+        changed = [FunctionCall(c.name, _floats_for_ints(c.arguments)) for c in cs]
+        if any(json.dumps(a.arguments) != json.dumps(b.arguments) for a, b in zip(changed, cs)):
+            floats.append((t, _text(changed)))
+        changed = [FunctionCall(c.name, _upper(c.arguments)) for c in cs]
+        if changed != cs:
+            upper.append((t, _text(changed)))
+        for c in cs[:1]:
+            tool = t.tool(c.name)
+            opt = [k for k in (tool.properties if tool else {}) if k not in c.arguments]
+            if opt:
+                nulls.append((t, _text([FunctionCall(c.name, {**c.arguments, opt[0]: None}), *cs[1:]])))
+        if len(cs) > 1:
+            reverse.append((t, _text(cs[::-1])))
+        if any("." in c.name for c in cs):
+            dotted.append((t, _text([FunctionCall(c.name.replace(".", "_"), c.arguments) for c in cs])))
     tally("integral floats written as ints (2.0 -> 2)", "2", integral)
+    tally("ints written as floats (2 -> 2.0)", "2", floats)
+    tally("string values upper-cased", "7", upper)
+    tally("an optional argument passed as None", "8", nulls)
+    tally("parallel calls in reverse order", "4", reverse)
+    tally("dotted names written with _", "-", dotted)
     broken = []
     for t, _r in pairs:
         if not t.expected and t.tools and t.category.endswith("irrelevance"):
             broken.append((t, f"<tool_call>\n{{\"name\": \"{t.tools[0].name}\", \"arguments\": {{\n</tool_call>"))
     tally("irrelevance: a malformed <tool_call>", "1", broken)
-    print(f"{'variant of the first answers':44s} {'fix':>4s} {'answers':>8s} {'BFCL ok':>8s} {'ours ok':>8s}", file=out)
+    head = f"{'variant of the first answers':44s} {'fix':>4s} {'answers':>8s} {'BFCL ok':>8s}"
+    for r in rules:
+        head += f" {r + ' ok':>11s} {'differ':>7s}"
+    print(head, file=out)
     for name, row in rows.items():
-        print(f"{name:44s} {row['fix']:>4s} {row['answers']:8d} {row['bfcl']:8d} {row['ours']:8d}", file=out)
+        line = f"{name:44s} {row['fix']:>4s} {row['answers']:8d} {row['bfcl']:8d}"
+        for r in rules:
+            line += f" {row[f'ours_{r}']:11d} {len(row[f'differ_{r}']):7d}"
+        print(line, file=out)
+    for r in rules:
+        if r == "bfcl":
+            for name, row in rows.items():
+                for i in row["differ_bfcl"][:5]:
+                    print(f"  --rules bfcl differs from BFCL: {name}: {i}", file=out)
+        elif os.environ.get("SHOW_DIFFER"):
+            for name, row in rows.items():
+                for i in row[f"differ_{r}"][:8]:
+                    print(f"  --rules {r} differs: {name}: {i}", file=out)
     return rows
 
 
@@ -233,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=15, help="interleaved rounds (the best of each is kept)")
     ap.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     ap.add_argument("--by-category", action="store_true", help="also time each category (microseconds a task)")
+    ap.add_argument("--rules", choices=("bitagent", "bfcl", "both"), default="both",
+                    help="the rule sets compared with BFCL's checker (timings: bitagent, and bfcl when compared)")
     ap.add_argument("--cold-names", action="store_true",
                     help="cold rounds also forget the identifiers the parser has validated (a fresh process)")
     args = ap.parse_args(argv)
@@ -250,10 +319,17 @@ def main(argv: list[str] | None = None) -> int:
         for t, r in pairs:
             score_task(t, r)
 
+    rules = ("bitagent", "bfcl") if args.rules == "both" else (args.rules,)
+
+    def ours_bfcl_rules() -> None:
+        for t, r in pairs:
+            score_task(t, r, rules="bfcl")
+
     _check._CACHE.clear()
     _check._SEEN.clear()
     verdicts = {t.id: score_task(t, r) for t, r in pairs}
     ours_correct = sum(v.correct for v in verdicts.values())
+    bverdicts = {t.id: score_task(t, r, rules="bfcl") for t, r in pairs}
     out = sys.stdout if not args.json else sys.stderr
     print(f"BFCL single-turn tasks: {n}", file=out)
 
@@ -284,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     # Interleaved rounds (ours cold, ours warm, BFCL), best of each: the ratio stays fair on a busy machine.
     timings: dict[str, float] = {"cold": float("inf"), "warm": float("inf"), "bfcl": float("inf")}
     runs = {"cold": ours_cold, "warm": ours_warm}
+    if "bfcl" in rules:
+        runs["bfcl_rules"] = ours_bfcl_rules
+        timings["bfcl_rules"] = float("inf")
     if bfcl_all is not None:
         runs["bfcl"] = bfcl_all
     for _ in range(args.repeat):
@@ -310,6 +389,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"ours: {ours_correct}/{n} first answers accepted; {n / t_cold:,.0f} tasks/s cold (first sight), "
           f"{n / t_warm:,.0f} tasks/s warm", file=out)
+    if "bfcl" in rules:
+        fig["ours_bfcl_rules"] = {"correct": sum(v.correct for v in bverdicts.values()),
+                                  "tasks_per_s": round(n / timings["bfcl_rules"])}
+        print(f"ours --rules bfcl: {fig['ours_bfcl_rules']['correct']}/{n} first answers accepted; "
+              f"{n / timings['bfcl_rules']:,.0f} tasks/s", file=out)
     if bfcl_all is None:
         fig["bfcl"] = {"skipped": loaded}
     else:
@@ -330,8 +414,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"we accept, BFCL rejects: {len(us_not_they)}", file=out)
         for i in us_not_they:
             print(f"  {i}: {next(p[2] for p in bpairs if p[0] == i)[:160]}", file=out)
+        if "bfcl" in rules:
+            fig["bfcl"]["ratio_bfcl_rules"] = round((n / timings["bfcl_rules"]) / (nb / t_b), 2)
+            differ = sorted(i for i, ok in bv.items() if ok != bverdicts[i].correct)
+            fig["bfcl"]["bfcl_rules_differ"] = differ
+            print(f"--rules bfcl: {fig['bfcl']['ratio_bfcl_rules']}x; first answers where its verdict differs "
+                  f"from BFCL's: {len(differ)}", file=out)
+            for i in differ:
+                print(f"  {i}: ours {bverdicts[i].error}: {bverdicts[i].feedback}", file=out)
     if bfcl_all is not None:
-        fig["variants"] = variants(pairs, bpairs, f, out)
+        fig["variants"] = variants(pairs, bpairs, f, out, rules)
     if args.by_category:
         fig["by_category"] = by_category(pairs, bpairs if bfcl_all is not None else None,
                                          f if bfcl_all is not None else None, args.repeat, out)

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import urlparse
 
-from .scoring import Response, ScoreResult, score_task, summarise
+from .scoring import RULES, Response, ScoreResult, score_task, summarise
 from .serving.client import Completion, chat, local_transport
 from .store.results import ResultKey, ResultStore, StoredResult, default_path
 from .tasks import Task
@@ -389,6 +389,7 @@ class _Run:
         self.progress = progress
         self.total = total
         self.outcomes = done
+        self.rules = "bitagent"  # the scoring rules (eval.rules)
         self.prompt_mode = False  # set when the server cannot take `tools` (told, or found out)
         self.fatal: str | None = None
         self.requests = 0
@@ -495,7 +496,7 @@ async def _send_all(run: _Run, server: Any, *, concurrency: int, temperature: fl
             if not comp.ok:
                 run.record(_failed(item, comp), None)
                 continue
-            result = score_task(item.task, Response(item.task.id, comp.text, comp.tool_calls))
+            result = score_task(item.task, Response(item.task.id, comp.text, comp.tool_calls), run.rules)
             stored = StoredResult(key, comp.text, comp.tool_calls, comp.finish_reason, result.to_dict(),
                                   comp.latency_s, time.time())
             run.record(_outcome(item, result, latency=comp.latency_s, cached=False, text=comp.text,
@@ -539,7 +540,7 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
              concurrency: int | None = None, backend: str | None = None, base_url: str | None = None,
              use_cache: bool = True, progress: Callable[[Progress], None] | None = None,
              max_tokens: int | None = None, status: Callable[[str], None] | None = None,
-             store: ResultStore | str | Path | None = None) -> EvalReport:
+             store: ResultStore | str | Path | None = None, rules: str | None = None) -> EvalReport:
     """Evaluate ``model`` on ``suites`` and return the report (see the module docs).
 
     Unset arguments come from ``settings`` (``eval.*``). Raises ``ModelRefused`` (vetting),
@@ -559,6 +560,9 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
     if concurrency < 1 or max_tokens < 1:
         raise ValueError("concurrency and max_tokens must be at least 1")
     timeout = float(_setting(settings, "eval.request_timeout", 120.0))
+    rules = str(rules or _setting(settings, "eval.rules", "bitagent"))
+    if rules not in RULES:
+        raise ValueError(f"unknown scoring rules {rules!r}; use one of: {', '.join(RULES)}")
     base_url = base_url or _setting(settings, "eval.base_url") or None
     backend = resolve_backend(backend or _setting(settings, "eval.backend", "auto"), base_url)
     if backend == "vllm" and concurrency_given is None and _is_default(settings, "eval.concurrency"):
@@ -571,6 +575,8 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
 
     request_settings = {"protocol": REQUEST_PROTOCOL, "temperature": 0.0, "max_tokens": max_tokens,
                         "backend": backend}
+    if rules != "bitagent":  # results stored under other rules are kept apart (the default's hash is unchanged)
+        request_settings["rules"] = rules
     if backend != "endpoint":
         request_settings["max_model_len"] = int(_setting(settings, "eval.max_model_len", 8192))
     shash = settings_hash(request_settings)
@@ -582,7 +588,7 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
         model=resolved.label, model_sha=resolved.model_sha, backend=backend,
         suites=[{"name": n, "hash": suite_info(n).hash, "tasks": sum(1 for it in items if it.suite == n)}
                 for n in dict.fromkeys(it.suite for it in items)],
-        settings={**request_settings, "concurrency": concurrency, "request_timeout": timeout, "seed": seed,
+        settings={**request_settings, "rules": rules, "concurrency": concurrency, "request_timeout": timeout, "seed": seed,
                   "limit": limit, "category": category if category is None or isinstance(category, str)
                   else list(category)},
         settings_hash=shash, total=len(items), vet=resolved.vet.to_dict() if resolved.vet is not None else None,
@@ -602,12 +608,13 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
                     todo_keys.append(k)
                     continue
                 # Re-score the stored answer: a scorer fix applies to cached answers too.
-                result = score_task(it.task, Response(it.task.id, hit.text, hit.tool_calls))
+                result = score_task(it.task, Response(it.task.id, hit.text, hit.tool_calls), rules)
                 done.append(_outcome(it, result, latency=hit.latency_s, cached=True, text=hit.text,
                                      tool_calls=hit.tool_calls))
             if done:
                 say(f"{len(done)} of {len(items)} tasks answered before (cache); {len(todo_items)} to run")
         run = _Run(items=todo_items, keys=todo_keys, store=rs, progress=progress, total=len(items), done=done)
+        run.rules = rules
         if progress is not None:
             progress(run.snapshot())
         try:

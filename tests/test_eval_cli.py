@@ -56,6 +56,23 @@ def test_table_output_and_the_profile_defaults(run_cli, items, monkeypatch):
     assert "attaching to" in err  # status goes to stderr
 
 
+def test_rules_are_part_of_the_cache_key(run_cli, items):
+    with FakeOpenAI() as srv:
+        srv.teach([it.task for it in items], True)
+        code, out, err = run_cli(*_args(srv, "--json"))
+        assert code == 0, err
+        a = _one_json(out)
+        code, out, err = run_cli(*_args(srv, "--json", "--rules", "bfcl"))
+        assert code == 0, err
+        b = _one_json(out)
+        assert srv.requests == 24  # the answers stored under the default rules were not reused
+        code, out, err = run_cli(*_args(srv, "--json", "--rules", "bfcl"))
+        assert srv.requests == 24 and _one_json(out)["cached"] == 12
+    assert a["settings"]["rules"] == "bitagent" and b["settings"]["rules"] == "bfcl"
+    assert a["settings_hash"] != b["settings_hash"] and a["cached"] == 0 and b["cached"] == 0
+    assert b["correct"] == a["correct"] == 12  # structured tool_calls read the same under both
+
+
 def test_report_file_is_written(run_cli, items, tmp_path):
     with FakeOpenAI() as srv:
         srv.teach([it.task for it in items], False)

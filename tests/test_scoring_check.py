@@ -31,7 +31,6 @@ def score(t, text=None, tool_calls=None) -> ScoreResult:
     "[calculate_triangle_area(base=10, height=5, unit='Units.')]",  # BFCL's string normalisation
     "[calculate_triangle_area(height=5, base=10)]",
     "calculate_triangle_area(base=10, height=5)",
-    "[calculate_triangle_area(base=10.0, height=5)]",  # 10.0 == 10 (JSON Schema: an integer is a number)
     "[calculate_triangle_area(base=10, height=5, unit=None)]",  # null for an optional argument = left out
     '{"name": "calculate_triangle_area", "arguments": {"base": 10, "height": 5}}',
     "```python\n[calculate_triangle_area(base=10, height=5)]\n```",
@@ -49,6 +48,7 @@ def test_simple_correct(text):
     ("[calculate_triangle_area(base=10, height=5, foo=1)]", "unexpected_param"),
     ("[calculate_triangle_area(base='10', height=5)]", "wrong_type"),
     ("[calculate_triangle_area(base=10.5, height=5)]", "wrong_type"),
+    ("[calculate_triangle_area(base=10.0, height=5)]", "wrong_type"),  # a float for an integer, as in BFCL
     ("[calculate_triangle_area(base=True, height=5)]", "wrong_type"),
     ("[calculate_triangle_area(base=11, height=5)]", "wrong_value"),
     ("[calculate_triangle_area(base=10, height=5, unit='cm')]", "wrong_value"),
@@ -102,7 +102,7 @@ def test_normalise_string_matches_bfcl():
     assert normalise_string("a\tb") == "a\tb"  # only spaces, not all whitespace (as BFCL)
 
 
-# ------------------------------------------------------------------ numbers: 20 == 20.0 at any depth
+# ------------------------------------------------------------------ numbers: an int is a float at any depth
 FLOATS = {"name": "f", "parameters": {"type": "dict", "properties": {
     "x": {"type": "float"}, "xs": {"type": "array", "items": {"type": "float"}},
     "m": {"type": "dict"}, "nested": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}}},
@@ -114,13 +114,46 @@ FLOATS = {"name": "f", "parameters": {"type": "dict", "properties": {
     ({"x": [20]}, "[f(x=20.0)]"),
     ({"xs": [[1.0, 2.0]]}, "[f(xs=[1, 2])]"),  # BFCL issue #1049: type_error:nested
     ({"xs": [[1, 2]]}, "[f(xs=[1.0, 2.0])]"),
-    ({"nested": [[[1, 2], [3, 4]]]}, "[f(nested=[[1.0, 2], [3, 4.0]])]"),
+    ({"nested": [[[1.0, 2.0], [3.0, 4.0]]]}, "[f(nested=[[1.0, 2], [3, 4.0]])]"),  # GT floats: as listed
     ({"m": [{"k": [20.0]}]}, "[f(m={'k': 20})]"),
     ({"x": [0.3]}, "[f(x=0.30000000000000004)]"),
 ])
 def test_numbers_equal_by_value_at_any_depth(expected, text):
     t = task(tools=[FLOATS], expected=[{"f": expected}])
     assert score(t, text).correct
+
+
+@pytest.mark.parametrize("expected,text", [
+    ({"n": [5]}, "[f(n=5.0)]"),  # math.factorial(number=5.0) is a type error, in Python and in BFCL
+    ({"n": [5]}, "[f(n=6.0)]"),
+    ({"nested": [[[1, 2], [3, 4]]]}, "[f(nested=[[1.0, 2], [3, 4]])]"),
+    ({"ns": [[1, 2]]}, "[f(ns=[1, 2.0])]"),
+    ({"s": [2]}, "[f(s=2.0)]"),  # BFCL's "variable" escape takes exactly the listed type
+])
+def test_a_float_is_not_an_integer(expected, text):
+    tool = {"name": "f", "parameters": {"type": "dict", "properties": {
+        "n": {"type": "integer"}, "ns": {"type": "array", "items": {"type": "integer"}}, "s": {"type": "string"},
+        "nested": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}}}, "required": []}}
+    r = score(task(tools=[tool], expected=[{"f": expected}]), text)
+    assert r.error == "wrong_type", r.feedback
+    assert "must be" in r.feedback or "wrong type" in r.feedback
+
+
+def test_a_listed_float_for_an_integer_parameter_is_accepted():
+    # BFCL's data sometimes lists a float for an integer parameter: the model may give exactly that
+    tool = {"name": "f", "parameters": {"type": "dict", "properties": {"n": {"type": "integer"}}, "required": []}}
+    t = task(tools=[tool], expected=[{"f": {"n": [5.0]}}])
+    assert score(t, "[f(n=5.0)]").correct and score(t, "[f(n=5)]").correct
+
+
+def test_a_huge_int_where_a_float_is_expected_is_a_wrong_value():
+    # an int beyond float range reached math.isclose and raised OverflowError out of score_task
+    t = task(tools=[FLOATS], expected=[{"f": {"x": [1.5, ""], "xs": [[1.5, 2.5], ""]}}])
+    for text in ("[f(x=1" + "0" * 400 + ")]", '{"name": "f", "arguments": {"x": 1' + "0" * 400 + "}}",
+                 "[f(xs=[1" + "0" * 400 + ", 2.5])]", "[f(x=-1" + "0" * 400 + ")]"):
+        for rules in ("bitagent", "bfcl"):
+            r = score_task(t, Response(t.id, text), rules)
+            assert not r.correct and r.error in ("wrong_value", "unparseable"), (rules, text[:20], r.error)
 
 
 def test_booleans_are_not_numbers():

@@ -80,3 +80,21 @@ def test_score_files_low_accuracy_is_still_success(files, tmp_path):
     empty.write_text("")
     rep = score_files(tasks, empty)
     assert rep["summary"]["correct"] == 0 and {r["error"] for r in rep["results"]} == {"no_response"}
+
+
+def test_score_rules_bfcl(run_cli, tmp_path, monkeypatch):
+    tasks = tmp_path / "tasks.jsonl"
+    resp = tmp_path / "responses.jsonl"
+    tasks.write_text(json.dumps(_task("a")) + "\n")
+    resp.write_text(json.dumps({"id": "a", "response": "Sure! [calculate_triangle_area(base=10, height=5)]"}) + "\n")
+    argv = ("score", "--tasks", str(tasks), "--responses", str(resp), "--json")
+    code, out, err = run_cli(*argv)
+    obj = json.loads(out)
+    assert code == 0 and obj["rules"] == "bitagent" and obj["results"][0]["correct"]
+    code, out, err = run_cli(*argv, "--rules", "bfcl")  # BFCL's decoder reads no prose around the calls
+    obj = json.loads(out)
+    assert code == 0 and obj["rules"] == "bfcl" and obj["results"][0]["error"] == "unparseable"
+    monkeypatch.setenv("BITAGENT_EVAL_RULES", "bfcl")
+    assert json.loads(run_cli(*argv)[1])["rules"] == "bfcl"
+    code, out, err = run_cli(*argv, "--rules", "lenient")
+    assert code == 2 and "eval.rules" in err

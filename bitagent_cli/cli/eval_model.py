@@ -184,6 +184,10 @@ def eval_model_cmd(
     max_tokens: Annotated[int | None, typer.Option(
         "--max-tokens", help="Completion tokens per request (default: eval.max_tokens).", show_default=False,
         min=1)] = None,
+    rules: Annotated[str | None, typer.Option(
+        "--rules", help="Scoring rules: bitagent (BFCL's checker with its known flaws fixed, docs/scoring.md) or "
+                        "bfcl (BFCL's own rules: the leaderboard's verdict). Default: eval.rules.",
+        show_default=False)] = None,
     no_cache: Annotated[bool, typer.Option(
         "--no-cache", help="Ask the model again even for tasks answered before (answers are still stored).")] = False,
     report: Annotated[Path | None, typer.Option(
@@ -199,7 +203,8 @@ def eval_model_cmd(
     """Serve a model, run the task suites, score and report per category (the validator's score)."""
     ctx = open_context(profile=profile, json_out=json_out, verbose=verbose, overrides={
         "eval.backend": backend, "eval.base_url": base_url, "eval.suites": list(suite) if suite else None,
-        "eval.limit": limit, "eval.seed": seed, "eval.concurrency": concurrency, "eval.max_tokens": max_tokens})
+        "eval.limit": limit, "eval.seed": seed, "eval.concurrency": concurrency, "eval.max_tokens": max_tokens,
+        "eval.rules": rules})
     from ..store.results import ResultStore, default_path
 
     if compare:

@@ -20,10 +20,13 @@ ResponsesOpt = Annotated[Path, typer.Option(
     show_default=False)]
 FailuresOpt = Annotated[int, typer.Option(
     "--failures", help="How many failures to list under the table (0 = none).", min=0)]
+RulesOpt = Annotated[str | None, typer.Option(
+    "--rules", help="bitagent (BFCL's checker with its known flaws fixed, docs/scoring.md) or bfcl (BFCL's own "
+                    "rules: the leaderboard's verdict). Default: eval.rules.", show_default=False)]
 
 
-def score_cmd(tasks: TasksOpt, responses: ResponsesOpt, failures: FailuresOpt = 10, profile: ProfileOpt = None,
-              json_out: JsonOpt = False, verbose: VerboseOpt = 0) -> None:
+def score_cmd(tasks: TasksOpt, responses: ResponsesOpt, failures: FailuresOpt = 10, rules: RulesOpt = None,
+              profile: ProfileOpt = None, json_out: JsonOpt = False, verbose: VerboseOpt = 0) -> None:
     """Score a file of responses against a file of tasks.
 
     Prints accuracy per category and the first failures with their error code and feedback (-v: all of them).
@@ -32,11 +35,11 @@ def score_cmd(tasks: TasksOpt, responses: ResponsesOpt, failures: FailuresOpt = 
 
     Exit 0 when scoring ran (whatever the accuracy), 1 when a file cannot be read, 2 for bad usage.
     """
-    ctx = open_context(profile=profile, json_out=json_out, verbose=verbose)
+    ctx = open_context(profile=profile, json_out=json_out, verbose=verbose, overrides={"eval.rules": rules})
     from ..scoring import ScoreFileError, score_files
 
     try:
-        report = score_files(tasks, responses)
+        report = score_files(tasks, responses, rules=ctx.settings["eval.rules"])
     except ScoreFileError as e:
         raise CliError(str(e), EXIT_FAIL) from None
     if not ctx.json:

@@ -69,6 +69,8 @@ SETTINGS: dict[str, Spec] = {s.key: s for s in [
     _s("eval.gpu_memory_utilization", float, 0.85, "vLLM --gpu-memory-utilization"),
     _s("eval.startup_timeout", float, 900.0, "seconds to wait for a model server to become healthy"),
     _s("eval.max_tokens", int, 512, "completion tokens per request"),
+    _s("eval.rules", str, "bitagent", "scoring rules of `score` and `eval-model`: bitagent (BFCL's checker with its "
+       "known flaws fixed) or bfcl (BFCL's own rules: the leaderboard's verdict)", ("bitagent", "bfcl")),
     _s("miner.host", str, "0.0.0.0", "address the miner listens on"),
     _s("miner.port", int, 8091, "port the miner listens on (the seed's --axon.port)"),
     _s("miner.external_ip", str, "", "IP published on chain (default: detected)"),

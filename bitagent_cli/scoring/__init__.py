@@ -2,10 +2,16 @@
 calls, BFCL-style with BFCL's known flaws fixed (see ``docs/scoring.md``)."""
 
 from .answers import first_acceptable, first_answer_text
-from .check import ERROR_CODES, Response, ScoreResult, normalise_string, score_task, summarise
+from .check import ERROR_CODES, RULES, Response, ScoreResult, normalise_string, score_task, summarise
 from .files import ScoreFileError, read_responses, score_files
 from .parse import ParseResult, parse_calls
 
-__all__ = ["ERROR_CODES", "ParseResult", "Response", "ScoreFileError", "ScoreResult", "first_acceptable",
+__all__ = ["ERROR_CODES", "RULES", "ParseResult", "Response", "ScoreFileError", "ScoreResult", "first_acceptable",
            "first_answer_text", "normalise_string", "parse_calls", "read_responses", "score_files", "score_task",
            "summarise"]
+
+# ast.parse warns (SyntaxWarning, "invalid decimal literal"...) on odd text in model output: not ours to print.
+# Model output is parsed without a file name, so the warnings come from "<unknown>".
+import warnings as _warnings  # noqa: E402
+
+_warnings.filterwarnings("ignore", category=SyntaxWarning, module="<unknown>")

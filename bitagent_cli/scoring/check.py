@@ -7,14 +7,20 @@ The rules (``docs/scoring.md`` has the examples):
 * required arguments (the tool schema's ``required`` plus every expected argument whose acceptable values do
   not include ``""``) must be present; arguments the expected call does not list are unexpected.
 * values: one of the acceptable values. Strings compare after BFCL's normalisation (spaces and ``,./-_*^``
-  removed, lower case, ``'`` -> ``"``), at any depth; numbers compare by value at any depth (``20 == 20.0``),
-  booleans only with booleans; lists are ordered, tuples are lists; dicts compare key by key, where a
-  BFCL-style expected dict maps each key to its own list of acceptable values.
+  removed, lower case, ``'`` -> ``"``), at any depth; an int stands for a float at any depth (``20`` for
+  ``20.0``), but a float where the schema's type is not a number (an ``integer``, at any depth of arrays) is
+  a type error, as in BFCL (``math.factorial(number=5.0)``); booleans only with booleans; lists are
+  ordered, tuples are lists; dicts compare key by key, where a BFCL-style expected dict maps each key to its
+  own list of acceptable values.
 * an explicit ``null`` for an argument that may be omitted counts as omitted.
 * ``simple``/``multiple``: exactly one call; ``parallel``/``parallel_multiple``: the same number of calls as
   expected, matched in any order (a real bipartite matching, not BFCL's greedy first fit);
   ``irrelevance`` (or ``expected: []``): no call, and the output must be readable: a malformed call is not a
   refusal; ``relevance``: at least one readable call to one of the offered tools.
+
+``score_task(..., rules="bfcl")`` applies BFCL's own rules instead (``bfcl_rules``). ``score_task`` never
+raises on model output; every loop here is bounded by the sizes of the output (capped by the parser) and of
+the task.
 """
 
 from __future__ import annotations
@@ -26,11 +32,16 @@ from typing import Any, Iterable
 from ..tasks import FunctionCall, Task, TaskFormatError
 from .parse import _read
 
-__all__ = ["ERROR_CODES", "Response", "ScoreResult", "normalise_string", "score_task", "summarise"]
+__all__ = ["ERROR_CODES", "RULES", "Response", "ScoreResult", "normalise_string", "score_task", "summarise"]
 
-#: Every error code a result can carry, roughly in the order the checks run.
+#: Every error code a result can carry, roughly in the order the checks run. ``scoring_error`` is the scorer's
+#: own failure on an output it did not foresee (a bug to report): the answer scores 0, nothing raises.
 ERROR_CODES = ("no_response", "unparseable", "should_not_call", "no_call", "wrong_count", "wrong_func_name",
-               "missing_required", "unexpected_param", "wrong_type", "wrong_value")
+               "missing_required", "unexpected_param", "wrong_type", "wrong_value", "scoring_error")
+
+#: The rule sets: ``bitagent`` (BFCL's checker with its known flaws fixed, docs/scoring.md) and ``bfcl``
+#: (BFCL's own decoder and checker rules, flaws included: the leaderboard's verdict).
+RULES = ("bitagent", "bfcl")
 
 # How far a candidate call got through the checks (used to report the closest miss among parallel calls).
 _PROGRESS = {"wrong_func_name": 0, "missing_required": 1, "unexpected_param": 2, "wrong_type": 3,
@@ -267,7 +278,14 @@ def _compiled(task: Task) -> _Compiled:
 
 # --------------------------------------------------------------------------------------------- values
 def _num_eq(a: Any, b: Any) -> bool:
-    return a == b or (type(a) is float or type(b) is float) and math.isclose(a, b, rel_tol=1e-9, abs_tol=0.0)
+    if a == b:
+        return True
+    if type(a) is float or type(b) is float:
+        try:
+            return math.isclose(a, b, rel_tol=1e-9, abs_tol=0.0)
+        except OverflowError:  # an int beyond float range (1e400 digits written out) against a float
+            return False
+    return False
 
 
 def _eq(v: Any, a: Any) -> bool:
@@ -344,7 +362,7 @@ def _exact_hit(v: Any, values: list) -> bool:
 
 _TYPE_OK = {
     "string": lambda v: type(v) is str,
-    "integer": lambda v: type(v) is int or type(v) is float and v.is_integer(),
+    "integer": lambda v: type(v) is int,
     "number": lambda v: type(v) is int or type(v) is float,
     "boolean": lambda v: type(v) is bool,
     "array": lambda v: type(v) is list or type(v) is tuple,
@@ -375,13 +393,48 @@ def _conforms(v: Any, schema: Any, depth: int = 0) -> bool:
     return True
 
 
+def _no_float(schema: dict) -> bool:
+    """Does the schema give a type that is not a number (``integer``, ``string``...)?"""
+    t = schema.get("type")
+    if type(t) is str:
+        return t != "number"
+    return type(t) is list and "number" not in t
+
+
+def _float_for_int(v: Any, schema: Any, depth: int = 0) -> bool:
+    """Is ``v`` a float where the schema's type is not a number (an integer, say), or an array (of arrays...)
+    holding one? BFCL checks these types (``math.factorial(number=5.0)`` is a type error); values inside
+    dicts are not type-checked, as in BFCL."""
+    if type(schema) is not dict or depth > 32:
+        return False
+    tv = type(v)
+    if tv is float:
+        return _no_float(schema)
+    if tv is list or tv is tuple:
+        items = schema.get("items")
+        return type(items) is dict and any(_float_for_int(x, items, depth + 1) for x in v)
+    return False
+
+
+def _identical(v: Any, a: Any) -> bool:
+    """Equal with the same types all the way down (tuples are lists)."""
+    tv, ta = type(v), type(a)
+    if tv is tuple:
+        tv = list
+    if tv is not ta:
+        return False
+    if tv is list:
+        return len(v) == len(a) and all(_identical(x, y) for x, y in zip(v, a))
+    return v == a
+
+
 _TYPE_WORDS = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "a boolean",
                "array": "a list", "object": "a dict", "null": "null"}
 
 
 def _type_word(v: Any) -> str:
     t = type(v)
-    return {str: "a string", int: "an integer", float: "a number", bool: "a boolean", list: "a list",
+    return {str: "a string", int: "an integer", float: "a float", bool: "a boolean", list: "a list",
             tuple: "a list", dict: "a dict"}.get(t, "null" if v is None else t.__name__)
 
 
@@ -418,8 +471,16 @@ def _check_call(e: _Expected, call: FunctionCall) -> _Miss | None:
         if tv is str:  # the exact hits, inline (the common case); bools never stand in for numbers
             if v in values:
                 continue
-        elif tv is int or tv is float:
+        elif tv is int:
             if v in values and (True not in values or _exact_hit(v, values)):
+                continue
+        elif tv is float or tv is list or tv is tuple:
+            schema = e.props.get(k)
+            if schema is not None and _float_for_int(v, schema):  # 5.0 for an integer: as BFCL, unless
+                if any(_identical(v, a) for a in values):         # the expected value is that float itself
+                    continue
+                return _Miss("wrong_type", name, k, v, schema)
+            if tv is float and v in values and (True not in values or _exact_hit(v, values)):
                 continue
         elif tv is bool:
             if _exact_hit(v, values):
@@ -438,7 +499,7 @@ def _same(v: Any, a: Any) -> bool:
     """Python's ``==`` without letting booleans stand in for numbers (so ``_same`` implies :func:`_eq`)."""
     tv, ta = type(v), type(a)
     if tv is not ta:
-        return (tv is int or tv is float) and (ta is int or ta is float) and v == a
+        return tv is int and ta is float and v == a  # an int for a float (a float for an int: compiled check)
     if tv is list:
         return len(v) == len(a) and all(_same(x, y) for x, y in zip(v, a))
     if tv is dict:
@@ -484,8 +545,14 @@ def _raw_ok(task: Task, calls: list[FunctionCall]) -> bool:
             if tv is str:
                 if v not in values:
                     return False
-            elif tv is int or tv is float:
+            elif tv is int:
                 if v not in values or (True in values and not _exact_hit(v, values)):
+                    return False
+            elif tv is float:  # only a listed float: a float for an int is the compiled check's to judge
+                for a in values:
+                    if type(a) is float and a == v:
+                        break
+                else:
                     return False
             elif tv is bool:
                 if not _exact_hit(v, values):
@@ -598,8 +665,26 @@ def _offered(task: Task) -> frozenset:
     return frozenset(n for t in task.tools for n in _name_variants(t.name))
 
 
-def score_task(task: Task, response: Response | None) -> ScoreResult:
-    """Score one response to one task (1.0 correct, 0.0 otherwise; see the module docs for the rules)."""
+def score_task(task: Task, response: Response | None, rules: str = "bitagent") -> ScoreResult:
+    """Score one response to one task (1.0 correct, 0.0 otherwise; see the module docs for the rules).
+
+    ``rules``: ``"bitagent"`` (default) or ``"bfcl"`` (BFCL's own rules, see :mod:`.bfcl_rules`). Never raises
+    on any response: an error the scorer did not foresee scores 0 with the error ``scoring_error``."""
+    try:
+        if rules == "bitagent":
+            return _score(task, response)
+        if rules == "bfcl":
+            from .bfcl_rules import score_bfcl
+
+            return score_bfcl(task, response)
+    except Exception as e:  # noqa: BLE001 - a scorer bug must not stop a run: the answer scores 0
+        return _result(task, False, "scoring_error", _criteria(), (
+            f"Your answer could not be scored ({type(e).__name__}); this is a bug in the scorer, please "
+            f"report it with the output."))
+    raise ValueError(f"unknown rules {rules!r}; use one of: {', '.join(RULES)}")
+
+
+def _score(task: Task, response: Response | None) -> ScoreResult:
     if response is None:
         return _result(task, False, "no_response", _criteria(), "No response was given for this task.", None)
     parsed = _read(response.text, response.tool_calls, task.tools)  # parse_calls, without its result object

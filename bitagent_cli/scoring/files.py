@@ -32,18 +32,20 @@ def _read(fn, path: str | os.PathLike[str], what: str):
         raise ScoreFileError(f"cannot read the {what} file {str(path)!r}: {e.strerror or e}") from None
 
 
-def score_files(tasks_path: str | os.PathLike[str], responses_path: str | os.PathLike[str]) -> dict[str, Any]:
+def score_files(tasks_path: str | os.PathLike[str], responses_path: str | os.PathLike[str],
+                rules: str = "bitagent") -> dict[str, Any]:
     """Score every task in ``tasks_path`` with its response in ``responses_path``.
 
     Returns the contract's object: ``summary``, ``results`` (one per task, in task-file order), plus
     ``errors`` (malformed lines, each ``{"path", "line", "message"}``) and ``unknown_ids`` (responses whose
-    id matches no task; not scored). A task without a response is scored ``no_response``.
+    id matches no task; not scored). A task without a response is scored ``no_response``. ``rules``:
+    ``bitagent`` or ``bfcl`` (see ``score_task``).
     Raises :class:`ScoreFileError` when a file cannot be opened.
     """
     tasks, task_errors = _read(read_tasks, tasks_path, "tasks")
     responses, resp_errors = _read(read_responses, responses_path, "responses")
     by_id = {r.id: r for r in responses}
-    results: list[ScoreResult] = [score_task(t, by_id.get(t.id)) for t in tasks]
+    results: list[ScoreResult] = [score_task(t, by_id.get(t.id), rules) for t in tasks]
     task_ids = {t.id for t in tasks}
     unknown = [r.id for r in responses if r.id not in task_ids]
     return {
@@ -51,4 +53,5 @@ def score_files(tasks_path: str | os.PathLike[str], responses_path: str | os.Pat
         "results": [r.to_dict() for r in results],
         "errors": [e.to_dict() for e in (*task_errors, *resp_errors)],
         "unknown_ids": unknown,
+        "rules": rules,
     }
