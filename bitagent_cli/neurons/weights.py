@@ -43,7 +43,10 @@ def first_committers(commits: Iterable[Commit], first_seen: Mapping[tuple[str, s
     first_seen = first_seen or {}
     uid_of = uid_of or {}
     fingerprints = fingerprints or {}
-    key_of = lambda sha: fingerprints.get(sha) or sha  # noqa: E731
+
+    def key_of(sha: str) -> str:
+        return fingerprints.get(sha) or sha
+
     seen: dict[tuple[str, str], int] = {}
     for (hk, sha), b in first_seen.items():
         k = (hk, key_of(sha))
