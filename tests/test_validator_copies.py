@@ -184,3 +184,45 @@ def test_pipeline_evaluator_fingerprints_with_the_eval_limits(tmp_path, monkeypa
     monkeypatch.undo()  # the real lookup, with the Hub off in tests: a one-line refusal, never a hang
     with pytest.raises(vetting.ModelUnavailable, match="HF_HUB_OFFLINE"):
         ev.fingerprint("org/m", "c" * 40)
+
+
+def test_production_validator_on_the_fake_chain_pays_only_the_first_committer(tmp_path, monkeypatch):
+    """build_validator over tests/chain_fakes (commitments read and parsed by bitagent_cli.chain, the worker
+    thread, the SQLite state): a renamed copy committed later under another repo and sha scores 0."""
+    import time
+
+    pytest.importorskip("bittensor")
+    from bittensor.sp_core import Keypair
+    from chain_fakes import FakeChain
+    from test_validator_loop import source
+
+    from bitagent_cli import chain as chain_mod
+    from bitagent_cli.config import load_settings
+    from bitagent_cli.neurons.validator import build_validator
+
+    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "btcli_token_symbols.json"))
+    vali, orig, thief = (Keypair.create_from_uri(u) for u in ("//Alice", "//Bob", "//Charlie"))
+    sha_orig, sha_copy = "1" * 40, "2" * 40
+    fc = FakeChain(block=5000)
+    fc.add_subnet(76, weights_rate_limit=4)
+    settings = load_settings("local", {"chain.netuid": 76, "paths.data_dir": str(tmp_path / "data")})
+    fc.register(76, vali.ss58_address, vali.ss58_address, stake=5000.0, validator_permit=True)
+    fc.register(76, orig.ss58_address, orig.ss58_address)
+    fc.register(76, thief.ss58_address, thief.ss58_address)
+    fc.set_commitment(76, orig.ss58_address, f"hf:org/model@{sha_orig}", block=4000)
+    fc.set_commitment(76, thief.ss58_address, f"hf:thief/renamed@{sha_copy}", block=4500)
+    ev = Evaluator({sha_orig: 0.9}, {sha_orig: FP_GOOD, sha_copy: FP_GOOD})
+    with fc.installed():
+        v = build_validator(settings, chain=chain_mod.connect(settings), wallet=vali, task_source=source,
+                            state_file=str(tmp_path / "v.sqlite"), wandb_mode=None, offline_evaluator=ev,
+                            config_overrides={"step_seconds": 0.0, "offline_retry_s": 0.0})
+
+        def wait_for_the_worker(report):  # the worker thread runs while the loop waits here, after step 0
+            deadline = time.monotonic() + 60
+            while len(v.state.offline_scores()) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+        asyncio.run(v.run(max_steps=2, on_step=wait_for_the_worker))
+    assert ev.evaluated == [sha_orig] and v.state.fingerprints() == {sha_orig: FP_GOOD, sha_copy: FP_GOOD}
+    offline = {m["hotkey"]: m["offline"] for m in v.summary()["miners"]}
+    assert offline[orig.ss58_address] == 0.9 and offline[thief.ss58_address] == 0.0
