@@ -542,6 +542,10 @@ def _attack(d: Path, tmp_path: Path, attack: str) -> None:
         (d / "config.json").write_text('"llama"')
     elif attack == "tokenizer_config_list":
         (d / "tokenizer_config.json").write_text("[]")
+    elif attack == "nested_tokenizer_json":
+        (d / "tokenizer.json").write_text('{"model": ' + "[" * 5000 + "]" * 5000 + "}")
+    elif attack == "broken_generation_config":
+        (d / "generation_config.json").write_text('{"max_new_tokens": ')
     elif attack == "trust_remote_code":
         (d / "config.json").write_text(json.dumps({"model_type": "llama", "trust_remote_code": True}))
     elif attack == "nested_auto_map":
@@ -567,6 +571,8 @@ def _attack(d: Path, tmp_path: Path, attack: str) -> None:
     ("nested_header_shallow", "model.safetensors \\(safetensors header\\) nests JSON deeper"),
     ("nested_config", "config.json nests JSON deeper"),
     ("nested_tokenizer_config", "tokenizer_config.json nests JSON deeper"),
+    ("nested_tokenizer_json", "tokenizer.json nests JSON deeper"),
+    ("broken_generation_config", "generation_config.json is not valid JSON"),
     ("bool_shape", "model.safetensors: tensor 'w' has an invalid shape"),
     ("bool_offsets", "model.safetensors: tensor 'w' has an invalid shape or data offsets"),
     ("float_shape", "model.safetensors: tensor 'w' has an invalid shape"),

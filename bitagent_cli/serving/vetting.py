@@ -669,7 +669,10 @@ def _vet_dir(root: Path, what: str, max_params_b: float, max_download_gb: float)
     digest = hashlib.sha256(b"weights\0" + fingerprint.encode())
     for name in files:  # configs, tokenizer files and templates change answers: hash them whole
         if not name.endswith(".safetensors") and entries[name].stat().st_size <= MAX_JSON_BYTES:
-            digest.update(b"\0" + name.encode() + b"\0" + entries[name].read_bytes())
+            raw = entries[name].read_bytes()
+            if name.endswith(".json"):  # every loader parses these: bad or deeply nested JSON fails here, not there
+                _parse_json(raw, f"{what}/{name}")
+            digest.update(b"\0" + name.encode() + b"\0" + raw)
     return VetResult(repo=what, sha="local:" + digest.hexdigest(), revision=None, params=params,
                      license=_local_license(root), files=files, size_bytes=size_bytes, local_path=root,
                      fingerprint=fingerprint,
