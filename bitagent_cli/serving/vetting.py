@@ -61,10 +61,13 @@ REFUSED_WEIGHT_SUFFIXES = (
     # pickle (torch.load, joblib, numpy allow_pickle, NeMo/TorchServe archives)
     ".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".dill", ".npy", ".npz", ".pth.tar", ".tar",
     ".mar", ".nemo",
-    # Keras/TensorFlow, Flax, ONNX, llama.cpp, TFLite, rust-bert, Paddle, MXNet, Caffe, Core ML, TensorRT, MNN
+    # Keras/TensorFlow, Flax, ONNX, llama.cpp, TFLite, rust-bert, Paddle, MXNet, Caffe, Core ML, TensorRT, MNN,
+    # ExecuTorch, MindSpore, Darknet
     ".h5", ".hdf5", ".keras", ".pb", ".tflite", ".lite", ".msgpack", ".onnx", ".onnx_data", ".ort", ".gguf",
     ".ggml", ".ggjt", ".llamafile", ".ot", ".pdparams", ".pdiparams", ".pdmodel", ".params", ".caffemodel",
-    ".mlmodel", ".engine", ".plan", ".trt", ".mnn",
+    ".mlmodel", ".engine", ".plan", ".trt", ".mnn", ".pte", ".mindir", ".weights",
+    # vLLM's tensorizer files, torch distributed checkpoints
+    ".tensors", ".distcp",
     # archives, which can hold any of the above
     ".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z", ".rar", ".lz4",
 )
