@@ -226,3 +226,21 @@ def test_production_validator_on_the_fake_chain_pays_only_the_first_committer(tm
     assert ev.evaluated == [sha_orig] and v.state.fingerprints() == {sha_orig: FP_GOOD, sha_copy: FP_GOOD}
     offline = {m["hotkey"]: m["offline"] for m in v.summary()["miners"]}
     assert offline[orig.ss58_address] == 0.9 and offline[thief.ss58_address] == 0.0
+
+
+def test_results_from_before_fingerprints_are_looked_up_when_idle(tmp_path):
+    st = ValidatorState(tmp_path / "s.sqlite")
+    st.record_offline("s-old", "org/top", 0.9, "ok")  # scored by an older validator: no fingerprint
+    st.record_offline("s-gone", "org/gone", 0.2, "ok")
+    ev = Evaluator({}, {"s-old": FP_GOOD, "s-copy": FP_GOOD})
+    w = OfflineWorker(st, ev)
+    assert w.run_once() and w.run_once() and not w.run_once()  # two lookups, then nothing left to do
+    assert ev.looked_up == ["s-old", "s-gone"] and st.fingerprints() == {"s-old": FP_GOOD}
+    assert st.unfingerprinted() is None  # "s-gone" was looked up (unknown): not asked again
+    st.enqueue("s-copy", "thief/top", 50)
+    drain(w)
+    assert ev.evaluated == [] and st.offline_scores()["s-copy"] == 0.9
+    commits = [Commit("orig", "org/top", "s-old", 10), Commit("thief", "thief/top", "s-copy", 50)]
+    assert offline_by_hotkey(commits, st.offline_scores(), fingerprints=st.fingerprints()) == \
+        {"orig": 0.9, "thief": 0.0}
+    assert OfflineWorker(st, lambda r, s, t: OfflineOutcome(1.0)).run_once() is False  # no lookup: no backfill

@@ -9,8 +9,9 @@ pipeline in a child process so a model that overruns its time is killed, not wai
 Copies: when the evaluator can fingerprint a model before evaluating it (``evaluator.fingerprint(repo,
 sha)``, from the Hub's file metadata, no download), a sha whose weights already have a final result
 under another sha is not evaluated again: it gets that result, marked ``copy_of``. Every result keeps
-its fingerprint (from that lookup, or from the evaluation's report), and the weights phase gives the
-score to the first committer of the weights (``weights.offline_by_hotkey``); the copier gets 0.
+its fingerprint (from that lookup, or from the evaluation's report; results recorded without one are
+looked up when the queue is empty), and the weights phase gives the score to the first committer of
+the weights (``weights.offline_by_hotkey``); the copier gets 0.
 
 Failures are told apart: a model *refused* (too large, no weights, gone from the Hub) is the miner's
 fault and scores 0 at once; an *error* on our side (server crash, out of memory, timeout) is retried
@@ -106,7 +107,7 @@ class OfflineWorker:
         """Evaluate the next due model, if any; True when one was taken off the queue or tried."""
         item = self.state.next_queued()
         if item is None:
-            return False
+            return self._backfill_fingerprint()
         if self.wanted is not None and not self.wanted(item.sha):
             log.info("offline: %s is no longer committed by anyone; dropped from the queue", item.sha[:12])
             self.state.dequeue(item.sha)
@@ -155,6 +156,20 @@ class OfflineWorker:
             else:
                 log.warning("offline: sha %s attempt %d failed (%s); retrying later", item.sha[:12], attempts, err)
         self._notify(item.repo, item.sha, out)
+        return True
+
+    def _backfill_fingerprint(self) -> bool:
+        """Idle: look up the fingerprint of one result recorded without it (before fingerprints existed, or
+        the Hub was down), so copies of already-scored weights are caught too. True when one was tried."""
+        if not callable(getattr(self.evaluator, "fingerprint", None)):
+            return False
+        rec = self.state.unfingerprinted()
+        if rec is None:
+            return False
+        fp = self._fingerprint(rec.repo, rec.sha)
+        self.state.set_fingerprint(rec.sha, fp)
+        if fp:
+            log.info("offline: %s@%s has weights fingerprint %s", rec.repo, rec.sha[:12], fp[:12])
         return True
 
     def _fingerprint(self, repo: str, sha: str) -> str | None:

@@ -380,8 +380,20 @@ class ValidatorState:
     def fingerprints(self) -> dict[str, str]:
         """``sha -> weights fingerprint`` of every offline result that has one (copies share a fingerprint)."""
         with self._lock:
-            return {r["sha"]: r["fingerprint"] for r in
-                    self._db.execute("SELECT sha, fingerprint FROM offline WHERE fingerprint IS NOT NULL")}
+            return {r["sha"]: r["fingerprint"] for r in self._db.execute(
+                "SELECT sha, fingerprint FROM offline WHERE fingerprint IS NOT NULL AND fingerprint != ''")}
+
+    def unfingerprinted(self) -> OfflineRecord | None:
+        """The oldest final result whose fingerprint was never looked up (NULL; ``''`` = looked up, unknown)."""
+        with self._lock:
+            r = self._db.execute("SELECT * FROM offline WHERE fingerprint IS NULL AND status IN ('ok', 'refused') "
+                                 "ORDER BY evaluated_at, sha LIMIT 1").fetchone()
+        return None if r is None else self._record(r)
+
+    def set_fingerprint(self, sha: str, fingerprint: str | None) -> None:
+        """Record a result's fingerprint after the fact (``None`` is stored as ``''``: looked up, unknown)."""
+        with self._tx() as db:
+            db.execute("UPDATE offline SET fingerprint=? WHERE sha=?", (fingerprint or "", sha))
 
     def offline_by_fingerprint(self, fingerprint: str) -> OfflineRecord | None:
         """The first final result (``ok`` or ``refused``) recorded for these weights under any sha, if any."""
@@ -393,7 +405,7 @@ class ValidatorState:
     @staticmethod
     def _record(r: sqlite3.Row) -> OfflineRecord:
         return OfflineRecord(r["sha"], r["repo"], float(r["score"]), r["status"], r["error"], int(r["attempts"]),
-                             float(r["evaluated_at"]), json.loads(r["details"] or "{}"), r["fingerprint"])
+                             float(r["evaluated_at"]), json.loads(r["details"] or "{}"), r["fingerprint"] or None)
 
     def offline_scores(self) -> dict[str, float]:
         with self._lock:
