@@ -104,7 +104,8 @@ class OfflineWorker:
                 self._wake.clear()
 
     def run_once(self) -> bool:
-        """Evaluate the next due model, if any; True when one was taken off the queue or tried."""
+        """Evaluate the next due model, if any (a copy of scored weights takes their result instead); with
+        none due, look up one missing fingerprint. True when something was done."""
         item = self.state.next_queued()
         if item is None:
             return self._backfill_fingerprint()
