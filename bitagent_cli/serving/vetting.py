@@ -81,7 +81,7 @@ MAX_JSON_DEPTH = 64  # real configs nest 3-4 deep; safetensors headers 3
 # bits per value, as the safetensors library defines them
 _DTYPE_BITS = {"F64": 64, "F32": 32, "F16": 16, "BF16": 16, "I64": 64, "I32": 32, "I16": 16, "I8": 8, "U8": 8,
                "U16": 16, "U32": 32, "U64": 64, "BOOL": 8, "F8_E4M3": 8, "F8_E5M2": 8, "F8_E8M0": 8,
-               "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6, "E8M0": 8, "C64": 64}
+               "F8_E4M3FNUZ": 8, "F8_E5M2FNUZ": 8, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6, "C64": 64}
 _CODE_KEYS = ("auto_map", "custom_pipelines")
 _REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9_.-]{1,96}$")
 _REV_RE = re.compile(r"^[A-Za-z0-9_.\-/]{1,200}$")
