@@ -178,6 +178,11 @@ class EvalReport:
         return dict(self.summary.get("by_category", {}))
 
     @property
+    def fingerprint(self) -> str | None:
+        """The weights' fingerprint (``serving.vetting.weights_fingerprint``); None for endpoints not vetted."""
+        return (self.vet or {}).get("fingerprint")
+
+    @property
     def cached(self) -> int:
         return sum(1 for o in self.outcomes if o.cached)
 
@@ -204,7 +209,7 @@ class EvalReport:
         """What the ``runs`` table keeps (and ``--compare`` shows)."""
         return {"summary": self.summary, "by_suite": self.by_suite, "total": self.total,
                 "completed": len(self.outcomes), "backend": self.backend, "prompt_mode": self.prompt_mode,
-                "wall_s": round(self.wall_s, 3)}
+                "wall_s": round(self.wall_s, 3), "fingerprint": self.fingerprint}
 
     @property
     def tasks_per_s(self) -> float | None:
@@ -215,7 +220,8 @@ class EvalReport:
     def to_dict(self, *, include_results: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {
             "ok": self.ok, "status": self.status, "error": self.error, "model": self.model,
-            "model_sha": self.model_sha, "served_model": self.served_model, "backend": self.backend,
+            "model_sha": self.model_sha, "fingerprint": self.fingerprint, "served_model": self.served_model,
+            "backend": self.backend,
             "prompt_mode": self.prompt_mode, "suites": self.suites, "settings": self.settings,
             "settings_hash": self.settings_hash, "total": self.total, "completed": len(self.outcomes),
             "not_run": self.not_run, "cached": self.cached, "requests": self.requests,
@@ -345,7 +351,7 @@ def resolve_model(model: str, *, backend: str, settings: Mapping[str, Any] | Non
                   status: Callable[[str], None] = lambda s: None) -> _Resolved:
     """Vet (and, to serve it ourselves, download) the model. Raises ``ModelRefused``."""
     from .serving import ModelUnavailable, download_model, vet_model
-    from .serving.vetting import looks_local
+    from .serving.vetting import local_fingerprint, looks_local
 
     max_params_b = float(_setting(settings, "eval.max_params_b", 8.0))
     max_download_gb = float(_setting(settings, "eval.max_download_gb", 40.0))
@@ -374,6 +380,8 @@ def resolve_model(model: str, *, backend: str, settings: Mapping[str, Any] | Non
         return _Resolved(label, vet.sha, vet.repo, vet.repo, vet)
     status(f"downloading {vet.repo}@{vet.sha[:12]} ({vet.size_bytes / 1e9:.1f} GB)")
     path = download_model(vet)
+    if vet.fingerprint is None:  # weights outside LFS have no hash on the Hub: hashed while re-vetting the download
+        vet = dataclasses.replace(vet, fingerprint=local_fingerprint(path))
     return _Resolved(label, vet.sha, str(path), vet.repo, vet)
 
 

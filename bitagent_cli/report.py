@@ -78,6 +78,7 @@ def render_html(report: Any) -> str:
     if vet:
         facts.append(("parameters", f"{vet.get('params', 0):,}"))
         facts.append(("license", vet.get("license") or "not declared"))
+        facts.append(("weights fingerprint", vet.get("fingerprint") or "unknown"))
     parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8>"
              f"<meta name=viewport content='width=device-width,initial-scale=1'>"
              f"<meta http-equiv=Content-Security-Policy content=\"default-src 'none'; style-src 'unsafe-inline'\">"

@@ -12,6 +12,7 @@ from chain_fakes import make_wallet  # noqa: E402
 
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
+FP = "f1" * 32
 SHA2 = "fedcba9876543210fedcba9876543210fedcba98"
 
 
@@ -34,9 +35,14 @@ def vetted(monkeypatch):
         if repo.endswith("/refused"):
             raise vetting.ModelRefused(f"{repo}: has custom code (auto_map); refused")
         return SimpleNamespace(repo=repo, sha=SHA2 if rev == "v2" else SHA, params=1_000_000, license="apache-2.0",
-                               size_bytes=2_000_000, local_path=None)
+                               size_bytes=2_000_000, local_path=None, fingerprint=FP)
+
+    def fake_fingerprint(repo, sha, **kw):  # the Hub's file metadata for --show
+        calls.append(("fingerprint", repo, sha))
+        return FP
 
     monkeypatch.setattr(vetting, "vet_model", fake_vet)
+    monkeypatch.setattr(vetting, "remote_fingerprint", fake_fingerprint)
     return calls
 
 
@@ -60,14 +66,17 @@ def test_commit_read_back_and_show(run_cli, fake_chain, miner, vetted):
     assert ext.signer == miner.hotkey_ss58 and ext.params["netuid"] == 76
     # vetted with the eval settings, exactly as eval-model
     assert vetted == [("org/tool-model", 8.0, 40.0)]
+    assert obj["vet"]["fingerprint"] == FP
 
     code, out, _ = run_cli("submit-model", "--show", *miner.flags, "--json")
     assert code == 0
     shown = _json(out)
     assert shown["committed"] is True and shown["payload"] == f"hf:org/tool-model@{SHA}"
     assert shown["model"] == {"repo": "org/tool-model", "sha": SHA} and shown["block"] == obj["block"]
+    assert shown["fingerprint"] == FP and shown["fingerprint_error"] is None
+    assert vetted[-1] == ("fingerprint", "org/tool-model", SHA)  # looked up for the committed sha
     code, out, _ = run_cli("submit-model", "--show", *miner.flags)
-    assert code == 0 and "org/tool-model" in out
+    assert code == 0 and "org/tool-model" in out and "weights fingerprint:" in out and FP in out.replace("\n", "")
 
 
 def test_show_another_hotkey_by_address_or_name(run_cli, fake_chain, miner):
@@ -75,6 +84,8 @@ def test_show_another_hotkey_by_address_or_name(run_cli, fake_chain, miner):
     code, out, _ = run_cli("submit-model", "--show", "--hotkey", "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
                            "--json")
     assert code == 0 and _json(out)["model"] == {"repo": "a/b", "sha": SHA}
+    # no Hub here (HF_HUB_OFFLINE): the commitment is still shown, the fingerprint says why it is missing
+    assert _json(out)["fingerprint"] is None and "HF_HUB_OFFLINE" in _json(out)["fingerprint_error"]
     code, out, _ = run_cli("submit-model", "--show", "--hotkey", "other", *miner.flags, "--json")
     assert code == 0
     obj = _json(out)

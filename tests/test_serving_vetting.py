@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -12,12 +13,16 @@ from types import SimpleNamespace
 import pytest
 
 from bitagent_cli.serving.vetting import (
+    REFUSED_WEIGHT_SUFFIXES,
     ModelRefused,
     ModelUnavailable,
     download_model,
+    local_fingerprint,
     parse_ref,
     read_safetensors_header,
+    remote_fingerprint,
     vet_model,
+    weights_fingerprint,
 )
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -53,9 +58,23 @@ def make_dir(root: Path, name: str = "m", *, config: dict | None = None, params:
     return d
 
 
-def sib(name: str, size: int = 100, lfs: bool = False):
+def sib(name: str, size: int = 100, lfs: bool = False, sha256: str | None = None):
+    """A repo sibling as model_info(files_metadata=True) gives it (lfs: size and sha256 of the content)."""
+    sha256 = sha256 or hashlib.sha256(name.encode()).hexdigest()
     return SimpleNamespace(rfilename=name, size=None if lfs else size,
-                           lfs=SimpleNamespace(size=size, sha256="x") if lfs else None)
+                           lfs=SimpleNamespace(size=size, sha256=sha256, pointer_size=130) if lfs else None)
+
+
+def sibs_of(src: Path) -> list:
+    """The siblings of a "hub repo" mirroring the files of ``src`` (weights in LFS, with their real sha256)."""
+    out = []
+    for p in sorted(src.rglob("*")):
+        if p.is_file():
+            rel = p.relative_to(src).as_posix()
+            lfs = rel.endswith(".safetensors")
+            out.append(sib(rel, p.stat().st_size, lfs=lfs,
+                           sha256=hashlib.sha256(p.read_bytes()).hexdigest() if lfs else None))
+    return out
 
 
 class RepositoryNotFoundError(Exception):
@@ -91,18 +110,21 @@ class FakeApi:
         snap = Path(cache_dir) / "models--org--name" / "snapshots" / revision
         snap.mkdir(parents=True, exist_ok=True)
         for n in names:
+            (snap / n).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(self.source / n, snap / n)
         return snap
 
     def hf_hub_download(self, repo_id, filename, revision=None, cache_dir=None):
         self.calls.append(("hf_hub_download", filename))
-        return str(self._fetch(cache_dir, revision, [filename]) / filename)
+        return str(self._fetch(cache_dir or self.source.parent / "index-cache", revision, [filename]) / filename)
 
     def snapshot_download(self, repo_id, revision=None, cache_dir=None, allow_patterns=None):
         import fnmatch
 
         self.calls.append(("snapshot_download", repo_id, revision, tuple(allow_patterns)))
-        names = [p.name for p in self.source.iterdir() if any(fnmatch.fnmatch(p.name, a) for a in allow_patterns)]
+        names = [p.relative_to(self.source).as_posix() for p in self.source.rglob("*")
+                 if p.is_file() and any(fnmatch.fnmatch(p.relative_to(self.source).as_posix(), a)
+                                        for a in allow_patterns)]
         return str(self._fetch(cache_dir, revision, names))
 
 
@@ -136,10 +158,10 @@ def test_hub_revision_kwarg_and_conflict():
 
 
 @pytest.mark.parametrize("change, match", [
-    ({"siblings": [sib("config.json"), sib("model.safetensors"), sib("pytorch_model.bin")]}, "pickle-format"),
+    ({"siblings": [sib("config.json"), sib("model.safetensors"), sib("pytorch_model.bin")]}, "not safetensors"),
     ({"siblings": [sib("config.json"), sib("model.safetensors"), sib("original/consolidated.00.pth")]},
-     "pickle-format"),
-    ({"siblings": [sib("config.json"), sib("model.safetensors"), sib("training_args.pkl")]}, "pickle-format"),
+     "not safetensors"),
+    ({"siblings": [sib("config.json"), sib("model.safetensors"), sib("training_args.pkl")]}, "not safetensors"),
     ({"siblings": [sib("config.json"), sib("pytorch_model.safetensors.bak")]}, "no .safetensors"),
     ({"safetensors": SimpleNamespace(total=70_000_000_000)}, r"70\.00B parameters, over the 8B limit"),
     ({"safetensors": None}, "no safetensors metadata"),
@@ -240,20 +262,71 @@ def test_download_fetches_only_vetted_files_and_revets(tmp_path, tiny_model_dir)
         download_model(vet_model("org/name", api=api2), tmp_path / "cache2", api=api2)
 
 
-def test_download_of_sharded_model_skips_unindexed_weights(tmp_path):
-    src = make_dir(tmp_path, "src")
+def make_sharded(root: Path, name: str = "src") -> Path:
+    src = make_dir(root, name)
     (src / "model.safetensors").unlink()
     write_safetensors(src / "model-00001-of-00002.safetensors", {"a": ("F32", [10])})
     write_safetensors(src / "model-00002-of-00002.safetensors", {"b": ("F32", [10])})
-    write_safetensors(src / "consolidated.safetensors", {"a": ("F32", [10]), "b": ("F32", [10])})
     (src / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {
         "a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}))
-    api = FakeApi(siblings=[sib(p.name, p.stat().st_size) for p in src.iterdir()],
-                  safetensors=SimpleNamespace(total=40))
+    return src
+
+
+def test_download_of_sharded_model_fetches_exactly_the_vetted_files(tmp_path):
+    src = make_sharded(tmp_path)
+    api = FakeApi(siblings=sibs_of(src), safetensors=SimpleNamespace(total=20))
     api.source = src
-    path = download_model(vet_model("org/name", api=api), tmp_path / "cache", api=api)
-    assert not (path / "consolidated.safetensors").exists()
-    assert vet_model(str(path)).params == 20
+    v = vet_model("org/name", api=api)
+    assert ("hf_hub_download", "model.safetensors.index.json") in api.calls  # read before any weight moves
+    path = download_model(v, tmp_path / "cache", api=api)
+    allow = next(c for c in api.calls if c[0] == "snapshot_download")[3]
+    assert sorted(allow) == sorted(v.files)  # allow_patterns: the vetted files, each matching only itself
+    assert vet_model(str(path)).params == 20 and local_fingerprint(path) == v.fingerprint
+
+
+@pytest.mark.parametrize("extra", ["consolidated.safetensors", "model.safetensors", "sub/extra.safetensors"])
+def test_hub_index_that_hides_a_weight_file_is_refused_before_download(tmp_path, extra):
+    """The index bypass on the Hub: the index names some shards, another .safetensors sits beside them."""
+    src = make_sharded(tmp_path)
+    (src / extra).parent.mkdir(exist_ok=True)
+    write_safetensors(src / extra, {"big": ("F32", [1000])})
+    api = FakeApi(siblings=sibs_of(src), safetensors=SimpleNamespace(total=20))
+    api.source = src
+    with pytest.raises(ModelRefused, match=f"model.safetensors.index.json does not name {extra}") as ei:
+        vet_model("org/name", api=api)
+    assert "\n" not in str(ei.value) and not [c for c in api.calls if c[0] == "snapshot_download"]
+
+
+def test_hub_index_naming_a_missing_shard_is_refused(tmp_path):
+    src = make_sharded(tmp_path)
+    names = sibs_of(src)
+    api = FakeApi(siblings=[n for n in names if n.rfilename != "model-00002-of-00002.safetensors"],
+                  safetensors=SimpleNamespace(total=20))
+    api.source = src
+    with pytest.raises(ModelRefused, match="names shards that are not there"):
+        vet_model("org/name", api=api)
+
+
+def test_download_refused_when_the_files_are_not_what_the_hub_listed(tmp_path):
+    src = make_dir(tmp_path, "src")
+    api = FakeApi(siblings=sibs_of(src), safetensors=SimpleNamespace(total=1000))
+    api.source = src
+    v = vet_model("org/name", api=api)
+    write_safetensors(src / "model.safetensors", {"w": ("F32", [999]), "x": ("F32", [1])})  # swapped after vetting
+    with pytest.raises(ModelRefused, match="not the ones the Hub listed"):
+        download_model(v, tmp_path / "cache", api=api)
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"config": {"model_type": "x", "trust_remote_code": True}}, "custom code"),
+    ({"config": {"model_type": "x", "tokenizer_config": {"auto_map": {"AutoTokenizer": "t.T"}}}}, "custom code"),
+    ({"siblings": [sib("config.json"), sib("model.safetensors"), sib("adapter_config.json")]}, "PEFT adapter"),
+] + [({"siblings": [sib("config.json"), sib("model.safetensors"), sib("extra/weights" + ext)]}, "not safetensors")
+     for ext in REFUSED_WEIGHT_SUFFIXES])
+def test_hub_hostile_repos_refused(change, match):
+    with pytest.raises(ModelRefused, match=match) as ei:
+        vet_model("org/name", api=FakeApi(**change))
+    assert "\n" not in str(ei.value)
 
 
 def test_local_model_needs_no_download(tiny_model_dir):
@@ -300,8 +373,8 @@ def test_local_crafted_header_with_too_many_params(tmp_path):
 
 
 @pytest.mark.parametrize("hostile, match", [
-    ("bin", "pickle-format"),
-    ("pt_nested", "pickle-format"),
+    ("bin", "not safetensors"),
+    ("pt_nested", "not safetensors"),
     ("auto_map", "custom code"),
     ("tokenizer_auto_map", "custom code"),
     ("huge_header", "corrupt or hostile safetensors header"),
@@ -314,7 +387,7 @@ def test_local_crafted_header_with_too_many_params(tmp_path):
     ("symlink_dir", "points outside the model directory"),
     ("no_config", "no config.json"),
     ("no_weights", "no .safetensors weights"),
-    ("missing_shard", "names missing shards"),
+    ("missing_shard", "names shards that are not there"),
     ("huge_config", "not a real config file"),
     ("broken_link", "not a regular file"),
     ("fifo", "not a regular file"),
@@ -399,3 +472,249 @@ def test_read_safetensors_header_counts(tmp_path):
     write_safetensors(f, {"a": ("F32", [2, 3]), "b": ("BF16", [5])})
     header, raw, n = read_safetensors_header(f)
     assert n == 11 and set(header) == {"a", "b"} and raw.startswith(b"{")
+
+
+# ---------------------------------------------------------------- issue 10: hostile directories
+def _raw_header(st: Path, header: dict, data: bytes = b"\0" * 16) -> None:
+    raw = json.dumps(header).encode()
+    st.write_bytes(struct.pack("<Q", len(raw)) + raw + data)
+
+
+def _attack(d: Path, tmp_path: Path, attack: str) -> None:
+    st = d / "model.safetensors"
+    if attack == "index_bypass":  # the index names a 1-parameter stub; the real weights sit beside it
+        write_safetensors(st, {"w": ("F32", [5000])})
+        write_safetensors(d / "stub.safetensors", {"s": ("F32", [1])})
+        (d / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {"s": "stub.safetensors"}}))
+    elif attack == "index_hides_shard":
+        write_safetensors(d / "model-00001-of-00002.safetensors", {"a": ("F32", [10])})
+        write_safetensors(d / "model-00002-of-00002.safetensors", {"b": ("F32", [10])})
+        st.unlink()
+        (d / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {
+            "a": "model-00001-of-00002.safetensors"}}))
+    elif attack == "index_not_a_map":
+        (d / "model.safetensors.index.json").write_text(json.dumps({"weight_map": ["model.safetensors"]}))
+    elif attack == "index_outside":
+        (d / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {"w": "../x.safetensors"}}))
+    elif attack == "hard_link":
+        outside = tmp_path / "outside.json"
+        outside.write_text("{}")
+        os.link(outside, d / "tokenizer.json")
+    elif attack == "hard_link_weights":
+        os.link(st, tmp_path / "elsewhere.safetensors")
+    elif attack == "symlink_loop":
+        (d / "a.json").symlink_to(d / "b.json")
+        (d / "b.json").symlink_to(d / "a.json")
+    elif attack == "self_loop":
+        (d / "loop.safetensors").symlink_to(d / "loop.safetensors")
+    elif attack == "nested_header":
+        raw = b'{"__metadata__": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+        st.write_bytes(struct.pack("<Q", len(raw)) + raw)
+    elif attack == "nested_header_shallow":  # below the recursion limit, above any real header
+        raw = b'{"__metadata__": {"a": ' + b"[" * 200 + b"]" * 200 + b"}}"
+        st.write_bytes(struct.pack("<Q", len(raw)) + raw)
+    elif attack == "nested_config":
+        (d / "config.json").write_text('{"model_type": "llama", "x": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    elif attack == "nested_tokenizer_config":
+        (d / "tokenizer_config.json").write_text('{"x": ' + '{"y": ' * 500 + "1" + "}" * 500 + "}")
+    elif attack == "bool_shape":
+        _raw_header(st, {"w": {"dtype": "F32", "shape": [True, 4], "data_offsets": [0, 16]}})
+    elif attack == "bool_offsets":
+        _raw_header(st, {"w": {"dtype": "F32", "shape": [1], "data_offsets": [False, True]}}, b"\0")
+    elif attack == "float_shape":
+        _raw_header(st, {"w": {"dtype": "F32", "shape": [4.0], "data_offsets": [0, 16]}})
+    elif attack == "metadata_not_strings":
+        _raw_header(st, {"__metadata__": {"format": {"pt": 1}},
+                         "w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}})
+    elif attack == "offsets_gap":  # 4 unaccounted bytes between two tensors: data the count never sees
+        _raw_header(st, {"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+                         "b": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]}})
+    elif attack == "offsets_overlap":
+        _raw_header(st, {"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]},
+                         "b": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}})
+    elif attack == "trailing_data":
+        _raw_header(st, {"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})
+    elif attack == "header_not_object":
+        _raw_header(st, [1, 2])  # type: ignore[arg-type]
+    elif attack == "config_list":
+        (d / "config.json").write_text("[1, 2]")
+    elif attack == "config_string":
+        (d / "config.json").write_text('"llama"')
+    elif attack == "tokenizer_config_list":
+        (d / "tokenizer_config.json").write_text("[]")
+    elif attack == "nested_tokenizer_json":
+        (d / "tokenizer.json").write_text('{"model": ' + "[" * 5000 + "]" * 5000 + "}")
+    elif attack == "broken_generation_config":
+        (d / "generation_config.json").write_text('{"max_new_tokens": ')
+    elif attack == "trust_remote_code":
+        (d / "config.json").write_text(json.dumps({"model_type": "llama", "trust_remote_code": True}))
+    elif attack == "nested_auto_map":
+        (d / "config.json").write_text(json.dumps({"model_type": "llava", "text_config": {"auto_map": {"A": "m.X"}}}))
+    elif attack == "adapter":
+        (d / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "big/70B", "peft_type": "LORA"}))
+    elif attack == "unreadable":
+        (d / "tokenizer_config.json").chmod(0)
+    else:
+        raise AssertionError(attack)
+
+
+@pytest.mark.parametrize("attack, match", [
+    ("index_bypass", "model.safetensors.index.json does not name model.safetensors"),
+    ("index_hides_shard", "model.safetensors.index.json does not name model-00002-of-00002.safetensors"),
+    ("index_not_a_map", "model.safetensors.index.json has no valid weight_map"),
+    ("index_outside", "names shards that are not there"),
+    ("hard_link", "tokenizer.json is a hard link"),
+    ("hard_link_weights", "model.safetensors is a hard link"),
+    ("symlink_loop", "json is a symlink loop"),
+    ("self_loop", "loop.safetensors is a symlink loop"),
+    ("nested_header", "model.safetensors \\(safetensors header\\) nests JSON deeper"),
+    ("nested_header_shallow", "model.safetensors \\(safetensors header\\) nests JSON deeper"),
+    ("nested_config", "config.json nests JSON deeper"),
+    ("nested_tokenizer_config", "tokenizer_config.json nests JSON deeper"),
+    ("nested_tokenizer_json", "tokenizer.json nests JSON deeper"),
+    ("broken_generation_config", "generation_config.json is not valid JSON"),
+    ("bool_shape", "model.safetensors: tensor 'w' has an invalid shape"),
+    ("bool_offsets", "model.safetensors: tensor 'w' has an invalid shape or data offsets"),
+    ("float_shape", "model.safetensors: tensor 'w' has an invalid shape"),
+    ("metadata_not_strings", "model.safetensors: __metadata__ .* must map strings to strings"),
+    ("offsets_gap", "model.safetensors: the tensors' byte ranges overlap or leave gaps"),
+    ("offsets_overlap", "model.safetensors: the tensors' byte ranges overlap or leave gaps"),
+    ("trailing_data", "model.safetensors: the tensors cover 8 of the 16 data bytes"),
+    ("header_not_object", "model.safetensors: the safetensors header is not a JSON object"),
+    ("config_list", "config.json is not a JSON object"),
+    ("config_string", "config.json is not a JSON object"),
+    ("tokenizer_config_list", "tokenizer_config.json is not a JSON object"),
+    ("trust_remote_code", "config.json asks for custom code \\(trust_remote_code\\)"),
+    ("nested_auto_map", "config.json asks for custom code \\(auto_map\\)"),
+    ("adapter", "adapter_config.json: a PEFT adapter"),
+    ("unreadable", "tokenizer_config.json"),
+])
+def test_issue10_hostile_dirs_refused_naming_the_file(tmp_path, attack, match):
+    if attack == "unreadable" and os.geteuid() == 0:
+        pytest.skip("root reads files without permission")
+    d = make_dir(tmp_path)
+    _attack(d, tmp_path, attack)
+    with pytest.raises(ModelRefused, match=match) as ei:
+        vet_model(str(d), max_params_b=1e-6)  # the cap is 1,000 parameters: the real file is over it
+    assert "\n" not in str(ei.value) and type(ei.value) is ModelRefused
+
+
+@pytest.mark.parametrize("suffix", REFUSED_WEIGHT_SUFFIXES + ("variables.data-00000-of-00001", "model.ckpt.index"))
+def test_every_other_weight_format_is_refused(tmp_path, suffix):
+    d = make_dir(tmp_path)
+    (d / "extra").mkdir()
+    (d / "extra" / (suffix if suffix.startswith(("variables", "model.")) else "weights" + suffix)).write_bytes(b"x")
+    with pytest.raises(ModelRefused, match="not safetensors"):
+        vet_model(str(d))
+
+
+def test_never_downloaded_either():
+    """Belt and braces: none of the refused formats matches what download_model may fetch."""
+    from bitagent_cli.serving.vetting import _allowed
+
+    assert not [s for s in REFUSED_WEIGHT_SUFFIXES if _allowed("weights" + s) or _allowed("sub/x" + s)]
+
+
+# What we refuse, the safetensors library also fails on (so nothing fails only at server start); what
+# we accept, it loads with the same parameter count.
+@pytest.mark.parametrize("attack", ["bool_shape", "bool_offsets", "float_shape", "metadata_not_strings",
+                                    "offsets_gap", "offsets_overlap", "trailing_data", "header_not_object",
+                                    "nested_header"])
+def test_refused_headers_fail_in_the_safetensors_library_too(tmp_path, attack):
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    d = make_dir(tmp_path)
+    _attack(d, tmp_path, attack)
+    with pytest.raises(SafetensorError, match="deserializing header"):
+        load_file(str(d / "model.safetensors"))
+    with pytest.raises(ModelRefused):
+        read_safetensors_header(d / "model.safetensors")
+
+
+def test_headers_the_safetensors_library_writes_are_accepted(tmp_path):
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    f = tmp_path / "x.safetensors"
+    save_file({"a": np.zeros((3, 5), np.float16), "b": np.zeros(7, np.int64), "c": np.zeros((0, 4), np.float32),
+               "d": np.zeros(3, np.bool_), "e": np.zeros((), np.float32)}, str(f), metadata={"format": "np"})
+    assert read_safetensors_header(f)[2] == 15 + 7 + 0 + 3 + 1
+
+
+# ---------------------------------------------------------------- fingerprints
+def test_fingerprint_follows_the_tensors_not_names_or_paths(tmp_path):
+    a = make_sharded(tmp_path, "a")
+    fp = vet_model(str(a)).fingerprint
+    assert fp and len(fp) == 64 and local_fingerprint(a) == fp
+    b = tmp_path / "b"  # same weights, shards renamed, another config: same fingerprint, another sha
+    shutil.copytree(a, b)
+    (b / "model-00001-of-00002.safetensors").rename(b / "part-z.safetensors")
+    (b / "model-00002-of-00002.safetensors").rename(b / "part-a.safetensors")
+    (b / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {
+        "a": "part-z.safetensors", "b": "part-a.safetensors"}}))
+    (b / "config.json").write_text(json.dumps({"model_type": "llama", "torch_dtype": "float32"}))
+    vb = vet_model(str(b))
+    assert vb.fingerprint == fp and vb.sha != vet_model(str(a)).sha
+    with (b / "part-a.safetensors").open("r+b") as f:  # one byte of one tensor
+        f.seek(-1, os.SEEK_END)
+        f.write(b"\x01")
+    assert vet_model(str(b)).fingerprint != fp
+    # the definition: sha256 over the sorted sha256 of the files
+    hashes = [hashlib.sha256((a / n).read_bytes()).hexdigest() for n in
+              ("model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors")]
+    assert fp == weights_fingerprint(reversed(hashes)) == weights_fingerprint(hashes)
+
+
+def test_remote_fingerprint_equals_the_local_one_without_download(tmp_path):
+    src = make_sharded(tmp_path)
+    api = FakeApi(siblings=sibs_of(src), safetensors=SimpleNamespace(total=20))
+    api.source = src
+    v = vet_model("org/name", api=api)
+    assert v.fingerprint == local_fingerprint(src) and v.to_dict()["fingerprint"] == v.fingerprint
+    assert not [c for c in api.calls if c[0] == "snapshot_download"]
+    calls = len(api.calls)
+    assert remote_fingerprint("org/name", SHA, api=api) == v.fingerprint
+    assert api.calls[calls:] == [("model_info", "org/name", SHA, True)]
+    # a copy under another repo and sha: same fingerprint
+    api2 = FakeApi(sha="f" * 40, siblings=sibs_of(src), safetensors=SimpleNamespace(total=20))
+    api2.source = src
+    assert vet_model("thief/copy", api=api2).fingerprint == v.fingerprint
+    # a weight file outside LFS has no hash on the Hub: no remote fingerprint (the download computes it)
+    plain = [sib(n.rfilename, 100) if n.rfilename.endswith(".safetensors") else n for n in sibs_of(src)]
+    assert remote_fingerprint("org/name", SHA, api=FakeApi(siblings=plain)) is None
+
+
+def test_offline_cached_snapshot_has_the_local_fingerprint(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    repo = tmp_path / "hub" / "models--org--name"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(SHA)
+    snap = make_dir(repo / "snapshots", SHA)
+
+    class OfflineModeIsEnabled(Exception):
+        pass
+
+    api = FakeApi()
+    api.raise_exc = OfflineModeIsEnabled("offline")
+    assert vet_model("org/name", api=api).fingerprint == local_fingerprint(snap)
+
+
+def test_dtypes_are_the_safetensors_librarys(tmp_path):
+    """Every dtype vetting accepts loads in the library with the same byte size; an unknown one is refused."""
+    from safetensors import safe_open
+
+    from bitagent_cli.serving.vetting import _DTYPE_BITS
+
+    for dtype, bits in _DTYPE_BITS.items():
+        f = tmp_path / f"{dtype}.safetensors"
+        _raw_header(f, {"w": {"dtype": dtype, "shape": [8], "data_offsets": [0, bits]}}, b"\0" * bits)
+        assert read_safetensors_header(f)[2] == 8
+        with safe_open(str(f), "np") as st:  # the header parses (dtypes numpy lacks fail only at get_tensor)
+            assert list(st.keys()) == ["w"]
+    f = tmp_path / "bad.safetensors"
+    _raw_header(f, {"w": {"dtype": "E8M0", "shape": [8], "data_offsets": [0, 8]}}, b"\0" * 8)
+    with pytest.raises(ModelRefused, match="unknown dtype"):
+        read_safetensors_header(f)

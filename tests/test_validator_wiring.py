@@ -105,3 +105,4 @@ def test_pipeline_evaluator_scores_a_model_in_a_child_process(tmp_path):
     out = PipelineEvaluator(settings, suites=["bfcl"], limit=4)("builtin:tiny", "", 240)
     assert out.status == "ok", out.error
     assert 0.0 <= out.score <= 1.0 and out.details["tasks"] == 4 and out.details["backend"] == "transformers"
+    assert len(out.details["fingerprint"]) == 64  # the weights fingerprint comes back with the score

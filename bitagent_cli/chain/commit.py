@@ -19,7 +19,7 @@ from .errors import ChainUnavailable, CommitmentError, ModelRejected, NotRegiste
 from .wallets import hotkey_ss58
 
 __all__ = ["COMMITMENT_PREFIX", "MAX_COMMITMENT_BYTES", "ModelRef", "SubmitOutcome", "format_commitment",
-           "parse_commitment", "read_model_commitment", "submit_model"]
+           "model_fingerprint", "parse_commitment", "read_model_commitment", "submit_model"]
 
 log = logging.getLogger("bitagent_cli.chain")
 
@@ -141,7 +141,7 @@ def vet_and_resolve(ref: str, *, settings: Mapping[str, Any] | None = None, vet:
     except ValueError as e:
         raise ModelRejected(f"{ref}: cannot be committed ({e}).", model=ref) from None
     info = {"params": getattr(res, "params", None), "license": getattr(res, "license", None),
-            "size_bytes": getattr(res, "size_bytes", None)}
+            "size_bytes": getattr(res, "size_bytes", None), "fingerprint": getattr(res, "fingerprint", None)}
     return model, info
 
 
@@ -230,3 +230,16 @@ def read_model_commitment(chain: Chain, netuid: int, hotkey: str) -> dict[str, A
     ref = parse_commitment(got[0])
     return {"hotkey": hotkey, "netuid": netuid, "committed": True, "payload": got[0], "block": got[1],
             "model": ref.to_dict() if ref else None, "valid": ref is not None}
+
+
+def model_fingerprint(repo: str, sha: str, *, lookup: Callable[[str, str], str | None] | None = None
+                      ) -> tuple[str | None, str | None]:
+    """``(fingerprint, None)`` of the weights committed as ``repo@sha`` (from the Hub's file metadata, no
+    download), or ``(None, why)`` when the Hub cannot tell (offline, gone, weights outside LFS)."""
+    if lookup is None:
+        from ..serving.vetting import remote_fingerprint as lookup  # lazy: only --show asks the Hub
+    try:
+        fp = lookup(repo, sha)
+    except Exception as e:  # noqa: BLE001 - the commitment is still shown
+        return None, (getattr(e, "reason", None) or str(e) or type(e).__name__).splitlines()[0][:200]
+    return (fp, None) if fp else (None, "the Hub lists no sha256 for its .safetensors files")

@@ -32,7 +32,9 @@ def _pct(x: float | None) -> str:
 # ---------------------------------------------------------------- rendering
 def _render_report(console: Console, d: dict[str, Any]) -> None:
     sha = str(d.get("model_sha") or "")
+    fp = str(d.get("fingerprint") or "")
     console.print(f"[bold]{escape(d['model'])}[/bold]  sha {escape(sha[:19])}  backend {d['backend']}"
+                  + (f"  weights {escape(fp[:16])}" if fp else "")
                   + ("  [yellow]prompt mode[/yellow]" if d.get("prompt_mode") else ""))
     for name, s in (d.get("by_suite") or {}).items():
         t = Table(title=escape(name), title_justify="left", show_edge=False)

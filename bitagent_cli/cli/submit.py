@@ -109,6 +109,9 @@ def submit_model_cmd(
         else:
             console.print(f"committed {out.payload} for hotkey {out.hotkey} on netuid {net} in block {out.block}; "
                           f"read back and verified", markup=False)
+        fp = (out.vet or {}).get("fingerprint")
+        console.print(f"weights fingerprint: {fp or 'unknown (the Hub lists no sha256 for the weights)'}",
+                      markup=False)
 
     ctx.emit(result, render)
 
@@ -116,7 +119,7 @@ def submit_model_cmd(
 def _show(ctx: Any, info: Any, net: int, hotkey: str | None) -> None:
     from ..chain import errors as E
     from ..chain.client import connect
-    from ..chain.commit import read_model_commitment
+    from ..chain.commit import model_fingerprint, read_model_commitment
     from ..chain.wallets import hotkey_ss58, is_ss58, open_wallet
 
     try:
@@ -129,6 +132,8 @@ def _show(ctx: Any, info: Any, net: int, hotkey: str | None) -> None:
     except E.ChainOpError as e:
         raise chain_cli_error(e) from None
 
+    if got.get("model"):  # the weights' identity: how validators tell copies under other repos or shas
+        got["fingerprint"], got["fingerprint_error"] = model_fingerprint(got["model"]["repo"], got["model"]["sha"])
     result = {"ok": True, "network": info.name, **got}
 
     def render(console: Any) -> None:
@@ -138,6 +143,9 @@ def _show(ctx: Any, info: Any, net: int, hotkey: str | None) -> None:
         model = got["model"]
         what = f"{model['repo']}@{model['sha']}" if model else "not a model commitment"
         console.print(f"{address} on netuid {net}: {got['payload']} (block {got['block']}) -> {what}", markup=False)
+        if model:
+            console.print(f"weights fingerprint: {got['fingerprint']}" if got["fingerprint"] else
+                          f"weights fingerprint: unknown ({got['fingerprint_error']})", markup=False)
 
     ctx.emit(result, render)
 

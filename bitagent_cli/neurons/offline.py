@@ -6,6 +6,13 @@ setting weights from the scores already cached. The evaluator is any callable
 ``(repo, sha, timeout_s) -> OfflineOutcome``; :class:`PipelineEvaluator` runs the ``eval-model``
 pipeline in a child process so a model that overruns its time is killed, not waited for.
 
+Copies: when the evaluator can fingerprint a model before evaluating it (``evaluator.fingerprint(repo,
+sha)``, from the Hub's file metadata, no download), a sha whose weights already have a final result
+under another sha is not evaluated again: it gets that result, marked ``copy_of``. Every result keeps
+its fingerprint (from that lookup, or from the evaluation's report; results recorded without one are
+looked up when the queue is empty), and the weights phase gives the score to the first committer of
+the weights (``weights.offline_by_hotkey``); the copier gets 0.
+
 Failures are told apart: a model *refused* (too large, no weights, gone from the Hub) is the miner's
 fault and scores 0 at once; an *error* on our side (server crash, out of memory, timeout) is retried
 with backoff, and after ``max_attempts`` the model scores 0 (``failed``) so it cannot block the queue.
@@ -36,7 +43,9 @@ class OfflineOutcome:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-#: ``(repo, sha, timeout_s) -> OfflineOutcome``; may also raise (counted as an ``error``).
+#: ``(repo, sha, timeout_s) -> OfflineOutcome``; may also raise (counted as an ``error``). It may also
+#: have ``fingerprint(repo, sha) -> str | None`` (the weights' fingerprint, looked up without a download)
+#: and ``cancel()``.
 OfflineEvaluator = Callable[[str, str, float], OfflineOutcome]
 
 
@@ -95,16 +104,29 @@ class OfflineWorker:
                 self._wake.clear()
 
     def run_once(self) -> bool:
-        """Evaluate the next due model, if any; True when one was taken off the queue or tried."""
+        """Evaluate the next due model, if any (a copy of scored weights takes their result instead); with
+        none due, look up one missing fingerprint. True when something was done."""
         item = self.state.next_queued()
         if item is None:
-            return False
+            return self._backfill_fingerprint()
         if self.wanted is not None and not self.wanted(item.sha):
             log.info("offline: %s is no longer committed by anyone; dropped from the queue", item.sha[:12])
             self.state.dequeue(item.sha)
             return True
         self.current = f"{item.repo}@{item.sha}"
         t0 = time.monotonic()
+        fp = self._fingerprint(item.repo, item.sha)
+        original = self.state.offline_by_fingerprint(fp) if fp else None
+        if original is not None and original.sha != item.sha:  # the same weights already scored: no evaluation
+            self.current = None
+            out = OfflineOutcome(original.score, original.status, original.error,
+                                 {"copy_of": f"{original.repo}@{original.sha}"})
+            self.state.record_offline(item.sha, item.repo, original.score, original.status, error=original.error,
+                                      attempts=item.attempts, details=out.details, fingerprint=fp)
+            log.info("offline: %s holds the same weights as %s@%s (fingerprint %s); not evaluated again",
+                     item.sha[:12], original.repo, original.sha[:12], fp[:12])  # type: ignore[index]
+            self._notify(item.repo, item.sha, out)
+            return True
         try:
             out = self.evaluator(item.repo, item.sha, self.timeout_s)
             if not isinstance(out, OfflineOutcome):
@@ -121,24 +143,57 @@ class OfflineWorker:
         if out.status in ("ok", "refused"):
             score = out.score if out.status == "ok" else 0.0
             self.state.record_offline(item.sha, item.repo, score, out.status, error=out.error, attempts=attempts,
-                                      details={**out.details, "seconds": round(elapsed, 1)})
+                                      details={**out.details, "seconds": round(elapsed, 1)},
+                                      fingerprint=fp or _str_or_none(out.details.get("fingerprint")))
             log.info("offline: sha %s scored %.4f (%s) in %.0fs", item.sha[:12], score, out.status, elapsed)
         else:
             err = out.error or "unknown error"
             attempts = self.state.defer(item.sha, err, self.retry_delay_s * (2 ** item.attempts))
             if attempts >= self.max_attempts:
                 self.state.record_offline(item.sha, item.repo, 0.0, "failed", error=err, attempts=attempts,
-                                          details={"seconds": round(elapsed, 1)})
+                                          details={"seconds": round(elapsed, 1)}, fingerprint=fp)
                 log.warning("offline: sha %s failed %d times (%s); scored 0", item.sha[:12], attempts, err)
                 out = OfflineOutcome(0.0, "failed", err)
             else:
                 log.warning("offline: sha %s attempt %d failed (%s); retrying later", item.sha[:12], attempts, err)
+        self._notify(item.repo, item.sha, out)
+        return True
+
+    def _backfill_fingerprint(self) -> bool:
+        """Idle: look up the fingerprint of one result recorded without it (before fingerprints existed, or
+        the Hub was down), so copies of already-scored weights are caught too. True when one was tried."""
+        if not callable(getattr(self.evaluator, "fingerprint", None)):
+            return False
+        rec = self.state.unfingerprinted()
+        if rec is None:
+            return False
+        fp = self._fingerprint(rec.repo, rec.sha)
+        self.state.set_fingerprint(rec.sha, fp)
+        if fp:
+            log.info("offline: %s@%s has weights fingerprint %s", rec.repo, rec.sha[:12], fp[:12])
+        return True
+
+    def _fingerprint(self, repo: str, sha: str) -> str | None:
+        """The evaluator's fingerprint lookup, if it has one; any failure means "unknown" (evaluate as usual)."""
+        lookup = getattr(self.evaluator, "fingerprint", None)
+        if not callable(lookup):
+            return None
+        try:
+            return _str_or_none(lookup(repo, sha))
+        except Exception as e:  # noqa: BLE001 - refusals and Hub errors surface in the evaluation itself
+            log.debug("offline: no fingerprint for %s@%s (%s)", repo, sha[:12], e)
+            return None
+
+    def _notify(self, repo: str, sha: str, out: OfflineOutcome) -> None:
         if self.on_result is not None:
             try:
-                self.on_result(item.repo, item.sha, out)
+                self.on_result(repo, sha, out)
             except Exception:  # noqa: BLE001
                 log.debug("offline on_result hook failed", exc_info=True)
-        return True
+
+
+def _str_or_none(v: Any) -> str | None:
+    return v if isinstance(v, str) and v else None
 
 
 # ---------------------------------------------------------------------------------------------- pipeline
@@ -164,7 +219,7 @@ def _child(conn: Any, repo: str, sha: str, profile: str, values: Mapping[str, An
 
 def _summary(report: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key in ("tasks", "correct", "accuracy", "by_category", "by_suite", "backend", "model_sha"):
+    for key in ("tasks", "correct", "accuracy", "by_category", "by_suite", "backend", "model_sha", "fingerprint"):
         v = getattr(report, key, None)
         if v is not None:
             out[key] = v
@@ -189,6 +244,16 @@ class PipelineEvaluator:
     def cancel(self) -> None:
         """Stop the evaluation in progress (the child is terminated); the call returns an ``error``."""
         self._cancel.set()
+
+    def fingerprint(self, repo: str, sha: str) -> str | None:
+        """The weights' fingerprint from the Hub's file metadata (``vet_model`` with the eval limits; no
+        download). Raises ``ModelRefused``/``ModelUnavailable``; the worker then evaluates as usual."""
+        from ..config import Settings
+        from ..serving.vetting import vet_model
+
+        settings = Settings(profile=self.profile, values=dict(self.values))
+        return vet_model(f"{repo}@{sha}", max_params_b=float(settings.get("eval.max_params_b", 8.0)),
+                         max_download_gb=float(settings.get("eval.max_download_gb", 40.0))).fingerprint
 
     def __call__(self, repo: str, sha: str, timeout_s: float) -> OfflineOutcome:
         import multiprocessing as mp

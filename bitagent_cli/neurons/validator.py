@@ -243,9 +243,11 @@ class Validator:
         t.add_done_callback(lambda f: (self._feedback.discard(f), f.cancelled() or f.exception()))
 
     def offline_scores(self) -> dict[str, float]:
-        """``hotkey -> offline score`` of the live hotkeys' current commitments (copies get 0)."""
+        """``hotkey -> offline score`` of the live hotkeys' current commitments (copies, by sha or by weights
+        fingerprint, get 0)."""
         uid_of = {hk: uid for uid, hk in self.live().items()}
-        return offline_by_hotkey(self.commits.values(), self.state.offline_scores(), self.state.first_seen(), uid_of)
+        return offline_by_hotkey(self.commits.values(), self.state.offline_scores(), self.state.first_seen(), uid_of,
+                                 self.state.fingerprints())
 
     def compute_weights(self) -> dict[int, float]:
         """Normalised final scores over the live uids (ourselves excluded); online only without offline."""

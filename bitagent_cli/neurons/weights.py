@@ -2,7 +2,8 @@
 
 * ``offline_by_hotkey``: each hotkey's offline score from its committed ``repo@sha``; a sha committed by
   several hotkeys scores once, for the first committer by commitment block (ties: the lower uid, then
-  the hotkey), and the later committers of the same sha get 0.
+  the hotkey), and the later committers of the same sha get 0. With ``fingerprints`` (``sha -> weights
+  fingerprint``) the same holds for the same *weights* under different repos or shas.
 * ``final_scores``: ``online_share * online EMA + (1 - online_share) * offline`` per live uid.
 * ``normalise``: weights proportional to the scores over live uids only (dead or deregistered uids get
   nothing); all zero gives no weights at all rather than an even split.
@@ -29,37 +30,55 @@ class Commit:
 
 
 def first_committers(commits: Iterable[Commit], first_seen: Mapping[tuple[str, str], int] | None = None,
-                     uid_of: Mapping[str, int] | None = None) -> dict[str, str]:
+                     uid_of: Mapping[str, int] | None = None,
+                     fingerprints: Mapping[str, str] | None = None) -> dict[str, str]:
     """``sha -> hotkey`` of the first committer among the hotkeys committing it now.
 
     ``first_seen`` (``(hotkey, sha) -> block``, from the state) keeps a miner's priority when it commits
     the same sha again at a later block. Ties on block go to the lower uid, then the smaller hotkey.
+    With ``fingerprints`` the keys are the weights' fingerprints (a sha without one is its own key): the
+    shas holding the same weights are one model, and a miner keeps its priority when it commits its
+    weights again under a new sha.
     """
     first_seen = first_seen or {}
     uid_of = uid_of or {}
+    fingerprints = fingerprints or {}
+
+    def key_of(sha: str) -> str:
+        return fingerprints.get(sha) or sha
+
+    seen: dict[tuple[str, str], int] = {}
+    for (hk, sha), b in first_seen.items():
+        k = (hk, key_of(sha))
+        seen[k] = min(b, seen.get(k, b))
     best: dict[str, tuple[int, int, str]] = {}
     for c in commits:
-        block = min(c.block, first_seen.get((c.hotkey, c.sha), c.block))
-        key = (block, uid_of.get(c.hotkey, 1 << 30), c.hotkey)
-        if c.sha not in best or key < best[c.sha]:
-            best[c.sha] = key
-    return {sha: key[2] for sha, key in best.items()}
+        k = key_of(c.sha)
+        block = min(c.block, seen.get((c.hotkey, k), c.block))
+        rank = (block, uid_of.get(c.hotkey, 1 << 30), c.hotkey)
+        if k not in best or rank < best[k]:
+            best[k] = rank
+    return {k: rank[2] for k, rank in best.items()}
 
 
 def offline_by_hotkey(commits: Iterable[Commit], offline_scores: Mapping[str, float],
                       first_seen: Mapping[tuple[str, str], int] | None = None,
-                      uid_of: Mapping[str, int] | None = None) -> dict[str, float]:
+                      uid_of: Mapping[str, int] | None = None,
+                      fingerprints: Mapping[str, str] | None = None) -> dict[str, float]:
     """Each committing hotkey's offline score: its sha's cached score if it is the first committer, else 0.
 
     A sha without a result yet (queued, being evaluated) scores 0 until it has one: a pending model must
-    not earn anything, or re-committing new shas would keep a miner at a free score forever.
+    not earn anything, or re-committing new shas would keep a miner at a free score forever. With
+    ``fingerprints`` a copy of another hotkey's weights (another repo or sha) is not the first committer.
     """
     commits = list(commits)
-    owners = first_committers(commits, first_seen, uid_of)
+    fingerprints = fingerprints or {}
+    owners = first_committers(commits, first_seen, uid_of, fingerprints)
     out: dict[str, float] = {}
     for c in commits:
         score = offline_scores.get(c.sha)
-        out[c.hotkey] = _clip01(score) if (score is not None and owners.get(c.sha) == c.hotkey) else 0.0
+        owner = owners.get(fingerprints.get(c.sha) or c.sha)
+        out[c.hotkey] = _clip01(score) if (score is not None and owner == c.hotkey) else 0.0
     return out
 
 

@@ -1,47 +1,91 @@
 """Model vetting: decide whether a model may be downloaded and served, before doing either.
 
-``vet_model("org/name[@rev]")`` asks the Hub (one ``model_info`` call, no download) and
-``vet_model("./dir")`` reads the directory; both apply the same rules:
+``vet_model("org/name[@rev]")`` asks the Hub (one ``model_info`` call, plus the small
+``model.safetensors.index.json`` when there is one; no weights) and ``vet_model("./dir")`` reads the
+directory; both apply the same rules (docs/vetting.md lists them with the attacks they stop):
 
-- the reference resolves to one commit (hub: the sha of ``revision``; local: ``local:<hash>`` of
-  the safetensors headers, sampled weight bytes, config and tokenizer files);
-- safetensors only: any pickle-format file (``.bin .pt .pth .pkl .pickle .ckpt``...) refuses the model;
-- the parameter count from the safetensors metadata is at most ``max_params_b`` billion;
-- no custom code: ``auto_map`` in config.json (or tokenizer_config.json), or the Hub's
-  ``custom_code`` tag, refuses the model; nothing is ever loaded with ``trust_remote_code``;
+- the reference resolves to one commit (hub: the sha of ``revision``; local: ``local:<hash>`` of the
+  weights' fingerprint, config and tokenizer files);
+- safetensors only: any file in another weight format (``REFUSED_WEIGHT_SUFFIXES``: pickle ``.bin .pt
+  .pth .pth.tar .ckpt``..., and ``.gguf .onnx .h5 .msgpack .tflite .ot``...) refuses the model;
+- every ``.safetensors`` file is a weight file: all of them are counted and fingerprinted, and a
+  ``model.safetensors.index.json`` must name exactly the ``.safetensors`` files present (no more, no
+  fewer), so no loader (transformers prefers ``model.safetensors``, vLLM follows the index) can load
+  weights that were not counted;
+- the parameter count from the safetensors headers is at most ``max_params_b`` billion; each header is
+  validated as strictly as the safetensors library does (so it cannot fail only at server start);
+- no custom code: ``auto_map``/``custom_pipelines``/``trust_remote_code: true`` in config.json (or
+  tokenizer_config.json), the Hub's ``custom_code`` tag, or a PEFT ``adapter_config.json`` (which makes
+  transformers fetch another, unvetted base model) refuses the model; nothing is loaded with
+  ``trust_remote_code``;
+- a local directory holds only regular files inside it: no symlink out (or loop), no hard link, no
+  FIFO; JSON is parsed with bounded size and depth;
 - the files that would be downloaded (weights, JSON, tokenizer files, templates) fit in ``max_download_gb``;
 - the license (self-declared on the model card) is reported, not judged.
 
-A refusal is ``ModelRefused`` with one line that says why and what to do. ``download_model``
-fetches only the allowed files at the vetted sha, then vets the result again on disk.
+``VetResult.fingerprint`` identifies the weights: a sha256 over the sorted sha256 content hashes of all
+``.safetensors`` files (see :func:`weights_fingerprint`). For a hub model it comes from the Hub's file
+metadata (no download); for a directory each file is hashed once. A refusal is ``ModelRefused`` with
+one line that says why and what to do. ``download_model`` fetches exactly the vetted files at the
+vetted sha, vets the result again on disk and checks it has the fingerprint the Hub announced.
 """
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import hashlib
 import json
 import math
 import os
 import re
+import stat
 import struct
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-__all__ = ["ALLOW_PATTERNS", "ModelRefused", "ModelUnavailable", "VetResult", "download_model",
-           "parse_ref", "read_safetensors_header", "vet_local", "vet_model"]
+__all__ = ["ALLOW_PATTERNS", "REFUSED_WEIGHT_SUFFIXES", "ModelRefused", "ModelUnavailable", "VetResult",
+           "download_model", "local_fingerprint", "parse_ref", "read_safetensors_header", "remote_fingerprint",
+           "vet_local", "vet_model", "weights_fingerprint"]
 
 # What download_model fetches: weights, configs, tokenizer files, chat templates. Nothing else.
 ALLOW_PATTERNS = ["*.safetensors", "*.json", "*.model", "*.txt", "*.jinja", "README.md"]
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz", ".h5")
+
+#: Every weight format but safetensors, in one place. A repo or directory holding any of them is
+#: refused, whatever its name or folder (the strict rule: a model is safetensors and nothing else).
+#: Pickle-based ones run code when loaded; the others can be loaded by some runtime and would escape
+#: the parameter count and the fingerprint. None of them matches ALLOW_PATTERNS either, so they are
+#: never downloaded.
+REFUSED_WEIGHT_SUFFIXES = (
+    # pickle (torch.load, joblib, numpy allow_pickle, NeMo/TorchServe archives)
+    ".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".dill", ".npy", ".npz", ".pth.tar", ".tar",
+    ".mar", ".nemo",
+    # Keras/TensorFlow, Flax, ONNX, llama.cpp, TFLite, rust-bert, Paddle, MXNet, Caffe, Core ML, TensorRT, MNN,
+    # ExecuTorch, MindSpore, Darknet
+    ".h5", ".hdf5", ".keras", ".pb", ".tflite", ".lite", ".msgpack", ".onnx", ".onnx_data", ".ort", ".gguf",
+    ".ggml", ".ggjt", ".llamafile", ".ot", ".pdparams", ".pdiparams", ".pdmodel", ".params", ".caffemodel",
+    ".mlmodel", ".engine", ".plan", ".trt", ".mnn", ".pte", ".mindir", ".weights",
+    # vLLM's tensorizer files, torch distributed checkpoints
+    ".tensors", ".distcp",
+    # archives, which can hold any of the above
+    ".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z", ".rar", ".lz4",
+)
+# TensorFlow checkpoints: variables.data-00000-of-00001 beside variables.index
+_REFUSED_WEIGHT_RE = re.compile(r"(\.data-\d+-of-\d+|\.ckpt\.index|^variables\.index)$")
+INDEX_NAME = "model.safetensors.index.json"  # the one index transformers and vLLM read
+ADAPTER_NAME = "adapter_config.json"         # PEFT: transformers would load base_model_name_or_path
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # the safetensors library's own limit
 MAX_JSON_BYTES = 50 * 1024 * 1024
-_DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
-                "U16": 2, "U32": 4, "U64": 8, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1, "F8_E8M0": 1,
-                "F4": 0.5, "F6_E2M3": 0.75, "F6_E3M2": 0.75, "E8M0": 1, "C64": 8}
+MAX_JSON_DEPTH = 64  # real configs nest 3-4 deep; safetensors headers 3
+# bits per value, as the safetensors library defines them
+_DTYPE_BITS = {"F64": 64, "F32": 32, "F16": 16, "BF16": 16, "I64": 64, "I32": 32, "I16": 16, "I8": 8, "U8": 8,
+               "U16": 16, "U32": 32, "U64": 64, "BOOL": 8, "F8_E4M3": 8, "F8_E5M2": 8, "F8_E8M0": 8,
+               "F8_E4M3FNUZ": 8, "F8_E5M2FNUZ": 8, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6, "C64": 64}
+_CODE_KEYS = ("auto_map", "custom_pipelines")
 _REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9_.-]{1,96}$")
 _REV_RE = re.compile(r"^[A-Za-z0-9_.\-/]{1,200}$")
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 class ModelRefused(Exception):
@@ -73,6 +117,7 @@ class VetResult:
     files: tuple[str, ...]        # the files download_model fetches (relative paths)
     size_bytes: int               # their total size
     local_path: Path | None = None  # set for local directories (and after download_model)
+    fingerprint: str | None = None  # weights_fingerprint of the .safetensors files (None: the Hub gave no hashes)
     info: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -124,13 +169,55 @@ def _check_limits(what: str, params: int, size_bytes: int, max_params_b: float, 
                            f"raise eval.max_download_gb if that is intended")
 
 
-def _is_pickle(name: str) -> bool:
+def refused_weight_format(name: str) -> bool:
+    """True for a file in a weight format other than safetensors (``REFUSED_WEIGHT_SUFFIXES``)."""
     low = name.lower()
-    return low.endswith(PICKLE_SUFFIXES) or "pickle" in Path(low).name
+    base = low.rsplit("/", 1)[-1]
+    return low.endswith(REFUSED_WEIGHT_SUFFIXES) or "pickle" in base or bool(_REFUSED_WEIGHT_RE.search(base))
+
+
+def _refuse_formats(what: str, names: Iterable[str]) -> None:
+    bad = sorted(n for n in names if refused_weight_format(n))
+    if bad:
+        raise ModelRefused(f"{what} contains weight files that are not safetensors ({_few(bad)}); only "
+                           f"safetensors models are accepted (pickle-format files can run code when loaded, other "
+                           f"formats escape the checks): delete them (or convert the weights to safetensors)")
+
+
+def _refuse_adapter(what: str, names: Iterable[str]) -> None:
+    if ADAPTER_NAME in names:
+        raise ModelRefused(f"{what}/{ADAPTER_NAME}: a PEFT adapter makes transformers load another, unvetted base "
+                           f"model; merge the adapter into the weights (merge_and_unload) and upload the full model")
 
 
 def _allowed(name: str) -> bool:
     return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(Path(name).name, p) for p in ALLOW_PATTERNS)
+
+
+def weights_fingerprint(hashes: Iterable[str]) -> str:
+    """The identity of a model's weights: sha256 over the sorted sha256 content hashes of its safetensors files.
+
+    Sorted by hash, not by name: renaming shards, moving them to another repo or committing them again
+    under a new sha leaves it unchanged, while any change to any tensor byte changes it. (The same
+    tensors re-serialised, re-sharded or fine-tuned give another fingerprint: see docs/vetting.md.)
+    """
+    body = "".join(h + "\n" for h in sorted(hashes))
+    return hashlib.sha256(b"bitagent-weights-v1\n" + body.encode()).hexdigest()
+
+
+def _check_code_keys(what: str, data: Any) -> None:
+    """Refuse custom code anywhere in a parsed config (bounded: the JSON depth was checked on parsing)."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in _CODE_KEYS or (k == "trust_remote_code" and v not in (False, None)):
+                    raise ModelRefused(f"{what} asks for custom code ({k!s}); only models that run with the "
+                                       f"standard transformers/vLLM architectures are accepted")
+                stack.append(v)
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 # ---------------------------------------------------------------- hub
@@ -161,21 +248,22 @@ def vet_model(ref: str, *, max_params_b: float = 8.0, max_download_gb: float = 4
     what = f"{repo}@{sha[:12]}"
     siblings = list(getattr(info, "siblings", None) or [])
     names = [str(getattr(s, "rfilename", "")) for s in siblings]
-    pickles = sorted(n for n in names if _is_pickle(n))
-    if pickles:
-        raise ModelRefused(f"{what} contains pickle-format files ({_few(pickles)}); only safetensors repos are "
-                           f"accepted: remove them from the repo (or convert the weights to safetensors)")
-    weights = [n for n in names if n.endswith(".safetensors")]
+    _refuse_formats(what, names)
+    weights = sorted(n for n in names if n.endswith(".safetensors"))
     if not weights:
         raise ModelRefused(f"{what} has no .safetensors weights; upload the model in safetensors format")
     config = getattr(info, "config", None) or {}
     tags = [str(t) for t in (getattr(info, "tags", None) or [])]
-    if (isinstance(config, dict) and ("auto_map" in config or "auto_map" in (config.get("tokenizer_config") or {}))) \
-            or "custom_code" in tags:
-        raise ModelRefused(f"{what} needs custom code (auto_map in its config); only models that run with the "
+    if "custom_code" in tags:
+        raise ModelRefused(f"{what} needs custom code (the Hub tags it custom_code); only models that run with the "
                            f"standard transformers/vLLM architectures are accepted")
+    if isinstance(config, dict):
+        _check_code_keys(f"{what}/config.json", config)
+    _refuse_adapter(what, names)
     if "config.json" not in names:
         raise ModelRefused(f"{what} has no config.json at the top level; it cannot be served")
+    if INDEX_NAME in names:  # the index is small: read it now, so a mismatch is refused before any weight moves
+        _check_index(f"{what}/{INDEX_NAME}", _hub_index(api, repo, sha, what), weights)
     params = _hub_params(api, info, repo, sha)
     files = tuple(sorted(n for n in names if _allowed(n)))
     sizes = {str(getattr(s, "rfilename", "")): _sibling_size(s) for s in siblings}
@@ -183,10 +271,67 @@ def vet_model(ref: str, *, max_params_b: float = 8.0, max_download_gb: float = 4
     size_bytes = sum(sizes.get(n) or 0 for n in files)
     _check_limits(what, params, size_bytes, max_params_b, max_download_gb)
     return VetResult(repo=repo, sha=sha, revision=rev, params=params, license=_hub_license(info), files=files,
-                     size_bytes=size_bytes, local_path=None,
+                     size_bytes=size_bytes, local_path=None, fingerprint=_hub_fingerprint(siblings, weights),
                      info={"unknown_sizes": unknown, "gated": getattr(info, "gated", None),
                            "max_params_b": max_params_b, "max_download_gb": max_download_gb,
-                           "pipeline_tag": getattr(info, "pipeline_tag", None)})
+                           "pipeline_tag": getattr(info, "pipeline_tag", None), "weights": weights})
+
+
+def remote_fingerprint(repo: str, sha: str, *, api: Any = None) -> str | None:
+    """The weights fingerprint of ``repo@sha`` from the Hub's file metadata (no download, no other check).
+
+    None when a ``.safetensors`` file has no sha256 on the Hub (stored outside LFS) or there are none.
+    Raises ``ModelUnavailable`` when the Hub cannot be asked.
+    """
+    if api is None:
+        from huggingface_hub import HfApi
+
+        api = HfApi()
+    info = _model_info(api, repo, sha)
+    siblings = list(getattr(info, "siblings", None) or [])
+    weights = sorted(n for n in (str(getattr(s, "rfilename", "")) for s in siblings) if n.endswith(".safetensors"))
+    return _hub_fingerprint(siblings, weights) if weights else None
+
+
+def _sibling_sha256(s: Any) -> str | None:
+    lfs = getattr(s, "lfs", None)
+    h = getattr(lfs, "sha256", None) if lfs is not None else None
+    if h is None and isinstance(lfs, dict):
+        h = lfs.get("sha256")
+    return h if isinstance(h, str) and _SHA256_RE.fullmatch(h) else None
+
+
+def _hub_fingerprint(siblings: list[Any], weights: list[str]) -> str | None:
+    by_name = {str(getattr(s, "rfilename", "")): s for s in siblings}
+    hashes = [_sibling_sha256(by_name[n]) for n in weights]
+    return None if any(h is None for h in hashes) else weights_fingerprint(hashes)  # type: ignore[arg-type]
+
+
+def _hub_index(api: Any, repo: str, sha: str, what: str) -> dict:
+    try:
+        path = api.hf_hub_download(repo_id=repo, filename=INDEX_NAME, revision=sha)
+    except Exception as e:  # noqa: BLE001 - any failure to fetch is "could not look it up", not a verdict
+        msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        raise ModelUnavailable(f"could not fetch {what}/{INDEX_NAME} ({msg}); check the network and run again",
+                               offline=isinstance(e, OSError)) from None
+    return _read_json_file(Path(path), f"{what}/{INDEX_NAME}")
+
+
+def _check_index(where: str, index: dict, weights: list[str]) -> None:
+    """The index must name exactly the .safetensors files present: every loader then loads what was counted."""
+    wm = index.get("weight_map")
+    if not isinstance(wm, dict) or not wm or not all(isinstance(k, str) and isinstance(v, str)
+                                                     for k, v in wm.items()):
+        raise ModelRefused(f"{where} has no valid weight_map (tensor name -> shard file); re-save the model")
+    named = set(wm.values())
+    missing = sorted(named - set(weights))
+    if missing:
+        raise ModelRefused(f"{where} names shards that are not there ({_few(missing)}); the model is incomplete, "
+                           f"upload the missing files")
+    extra = sorted(set(weights) - named)
+    if extra:
+        raise ModelRefused(f"{where} does not name {_few(extra)}; a loader could read weights that the index hides "
+                           f"from the checks: delete the extra .safetensors files (or the index)")
 
 
 def _few(names: list[str], n: int = 3) -> str:
@@ -295,66 +440,115 @@ def _vet_cached(repo: str, rev: str | None, *, max_params_b: float, max_download
     local = vet_local(snap, max_params_b=max_params_b, max_download_gb=max_download_gb)
     return VetResult(repo=repo, sha=sha, revision=rev, params=local.params, license=local.license,
                      files=local.files, size_bytes=local.size_bytes, local_path=local.local_path,
-                     info={**local.info, "offline": True, "max_params_b": max_params_b,
+                     fingerprint=local.fingerprint, info={**local.info, "offline": True, "max_params_b": max_params_b,
                            "max_download_gb": max_download_gb})
 
 
 # ---------------------------------------------------------------- local directories
-def read_safetensors_header(path: Path) -> tuple[dict[str, Any], bytes, int]:
+def _parse_json(raw: bytes | str, what: str) -> Any:
+    """``json.loads`` bounded in depth: deep nesting is a ModelRefused naming ``what``, never a RecursionError."""
+    try:
+        data = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+    except RecursionError:
+        raise ModelRefused(f"{what} nests JSON deeper than any real file ({MAX_JSON_DEPTH} levels); "
+                           f"it is not a valid model file") from None
+    except (UnicodeDecodeError, ValueError):
+        raise ModelRefused(f"{what} is not valid JSON; fix or re-save it") from None
+    stack = [(data, 1)]
+    while stack:  # iterative: the depth check itself cannot recurse
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ModelRefused(f"{what} nests JSON deeper than any real file ({MAX_JSON_DEPTH} levels); "
+                               f"it is not a valid model file")
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return data
+
+
+def _is_count(x: Any) -> bool:
+    return type(x) is int and x >= 0  # not bool: True is an int to Python, not to the safetensors library
+
+
+def read_safetensors_header(path: Path, where: str | None = None) -> tuple[dict[str, Any], bytes, int]:
     """(header dict, raw header bytes, parameter count) of one .safetensors file, validated.
 
-    Layout: 8-byte little-endian header length N, N bytes of JSON, then the tensor data. The length,
-    the JSON, every shape and every data offset are checked against the file size.
+    Layout: 8-byte little-endian header length N, N bytes of JSON (an object starting with ``{``), then
+    the tensor data. Checked as the safetensors library checks it when loading, so a file that passes
+    here loads: every dtype known, every shape a list of non-negative integers, each tensor's byte
+    range exactly its size, the ranges contiguous from 0 and covering the whole data region, and
+    ``__metadata__`` (if any) a string -> string object.
     """
+    name = where or path.name
     size = path.stat().st_size
     with path.open("rb") as f:
         head = f.read(8)
         if len(head) < 8:
-            raise ModelRefused(f"{path.name} is not a safetensors file (too short)")
+            raise ModelRefused(f"{name} is not a safetensors file (too short)")
         (n,) = struct.unpack("<Q", head)
         if n > MAX_HEADER_BYTES or n + 8 > size:
-            raise ModelRefused(f"{path.name} has a corrupt or hostile safetensors header (declares {n} header bytes "
+            raise ModelRefused(f"{name} has a corrupt or hostile safetensors header (declares {n} header bytes "
                                f"in a {size}-byte file); re-save the weights with safetensors")
         raw = f.read(n)
-    try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise ModelRefused(f"{path.name}: the safetensors header is not valid JSON; re-save the weights") from None
+    if not raw.startswith(b"{"):
+        raise ModelRefused(f"{name}: the safetensors header is not a JSON object; re-save the weights")
+    header = _parse_json(raw, f"{name} (safetensors header)")
     if not isinstance(header, dict):
-        raise ModelRefused(f"{path.name}: the safetensors header is not a JSON object; re-save the weights")
+        raise ModelRefused(f"{name}: the safetensors header is not a JSON object; re-save the weights")
+    meta = header.get("__metadata__")
+    if meta is not None and not (isinstance(meta, dict) and all(isinstance(v, str) for v in meta.values())):
+        raise ModelRefused(f"{name}: __metadata__ in the safetensors header must map strings to strings; "
+                           f"re-save the weights")
     data_len = size - 8 - n
     params = 0
-    for name, t in header.items():
-        if name == "__metadata__":
+    spans = []
+    for tname, t in header.items():
+        if tname == "__metadata__":
             continue
         shape = t.get("shape") if isinstance(t, dict) else None
         offsets = t.get("data_offsets") if isinstance(t, dict) else None
         dtype = t.get("dtype") if isinstance(t, dict) else None
-        if (not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape)
+        if (not isinstance(shape, list) or not all(_is_count(d) for d in shape)
                 or not isinstance(offsets, list) or len(offsets) != 2
-                or not all(isinstance(o, int) and 0 <= o <= data_len for o in offsets) or offsets[0] > offsets[1]):
-            raise ModelRefused(f"{path.name}: tensor {str(name)[:80]!r} has an invalid shape or data offsets; "
+                or not all(_is_count(o) and o <= data_len for o in offsets) or offsets[0] > offsets[1]):
+            raise ModelRefused(f"{name}: tensor {str(tname)[:80]!r} has an invalid shape or data offsets; "
                                f"re-save the weights with safetensors")
         count = math.prod(shape)
-        width = _DTYPE_BYTES.get(str(dtype))
-        if width is None:
-            raise ModelRefused(f"{path.name}: tensor {str(name)[:80]!r} has an unknown dtype {str(dtype)[:20]!r}; "
+        bits = _DTYPE_BITS.get(dtype) if isinstance(dtype, str) else None
+        if bits is None:
+            raise ModelRefused(f"{name}: tensor {str(tname)[:80]!r} has an unknown dtype {str(dtype)[:20]!r}; "
                                f"re-save the weights with safetensors")
-        if math.ceil(count * width) != offsets[1] - offsets[0]:
-            raise ModelRefused(f"{path.name}: tensor {str(name)[:80]!r} declares {count} values of {dtype} in "
+        if count * bits % 8 or count * bits // 8 != offsets[1] - offsets[0]:
+            raise ModelRefused(f"{name}: tensor {str(tname)[:80]!r} declares {count} values of {dtype} in "
                                f"{offsets[1] - offsets[0]} bytes; the file is corrupt")
         params += count
+        spans.append((offsets[0], offsets[1]))
+    end = 0
+    for a, b in sorted(spans):
+        if a != end:
+            raise ModelRefused(f"{name}: the tensors' byte ranges overlap or leave gaps; the file is corrupt "
+                               f"(re-save the weights with safetensors)")
+        end = b
+    if end != data_len:
+        raise ModelRefused(f"{name}: the tensors cover {end} of the {data_len} data bytes; the file is corrupt "
+                           f"(re-save the weights with safetensors)")
     return header, raw, params
 
 
 def _read_json_file(path: Path, what: str) -> dict:
-    if path.stat().st_size > MAX_JSON_BYTES:
-        raise ModelRefused(f"{what} is larger than {MAX_JSON_BYTES // 1_000_000} MB; it is not a real config file")
+    """A JSON file that must hold an object (config, tokenizer config, index), bounded in size and depth."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise ModelRefused(f"{what} is not valid JSON; fix or re-save it") from None
-    return data if isinstance(data, dict) else {}
+        if path.stat().st_size > MAX_JSON_BYTES:
+            raise ModelRefused(f"{what} is larger than {MAX_JSON_BYTES // 1_000_000} MB; it is not a real config "
+                               f"file")
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ModelRefused(f"cannot read {what} ({e.strerror or e}); check its permissions") from None
+    data = _parse_json(raw, what)
+    if not isinstance(data, dict):
+        raise ModelRefused(f"{what} is not a JSON object (it holds a {type(data).__name__}); fix or re-save it")
+    return data
 
 
 def _inside(p: Path, root: Path) -> bool:
@@ -369,7 +563,9 @@ def _walk(root: Path) -> Iterable[tuple[str, Path]]:
     """(relative name, resolved path) of every file under root, never following directory links out.
 
     A symlink must resolve inside ``root``; in a Hugging Face cache snapshot
-    (``models--org--name/snapshots/<sha>/``) links into the repo's ``blobs/`` are allowed too.
+    (``models--org--name/snapshots/<sha>/``) links into the repo's ``blobs/`` are allowed too. Every
+    file must be a regular file with one link: a hard link is another name for the same bytes,
+    possibly outside the directory, through which they can change after vetting.
     """
     allowed_roots = [root]
     if root.parent.name == "snapshots" and root.parent.parent.name.startswith("models--"):
@@ -379,19 +575,56 @@ def _walk(root: Path) -> Iterable[tuple[str, Path]]:
         for name in list(dirnames) + filenames:
             p = d / name
             rel = p.relative_to(root).as_posix()
+            try:
+                target = p.resolve(strict=True)
+            except RuntimeError:  # Python < 3.13 reports a loop this way
+                raise ModelRefused(f"{root}: {rel} is a symlink loop; remove it") from None
+            except OSError as e:
+                if e.errno == errno.ELOOP:
+                    raise ModelRefused(f"{root}: {rel} is a symlink loop; remove it") from None
+                raise ModelRefused(f"{root}: {rel} is not a regular file (a broken link, a pipe or a device); "
+                                   f"remove it") from None
             if p.is_symlink():
-                target = p.resolve()
                 if not any(_inside(target, r) for r in allowed_roots):
                     raise ModelRefused(f"{root}: {rel} is a symlink that points outside the model directory "
                                        f"({target}); copy the real file in instead")
                 if target.is_dir():
                     raise ModelRefused(f"{root}: {rel} is a symlink to a directory; copy the files in instead")
             if name in filenames:
-                target = p.resolve()
-                if not target.is_file():  # broken link, FIFO, device: nothing to read safely
+                st = target.stat()
+                if not stat.S_ISREG(st.st_mode):  # FIFO, device, socket: nothing to read safely
                     raise ModelRefused(f"{root}: {rel} is not a regular file (a broken link, a pipe or a device); "
                                        f"remove it")
+                if st.st_nlink > 1:
+                    raise ModelRefused(f"{root}: {rel} is a hard link ({st.st_nlink} names for the same file, maybe "
+                                       f"outside the directory, through which it can change after vetting); replace "
+                                       f"it with a copy (cp, not ln or cp -l)")
                 yield rel, target
+
+
+_HASHES: dict[tuple[int, int, int, int], str] = {}  # (dev, inode, size, mtime_ns) -> sha256, this process only
+
+
+def _file_sha256(path: Path) -> str:
+    st = path.stat()
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    h = _HASHES.get(key)
+    if h is None:
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        h = _HASHES[key] = digest.hexdigest()
+        if len(_HASHES) > 4096:  # bounded: forget the oldest
+            _HASHES.pop(next(iter(_HASHES)))
+    return h
+
+
+def local_fingerprint(path: Path) -> str | None:
+    """The weights fingerprint of a vetted directory (its files hashed once per process); None without weights."""
+    root = Path(path).expanduser().resolve()
+    weights = sorted((rel, p) for rel, p in _walk(root) if rel.endswith(".safetensors"))
+    return weights_fingerprint(_file_sha256(p) for _, p in weights) if weights else None
 
 
 def vet_local(path: Path, *, max_params_b: float = 8.0, max_download_gb: float = 40.0) -> VetResult:
@@ -401,65 +634,53 @@ def vet_local(path: Path, *, max_params_b: float = 8.0, max_download_gb: float =
         raise ModelRefused(f"{path} is not a directory; pass a model directory or a Hugging Face id (org/name)")
     root = root.resolve()
     what = str(root)
+    try:
+        return _vet_dir(root, what, max_params_b, max_download_gb)
+    except OSError as e:  # unreadable file, vanished mid-way: say which, never "unexpected"
+        where = e.filename or what
+        raise ModelRefused(f"cannot read {where} ({e.strerror or e}); check the directory and its permissions") \
+            from None
+
+
+def _vet_dir(root: Path, what: str, max_params_b: float, max_download_gb: float) -> VetResult:
     entries = dict(_walk(root))
-    pickles = sorted(n for n in entries if _is_pickle(n))
-    if pickles:
-        raise ModelRefused(f"{what} contains pickle-format files ({_few(pickles)}); only safetensors weights are "
-                           f"accepted: delete them (or convert the weights to safetensors)")
+    _refuse_formats(what, entries)
+    _refuse_adapter(what, entries)
     if "config.json" not in entries:
         raise ModelRefused(f"{what} has no config.json; it is not a Hugging Face model directory")
     config = _read_json_file(entries["config.json"], f"{what}/config.json")
-    tok_cfg = (_read_json_file(entries["tokenizer_config.json"], f"{what}/tokenizer_config.json")
-               if "tokenizer_config.json" in entries else {})
-    if "auto_map" in config or "auto_map" in tok_cfg:
-        raise ModelRefused(f"{what} needs custom code (auto_map in its config); only models that run with the "
-                           f"standard transformers/vLLM architectures are accepted")
+    _check_code_keys(f"{what}/config.json", config)
+    if "tokenizer_config.json" in entries:
+        _check_code_keys(f"{what}/tokenizer_config.json",
+                         _read_json_file(entries["tokenizer_config.json"], f"{what}/tokenizer_config.json"))
+    # Every .safetensors file, at any depth, is a weight file: the loaders disagree on which ones they read
+    # (transformers prefers model.safetensors, vLLM globs *.safetensors and filters by the index), so all
+    # of them are counted and fingerprinted, and the index must name exactly them.
     weights = sorted(n for n in entries if n.endswith(".safetensors"))
-    index_name = next((n for n in ("model.safetensors.index.json",) if n in entries), None)
-    if index_name:  # sharded: count the shards the index names (other .safetensors, e.g. consolidated, aside)
-        index = _read_json_file(entries[index_name], f"{what}/{index_name}")
-        wm = index.get("weight_map") if isinstance(index.get("weight_map"), dict) else {}
-        shards = sorted({str(v) for v in wm.values()})
-        missing = [s for s in shards if s not in entries]
-        if missing:
-            raise ModelRefused(f"{what}: {index_name} names missing shards ({_few(missing)}); the download is "
-                               f"incomplete")
-        if shards:
-            weights = shards
     if not weights:
         raise ModelRefused(f"{what} has no .safetensors weights; save the model with safe_serialization=True")
-    digest = hashlib.sha256()
+    if INDEX_NAME in entries:
+        where = f"{what}/{INDEX_NAME}"
+        _check_index(where, _read_json_file(entries[INDEX_NAME], where), weights)
     params = 0
     for name in weights:
-        _, raw, n = read_safetensors_header(entries[name])
-        params += n
-        digest.update(name.encode() + b"\0" + raw)
-        _sample_weights(entries[name], 8 + len(raw), digest)
+        params += read_safetensors_header(entries[name], f"{what}/{name}")[2]
     files = tuple(sorted(n for n in entries if _allowed(n)))
     size_bytes = sum(entries[n].stat().st_size for n in files)
     _check_limits(what, params, size_bytes, max_params_b, max_download_gb)
+    fingerprint = weights_fingerprint(_file_sha256(entries[n]) for n in weights)
+    digest = hashlib.sha256(b"weights\0" + fingerprint.encode())
     for name in files:  # configs, tokenizer files and templates change answers: hash them whole
         if not name.endswith(".safetensors") and entries[name].stat().st_size <= MAX_JSON_BYTES:
-            digest.update(name.encode() + b"\0" + entries[name].read_bytes())
+            raw = entries[name].read_bytes()
+            if name.endswith(".json"):  # every loader parses these: bad or deeply nested JSON fails here, not there
+                _parse_json(raw, f"{what}/{name}")
+            digest.update(b"\0" + name.encode() + b"\0" + raw)
     return VetResult(repo=what, sha="local:" + digest.hexdigest(), revision=None, params=params,
                      license=_local_license(root), files=files, size_bytes=size_bytes, local_path=root,
+                     fingerprint=fingerprint,
                      info={"weights": weights, "model_type": config.get("model_type"),
                            "architectures": config.get("architectures")})
-
-
-def _sample_weights(path: Path, start: int, digest: "hashlib._Hash", chunks: int = 16, chunk: int = 65536) -> None:
-    """Hash ``chunks`` evenly spaced slices of the tensor data (fine-tuning changes every slice)."""
-    size = path.stat().st_size
-    span = size - start
-    digest.update(str(size).encode())
-    with path.open("rb") as f:
-        if span <= chunks * chunk:
-            f.seek(start)
-            digest.update(f.read(span))
-            return
-        for i in range(chunks):
-            f.seek(start + (span - chunk) * i // (chunks - 1))
-            digest.update(f.read(chunk))
 
 
 def _local_license(root: Path) -> str | None:
@@ -481,10 +702,10 @@ def _local_license(root: Path) -> str | None:
 def download_model(vet: VetResult, dest: Path | None = None, *, api: Any = None) -> Path:
     """Fetch the vetted files at the vetted sha into ``dest`` (an HF cache dir); returns the snapshot dir.
 
-    Only the files listed by ``vet`` (weights, JSON, tokenizer files, templates) are fetched; of a
-    sharded checkpoint, only the shards its index names. The result is vetted again on disk with the
-    same limits (pickle files, auto_map, symlinks, parameters, size), so what is served is what was
-    vetted. Local models are returned as they are.
+    Exactly the files listed by ``vet`` are fetched (``allow_patterns`` is that list, each name escaped
+    to match only itself). The result is vetted again on disk with the same limits (formats, index,
+    auto_map, links, parameters, size), and its weights must have the fingerprint the Hub announced,
+    so what is served is what was vetted. Local models are returned as they are.
     """
     if vet.local_path is not None:
         return vet.local_path
@@ -496,21 +717,9 @@ def download_model(vet: VetResult, dest: Path | None = None, *, api: Any = None)
         api = HfApi()
     cache = str(dest) if dest else None
     where = f"{vet.repo}@{vet.sha[:12]}"
-    allow = list(vet.files)
     try:
-        index_name = "model.safetensors.index.json"
-        if index_name in allow:  # fetch the index first; skip .safetensors files it does not name
-            index_path = api.hf_hub_download(repo_id=vet.repo, filename=index_name, revision=vet.sha,
-                                             cache_dir=cache)
-            index = _read_json_file(Path(index_path), f"{where}/{index_name}")
-            wm = index.get("weight_map") if isinstance(index.get("weight_map"), dict) else {}
-            shards = {str(v) for v in wm.values()}
-            if shards:
-                allow = [f for f in allow if not f.endswith(".safetensors") or f in shards]
         path = api.snapshot_download(repo_id=vet.repo, revision=vet.sha, cache_dir=cache,
-                                     allow_patterns=[glob_escape(f) for f in allow])
-    except ModelRefused:
-        raise
+                                     allow_patterns=[glob_escape(f) for f in vet.files])
     except Exception as e:
         msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
         raise ModelUnavailable(f"could not download {where} ({msg}); check the network and disk space, "
@@ -519,6 +728,10 @@ def download_model(vet: VetResult, dest: Path | None = None, *, api: Any = None)
     if vet.params and local.params > vet.params:
         raise ModelRefused(f"{where}: the downloaded weights hold {local.params} parameters, more than the "
                            f"{vet.params} the Hub declared; refusing to serve them")
+    if vet.fingerprint and local.fingerprint != vet.fingerprint:
+        raise ModelRefused(f"{where}: the downloaded weights ({path}) are not the ones the Hub listed (fingerprint "
+                           f"{str(local.fingerprint)[:12]}, expected {vet.fingerprint[:12]}); delete that snapshot "
+                           f"and run again")
     return Path(path)
 
 

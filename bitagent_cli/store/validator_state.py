@@ -17,7 +17,8 @@ Tables (all keyed by hotkey or sha, never by uid alone: uids are reused on dereg
 ``online(hotkey, uid, ema, n, first_step, updated_step)``
 ``steps(step, block, task_id, n_queries, committed_at)``
 ``queries(step, uid, hotkey, task_id, category, score, correct, error, latency_s, ema_after, ts)``
-``offline(sha, repo, score, status, error, attempts, evaluated_at, details)``
+``offline(sha, repo, score, status, error, attempts, evaluated_at, details, fingerprint)`` -- fingerprint:
+the weights' identity (``serving.vetting.weights_fingerprint``), NULL when unknown
 ``offline_queue(sha, repo, first_block, enqueued_at, attempts, not_before, last_error)``
 ``commit_seen(hotkey, sha, repo, first_block)``  -- the earliest block each (hotkey, sha) was seen
 ``meta(key, value)``  -- ``next_step``, ``last_weights_block``, ``schema_version``
@@ -57,7 +58,7 @@ CREATE TABLE IF NOT EXISTS queries(
 CREATE INDEX IF NOT EXISTS queries_hotkey ON queries(hotkey);
 CREATE TABLE IF NOT EXISTS offline(
     sha TEXT PRIMARY KEY, repo TEXT NOT NULL, score REAL NOT NULL, status TEXT NOT NULL, error TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0, evaluated_at REAL NOT NULL, details TEXT);
+    attempts INTEGER NOT NULL DEFAULT 0, evaluated_at REAL NOT NULL, details TEXT, fingerprint TEXT);
 CREATE TABLE IF NOT EXISTS offline_queue(
     sha TEXT PRIMARY KEY, repo TEXT NOT NULL, first_block INTEGER, enqueued_at REAL NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0, not_before REAL NOT NULL DEFAULT 0, last_error TEXT);
@@ -100,11 +101,19 @@ class OfflineRecord:
     attempts: int
     evaluated_at: float
     details: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"sha": self.sha, "repo": self.repo, "score": self.score, "status": self.status,
                 "error": self.error, "attempts": self.attempts, "evaluated_at": self.evaluated_at,
-                "details": self.details}
+                "details": self.details, "fingerprint": self.fingerprint}
+
+
+def _add_fingerprint_column(db: sqlite3.Connection) -> None:
+    """States written before fingerprints: add the (nullable) column; older readers ignore it."""
+    if "fingerprint" not in {r[1] for r in db.execute("PRAGMA table_info(offline)")}:
+        db.execute("ALTER TABLE offline ADD COLUMN fingerprint TEXT")
+    db.execute("CREATE INDEX IF NOT EXISTS offline_fingerprint ON offline(fingerprint)")
 
 
 class ValidatorState:
@@ -128,6 +137,7 @@ class ValidatorState:
             # one statement at a time: executescript() would commit the open transaction
             for stmt in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
                 db.execute(stmt)
+            _add_fingerprint_column(db)
             row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 db.execute("INSERT INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -352,18 +362,50 @@ class ValidatorState:
             db.execute("DELETE FROM offline_queue WHERE sha=?", (sha,))
 
     def record_offline(self, sha: str, repo: str, score: float, status: str, *, error: str | None = None,
-                       attempts: int = 1, details: Mapping[str, Any] | None = None) -> None:
+                       attempts: int = 1, details: Mapping[str, Any] | None = None,
+                       fingerprint: str | None = None) -> None:
         """Store a final offline result and take the model off the queue (one transaction)."""
         if status not in OFFLINE_STATUSES:
             raise ValueError(f"status must be one of {OFFLINE_STATUSES}, got {status!r}")
         with self._tx() as db:
             db.execute(
-                "INSERT INTO offline(sha, repo, score, status, error, attempts, evaluated_at, details) "
-                "VALUES(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(sha) DO UPDATE SET repo=excluded.repo, "
+                "INSERT INTO offline(sha, repo, score, status, error, attempts, evaluated_at, details, fingerprint) "
+                "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(sha) DO UPDATE SET repo=excluded.repo, "
                 "score=excluded.score, status=excluded.status, error=excluded.error, attempts=excluded.attempts, "
-                "evaluated_at=excluded.evaluated_at, details=excluded.details",
-                (sha, repo, float(score), status, error, attempts, time.time(), json.dumps(dict(details or {}))))
+                "evaluated_at=excluded.evaluated_at, details=excluded.details, fingerprint=excluded.fingerprint",
+                (sha, repo, float(score), status, error, attempts, time.time(), json.dumps(dict(details or {})),
+                 fingerprint or None))
             db.execute("DELETE FROM offline_queue WHERE sha=?", (sha,))
+
+    def fingerprints(self) -> dict[str, str]:
+        """``sha -> weights fingerprint`` of every offline result that has one (copies share a fingerprint)."""
+        with self._lock:
+            return {r["sha"]: r["fingerprint"] for r in self._db.execute(
+                "SELECT sha, fingerprint FROM offline WHERE fingerprint IS NOT NULL AND fingerprint != ''")}
+
+    def unfingerprinted(self) -> OfflineRecord | None:
+        """The oldest final result whose fingerprint was never looked up (NULL; ``''`` = looked up, unknown)."""
+        with self._lock:
+            r = self._db.execute("SELECT * FROM offline WHERE fingerprint IS NULL AND status IN ('ok', 'refused') "
+                                 "ORDER BY evaluated_at, sha LIMIT 1").fetchone()
+        return None if r is None else self._record(r)
+
+    def set_fingerprint(self, sha: str, fingerprint: str | None) -> None:
+        """Record a result's fingerprint after the fact (``None`` is stored as ``''``: looked up, unknown)."""
+        with self._tx() as db:
+            db.execute("UPDATE offline SET fingerprint=? WHERE sha=?", (fingerprint or "", sha))
+
+    def offline_by_fingerprint(self, fingerprint: str) -> OfflineRecord | None:
+        """The first final result (``ok`` or ``refused``) recorded for these weights under any sha, if any."""
+        with self._lock:
+            r = self._db.execute("SELECT * FROM offline WHERE fingerprint=? AND status IN ('ok', 'refused') "
+                                 "ORDER BY evaluated_at, sha LIMIT 1", (fingerprint,)).fetchone()
+        return None if r is None else self._record(r)
+
+    @staticmethod
+    def _record(r: sqlite3.Row) -> OfflineRecord:
+        return OfflineRecord(r["sha"], r["repo"], float(r["score"]), r["status"], r["error"], int(r["attempts"]),
+                             float(r["evaluated_at"]), json.loads(r["details"] or "{}"), r["fingerprint"] or None)
 
     def offline_scores(self) -> dict[str, float]:
         with self._lock:
@@ -372,5 +414,4 @@ class ValidatorState:
     def offline_results(self) -> list[OfflineRecord]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM offline ORDER BY evaluated_at").fetchall()
-        return [OfflineRecord(r["sha"], r["repo"], float(r["score"]), r["status"], r["error"], int(r["attempts"]),
-                              float(r["evaluated_at"]), json.loads(r["details"] or "{}")) for r in rows]
+        return [self._record(r) for r in rows]
