@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -180,23 +181,57 @@ def test_snapshot_dir_uses_served_name_and_config_context(tmp_path):
     assert _flag(argv, "--max-model-len") == "2048" and "--tool-call-parser" not in argv
 
 
+def _kill_if_alive(pid: int) -> None:
+    import os
+    import signal
+
+    if pid_alive(pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_hf_server_exits_when_its_parent_is_killed(tmp_path, wait_gone):
-    """The transformers server watches its parent: a SIGKILLed parent leaves no server behind."""
+    """The transformers server watches its parent: a SIGKILLed parent leaves no server behind.
+
+    No sleep: the watcher says "watching" once it has checked its parent (imports alone take seconds on a
+    busy machine), and the child is killed in ``finally`` whatever happens, so a failure leaks nothing."""
     import subprocess
-    import time
 
     code = ("import os, subprocess, sys, time\n"
-            "c = subprocess.Popen([sys.executable, '-c', 'import os; from bitagent_cli.serving.hf_server import "
-            "_watch_parent; _watch_parent(os.getppid())'], start_new_session=True)\n"
-            "print(c.pid, flush=True); time.sleep(60)\n")
+            "c = subprocess.Popen([sys.executable, '-c', 'import sys; from bitagent_cli.serving.hf_server import "
+            "_watch_parent; _watch_parent(int(sys.argv[1]), ready=lambda: print(\"watching\", flush=True))', "
+            "str(os.getpid())], start_new_session=True)\n"
+            "print(c.pid, flush=True); time.sleep(120)\n")
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
                               cwd=str(Path(__file__).resolve().parent.parent))
-    child = int(parent.stdout.readline())
-    time.sleep(1.5)  # the watcher has read its parent's pid
-    assert pid_alive(child)
-    parent.kill()
-    parent.wait()
-    assert wait_gone([child], timeout=10)
+    child = None
+    try:
+        child = int(parent.stdout.readline())
+        assert parent.stdout.readline().strip() == "watching"  # the readiness signal (the pipe is inherited)
+        assert pid_alive(child)
+        parent.kill()
+        parent.wait()
+        assert wait_gone([child], timeout=15)
+    finally:
+        parent.kill()
+        parent.wait()
+        if child is not None:
+            _kill_if_alive(child)
+
+
+def test_hf_server_watcher_exits_at_once_when_its_parent_is_already_gone():
+    """Given a pid that is not its parent (the parent died before the watcher started; 2**22+1 is never a pid)."""
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "from bitagent_cli.serving.hf_server import _watch_parent; "
+                              "_watch_parent(4194305, ready=lambda: print('watching', flush=True))"],
+                             stdout=subprocess.PIPE, text=True, cwd=str(Path(__file__).resolve().parent.parent))
+    try:
+        out, _ = child.communicate(timeout=120)
+        assert child.returncode == 0 and "watching" not in out
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_port_taken_meanwhile_is_retried(fake_vllm, tmp_path, monkeypatch):
