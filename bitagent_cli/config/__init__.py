@@ -67,6 +67,8 @@ SETTINGS: dict[str, Spec] = {s.key: s for s in [
     _s("eval.max_download_gb", float, 40.0, "largest download accepted, in GB"),
     _s("eval.max_model_len", int, 8192, "vLLM --max-model-len"),
     _s("eval.gpu_memory_utilization", float, 0.85, "vLLM --gpu-memory-utilization"),
+    _s("eval.kv_cache_bytes", int, 1 << 30, "vLLM on a CPU: --kv-cache-memory-bytes (GPU: the utilization above)"),
+    _s("eval.dtype", str, "auto", "vLLM --dtype (auto on a CPU: bfloat16 with AVX512-BF16/AMX, else float32)"),
     _s("eval.startup_timeout", float, 900.0, "seconds to wait for a model server to become healthy"),
     _s("eval.max_tokens", int, 512, "completion tokens per request"),
     _s("eval.rules", str, "bitagent", "scoring rules of `score` and `eval-model`: bitagent (BFCL's checker with its "

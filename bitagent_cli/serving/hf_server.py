@@ -179,10 +179,19 @@ def build_app(m: _Model):
     return app
 
 
-def _watch_parent(parent_pid: int) -> None:
-    """Exit when the process that started us is gone (it was SIGKILLed and could not stop us)."""
+def _watch_parent(parent_pid: int, *, interval: float = 0.5, ready=None) -> None:
+    """Exit when the process that started us is gone (it was SIGKILLed and could not stop us).
+
+    ``parent_pid`` is the pid the parent gave us, so a parent that died before we got here is seen at
+    once (our parent is then init or a subreaper, never ``parent_pid``) instead of being watched
+    forever. ``ready()`` is called after that first check: tests wait on it, not on a sleep.
+    """
+    if os.getppid() != parent_pid:
+        os._exit(0)
+    if ready is not None:
+        ready()
     while True:
-        time.sleep(1.0)
+        time.sleep(interval)
         if os.getppid() != parent_pid:
             os._exit(0)
 

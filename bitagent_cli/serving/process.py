@@ -14,6 +14,7 @@ import atexit
 import contextlib
 import errno
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -24,9 +25,12 @@ import urllib.request
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-__all__ = ["ManagedProcess", "ServerError", "free_port", "group_alive", "http_get", "pid_alive", "stop_all"]
+__all__ = ["ManagedProcess", "ServerError", "first_error_line", "free_port", "group_alive", "http_get", "pid_alive",
+           "stop_all"]
 
 LOG_TAIL_LINES = 40
+#: How much of a dead server's log is searched for the exception that killed it.
+ERROR_SCAN_BYTES = 1024 * 1024
 
 
 class ServerError(RuntimeError):
@@ -113,6 +117,38 @@ def _last_line(text: str) -> str:
         if line.strip():
             return line.strip()[:300]
     return ""
+
+
+# vLLM prefixes each line with its process, e.g. "(EngineCore pid=123) " or "(APIServer pid=9) ".
+_PROC_PREFIX = re.compile(r"^\([A-Za-z_][\w:-]*(?: pid=\d+)?\)\s?")
+# An exception line: "ValueError: ...", "torch.OutOfMemoryError: ...", "KeyError" alone.
+_EXC_LINE = re.compile(r"^(?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*(?:Error|Exception|Interrupt|Exit|Failure)(?::\s.*)?$")
+
+
+def first_error_line(text: str) -> str:
+    """The line that says why a server died: the exception of the first traceback in ``text``.
+
+    A dying vLLM logs the root cause first (its engine process's traceback), then follow-on errors
+    ("Engine core initialization failed. See root cause above") and shutdown noise (resource_tracker
+    warnings), so the first exception is the cause; the last line usually is not. Without a traceback
+    it is the first line that reads like an exception, else the last line. Bounded: ``text`` is a tail.
+    """
+    lines = [_PROC_PREFIX.sub("", ln.rstrip()) for ln in text.splitlines()]
+    in_tb = False
+    for ln in lines:
+        if ln.startswith("Traceback (most recent call last):"):
+            in_tb = True
+            continue
+        if in_tb:
+            if not ln.strip() or ln[:1].isspace():
+                continue  # frames and source lines are indented
+            if _EXC_LINE.match(ln.strip()):
+                return ln.strip()[:300]
+            in_tb = False  # something else ended it (a chained "During handling ..." or a log line)
+    for ln in lines:
+        if _EXC_LINE.match(ln.strip()):
+            return ln.strip()[:300]
+    return _last_line(text)
 
 
 # ---------------------------------------------------------------- registry and exit handling
@@ -215,12 +251,13 @@ class ManagedProcess:
         return _tail(self.log_path, lines)
 
     def died_error(self, what: str = "exited") -> ServerError:
+        """One line: how the child ended, the cause from its log (its first exception) and the log path once."""
         tail = self.log_tail()
-        last = _last_line(tail)
+        cause = first_error_line(_tail(self.log_path, lines=5000, max_bytes=ERROR_SCAN_BYTES))
         rc = self.returncode
         how = f"{what} with code {rc}" if rc is not None and rc >= 0 else (
             f"was killed by signal {-rc}" if rc is not None else what)
-        msg = f"{self.name} {how}" + (f": {last}" if last else "") + f" (log: {self.log_path})"
+        msg = f"{self.name} {how}" + (f": {cause}" if cause else "") + f" (log: {self.log_path})"
         return ServerError(msg, log_tail=tail, log_path=self.log_path)
 
     def wait_healthy(self, url: str | Iterable[str], timeout: float, *, interval: float = 0.5,

@@ -2,7 +2,8 @@
 
 ``make_tiny_model(dest)`` writes a complete Hugging Face model directory: a byte-level BPE
 tokenizer trained here on a few KB of built-in text, a chat template that renders ``tools``, a
-2-layer Llama with hidden size 64 and random weights, saved as safetensors. Its answers are
+2-layer Llama with hidden size 64
+(two attention heads of 32, a size vLLM's CPU attention supports) and random weights, saved as safetensors. Its answers are
 noise, but everything around them (vetting, serving, the chat template, HTTP, scoring, the
 cache) is the real code path.
 """
@@ -74,7 +75,9 @@ def make_tiny_model(dest: Path, *, seed: int = 0, hidden_size: int = 64, layers:
     tokenizer = _build_tokenizer()
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=hidden_size * 2,
-        num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
+        # Head size 32 (2 heads of hidden 64): vLLM's CPU attention takes 32, 64, 80, ... but not 16.
+        num_hidden_layers=layers, num_attention_heads=max(1, hidden_size // 32), num_key_value_heads=1,
+        head_dim=32, max_position_embeddings=4096,
         tie_word_embeddings=False,  # tied, a random model only repeats its last token
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id)
