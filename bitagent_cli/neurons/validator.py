@@ -53,7 +53,8 @@ class NeuronInfo:
 
 
 class ChainView(Protocol):
-    """What the validator needs from the chain (blocking calls; the loop runs them in a thread)."""
+    """What the validator needs from the chain (blocking calls; the loop runs them in a thread, unless
+    the object has ``blocking = False``: an in-memory stand-in, called inline)."""
 
     def block(self) -> int: ...
 
@@ -180,6 +181,8 @@ class Validator:
 
     # ------------------------------------------------------------------ helpers
     async def _chain(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if getattr(self.chain, "blocking", True) is False:  # an in-memory chain (simulations): no thread hop
+            return fn(*args)
         return await asyncio.wait_for(asyncio.to_thread(fn, *args), self.config.chain_timeout)
 
     def _is_wanted(self, sha: str) -> bool:

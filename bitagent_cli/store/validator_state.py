@@ -126,7 +126,11 @@ class ValidatorState:
     transaction.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL"):
+        """``synchronous``: SQLite's setting; FULL (the default) survives a power cut, NORMAL and OFF only
+        a process crash (they spare the fsync per transaction: simulations and benchmarks)."""
+        if synchronous not in ("FULL", "NORMAL", "OFF"):
+            raise ValueError(f"synchronous must be FULL, NORMAL or OFF, got {synchronous!r}")
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -134,7 +138,7 @@ class ValidatorState:
                                    check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.execute("PRAGMA busy_timeout=30000")
         self._db.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT_BYTES}")
         self._depth = 0  # transactions open on this connection (batch() nests the public methods in one)
@@ -379,7 +383,11 @@ class ValidatorState:
         A miner that commits the same sha again (a newer block) keeps its original priority.
         """
         with self._tx() as db:
+            seen = {(r["hotkey"], r["sha"]): int(r["first_block"])
+                    for r in db.execute("SELECT hotkey, sha, first_block FROM commit_seen")}
             for hk, (repo, sha, block) in commitments.items():
+                if seen.get((hk, sha), int(block) + 1) <= int(block):
+                    continue  # known, and from an earlier block: nothing to write (the common case)
                 db.execute(
                     "INSERT INTO commit_seen(hotkey, sha, repo, first_block) VALUES(?, ?, ?, ?) "
                     "ON CONFLICT(hotkey, sha) DO UPDATE SET first_block=MIN(first_block, excluded.first_block)",
@@ -407,9 +415,11 @@ class ValidatorState:
         if not items:
             return 0
         queued = 0
-        with self._tx():
+        with self._tx() as db:
+            known = {r[0] for r in db.execute("SELECT sha FROM offline UNION ALL SELECT sha FROM offline_queue")}
             for sha, repo, first_block in items:
-                queued += self.enqueue(sha, repo, first_block)
+                if sha not in known:  # scored or queued already: skipped without a statement
+                    queued += self.enqueue(sha, repo, first_block)
         return queued
 
     def next_queued(self, now: float | None = None) -> QueueItem | None:
