@@ -36,9 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # run from a checkout; the stand-ins live with the tests
 
-from soak_fakes import make_validator, rss_bytes  # noqa: E402
+from soak_fakes import make_validator, rss_bytes
 
-from bitagent_cli.neurons.weights import first_committers  # noqa: E402
+from bitagent_cli.neurons.weights import first_committers
 
 
 def _old_sync_offline(v):
@@ -65,7 +65,7 @@ def _old_sync_offline(v):
 
 def run_one(n: int, mode: str, *, steps: int, warm: int, sample: int, synchronous: str, tmp: Path) -> dict:
     before = mode == "before"
-    v, chain = make_validator(n, tmp / f"{mode}-{n}.sqlite", sample_size=sample, rate_limit=2,
+    v, _ = make_validator(n, tmp / f"{mode}-{n}.sqlite", sample_size=sample, rate_limit=2,
                               query_log_steps=0 if before else 200, maintain_every=0 if before else 50,
                               synchronous=synchronous)
     if before:
@@ -104,7 +104,7 @@ def run_one(n: int, mode: str, *, steps: int, warm: int, sample: int, synchronou
         "query_rows": v.state.counts()["queries"],
     }
     v.state.close()
-    del kept, v, chain
+    kept.clear()
     gc.collect()
     return out
 

@@ -311,7 +311,7 @@ def test_feedback_is_accepted_and_logged_at_debug(miner, caplog):
 def test_hostile_signed_body_is_a_400_with_one_log_line(miner, caplog, body):
     from bitagent_cli.chain import auth
 
-    base, model, app = miner()
+    base, model, _ = miner()
     headers = dict(auth.sign_request(ALICE, method="POST", path=P.QUERY_PATH, body=body,
                                      receiver_hotkey=BOB.ss58_address))
     with caplog.at_level(logging.INFO):

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -26,7 +25,7 @@ from bitagent_cli.neurons.miner import raise_fd_limit
 
 resource = pytest.importorskip("resource")
 
-from test_miner_app import ALICE, BOB, TASK  # noqa: E402
+from test_miner_app import ALICE, BOB, TASK
 
 IDLE = 1100
 FD_LIMIT = 1024

@@ -166,7 +166,7 @@ def test_raise_fd_limit_lifts_the_soft_limit_to_the_hard_one_and_the_cap_fits_in
     from bitagent_cli.neurons.miner import _FD_RESERVE, connection_cap, raise_fd_limit
 
     before = resource.getrlimit(resource.RLIMIT_NOFILE)
-    soft, hard = before
+    hard = before[1]
     if hard != resource.RLIM_INFINITY and hard < 1024:
         pytest.skip(f"hard open-file limit {hard} is below 1024")
     try:

@@ -129,7 +129,7 @@ def test_hostile_answers_that_parse_score_zero_without_raising(server, mode):
 def test_validator_records_a_failure_for_a_miner_answering_hostile_bodies(server, tmp_path, caplog):
     """The real loop and the real HTTP client: every hostile miner gets a scored failure in the state,
     the good one its score, and nothing escapes the step."""
-    from test_validator_loop import FakeChain, ME, source
+    from test_validator_loop import ME, FakeChain
 
     from bitagent_cli.neurons.validator import NeuronInfo, Validator, ValidatorConfig
     from bitagent_cli.store.validator_state import ValidatorState

@@ -238,10 +238,9 @@ def test_batch_is_one_transaction_all_or_nothing(tmp_path, monkeypatch):
         assert n == 50 and statements.count("BEGIN IMMEDIATE") == 1
         assert st.enqueue_many((f"sha{i}", "org/m", i) for i in range(50)) == 0  # already queued
         statements.clear()
-        with pytest.raises(RuntimeError):
-            with st.batch():
-                st.observe_commitments({"a": ("org/m", "sha-x", 5)})
-                st.enqueue("sha-x", "org/m", 5)
-                raise RuntimeError("phase failed")
+        with pytest.raises(RuntimeError), st.batch():
+            st.observe_commitments({"a": ("org/m", "sha-x", 5)})
+            st.enqueue("sha-x", "org/m", 5)
+            raise RuntimeError("phase failed")
         assert statements.count("BEGIN IMMEDIATE") == 1 and statements.count("ROLLBACK") == 1
         assert st.first_seen() == {} and "sha-x" not in {q.sha for q in st.queued()}

@@ -128,7 +128,7 @@ class RunResult:
 
     steps: int = 0
     steps_with_errors: int = 0
-    last: "StepReport | None" = None
+    last: StepReport | None = None
 
 
 @dataclass

@@ -179,7 +179,7 @@ class ValidatorState:
                 self._db.execute("COMMIT")
 
     @contextmanager
-    def batch(self) -> Iterator["ValidatorState"]:
+    def batch(self) -> Iterator[ValidatorState]:
         """Run several of this object's methods as one transaction (one validator phase, one commit):
         all of it is written, or none of it when anything raises."""
         with self._tx():
@@ -357,7 +357,7 @@ class ValidatorState:
     def rollup(self) -> dict[str, dict[str, Any]]:
         """``hotkey -> {n, score_sum, correct, errors, first_step, last_step}`` of the pruned query rows."""
         with self._lock:
-            return {r["hotkey"]: {k: r[k] for k in r.keys() if k != "hotkey"}
+            return {r["hotkey"]: {k: r[k] for k in r.keys() if k != "hotkey"}  # noqa: SIM118 - a Row
                     for r in self._db.execute("SELECT * FROM query_rollup")}
 
     def checkpoint(self) -> None:
