@@ -362,3 +362,22 @@ def test_summary_is_json_ready(tmp_path):
     s = v.summary()
     json.dumps(s)
     assert s["uid"] == 0 and {m["uid"] for m in s["miners"]} == {1, 2, 3, 4}
+
+
+def test_query_log_retention_comes_from_the_settings_in_days(monkeypatch):
+    from bitagent_cli.config import load_settings
+
+    assert ValidatorConfig.from_settings(load_settings("local")).query_log_steps == 7 * 1440  # a week at 60 s
+    monkeypatch.setenv("BITAGENT_VALIDATOR_QUERY_LOG_DAYS", "1")
+    s = load_settings("local", {"validator.step_seconds": 30})
+    assert ValidatorConfig.from_settings(s).query_log_steps == 2880
+    assert ValidatorConfig.from_settings(load_settings("local", {"validator.query_log_days": 0})).query_log_steps == 0
+
+
+def test_upkeep_runs_every_maintain_every_steps_and_prunes(tmp_path):
+    v, _, _ = make_validator(tmp_path, query_log_steps=3, maintain_every=4)
+    reports = run_steps(v, 8)
+    assert not [e for r in reports for e in r.errors]
+    c = v.state.counts()
+    assert c["steps"] == 3 and c["queries_rolled_up"] == 5 * 3  # upkeep after step 7: steps 5..7 kept
+    assert c["queries"] + c["queries_rolled_up"] == 8 * 3
