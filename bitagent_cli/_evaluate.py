@@ -160,6 +160,7 @@ class EvalReport:
     requests: int = 0
     run_id: str | None = None
     store_path: str | None = None
+    resumed_run: str | None = None  # the interrupted run of this model this one picked up from
 
     # the fields the validator and scripts read
     @property
@@ -231,7 +232,7 @@ class EvalReport:
             "errors": self.summary.get("errors", {}), "failures": self.failures(),
             "wall_s": round(self.wall_s, 3), "startup_s": None if self.startup_s is None else round(self.startup_s, 3),
             "tasks_per_s": self.tasks_per_s,
-            "vet": self.vet, "run_id": self.run_id, "store": self.store_path,
+            "vet": self.vet, "run_id": self.run_id, "store": self.store_path, "resumed_run": self.resumed_run,
         }
         if include_results:
             d["results"] = [o.to_dict() for o in self.outcomes]
@@ -620,6 +621,11 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
         settings_hash=shash, total=len(items), vet=resolved.vet.to_dict() if resolved.vet is not None else None,
         started_at=time.time(), store_path=str(rs.path))
     try:
+        for gone in rs.reap_interrupted():  # runs left "running" by a process that was killed
+            say(f"run {gone['run_id']} of {gone['model']} was interrupted (its process is gone)")
+        last = rs.runs(resolved.model_sha, limit=1)
+        if use_cache and last and last[0]["status"] == "interrupted":
+            report.resumed_run = last[0]["run_id"]
         report.run_id = rs.start_run(model=resolved.label, model_sha=resolved.model_sha, suites=report.suites,
                                      settings=report.settings)
         done: list[TaskOutcome] = []
@@ -637,8 +643,11 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
                 result = score_task(it.task, Response(it.task.id, hit.text, hit.tool_calls), rules)
                 done.append(_outcome(it, result, latency=hit.latency_s, cached=True, text=hit.text,
                                      tool_calls=hit.tool_calls))
+            if not done:
+                report.resumed_run = None  # nothing of it was stored: a fresh start, not a resume
             if done:
-                say(f"{len(done)} of {len(items)} tasks answered before (cache); {len(todo_items)} to run")
+                say((f"resuming interrupted run {report.resumed_run}: " if report.resumed_run else "")
+                    + f"{len(done)} of {len(items)} tasks answered before (cache); {len(todo_items)} to run")
         run = _Run(items=todo_items, keys=todo_keys, store=rs, progress=progress, total=len(items), done=done)
         run.rules = rules
         if progress is not None:

@@ -203,7 +203,8 @@ def test_subnet_on_loopback(subnet):
             threading.Thread(target=kill, daemon=True).start()
 
     t0 = time.monotonic()
-    reports = asyncio.run(v.run(max_steps=5, on_step=on_step))
+    reports = []
+    asyncio.run(v.run(max_steps=5, on_step=lambda r: (reports.append(r), on_step(r))))
     elapsed = time.monotonic() - t0
 
     assert [r.step for r in reports] == [0, 1, 2, 3, 4]
@@ -251,7 +252,8 @@ def test_subnet_on_loopback(subnet):
     v.state.close()
     v2 = make_validator(net, evaluated)
     assert v2.state.next_step() == 5 and v2.state.emas() == emas_before
-    reports2 = asyncio.run(v2.run(max_steps=2, on_step=lambda r: net.chain.advance(5)))
+    reports2 = []
+    asyncio.run(v2.run(max_steps=2, on_step=lambda r: (reports2.append(r), net.chain.advance(5))))
     assert [r.step for r in reports2] == [5, 6] and all(r.committed for r in reports2)
     counts = v2.state.counts()
     assert counts["steps"] == 7 and counts["queries"] == counts_before["queries"] + 2 * 3 == 21

@@ -173,3 +173,42 @@ def test_table_shows_model_output_as_text_not_markup(run_cli, items):
         code, out, err = run_cli(*_args(srv))
     assert code == 0, err
     assert "[link=https://evil.example]" in out  # printed literally, not turned into a hyperlink
+
+
+def test_a_killed_run_is_marked_interrupted_and_the_next_one_says_it_resumed_it(run_cli, items):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    from bitagent_cli.config import load_settings
+    from bitagent_cli.store import ResultStore, default_path
+
+    with FakeOpenAI(delay=0.15) as srv:
+        srv.teach([it.task for it in items], True)
+        script = textwrap.dedent(f"""
+            import os, signal, sys
+            sys.path.insert(0, {os.getcwd()!r})
+            from bitagent_cli._evaluate import evaluate
+            from bitagent_cli.config import load_settings
+
+            def progress(p):
+                if p.done >= 4 and p.elapsed_s > 1.2:
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+            evaluate({srv.model!r}, settings=load_settings("local"), backend="endpoint", base_url={srv.base_url!r},
+                     suites=["bfcl"], limit=12, concurrency=1, progress=progress)
+        """)
+        proc = subprocess.run([sys.executable, "-c", script], env=os.environ.copy(), timeout=120, check=False)
+        assert proc.returncode == -signal.SIGKILL
+        with ResultStore(default_path(load_settings("local"))) as store:
+            killed = store.runs()[0]
+            stored = store.count()
+        assert killed["status"] == "running" and stored > 0
+        code, out, err = run_cli(*_args(srv, "--concurrency", "4"))
+    assert code == 0, err
+    assert f"resumed interrupted run {killed['run_id']}: {stored} task(s)" in out.replace("\n", " ")
+    assert f"run {killed['run_id']} of {srv.model} was interrupted (its process is gone)" in err
+    with ResultStore(default_path(load_settings("local"))) as store:
+        assert store.runs()[1]["run_id"] == killed["run_id"] and store.runs()[1]["status"] == "interrupted"

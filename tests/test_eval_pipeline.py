@@ -240,12 +240,20 @@ def test_resume_after_kill_9(settings, items, tmp_path):
         sent_before = srv.requests
         with ResultStore(default_path(settings)) as store:
             stored = store.count()
-            assert store.runs("fake-model")[0]["status"] == "running"  # it never got to record its end
+            killed = store.runs("fake-model")[0]
+            assert killed["status"] == "running"  # it never got to record its end
         assert 0 < stored < len(items)
         rep = _run(srv, settings)
         n_right, _ = _expected(srv, items)
         assert srv.requests - sent_before == len(items) - stored
         assert rep.ok and rep.cached == stored and rep.correct == n_right
+        # the next start saw the killed run's process gone: marked interrupted, and this run resumed it
+        assert rep.resumed_run == killed["run_id"] and rep.to_dict()["resumed_run"] == killed["run_id"]
+        with ResultStore(default_path(settings)) as store:
+            runs = {r["run_id"]: r for r in store.runs("fake-model")}
+            assert runs[killed["run_id"]]["status"] == "interrupted"
+            assert runs[rep.run_id]["status"] == "ok"
+        assert _run(srv, settings).resumed_run is None  # the latest run finished: nothing to resume
 
 
 def test_concurrency_default_detection():

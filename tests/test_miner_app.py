@@ -302,3 +302,22 @@ def test_feedback_is_accepted_and_logged_at_debug(miner, caplog):
     assert "t-1" in text and "score=0.750" in text and "expected 200, got 20" in text
     assert app.state.stats["feedback"] == 1
     assert_error(signed(base, P.FEEDBACK_PATH, fb, key=EVE), 403, "not_registered")
+
+
+@pytest.mark.parametrize("body", [
+    b'{"task_id":"t","messages":' + b"[" * 5000 + b"]" * 5000 + b"}",            # nested 5,000 deep
+    b'{"task_id":"t","max_tokens":' + b"9" * 5000 + b',"messages":[]}',           # a 5,000-digit integer
+], ids=["nested", "digits"])
+def test_hostile_signed_body_is_a_400_with_one_log_line(miner, caplog, body):
+    from bitagent_cli.chain import auth
+
+    base, model, _ = miner()
+    headers = dict(auth.sign_request(ALICE, method="POST", path=P.QUERY_PATH, body=body,
+                                     receiver_hotkey=BOB.ss58_address))
+    with caplog.at_level(logging.INFO):
+        r = httpx.post(base + P.QUERY_PATH, headers=headers, content=body, timeout=10)
+    assert_error(r, 400, "bad_json")
+    lines = [rec for rec in caplog.records if rec.levelno >= logging.INFO and rec.name.startswith(("bitagent", "uvicorn"))]
+    assert len(lines) == 1 and lines[0].exc_info is None, [rec.getMessage() for rec in lines]
+    assert ALICE.ss58_address in lines[0].getMessage() and "bad_json" in lines[0].getMessage()
+    assert model.seen == []

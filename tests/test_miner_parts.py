@@ -159,3 +159,41 @@ def test_served_sockets_answer_without_the_nagle_delay():
         finally:
             c.close()
     assert statistics.median(times) < 0.02
+
+
+def test_raise_fd_limit_lifts_the_soft_limit_to_the_hard_one_and_the_cap_fits_in_it():
+    resource = pytest.importorskip("resource")
+    from bitagent_cli.neurons.miner import _FD_RESERVE, connection_cap, raise_fd_limit
+
+    before = resource.getrlimit(resource.RLIMIT_NOFILE)
+    hard = before[1]
+    if hard != resource.RLIM_INFINITY and hard < 1024:
+        pytest.skip(f"hard open-file limit {hard} is below 1024")
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (512, hard))
+        assert connection_cap(1024) == max(1, 512 - _FD_RESERVE)  # lowered to fit
+        new_soft, new_hard = raise_fd_limit(target=1024)
+        assert (new_soft, new_hard) == (1024, hard) == resource.getrlimit(resource.RLIMIT_NOFILE)
+        assert connection_cap(100) == 100  # a cap that fits is kept
+        assert raise_fd_limit(target=600)[0] == 1024  # never lowered
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, before)
+
+
+def test_repeated_log_records_are_rate_limited_and_the_held_back_ones_counted():
+    import logging
+
+    from bitagent_cli.neurons.miner import _RepeatFilter
+
+    clock = Clock()
+    flt = _RepeatFilter(burst=3, window=60.0, clock=clock)
+
+    def rec(msg, *args):
+        return logging.LogRecord("asyncio", logging.ERROR, __file__, 1, msg, args, None)
+
+    passed = [flt.filter(rec("socket.accept() out of system resource")) for _ in range(1000)]
+    assert passed.count(True) == 3
+    assert flt.filter(rec("another message %s", 1))  # other templates have their own budget
+    clock.t += 61
+    r = rec("socket.accept() out of system resource")
+    assert flt.filter(r) and "997 more like this held back" in r.getMessage()

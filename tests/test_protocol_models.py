@@ -148,3 +148,11 @@ def test_build_signed_defaults_to_chain_auth_and_verifies():
     headers, body = P.build_signed(alice, bob.ss58_address, P.INFO_PATH)
     assert auth.verify_request(headers, body, method="GET", path=P.INFO_PATH, self_hotkey=bob.ss58_address,
                                replay_cache=auth.ReplayCache()) == alice.ss58_address
+
+
+def test_parse_body_refuses_hostile_json_as_bad_json():
+    for body in (b"[" * 5000 + b"]" * 5000, b'{"task_id": "x", "messages": ' + b"[" * 100_000 + b"}",
+                 b'{"task_id": "x", "max_tokens": ' + b"1" * 5000 + b"}"):
+        with pytest.raises(P.ProtocolError) as e:
+            P.parse_body(P.QueryRequest, body)
+        assert e.value.status == 400 and e.value.code == "bad_json" and len(e.value.message) < 300

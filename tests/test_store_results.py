@@ -123,3 +123,40 @@ def test_batches_survive_kill_9_whole_or_not_at_all(tmp_path):
         assert store._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         store.put([_res("after")])
         assert store.count() == n + 1
+
+
+def test_runs_of_a_dead_process_are_marked_interrupted_on_the_next_start(tmp_path):
+    path = tmp_path / "r.sqlite"
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(os.getcwd())!r})
+        from bitagent_cli.store import ResultStore
+        print(ResultStore({str(path)!r}).start_run(model="m", model_sha="s", suites=[], settings={{}}))
+    """)
+    dead = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          check=True).stdout.strip()  # exits without finishing its run, like kill -9
+    with ResultStore(path) as store:
+        mine = store.start_run(model="m", model_sha="s", suites=[], settings={})
+        reused = store.start_run(model="m", model_sha="s", suites=[], settings={})
+        elsewhere = store.start_run(model="m", model_sha="s", suites=[], settings={})
+        store._db.execute("UPDATE runs SET pid_start='1' WHERE run_id=?", (reused,))  # our pid, another process
+        store._db.execute("UPDATE runs SET host='another-host' WHERE run_id=?", (elsewhere,))
+        reaped = store.reap_interrupted()
+        assert sorted(r["run_id"] for r in reaped) == sorted([dead, reused])
+        status = {r["run_id"]: r["status"] for r in store.runs()}
+        assert status == {dead: "interrupted", reused: "interrupted", mine: "running", elsewhere: "running"}
+        assert store.reap_interrupted() == []  # once
+
+
+def test_a_file_from_before_run_owners_gets_the_columns(tmp_path):
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript("CREATE TABLE runs (run_id TEXT PRIMARY KEY, model TEXT NOT NULL, model_sha TEXT NOT NULL, "
+                     "suites TEXT NOT NULL, settings TEXT NOT NULL, started_at REAL NOT NULL, finished_at REAL, "
+                     "status TEXT NOT NULL, summary TEXT);"
+                     "INSERT INTO runs VALUES ('old', 'm', 's', '[]', '{}', 1.0, NULL, 'running', NULL);")
+    db.close()
+    with ResultStore(path) as store:
+        assert store.reap_interrupted() == []  # owner unknown: left alone
+        new = store.start_run(model="m", model_sha="s", suites=[], settings={})
+        assert {r["run_id"]: r["pid"] for r in store.runs()} == {"old": None, new: os.getpid()}

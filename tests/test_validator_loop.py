@@ -122,6 +122,14 @@ def run(coro):
     return asyncio.run(coro)
 
 
+def run_steps(v, n):
+    """``v.run(max_steps=n)`` and the reports of its steps (run() itself keeps only the last one)."""
+    reports = []
+    result = run(v.run(max_steps=n, on_step=reports.append))
+    assert result.steps == len(reports) == n and result.last is reports[-1]
+    return reports
+
+
 def test_sampling_and_task_are_deterministic():
     a = sample_uids(range(100), 10, block=7, hotkey="h")
     assert a == sample_uids(list(reversed(range(100))), 10, block=7, hotkey="h")
@@ -158,7 +166,7 @@ def test_score_answer_garbage_and_errors_score_zero():
 
 def test_steps_score_miners_and_good_one_gets_the_weight(tmp_path):
     v, chain, miners = make_validator(tmp_path)
-    reports = run(v.run(max_steps=4))
+    reports = run_steps(v, 4)
     assert all(r.committed and not r.errors for r in reports), [r.errors for r in reports]
     # only serving uids other than ourselves are queried
     assert {h for h, _ in miners.queries} == {"good", "garbage", "dead"}
@@ -176,7 +184,7 @@ def test_steps_score_miners_and_good_one_gets_the_weight(tmp_path):
 
 def test_rate_limit_is_respected(tmp_path):
     v, chain, _ = make_validator(tmp_path, FakeChain(NEURONS, rate_limit=3))
-    reports = run(v.run(max_steps=10))
+    reports = run_steps(v, 10)
     blocks = [b for b, _, _ in chain.set_calls]
     assert len(blocks) >= 2
     assert all(b2 - b1 >= 3 for b1, b2 in zip(blocks, blocks[1:]))
@@ -229,7 +237,7 @@ def test_restart_resumes_from_the_same_file(tmp_path):
     v.state.close()
     v2, _, _ = make_validator(tmp_path, chain, miners)
     assert v2.state.next_step() == 3 and v2.state.emas() == before
-    reports = run(v2.run(max_steps=2))
+    reports = run_steps(v2, 2)
     assert [r.step for r in reports] == [3, 4]
     assert v2.state.emas()["good"] > before["good"]
 
@@ -251,14 +259,14 @@ def test_newcomer_on_a_uid_starts_at_the_median(tmp_path):
 def test_unregistered_validator_queries_but_sets_no_weights(tmp_path):
     chain = FakeChain([n for n in NEURONS if n.hotkey != ME])
     v, chain, miners = make_validator(tmp_path, chain)
-    reports = run(v.run(max_steps=2))
+    reports = run_steps(v, 2)
     assert all(r.committed for r in reports) and miners.queries
     assert chain.set_calls == [] and v.uid is None
 
 
 def test_dry_run_sets_nothing(tmp_path):
     v, chain, _ = make_validator(tmp_path, dry_run=True)
-    reports = run(v.run(max_steps=3))
+    reports = run_steps(v, 3)
     assert chain.set_calls == [] and reports[0].weights and reports[0].weights[1] == pytest.approx(1.0)
     assert v.state.last_weights_block() is None
 
@@ -338,7 +346,7 @@ def test_offline_worker_thread_keeps_the_loop_free(tmp_path):
     v.worker = OfflineWorker(v.state, evaluator, wanted=v._is_wanted, idle_poll_s=0.05)
     chain.commits = {"good": Commit("good", "org/good", "sha-x", 10)}
     t0 = time.monotonic()
-    reports = run(v.run(max_steps=3))  # the worker is busy with the model the whole time
+    reports = run_steps(v, 3)  # the worker is busy with the model the whole time
     assert time.monotonic() - t0 < 5 and all(r.committed for r in reports)
     release.set()  # the interrupted evaluation finishes after the shutdown: it is not recorded, still queued
     v.worker.stop(timeout=5)
@@ -354,3 +362,22 @@ def test_summary_is_json_ready(tmp_path):
     s = v.summary()
     json.dumps(s)
     assert s["uid"] == 0 and {m["uid"] for m in s["miners"]} == {1, 2, 3, 4}
+
+
+def test_query_log_retention_comes_from_the_settings_in_days(monkeypatch):
+    from bitagent_cli.config import load_settings
+
+    assert ValidatorConfig.from_settings(load_settings("local")).query_log_steps == 7 * 1440  # a week at 60 s
+    monkeypatch.setenv("BITAGENT_VALIDATOR_QUERY_LOG_DAYS", "1")
+    s = load_settings("local", {"validator.step_seconds": 30})
+    assert ValidatorConfig.from_settings(s).query_log_steps == 2880
+    assert ValidatorConfig.from_settings(load_settings("local", {"validator.query_log_days": 0})).query_log_steps == 0
+
+
+def test_upkeep_runs_every_maintain_every_steps_and_prunes(tmp_path):
+    v, _, _ = make_validator(tmp_path, query_log_steps=3, maintain_every=4)
+    reports = run_steps(v, 8)
+    assert not [e for r in reports for e in r.errors]
+    c = v.state.counts()
+    assert c["steps"] == 3 and c["queries_rolled_up"] == 5 * 3  # upkeep after step 7: steps 5..7 kept
+    assert c["queries"] + c["queries_rolled_up"] == 8 * 3

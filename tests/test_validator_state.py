@@ -192,3 +192,55 @@ def test_weights_block_survives_restart(tmp_path):
     with ValidatorState(p) as st:
         assert st.last_weights_block() == 1234
         assert st.last_weights() == {3: 0.25, 7: 0.75}
+
+
+def test_query_log_past_the_retention_is_rolled_up_and_emas_and_resume_are_untouched(tmp_path):
+    with ValidatorState(tmp_path / "v.sqlite") as st:
+        st.sync_hotkeys({0: "a", 1: "b"})
+        for step in range(10):
+            st.commit_step(step, 100 + step, [rec(0, "a", 1.0), QueryRecord(1, "b", 0.0, error="timeout")],
+                           alpha=0.5)
+        emas = st.emas()
+        assert st.prune_queries(0) == 0 and st.prune_queries(100) == 0  # keep all / nothing old enough
+        assert st.prune_queries(4) == 12  # steps 0..5 go (next_step 10, the last 4 steps stay)
+        assert sorted({q["step"] for q in st.queries()}) == [6, 7, 8, 9]
+        assert st.rollup() == {"a": {"n": 6, "score_sum": 6.0, "correct": 6, "errors": 0, "first_step": 0,
+                                     "last_step": 5},
+                               "b": {"n": 6, "score_sum": 0.0, "correct": 0, "errors": 6, "first_step": 0,
+                                     "last_step": 5}}
+        st.commit_step(10, 110, [rec(0, "a", 1.0)], alpha=0.5)
+        assert st.prune_queries(4) == 2  # step 6 now; the roll-up adds up
+        assert st.rollup()["a"]["n"] == 7 and st.rollup()["b"]["n"] == 7 and st.rollup()["a"]["last_step"] == 6
+        c = st.counts()
+        assert (c["steps"], c["queries"], c["queries_rolled_up"]) == (4, 7, 14)
+        assert st.emas()["b"] == emas["b"] and st.next_step() == 11
+        assert not st.commit_step(9, 109, [rec(0, "a", 1.0)], alpha=0.5)  # a replay still counts nothing
+
+
+def test_checkpoint_truncates_the_wal(tmp_path):
+    p = tmp_path / "v.sqlite"
+    with ValidatorState(p) as st:
+        st.sync_hotkeys({i: f"h{i}" for i in range(256)})
+        for step in range(50):
+            st.commit_step(step, step, [rec(i, f"h{i}", 0.5) for i in range(256)], alpha=0.1)
+        wal = tmp_path / "v.sqlite-wal"
+        assert wal.stat().st_size > 100_000
+        st.maintain(10)
+        assert wal.stat().st_size == 0
+        assert st.size_bytes() == p.stat().st_size and st.counts()["queries"] == 10 * 256
+
+
+def test_batch_is_one_transaction_all_or_nothing(tmp_path, monkeypatch):
+    with ValidatorState(tmp_path / "v.sqlite") as st:
+        statements = []
+        st._db.set_trace_callback(statements.append)
+        n = st.enqueue_many((f"sha{i}", "org/m", i) for i in range(50))
+        assert n == 50 and statements.count("BEGIN IMMEDIATE") == 1
+        assert st.enqueue_many((f"sha{i}", "org/m", i) for i in range(50)) == 0  # already queued
+        statements.clear()
+        with pytest.raises(RuntimeError), st.batch():
+            st.observe_commitments({"a": ("org/m", "sha-x", 5)})
+            st.enqueue("sha-x", "org/m", 5)
+            raise RuntimeError("phase failed")
+        assert statements.count("BEGIN IMMEDIATE") == 1 and statements.count("ROLLBACK") == 1
+        assert st.first_seen() == {} and "sha-x" not in {q.sha for q in st.queued()}

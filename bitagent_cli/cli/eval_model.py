@@ -53,6 +53,9 @@ def _render_report(console: Console, d: dict[str, Any]) -> None:
     console.print(f"[bold]accuracy {_pct(d.get('accuracy', 0.0))}[/bold] ({d.get('correct')}/{d.get('tasks')})"
                   f"  {d.get('completed')}/{d.get('total')} tasks, {d.get('cached')} cached, "
                   f"{d.get('requests')} requests; {d.get('wall_s')} s in all{startup}")
+    if d.get("resumed_run"):
+        console.print(f"resumed interrupted run {escape(str(d['resumed_run']))}: {d.get('cached')} task(s) came "
+                      f"from its stored answers")
     errors = d.get("errors") or {}
     if errors:
         console.print("failures by kind: " + escape(", ".join(f"{k} {v}" for k, v in errors.items())))

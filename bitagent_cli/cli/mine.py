@@ -90,6 +90,11 @@ def mine_cmd(
         stats = summary.get("stats") or {}
         console.print(f"miner stopped: {stats.get('queries', 0)} queries answered, "
                       f"{stats.get('feedback', 0)} feedback received, refused {stats.get('refused') or {}}")
+        conns = stats.get("connections") or {}
+        if conns:  # what the connection guard did (docs/protocol.md, Connections)
+            console.print(f"connections: at most {conns.get('cap')} open (peak {conns.get('peak')}); "
+                          f"{conns.get('evicted', 0)} idle closed for room, {conns.get('timed_out', 0)} timed out, "
+                          f"{conns.get('shed', 0)} refused while all were busy")
 
     ctx.emit({"ok": True, **summary}, render)
 

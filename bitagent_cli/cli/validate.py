@@ -85,11 +85,11 @@ def validate_cmd(
 
     try:
         try:
-            reports = run_validator(validator, max_steps=max_steps, on_step=on_step)
+            result = run_validator(validator, max_steps=max_steps, on_step=on_step)
         except (KeyboardInterrupt, asyncio.CancelledError):
-            reports = []
-        out = {"ok": True, "steps_run": len(reports), "dry_run": dry_run, **validator.summary(),
-               "last_step": reports[-1].to_dict() if reports else None}
+            result = None
+        out = {"ok": True, "steps_run": result.steps if result else 0, "dry_run": dry_run, **validator.summary(),
+               "last_step": result.last.to_dict() if result and result.last else None}
     finally:
         validator.state.close()
     ctx.emit(out, lambda console: _render(console, out))

@@ -82,6 +82,11 @@ SETTINGS: dict[str, Spec] = {s.key: s for s in [
     _s("miner.min_validator_stake", float, 1000.0, "stake a caller needs to be served"),
     _s("miner.rate_limit_per_min", int, 120, "requests per minute per validator hotkey"),
     _s("miner.max_body_bytes", int, 1_000_000, "largest request body accepted"),
+    _s("miner.max_connections", int, 1024, "open connections at most (lowered to fit the file-descriptor limit); "
+                                           "past it the longest-idle connection is closed"),
+    _s("miner.request_timeout_s", float, 10.0, "seconds a connection has to send a whole request (headers and "
+                                               "body) once it is open or idle"),
+    _s("miner.keep_alive_s", float, 15.0, "seconds an idle kept-alive connection stays open"),
     _s("validator.llm_base_url", str, "", "OpenAI-compatible server used to alter tasks (empty: no alteration)"),
     _s("validator.sample_size", int, 10, "miners queried per step"),
     _s("validator.query_timeout", float, 20.0, "seconds a miner has to answer"),
@@ -90,6 +95,8 @@ SETTINGS: dict[str, Spec] = {s.key: s for s in [
     _s("validator.online_share", float, 0.5, "share of the final score that is online"),
     _s("validator.offline_limit", int, 500, "tasks per offline evaluation"),
     _s("validator.wandb", bool, False, "log to wandb online (otherwise offline mode)"),
+    _s("validator.query_log_days", float, 7.0, "days of per-query rows kept in the state file (older ones are "
+                                               "rolled up; EMAs and resume never need them)"),
     _s("paths.data_dir", str, "", "where caches and state live (default: the platform's data dir)"),
 ]}
 

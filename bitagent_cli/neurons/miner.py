@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from ..tasks import FunctionCall, Tool
 from . import protocol as P
@@ -55,9 +56,12 @@ __all__ = [
     "OpenAIModelClient",
     "RateLimiter",
     "ThreadedServer",
+    "connection_cap",
     "create_app",
+    "limit_repeated_logs",
     "make_verifier",
     "plan_miner",
+    "raise_fd_limit",
     "run_miner",
     "vet_models",
 ]
@@ -157,11 +161,14 @@ async def _read_capped(request: Request, cap: int) -> bytes:
             raise _Refusal(400, "bad_request", "Content-Length is not a number") from None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > cap:
-            raise too_big
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > cap:
+                raise too_big
+            chunks.append(chunk)
+    except ClientDisconnect:  # the client left, or the request timeout closed its connection
+        raise _Refusal(400, "client_disconnected", "the connection closed before the whole body arrived") from None
     return b"".join(chunks)
 
 
@@ -255,10 +262,12 @@ def create_app(*, model_client: ModelClient, verifier: Verifier, neuron_lookup: 
                            {"Retry-After": str(math.ceil(wait))})
         return hotkey, body
 
-    def _parse(model: type, body: bytes) -> Any:
+    def _parse(model: type, body: bytes, hotkey: str) -> Any:
         try:
             return P.parse_body(model, body)
         except P.ProtocolError as e:
+            # signed by a permitted validator, so worth one line (no traceback; repeats are rate limited)
+            log.warning("refused a %s from %s: %d %s: %s", model.__name__, hotkey, e.status, e.code, e.message[:200])
             headers = {"Upgrade": f"bitagent/{P.PROTOCOL_VERSION}"} if e.status == 426 else None
             raise _Refusal(e.status, e.code, e.message, headers) from None
 
@@ -275,7 +284,7 @@ def create_app(*, model_client: ModelClient, verifier: Verifier, neuron_lookup: 
     @app.post(P.FEEDBACK_PATH)
     async def feedback(request: Request) -> JSONResponse:
         hotkey, body = await _admit(request)
-        fb: P.FeedbackRequest = _parse(P.FeedbackRequest, body)
+        fb: P.FeedbackRequest = _parse(P.FeedbackRequest, body, hotkey)
         stats["feedback"] += 1
         log.debug("feedback from %s on task %s: score=%.3f correct=%s%s\n%s", hotkey, fb.task_id, fb.score,
                   fb.correct, f" error={fb.error}" if fb.error else "", fb.feedback)
@@ -284,7 +293,7 @@ def create_app(*, model_client: ModelClient, verifier: Verifier, neuron_lookup: 
     @app.post(P.QUERY_PATH)
     async def query(request: Request) -> JSONResponse:
         hotkey, body = await _admit(request)
-        req: P.QueryRequest = _parse(P.QueryRequest, body)
+        req: P.QueryRequest = _parse(P.QueryRequest, body, hotkey)
         t0 = time.perf_counter()
         try:
             completion = await _within(
@@ -420,12 +429,220 @@ class MetagraphCache:
                             type(e).__name__, e)
 
 
+# ---------------------------------------------------------------- connections
+#: File descriptors kept free beside the miner's connections: the model client's pools (16 x 16), one
+#: accept burst (``_ACCEPT_BURST``), logs, the listening socket and whatever the model backend opens.
+_FD_RESERVE = 448
+#: Connections asyncio accepts per event-loop tick (its ``backlog`` argument); the kernel queue is longer.
+_ACCEPT_BURST = 128
+_LISTEN_QUEUE = 2048
+
+
+def raise_fd_limit(target: int = 65536) -> tuple[int, int]:
+    """Raise the soft ``RLIMIT_NOFILE`` toward the hard limit (at most ``target``); returns (soft, hard)
+    as they are afterwards, ``(-1, -1)`` where the platform has no such limit (Windows)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return -1, -1
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = target if hard == resource.RLIM_INFINITY else min(target, hard)
+    if soft != resource.RLIM_INFINITY and want > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+            soft = want
+        except (ValueError, OSError) as e:  # e.g. macOS caps the soft limit below the hard one
+            log.debug("could not raise the open-file limit to %d: %s", want, e)
+    return int(soft), int(hard)
+
+
+def connection_cap(configured: int) -> int:
+    """``miner.max_connections`` lowered so that the connections, one accept burst and the model client
+    fit in the soft open-file limit (the cap never runs the process out of descriptors)."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except ImportError:  # pragma: no cover - Windows
+        return max(1, configured)
+    if soft == resource.RLIM_INFINITY:
+        return max(1, configured)
+    return max(1, min(configured, soft - _FD_RESERVE, 65536))
+
+
+class _ConnectionGuard:
+    """What uvicorn leaves unbounded, bounded per server (see :func:`_guarded_protocol`):
+
+    * at most ``cap`` connections: past it the connection idle the longest (waiting for a request,
+      a slowloris included) is closed to make room; when every connection is busy answering, the new
+      one is closed;
+    * a connection that is idle (new, or after a response) sends nothing for ``keep_alive_s``: closed;
+    * once a request's first byte arrives, its headers and body must all arrive in ``request_timeout_s``.
+    """
+
+    def __init__(self, cap: int, request_timeout_s: float, keep_alive_s: float):
+        self.cap = max(1, int(cap))
+        self.request_timeout_s = float(request_timeout_s)
+        self.keep_alive_s = float(keep_alive_s)
+        self.live: set[Any] = set()
+        self.idle: dict[Any, None] = {}  # insertion order: the longest idle first
+        self.stats = {"cap": self.cap, "evicted": 0, "shed": 0, "timed_out": 0, "peak": 0}
+
+    def opened(self, p: Any) -> None:
+        self.live.add(p)
+        if len(self.live) > self.cap:
+            victim = next((c for c in self.idle if c is not p), None)
+            if victim is None:  # everyone is busy answering: the newcomer waits its turn elsewhere
+                self.stats["shed"] += 1
+                self._close(p)
+                return
+            self.stats["evicted"] += 1
+            self._close(victim)
+        self.stats["peak"] = max(self.stats["peak"], len(self.live))
+        self._become_idle(p)
+
+    def _become_idle(self, p: Any) -> None:
+        self.idle.pop(p, None)
+        self.idle[p] = None
+        p._guard_started = False
+        self._arm(p, self.keep_alive_s)
+
+    def update(self, p: Any, *, response_done: bool = False) -> None:
+        """After data arrived, or a response went out: follow the request's progress."""
+        import h11
+
+        if p not in self.live or p.transport is None or p.transport.is_closing():
+            return
+        theirs = p.conn.their_state
+        waiting = theirs is h11.IDLE and (p.cycle is None or p.cycle.response_complete)
+        if waiting and response_done:
+            self._become_idle(p)
+        elif waiting:
+            if not p._guard_started and p.conn.trailing_data[0]:  # a request's first bytes: the clock starts
+                p._guard_started = True
+                self._arm(p, self.request_timeout_s)
+        elif theirs is h11.SEND_BODY:  # headers in, body still coming: busy, but still on the clock
+            self.idle.pop(p, None)
+            if not p._guard_started:
+                p._guard_started = True
+                self._arm(p, self.request_timeout_s)
+        else:  # the whole request is in (or the connection is ending): the app answers it
+            self.idle.pop(p, None)
+            self._disarm(p)
+
+    def closed(self, p: Any) -> None:
+        self.live.discard(p)
+        self.idle.pop(p, None)
+        self._disarm(p)
+
+    def _arm(self, p: Any, seconds: float) -> None:
+        self._disarm(p)
+        p._guard_timer = p.loop.call_later(seconds, self._expire, p)
+
+    @staticmethod
+    def _disarm(p: Any) -> None:
+        timer = getattr(p, "_guard_timer", None)
+        if timer is not None:
+            timer.cancel()
+            p._guard_timer = None
+
+    def _expire(self, p: Any) -> None:
+        p._guard_timer = None
+        if p in self.live:
+            self.stats["timed_out"] += 1
+            self._close(p)
+
+    def _close(self, p: Any) -> None:
+        self.live.discard(p)
+        self.idle.pop(p, None)
+        self._disarm(p)
+        if p.transport is not None and not p.transport.is_closing():
+            p.transport.abort()  # no lingering: the descriptor is freed on the next loop tick
+
+
+def _guarded_protocol(guard: _ConnectionGuard) -> type:
+    """uvicorn's h11 protocol with ``guard`` watching each connection. uvicorn's own ``limit_concurrency``
+    does not fit: it counts idle connections, so 1,100 idle sockets would turn every real query into a
+    503; and uvicorn has no timeout for a request's headers (a slowloris holds its socket forever)."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class GuardedH11Protocol(H11Protocol):
+        _guard_timer: Any = None
+        _guard_started = False
+
+        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            guard.opened(self)
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            guard.update(self)
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            guard.update(self, response_done=True)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            guard.closed(self)
+            super().connection_lost(exc)
+
+    return GuardedH11Protocol
+
+
+class _RepeatFilter(logging.Filter):
+    """Lets through ``burst`` records per (logger, message template) in each ``window`` seconds; the first
+    record after a quiet spell says how many were held back. A flood of the same error (an accept loop
+    out of descriptors, a client sending garbage) costs a few lines a minute, not thousands."""
+
+    def __init__(self, burst: int = 5, window: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.burst, self.window, self.clock = burst, window, clock
+        self._seen: dict[tuple[str, Any], list[float | int]] = {}  # key -> [window start, passed, held back]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.msg if isinstance(record.msg, str) else type(record.msg).__name__)
+        now = self.clock()
+        entry = self._seen.get(key)
+        if entry is None or now - entry[0] >= self.window:
+            held = int(entry[2]) if entry else 0
+            if len(self._seen) > 1024:
+                self._seen.clear()
+            self._seen[key] = [now, 1, 0]
+            if held:
+                record.msg = f"{record.getMessage()} ({held} more like this held back in the last " \
+                             f"{self.window:g} s)".replace("%", "%%")
+                record.args = None
+            return True
+        if entry[1] < self.burst:
+            entry[1] = int(entry[1]) + 1
+            return True
+        entry[2] = int(entry[2]) + 1
+        return False
+
+
+@contextlib.contextmanager
+def limit_repeated_logs(burst: int = 5, window: float = 60.0) -> Iterator[_RepeatFilter]:
+    """Rate-limit repeated records of the loggers a flood reaches: asyncio's, uvicorn's and the miner's."""
+    flt = _RepeatFilter(burst, window)
+    loggers = [logging.getLogger(n) for n in ("asyncio", "uvicorn.error", log.name)]
+    for lg in loggers:
+        lg.addFilter(flt)
+    try:
+        yield flt
+    finally:
+        for lg in loggers:
+            lg.removeFilter(flt)
+
+
 # ---------------------------------------------------------------- serving
 class _Server:
     """A uvicorn server that leaves signals to its owner (uvicorn's own handling re-raises SIGTERM
-    after shutdown, which would kill the process before the model server is stopped)."""
+    after shutdown, which would kill the process before the model server is stopped), with the
+    connections bounded by a :class:`_ConnectionGuard` (``miner.max_connections``,
+    ``miner.request_timeout_s``, ``miner.keep_alive_s``) and WebSocket upgrades off."""
 
-    def __init__(self, app: FastAPI, *, host: str, port: int, log_level: str = "warning"):
+    def __init__(self, app: FastAPI, *, host: str, port: int, log_level: str = "warning",
+                 settings: Mapping[str, Any] | None = None):
         import uvicorn
 
         class _Quiet(uvicorn.Server):
@@ -433,9 +650,32 @@ class _Server:
             def capture_signals(self) -> Iterator[None]:  # type: ignore[override]
                 yield
 
+        settings = settings or {}
+        keep_alive = float(_setting(settings, "miner.keep_alive_s"))
+        self.guard = _ConnectionGuard(connection_cap(int(_setting(settings, "miner.max_connections"))),
+                                      float(_setting(settings, "miner.request_timeout_s")), keep_alive)
         self.config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="off",
-                                     access_log=False, timeout_graceful_shutdown=5, backlog=2048)
+                                     access_log=False, timeout_graceful_shutdown=5, backlog=_ACCEPT_BURST,
+                                     http=_guarded_protocol(self.guard), ws="none",
+                                     timeout_keep_alive=max(1, math.ceil(keep_alive)),
+                                     h11_max_incomplete_event_size=16 * 1024)
         self.server = _Quiet(self.config)
+
+    async def serve(self, sock: socket.socket) -> None:
+        """Serve on ``sock``. asyncio accepts ``backlog`` connections per tick, so uvicorn gets a small
+        one (a burst never outruns the descriptors the cap leaves free); the kernel's queue is then
+        lengthened so that a flood waits there rather than having its SYNs dropped and retried."""
+        serving = asyncio.ensure_future(self.server.serve(sockets=[sock]))
+        try:
+            while not self.server.started and not serving.done():
+                await asyncio.sleep(0.01)
+            if self.server.started:
+                with contextlib.suppress(OSError):
+                    sock.listen(_LISTEN_QUEUE)
+        except BaseException:
+            serving.cancel()
+            raise
+        await serving
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -463,8 +703,9 @@ class ThreadedServer:
     ``port=0`` picks a free port; ``base_url`` is ``http://host:port``. Use as a context manager.
     """
 
-    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning"):
-        self._srv = _Server(app, host=host, port=port, log_level=log_level)
+    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning",
+                 settings: Mapping[str, Any] | None = None):
+        self._srv = _Server(app, host=host, port=port, log_level=log_level, settings=settings)
         self._sock = bind_socket(host, port)
         self.host, self.port = host, self._sock.getsockname()[1]
         self._thread = threading.Thread(target=self._run, name=f"miner-{self.port}", daemon=True)
@@ -477,7 +718,7 @@ class ThreadedServer:
 
     def _run(self) -> None:
         try:
-            asyncio.run(self._srv.server.serve(sockets=[self._sock]))
+            asyncio.run(self._srv.serve(self._sock))
         except BaseException as e:  # noqa: BLE001 - reported by start()
             self._error = e
 
@@ -638,6 +879,9 @@ def run_miner(settings: Mapping[str, Any], *, chain: Any = None, wallet: Any = N
     plan = plan_miner(settings)
     netuid = plan["netuid"]
     ip = resolve_external_ip(settings)
+    soft, hard = raise_fd_limit()
+    log.debug("open-file limit %d (hard %d): at most %d connections", soft, hard,
+              connection_cap(int(_setting(settings, "miner.max_connections"))))
     sock = bind_socket(plan["host"], plan["port"])
     try:
         wallet = wallet if wallet is not None else chain_mod.load_wallet(settings)
@@ -682,7 +926,8 @@ def run_miner(settings: Mapping[str, Any], *, chain: Any = None, wallet: Any = N
                 if on_ready is not None:
                     on_ready(summary)
 
-            asyncio.run(_serve(app, sock, cache, refresh_s, publish, ready, client))
+            with limit_repeated_logs():
+                asyncio.run(_serve(app, sock, cache, refresh_s, publish, ready, client, settings))
             summary["stats"] = app.state.stats
         return summary
     finally:
@@ -701,9 +946,11 @@ def _hotkey_of(wallet: Any) -> str:
 
 async def _serve(app: FastAPI, sock: socket.socket, cache: MetagraphCache, refresh_s: float,
                  publish: Callable[[], Awaitable[None]], on_ready: Callable[[], None],
-                 client: OpenAIModelClient) -> None:
+                 client: OpenAIModelClient, settings: Mapping[str, Any] | None = None) -> None:
     host, port = sock.getsockname()[:2]
-    srv = _Server(app, host=host, port=port, log_level="warning").server
+    server = _Server(app, host=host, port=port, log_level="warning", settings=settings)
+    srv = server.server
+    app.state.stats["connections"] = server.guard.stats
     loop = asyncio.get_running_loop()
 
     def _stop(sig: int) -> None:
@@ -717,7 +964,7 @@ async def _serve(app: FastAPI, sock: socket.socket, cache: MetagraphCache, refre
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, _stop, sig)
     refresher = asyncio.create_task(cache.keep_fresh(refresh_s))
-    serving = asyncio.create_task(srv.serve(sockets=[sock]))
+    serving = asyncio.create_task(server.serve(sock))
     try:
         while not srv.started and not serving.done():
             await asyncio.sleep(0.05)

@@ -153,7 +153,10 @@ class HttpMinerClient:
             return MinerAnswer(latency_s=latency, error=f"bad_response: {e.code}", status=status)
         if resp.task_id != task_id:
             return MinerAnswer(latency_s=latency, error="wrong_task_id", status=status)
-        calls = [c.to_call().to_openai() for c in resp.tool_calls]
+        try:  # arguments nested just under json's limit can still exhaust json.dumps' stack
+            calls = [c.to_call().to_openai() for c in resp.tool_calls]
+        except (RecursionError, ValueError, TypeError):
+            return MinerAnswer(latency_s=latency, error="bad_response: bad_json", status=status)
         return MinerAnswer(text=resp.response or None, tool_calls=calls or None, latency_s=latency,
                            status=status, model=resp.model)
 

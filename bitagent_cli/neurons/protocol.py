@@ -236,14 +236,15 @@ def parse_body(model: type[_Versioned], body: bytes) -> Any:
 
     Raises :class:`UnsupportedVersion` (426) for another major version, checked before the other
     fields so an old peer gets the upgrade message rather than field errors, and
-    :class:`ProtocolError` (400/422) for anything else.
+    :class:`ProtocolError` (400/422) for anything else: a hostile body (nested a thousand deep, an
+    integer of 5,000 digits) is a 400 ``bad_json`` like any other body that is not JSON, never a crash.
     """
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        err = ProtocolError(f"body is not JSON ({e}); send a JSON object")
-        err.status, err.code = 400, "bad_json"
-        raise err from None
+    except RecursionError:  # "[[[[..." a thousand deep: json's C scanner gives up, cheaply
+        raise _bad_json("body nests too deeply to decode; send a flatter JSON object") from None
+    except (UnicodeDecodeError, ValueError) as e:  # JSONDecodeError, or an integer past 4300 digits
+        raise _bad_json(f"body is not JSON ({str(e)[:200]}); send a JSON object") from None
     if not isinstance(data, dict):
         err = ProtocolError("body must be a JSON object")
         err.status, err.code = 400, "bad_json"
@@ -253,6 +254,14 @@ def parse_body(model: type[_Versioned], body: bytes) -> Any:
         return model.model_validate(data)
     except ValidationError as e:
         raise ProtocolError(f"{model.__name__}: {_first_errors(e)}") from None
+    except RecursionError:  # nesting under json's limit can still exhaust the validator's stack
+        raise _bad_json("body nests too deeply to validate; send a flatter JSON object") from None
+
+
+def _bad_json(message: str) -> ProtocolError:
+    err = ProtocolError(message)
+    err.status, err.code = 400, "bad_json"
+    return err
 
 
 def _first_errors(e: ValidationError, limit: int = 3) -> str:

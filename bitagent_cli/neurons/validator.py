@@ -11,7 +11,12 @@ Each step (``validator.step_seconds`` apart):
    concurrently with ``validator.query_timeout``, score each answer (no answer or garbage = 0), commit
    the step to the state (once: replaying a step counts nothing twice), send feedback (best effort);
 4. **weights**: when the chain's rate limit allows, ``online_share * EMA + (1 - online_share) * offline``
-   per live uid, normalised, set on chain.
+   per live uid, normalised, set on chain;
+5. **upkeep**, every ``maintain_every`` steps: query-log rows past the retention are rolled up and the
+   WAL is truncated, so the state file stays bounded over months of running.
+
+Each phase writes the state in one transaction. :meth:`Validator.run` keeps a count and the last
+report, not every report, so its memory is flat however long it runs.
 
 Every phase runs inside its own ``try``: a chain outage, a dead miner, a crashing scorer or a broken
 LLM is logged and the loop goes on. The chain, the miners, the task source, the LLM and the offline
@@ -33,7 +38,7 @@ from .offline import OfflineEvaluator, OfflineOutcome, OfflineWorker
 from .online import MinerAnswer, MinerClient, query_all, sample_uids, score_answer, wire_id
 from .weights import Commit, final_scores, first_committers, normalise, offline_by_hotkey, weights_due
 
-__all__ = ["ChainView", "NeuronInfo", "RunLogger", "StepReport", "Validator", "ValidatorConfig"]
+__all__ = ["ChainView", "NeuronInfo", "RunLogger", "RunResult", "StepReport", "Validator", "ValidatorConfig"]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +53,8 @@ class NeuronInfo:
 
 
 class ChainView(Protocol):
-    """What the validator needs from the chain (blocking calls; the loop runs them in a thread)."""
+    """What the validator needs from the chain (blocking calls; the loop runs them in a thread, unless
+    the object has ``blocking = False``: an in-memory stand-in, called inline)."""
 
     def block(self) -> int: ...
 
@@ -86,6 +92,8 @@ class ValidatorConfig:
     feedback_timeout: float = 5.0
     chain_timeout: float = 60.0
     dry_run: bool = False
+    query_log_steps: int = 10080  # per-query rows kept (a week at 60 s steps); 0 keeps them all
+    maintain_every: int = 60      # steps between upkeeps (prune the query log, truncate the WAL)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], **overrides: Any) -> "ValidatorConfig":
@@ -97,11 +105,30 @@ class ValidatorConfig:
                   step_seconds=float(settings["validator.step_seconds"]),
                   ema_alpha=float(settings["validator.ema_alpha"]),
                   online_share=float(settings["validator.online_share"]),
-                  offline_timeout_s=float(settings["eval.startup_timeout"]) + max(600.0, limit * per_task))
+                  offline_timeout_s=float(settings["eval.startup_timeout"]) + max(600.0, limit * per_task),
+                  query_log_steps=_retention_steps(float(settings["validator.query_log_days"]),
+                                                   float(settings["validator.step_seconds"])))
         for k, v in overrides.items():
             if v is not None:
                 setattr(cfg, k, v)
         return cfg
+
+
+def _retention_steps(days: float, step_seconds: float) -> int:
+    """``validator.query_log_days`` as a number of steps (0 keeps everything)."""
+    if days <= 0:
+        return 0
+    return max(1, int(days * 86400 / max(step_seconds, 1.0)))
+
+
+@dataclass
+class RunResult:
+    """What :meth:`Validator.run` returns: how many steps ran, how many had errors, and the last report
+    (every report goes to ``on_step`` as it comes; none is kept)."""
+
+    steps: int = 0
+    steps_with_errors: int = 0
+    last: StepReport | None = None
 
 
 @dataclass
@@ -154,6 +181,8 @@ class Validator:
 
     # ------------------------------------------------------------------ helpers
     async def _chain(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if getattr(self.chain, "blocking", True) is False:  # an in-memory chain (simulations): no thread hop
+            return fn(*args)
         return await asyncio.wait_for(asyncio.to_thread(fn, *args), self.config.chain_timeout)
 
     def _is_wanted(self, sha: str) -> bool:
@@ -187,20 +216,22 @@ class Validator:
 
     async def sync_offline(self, block: int) -> None:
         raw = await self._chain(self.chain.commitments)
+        with self.state.batch():  # one transaction for the phase, however many models are queued
+            self._sync_offline(raw)
+        if self.worker is not None:
+            self.worker.wake()
+
+    def _sync_offline(self, raw: Mapping[str, Commit]) -> None:
         registered = {n.hotkey: n.uid for n in self.neurons}
         self.commits = {hk: c for hk, c in raw.items() if hk in registered}
         self.state.observe_commitments({hk: (c.repo, c.sha, c.block) for hk, c in self.commits.items()})
         owners = first_committers(self.commits.values(), self.state.first_seen(), registered)
         self._wanted = set(owners)
         done = self.state.offline_scores()
-        queued = 0
-        for sha, hk in owners.items():
-            if sha not in done and self.state.enqueue(sha, self.commits[hk].repo, self.commits[hk].block):
-                queued += 1
+        queued = self.state.enqueue_many((sha, self.commits[hk].repo, self.commits[hk].block)
+                                         for sha, hk in owners.items() if sha not in done)
         if queued:
             log.info("offline: %d new model(s) queued", queued)
-        if self.worker is not None:
-            self.worker.wake()
 
     async def online(self, step: int, block: int, report: StepReport) -> None:
         cfg = self.config
@@ -303,6 +334,9 @@ class Validator:
             phases.append(("offline", lambda: self.sync_offline(block)))
         phases.append(("online", lambda: self.online(report.step, block, report)))
         phases.append(("weights", weights))
+        every = self.config.maintain_every
+        if every > 0 and report.step % every == every - 1:
+            phases.append(("upkeep", self.maintain))
         for name, run in phases:
             try:
                 await run()
@@ -317,11 +351,19 @@ class Validator:
                 log.debug("step logging failed", exc_info=True)
         return report
 
+    async def maintain(self) -> int:
+        """Roll query rows past the retention up and truncate the WAL; returns the rows pruned."""
+        pruned = await asyncio.to_thread(self.state.maintain, self.config.query_log_steps)
+        if pruned:
+            log.debug("upkeep: %d query row(s) past the last %d steps rolled up", pruned, self.config.query_log_steps)
+        return pruned
+
     async def run(self, *, max_steps: int | None = None, stop: asyncio.Event | None = None,
-                  on_step: Callable[[StepReport], None] | None = None) -> list[StepReport]:
-        """Run steps until ``stop`` is set or ``max_steps`` steps ran; returns the reports."""
+                  on_step: Callable[[StepReport], None] | None = None) -> RunResult:
+        """Run steps until ``stop`` is set or ``max_steps`` steps ran. Each report goes to ``on_step``;
+        only the count and the last one are kept (a validator runs for months)."""
         stop = stop or asyncio.Event()
-        reports: list[StepReport] = []
+        result = RunResult()
         if self.worker is not None:
             self.worker.start()
         try:
@@ -332,10 +374,12 @@ class Validator:
                 except Exception as e:  # noqa: BLE001 - step() does not raise; belt and braces
                     log.exception("step failed")
                     rep = StepReport(step=-1, errors=[f"step: {type(e).__name__}: {e}"])
-                reports.append(rep)
+                result.steps += 1
+                result.steps_with_errors += bool(rep.errors)
+                result.last = rep
                 if on_step is not None:
                     on_step(rep)
-                if max_steps is not None and len(reports) >= max_steps:
+                if max_steps is not None and result.steps >= max_steps:
                     break
                 wait = self.config.step_seconds - (time.monotonic() - t0)
                 if wait > 0:
@@ -347,7 +391,7 @@ class Validator:
             await self.drain_feedback()
             if self.worker is not None:
                 self.worker.stop()
-        return reports
+        return result
 
     async def drain_feedback(self, timeout: float | None = None) -> None:
         pending = list(self._feedback)
@@ -555,12 +599,12 @@ def build_validator(settings: Mapping[str, Any], *, chain: Any = None, wallet: A
 
 
 def run_validator(validator: Validator, *, max_steps: int | None = None,
-                  on_step: Callable[[StepReport], None] | None = None) -> list[StepReport]:
+                  on_step: Callable[[StepReport], None] | None = None) -> RunResult:
     """Run the loop until ``max_steps``, SIGINT or SIGTERM (the step in progress finishes first; a second
     signal stops at once), then close the miner client and the logger (the state stays open)."""
     import signal
 
-    async def main() -> list[StepReport]:
+    async def main() -> RunResult:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         current = asyncio.current_task()

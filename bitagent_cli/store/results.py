@@ -9,13 +9,19 @@ Only real answers (HTTP 200) are stored. A request that failed (server gone, tim
 cached, so the next run tries it again.
 
 The ``runs`` table records each evaluation (model, sha, suites, settings, start/finish, status and
-the summary) so ``eval-model --compare A B`` can put two models' latest runs side by side.
+the summary) so ``eval-model --compare A B`` can put two models' latest runs side by side. A run also
+records who runs it (host, pid and the process's start time), so a run left ``running`` by a process
+that was killed (``kill -9``, a power cut) is marked ``interrupted`` by the next start
+(:meth:`ResultStore.reap_interrupted`): a pid reused by another process does not keep it alive.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -99,10 +105,22 @@ class ResultStore:
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
             self._db.executescript(_DDL)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self._add_owner_columns()
         except sqlite3.DatabaseError as e:
             self._db.close()
             raise sqlite3.DatabaseError(f"{self.path} is not a usable results database ({e}); move it aside "
                                         f"and run again") from None
+
+    def _add_owner_columns(self) -> None:
+        """Files written before runs recorded their owner get the columns (NULL: owner unknown)."""
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(runs)")}
+        for col, typ in (("host", "TEXT"), ("pid", "INTEGER"), ("pid_start", "TEXT")):
+            if col not in have:
+                try:
+                    self._db.execute(f"ALTER TABLE runs ADD COLUMN {col} {typ}")
+                except sqlite3.OperationalError as e:  # another process added it meanwhile
+                    if "duplicate column" not in str(e):
+                        raise
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -154,10 +172,28 @@ class ResultStore:
     def start_run(self, *, model: str, model_sha: str, suites: Any, settings: Any) -> str:
         run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         with self._tx():
-            self._db.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,NULL,'running',NULL)",
+            self._db.execute("INSERT INTO runs (run_id, model, model_sha, suites, settings, started_at, finished_at, "
+                             "status, summary, host, pid, pid_start) VALUES (?,?,?,?,?,?,NULL,'running',NULL,?,?,?)",
                              (run_id, model, model_sha, json.dumps(suites), json.dumps(settings, default=str),
-                              time.time()))
+                              time.time(), socket.gethostname(), os.getpid(), process_start(os.getpid())))
         return run_id
+
+    def reap_interrupted(self) -> list[dict[str, Any]]:
+        """Mark ``interrupted`` every run still ``running`` whose process is gone (same host, and the pid is
+        dead or now belongs to a process started at another time); returns those runs (``run_id``,
+        ``model``, ``model_sha``). Runs of another host, or written before owners were recorded, are left
+        alone: this process cannot tell."""
+        host = socket.gethostname()
+        rows = self._db.execute("SELECT run_id, model, model_sha, pid, pid_start FROM runs "
+                                "WHERE status='running' AND host=? AND pid IS NOT NULL", (host,)).fetchall()
+        gone = [(rid, model, sha) for rid, model, sha, pid, start in rows if not _alive(int(pid), start)]
+        if gone:
+            now = time.time()
+            with self._tx():
+                self._db.executemany(
+                    "UPDATE runs SET status='interrupted', finished_at=? WHERE run_id=? AND status='running'",
+                    [(now, rid) for rid, _, _ in gone])
+        return [{"run_id": rid, "model": model, "model_sha": sha} for rid, model, sha in gone]
 
     def finish_run(self, run_id: str, *, status: str, summary: Mapping[str, Any] | None) -> None:
         with self._tx():
@@ -196,6 +232,31 @@ class ResultStore:
     # ------------------------------------------------------------ internals
     def _tx(self):
         return _Transaction(self._db)
+
+
+def process_start(pid: int) -> str | None:
+    """When process ``pid`` started, as an opaque token (Linux: its start time in clock ticks since boot,
+    from ``/proc``); ``"?"`` when it runs but the platform cannot say; None when no such process runs."""
+    if sys.platform.startswith("linux"):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            return None
+        fields = stat[stat.rfind(b")") + 2:].split()  # after "pid (comm) ": state is field 3
+        return fields[19].decode() if len(fields) > 19 else "?"  # field 22: starttime
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except OSError:  # PermissionError: it exists, owned by someone else
+        return "?"
+    return "?"
+
+
+def _alive(pid: int, started: str | None) -> bool:
+    now = process_start(pid)
+    return now is not None and (started in (None, "?") or now == "?" or now == started)
 
 
 class _Transaction:

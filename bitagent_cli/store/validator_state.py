@@ -21,7 +21,13 @@ Tables (all keyed by hotkey or sha, never by uid alone: uids are reused on dereg
 the weights' identity (``serving.vetting.weights_fingerprint``), NULL when unknown
 ``offline_queue(sha, repo, first_block, enqueued_at, attempts, not_before, last_error)``
 ``commit_seen(hotkey, sha, repo, first_block)``  -- the earliest block each (hotkey, sha) was seen
+``query_rollup(hotkey, n, score_sum, correct, errors, first_step, last_step)``  -- per-hotkey totals of the
+query rows pruned from ``queries``
 ``meta(key, value)``  -- ``next_step``, ``last_weights_block``, ``schema_version``
+
+Over months the file stays bounded: :meth:`ValidatorState.maintain` rolls ``queries`` and ``steps`` rows
+older than the retention (``validator.query_log_days``) up into ``query_rollup`` (the EMAs live in
+``online`` and resuming needs only ``next_step``, so neither reads old rows) and truncates the WAL.
 """
 
 from __future__ import annotations
@@ -65,7 +71,13 @@ CREATE TABLE IF NOT EXISTS offline_queue(
 CREATE TABLE IF NOT EXISTS commit_seen(
     hotkey TEXT NOT NULL, sha TEXT NOT NULL, repo TEXT NOT NULL, first_block INTEGER NOT NULL,
     PRIMARY KEY(hotkey, sha));
+CREATE TABLE IF NOT EXISTS query_rollup(
+    hotkey TEXT PRIMARY KEY, n INTEGER NOT NULL, score_sum REAL NOT NULL, correct INTEGER NOT NULL,
+    errors INTEGER NOT NULL, first_step INTEGER, last_step INTEGER);
 """
+
+#: The WAL is truncated to this size after a checkpoint (SQLite otherwise keeps its largest size).
+_WAL_LIMIT_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +135,11 @@ class ValidatorState:
     transaction.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL"):
+        """``synchronous``: SQLite's setting; FULL (the default) survives a power cut, NORMAL and OFF only
+        a process crash (they spare the fsync per transaction: simulations and benchmarks)."""
+        if synchronous not in ("FULL", "NORMAL", "OFF"):
+            raise ValueError(f"synchronous must be FULL, NORMAL or OFF, got {synchronous!r}")
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -131,8 +147,10 @@ class ValidatorState:
                                    check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.execute("PRAGMA busy_timeout=30000")
+        self._db.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT_BYTES}")
+        self._depth = 0  # transactions open on this connection (batch() nests the public methods in one)
         with self._tx() as db:
             # one statement at a time: executescript() would commit the open transaction
             for stmt in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
@@ -148,16 +166,34 @@ class ValidatorState:
     # ------------------------------------------------------------------ plumbing
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One IMMEDIATE transaction: committed on success, rolled back on any exception."""
+        """One IMMEDIATE transaction: committed on success, rolled back on any exception. Inside
+        :meth:`batch` it joins the batch's transaction instead."""
         with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._db
+                finally:
+                    self._depth -= 1
+                return
             self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
             try:
                 yield self._db
             except BaseException:
+                self._depth = 0
                 self._db.execute("ROLLBACK")
                 raise
             else:
+                self._depth = 0
                 self._db.execute("COMMIT")
+
+    @contextmanager
+    def batch(self) -> Iterator[ValidatorState]:
+        """Run several of this object's methods as one transaction (one validator phase, one commit):
+        all of it is written, or none of it when anything raises."""
+        with self._tx():
+            yield self
 
     def close(self) -> None:
         with self._lock:
@@ -296,12 +332,59 @@ class ValidatorState:
             return [dict(r) for r in self._db.execute(sql + " ORDER BY step, uid", args)]
 
     def counts(self) -> dict[str, int]:
+        """Rows in each table; ``queries_rolled_up`` counts the query rows pruned into ``query_rollup``."""
         with self._lock:
             one = lambda sql: int(self._db.execute(sql).fetchone()[0])  # noqa: E731
             return {"steps": one("SELECT COUNT(*) FROM steps"), "queries": one("SELECT COUNT(*) FROM queries"),
+                    "queries_rolled_up": one("SELECT COALESCE(SUM(n), 0) FROM query_rollup"),
                     "hotkeys": one("SELECT COUNT(*) FROM online"),
                     "offline_results": one("SELECT COUNT(*) FROM offline"),
                     "offline_queued": one("SELECT COUNT(*) FROM offline_queue")}
+
+    # ------------------------------------------------------------------ upkeep
+    def prune_queries(self, keep_steps: int) -> int:
+        """Roll the ``queries`` rows of steps older than the last ``keep_steps`` up into ``query_rollup``
+        (per hotkey: count, score sum, correct, errors, first and last step) and delete them and their
+        ``steps`` rows, in one transaction; returns the query rows pruned. ``keep_steps <= 0``: keep all."""
+        if keep_steps <= 0:
+            return 0
+        with self._tx() as db:
+            cutoff = int(self._get_meta(db, "next_step") or 0) - int(keep_steps)
+            if cutoff <= 0:
+                return 0
+            db.execute(
+                "INSERT INTO query_rollup(hotkey, n, score_sum, correct, errors, first_step, last_step) "
+                "SELECT hotkey, COUNT(*), SUM(score), SUM(correct), SUM(error IS NOT NULL), MIN(step), MAX(step) "
+                "FROM queries WHERE step < ? GROUP BY hotkey "
+                "ON CONFLICT(hotkey) DO UPDATE SET n=n+excluded.n, score_sum=score_sum+excluded.score_sum, "
+                "correct=correct+excluded.correct, errors=errors+excluded.errors, "
+                "first_step=MIN(first_step, excluded.first_step), last_step=MAX(last_step, excluded.last_step)",
+                (cutoff,))
+            pruned = db.execute("DELETE FROM queries WHERE step < ?", (cutoff,)).rowcount
+            db.execute("DELETE FROM steps WHERE step < ?", (cutoff,))
+        return int(pruned)
+
+    def rollup(self) -> dict[str, dict[str, Any]]:
+        """``hotkey -> {n, score_sum, correct, errors, first_step, last_step}`` of the pruned query rows."""
+        with self._lock:
+            return {r["hotkey"]: {k: r[k] for k in r.keys() if k != "hotkey"}  # noqa: SIM118 - a Row
+                    for r in self._db.execute("SELECT * FROM query_rollup")}
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database and truncate it to zero bytes (a no-op while a reader holds it)."""
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+    def maintain(self, keep_steps: int) -> int:
+        """:meth:`prune_queries` then :meth:`checkpoint`; returns the query rows pruned."""
+        pruned = self.prune_queries(keep_steps)
+        self.checkpoint()
+        return pruned
+
+    def size_bytes(self) -> int:
+        """The state's size on disk: the database file plus its WAL."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        return sum(p.stat().st_size for p in (self.path, wal) if p.exists())
 
     # ------------------------------------------------------------------ commitments
     def observe_commitments(self, commitments: Mapping[str, tuple[str, str, int]]) -> None:
@@ -310,7 +393,11 @@ class ValidatorState:
         A miner that commits the same sha again (a newer block) keeps its original priority.
         """
         with self._tx() as db:
+            seen = {(r["hotkey"], r["sha"]): int(r["first_block"])
+                    for r in db.execute("SELECT hotkey, sha, first_block FROM commit_seen")}
             for hk, (repo, sha, block) in commitments.items():
+                if seen.get((hk, sha), int(block) + 1) <= int(block):
+                    continue  # known, and from an earlier block: nothing to write (the common case)
                 db.execute(
                     "INSERT INTO commit_seen(hotkey, sha, repo, first_block) VALUES(?, ?, ?, ?) "
                     "ON CONFLICT(hotkey, sha) DO UPDATE SET first_block=MIN(first_block, excluded.first_block)",
@@ -330,6 +417,20 @@ class ValidatorState:
             cur = db.execute("INSERT OR IGNORE INTO offline_queue(sha, repo, first_block, enqueued_at) "
                              "VALUES(?, ?, ?, ?)", (sha, repo, first_block, time.time()))
             return cur.rowcount == 1
+
+    def enqueue_many(self, items: Iterable[tuple[str, str, int | None]]) -> int:
+        """:meth:`enqueue` for each ``(sha, repo, first_block)`` in one transaction; returns how many were
+        queued now (those with a result or already queued are skipped)."""
+        items = list(items)
+        if not items:
+            return 0
+        queued = 0
+        with self._tx() as db:
+            known = {r[0] for r in db.execute("SELECT sha FROM offline UNION ALL SELECT sha FROM offline_queue")}
+            for sha, repo, first_block in items:
+                if sha not in known:  # scored or queued already: skipped without a statement
+                    queued += self.enqueue(sha, repo, first_block)
+        return queued
 
     def next_queued(self, now: float | None = None) -> QueueItem | None:
         """The oldest queued model (by commitment block) that is due now."""
