@@ -640,12 +640,19 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
             _summarise_into(report, run.outcomes, items)
             if report.status == "ok" and run.fatal is not None:
                 report.status, report.error = "error", run.fatal
+            if report.status == "ok" and report.outcomes and all(o.request_error for o in report.outcomes):
+                first = next(o.request_error for o in report.outcomes)
+                report.status = "error"
+                report.error = (f"no task was answered: all {len(report.outcomes)} requests failed, the first with "
+                                f"{first}; fix the server (or --base-url) and run again")
             report.finished_at = time.time()
             with contextlib.suppress(Exception):
                 rs.finish_run(report.run_id, status=report.status, summary=report.run_summary())
     finally:
         if own_store:
             rs.close()
+    if report.status == "error" and report.error and report.error.startswith("no task was answered"):
+        raise EvalError(report.error, report)
     if report.status == "error":
         raise EvalError(f"{report.error}; {len(report.outcomes)} of {report.total} tasks done and stored, "
                         f"run again to resume", report)

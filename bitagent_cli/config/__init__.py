@@ -11,6 +11,7 @@ This module imports nothing else from bitagent_cli.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -157,6 +158,10 @@ def _coerce(spec: Spec, value: Any, where: str) -> Any:
             if isinstance(value, bool):
                 raise ValueError
             out = float(value)
+            if not math.isfinite(out) or out < 0 or (out == 0 and spec.key.endswith("timeout")):
+                fix = f"set {spec.key} to a finite number" + (" above 0" if spec.key.endswith("timeout")
+                                                              else " of at least 0")
+                raise ValueError
         elif spec.type is list:
             if isinstance(value, str):
                 out = [v.strip() for v in value.split(",") if v.strip()]
