@@ -159,6 +159,8 @@ class EvalReport:
     requests: int = 0
     run_id: str | None = None
     store_path: str | None = None
+    #: (suite, task id) -> Task, for the HTML report's failure details (prompt, tools, expected call).
+    task_index: dict[tuple[str, str], Task] = field(default_factory=dict, repr=False)
 
     # the fields the validator and scripts read
     @property
@@ -586,7 +588,8 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
                   "limit": limit, "category": category if category is None or isinstance(category, str)
                   else list(category)},
         settings_hash=shash, total=len(items), vet=resolved.vet.to_dict() if resolved.vet is not None else None,
-        started_at=time.time(), store_path=str(rs.path))
+        started_at=time.time(), store_path=str(rs.path),
+        task_index={(it.suite, it.task.id): it.task for it in items})
     try:
         report.run_id = rs.start_run(model=resolved.label, model_sha=resolved.model_sha, suites=report.suites,
                                      settings=report.settings)

@@ -18,7 +18,7 @@ try:  # typer >= 0.26 vendors its own click
 except ImportError:  # pragma: no cover - older typer on real click
     from click.exceptions import Abort, ClickException, Exit, NoArgsIsHelpError, UsageError
 
-from . import doctor, eval_model, mine, profile, register, score, submit, tasks, validate, wallet
+from . import doctor, eval_model, mine, profile, register, runs, score, submit, tasks, validate, wallet
 from ._common import EXIT_FAIL, EXIT_USAGE, CliError, json_requested, rewrite_argv
 
 app = typer.Typer(
@@ -45,7 +45,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """Toolkit for BitAgent (Bittensor subnet 20, testnet 76) miners and validators."""
 
 
-for module in (eval_model, score, tasks, profile, wallet, register, submit, mine, validate, doctor):
+for module in (eval_model, score, tasks, runs, profile, wallet, register, submit, mine, validate, doctor):
     module.register(app)
 
 

@@ -3,7 +3,7 @@
     bitagent eval-model builtin:tiny --limit 40          # the offline demo: a tiny random model on CPU
     bitagent eval-model Salesforce/xLAM-7b-r              # vLLM on a GPU, else transformers on CPU
     bitagent eval-model my-model --backend endpoint --base-url http://127.0.0.1:8000/v1
-    bitagent eval-model --compare Salesforce/xLAM-7b-r ./my-finetune
+    bitagent eval-model ./my-finetune --compare Salesforce/xLAM-7b-r   # or --compare A B
 
 Defaults come from the profile (``eval.*``: suites, limit, seed, concurrency, max_tokens, backend).
 Results are cached in ``<data dir>/results.sqlite``: a rerun skips what is done, a killed run resumes.
@@ -111,7 +111,8 @@ def compare_runs(store: Any, a: str, b: str) -> dict[str, Any]:
         run = next((r for c in _candidates(ref) if (r := store.latest_run(c)) is not None), None)
         if run is None:
             raise CliError(f"no run of {ref!r} in {store.path}; run `bitagent eval-model {ref}` first "
-                           f"(--compare names models as they were run, a directory, or a sha)", EXIT_FAIL)
+                           f"(--compare names models as they were run, a directory, or a sha: see `bitagent runs list`)",
+                           EXIT_FAIL)
         runs.append(run)
     sides = []
     for r in runs:
@@ -189,9 +190,10 @@ def eval_model_cmd(
     report: Annotated[Path | None, typer.Option(
         "--report", help="Also write a self-contained HTML report to this file.", show_default=False,
         dir_okay=False)] = None,
-    compare: Annotated[tuple[str, str] | None, typer.Option(
-        "--compare", help="Show the latest runs of two models side by side (no evaluation).",
-        metavar="A B", show_default=False)] = None,
+    compare: Annotated[list[str] | None, typer.Option(
+        "--compare", help="Put the latest stored runs side by side, no evaluation: MODEL --compare OTHER "
+                          "(B = MODEL, A = OTHER) or --compare A B. Names: `bitagent runs list`.",
+        metavar="OTHER", show_default=False)] = None,
     profile: ProfileOpt = None,
     json_out: JsonOpt = False,
     verbose: VerboseOpt = 0,
@@ -203,10 +205,18 @@ def eval_model_cmd(
     from ..store.results import ResultStore, default_path
 
     if compare:
-        if model:
-            raise CliError("give either MODEL or --compare A B, not both", EXIT_USAGE)
+        # `--compare A B` parses as --compare A plus the positional B: both spellings name the same two runs.
+        sides = [*compare, *([model] if model else [])]
+        if len(sides) != 2:
+            raise CliError(f"--compare needs two models (MODEL --compare OTHER, or --compare A B); got "
+                           f"{len(sides)}: {', '.join(sides)}", EXIT_USAGE)
         with ResultStore(default_path(ctx.settings)) as store:
-            data = compare_runs(store, compare[0], compare[1])
+            data = compare_runs(store, sides[0], sides[1])
+        if report is not None:
+            from ..report import write_compare_report
+
+            data["report"] = str(write_compare_report(data, report))
+            ctx.info(f"comparison page written to {data['report']}")
         ctx.emit(data, lambda c: _render_compare(c, data))
         return
     if not model:
