@@ -159,6 +159,8 @@ class EvalReport:
     requests: int = 0
     run_id: str | None = None
     store_path: str | None = None
+    #: What an attached endpoint reported (``endpoint_identity``); its hash is part of the cache key.
+    endpoint: dict[str, Any] | None = None
     #: (suite, task id) -> Task, for the HTML report's failure details (prompt, tools, expected call).
     task_index: dict[tuple[str, str], Task] = field(default_factory=dict, repr=False)
 
@@ -226,7 +228,7 @@ class EvalReport:
             "errors": self.summary.get("errors", {}), "failures": self.failures(),
             "wall_s": round(self.wall_s, 3), "startup_s": None if self.startup_s is None else round(self.startup_s, 3),
             "tasks_per_s": self.tasks_per_s,
-            "vet": self.vet, "run_id": self.run_id, "store": self.store_path,
+            "vet": self.vet, "run_id": self.run_id, "store": self.store_path, "endpoint": self.endpoint,
         }
         if include_results:
             d["results"] = [o.to_dict() for o in self.outcomes]
@@ -377,6 +379,53 @@ def resolve_model(model: str, *, backend: str, settings: Mapping[str, Any] | Non
     status(f"downloading {vet.repo}@{vet.sha[:12]} ({vet.size_bytes / 1e9:.1f} GB)")
     path = download_model(vet)
     return _Resolved(label, vet.sha, str(path), vet.repo, vet)
+
+
+# ---------------------------------------------------------------- endpoint identity
+#: The probe sent to an endpoint to tell its weights apart: a fixed question, one tool, greedy, a few tokens.
+PROBE_MESSAGES: tuple[dict[str, Any], ...] = (
+    {"role": "user", "content": "What is the weather in Paris in celsius? Call the function."},)
+PROBE_TOOLS: tuple[dict[str, Any], ...] = ({
+    "name": "get_weather", "description": "Current weather of a city.",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"},
+                                                    "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+                   "required": ["city"]}},)
+PROBE_MAX_TOKENS = 32
+#: /v1/models fields that describe what is served. vLLM's ``created`` is the time of the listing (it changes
+#: on every call), so it is left out: a restart with the same weights keeps its cache.
+_IDENTITY_FIELDS = ("id", "root", "parent", "owned_by", "max_model_len")
+
+
+def endpoint_identity(base_url: str, model_name: str, *, timeout: float = 30.0) -> dict[str, Any]:
+    """What an attached server says it serves: its ``/v1/models`` entry for ``model_name`` and a hash of its
+    greedy answer to a fixed probe. ``hash`` (16 hex) changes when either does, e.g. a restart with other
+    weights under the same served name."""
+    import httpx
+
+    from .tasks import Task
+
+    base = base_url.rstrip("/")
+    entry: dict[str, Any] = {}
+    with contextlib.suppress(Exception):
+        with httpx.Client(timeout=min(timeout, 10.0), trust_env=not _is_loopback(base)) as c:
+            data = c.get(base + "/models").json()
+        models = [m for m in (data.get("data") or []) if isinstance(m, dict)]
+        m = next((m for m in models if m.get("id") == model_name), models[0] if len(models) == 1 else {})
+        entry = {k: m.get(k) for k in _IDENTITY_FIELDS if m.get(k) is not None}
+    probe = Task.from_dict({"id": "probe", "category": "simple", "messages": list(PROBE_MESSAGES),
+                            "tools": list(PROBE_TOOLS)})
+
+    async def ask() -> Completion:
+        async with httpx.AsyncClient(timeout=timeout, trust_env=not _is_loopback(base)) as client:
+            return await chat(client, base, model_name, probe.messages, probe.tools, temperature=0.0,
+                              max_tokens=PROBE_MAX_TOKENS, timeout=timeout, retries=1)
+
+    comp = asyncio.run(ask())
+    answer = {"text": comp.text, "tool_calls": [
+        {"name": (c.get("function") or {}).get("name"), "arguments": (c.get("function") or {}).get("arguments")}
+        for c in (comp.tool_calls or []) if isinstance(c, dict)]} if comp.ok else {"error": comp.kind}
+    blob = json.dumps({"models": entry, "probe": answer}, sort_keys=True, default=str)
+    return {"models": entry, "probe_ok": bool(comp.ok), "hash": hashlib.sha256(blob.encode()).hexdigest()[:16]}
 
 
 # ---------------------------------------------------------------- the run
@@ -566,10 +615,24 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
     if backend == "vllm" and concurrency_given is None and _is_default(settings, "eval.concurrency"):
         concurrency = max(concurrency, VLLM_DEFAULT_CONCURRENCY)  # keep vLLM's whole batch busy
 
+    if backend == "endpoint" and not base_url:
+        raise ValueError("--backend endpoint needs --base-url, the server's OpenAI-compatible URL "
+                         "(e.g. http://127.0.0.1:8000/v1)")
     items = load_tasks(suites, category=category, limit=limit, seed=seed)
     if not items:
         raise ValueError("no tasks selected; check --suite, --category and --limit")
     resolved = resolve_model(model, backend=backend, settings=settings, status=say)
+    attached = contextlib.ExitStack()
+    early_server: Any = None
+    identity: dict[str, Any] | None = None
+    if backend == "endpoint" and resolved.model_sha.startswith("endpoint:"):
+        # Only a name to go by: key the results by what the server says it serves, so a restart with other
+        # weights under the same name does not bring the old scores back.
+        say(f"attaching to {base_url}")
+        early_server = attached.enter_context(start_server(resolved.serve, backend=backend, settings=settings,
+                                                           base_url=base_url, served_name=resolved.served_name))
+        identity = endpoint_identity(early_server.base_url, early_server.model_name, timeout=min(timeout, 60.0))
+        resolved.model_sha = f"{resolved.model_sha}@{identity['hash']}"
 
     request_settings = {"protocol": REQUEST_PROTOCOL, "temperature": 0.0, "max_tokens": max_tokens,
                         "backend": backend}
@@ -588,6 +651,7 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
                   "limit": limit, "category": category if category is None or isinstance(category, str)
                   else list(category)},
         settings_hash=shash, total=len(items), vet=resolved.vet.to_dict() if resolved.vet is not None else None,
+        endpoint=identity,
         started_at=time.time(), store_path=str(rs.path),
         task_index={(it.suite, it.task.id): it.task for it in items})
     try:
@@ -617,10 +681,12 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
             if todo_items:
                 if backend == "transformers":
                     concurrency = min(concurrency, TRANSFORMERS_MAX_CONCURRENCY)
-                say(f"starting the model server ({backend})" if backend != "endpoint"
-                    else f"attaching to {base_url}")
-                with start_server(resolved.serve, backend=backend, settings=settings, base_url=base_url,
-                                  served_name=resolved.served_name) as server:
+                if early_server is None:
+                    say(f"starting the model server ({backend})" if backend != "endpoint"
+                        else f"attaching to {base_url}")
+                with (contextlib.nullcontext(early_server) if early_server is not None else
+                      start_server(resolved.serve, backend=backend, settings=settings, base_url=base_url,
+                                   served_name=resolved.served_name)) as server:
                     report.served_model = server.model_name
                     report.startup_s = getattr(server, "startup_s", None)
                     run.prompt_mode = getattr(server, "supports_tools", None) is False
@@ -652,6 +718,7 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
             with contextlib.suppress(Exception):
                 rs.finish_run(report.run_id, status=report.status, summary=report.run_summary())
     finally:
+        attached.close()
         if own_store:
             rs.close()
     if report.status == "error" and report.error and report.error.startswith("no task was answered"):
