@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover - older typer on real click
 
 from . import doctor, eval_model, mine, profile, register, runs, score, submit, tasks, validate, wallet
 from ._common import EXIT_FAIL, EXIT_USAGE, CliError, json_requested, rewrite_argv
+from ._help import polish
 
 app = typer.Typer(
     name="bitagent",
@@ -58,7 +59,7 @@ def _print_error(message: str, code: int, data: dict | None = None) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns (and exits with) the exit code."""
     args = rewrite_argv(list(sys.argv[1:] if argv is None else argv))
-    command = typer.main.get_command(app)
+    command = polish(typer.main.get_command(app))
     debug = os.environ.get("BITAGENT_DEBUG") == "1" or "-vv" in args or args.count("-v") >= 2
     code = 0
     try:
