@@ -12,10 +12,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ._common import (EXIT_FAIL, ChainEndpointOpt, CliError, DryRunOpt, JsonOpt, NetuidOpt, NetworkOpt, ProfileOpt,
-                      VerboseOpt, WalletHotkeyOpt, WalletNameOpt, WalletPathOpt, chain_overrides, open_context)
+                      VerboseOpt, WalletHotkeyOpt, WalletNameOpt, WalletPathOpt, chain_overrides, open_context,
+                      public_network_warnings)
 
 
 def validate_cmd(
@@ -66,6 +68,8 @@ def validate_cmd(
     from ..neurons.validator import build_validator, run_validator
 
     s = ctx.settings
+    for w in public_network_warnings(s, listens=False):
+        ctx.err.print(f"[yellow]warning[/yellow]: {escape(w)}", soft_wrap=True)
     wandb_mode = None if no_wandb else ("online" if s["validator.wandb"] else "offline")
     try:
         validator = build_validator(s, state_file=state_file, offline=not no_offline, dry_run=dry_run,
@@ -88,6 +92,10 @@ def validate_cmd(
             reports = run_validator(validator, max_steps=max_steps, on_step=on_step)
         except (KeyboardInterrupt, asyncio.CancelledError):
             reports = []
+        if reports and all(r.block is None for r in reports):  # never reached the chain: nothing validated
+            first = next((e for r in reports for e in r.errors), "no block was read")
+            raise CliError(f"no step reached the chain ({len(reports)} run): {first.removeprefix('sync: ')}",
+                           EXIT_FAIL, {"steps_run": len(reports)})
         out = {"ok": True, "steps_run": len(reports), "dry_run": dry_run, **validator.summary(),
                "last_step": reports[-1].to_dict() if reports else None}
     finally:
