@@ -77,8 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         e.show()
         code = EXIT_USAGE
     except ClickException as e:
-        e.show()
         code = EXIT_USAGE if isinstance(e, UsageError) else e.exit_code
+        if "--json" in args[:args.index("--") if "--" in args else len(args)]:
+            # the flag was given but parsing failed before any command ran: scripts still get one JSON object
+            sys.stdout.write(json.dumps({"ok": False, "error": e.format_message(), "exit_code": code}) + "\n")
+        e.show()
     except KeyboardInterrupt:
         sys.stderr.write("interrupted.\n")
         code = 130
