@@ -5,7 +5,8 @@
 1. load the tasks (``--suite``, ``--category``, ``--limit`` per suite, ``--seed``); bad names fail here,
    before anything is downloaded or started;
 2. resolve and vet the model (``builtin:tiny`` is built into the data dir on first use; an endpoint's
-   model that is neither a hub id nor a directory is not vetted and is keyed by its name);
+   model that is neither a hub id nor a directory is not vetted and is keyed by its name plus what the
+   server reports, ``endpoint_identity``: its ``/v1/models`` entry and its answer to a fixed probe);
 3. skip what the results cache already holds for (model sha, suite hash, task id, settings hash);
    when nothing is left, no server is started at all;
 4. start the server (or attach to the endpoint) and send the rest concurrently (asyncio + httpx,
@@ -13,7 +14,8 @@
    ``scoring.score_task`` and store it in batches;
 5. summarise per suite and category, list the failures (id, error, feedback, output).
 
-A server that dies, or stops answering, ends the run at once: what was answered is stored, the
+A run where no task was answered (every request failed, e.g. an endpoint answering 500) is an error
+naming the first request's error. A server that dies, or stops answering, ends the run at once: what was answered is stored, the
 remaining tasks are not sent, and :class:`EvalError` is raised carrying the partial report (a rerun
 resumes). Ctrl-C (``KeyboardInterrupt``) stores what was answered, records the run as interrupted and
 propagates; the server's context manager stops it on the way out.

@@ -7,7 +7,8 @@
 
 Defaults come from the profile (``eval.*``: suites, limit, seed, concurrency, max_tokens, backend).
 Results are cached in ``<data dir>/results.sqlite``: a rerun skips what is done, a killed run resumes.
-Exit codes: 0 done, 1 failure (model refused, server failed, run cut short), 2 usage.
+Exit codes: 0 done, 1 failure (model refused, server failed, no task answered, run cut short), 2 usage.
+Without a terminal on stderr (pm2, CI) a progress line is written there every PROGRESS_EVERY_S (10 s).
 """
 
 from __future__ import annotations
