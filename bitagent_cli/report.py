@@ -23,8 +23,9 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .scoring.summary import BFCL_COLUMNS, bfcl_summary
 

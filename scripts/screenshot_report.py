@@ -46,7 +46,7 @@ def screenshot(html_path: Path, out_png: Path, *, width: int, height: int, chrom
                "--no-first-run", "--disable-extensions", f"--user-data-dir={profile}",
                "--force-device-scale-factor=1", f"--window-size={width},{height}",
                f"--screenshot={out_png}", html_path.resolve().as_uri()]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
     if not out_png.is_file() or out_png.stat().st_size == 0:
         raise RuntimeError(f"chromium wrote no screenshot (exit {proc.returncode}): {proc.stderr[-500:]}")
 

@@ -20,7 +20,7 @@ def typo_profile(monkeypatch) -> Path:
 
 
 def test_other_commands_say_did_you_mean(run_cli, typo_profile):
-    code, out, err = run_cli("runs", "list")
+    code, _out, err = run_cli("runs", "list")
     assert code == 2
     assert err.strip() == (f"error: {typo_profile}: unknown key 'eval.concurency'; did you mean `concurrency` "
                            f"(eval.concurrency)?")

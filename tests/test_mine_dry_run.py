@@ -57,20 +57,21 @@ def test_all_good_passes_and_the_table_lists_failures(run_cli, tmp_path):
 def test_seed_network_flag_selects_the_matching_profile(run_cli, tmp_path):
     code, out, err = run_cli("mine", "--dry-run", "--json", "--subtensor.network", "finney", "--netuid", "20",
                              "--axon.port", str(_closed_port()), "--openai-api-base", "http://127.0.0.1:1/v1")
+    assert code == 1, err  # no wallet, no server: listed; the plan is still shown
     plan = json.loads(out)["plan"]
     assert plan["network"] == "finney" and plan["host"] == "0.0.0.0" and plan["min_validator_stake"] == 1000.0
-    code, out, err = run_cli("mine", "--dry-run", "--subtensor.network", "test", "--openai-api-base",
-                             "http://127.0.0.1:1/v1")
+    _, _, err = run_cli("mine", "--dry-run", "--subtensor.network", "test", "--openai-api-base",
+                        "http://127.0.0.1:1/v1")
     assert "using profile testnet for --network test" in err
 
 
 def test_loopback_on_a_public_network_is_warned_about(run_cli):
-    code, out, err = run_cli("mine", "--dry-run", "--json", "--profile", "local", "--subtensor.network", "finney",
-                             "--openai-api-base", "http://127.0.0.1:1/v1")
+    _, out, _ = run_cli("mine", "--dry-run", "--json", "--profile", "local", "--subtensor.network", "finney",
+                        "--openai-api-base", "http://127.0.0.1:1/v1")
     warnings = json.loads(out)["warnings"]
     assert any("listen on 127.0.0.1 (loopback) on finney" in w for w in warnings), warnings
     assert any("profile local" in w and "--profile mainnet" in w for w in warnings), warnings
-    code, out, err = run_cli("mine", "--dry-run", "--json", "--profile", "local", "--openai-api-base",
+    _code, out, _err = run_cli("mine", "--dry-run", "--json", "--profile", "local", "--openai-api-base",
                              "http://127.0.0.1:1/v1")
     assert not any("loopback" in w for w in json.loads(out)["warnings"])  # a local chain: loopback is fine
 

@@ -74,7 +74,7 @@ def test_overall_figure_and_bfcl_columns(report):
 
 def test_one_svg_chart_per_suite_with_a_bar_per_category(report):
     page = render_html(report)
-    charts = re.findall(r"<svg class=chart.*?</svg>", page, re.S)
+    charts = re.findall(r"<svg class=chart.*?</svg>", page, re.DOTALL)
     assert len(charts) == len(report.by_suite) == 1
     cats = report.by_suite["bfcl"]["by_category"]
     assert len(re.findall(r"<rect [^>]*fill='#(?:cf222e|d4a72c|2da44e)'", charts[0])) == len(cats)
@@ -84,8 +84,8 @@ def test_one_svg_chart_per_suite_with_a_bar_per_category(report):
 
 def test_failures_grouped_by_kind_with_counts_and_details(report):
     page = render_html(report)
-    groups = dict((k, int(n)) for k, n in re.findall(
-        r"<details class=group><summary>([^<]+)<span class=count>(\d+)</span>", page))
+    groups = {k: int(n) for k, n in re.findall(
+        r"<details class=group><summary>([^<]+)<span class=count>(\d+)</span>", page)}
     want: dict[str, int] = {}
     for f in report.failures():
         want[f["error"] or "wrong_answer"] = want.get(f["error"] or "wrong_answer", 0) + 1
@@ -119,7 +119,7 @@ def test_report_dict_renders_without_task_details():
 def _run_model(run_cli, name: str, items, good) -> None:
     with FakeOpenAI(model=name) as srv:
         srv.teach([it.task for it in items], good)
-        code, out, err = run_cli("eval-model", name, "--backend", "endpoint", "--base-url", srv.base_url,
+        code, _out, err = run_cli("eval-model", name, "--backend", "endpoint", "--base-url", srv.base_url,
                                  "--suite", "bfcl", "--limit", "12", "--json")
         assert code == 0, err
 
@@ -169,7 +169,7 @@ def test_html_report_file_is_readable(run_cli, tmp_path):
     items = load_tasks(["bfcl"], limit=12)
     with FakeOpenAI() as srv:
         srv.teach([it.task for it in items], True)
-        code, out, err = run_cli("eval-model", srv.model, "--backend", "endpoint", "--base-url", srv.base_url,
+        code, _out, err = run_cli("eval-model", srv.model, "--backend", "endpoint", "--base-url", srv.base_url,
                                  "--suite", "bfcl", "--limit", "12", "--report", str(tmp_path / "r.html"))
     assert code == 0, err
     assert stat.S_IMODE(os.stat(tmp_path / "r.html").st_mode) & 0o044 == 0o044  # not 0600

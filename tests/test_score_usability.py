@@ -24,7 +24,7 @@ def test_empty_task_file_is_exit_1(run_cli, tmp_path):
 def test_swapped_files_are_exit_1_saying_so(run_cli, tmp_path):
     tasks = _write(tmp_path / "tasks.jsonl", [json.dumps(_task("a"))])
     resp = _write(tmp_path / "r.jsonl", [json.dumps({"id": "a", "response": "x"})])
-    code, out, err = run_cli("score", "--tasks", str(resp), "--responses", str(tasks))
+    code, _out, err = run_cli("score", "--tasks", str(resp), "--responses", str(tasks))
     assert code == 1
     errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and "no task was read" in errors[0] and "swapped" in errors[0]

@@ -17,7 +17,8 @@ See /work/shared/docs/bfcl-reference.md, "summary" section, for BFCL's own defin
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = ["BFCL_COLUMNS", "bfcl_summary"]
 
