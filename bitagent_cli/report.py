@@ -244,7 +244,10 @@ def render_html(report: Any, *, details: bool = True) -> str:
     if d.get("error") or (d.get("status") not in (None, "ok")):
         parts.append(f"<p class=err>run {_e(d.get('status'))}: {_e(d.get('error'))}</p>")
     acc = float(d.get("accuracy") or 0.0)
-    cards = [_card("accuracy, all tasks", _pct(acc), f"{d.get('correct', 0)} of {d.get('tasks', 0)} correct", "main")]
+    sub = f"{d.get('correct', 0)} of {d.get('tasks', 0)} correct"
+    if d.get("total") is not None and d.get("completed") is not None and d["completed"] < d["total"]:
+        sub += f"; only {d['completed']} of {d['total']} tasks run"
+    cards = [_card("accuracy, all tasks", _pct(acc), sub, "main")]
     by_suite = d.get("by_suite") or {}
     if "bfcl" in by_suite:
         cards += _bfcl_cards((by_suite["bfcl"] or {}).get("by_category") or {})

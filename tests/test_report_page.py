@@ -104,6 +104,12 @@ def test_no_expected_answers_without_details(report):
     assert page.count("<details class=fail>") == len(report.failures())   # still listed, with output
 
 
+def test_a_partial_run_says_so_beside_the_figure():
+    page = render_html({"model": "m", "status": "error", "error": "server died", "accuracy": 1.0, "correct": 4,
+                        "tasks": 4, "completed": 4, "total": 10, "by_suite": {}, "failures": []})
+    assert "4 of 4 correct; only 4 of 10 tasks run" in page and "run error: server died" in page
+
+
 def test_report_dict_renders_without_task_details():
     page = render_html({"model": "m", "status": "ok", "accuracy": 0.5, "correct": 1, "tasks": 2,
                         "by_suite": {"glaive": {"tasks": 2, "correct": 1, "accuracy": 0.5,
