@@ -5,7 +5,8 @@
 1. load the tasks (``--suite``, ``--category``, ``--limit`` per suite, ``--seed``); bad names fail here,
    before anything is downloaded or started;
 2. resolve and vet the model (``builtin:tiny`` is built into the data dir on first use; an endpoint's
-   model that is neither a hub id nor a directory is not vetted and is keyed by its name);
+   model that is neither a hub id nor a directory is not vetted and is keyed by its name plus what the
+   server reports, ``endpoint_identity``: its ``/v1/models`` entry and its answer to a fixed probe);
 3. skip what the results cache already holds for (model sha, suite hash, task id, settings hash);
    when nothing is left, no server is started at all;
 4. start the server (or attach to the endpoint) and send the rest concurrently (asyncio + httpx,
@@ -13,7 +14,8 @@
    ``scoring.score_task`` and store it in batches;
 5. summarise per suite and category, list the failures (id, error, feedback, output).
 
-A server that dies, or stops answering, ends the run at once: what was answered is stored, the
+A run where no task was answered (every request failed, e.g. an endpoint answering 500) is an error
+naming the first request's error. A server that dies, or stops answering, ends the run at once: what was answered is stored, the
 remaining tasks are not sent, and :class:`EvalError` is raised carrying the partial report (a rerun
 resumes). Ctrl-C (``KeyboardInterrupt``) stores what was answered, records the run as interrupted and
 propagates; the server's context manager stops it on the way out.
@@ -161,6 +163,10 @@ class EvalReport:
     run_id: str | None = None
     store_path: str | None = None
     resumed_run: str | None = None  # the interrupted run of this model this one picked up from
+    #: What an attached endpoint reported (``endpoint_identity``); its hash is part of the cache key.
+    endpoint: dict[str, Any] | None = None
+    #: (suite, task id) -> Task, for the HTML report's failure details (prompt, tools, expected call).
+    task_index: dict[tuple[str, str], Task] = field(default_factory=dict, repr=False)
 
     # the fields the validator and scripts read
     @property
@@ -233,6 +239,7 @@ class EvalReport:
             "wall_s": round(self.wall_s, 3), "startup_s": None if self.startup_s is None else round(self.startup_s, 3),
             "tasks_per_s": self.tasks_per_s,
             "vet": self.vet, "run_id": self.run_id, "store": self.store_path, "resumed_run": self.resumed_run,
+            "endpoint": self.endpoint,
         }
         if include_results:
             d["results"] = [o.to_dict() for o in self.outcomes]
@@ -394,6 +401,53 @@ def resolve_model(model: str, *, backend: str, settings: Mapping[str, Any] | Non
     if vet.fingerprint is None:  # weights outside LFS have no hash on the Hub: hashed while re-vetting the download
         vet = dataclasses.replace(vet, fingerprint=local_fingerprint(path))
     return _Resolved(label, vet.sha, str(path), vet.repo, vet)
+
+
+# ---------------------------------------------------------------- endpoint identity
+#: The probe sent to an endpoint to tell its weights apart: a fixed question, one tool, greedy, a few tokens.
+PROBE_MESSAGES: tuple[dict[str, Any], ...] = (
+    {"role": "user", "content": "What is the weather in Paris in celsius? Call the function."},)
+PROBE_TOOLS: tuple[dict[str, Any], ...] = ({
+    "name": "get_weather", "description": "Current weather of a city.",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"},
+                                                    "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+                   "required": ["city"]}},)
+PROBE_MAX_TOKENS = 32
+#: /v1/models fields that describe what is served. vLLM's ``created`` is the time of the listing (it changes
+#: on every call), so it is left out: a restart with the same weights keeps its cache.
+_IDENTITY_FIELDS = ("id", "root", "parent", "owned_by", "max_model_len")
+
+
+def endpoint_identity(base_url: str, model_name: str, *, timeout: float = 30.0) -> dict[str, Any]:
+    """What an attached server says it serves: its ``/v1/models`` entry for ``model_name`` and a hash of its
+    greedy answer to a fixed probe. ``hash`` (16 hex) changes when either does, e.g. a restart with other
+    weights under the same served name."""
+    import httpx
+
+    from .tasks import Task
+
+    base = base_url.rstrip("/")
+    entry: dict[str, Any] = {}
+    with contextlib.suppress(Exception):
+        with httpx.Client(timeout=min(timeout, 10.0), trust_env=not _is_loopback(base)) as c:
+            data = c.get(base + "/models").json()
+        models = [m for m in (data.get("data") or []) if isinstance(m, dict)]
+        m = next((m for m in models if m.get("id") == model_name), models[0] if len(models) == 1 else {})
+        entry = {k: m.get(k) for k in _IDENTITY_FIELDS if m.get(k) is not None}
+    probe = Task.from_dict({"id": "probe", "category": "simple", "messages": list(PROBE_MESSAGES),
+                            "tools": list(PROBE_TOOLS)})
+
+    async def ask() -> Completion:
+        async with httpx.AsyncClient(timeout=timeout, trust_env=not _is_loopback(base)) as client:
+            return await chat(client, base, model_name, probe.messages, probe.tools, temperature=0.0,
+                              max_tokens=PROBE_MAX_TOKENS, timeout=timeout, retries=1)
+
+    comp = asyncio.run(ask())
+    answer = {"text": comp.text, "tool_calls": [
+        {"name": (c.get("function") or {}).get("name"), "arguments": (c.get("function") or {}).get("arguments")}
+        for c in (comp.tool_calls or []) if isinstance(c, dict)]} if comp.ok else {"error": comp.kind}
+    blob = json.dumps({"models": entry, "probe": answer}, sort_keys=True, default=str)
+    return {"models": entry, "probe_ok": bool(comp.ok), "hash": hashlib.sha256(blob.encode()).hexdigest()[:16]}
 
 
 # ---------------------------------------------------------------- the run
@@ -595,10 +649,24 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
             if _is_default(settings, "eval.request_timeout"):
                 timeout = max(timeout, CPU_VLLM_REQUEST_TIMEOUT)
 
+    if backend == "endpoint" and not base_url:
+        raise ValueError("--backend endpoint needs --base-url, the server's OpenAI-compatible URL "
+                         "(e.g. http://127.0.0.1:8000/v1)")
     items = load_tasks(suites, category=category, limit=limit, seed=seed)
     if not items:
         raise ValueError("no tasks selected; check --suite, --category and --limit")
     resolved = resolve_model(model, backend=backend, settings=settings, status=say)
+    attached = contextlib.ExitStack()
+    early_server: Any = None
+    identity: dict[str, Any] | None = None
+    if backend == "endpoint" and resolved.model_sha.startswith("endpoint:"):
+        # Only a name to go by: key the results by what the server says it serves, so a restart with other
+        # weights under the same name does not bring the old scores back.
+        say(f"attaching to {base_url}")
+        early_server = attached.enter_context(start_server(resolved.serve, backend=backend, settings=settings,
+                                                           base_url=base_url, served_name=resolved.served_name))
+        identity = endpoint_identity(early_server.base_url, early_server.model_name, timeout=min(timeout, 60.0))
+        resolved.model_sha = f"{resolved.model_sha}@{identity['hash']}"
 
     request_settings = {"protocol": REQUEST_PROTOCOL, "temperature": 0.0, "max_tokens": max_tokens,
                         "backend": backend}
@@ -619,7 +687,9 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
                   "limit": limit, "category": category if category is None or isinstance(category, str)
                   else list(category)},
         settings_hash=shash, total=len(items), vet=resolved.vet.to_dict() if resolved.vet is not None else None,
-        started_at=time.time(), store_path=str(rs.path))
+        endpoint=identity,
+        started_at=time.time(), store_path=str(rs.path),
+        task_index={(it.suite, it.task.id): it.task for it in items})
     try:
         for gone in rs.reap_interrupted():  # runs left "running" by a process that was killed
             say(f"run {gone['run_id']} of {gone['model']} was interrupted (its process is gone)")
@@ -656,10 +726,12 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
             if todo_items:
                 if backend == "transformers":
                     concurrency = min(concurrency, TRANSFORMERS_MAX_CONCURRENCY)
-                say(f"starting the model server ({backend})" if backend != "endpoint"
-                    else f"attaching to {base_url}")
-                with start_server(resolved.serve, backend=backend, settings=settings, base_url=base_url,
-                                  served_name=resolved.served_name) as server:
+                if early_server is None:
+                    say(f"starting the model server ({backend})" if backend != "endpoint"
+                        else f"attaching to {base_url}")
+                with (contextlib.nullcontext(early_server) if early_server is not None else
+                      start_server(resolved.serve, backend=backend, settings=settings, base_url=base_url,
+                                   served_name=resolved.served_name)) as server:
                     report.served_model = server.model_name
                     report.startup_s = getattr(server, "startup_s", None)
                     run.prompt_mode = getattr(server, "supports_tools", None) is False
@@ -682,12 +754,20 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
             _summarise_into(report, run.outcomes, items)
             if report.status == "ok" and run.fatal is not None:
                 report.status, report.error = "error", run.fatal
+            if report.status == "ok" and report.outcomes and all(o.request_error for o in report.outcomes):
+                first = next(o.request_error for o in report.outcomes)
+                report.status = "error"
+                report.error = (f"no task was answered: all {len(report.outcomes)} requests failed, the first with "
+                                f"{first}; fix the server (or --base-url) and run again")
             report.finished_at = time.time()
             with contextlib.suppress(Exception):
                 rs.finish_run(report.run_id, status=report.status, summary=report.run_summary())
     finally:
+        attached.close()
         if own_store:
             rs.close()
+    if report.status == "error" and report.error and report.error.startswith("no task was answered"):
+        raise EvalError(report.error, report)
     if report.status == "error":
         raise EvalError(f"{report.error}; {len(report.outcomes)} of {report.total} tasks done and stored, "
                         f"run again to resume", report)

@@ -81,7 +81,7 @@ def test_report_file_is_written(run_cli, items, tmp_path):
     d = _one_json(out)
     html = (tmp_path / "r" / "report.html").read_text()
     assert d["report"] == str(tmp_path / "r" / "report.html")
-    assert "<h2>bfcl: 0.0%</h2>" in html and "Failures (12)" in html and "<script" not in html
+    assert "<h2>bfcl: 0.0% " in html and "Failures (12)" in html and "<script" not in html
 
 
 def test_compare_two_models(run_cli, items):
@@ -107,7 +107,9 @@ def test_compare_two_models(run_cli, items):
 
 @pytest.mark.parametrize("argv,code,message", [
     (["eval-model"], 2, "missing MODEL"),
-    (["eval-model", "m", "--compare", "a", "b"], 2, "not both"),
+    (["eval-model", "m", "--compare", "a", "b"], 2, "unexpected extra argument"),
+    (["eval-model", "--compare", "a", "--compare", "b", "--compare", "c"], 2, "needs two models"),
+    (["eval-model", "--compare", "a"], 2, "needs two models"),
     (["eval-model", "--compare", "nobody", "else"], 1, "no run of 'nobody'"),
     (["eval-model", "m", "--backend", "endpoint", "--base-url", "http://127.0.0.1:9/v1", "--suite", "nope"], 2,
      "unknown suite 'nope'"),

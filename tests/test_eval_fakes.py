@@ -60,6 +60,12 @@ def right_answer(task: Task) -> list[dict[str, Any]]:
     return [c.to_openai(f"call_{i}") for i, c in enumerate(first_acceptable(task))]
 
 
+def _is_probe(body: dict[str, Any]) -> bool:
+    from bitagent_cli._evaluate import PROBE_MESSAGES
+
+    return body.get("messages") == list(PROBE_MESSAGES)
+
+
 WRONG = [{"id": "call_w", "type": "function", "function": {"name": "wrong_fn", "arguments": "{}"}}]
 
 
@@ -73,6 +79,9 @@ class FakeOpenAI:
         self.fail: dict[str, tuple[int, str]] = {}
         self.die_after: int | None = None
         self.requests = 0
+        self.probes = 0
+        self.probe_answer = "get_weather(city='Paris', unit='celsius')"  # what these "weights" answer the probe
+        self.model_info: dict[str, Any] = {}  # more /v1/models fields (root, owned_by, ...)
         self.bodies: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self._server: uvicorn.Server | None = None
@@ -107,11 +116,16 @@ class FakeOpenAI:
 
         @app.get("/v1/models")
         async def models():
-            return {"object": "list", "data": [{"id": self.model, "object": "model"}]}
+            return {"object": "list", "data": [{"id": self.model, "object": "model", **self.model_info}]}
 
         @app.post("/v1/chat/completions")
         async def chat(request: Request):
             body = await request.json()
+            if _is_probe(body):  # the evaluator's endpoint-identity probe: not a task, not counted
+                self.probes += 1
+                return {"id": "chatcmpl-probe", "object": "chat.completion", "model": self.model,
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": self.probe_answer},
+                                     "finish_reason": "stop"}]}
             with self.lock:
                 self.requests += 1
                 n = self.requests

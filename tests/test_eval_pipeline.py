@@ -14,6 +14,7 @@ from test_eval_fakes import FakeOpenAI
 
 from bitagent_cli._evaluate import EvalError, evaluate, load_tasks, settings_hash
 from bitagent_cli.config import load_settings
+from bitagent_cli.serving import ServerError
 from bitagent_cli.serving import client as client_mod
 from bitagent_cli.store import ResultStore, default_path
 from bitagent_cli.tasks.suites import UnknownCategory, UnknownSuite
@@ -87,7 +88,7 @@ def test_exact_accuracy_per_suite_and_category(settings, items):
     d = rep.to_dict()
     assert d["ok"] and d["accuracy"] == rep.accuracy and d["requests"] == len(items) and d["not_run"] == 0
     assert d["tasks_per_s"] > 0
-    assert d["model_sha"] == "endpoint:fake-model"  # not a hub id nor a directory: keyed by name
+    assert d["model_sha"].startswith("endpoint:fake-model@")  # not a hub id nor a directory: name + identity
 
 
 def test_rerun_comes_from_the_cache_without_a_server(settings, items):
@@ -101,9 +102,10 @@ def test_rerun_comes_from_the_cache_without_a_server(settings, items):
         assert again.tasks_per_s is None  # nothing was sent
         assert again.accuracy == first.accuracy and again.by_suite == first.by_suite
         url = srv.base_url
-    # the server is gone: everything is cached, so nothing needs it
-    rep = evaluate("fake-model", settings=settings, backend="endpoint", base_url=url, suites=SUITES, limit=LIMIT)
-    assert rep.ok and rep.cached == rep.total and rep.accuracy == first.accuracy
+    # the server is gone: an endpoint's results are keyed by what it serves, which only it can say (issue 11:
+    # a restart with other weights under the same name must not bring the old scores back)
+    with pytest.raises(ServerError, match="no OpenAI-compatible server answers"):
+        evaluate("fake-model", settings=settings, backend="endpoint", base_url=url, suites=SUITES, limit=LIMIT)
     # a larger --limit keeps the tasks a smaller one chose: only the new ones are sent
     with FakeOpenAI() as srv:
         bigger = load_tasks(SUITES, limit=LIMIT + 6)
@@ -161,7 +163,9 @@ def test_irrelevance_task_whose_request_failed_is_not_a_correct_abstention(setti
         srv.teach([it.task for it in items], True)
         for it in items:
             srv.fail_task(it.task, 400, "nope")
-        rep = _run(srv, settings, suites=["bfcl"], category="irrelevance", limit=3)
+        with pytest.raises(EvalError, match="no task was answered") as ei:  # nothing answered: a failed run
+            _run(srv, settings, suites=["bfcl"], category="irrelevance", limit=3)
+        rep = ei.value.report
         assert rep.correct == 0 and rep.request_errors == 3
 
 

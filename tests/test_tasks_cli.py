@@ -40,7 +40,7 @@ def test_export_roundtrip(run_cli, tmp_path):
     assert set(first) >= {"id", "category", "messages", "tools", "expected"}
     # the same command again gives the same bytes
     before = out_file.read_bytes()
-    assert run_cli("tasks", "export", "--suite", "bfcl", "-c", "simple,live_parallel", "-n", "25", "--seed", "7",
+    assert run_cli("tasks", "export", "--suite", "bfcl", "-c", "simple,live_parallel", "-l", "25", "--seed", "7",
                    "-o", str(out_file))[0] == 0
     assert out_file.read_bytes() == before
 
@@ -54,7 +54,7 @@ def test_export_whole_suite_and_text_output(run_cli, tmp_path):
 
 
 def test_export_to_stdout(run_cli):
-    code, out, err = run_cli("tasks", "export", "--suite", "bitagent", "-n", "4", "--out", "-")
+    code, out, err = run_cli("tasks", "export", "--suite", "bitagent", "-l", "4", "--out", "-")
     assert code == 0
     lines = out.splitlines()
     assert len(lines) == 4 and all(json.loads(ln)["id"].startswith("bitagent/") for ln in lines)
@@ -73,9 +73,14 @@ def test_export_errors(run_cli, tmp_path):
     assert code == 2 and "--suite" in err
     code, _, err = run_cli("tasks", "export", "--suite", "bfcl")
     assert code == 2  # --out is required
-    code, _, err = run_cli("tasks", "export", "--suite", "bfcl", "--limit", "0", "--out", str(tmp_path / "x.jsonl"))
+    code, _, err = run_cli("tasks", "export", "--suite", "bfcl", "--limit", "-1", "--out", str(tmp_path / "x.jsonl"))
     assert code == 2
     assert not (tmp_path / "x.jsonl").exists()
+    # --limit 0 means all, as in eval-model (issue 11)
+    code, out, err = run_cli("tasks", "export", "--suite", "glaive", "--limit", "0", "--out",
+                             str(tmp_path / "all.jsonl"), "--json")
+    assert code == 0, err
+    assert len((tmp_path / "all.jsonl").read_text().splitlines()) == 296
 
 
 def test_export_hf_local_file(run_cli, tmp_path):

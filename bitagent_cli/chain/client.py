@@ -54,6 +54,8 @@ _MAINNET_ENDPOINTS = frozenset(
     [bt_settings.NETWORKS["finney"], bt_settings.NETWORKS["archive"]]
     + list(bt_settings.FALLBACK_ENDPOINTS.get("finney", []))
     + list(bt_settings.ARCHIVE_ENDPOINTS.get("finney", [])))
+#: Seconds a chain that was never reached gets before the one-line error (docs/chain.md).
+CONNECT_BUDGET_S = 5.0
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "host.docker.internal"}
 
 # Transport failures worth a reconnect: the SDK's own, plus what a raw socket or a timed-out
@@ -286,6 +288,7 @@ class Chain:
         self.retry_wait_s = float(retry_wait_s)
         self._sub: Any = None
         self._block_time: float | None = None
+        self._reached = False  # whether a read has succeeded (then retries use the full backoff)
 
     # -- lifecycle
     @property
@@ -340,9 +343,14 @@ class Chain:
     # -- retry plumbing
     def _read(self, what: str, fn: Callable[[Any], Any]) -> Any:
         last: BaseException | None = None
+        # A chain never reached in this process (wrong URL, node down) fails within CONNECT_BUDGET_S; one
+        # that answered before gets the full backoff (a node restarting, a dropped websocket).
+        deadline = None if self._reached else time.monotonic() + CONNECT_BUDGET_S
         for attempt in range(self.read_retries + 1):
             try:
-                return fn(self.sub)
+                out = fn(self.sub)
+                self._reached = True
+                return out
             except _TRANSPORT_ERRORS as e:
                 last = e
                 self._drop()
@@ -351,8 +359,13 @@ class Chain:
                     retry_after = getattr(e, "retry_after", None)
                     with contextlib.suppress(TypeError, ValueError):
                         wait = max(wait, float(retry_after)) if retry_after else wait
-                    log.warning("reading %s from %s: %s; reconnecting (retry %d/%d in %.1fs)",
-                                what, self.endpoint, e or type(e).__name__, attempt + 1, self.read_retries, wait)
+                    if deadline is not None:
+                        wait = min(wait, self.retry_wait_s / 2)
+                        if time.monotonic() + wait > deadline:
+                            break
+                    # details for -v: the one-sentence error below is what a user sees
+                    log.info("reading %s from %s: %s; reconnecting (retry %d/%d in %.1fs)",
+                             what, self.endpoint, e or type(e).__name__, attempt + 1, self.read_retries, wait)
                     time.sleep(wait)
         raise ChainUnavailable(
             f"cannot reach the chain at {self.endpoint} (reading {what}: {last or type(last).__name__}); "

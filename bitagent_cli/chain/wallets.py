@@ -66,6 +66,18 @@ def _where(w: Any) -> str:
     return f"wallet {w.name!r} in {w.path}"
 
 
+_DEFAULT_WALLET_PATH = "~/.bittensor/wallets"
+
+
+def setup_command(name: str, hotkey: str | None = None, path: str | None = None) -> str:
+    """The ``bitagent wallet-setup`` line that creates what is missing in *this* wallet: with ``--wallet-path``
+    when it is not the default (without it, the fix would make a second coldkey somewhere else)."""
+    cmd = f"bitagent wallet-setup -w {name}" + (f" -H {hotkey}" if hotkey else "")
+    if path and str(Path(path).expanduser()) != str(Path(_DEFAULT_WALLET_PATH).expanduser()):
+        cmd += f" --wallet-path {path}"
+    return cmd
+
+
 def resolve_password(password: str | None = None, password_file: str | os.PathLike[str] | None = None,
                      env: Mapping[str, str] | None = None) -> str | None:
     """The wallet password from the argument, the file, ``$BT_WALLET_PASSWORD`` or
@@ -96,7 +108,7 @@ def coldkey_ss58(wallet: Any) -> str:
     try:
         return str(wallet.coldkeypub.ss58_address)
     except FileNotFoundError:
-        raise WalletError(f"no coldkey in {_where(wallet)}; create it with `bitagent wallet-setup -w {wallet.name}`.",
+        raise WalletError(f"no coldkey in {_where(wallet)}; create it with `{setup_command(wallet.name, None, wallet.path)}`.",
                           kind="missing") from None
     except KeyfileError as e:
         raise WalletError(f"cannot read the coldkey of {_where(wallet)} ({e}).", kind="invalid") from None
@@ -112,7 +124,7 @@ def hotkey_ss58(wallet: Any) -> str:
         except KeyfileError:
             continue
     raise WalletError(f"no hotkey {wallet.hotkey_str!r} in {_where(wallet)}; create it with "
-                      f"`bitagent wallet-setup -w {wallet.name} -H {wallet.hotkey_str}`.", kind="missing")
+                      f"`{setup_command(wallet.name, wallet.hotkey_str, wallet.path)}`.", kind="missing")
 
 
 def load_wallet(settings: Mapping[str, Any] | None = None, *, unlock_hotkey: bool = True, name: str | None = None,
@@ -129,7 +141,7 @@ def load_wallet(settings: Mapping[str, Any] | None = None, *, unlock_hotkey: boo
     hk_file = w.hotkey_file
     if not hk_file.exists_on_device():
         raise WalletError(f"no hotkey {w.hotkey_str!r} in {_where(w)}; create it with "
-                          f"`bitagent wallet-setup -w {w.name} -H {w.hotkey_str}`.", kind="missing")
+                          f"`{setup_command(w.name, w.hotkey_str, w.path)}`.", kind="missing")
     if unlock_hotkey:
         _decrypt(hk_file, lambda pw: w.get_hotkey(password=pw) if pw is not None else w.hotkey,
                  f"hotkey {w.hotkey_str!r}", w, password, password_file)

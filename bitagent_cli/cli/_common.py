@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Callable, Mapping
@@ -146,22 +147,72 @@ def json_requested() -> bool:
 
 
 def open_context(*, profile: str | None, json_out: bool = False, verbose: int = 0,
-                 overrides: Mapping[str, Any] | None = None) -> Ctx:
-    """Resolve settings for a command (flags > env > profile > defaults) and set up logging."""
+                 overrides: Mapping[str, Any] | None = None, lenient: bool = False) -> Ctx:
+    """Resolve settings for a command (flags > env > profile > defaults) and set up logging.
+
+    ``lenient``: bad keys in profile files are skipped and listed in ``settings.problems`` (``profile``)."""
     global _json_requested
     _json_requested = json_out
     _current.set(None)  # a context left by an earlier in-process run must not decide this one's output
+    implied = None
+    if profile is None and not os.environ.get("BITAGENT_PROFILE"):
+        # The seed's `--subtensor.network finney` means mainnet settings too (netuid 20, a public miner, stake
+        # limits), not the local profile's loopback and zero stake.
+        implied = NETWORK_PROFILES.get(str((overrides or {}).get("chain.network") or ""))
+        profile = implied
     try:
-        settings = load_settings(profile, overrides)
+        settings = load_settings(profile, overrides, lenient=lenient)
     except ConfigError as e:
         raise CliError(str(e), EXIT_USAGE) from None
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("bitagent_cli").setLevel(level)
+    # The SDK's own loggers print timestamped WARNING lines before our one-sentence error: details for -v.
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1 if verbose == 0 else level)
     ctx = Ctx(settings=settings, json=json_out, verbose=verbose)
     _current.set(ctx)
+    if implied:
+        ctx.info(f"using profile {implied} for --network {overrides['chain.network']} "  # type: ignore[index]
+                 f"(pass --profile to choose another)")
     return ctx
+
+
+_NOISY_LOGGERS = ("bittensor", "async_substrate_interface", "substrateinterface", "websockets", "websocket")
+
+#: ``--network`` values that select a shipped profile when no ``--profile`` (or BITAGENT_PROFILE) is given.
+NETWORK_PROFILES = {"finney": "mainnet", "test": "testnet"}
+_LOOPBACK = ("127.", "localhost", "::1")
+
+
+def is_public_network(settings: Mapping[str, Any]) -> bool:
+    """finney, test, or an endpoint that is not on this machine."""
+    from urllib.parse import urlparse
+
+    endpoint = str(settings.get("chain.endpoint") or "")
+    network = str(settings.get("chain.network") or "")
+    if endpoint or network.startswith(("ws://", "wss://")):
+        host = (urlparse(endpoint or network).hostname or "").lower()
+        return not host.startswith(_LOOPBACK) and host not in ("0.0.0.0", "")
+    return network in ("finney", "test", "archive")
+
+
+def public_network_warnings(settings: Mapping[str, Any], *, listens: bool) -> list[str]:
+    """What looks like a local set-up on a public network: a miner bound to loopback, the local profile."""
+    if not is_public_network(settings):
+        return []
+    where = settings.get("chain.endpoint") or settings.get("chain.network")
+    out = []
+    host = str(settings.get("miner.host") or "")
+    if listens and (host.startswith(_LOOPBACK)):
+        out.append(f"the miner would listen on {host} (loopback) on {where}: validators cannot reach it; "
+                   f"pass --host 0.0.0.0 or --profile {'mainnet' if where == 'finney' else 'testnet'}")
+    profile = getattr(settings, "profile", None)
+    if profile == "local":
+        out.append(f"profile local (netuid {settings.get('chain.netuid')}, development defaults) on {where}; "
+                   f"pass --profile {'mainnet' if where == 'finney' else 'testnet'} for that network's settings")
+    return out
 
 
 def chain_overrides(network: str | None = None, chain_endpoint: str | None = None, netuid: int | None = None,

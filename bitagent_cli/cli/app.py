@@ -18,8 +18,9 @@ try:  # typer >= 0.26 vendors its own click
 except ImportError:  # pragma: no cover - older typer on real click
     from click.exceptions import Abort, ClickException, Exit, NoArgsIsHelpError, UsageError
 
-from . import doctor, eval_model, mine, profile, register, score, submit, tasks, validate, wallet
+from . import doctor, eval_model, mine, profile, register, runs, score, submit, tasks, validate, wallet
 from ._common import EXIT_FAIL, EXIT_USAGE, CliError, json_requested, rewrite_argv
+from ._help import polish
 
 app = typer.Typer(
     name="bitagent",
@@ -45,7 +46,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """Toolkit for BitAgent (Bittensor subnet 20, testnet 76) miners and validators."""
 
 
-for module in (eval_model, score, tasks, profile, wallet, register, submit, mine, validate, doctor):
+for module in (eval_model, score, tasks, runs, profile, wallet, register, submit, mine, validate, doctor):
     module.register(app)
 
 
@@ -58,7 +59,7 @@ def _print_error(message: str, code: int, data: dict | None = None) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns (and exits with) the exit code."""
     args = rewrite_argv(list(sys.argv[1:] if argv is None else argv))
-    command = typer.main.get_command(app)
+    command = polish(typer.main.get_command(app))
     debug = os.environ.get("BITAGENT_DEBUG") == "1" or "-vv" in args or args.count("-v") >= 2
     code = 0
     try:
@@ -76,8 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         e.show()
         code = EXIT_USAGE
     except ClickException as e:
-        e.show()
         code = EXIT_USAGE if isinstance(e, UsageError) else e.exit_code
+        if "--json" in args[:args.index("--") if "--" in args else len(args)]:
+            # the flag was given but parsing failed before any command ran: scripts still get one JSON object
+            sys.stdout.write(json.dumps({"ok": False, "error": e.format_message(), "exit_code": code}) + "\n")
+        e.show()
     except KeyboardInterrupt:
         sys.stderr.write("interrupted.\n")
         code = 130

@@ -134,7 +134,7 @@ def _mode_problem(path: Path) -> str | None:
 
 def check_wallet(settings: Mapping[str, Any]) -> Check:
     from ..chain.errors import WalletError
-    from ..chain.wallets import wallet_location
+    from ..chain.wallets import setup_command, wallet_location
 
     try:
         name, hotkey_name, path = wallet_location(settings)
@@ -144,11 +144,11 @@ def check_wallet(settings: Mapping[str, Any]) -> Check:
     hotkey = base / "hotkeys" / hotkey_name
     coldpub = base / "coldkeypub.txt"
     coldkey = base / "coldkey"
-    who = f"--wallet-name {name} --wallet-hotkey {hotkey_name}"
     missing = [p for p in (coldpub, hotkey) if not p.is_file()]
     if missing:
         return Check("wallet", FAIL, "missing " + ", ".join(str(p) for p in missing),
-                     f"create it with `bitagent wallet-setup {who}` (or point --wallet-path at your wallets)",
+                     f"create it with `{setup_command(name, hotkey_name, path)}` (or point --wallet-path at "
+                     f"your wallets)",
                      required=True)
     loose = [p for p in (hotkey, coldkey) if p.is_file() and _mode_problem(p)]
     if loose:

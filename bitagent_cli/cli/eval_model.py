@@ -4,17 +4,20 @@
     bitagent eval-model builtin:smollm2 --limit 20       # a real 135M instruct model (CPU; vLLM's CPU build too)
     bitagent eval-model Salesforce/xLAM-7b-r              # vLLM on a GPU, else transformers on CPU
     bitagent eval-model my-model --backend endpoint --base-url http://127.0.0.1:8000/v1
-    bitagent eval-model --compare Salesforce/xLAM-7b-r ./my-finetune
+    bitagent eval-model ./my-finetune --compare Salesforce/xLAM-7b-r   # or --compare A B
 
 Defaults come from the profile (``eval.*``: suites, limit, seed, concurrency, max_tokens, backend).
 Results are cached in ``<data dir>/results.sqlite``: a rerun skips what is done, a killed run resumes.
-Exit codes: 0 done, 1 failure (model refused, server failed, run cut short), 2 usage.
+Exit codes: 0 done, 1 failure (model refused, server failed, no task answered, run cut short), 2 usage.
+Without a terminal on stderr (pm2, CI) a progress line is written there every PROGRESS_EVERY_S (10 s).
 """
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Callable
 
 import typer
 from rich.console import Console
@@ -31,12 +34,18 @@ def _pct(x: float | None) -> str:
 
 
 # ---------------------------------------------------------------- rendering
+def _short_sha(sha: Any) -> str:
+    """A hub sha's first 12 characters; an endpoint's key (``endpoint:NAME@HASH``) shown whole."""
+    sha = str(sha or "")
+    return sha if sha.startswith("endpoint:") else sha[:12]
+
+
 def _render_report(console: Console, d: dict[str, Any]) -> None:
-    sha = str(d.get("model_sha") or "")
     fp = str(d.get("fingerprint") or "")
-    console.print(f"[bold]{escape(d['model'])}[/bold]  sha {escape(sha[:19])}  backend {d['backend']}"
-                  + (f"  weights {escape(fp[:16])}" if fp else "")
-                  + ("  [yellow]prompt mode[/yellow]" if d.get("prompt_mode") else ""))
+    console.print(f"[bold]{escape(d['model'])}[/bold]  sha {escape(_short_sha(d.get('model_sha')))}  "
+                  f"backend {d['backend']}" + (f"  weights {escape(fp[:16])}" if fp else "")
+                  + ("  [yellow]prompt mode[/yellow]" if d.get("prompt_mode") else ""),
+                  soft_wrap=True)
     for name, s in (d.get("by_suite") or {}).items():
         t = Table(title=escape(name), title_justify="left", show_edge=False)
         t.add_column("category")
@@ -50,9 +59,11 @@ def _render_report(console: Console, d: dict[str, Any]) -> None:
                   f"[bold]{_pct(s.get('accuracy', 0.0))}[/bold]")
         console.print(t)
     startup = f", server start-up {d['startup_s']} s" if d.get("startup_s") else ""
+    cached = (f"{d.get('cached')} from the cache (--no-cache asks the model again)" if d.get("cached")
+              else "none from the cache")
     console.print(f"[bold]accuracy {_pct(d.get('accuracy', 0.0))}[/bold] ({d.get('correct')}/{d.get('tasks')})"
-                  f"  {d.get('completed')}/{d.get('total')} tasks, {d.get('cached')} cached, "
-                  f"{d.get('requests')} requests; {d.get('wall_s')} s in all{startup}")
+                  f"  {d.get('completed')}/{d.get('total')} tasks, {cached}, "
+                  f"{d.get('requests')} requests; {d.get('wall_s')} s in all{startup}", soft_wrap=True)
     if d.get("resumed_run"):
         console.print(f"resumed interrupted run {escape(str(d['resumed_run']))}: {d.get('cached')} task(s) came "
                       f"from its stored answers")
@@ -91,7 +102,7 @@ def _render_compare(console: Console, d: dict[str, Any]) -> None:
         t.add_row(label, _cell(r["a"]), _cell(r["b"]), f"[{colour}]{dtext}[/{colour}]" if colour else dtext)
     console.print(t)
     for side, run in (("A", a), ("B", b)):
-        console.print(escape(f"{side}: run {run['run_id']} ({run['status']}) sha {str(run['model_sha'])[:19]}, "
+        console.print(escape(f"{side}: run {run['run_id']} ({run['status']}) sha {_short_sha(run['model_sha'])}, "
                              f"{run['completed']}/{run['total']} tasks"))
 
 
@@ -117,7 +128,8 @@ def compare_runs(store: Any, a: str, b: str) -> dict[str, Any]:
         run = next((r for c in _candidates(ref) if (r := store.latest_run(c)) is not None), None)
         if run is None:
             raise CliError(f"no run of {ref!r} in {store.path}; run `bitagent eval-model {ref}` first "
-                           f"(--compare names models as they were run, a directory, or a sha)", EXIT_FAIL)
+                           f"(--compare names models as they were run, a directory, or a sha: see `bitagent runs list`)",
+                           EXIT_FAIL)
         runs.append(run)
     sides = []
     for r in runs:
@@ -148,6 +160,42 @@ def _row(suite: str, cat: str, ca: dict | None, cb: dict | None) -> dict[str, An
 
 
 # ---------------------------------------------------------------- the command
+#: Seconds between progress lines when stderr is not a terminal (pm2, CI, a pipe).
+PROGRESS_EVERY_S = 10.0
+_clock = time.monotonic
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s" if m else f"{s}s"
+
+
+def progress_line(p) -> str:
+    """One line for logs: done/total, accuracy so far, rate and ETA."""
+    pct = 100 * p.done / p.total if p.total else 100.0
+    eta = f"ETA {_duration((p.total - p.done) / p.rate)}" if p.rate > 0 and p.done < p.total else \
+        ("done" if p.done >= p.total else "ETA -")
+    return (f"progress: {p.done}/{p.total} tasks ({pct:.0f}%), accuracy so far {_pct(p.accuracy if p.done else None)}, "
+            f"{p.rate:.1f} tasks/s, {eta}")
+
+
+def _progress_lines(ctx: Ctx, every_s: float | None = None) -> Callable[[Any], None]:
+    """A progress callback that writes :func:`progress_line` to stderr at most every ``every_s`` seconds."""
+    every = PROGRESS_EVERY_S if every_s is None else every_s
+    last = _clock()
+
+    def update(p) -> None:
+        nonlocal last
+        now = _clock()
+        if now - last >= every or p.done >= p.total:  # and the last line, whenever the run ends
+            last = now
+            sys.stderr.write(progress_line(p) + "\n")
+            sys.stderr.flush()
+    return update
+
+
 def _progress_bar(ctx: Ctx):
     """A rich progress bar on stderr (a no-op when stderr is not a terminal) and its callback."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -200,9 +248,13 @@ def eval_model_cmd(
     report: Annotated[Path | None, typer.Option(
         "--report", help="Also write a self-contained HTML report to this file.", show_default=False,
         dir_okay=False)] = None,
-    compare: Annotated[tuple[str, str] | None, typer.Option(
-        "--compare", help="Show the latest runs of two models side by side (no evaluation).",
-        metavar="A B", show_default=False)] = None,
+    compare: Annotated[list[str] | None, typer.Option(
+        "--compare", help="Put the latest stored runs side by side, no evaluation: MODEL --compare OTHER "
+                          "(B = MODEL, A = OTHER) or --compare A B. Names: `bitagent runs list`.",
+        metavar="OTHER", show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress (bar on a terminal, a line every 10 s otherwise) and no status lines.")
+    ] = False,
     profile: ProfileOpt = None,
     json_out: JsonOpt = False,
     verbose: VerboseOpt = 0,
@@ -215,24 +267,35 @@ def eval_model_cmd(
     from ..store.results import ResultStore, default_path
 
     if compare:
-        if model:
-            raise CliError("give either MODEL or --compare A B, not both", EXIT_USAGE)
+        # `--compare A B` parses as --compare A plus the positional B: both spellings name the same two runs.
+        sides = [*compare, *([model] if model else [])]
+        if len(sides) != 2:
+            raise CliError(f"--compare needs two models (MODEL --compare OTHER, or --compare A B); got "
+                           f"{len(sides)}: {', '.join(sides)}", EXIT_USAGE)
         with ResultStore(default_path(ctx.settings)) as store:
-            data = compare_runs(store, compare[0], compare[1])
+            data = compare_runs(store, sides[0], sides[1])
+        if report is not None:
+            from ..report import write_compare_report
+
+            data["report"] = str(write_compare_report(data, report))
+            ctx.info(f"comparison page written to {data['report']}")
         ctx.emit(data, lambda c: _render_compare(c, data))
         return
     if not model:
         raise CliError("missing MODEL: pass a Hugging Face id, a model directory or builtin:tiny "
                        "(or --compare A B)", EXIT_USAGE)
-    _run(ctx, model, category=list(category) if category else None, use_cache=not no_cache, report_path=report)
+    _run(ctx, model, category=list(category) if category else None, use_cache=not no_cache, report_path=report,
+         quiet=quiet)
 
 
-def _run(ctx: Ctx, model: str, *, category: list[str] | None, use_cache: bool, report_path: Path | None) -> None:
+def _run(ctx: Ctx, model: str, *, category: list[str] | None, use_cache: bool, report_path: Path | None,
+         quiet: bool = False) -> None:
     from .._evaluate import EvalError, evaluate
     from ..serving import ModelRefused, ServerError
     from ..tasks.suites import UnknownCategory, UnknownSuite
 
-    bar, update = _progress_bar(ctx)
+    bar, update = _progress_bar(ctx) if not quiet else (None, None)
+    lines = _progress_lines(ctx) if bar is None and not quiet else None
     started = False
 
     def progress(p) -> None:
@@ -242,11 +305,13 @@ def _run(ctx: Ctx, model: str, *, category: list[str] | None, use_cache: bool, r
                 bar.start()
                 started = True
             update(p)
+        elif lines is not None:
+            lines(p)
 
     error: EvalError | None = None
     try:
         rep = evaluate(model, settings=ctx.settings, category=category, use_cache=use_cache, progress=progress,
-                       status=ctx.info)
+                       status=(lambda msg: None) if quiet else ctx.info)
     except EvalError as e:
         error, rep = e, e.report
     except KeyboardInterrupt as e:

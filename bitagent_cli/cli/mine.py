@@ -2,8 +2,9 @@
 
 The seed's flags keep working (`--hf-model-name-to-run`, `--openai-api-base`,
 `--miner-hf-model-name-to-submit`, and the dotted `--axon.port`, `--wallet.name`, ... that
-``app.main`` rewrites). ``--dry-run`` resolves the settings, vets the models and prints the plan
-without touching the chain or serving anything.
+``app.main`` rewrites). ``--dry-run`` resolves the settings and checks everything a start needs (the port
+is a free TCP port, the wallet files exist, the --openai-api-base server answers, the models pass vetting),
+listing every failure (exit 1), without touching the chain or serving anything.
 """
 
 from __future__ import annotations
@@ -15,24 +16,25 @@ from rich.markup import escape
 
 from ._common import (EXIT_FAIL, EXIT_USAGE, ChainEndpointOpt, CliError, DryRunOpt, JsonOpt, NetuidOpt,
                       NetworkOpt, ProfileOpt, VerboseOpt, WalletHotkeyOpt, WalletNameOpt, WalletPathOpt,
-                      chain_overrides, open_context)
+                      chain_overrides, open_context, public_network_warnings)
 
 BACKENDS = ("auto", "vllm", "transformers", "endpoint")
 
 
 def mine_cmd(
     hf_model_name_to_run: Annotated[str | None, typer.Option(
-        "--hf-model-name-to-run", help="Model to serve: org/name[@rev] or a local directory (miner.model).",
+        "--hf-model-name-to-run", help="Model to serve: org/name\\[@rev] or a local directory (miner.model).",
         show_default=False)] = None,
     openai_api_base: Annotated[str | None, typer.Option(
         "--openai-api-base", help="Attach to a running OpenAI-compatible server instead of starting one, "
                                   "e.g. http://127.0.0.1:8000/v1 (miner.openai_api_base).", show_default=False)] = None,
     submit_model: Annotated[str | None, typer.Option(
-        "--miner-hf-model-name-to-submit", help="Commit this org/name[@rev] for offline evaluation on start, "
+        "--miner-hf-model-name-to-submit", help="Commit this org/name\\[@rev] for offline evaluation on start, "
                                                 "unless already committed (miner.submit_model).",
         show_default=False)] = None,
-    port: Annotated[int | None, typer.Option("--port", "-p", min=1, max=65535, show_default=False,
-                                             help="Port to listen on (miner.port; alias --axon.port).")] = None,
+    port: Annotated[int | None, typer.Option("--port", "-p", show_default=False,
+                                             help="Port to listen on, 1-65535 (miner.port; alias --axon.port).")
+                    ] = None,
     host: Annotated[str | None, typer.Option("--host", show_default=False,
                                              help="Address to listen on (miner.host).")] = None,
     external_ip: Annotated[str | None, typer.Option(
@@ -76,6 +78,10 @@ def mine_cmd(
     if dry_run:
         _dry_run(ctx, plan)
         return
+    if not 1 <= int(plan["port"]) <= 65535:
+        raise CliError(f"port {plan['port']} is not a TCP port; pass --port 1-65535 (miner.port)", EXIT_USAGE)
+    for w in public_network_warnings(ctx.settings, listens=True):
+        ctx.err.print(f"[yellow]warning[/yellow]: {escape(w)}", soft_wrap=True)
 
     from ..neurons.miner import run_miner
 
@@ -99,19 +105,59 @@ def mine_cmd(
     ctx.emit({"ok": True, **summary}, render)
 
 
-def _dry_run(ctx, plan: dict) -> None:
-    from ..neurons.miner import MinerError, resolve_external_ip, vet_models
-    from ..serving import ModelRefused
+def dry_run_checks(settings, plan: dict) -> tuple[list[dict], list[str], dict]:
+    """Every check ``mine --dry-run`` makes, none stopping the others: (failures, warnings, vetted).
 
+    Each failure is ``{"check", "problem", "fix"}``: the port (a TCP port, free to bind), the wallet files,
+    the ``--openai-api-base`` server (answers ``/models``), the models (vetted as validators vet them)."""
+    from ..neurons.miner import MinerError, resolve_external_ip, vet_models
+    from . import doctor
+
+    failures: list[dict] = []
+    warnings: list[str] = []
+
+    def fail(check: str, problem: str, fix: str) -> None:
+        failures.append({"check": check, "problem": problem, "fix": fix})
+
+    port = int(plan["port"])
+    if not 1 <= port <= 65535:
+        fail("port", f"{port} is not a TCP port", "pass --port 1-65535 (miner.port; the seed's --axon.port)")
+    else:
+        c = doctor.check_port(str(plan.get("host") or "0.0.0.0"), port)
+        if c.status != doctor.OK:
+            fail("port", c.detail, c.fix)
+    c = doctor.check_wallet(settings)
+    if c.status == doctor.FAIL:
+        fail("wallet", c.detail, c.fix)
+    base = plan.get("openai_api_base")
+    if base:
+        import httpx
+
+        url = str(base).rstrip("/") + "/models"
+        try:
+            r = httpx.get(url, timeout=5.0, trust_env=False)
+            if r.status_code != 200:
+                fail("openai-api-base", f"{url} answered HTTP {r.status_code}",
+                     "check the URL (it ends in /v1) and the server's API key")
+        except (httpx.HTTPError, ValueError) as e:
+            fail("openai-api-base", f"no OpenAI-compatible server answers at {url} ({type(e).__name__})",
+                 "start the server first, or fix --openai-api-base")
+    vetted: dict = {"model": None, "submit_model": None}
     try:
-        vetted = vet_models(ctx.settings)
-    except ModelRefused as e:
-        raise CliError(str(e), EXIT_FAIL) from None
-    warnings = []
+        vetted = vet_models(settings)
+    except Exception as e:  # noqa: BLE001 - ModelRefused / ModelUnavailable: listed with the rest
+        fail("model", str(e), "pick a model validators accept (docs/protocol.md): safetensors, no custom code, "
+                              "within eval.max_params_b")
     try:
-        plan["external_ip"] = resolve_external_ip(ctx.settings)
+        plan["external_ip"] = resolve_external_ip(settings)
     except MinerError as e:
         warnings.append(str(e))
+    warnings += public_network_warnings(settings, listens=True)
+    return failures, warnings, vetted
+
+
+def _dry_run(ctx, plan: dict) -> None:
+    failures, warnings, vetted = dry_run_checks(ctx.settings, plan)
 
     def render(console):
         console.print("[bold]bitagent mine --dry-run[/bold]: nothing is served and the chain is not touched")
@@ -122,9 +168,18 @@ def _dry_run(ctx, plan: dict) -> None:
                 console.print(f"  vetted {what}: {v.get('repo')}@{str(v.get('sha'))[:12]} "
                               f"({v.get('params_b')}B params, license {v.get('license') or 'unknown'})")
         for w in warnings:
-            console.print(f"[yellow]warning[/yellow]: {escape(w)}")
+            console.print(f"[yellow]warning[/yellow]: {escape(w)}", soft_wrap=True)
+        for f in failures:
+            console.print(f"[red]FAIL[/red] {escape(f['check'])}: {escape(f['problem'])}; fix: {escape(f['fix'])}",
+                          soft_wrap=True)
 
-    ctx.emit({"ok": True, "dry_run": True, "plan": plan, "vetted": vetted, "warnings": warnings}, render)
+    ctx.emit({"ok": not failures, "dry_run": True, "plan": plan, "vetted": vetted, "warnings": warnings,
+              "failures": failures}, render)
+    if failures:
+        names = ", ".join(f["check"] for f in failures)
+        ctx.err.print(f"error: {len(failures)} check(s) failed ({names}); fix them and run --dry-run again",
+                      markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_FAIL)
 
 
 def _known(e: Exception) -> Exception:

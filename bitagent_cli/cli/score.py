@@ -18,6 +18,9 @@ TasksOpt = Annotated[Path, typer.Option(
 ResponsesOpt = Annotated[Path, typer.Option(
     "--responses", "-r", help="Responses JSONL file: one {\"id\", \"response\" and/or \"tool_calls\"} a line.",
     show_default=False)]
+#: Rejected lines printed as warnings; the rest are counted (--json has them all).
+MAX_WARNINGS = 20
+
 FailuresOpt = Annotated[int, typer.Option(
     "--failures", help="How many failures to list under the table (0 = none).", min=0)]
 RulesOpt = Annotated[str | None, typer.Option(
@@ -33,7 +36,8 @@ def score_cmd(tasks: TasksOpt, responses: ResponsesOpt, failures: FailuresOpt = 
 
     With --json: the contract's object {"summary", "results", "errors", "unknown_ids"} (docs/task-format.md).
 
-    Exit 0 when scoring ran (whatever the accuracy), 1 when a file cannot be read, 2 for bad usage.
+    Exit 0 when scoring ran (whatever the accuracy), 1 when a file cannot be read or holds no task, 2 for bad
+    usage.
     """
     ctx = open_context(profile=profile, json_out=json_out, verbose=verbose, overrides={"eval.rules": rules})
     from ..scoring import ScoreFileError, score_files
@@ -42,9 +46,21 @@ def score_cmd(tasks: TasksOpt, responses: ResponsesOpt, failures: FailuresOpt = 
         report = score_files(tasks, responses, rules=ctx.settings["eval.rules"])
     except ScoreFileError as e:
         raise CliError(str(e), EXIT_FAIL) from None
+    if report["summary"]["tasks"] == 0:
+        bad = [e for e in report["errors"] if e["path"] == str(tasks)]
+        why = (f"{len(bad)} line(s) rejected, the first: line {bad[0]['line']}: {bad[0]['message']}" if bad
+               else "it is empty")
+        raise CliError(f"no task was read from {tasks} ({why}); --tasks takes a task file "
+                       f"(docs/task-format.md, e.g. from `bitagent tasks export`) and --responses the answers: "
+                       f"are they swapped?", EXIT_FAIL)
     if not ctx.json:
-        for err in report["errors"]:
-            ctx.err.print(f"[yellow]warning:[/yellow] {escape(err['path'])}:{err['line']}: {escape(err['message'])}")
+        errors = report["errors"]
+        for err in errors[:MAX_WARNINGS]:
+            ctx.err.print(f"[yellow]warning:[/yellow] {escape(err['path'])}:{err['line']}: {escape(err['message'])}",
+                          soft_wrap=True)
+        if len(errors) > MAX_WARNINGS:
+            ctx.err.print(f"[yellow]warning:[/yellow] {len(errors) - MAX_WARNINGS} more rejected line(s) not shown "
+                          f"({len(errors)} in all; --json lists every one)", soft_wrap=True)
         if report["unknown_ids"]:
             ids = report["unknown_ids"]
             shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")

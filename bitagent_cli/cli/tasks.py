@@ -48,8 +48,9 @@ def export_cmd(
     category: Annotated[list[str] | None, typer.Option(
         "--category", "-c", help="Only these categories (repeat or comma-separate), e.g. simple,live_simple.",
         show_default=False)] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, show_default=False,
-                                              help="At most N tasks, sampled across categories.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-l", min=0, show_default=False,
+                                              help="At most N tasks, sampled across categories (0 = all, as in "
+                                                   "eval-model).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the --limit sample.")] = 0,
     hf: Annotated[str | None, typer.Option(
         "--hf", help="Instead of --suite: a Hugging Face dataset (e.g. glaiveai/glaive-function-calling-v2) or a "
@@ -73,6 +74,7 @@ def export_cmd(
     )
 
     ctx = open_context(profile=profile, json_out=json_out, verbose=verbose)
+    limit = limit or None  # 0 = all, as eval-model's --limit
     if (suite is None) == (hf is None):
         raise CliError("give exactly one of --suite NAME (bfcl, glaive, bitagent) or --hf DATASET", EXIT_USAGE)
     try:

@@ -12,10 +12,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ._common import (EXIT_FAIL, ChainEndpointOpt, CliError, DryRunOpt, JsonOpt, NetuidOpt, NetworkOpt, ProfileOpt,
-                      VerboseOpt, WalletHotkeyOpt, WalletNameOpt, WalletPathOpt, chain_overrides, open_context)
+                      VerboseOpt, WalletHotkeyOpt, WalletNameOpt, WalletPathOpt, chain_overrides, open_context,
+                      public_network_warnings)
 
 
 def validate_cmd(
@@ -66,6 +68,8 @@ def validate_cmd(
     from ..neurons.validator import build_validator, run_validator
 
     s = ctx.settings
+    for w in public_network_warnings(s, listens=False):
+        ctx.err.print(f"[yellow]warning[/yellow]: {escape(w)}", soft_wrap=True)
     wandb_mode = None if no_wandb else ("online" if s["validator.wandb"] else "offline")
     try:
         validator = build_validator(s, state_file=state_file, offline=not no_offline, dry_run=dry_run,
@@ -76,7 +80,14 @@ def validate_cmd(
              f"{validator.hotkey}; state {validator.state.path}"
              + ("; dry run: no weights are set" if dry_run else ""))
 
+    reached = False  # did any step read the chain?
+    first_error: list[str] = []
+
     def on_step(r: Any) -> None:
+        nonlocal reached
+        reached = reached or r.block is not None
+        if r.block is None and r.errors and not first_error:
+            first_error.append(r.errors[0])
         scores = [q["score"] for q in r.queried.values()]
         mean = f"{sum(scores) / len(scores):.2f}" if scores else "-"
         extra = f", weights set on {len(r.weights)} uid(s)" if r.weights else ""
@@ -88,7 +99,12 @@ def validate_cmd(
             result = run_validator(validator, max_steps=max_steps, on_step=on_step)
         except (KeyboardInterrupt, asyncio.CancelledError):
             result = None
-        out = {"ok": True, "steps_run": result.steps if result else 0, "dry_run": dry_run, **validator.summary(),
+        steps = result.steps if result else 0
+        if steps and not reached:  # never reached the chain: nothing validated
+            first = first_error[0] if first_error else "no block was read"
+            raise CliError(f"no step reached the chain ({steps} run): {first.removeprefix('sync: ')}",
+                           EXIT_FAIL, {"steps_run": steps})
+        out = {"ok": True, "steps_run": steps, "dry_run": dry_run, **validator.summary(),
                "last_step": result.last.to_dict() if result and result.last else None}
     finally:
         validator.state.close()

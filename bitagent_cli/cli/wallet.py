@@ -98,17 +98,22 @@ def _network_flags(s: Any) -> str:
     return out
 
 
-def _next_steps(role: Role, name: str, hotkeys: list[str], network_flag: str) -> list[str]:
+def _next_steps(role: Role, name: str, hotkeys: list[str], network_flag: str, path: str | None = None) -> list[str]:
     hk = hotkeys[0]
-    w = f"-w {name} -H {hk}{network_flag}"
+    # the same wallets directory in every step: without it, they would look in ~/.bittensor/wallets
+    where = f" --wallet-path {path}" if path and Path(path).expanduser() != Path("~/.bittensor/wallets").expanduser() \
+        else ""
+    w = f"-w {name} -H {hk}{where}{network_flag}"
     steps = [f"bitagent register {w} --max-burn TAO"]
     if role is Role.miner:
         steps += [f"bitagent submit-model ORG/MODEL {w}", f"bitagent mine {w}"]
     elif role is Role.validator:
-        steps += [f"btcli stake add --wallet {name} --wallet-hotkey {hk}  (stake for a validator permit)",
+        steps += [f"btcli stake add --wallet.name {name} --wallet.hotkey {hk}"
+                  + (f" --wallet.path {path}" if where else "") + "  (stake for a validator permit)",
                   f"bitagent validate {w}"]
     else:
-        steps = [f"btcli subnets create --wallet {name} --wallet-hotkey {hk}  (create the subnet)"] + steps
+        steps = [f"btcli subnets create --wallet.name {name} --wallet.hotkey {hk}"
+                 + (f" --wallet.path {path}" if where else "") + "  (create the subnet)"] + steps
     return steps
 
 
@@ -195,7 +200,7 @@ def wallet_setup_cmd(
         "ok": True, "role": role.value, **setup.to_dict(), "hotkeys": hotkeys,
         "mnemonic_out": str(mnemonic_out) if mnemonic_out and not dry_run else None,
         "mnemonics_saved": sink.count, "funded": funded,
-        "next_steps": _next_steps(role, name, hotkeys, network_flag),
+        "next_steps": _next_steps(role, name, hotkeys, network_flag, path),
     }
 
     def render(console: Any) -> None:

@@ -11,6 +11,7 @@ This module imports nothing else from bitagent_cli.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 __all__ = ["ConfigError", "SETTINGS", "Settings", "Spec", "list_profiles", "load_settings",
-           "profile_dirs", "user_config_dir", "data_dir"]
+           "profile_dirs", "profile_problems", "user_config_dir", "data_dir"]
 
 DEFAULT_PROFILE = "local"
 
@@ -168,6 +169,10 @@ def _coerce(spec: Spec, value: Any, where: str) -> Any:
             if isinstance(value, bool):
                 raise ValueError
             out = float(value)
+            if not math.isfinite(out) or out < 0 or (out == 0 and spec.key.endswith("timeout")):
+                fix = f"set {spec.key} to a finite number" + (" above 0" if spec.key.endswith("timeout")
+                                                              else " of at least 0")
+                raise ValueError
         elif spec.type is list:
             if isinstance(value, str):
                 out = [v.strip() for v in value.split(",") if v.strip()]
@@ -186,28 +191,69 @@ def _coerce(spec: Spec, value: Any, where: str) -> Any:
     return out
 
 
-def _read_profile_file(path: Path) -> dict[str, Any]:
+def _unknown_key(path: Path, key: str) -> ConfigError:
+    import difflib
+
+    section, _, name = key.partition(".")
+    same_section = [k.partition(".")[2] for k in SETTINGS if k.startswith(section + ".")]
+    close = difflib.get_close_matches(name, same_section, n=1, cutoff=0.6) if same_section else []
+    if close:
+        hint = f"did you mean `{close[0]}` ({section}.{close[0]})?"
+    else:
+        close = difflib.get_close_matches(key, list(SETTINGS), n=1, cutoff=0.6)
+        hint = f"did you mean `{close[0]}`?" if close else "see `bitagent profile show` for the valid keys."
+    return ConfigError(f"{path}: unknown key {key!r}; {hint}")
+
+
+def _read_profile_file(path: Path, problems: list[str] | None = None) -> dict[str, Any]:
+    """The file's settings as dotted keys. With ``problems`` (a list), a bad key or file is recorded there
+    and skipped instead of raising :class:`ConfigError` (what ``profile list/show`` use)."""
+    def fail(err: ConfigError) -> None:
+        if problems is None:
+            raise err
+        problems.append(str(err))
+
     try:
         with path.open("rb") as f:
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML ({e}); fix the syntax or delete the file.") from None
+        fail(ConfigError(f"{path}: not valid TOML ({e}); fix the syntax or delete the file."))
+        return {}
     except OSError as e:
-        raise ConfigError(f"{path}: cannot be read ({e.strerror}).") from None
+        fail(ConfigError(f"{path}: cannot be read ({e.strerror})."))
+        return {}
     flat: dict[str, Any] = {}
     for section, body in data.items():
         if section == "description":
             continue
         if not isinstance(body, dict):
-            raise ConfigError(f"{path}: top-level key {section!r} must be a [section]; "
-                              f"put it under one of [chain], [wallet], [eval], [miner], [validator], [paths].")
+            fail(ConfigError(f"{path}: top-level key {section!r} must be a [section]; "
+                             f"put it under one of [chain], [wallet], [eval], [miner], [validator], [paths]."))
+            continue
         for k, v in body.items():
             key = f"{section}.{k}"
             spec = SETTINGS.get(key)
             if spec is None:
-                raise ConfigError(f"{path}: unknown key {key!r}; see `bitagent profile show` for the valid keys.")
-            flat[key] = _coerce(spec, v, str(path))
+                fail(_unknown_key(path, key))
+                continue
+            try:
+                flat[key] = _coerce(spec, v, str(path))
+            except ConfigError as e:
+                fail(e)
     return flat
+
+
+def profile_problems() -> dict[str, list[str]]:
+    """Profile file -> what is wrong with it (unknown keys, bad values, bad TOML); files without problems
+    are left out."""
+    out: dict[str, list[str]] = {}
+    for files in list_profiles().values():
+        for path in files:
+            problems: list[str] = []
+            _read_profile_file(path, problems)
+            if problems:
+                out[str(path)] = problems
+    return out
 
 
 @dataclass
@@ -217,6 +263,8 @@ class Settings(Mapping[str, Any]):
     profile: str
     values: dict[str, Any]
     sources: dict[str, str] = field(default_factory=dict)
+    #: What was skipped when loaded with ``lenient=True`` (bad keys or files, one sentence each).
+    problems: list[str] = field(default_factory=list)
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -234,11 +282,14 @@ class Settings(Mapping[str, Any]):
 
 
 def load_settings(profile: str | None = None, overrides: Mapping[str, Any] | None = None,
-                  env: Mapping[str, str] | None = None) -> Settings:
+                  env: Mapping[str, str] | None = None, *, lenient: bool = False) -> Settings:
     """Resolve settings: defaults < profile (builtin, then user file) < ``BITAGENT_*`` env < overrides.
 
-    ``overrides`` holds flag values; ``None`` values are ignored (flag not given).
+    ``overrides`` holds flag values; ``None`` values are ignored (flag not given). ``lenient``: a bad key in
+    a profile file or the environment is skipped and listed in ``Settings.problems`` instead of raising
+    (``profile list/show`` use it, so they can show what is wrong).
     """
+    problems: list[str] | None = [] if lenient else None
     env = os.environ if env is None else env
     name = profile or env.get("BITAGENT_PROFILE") or DEFAULT_PROFILE
     available = list_profiles()
@@ -249,12 +300,18 @@ def load_settings(profile: str | None = None, overrides: Mapping[str, Any] | Non
     values = {k: s.default for k, s in SETTINGS.items()}
     sources = {k: "default" for k in SETTINGS}
     for path in available[name]:
-        for k, v in _read_profile_file(path).items():
+        for k, v in _read_profile_file(path, problems).items():
             values[k] = v
             sources[k] = str(path)
     for k, spec in SETTINGS.items():
         if spec.env in env:
-            values[k] = _coerce(spec, env[spec.env], f"environment variable {spec.env}")
+            try:
+                values[k] = _coerce(spec, env[spec.env], f"environment variable {spec.env}")
+            except ConfigError as e:
+                if problems is None:
+                    raise
+                problems.append(str(e))
+                continue
             sources[k] = f"env {spec.env}"
     for k, v in (overrides or {}).items():
         if v is None:
@@ -264,4 +321,4 @@ def load_settings(profile: str | None = None, overrides: Mapping[str, Any] | Non
             raise ConfigError(f"internal: unknown setting {k!r}")
         values[k] = _coerce(spec, v, "command-line flag")
         sources[k] = "flag"
-    return Settings(profile=name, values=values, sources=sources)
+    return Settings(profile=name, values=values, sources=sources, problems=problems or [])
