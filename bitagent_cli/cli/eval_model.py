@@ -246,7 +246,8 @@ def eval_model_cmd(
     no_cache: Annotated[bool, typer.Option(
         "--no-cache", help="Ask the model again even for tasks answered before (answers are still stored).")] = False,
     report: Annotated[Path | None, typer.Option(
-        "--report", help="Also write a self-contained HTML report to this file.", show_default=False,
+        "--report", help="Also write a self-contained HTML report to this file (with --compare: the comparison "
+                         "page).", show_default=False,
         dir_okay=False)] = None,
     compare: Annotated[list[str] | None, typer.Option(
         "--compare", help="Put the latest stored runs side by side, no evaluation: MODEL --compare OTHER "
