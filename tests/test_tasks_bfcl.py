@@ -23,8 +23,10 @@ def test_counts_and_categories(bfcl):
         cats[t.category] = cats.get(t.category, 0) + 1
     assert cats == {"simple": 400, "multiple": 200, "parallel": 200, "parallel_multiple": 200,
                     "irrelevance": 240, "live_simple": 258, "live_multiple": 1053, "live_parallel": 16,
-                    "live_parallel_multiple": 24, "live_irrelevance": 884, "live_relevance": 16}
-    assert len(bfcl) == 3491
+                    "live_parallel_multiple": 24, "live_irrelevance": 884, "live_relevance": 16,
+                    "simple_java": 100, "simple_javascript": 50, "multi_turn_base": 200,
+                    "multi_turn_miss_func": 200, "multi_turn_miss_param": 200}
+    assert len(bfcl) == 4241
 
 
 def test_simple_python_0(bfcl):

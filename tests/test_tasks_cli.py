@@ -13,7 +13,7 @@ def test_list_json(run_cli):
     data = json.loads(out)
     suites = {s["name"]: s for s in data["suites"]}
     assert list(suites) == ["bfcl", "glaive", "bitagent"]
-    assert suites["bfcl"]["count"] == 3491 and suites["bfcl"]["categories"]["live_relevance"] == 16
+    assert suites["bfcl"]["count"] == 4241 and suites["bfcl"]["categories"]["live_relevance"] == 16
     assert suites["bfcl"]["hash"] == suite_hash(load_suite("bfcl"))
 
 

@@ -35,15 +35,20 @@ class SuiteSpec:
     description: str
     license: str
     file: str
+    #: More files whose tasks follow ``file``'s (the bfcl suite's multi-turn tasks live in their own file).
+    more_files: tuple[str, ...] = ()
 
 
 SUITES: dict[str, SuiteSpec] = {
     "bfcl": SuiteSpec(
         "bfcl",
-        "Berkeley Function Calling Leaderboard v4, all single-turn categories (bfcl-eval 2026.3.23 data), "
-        "converted faithfully: Python type names and \"\" = may be omitted kept.",
+        "Berkeley Function Calling Leaderboard v4 (bfcl-eval 2026.3.23 data): the 16 categories the subnet's "
+        "validators scored (the single-turn Python ones, simple_java, simple_javascript, multi_turn_base, "
+        "multi_turn_miss_func, multi_turn_miss_param), converted faithfully: Python type names and \"\" = may be "
+        "omitted kept.",
         "Apache-2.0",
-        "bfcl.jsonl.gz"),
+        "bfcl.jsonl.gz",
+        ("bfcl_multi_turn.jsonl.gz",)),
     "glaive": SuiteSpec(
         "glaive",
         "glaiveai/glaive-function-calling-v2 sample (300 conversations, LLaMA-Factory's demo file): one task per function_call turn, with the "
@@ -102,6 +107,7 @@ def _task_from_packaged(d: dict[str, Any]) -> Task:
         tools=tuple(Tool(t["name"], t.get("description", ""), t["parameters"]) for t in d["tools"]),
         expected=tuple(ExpectedCall(e["name"], e["arguments"]) for e in d.get("expected", ())),
         meta=d.get("meta") or {},
+        multi_turn=d.get("multi_turn"),
     )
 
 
@@ -116,8 +122,11 @@ def _load_all(name: str) -> tuple[Task, ...]:
     spec = SUITES.get(name)
     if spec is None:
         raise UnknownSuite(name)
-    text = _data_bytes(spec.file).decode("utf-8")
-    return tuple(_task_from_packaged(json.loads(line)) for line in text.splitlines() if line)
+    out: list[Task] = []
+    for filename in (spec.file, *spec.more_files):
+        text = _data_bytes(filename).decode("utf-8")
+        out.extend(_task_from_packaged(json.loads(line)) for line in text.splitlines() if line)
+    return tuple(out)
 
 
 def _canonical(task: Task) -> str:
