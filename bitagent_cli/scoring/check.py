@@ -600,6 +600,9 @@ def _offered(task: Task) -> frozenset:
 
 def score_task(task: Task, response: Response | None) -> ScoreResult:
     """Score one response to one task (1.0 correct, 0.0 otherwise; see the module docs for the rules)."""
+    if task.language != "python":  # Java/JS literals in strings (BFCL's simple_java / simple_javascript)
+        from .javalike import score_javalike
+        return score_javalike(task, response)
     if response is None:
         return _result(task, False, "no_response", _criteria(), "No response was given for this task.", None)
     parsed = _read(response.text, response.tool_calls)  # parse_calls, without its result object
