@@ -600,7 +600,7 @@ def _offered(task: Task) -> frozenset:
 
 def score_task(task: Task, response: Response | None) -> ScoreResult:
     """Score one response to one task (1.0 correct, 0.0 otherwise; see the module docs for the rules)."""
-    if task.language != "python":  # Java/JS literals in strings (BFCL's simple_java / simple_javascript)
+    if task.language != "python" or task.multi_turn is not None:  # Java/JS literals (scoring/javalike.py)
         from .javalike import score_javalike
         return score_javalike(task, response)
     if response is None:

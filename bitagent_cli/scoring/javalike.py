@@ -50,7 +50,8 @@ from typing import Any
 from ..tasks import FunctionCall, Task, Tool
 from .parse import parse_calls
 
-__all__ = ["MAX_CHARS", "MAX_DEPTH", "JavaLikeError", "convert_value", "first_answer_call", "parse_call_text",
+__all__ = ["MAX_CHARS", "MAX_DEPTH", "JavaLikeError", "convert_value", "first_answer_call", "first_answer_text",
+           "parse_call_text",
            "parse_literal", "render_literal", "score_javalike"]
 
 MAX_CHARS = 200_000
@@ -546,6 +547,37 @@ def _generic_end(toks: list[_Tok], i: int) -> int | None:
     return None
 
 
+_ATOMS = ("ident", "num", "str", "char", "badchar")
+_PREFIX_WORDS = ("new", "typeof", "void", "await", "instanceof", "in")
+_INFIX_WORDS = ("instanceof", "in")
+
+
+def _one_expression(vt: list[_Tok], name: str, language: str) -> None:
+    """Reject a value that is not one expression: `John Doe`, `1.2.3`, `employee:1234` (BFCL's decoders fail
+    these too); a ``:`` is only read inside brackets or after a ``?`` (and Java's ``::``)."""
+    depth = 0
+    ternary = 0
+    for j, x in enumerate(vt):
+        y = vt[j + 1] if j + 1 < len(vt) else None
+        if y is not None and x.kind in _ATOMS and y.kind in _ATOMS and x.text not in _PREFIX_WORDS \
+                and y.text not in _INFIX_WORDS:
+            raise JavaLikeError(f"the value of {name} is not one {_LANG[language]} expression")
+        if x.kind != "punct":
+            continue
+        if x.text in _OPEN:
+            depth += 1
+        elif x.text in ")]}":
+            depth -= 1
+        elif depth == 0 and x.text == "?":
+            ternary += 1
+        elif depth == 0 and x.text == ":":
+            if (y is not None and y.text == ":") or (j and vt[j - 1].text == ":"):
+                continue
+            if not ternary:
+                raise JavaLikeError(f"the value of {name} is not one {_LANG[language]} expression")
+            ternary -= 1
+
+
 def _arg(src: str, toks: list[_Tok], a: int, b: int, args: dict[str, Any], language: str) -> None:
     if b <= a:
         if args or a != b:
@@ -556,6 +588,7 @@ def _arg(src: str, toks: list[_Tok], a: int, b: int, args: dict[str, Any], langu
         if name in args:
             raise JavaLikeError(f"argument {name} is given twice")
         vt = toks[a + 2:b]
+        _one_expression(vt, name, language)
         if len(vt) == 1 and vt[0].kind == "str":
             args[name] = vt[0].value  # a lone string literal: its content (BFCL's decoders unquote it)
         else:
@@ -649,6 +682,11 @@ def score_javalike(task: Task, response: Any) -> Any:
     """Score one response to a Java/JS task (see the module docs); returns a :class:`ScoreResult`."""
     from .check import Response, ScoreResult, score_task
 
+    if task.multi_turn is not None:  # a conversation, not one answer: played and checked by eval-model
+        base = score_task(dataclasses.replace(task, multi_turn=None, meta={**task.meta, "language": "python"}),
+                          None)
+        return dataclasses.replace(base, feedback="A multi-turn task is scored by playing its conversation "
+                                                  "(bitagent eval-model), not from one response.")
     declared = _declared(task)
     if response is None:
         return score_task(declared, None)
@@ -763,6 +801,20 @@ def render_literal(v: Any, declared: str | None, items: str | None, language: st
                 parts.append(render_literal(x, items, None, language))
         return "[" + ", ".join(parts) + "]"
     return _natural_literal(v, language)
+
+
+def first_answer_text(task: Task) -> str:
+    """The first acceptable answer as prompt-mode text in the task's language: ``[name(a=<literal>, ...)]``,
+    ``String`` values quoted, every other value as its literal (variables bare)."""
+    call = first_answer_call(task)
+    tool = task.tool(call.name)
+    props = tool.properties if tool is not None else {}
+    parts = []
+    for k, v in call.arguments.items():
+        if (props.get(k) or {}).get("x-bfcl-type") == "String":
+            v = _quote(v)
+        parts.append(f"{k}={v}")
+    return f"[{call.name}({', '.join(parts)})]"
 
 
 def first_answer_call(task: Task) -> FunctionCall:
