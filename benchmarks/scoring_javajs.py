@@ -209,7 +209,8 @@ def variants(task):
 
 
 def as_text(task, call: FunctionCall) -> str | None:
-    """Prompt-mode text for a call whose values are literal strings (String parameters quoted)."""
+    """Prompt-mode text for a call whose values are literal strings (String parameters quoted), as
+    ``javalike.first_answer_text`` writes it."""
     props = _props(task)
     parts = []
     for k, v in call.arguments.items():

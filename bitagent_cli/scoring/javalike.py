@@ -813,6 +813,11 @@ def first_answer_text(task: Task) -> str:
     for k, v in call.arguments.items():
         if (props.get(k) or {}).get("x-bfcl-type") == "String":
             v = _quote(v)
+        else:
+            try:  # a value that is not one expression (`John Doe`) is written as a string literal
+                parse_call_text(f"f(a={v})", task.language)
+            except JavaLikeError:
+                v = _quote(v)
         parts.append(f"{k}={v}")
     return f"[{call.name}({', '.join(parts)})]"
 
