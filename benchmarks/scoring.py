@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="cold rounds also forget the identifiers the parser has validated (a fresh process)")
     args = ap.parse_args(argv)
 
-    tasks = [t for t in load_suite("bfcl") if t.language == "python" and t.multi_turn is None]  # Java/JS, multi-turn: own benchmarks
+    tasks = [t for t in load_suite("bfcl") if t.language == "python"]  # Java/JS: benchmarks/scoring_javajs.py
     responses = [Response(t.id, first_answer_text(t)) for t in tasks]
     pairs = list(zip(tasks, responses))
     n = len(pairs)

@@ -24,9 +24,8 @@ def test_counts_and_categories(bfcl):
     assert cats == {"simple": 400, "multiple": 200, "parallel": 200, "parallel_multiple": 200,
                     "irrelevance": 240, "live_simple": 258, "live_multiple": 1053, "live_parallel": 16,
                     "live_parallel_multiple": 24, "live_irrelevance": 884, "live_relevance": 16,
-                    "simple_java": 100, "simple_javascript": 50, "multi_turn_base": 200,
-                    "multi_turn_miss_func": 200, "multi_turn_miss_param": 200}
-    assert len(bfcl) == 4241
+                    "simple_java": 100, "simple_javascript": 50}
+    assert len(bfcl) == 3641
 
 
 def test_simple_python_0(bfcl):

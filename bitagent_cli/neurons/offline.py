@@ -164,7 +164,7 @@ def _child(conn: Any, repo: str, sha: str, profile: str, values: Mapping[str, An
 
 def _summary(report: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key in ("tasks", "correct", "accuracy", "by_category", "by_suite", "backend", "model_sha"):
+    for key in ("tasks", "correct", "accuracy", "by_category", "by_suite", "bfcl_summary", "backend", "model_sha"):
         v = getattr(report, key, None)
         if v is not None:
             out[key] = v
