@@ -156,7 +156,10 @@ def _child(conn: Any, repo: str, sha: str, profile: str, values: Mapping[str, An
 
         settings = Settings(profile=profile, values=dict(values))
         report = evaluate(f"{repo}@{sha}" if sha else repo, suites=suites, settings=settings, limit=limit)
-        conn.send(("ok", float(report.accuracy), _summary(report)))
+        score = report.accuracy
+        if settings["validator.offline_score"] == "bfcl_overall":  # BFCL v4's formula (0 without BFCL categories)
+            score = (report.bfcl_summary or {}).get("overall") or 0.0
+        conn.send(("ok", float(score), _summary(report)))
     except BaseException as e:  # noqa: BLE001 - report everything to the parent
         conn.send(("refused" if type(e).__name__ == "ModelRefused" else "error", 0.0,
                    {"error": f"{type(e).__name__}: {e}"[:500]}))

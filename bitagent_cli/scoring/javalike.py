@@ -62,6 +62,10 @@ class JavaLikeError(ValueError):
     """Text that is not a Java/JS call or literal."""
 
 
+class _TooDeep(JavaLikeError):
+    """Nesting beyond :data:`MAX_DEPTH` (never read as an expression instead)."""
+
+
 # --------------------------------------------------------------------------------------------- lexer
 _NUM_RE = re.compile(r"(?:0[xX][0-9a-fA-F_]+|(?:\d[\d_]*(?:\.\d[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d+)?)[lLfFdDn]?")
 _IDENT_RE = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
@@ -116,10 +120,6 @@ def _lex(s: str, language: str) -> list[_Tok]:
         c = s[i]
         if c.isspace():
             i += 1
-            continue
-        if c == "/" and s[i + 1:i + 2] in ("/", "*"):  # comments
-            end = s.find("\n", i) if s[i + 1] == "/" else s.find("*/", i + 2)
-            i = n if end < 0 else end + (1 if s[i + 1] == "/" else 2)
             continue
         if c in quotes:
             v, j = _string(s, i, c)
@@ -183,8 +183,43 @@ class _P:
         return self.src[self.t[a].start:self.t[b - 1].end] if b > a else ""
 
     def value(self, depth: int) -> Node:
+        """One value: a literal, or else one expression kept as its text (a variable, ``f(x)``, ``new Path(p)``)."""
         if depth > MAX_DEPTH:
-            raise JavaLikeError("nested too deeply")
+            raise _TooDeep("nested too deeply")
+        a = self.i
+        try:
+            return self.literal(depth)
+        except _TooDeep:
+            raise
+        except JavaLikeError:
+            return self.expr(a)
+
+    def expr(self, a: int) -> Node:
+        """The tokens from ``a`` up to a ``,``/``;`` or an unmatched closing bracket, as an expression's text."""
+        self.i = a
+        depth = 0
+        n = len(self.t)
+        while self.i < n:
+            tok = self.t[self.i]
+            if tok.kind == "punct":
+                if tok.text in _OPEN:
+                    depth += 1
+                elif tok.text in ")]}":
+                    if depth == 0:
+                        break
+                    depth -= 1
+                elif tok.text in ",;" and depth == 0:
+                    break
+                elif tok.text == "<" and self.i > a and self.t[self.i - 1].kind == "ident":
+                    end = _generic_end(self.t, self.i)
+                    if end is not None:
+                        self.i = end
+            self.i += 1
+        if self.i == a or depth:
+            raise JavaLikeError("not an expression")
+        return ("expr", None, self.text(a, self.i))
+
+    def literal(self, depth: int) -> Node:
         a = self.i
         tok = self.peek()
         if tok is None:
