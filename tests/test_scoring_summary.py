@@ -65,3 +65,13 @@ def test_input_forms_and_live_weights():
     assert bfcl_summary({"simple": 0.5}) == bfcl_summary({"simple_python": 0.5})
     assert bfcl_summary({"simple": {"tasks": 0, "correct": 0}})["overall"] is None  # nothing ran
     assert sum(OVERALL_WEIGHTS.values()) == pytest.approx(1.0)
+
+
+def test_v3_formula_the_validators_used():
+    s = bfcl_summary(XLAM)
+    non_live = (0.738333 + 0.935 + 0.875 + 0.835 + 0.6208) / 5
+    sizes = {"live_simple": 258, "live_multiple": 1053, "live_parallel": 16, "live_parallel_multiple": 24,
+             "live_irrelevance": 884, "live_relevance": 16}
+    live = sum(XLAM[c] * n for c, n in sizes.items()) / sum(sizes.values())
+    assert s["overall_v3"] == pytest.approx((non_live + live + 0.70) / 3, abs=1e-5)
+    assert bfcl_summary({"multi_turn_base": 1.0})["overall_v3"] == pytest.approx(0.25 / 3, abs=1e-6)

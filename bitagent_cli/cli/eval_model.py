@@ -51,7 +51,8 @@ def _render_report(console: Console, d: dict[str, Any]) -> None:
         cols = (("non-live AST", "non_live_ast"), ("live AST", "live_ast"), ("multi-turn", "multi_turn"),
                 ("relevance", "relevance"), ("irrelevance", "irrelevance"))
         console.print("BFCL summary: " + ", ".join(f"{label} {_pct(b.get(k))}" for label, k in cols)
-                      + f"; [bold]BFCL v4 overall {_pct(b.get('overall'))}[/bold]")
+                      + f"; [bold]BFCL v4 overall {_pct(b.get('overall'))}[/bold]"
+                      + f" (v3 formula, as the validators computed it: {_pct(b.get('overall_v3'))})")
         console.print(f"  {escape(b.get('overall_note') or '')}", style="dim")
     startup = f", server start-up {d['startup_s']} s" if d.get("startup_s") else ""
     console.print(f"[bold]accuracy {_pct(d.get('accuracy', 0.0))}[/bold] ({d.get('correct')}/{d.get('tasks')})"

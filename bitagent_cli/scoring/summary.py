@@ -15,6 +15,11 @@ still adds 0). We never run the agentic categories (web search and memory need t
 ``multi_turn_long_context`` (BFCL makes it in code), so they always count 0 here, as they did for the subnet's
 validators; ``overall_note`` says which categories counted 0.
 
+``overall_v3`` is the formula of BFCL v3 (until 2025-07-17), the one the subnet's validators' pinned BFCL
+(gorilla 56d7a7c, 2025-05) computed: the unweighted mean of non-live (unweighted mean of Simple, multiple,
+parallel, parallel_multiple and irrelevance), live (size-weighted mean of the four live AST categories,
+live_irrelevance and live_relevance) and multi-turn; also with missing categories as 0.
+
 The live weights are BFCL's full category sizes (258, 1053, 16, 24), not the numbers of tasks run: with
 ``--limit`` each category is sampled, and its accuracy stands for the whole category, so weighting by the
 full sizes estimates what BFCL would compute on all of it (on a full run the two are the same).
@@ -80,7 +85,8 @@ def bfcl_summary(per_category: Mapping[str, Any]) -> dict[str, Any]:
     Returns a flat dict of fractions (0..1, 6 decimals): ``non_live_ast``, ``simple_ast``, ``live_ast``,
     ``multi_turn``, ``relevance``, ``irrelevance``, ``agentic`` (None when no category of the column ran; a
     column that ran in part counts its missing categories as 0, as BFCL's Overall does), ``overall`` (None when
-    no BFCL category ran), ``overall_note`` and ``not_run`` (the BFCL categories that counted 0)."""
+    no BFCL category ran), ``overall_v3`` (the v3 formula the subnet's validators used), ``overall_note`` and
+    ``not_run`` (the BFCL categories that counted 0)."""
     accs: dict[str, float] = {}
     for cat, c in per_category.items():
         name = _ALIASES.get(cat, cat)
@@ -107,6 +113,10 @@ def bfcl_summary(per_category: Mapping[str, Any]) -> dict[str, Any]:
     parts = {"non_live_ast": non_live, "live_ast": live, "irrelevance": irrelevance, "multi_turn": multi_turn,
              "agentic": agentic}
     overall = sum(OVERALL_WEIGHTS[k] * v for k, v in parts.items()) if accs else None
+    non_live_v3 = (simple + sum(accs.get(c, 0.0) for c in _NON_LIVE) + accs.get("irrelevance", 0.0)) / 5
+    live_v3_cats = _LIVE + ("live_irrelevance", "live_relevance")
+    live_v3 = sum(accs.get(c, 0.0) * BFCL_SIZES[c] for c in live_v3_cats) / sum(BFCL_SIZES[c] for c in live_v3_cats)
+    overall_v3 = (non_live_v3 + live_v3 + multi_turn) / 3 if accs else None
     in_overall = _SIMPLE + _NON_LIVE + _LIVE + _IRRELEVANCE + _MULTI_TURN + _WEB + _MEMORY
     not_run = [c for c in in_overall if c not in accs]
     note = ("BFCL v4 overall = 0.10 non-live AST + 0.10 live AST + 0.10 irrelevance + 0.30 multi-turn "
@@ -121,6 +131,7 @@ def bfcl_summary(per_category: Mapping[str, Any]) -> dict[str, Any]:
         note += "; not run, counted 0 as BFCL counts a missing category: " + ", ".join(said)
     out: dict[str, Any] = {k: (None if v is None else round(v, 6)) for k, v in columns.items()}
     out["overall"] = None if overall is None else round(overall, 6)
+    out["overall_v3"] = None if overall_v3 is None else round(overall_v3, 6)
     out["overall_note"] = note
     out["not_run"] = not_run
     return out
