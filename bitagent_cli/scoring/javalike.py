@@ -69,6 +69,7 @@ class _TooDeep(JavaLikeError):
 # --------------------------------------------------------------------------------------------- lexer
 _NUM_RE = re.compile(r"(?:0[xX][0-9a-fA-F_]+|(?:\d[\d_]*(?:\.\d[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d+)?)[lLfFdDn]?")
 _IDENT_RE = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+_PLAIN_NUM_RE = re.compile(r"-?(?:\d[\d_]*(?:\.\d[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d+)?[lLfFdDn]?")
 _JAVA_ESC = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "0": "\0", "s": " ",
              "\\": "\\", "'": "'", '"': '"', "`": "`", "v": "\v"}
 
@@ -112,38 +113,36 @@ def _string(s: str, i: int, quote: str) -> tuple[str, int]:
     raise JavaLikeError("a string literal is not closed")
 
 
+_TOKEN_RE = re.compile(r"\s*(?:(?P<num>" + _NUM_RE.pattern + r")|(?P<ident>[A-Za-z_$][A-Za-z0-9_$]*)|(?P<q>[\"'`])"
+                       r"|(?P<p>\S))")
+
+
 def _lex(s: str, language: str) -> list[_Tok]:
     toks: list[_Tok] = []
     i, n = 0, len(s)
-    quotes = "\"'`" if language == "javascript" else "\""
+    match = _TOKEN_RE.match
     while i < n:
-        c = s[i]
-        if c.isspace():
-            i += 1
-            continue
-        if c in quotes:
-            v, j = _string(s, i, c)
-            toks.append(_Tok("str", s[i:j], v, i, j))
+        m = match(s, i)
+        if m is None:  # only whitespace is left
+            break
+        kind = m.lastgroup
+        a = m.start(kind)
+        if kind == "q":
+            c = m.group("q")
+            if c == "'" and language == "java":  # a char literal ('ab' is not Java: text, e.g. in an expression)
+                v, j = _string(s, a, "'")
+                toks.append(_Tok("char" if len(v) == 1 else "badchar", s[a:j], v, a, j))
+            elif c == "`" and language == "java":
+                toks.append(_Tok("punct", c, None, a, a + 1))
+                j = a + 1
+            else:
+                v, j = _string(s, a, c)
+                toks.append(_Tok("str", s[a:j], v, a, j))
             i = j
             continue
-        if c == "'":  # Java char literal ('ab' is not Java: kept as text, e.g. inside an expression)
-            v, j = _string(s, i, "'")
-            toks.append(_Tok("char" if len(v) == 1 else "badchar", s[i:j], v, i, j))
-            i = j
-            continue
-        if c.isdigit() or (c == "." and i + 1 < n and s[i + 1].isdigit()):
-            m = _NUM_RE.match(s, i)
-            assert m is not None
-            toks.append(_Tok("num", m.group(), None, i, m.end()))
-            i = m.end()
-            continue
-        m = _IDENT_RE.match(s, i)
-        if m:
-            toks.append(_Tok("ident", m.group(), None, i, m.end()))
-            i = m.end()
-            continue
-        toks.append(_Tok("punct", c, None, i, i + 1))
-        i += 1
+        j = m.end()
+        toks.append(_Tok("punct" if kind == "p" else kind, s[a:j], None, a, j))
+        i = j
     return toks
 
 
@@ -396,6 +395,14 @@ def parse_literal(text: str, language: str) -> Node:
     s = text.strip()
     if len(s) > MAX_CHARS:
         return ("expr", None, s)
+    if _IDENT_RE.fullmatch(s):  # the common cases, without the lexer: a name or a keyword
+        if s in ("true", "false"):
+            return ("bool", s == "true", s)
+        if s == "null" or (s == "undefined" and language == "javascript"):
+            return ("null", None, s)
+        return ("expr", None, s)
+    if _PLAIN_NUM_RE.fullmatch(s):
+        return ("num", s, s)
     try:
         toks = _lex(s, language)
         p = _P(s, toks, language)
@@ -683,6 +690,7 @@ def _convert_call(task: Task, call: FunctionCall, from_text: bool) -> tuple[Func
     (structured calls must write literals in strings), if any."""
     tool = task.tool(call.name) or task.tool(call.name.replace("_", ".")) or _tool_by_variant(task, call.name)
     props = tool.properties if tool is not None else {}
+    lang = task.language
     out: dict[str, Any] = {}
     bad = None
     for k, v in call.arguments.items():
@@ -695,8 +703,8 @@ def _convert_call(task: Task, call: FunctionCall, from_text: bool) -> tuple[Func
         if not isinstance(sch, dict) or "x-bfcl-type" not in sch:
             out[k] = v
             continue
-        node = parse_literal(v, task.language)
-        out[k] = convert_value(node, sch.get("x-bfcl-type"), sch.get("x-bfcl-items-type"), task.language)
+        node = parse_literal(v, lang)
+        out[k] = convert_value(node, sch.get("x-bfcl-type"), sch.get("x-bfcl-items-type"), lang)
     return FunctionCall(call.name, out), bad
 
 
