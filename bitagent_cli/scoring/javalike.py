@@ -762,8 +762,7 @@ def score_javalike(task: Task, response: Any) -> Any:
                                f"as a string (e.g. \"true\", \"42\", \"new int[]{{1, 2}}\"), as the tool's schema "
                                f"says.", calls, fmt)
         converted.append(cc)
-    payload = [{"type": "function", "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
-               for c in converted]
+    payload = [{"type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in converted]
     result = score_task(declared, Response(response.id, None, payload) if payload else
                         Response(response.id, "", None))  # "": no call at all
     return dataclasses.replace(result, calls=calls, format=fmt if calls else result.format)
