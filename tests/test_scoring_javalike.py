@@ -130,6 +130,9 @@ def test_wrong_answers_are_rejected_with_the_right_error(tasks):
         assert not r.correct and r.error == code, (code, r.error, r.feedback)
     r = score_task(t, fc(t, **{**ok, "params": 'new HashMap<String, Object>() {{ put("limit", 51); }}'}))
     assert not r.correct and r.error == "wrong_value"
+    text = first_answer_text(t)
+    assert score_task(t, Response(t.id, f"Sure! Here is the call:\n{text}\nDone.")).correct  # prose around it
+    assert score_task(t, Response(t.id, f"```java\n{text}\n```")).correct
     assert score_task(t, Response(t.id, "I cannot help with that.")).error == "no_call"
     assert score_task(t, Response(t.id, "[f(a=John Doe]")).error == "unparseable"
     assert score_task(t, None).error == "no_response"

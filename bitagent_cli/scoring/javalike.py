@@ -716,6 +716,18 @@ def _tool_by_variant(task: Task, name: str) -> Tool | None:
     return None
 
 
+_EMBEDDED_RE = re.compile(r"\[\s*[A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*)*\s*\(")
+
+
+def _embedded(text: str) -> str | None:
+    """``[name(...), ...]`` after some prose ("Sure! [f(a=1)]"): from the first such ``[`` to the last ``]``."""
+    m = _EMBEDDED_RE.search(text)
+    if m is None or m.start() == 0:
+        return None
+    end = text.rfind("]")
+    return text[m.start():end + 1] if end > m.start() else None
+
+
 def _looks_structured(s: str) -> bool:
     s = s.lstrip("`\n ")
     return s.startswith(("{", "[{", "<")) or s.lower().startswith(("json", "```json"))
@@ -738,11 +750,15 @@ def score_javalike(task: Task, response: Any) -> Any:
     from_text = False
     fmt = None
     if not tool_calls and isinstance(text, str) and text.strip() and not _looks_structured(text):
-        try:
-            calls = parse_call_text(text, task.language)
-            from_text, fmt = True, task.language
-        except (JavaLikeError, RecursionError):
-            calls = None
+        for candidate in (text, _embedded(text)):  # the whole text, else a [call(...)] list inside prose
+            if candidate is None:
+                continue
+            try:
+                calls = parse_call_text(candidate, task.language)
+                from_text, fmt = True, task.language
+                break
+            except (JavaLikeError, RecursionError):
+                calls = None
     if calls is None:
         parsed = parse_calls(text, tool_calls)
         if not parsed.ok:
