@@ -502,10 +502,6 @@ def convert_value(node: Node, declared: str | None, items: str | None, language:
     return _natural(node, language)
 
 
-def _lit_text(v: Any) -> str | None:
-    return v if isinstance(v, str) else None
-
-
 # --------------------------------------------------------------------------------------------- call text
 def _fence(text: str) -> str:
     s = text.strip()
@@ -685,7 +681,7 @@ def _declared(task: Task) -> Task:
     return d
 
 
-def _convert_call(task: Task, call: FunctionCall, from_text: bool) -> tuple[FunctionCall, str | None]:
+def _convert_call(task: Task, call: FunctionCall) -> tuple[FunctionCall, str | None]:
     """The call with each argument converted by its declared type; the name of an argument that is not a string
     (structured calls must write literals in strings), if any."""
     tool = task.tool(call.name) or task.tool(call.name.replace("_", ".")) or _tool_by_variant(task, call.name)
@@ -747,7 +743,6 @@ def score_javalike(task: Task, response: Any) -> Any:
         return score_task(declared, None)
     text, tool_calls = response.text, response.tool_calls
     calls: list[FunctionCall] | None = None
-    from_text = False
     fmt = None
     if not tool_calls and isinstance(text, str) and text.strip() and not _looks_structured(text):
         for candidate in (text, _embedded(text)):  # the whole text, else a [call(...)] list inside prose
@@ -755,7 +750,7 @@ def score_javalike(task: Task, response: Any) -> Any:
                 continue
             try:
                 calls = parse_call_text(candidate, task.language)
-                from_text, fmt = True, task.language
+                fmt = task.language
                 break
             except (JavaLikeError, RecursionError):
                 calls = None
@@ -767,7 +762,7 @@ def score_javalike(task: Task, response: Any) -> Any:
         fmt = parsed.format
     converted = []
     for c in calls:
-        cc, bad = _convert_call(task, c, from_text)
+        cc, bad = _convert_call(task, c)
         if bad is not None:
             base = score_task(declared, Response(response.id, None, []))
             crit = {k: None for k in base.criteria}
