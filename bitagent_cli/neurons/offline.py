@@ -156,13 +156,18 @@ def _child(conn: Any, repo: str, sha: str, profile: str, values: Mapping[str, An
 
         settings = Settings(profile=profile, values=dict(values))
         report = evaluate(f"{repo}@{sha}" if sha else repo, suites=suites, settings=settings, limit=limit)
-        score = report.accuracy
-        if settings["validator.offline_score"] == "bfcl_overall":  # BFCL v4's formula (0 without BFCL categories)
-            score = (report.bfcl_summary or {}).get("overall") or 0.0
-        conn.send(("ok", float(score), _summary(report)))
+        conn.send(("ok", offline_score(report, settings["validator.offline_score"]), _summary(report)))
     except BaseException as e:  # noqa: BLE001 - report everything to the parent
         conn.send(("refused" if type(e).__name__ == "ModelRefused" else "error", 0.0,
                    {"error": f"{type(e).__name__}: {e}"[:500]}))
+
+
+def offline_score(report: Any, how: str = "accuracy") -> float:
+    """An evaluation's offline score (``validator.offline_score``): its accuracy over the suites run, or BFCL v4's
+    overall over the BFCL categories run (0 when none ran)."""
+    if how == "bfcl_overall":
+        return float((report.bfcl_summary or {}).get("overall") or 0.0)
+    return float(report.accuracy)
 
 
 def _summary(report: Any) -> dict[str, Any]:
