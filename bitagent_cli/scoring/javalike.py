@@ -48,6 +48,7 @@ import re
 from typing import Any
 
 from ..tasks import FunctionCall, Task, Tool
+from ..tasks._types import HINT_KEYS
 from .parse import parse_calls
 
 __all__ = ["MAX_CHARS", "MAX_DEPTH", "JavaLikeError", "convert_value", "first_answer_call", "first_answer_text",
@@ -653,7 +654,7 @@ def _declared_task(task: Task) -> Task:
         props = {}
         for k, sch in tool.properties.items():
             if isinstance(sch, dict) and "x-bfcl-type" in sch:
-                sch = {kk: vv for kk, vv in sch.items() if not kk.startswith("x-")}
+                sch = {kk: vv for kk, vv in sch.items() if kk not in HINT_KEYS}
                 t = table.get(tool.properties[k]["x-bfcl-type"])
                 if t:
                     sch["type"] = t

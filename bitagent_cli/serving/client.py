@@ -29,6 +29,7 @@ import httpcore
 import httpx
 
 from ..tasks import Tool
+from ..tasks._types import HINT_KEYS
 
 __all__ = ["BFCL_SYSTEM_PROMPT", "Completion", "MAX_RESPONSE_BYTES", "chat", "local_transport",
            "prompt_mode_messages", "request_body", "tools_unsupported"]
@@ -89,7 +90,7 @@ class Completion:
 def _python_types(schema: Any) -> Any:
     """JSON schema with BFCL's Python type names put back where we kept them (``float``, ``tuple``, ``any``)."""
     if isinstance(schema, dict):
-        out = {k: _python_types(v) for k, v in schema.items() if not (isinstance(k, str) and k.startswith("x-"))}
+        out = {k: _python_types(v) for k, v in schema.items() if k not in HINT_KEYS}
         if "x-python-type" in schema:
             out["type"] = schema["x-python-type"]
         if out.get("type") == "object":

@@ -190,9 +190,13 @@ class Tool:
         return {"name": self.name, "description": self.description, "arguments": args}
 
 
+#: Schema keys of ours (type hints for the checker), never sent to a model.
+HINT_KEYS = frozenset({"x-python-type", "x-bfcl-type", "x-bfcl-items-type"})
+
+
 def _strip_hints(schema: Any) -> Any:
-    if isinstance(schema, dict):  # x-python-type, x-bfcl-type...: ours, not the model's
-        return {k: _strip_hints(v) for k, v in schema.items() if not (isinstance(k, str) and k.startswith("x-"))}
+    if isinstance(schema, dict):
+        return {k: _strip_hints(v) for k, v in schema.items() if k not in HINT_KEYS}
     if isinstance(schema, list):
         return [_strip_hints(v) for v in schema]
     return schema
