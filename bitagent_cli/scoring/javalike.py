@@ -730,9 +730,14 @@ def _looks_structured(s: str) -> bool:
     return s.startswith(("{", "[{", "<")) or s.lower().startswith(("json", "```json"))
 
 
-def score_javalike(task: Task, response: Any) -> Any:
-    """Score one response to a Java/JS task (see the module docs); returns a :class:`ScoreResult`."""
-    from .check import Response, ScoreResult, score_task
+def score_javalike(task: Task, response: Any, rules: str = "bitagent") -> Any:
+    """Score one response to a Java/JS task (see the module docs); returns a :class:`ScoreResult`. ``rules`` is
+    passed on to ``check.score_task`` for the converted call (when it is not the default)."""
+    from .check import Response, ScoreResult
+    from .check import score_task as _score_task
+
+    def score_task(t: Task, r: Any) -> Any:
+        return _score_task(t, r) if rules == "bitagent" else _score_task(t, r, rules)  # type: ignore[call-arg]
 
     if task.multi_turn is not None:  # a conversation, not one answer: played and checked by eval-model
         base = score_task(dataclasses.replace(task, multi_turn=None, meta={**task.meta, "language": "python"}),
