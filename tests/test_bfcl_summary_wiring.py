@@ -26,10 +26,10 @@ def test_report_carries_the_summary_of_bfcl_full_else_bfcl():
     assert report({"glaive": cats(simple=1.0)}).bfcl_summary is None
     assert report({}).to_dict()["bfcl_summary"] is None
     only_bfcl = report({"bfcl": cats(simple=1.0), "glaive": cats(simple=0.0)})
-    assert only_bfcl.bfcl_summary["simple_ast"] == pytest.approx(1 / 3, abs=1e-6)  # java and js not run: 0
+    assert only_bfcl.bfcl_summary["simple"] == pytest.approx(1 / 3, abs=1e-6)  # java and js not run: 0
     both = report({"bfcl": cats(simple=1.0), "bfcl-full": cats(simple=0.5, multi_turn_base=1.0)})
     s = both.to_dict()["bfcl_summary"]
-    assert s["multi_turn"] == pytest.approx(0.25) and s["simple_ast"] == pytest.approx(0.5 / 3, abs=1e-6)
+    assert s["multi_turn"] == pytest.approx(0.25) and s["simple"] == pytest.approx(0.5 / 3, abs=1e-6)
 
 
 def test_offline_score_is_accuracy_unless_bfcl_overall_is_asked_for():
@@ -39,7 +39,7 @@ def test_offline_score_is_accuracy_unless_bfcl_overall_is_asked_for():
     assert offline_score(r, "bfcl_overall") == pytest.approx(0.10)  # non-live only: 0.10 x 100%
     assert offline_score(report({"glaive": cats(simple=1.0)}), "bfcl_overall") == 0.0
     assert offline_score(SimpleNamespace(accuracy=0.5, bfcl_summary=None), "bfcl_overall") == 0.0
-    assert _summary(r)["bfcl_summary"]["non_live_ast"] == pytest.approx(1.0)
+    assert _summary(r)["bfcl_summary"]["non_live"] == pytest.approx(1.0)
 
 
 def test_the_setting_takes_only_its_choices():

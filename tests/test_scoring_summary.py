@@ -21,9 +21,9 @@ XLAM = {
 
 def test_published_row_is_reproduced():
     s = bfcl_summary(XLAM)
-    assert s["non_live_ast"] == pytest.approx(0.8458, abs=5e-5)
-    assert s["simple_ast"] == pytest.approx(0.7383, abs=5e-5)
-    assert s["live_ast"] == pytest.approx(0.6795, abs=5e-5)
+    assert s["non_live"] == pytest.approx(0.8458, abs=5e-5)
+    assert s["simple"] == pytest.approx(0.7383, abs=5e-5)
+    assert s["live"] == pytest.approx(0.6795, abs=5e-5)
     assert s["irrelevance"] == pytest.approx(0.6328, abs=5e-5)
     assert s["multi_turn"] == pytest.approx(0.70) and s["agentic"] == pytest.approx(0.1024)
     assert s["relevance"] == pytest.approx(0.875)
@@ -44,8 +44,8 @@ def test_missing_categories_count_zero_and_columns_that_did_not_run_are_none():
     assert set(s["not_run"]) == {"multi_turn_long_context", "web_search_base", "web_search_no_snippet",
                                  "memory_kv", "memory_vector", "memory_rec_sum"}
     only = bfcl_summary({"simple": {"tasks": 4, "correct": 3}})
-    assert only["simple_ast"] == pytest.approx(0.25) and only["non_live_ast"] == pytest.approx(0.0625)
-    assert only["live_ast"] is only["multi_turn"] is only["relevance"] is only["irrelevance"] is None
+    assert only["simple"] == pytest.approx(0.25) and only["non_live"] == pytest.approx(0.0625)
+    assert only["live"] is only["multi_turn"] is only["relevance"] is only["irrelevance"] is None
     assert only["overall"] == pytest.approx(0.00625)
     assert bfcl_summary({})["overall"] is None
     assert bfcl_summary({"glaive_thing": 1.0})["overall"] is None  # not a BFCL category
@@ -61,7 +61,7 @@ def test_input_forms_and_live_weights():
                       "live_parallel_multiple": 0.0})
     total = BFCL_SIZES["live_simple"] + BFCL_SIZES["live_multiple"] + BFCL_SIZES["live_parallel"] + \
         BFCL_SIZES["live_parallel_multiple"]
-    assert s["live_ast"] == pytest.approx((258 + 16) / total, abs=1e-6)
+    assert s["live"] == pytest.approx((258 + 16) / total, abs=1e-6)
     assert bfcl_summary({"simple": 0.5}) == bfcl_summary({"simple_python": 0.5})
     assert bfcl_summary({"simple": {"tasks": 0, "correct": 0}})["overall"] is None  # nothing ran
     assert sum(OVERALL_WEIGHTS.values()) == pytest.approx(1.0)
@@ -75,3 +75,14 @@ def test_v3_formula_the_validators_used():
     live = sum(XLAM[c] * n for c, n in sizes.items()) / sum(sizes.values())
     assert s["overall_v3"] == pytest.approx((non_live + live + 0.70) / 3, abs=1e-5)
     assert bfcl_summary({"multi_turn_base": 1.0})["overall_v3"] == pytest.approx(0.25 / 3, abs=1e-6)
+
+
+def test_columns_for_display():
+    from bitagent_cli.scoring.summary import BFCL_COLUMNS, bfcl_columns
+
+    cols = bfcl_columns({"simple": {"tasks": 4, "correct": 4, "accuracy": 1.0},
+                         "live_simple": {"tasks": 2, "correct": 1, "accuracy": 0.5}})
+    assert list(cols) == list(BFCL_COLUMNS)
+    assert cols["non_live"] == {"accuracy": pytest.approx(1 / 12, abs=1e-6), "tasks": 4, "categories": ["simple"]}
+    assert cols["live"]["categories"] == ["live_simple"] and cols["live"]["tasks"] == 2
+    assert cols["multi_turn"] == {"accuracy": None, "tasks": 0, "categories": []}

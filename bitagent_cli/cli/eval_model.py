@@ -48,7 +48,7 @@ def _render_report(console: Console, d: dict[str, Any]) -> None:
         console.print(t)
     b = d.get("bfcl_summary")
     if b:
-        cols = (("non-live AST", "non_live_ast"), ("live AST", "live_ast"), ("multi-turn", "multi_turn"),
+        cols = (("non-live AST", "non_live"), ("live AST", "live"), ("multi-turn", "multi_turn"),
                 ("relevance", "relevance"), ("irrelevance", "irrelevance"))
         console.print("BFCL summary: " + ", ".join(f"{label} {_pct(b.get(k))}" for label, k in cols)
                       + f"; [bold]BFCL v4 overall {_pct(b.get('overall'))}[/bold]"

@@ -30,7 +30,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["BFCL_SIZES", "OVERALL_WEIGHTS", "bfcl_summary"]
+__all__ = ["BFCL_COLUMNS", "BFCL_SIZES", "OVERALL_WEIGHTS", "bfcl_columns", "bfcl_summary"]
+
+#: Column key -> the label BFCL's leaderboard uses.
+BFCL_COLUMNS: dict[str, str] = {"non_live": "Non-Live (AST)", "live": "Live (AST)", "multi_turn": "Multi-Turn",
+                                "relevance": "Relevance", "irrelevance": "Irrelevance"}
 
 #: Entries per BFCL v4 category (bfcl-eval 2026.3.23), the live weights.
 BFCL_SIZES = {
@@ -43,7 +47,7 @@ BFCL_SIZES = {
 }
 
 #: BFCL v4's Overall weights (CHANGELOG 2025-07-17).
-OVERALL_WEIGHTS = {"non_live_ast": 0.10, "live_ast": 0.10, "irrelevance": 0.10, "multi_turn": 0.30, "agentic": 0.40}
+OVERALL_WEIGHTS = {"non_live": 0.10, "live": 0.10, "irrelevance": 0.10, "multi_turn": 0.30, "agentic": 0.40}
 
 _SIMPLE = ("simple_python", "simple_java", "simple_javascript")
 _NON_LIVE = ("multiple", "parallel", "parallel_multiple")
@@ -82,8 +86,8 @@ def bfcl_summary(per_category: Mapping[str, Any]) -> dict[str, Any]:
     """BFCL's summary columns and v4 overall from ``{category: {"tasks": n, "correct": k}}`` (or
     ``{"accuracy": a, "tasks": n}``, or a bare accuracy); category names are BFCL's, ``simple`` = simple_python.
 
-    Returns a flat dict of fractions (0..1, 6 decimals): ``non_live_ast``, ``simple_ast``, ``live_ast``,
-    ``multi_turn``, ``relevance``, ``irrelevance``, ``agentic`` (None when no category of the column ran; a
+    Returns a flat dict of fractions (0..1, 6 decimals): ``non_live`` (non-live AST), ``simple`` (its Simple),
+    ``live`` (live AST), ``multi_turn``, ``relevance``, ``irrelevance``, ``agentic`` (None when no category of the column ran; a
     column that ran in part counts its missing categories as 0, as BFCL's Overall does), ``overall`` (None when
     no BFCL category ran), ``overall_v3`` (the v3 formula the subnet's validators used), ``overall_note`` and
     ``not_run`` (the BFCL categories that counted 0)."""
@@ -102,15 +106,15 @@ def bfcl_summary(per_category: Mapping[str, Any]) -> dict[str, Any]:
     irrelevance = _mean(accs, _IRRELEVANCE)
     agentic = (_mean(accs, _WEB) + _mean(accs, _MEMORY)) / 2
     columns = {
-        "non_live_ast": non_live if _ran(accs, _SIMPLE + _NON_LIVE) else None,
-        "simple_ast": simple if _ran(accs, _SIMPLE) else None,
-        "live_ast": live if _ran(accs, _LIVE) else None,
+        "non_live": non_live if _ran(accs, _SIMPLE + _NON_LIVE) else None,
+        "simple": simple if _ran(accs, _SIMPLE) else None,
+        "live": live if _ran(accs, _LIVE) else None,
         "multi_turn": multi_turn if _ran(accs, _MULTI_TURN) else None,
         "relevance": accs.get("live_relevance"),
         "irrelevance": irrelevance if _ran(accs, _IRRELEVANCE) else None,
         "agentic": agentic if _ran(accs, _WEB + _MEMORY) else None,
     }
-    parts = {"non_live_ast": non_live, "live_ast": live, "irrelevance": irrelevance, "multi_turn": multi_turn,
+    parts = {"non_live": non_live, "live": live, "irrelevance": irrelevance, "multi_turn": multi_turn,
              "agentic": agentic}
     overall = sum(OVERALL_WEIGHTS[k] * v for k, v in parts.items()) if accs else None
     non_live_v3 = (simple + sum(accs.get(c, 0.0) for c in _NON_LIVE) + accs.get("irrelevance", 0.0)) / 5
@@ -134,4 +138,21 @@ def bfcl_summary(per_category: Mapping[str, Any]) -> dict[str, Any]:
     out["overall_v3"] = None if overall_v3 is None else round(overall_v3, 6)
     out["overall_note"] = note
     out["not_run"] = not_run
+    return out
+
+
+_COLUMN_CATEGORIES = {"non_live": _SIMPLE + _NON_LIVE, "live": _LIVE, "multi_turn": _MULTI_TURN,
+                      "relevance": ("live_relevance",), "irrelevance": _IRRELEVANCE}
+
+
+def bfcl_columns(per_category: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The five columns of :data:`BFCL_COLUMNS` as ``{key: {"accuracy", "tasks", "categories"}}`` for display:
+    ``accuracy`` as :func:`bfcl_summary` computes it (None when none of the column's categories ran), ``tasks``
+    and ``categories`` what ran of it (our names, e.g. ``simple`` for simple_python)."""
+    s = bfcl_summary(per_category)
+    out: dict[str, dict[str, Any]] = {}
+    for key, cats in _COLUMN_CATEGORIES.items():
+        present = [c for c in per_category if _ALIASES.get(c, c) in cats]
+        tasks = sum(int(per_category[c].get("tasks", 0)) for c in present if isinstance(per_category[c], Mapping))
+        out[key] = {"accuracy": s[key], "tasks": tasks, "categories": present}
     return out
