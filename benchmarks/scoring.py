@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="cold rounds also forget the identifiers the parser has validated (a fresh process)")
     args = ap.parse_args(argv)
 
-    tasks = load_suite("bfcl")
+    tasks = [t for t in load_suite("bfcl") if t.language == "python"]  # Java/JS: benchmarks/scoring_javajs.py
     responses = [Response(t.id, first_answer_text(t)) for t in tasks]
     pairs = list(zip(tasks, responses))
     n = len(pairs)

@@ -191,6 +191,17 @@ class EvalReport:
         return (self.vet or {}).get("fingerprint")
 
     @property
+    def bfcl_summary(self) -> dict[str, Any] | None:
+        """BFCL's summary columns and v4 overall over the ``bfcl-full`` (else ``bfcl``) suite's categories (None when
+        neither ran)."""
+        s = self.by_suite.get("bfcl-full") or self.by_suite.get("bfcl")
+        if not s or not s.get("by_category"):
+            return None
+        from .scoring.summary import bfcl_summary
+
+        return bfcl_summary(s["by_category"])
+
+    @property
     def cached(self) -> int:
         return sum(1 for o in self.outcomes if o.cached)
 
@@ -235,6 +246,7 @@ class EvalReport:
             "not_run": self.not_run, "cached": self.cached, "requests": self.requests,
             "request_errors": self.request_errors, "tasks": self.tasks, "correct": self.correct,
             "accuracy": self.accuracy, "by_category": self.by_category, "by_suite": self.by_suite,
+            "bfcl_summary": self.bfcl_summary,
             "errors": self.summary.get("errors", {}), "failures": self.failures(),
             "wall_s": round(self.wall_s, 3), "startup_s": None if self.startup_s is None else round(self.startup_s, 3),
             "tasks_per_s": self.tasks_per_s,

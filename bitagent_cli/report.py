@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .scoring.summary import BFCL_COLUMNS, bfcl_summary
+from .scoring.summary import BFCL_COLUMNS, bfcl_columns, bfcl_summary
 
 __all__ = ["render_compare_html", "render_html", "write_compare_report", "write_html_report"]
 
@@ -113,9 +113,16 @@ def _card(label: str, value: str, sub: str = "", cls: str = "") -> str:
             f"<div class=sub>{_e(sub)}</div></div>")
 
 
+def _bfcl_suite(by_suite: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The per-category results of the run's BFCL suite (``bfcl-full`` first, else ``bfcl``); None if neither ran."""
+    s = by_suite.get("bfcl-full") or by_suite.get("bfcl")
+    return (s or {}).get("by_category") or None
+
+
 def _bfcl_cards(by_category: Mapping[str, Any]) -> list[str]:
-    cards = []
-    for key, col in bfcl_summary(by_category).items():
+    overall = bfcl_summary(by_category)
+    cards = [_card("BFCL v4 overall", _pct(overall.get("overall")), overall.get("overall_note") or "")]
+    for key, col in bfcl_columns(by_category).items():
         acc = col["accuracy"]
         sub = (f"{col['tasks']} task{'s' if col['tasks'] != 1 else ''}: " + ", ".join(col["categories"])) if acc is not None else "not in this run"
         cards.append(_card(BFCL_COLUMNS.get(key, key), _pct(acc), sub, "na" if acc is None else ""))
@@ -249,13 +256,14 @@ def render_html(report: Any, *, details: bool = True) -> str:
         sub += f"; only {d['completed']} of {d['total']} tasks run"
     cards = [_card("accuracy, all tasks", _pct(acc), sub, "main")]
     by_suite = d.get("by_suite") or {}
-    if "bfcl" in by_suite:
-        cards += _bfcl_cards((by_suite["bfcl"] or {}).get("by_category") or {})
+    bfcl_cats = _bfcl_suite(by_suite)
+    if bfcl_cats:
+        cards += _bfcl_cards(bfcl_cats)
     parts.append("<div class=cards>" + "".join(cards) + "</div>")
-    if "bfcl" in by_suite:
-        parts.append("<p class='muted small'>BFCL columns as its leaderboard computes them from the bfcl suite's "
-                     "categories in this run: Non-Live = mean of simple, multiple, parallel, parallel_multiple; "
-                     "Live = count-weighted; Irrelevance = mean of irrelevance and live_irrelevance.</p>")
+    if bfcl_cats:
+        parts.append("<p class='muted small'>BFCL columns as its leaderboard computes them (bfcl-eval's summary) "
+                     "from the BFCL categories of this run: Non-Live and Irrelevance are unweighted means, Live is "
+                     "weighted by BFCL's category sizes, and a category not run counts 0, as in BFCL's Overall.</p>")
     for name, summary in by_suite.items():
         summary = summary or {}
         sacc = float(summary.get("accuracy", 0.0))
@@ -321,10 +329,10 @@ def render_compare_html(data: Mapping[str, Any]) -> str:
              _card("B − A", "N/A" if acc_a is None or acc_b is None else f"{(acc_b - acc_a) * 100:+.1f}",
                    "points of accuracy, all tasks", "main")]
     parts.append("<div class=cards>" + "".join(cards) + "</div>")
-    bfa = ((a.get("by_suite") or {}).get("bfcl") or {}).get("by_category")
-    bfb = ((b.get("by_suite") or {}).get("bfcl") or {}).get("by_category")
+    bfa = _bfcl_suite(a.get("by_suite") or {})
+    bfb = _bfcl_suite(b.get("by_suite") or {})
     if bfa or bfb:
-        ca, cb = bfcl_summary(bfa or {}), bfcl_summary(bfb or {})
+        ca, cb = bfcl_columns(bfa or {}), bfcl_columns(bfb or {})
         rows = []
         for key in dict.fromkeys([*ca, *cb]):
             va = (ca.get(key) or {}).get("accuracy")

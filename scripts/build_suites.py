@@ -5,6 +5,8 @@
 
 Sources (see ``bitagent_cli/tasks/data/NOTICE.md`` for their licenses):
   <data>/bfcl/BFCL_v4_*.json + possible_answer/   -> bfcl.jsonl.gz      (bitagent_cli.tasks.bfcl)
+  <data>/bfcl/BFCL_v4_multi_turn_*.json + possible_answer/ + multi_turn_func_doc/
+                                                   -> bfcl_multi_turn.jsonl.gz (same module)
   <data>/glaive/glaive_toolcall_en_demo.json       -> glaive.jsonl.gz    (bitagent_cli.tasks.glaive)
   the two above                                    -> bitagent.jsonl.gz  (bitagent_cli.tasks.bitagent_suite)
 
@@ -40,12 +42,13 @@ def _gz(tasks: list[Task]) -> bytes:
 
 
 def build(data: Path, only: set[str]) -> dict[str, bytes]:
-    from bitagent_cli.tasks.bfcl import convert_bfcl_dir
+    from bitagent_cli.tasks.bfcl import convert_bfcl_dir, convert_bfcl_multi_turn
 
     out: dict[str, bytes] = {}
     bfcl = convert_bfcl_dir(data / "bfcl")
     if "bfcl" in only:
         out["bfcl.jsonl.gz"] = _gz(bfcl)
+        out["bfcl_multi_turn.jsonl.gz"] = _gz(convert_bfcl_multi_turn(data / "bfcl"))
     need_glaive = bool(only & {"glaive", "bitagent"})
     glaive: list[Task] = []
     if need_glaive:
@@ -62,24 +65,32 @@ def build(data: Path, only: set[str]) -> dict[str, bytes]:
     if "bfcl" in only or need_glaive:
         notice = data / "NOTICE.md"
         if notice.exists():
-            out["NOTICE.md"] = _notice(notice.read_text(encoding="utf-8")).encode("utf-8")
+            more = data / "bfcl" / "MORE-DATA.md"
+            extra = more.read_text(encoding="utf-8") if more.exists() else ""
+            out["NOTICE.md"] = _notice(notice.read_text(encoding="utf-8"), extra).encode("utf-8")
     return out
 
 
-def _notice(shared: str) -> str:
-    return (
+def _notice(shared: str, more: str = "") -> str:
+    text = (
         "# Third-party data in this folder\n\n"
         "The suites here are converted from the files below (by `scripts/build_suites.py`); the conversion\n"
         "changes their layout, not their content. The original notice of the source data follows.\n\n"
-        "- `bfcl.jsonl.gz`: from the Berkeley Function Calling Leaderboard v4 single-turn data shipped in\n"
-        "  `bfcl-eval` 2026.3.23 (`bfcl_eval/data`), Copyright the Gorilla / BFCL authors (UC Berkeley),\n"
-        "  Apache License 2.0.\n"
+        "- `bfcl.jsonl.gz`: from the Berkeley Function Calling Leaderboard v4 single-turn data (Python, Java,\n"
+        "  JavaScript) shipped in `bfcl-eval` 2026.3.23 (`bfcl_eval/data`), Copyright the Gorilla / BFCL authors\n"
+        "  (UC Berkeley), Apache License 2.0.\n"
+        "- `bfcl_multi_turn.jsonl.gz`: from the same package's multi-turn data (questions, ground truths and the\n"
+        "  function documents of `multi_turn_func_doc/`), same copyright and license.\n"
         "- `glaive.jsonl.gz`: from `glaive_toolcall_en_demo.json` (LLaMA-Factory, Apache-2.0), a sample of\n"
         "  `glaiveai/glaive-function-calling-v2`, Apache License 2.0.\n"
         "- `bitagent.jsonl.gz`: derived from the two above (same licenses).\n\n"
         "A copy of the Apache License 2.0 is at https://www.apache.org/licenses/LICENSE-2.0.\n\n"
         "## Original notice\n\n" + shared.replace("# Data in this folder\n", "").lstrip()
     )
+    if more:
+        body = more.split("\n", 1)[1].lstrip() if more.startswith("#") and "\n" in more else more
+        text = text.rstrip("\n") + "\n\n## Original notice of the Java, JavaScript and multi-turn data\n\n" + body
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:

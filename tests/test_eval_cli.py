@@ -43,6 +43,8 @@ def test_json_is_one_object_with_the_exact_score(run_cli, items):
     assert d["settings"]["concurrency"] == 3 and d["settings"]["max_tokens"] == 512
     assert set(d["by_suite"]) == {"bfcl"} and len(d["failures"]) == 12 - right
     assert {f["category"] for f in d["failures"]} == {"simple"}
+    b = d["bfcl_summary"]  # BFCL's columns over the bfcl suite's categories, and v4's overall
+    assert b["overall"] is not None and 0 <= b["overall"] <= 1 and "agentic" in b["overall_note"]
 
 
 def test_table_output_and_the_profile_defaults(run_cli, items, monkeypatch):

@@ -57,6 +57,10 @@ def _key_of_body(body: dict[str, Any]) -> str:
 
 
 def right_answer(task: Task) -> list[dict[str, Any]]:
+    if task.language != "python":  # Java/JS: every argument a literal in a string
+        from bitagent_cli.scoring.javalike import first_answer_call
+
+        return [first_answer_call(task).to_openai("call_0")]
     return [c.to_openai(f"call_{i}") for i, c in enumerate(first_acceptable(task))]
 
 
@@ -93,6 +97,7 @@ class FakeOpenAI:
         """``correct``: True / False for all, or a predicate on the task."""
         for t in tasks:
             ok = correct(t) if callable(correct) else correct
+            ok = ok and t.multi_turn is None  # one canned answer cannot play a multi-turn conversation
             key = _key_of_task(t)
             if key in self.answers:  # the suites hold a few twins (same turns and tool names): first verdict
                 continue

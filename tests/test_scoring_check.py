@@ -350,7 +350,7 @@ def test_every_bfcl_first_acceptable_answer_scores_correct():
     from bitagent_cli.scoring import first_answer_text
     from bitagent_cli.tasks import load_suite
 
-    tasks = load_suite("bfcl")
+    tasks = load_suite("bfcl")  # Java/JS included
     assert len(tasks) > 3000
     rejected = {}
     for t in tasks:

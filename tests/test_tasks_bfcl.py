@@ -23,8 +23,9 @@ def test_counts_and_categories(bfcl):
         cats[t.category] = cats.get(t.category, 0) + 1
     assert cats == {"simple": 400, "multiple": 200, "parallel": 200, "parallel_multiple": 200,
                     "irrelevance": 240, "live_simple": 258, "live_multiple": 1053, "live_parallel": 16,
-                    "live_parallel_multiple": 24, "live_irrelevance": 884, "live_relevance": 16}
-    assert len(bfcl) == 3491
+                    "live_parallel_multiple": 24, "live_irrelevance": 884, "live_relevance": 16,
+                    "simple_java": 100, "simple_javascript": 50}
+    assert len(bfcl) == 3641
 
 
 def test_simple_python_0(bfcl):
@@ -114,3 +115,87 @@ def test_record_errors():
     t = bfcl_record_to_task(rec, {"id": "simple_python_9", "ground_truth": [{"f": {"a": [1]}}]})
     assert t.id == "bfcl/simple_python/9" and t.expected[0].arguments == {"a": [1]}
     assert set(BFCL_CATEGORIES.values()) >= {"simple", "live_irrelevance", "live_relevance"}
+
+
+# ---------------------------------------------------------------- Java, JavaScript, multi-turn
+def test_java_and_javascript_tasks_as_bfcl_shows_them(bfcl):
+    t = bfcl["bfcl/simple_java/1"]
+    assert t.category == "simple_java" and t.language == "java" and t.meta["language"] == "java"
+    (tool,) = t.tools
+    assert tool.name == "SQLCompletionAnalyzer.makeProposalsFromObject"
+    assert tool.description.endswith(" Note that the provided function is in Java 8 SDK syntax.")
+    params = tool.properties["params"]
+    assert params["type"] == "string" and params["x-bfcl-type"] == "HashMap"
+    assert params["description"].endswith("This is Java HashMap type parameter in string representation.")
+    assert tool.properties["object"]["description"].endswith(
+        "This parameter can be of any type of Java object in string representation.")
+    assert t.expected[0].arguments["params"] == [{"limit": [50], "schemaFilter": ["public"]}]
+    arr = bfcl["bfcl/simple_java/83"].tools[0].properties["argv"]
+    assert arr["x-bfcl-type"] == "Array" and arr["x-bfcl-items-type"] == "String" and "items" not in arr
+    assert "The list elements are of type String; they are not in string representation." in arr["description"]
+    # what the model is sent: plain JSON schema, our x- keys stripped
+    sent = tool.to_openai()["function"]["parameters"]["properties"]["params"]
+    assert sent == {"type": "string", "description": params["description"]}
+    js = bfcl["bfcl/simple_javascript/5"].tools[0]
+    assert js.description.endswith("Note that the provided function is in JavaScript syntax.")
+    store = js.properties["store"]
+    assert store["x-bfcl-type"] == "dict" and "properties" not in store and \
+        "The dictionary entries have the following schema" in store["description"]
+    assert bfcl["bfcl/simple_python/0"].language == "python"
+
+
+@pytest.fixture(scope="module")
+def full():
+    return load_suite("bfcl-full")
+
+
+def test_bfcl_full_carries_the_multi_turn_tasks(full, bfcl):
+    from bitagent_cli.tasks.bfcl import MULTI_TURN_DOC_FILES
+
+    multi = [t for t in full if t.multi_turn is not None]
+    assert len(full) == len(bfcl) + 600 and [t.id for t in full[:len(bfcl)]] == list(bfcl)
+    assert {t.category for t in multi} == {"multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param"}
+    t = next(t for t in multi if t.id == "bfcl/multi_turn_miss_func/0")
+    mt = t.multi_turn
+    assert mt["missed_function"] == {"3": ["sort"]} and mt["turns"][3] == []
+    assert mt["involved_classes"] == ["TwitterAPI", "GorillaFileSystem"]
+    assert mt["ground_truth"][0] == ["cd(folder='document')", "mkdir(dir_name='temp')",
+                                     "mv(source='final_report.pdf', destination='temp')"]
+    assert len(mt["turns"]) == len(mt["ground_truth"]) == 5 and mt["excluded_function"] == ["cp"]
+    assert "GorillaFileSystem" in mt["initial_config"] and mt["path"]
+    assert t.messages == tuple(mt["turns"][0]) and t.expected == ()
+    names = [x.name for x in t.tools]
+    assert "sort" in names and "post_tweet" in names and names.index("post_tweet") < names.index("cd")
+    assert t.meta["tool_classes"]["sort"] == "GorillaFileSystem" and t.meta["tool_classes"]["post_tweet"] == "TwitterAPI"
+    assert set(t.meta["tool_classes"].values()) == set(mt["involved_classes"])
+    assert all("missed_function" not in x.multi_turn for x in multi if x.category != "multi_turn_miss_func")
+    assert set(MULTI_TURN_DOC_FILES) >= {c for x in multi for c in x.multi_turn["involved_classes"]}
+    # the JSONL form round-trips through the validating reader
+    for x in multi[::97]:
+        assert Task.from_dict(json.loads(x.to_json())) == x
+
+
+def test_multi_turn_task_format_errors():
+    from bitagent_cli.tasks import TaskFormatError
+
+    base = {"id": "m", "category": "multi_turn_base", "messages": [{"role": "user", "content": "hi"}]}
+    with pytest.raises(TaskFormatError, match="needs a 'multi_turn'"):
+        Task.from_dict(base)
+    with pytest.raises(TaskFormatError, match="'turns' is a list"):
+        Task.from_dict({**base, "multi_turn": {"turns": "nope"}})
+    ok = Task.from_dict({**base, "multi_turn": {"turns": [[{"role": "user", "content": "hi"}], []]}})
+    assert ok.multi_turn["turns"][1] == [] and "multi_turn" in ok.to_dict()
+    assert "multi_turn" not in Task.from_dict({"id": "s", "messages": []}).to_dict()
+    with pytest.raises(TaskFormatError, match="unknown category"):
+        Task.from_dict({**base, "category": "multi_turn_other"})
+
+
+def test_multi_turn_package_data_matches_a_fresh_conversion():
+    from bitagent_cli.tasks.bfcl import convert_bfcl_multi_turn
+
+    src = SHARED_DATA / "bfcl"
+    if not src.exists():
+        pytest.skip("shared BFCL data not present")
+    fresh = convert_bfcl_multi_turn(src)
+    shipped = [t for t in load_suite("bfcl-full") if t.multi_turn is not None]
+    assert [t.to_dict() for t in fresh] == [t.to_dict() for t in shipped]

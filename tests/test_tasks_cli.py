@@ -12,8 +12,8 @@ def test_list_json(run_cli):
     assert code == 0, err
     data = json.loads(out)
     suites = {s["name"]: s for s in data["suites"]}
-    assert list(suites) == ["bfcl", "glaive", "bitagent"]
-    assert suites["bfcl"]["count"] == 3491 and suites["bfcl"]["categories"]["live_relevance"] == 16
+    assert list(suites) == ["bfcl", "glaive", "bitagent", "bfcl-full"]
+    assert suites["bfcl"]["count"] == 3641 and suites["bfcl"]["categories"]["live_relevance"] == 16
     assert suites["bfcl"]["hash"] == suite_hash(load_suite("bfcl"))
 
 
@@ -63,7 +63,7 @@ def test_export_to_stdout(run_cli):
 
 def test_export_errors(run_cli, tmp_path):
     code, out, err = run_cli("tasks", "export", "--suite", "nope", "--out", str(tmp_path / "x.jsonl"))
-    assert code == 2 and err.strip() == "error: unknown suite 'nope'; choose one of: bfcl, glaive, bitagent"
+    assert code == 2 and err.strip() == "error: unknown suite 'nope'; choose one of: bfcl, glaive, bitagent, bfcl-full"
     code, out, err = run_cli("tasks", "export", "--suite", "glaive", "-c", "parallel", "--out",
                              str(tmp_path / "x.jsonl"), "--json")
     assert code == 2 and len(err.strip().splitlines()) == 1

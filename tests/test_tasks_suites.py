@@ -32,13 +32,14 @@ DATA = REPO / "bitagent_cli" / "tasks" / "data"
 
 def test_list_suites():
     infos = {s.name: s for s in list_suites()}
-    assert list(infos) == ["bfcl", "glaive", "bitagent"]
+    assert list(infos) == ["bfcl", "glaive", "bitagent", "bfcl-full"]
     for s in infos.values():
         assert s.count == sum(s.categories.values()) > 0
         assert len(s.hash) == 16 and int(s.hash, 16) >= 0
         assert s.license.startswith("Apache-2.0") and s.description
         assert s.to_dict()["categories"] == s.categories
-    assert infos["bfcl"].count == 3491
+    assert infos["bfcl"].count == 3641
+    assert infos["bfcl-full"].count == 4241  # the 16 categories the subnet's validators scored
     assert set(infos["glaive"].categories) == {"simple", "multiple", "irrelevance"}
     assert set(infos["bitagent"].categories) == {"multiple", "irrelevance"}
 
@@ -55,13 +56,13 @@ def test_hash_is_stable_and_content_sensitive():
     assert suite_hash(list(reversed(a))) != suite_hash(a)  # order is part of the content
     assert suite_hash(a[:-1]) != suite_hash(a)
     # a pinned value: if this changes, the suite's content changed (rebuild or conversion change)
-    assert suite_hash(load_suite("bfcl")) == "379609c8a5b276a2"
+    assert suite_hash(load_suite("bfcl")) == "cf57ad44052ddb04"
 
 
 def test_unknown_suite_and_category():
     with pytest.raises(UnknownSuite) as e:
         load_suite("bfcl_v9")
-    assert str(e.value) == "unknown suite 'bfcl_v9'; choose one of: bfcl, glaive, bitagent"
+    assert str(e.value) == "unknown suite 'bfcl_v9'; choose one of: bfcl, glaive, bitagent, bfcl-full"
     with pytest.raises(UnknownCategory) as e2:
         load_suite("glaive", category="parallel")
     assert "choose from: " in str(e2.value) and "simple" in str(e2.value) and "\n" not in str(e2.value)
@@ -82,7 +83,7 @@ def test_limit_is_deterministic_stratified_and_nested():
     counts = Counter(t.category for t in a)
     assert set(counts) == set(suite_info("bfcl").categories)  # every category is represented
     assert counts["live_multiple"] > counts["simple"] > counts["live_parallel"]  # proportional
-    assert abs(counts["live_multiple"] - 100 * 1053 / 3491) <= 3
+    assert abs(counts["live_multiple"] - 100 * 1053 / 3641) <= 3
     b = load_suite("bfcl", limit=100, seed=2)
     assert [t.id for t in a] != [t.id for t in b]
     bigger = {t.id for t in load_suite("bfcl", limit=300, seed=1)}

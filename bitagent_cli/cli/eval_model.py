@@ -58,6 +58,14 @@ def _render_report(console: Console, d: dict[str, Any]) -> None:
         t.add_row("[bold]all[/bold]", str(s.get("tasks", 0)), str(s.get("correct", 0)),
                   f"[bold]{_pct(s.get('accuracy', 0.0))}[/bold]")
         console.print(t)
+    b = d.get("bfcl_summary")
+    if b:
+        cols = (("non-live AST", "non_live"), ("live AST", "live"), ("multi-turn", "multi_turn"),
+                ("relevance", "relevance"), ("irrelevance", "irrelevance"))
+        console.print("BFCL summary: " + ", ".join(f"{label} {_pct(b.get(k))}" for label, k in cols)
+                      + f"; [bold]BFCL v4 overall {_pct(b.get('overall'))}[/bold]"
+                      + f" (v3 formula, as the validators computed it: {_pct(b.get('overall_v3'))})")
+        console.print(f"  {escape(b.get('overall_note') or '')}", style="dim")
     startup = f", server start-up {d['startup_s']} s" if d.get("startup_s") else ""
     cached = (f"{d.get('cached')} from the cache (--no-cache asks the model again)" if d.get("cached")
               else "none from the cache")
@@ -225,7 +233,7 @@ def eval_model_cmd(
         "--base-url", help="OpenAI-compatible URL for --backend endpoint, e.g. http://127.0.0.1:8000/v1.",
         show_default=False)] = None,
     suite: Annotated[list[str] | None, typer.Option(
-        "--suite", "-s", help="Task suite (repeatable): bfcl, glaive, bitagent (default: eval.suites).",
+        "--suite", "-s", help="Task suite (repeatable): bfcl, glaive, bitagent, bfcl-full (default: eval.suites).",
         show_default=False)] = None,
     category: Annotated[list[str] | None, typer.Option(
         "--category", "-c", help="Only this category (repeatable), e.g. simple or live_multiple.",

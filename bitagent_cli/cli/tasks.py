@@ -29,7 +29,7 @@ def list_cmd(profile: ProfileOpt = None, json_out: JsonOpt = False, verbose: Ver
         t.add_column("tasks", justify="right")
         t.add_column("hash", no_wrap=True)
         t.add_column("categories", no_wrap=True)
-        t.add_column("license")
+        t.add_column("license", min_width=10)
         for s in suites:
             cats = "\n".join(f"{c} {n}" for c, n in s.categories.items())
             t.add_row(s.name, str(s.count), s.hash, cats, s.license)
@@ -76,7 +76,7 @@ def export_cmd(
     ctx = open_context(profile=profile, json_out=json_out, verbose=verbose)
     limit = limit or None  # 0 = all, as eval-model's --limit
     if (suite is None) == (hf is None):
-        raise CliError("give exactly one of --suite NAME (bfcl, glaive, bitagent) or --hf DATASET", EXIT_USAGE)
+        raise CliError("give exactly one of --suite NAME (bfcl, glaive, bitagent, bfcl-full) or --hf DATASET", EXIT_USAGE)
     try:
         if suite is not None:
             tasks = load_suite(suite, category=category, limit=limit, seed=seed)

@@ -95,6 +95,9 @@ SETTINGS: dict[str, Spec] = {s.key: s for s in [
     _s("validator.ema_alpha", float, 0.1, "weight of a new online score in the moving average"),
     _s("validator.online_share", float, 0.5, "share of the final score that is online"),
     _s("validator.offline_limit", int, 500, "tasks per offline evaluation"),
+    _s("validator.offline_score", str, "accuracy",
+       "offline score: accuracy over eval.suites, or BFCL v4's overall (run the bfcl-full suite)",
+       ("accuracy", "bfcl_overall")),
     _s("validator.wandb", bool, False, "log to wandb online (otherwise offline mode)"),
     _s("validator.query_log_days", float, 7.0, "days of per-query rows kept in the state file (older ones are "
                                                "rolled up; EMAs and resume never need them)"),

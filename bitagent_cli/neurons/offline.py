@@ -211,15 +211,24 @@ def _child(conn: Any, repo: str, sha: str, profile: str, values: Mapping[str, An
 
         settings = Settings(profile=profile, values=dict(values))
         report = evaluate(f"{repo}@{sha}" if sha else repo, suites=suites, settings=settings, limit=limit)
-        conn.send(("ok", float(report.accuracy), _summary(report)))
+        conn.send(("ok", offline_score(report, settings["validator.offline_score"]), _summary(report)))
     except BaseException as e:  # noqa: BLE001 - report everything to the parent
         conn.send(("refused" if type(e).__name__ == "ModelRefused" else "error", 0.0,
                    {"error": f"{type(e).__name__}: {e}"[:500]}))
 
 
+def offline_score(report: Any, how: str = "accuracy") -> float:
+    """An evaluation's offline score (``validator.offline_score``): its accuracy over the suites run, or BFCL v4's
+    overall over the BFCL categories run (0 when none ran)."""
+    if how == "bfcl_overall":
+        return float((report.bfcl_summary or {}).get("overall") or 0.0)
+    return float(report.accuracy)
+
+
 def _summary(report: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key in ("tasks", "correct", "accuracy", "by_category", "by_suite", "backend", "model_sha", "fingerprint"):
+    for key in ("tasks", "correct", "accuracy", "by_category", "by_suite", "bfcl_summary", "backend", "model_sha",
+                "fingerprint"):
         v = getattr(report, key, None)
         if v is not None:
             out[key] = v

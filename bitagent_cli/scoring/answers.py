@@ -25,6 +25,10 @@ def first_acceptable(task: Task) -> list[FunctionCall]:
 def first_answer_text(task: Task) -> str:
     """The first acceptable answer as model output: pythonic ``[f(a=1), ...]``, or prose when no call is
     expected."""
+    if task.language != "python" and task.expected:  # Java/JS literals (scoring/javalike.py)
+        from .javalike import first_answer_text as javalike_answer
+
+        return javalike_answer(task)
     calls = first_acceptable(task)
     if not calls:
         return "None of the available functions can help with this request."

@@ -29,6 +29,7 @@ import httpcore
 import httpx
 
 from ..tasks import Tool
+from ..tasks._types import HINT_KEYS
 
 __all__ = ["BFCL_SYSTEM_PROMPT", "Completion", "MAX_RESPONSE_BYTES", "chat", "local_transport",
            "prompt_mode_messages", "request_body", "tools_unsupported"]
@@ -89,7 +90,7 @@ class Completion:
 def _python_types(schema: Any) -> Any:
     """JSON schema with BFCL's Python type names put back where we kept them (``float``, ``tuple``, ``any``)."""
     if isinstance(schema, dict):
-        out = {k: _python_types(v) for k, v in schema.items() if k != "x-python-type"}
+        out = {k: _python_types(v) for k, v in schema.items() if k not in HINT_KEYS}
         if "x-python-type" in schema:
             out["type"] = schema["x-python-type"]
         if out.get("type") == "object":
@@ -106,7 +107,10 @@ def _tool_doc(tool: Tool | dict) -> dict[str, Any]:
     else:  # already in OpenAI form
         fn = tool.get("function", tool)
         name, desc, params = fn.get("name", ""), fn.get("description") or "", fn.get("parameters") or {}
-    return {"name": name, "description": (desc or "").rstrip() + _PY_NOTE, "parameters": _python_types(params)}
+    desc = (desc or "").rstrip()
+    if "Note that the provided function is in " not in desc:  # Java/JS tasks carry BFCL's own note
+        desc += _PY_NOTE
+    return {"name": name, "description": desc, "parameters": _python_types(params)}
 
 
 def prompt_mode_messages(messages: Sequence[dict[str, Any]], tools: Iterable[Tool | dict]) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from typing import Any
 
 __all__ = [
     "CATEGORIES",
+    "EXTRA_CATEGORIES",
     "ExpectedCall",
     "FunctionCall",
     "TaskFormatError",
@@ -34,6 +35,14 @@ __all__ = [
 
 #: The categories of the contract; each may carry a ``live_`` prefix.
 CATEGORIES = ("simple", "multiple", "parallel", "parallel_multiple", "irrelevance", "relevance")
+
+#: BFCL's categories beyond the contract's: calls in Java / JavaScript syntax (one expected call, argument values
+#: written as Java/JS literals in strings) and multi-turn conversations (``Task.multi_turn``). No ``live_`` prefix.
+EXTRA_CATEGORIES = ("simple_java", "simple_javascript", "multi_turn_base", "multi_turn_miss_func",
+                    "multi_turn_miss_param", "multi_turn_long_context")
+
+#: The language the calls of a category are written in (default ``python``).
+_LANGUAGES = {"simple_java": "java", "simple_javascript": "javascript"}
 
 
 class TaskFormatError(ValueError):
@@ -181,9 +190,13 @@ class Tool:
         return {"name": self.name, "description": self.description, "arguments": args}
 
 
+#: Schema keys of ours (type hints for the checker), never sent to a model.
+HINT_KEYS = frozenset({"x-python-type", "x-bfcl-type", "x-bfcl-items-type"})
+
+
 def _strip_hints(schema: Any) -> Any:
     if isinstance(schema, dict):
-        return {k: _strip_hints(v) for k, v in schema.items() if k != "x-python-type"}
+        return {k: _strip_hints(v) for k, v in schema.items() if k not in HINT_KEYS}
     if isinstance(schema, list):
         return [_strip_hints(v) for v in schema]
     return schema
@@ -289,10 +302,19 @@ class Task:
     tools: tuple[Tool, ...]
     expected: tuple[ExpectedCall, ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
+    #: Multi-turn tasks only: BFCL's fields (``turns``, ``involved_classes``, ``initial_config``, ``ground_truth``,
+    #: ``missed_function``, ``path``, ``excluded_function``); see docs/suites.md.
+    multi_turn: dict[str, Any] | None = None
 
     @property
     def base_category(self) -> str:
         return base_category(self.category)
+
+    @property
+    def language(self) -> str:
+        """``python``, ``java`` or ``javascript``: the syntax of the calls (``meta["language"]`` or the category)."""
+        lang = self.meta.get("language") if isinstance(self.meta, dict) else None
+        return lang if lang in ("python", "java", "javascript") else _LANGUAGES.get(self.category, "python")
 
     def tool(self, name: str) -> Tool | None:
         for t in self.tools:
@@ -310,6 +332,8 @@ class Task:
         }
         if self.meta:
             d["meta"] = self.meta
+        if self.multi_turn is not None:
+            d["multi_turn"] = self.multi_turn
         return d
 
     def to_json(self) -> str:
@@ -323,9 +347,11 @@ class Task:
         if not isinstance(tid, str) or not tid:
             raise TaskFormatError("a task needs a non-empty string 'id'")
         category = d.get("category", "simple")
-        if not isinstance(category, str) or base_category(category) not in CATEGORIES:
+        if not isinstance(category, str) or (base_category(category) not in CATEGORIES
+                                             and category not in EXTRA_CATEGORIES):
             raise TaskFormatError(
-                f"task {tid!r}: unknown category {category!r} (one of {', '.join(CATEGORIES)}, optionally live_)")
+                f"task {tid!r}: unknown category {category!r} (one of {', '.join(CATEGORIES)}, optionally live_, "
+                f"or {', '.join(EXTRA_CATEGORIES)})")
         messages = d.get("messages")
         if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
             raise TaskFormatError(f"task {tid!r}: 'messages' must be a list of objects")
@@ -349,8 +375,16 @@ class Task:
         except TaskFormatError as e:
             raise TaskFormatError(f"task {tid!r}: {e}") from None
         meta = d.get("meta") or {}
+        multi_turn = d.get("multi_turn")
+        if multi_turn is not None:
+            if not isinstance(multi_turn, dict) or not isinstance(multi_turn.get("turns"), list) or not all(
+                    isinstance(t, list) and all(isinstance(m, dict) for m in t) for t in multi_turn["turns"]):
+                raise TaskFormatError(f"task {tid!r}: 'multi_turn' must be an object whose 'turns' is a list of "
+                                      f"lists of messages")
+        elif category.startswith("multi_turn_"):
+            raise TaskFormatError(f"task {tid!r}: a {category} task needs a 'multi_turn' object")
         return cls(id=tid, category=category, messages=tuple(messages), tools=tools,
-                   expected=expected, meta=meta if isinstance(meta, dict) else {})
+                   expected=expected, meta=meta if isinstance(meta, dict) else {}, multi_turn=multi_turn)
 
     @classmethod
     def from_json(cls, line: str) -> "Task":
