@@ -19,7 +19,7 @@ from test_eval_fakes import FakeOpenAI
 from bitagent_cli._evaluate import evaluate, load_tasks
 from bitagent_cli.config import load_settings
 from bitagent_cli.report import render_compare_html, render_html
-from bitagent_cli.scoring.summary import bfcl_summary
+from bitagent_cli.scoring.summary import BFCL_COLUMNS, bfcl_columns, bfcl_summary
 from bitagent_cli.serving import client as client_mod
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,23 +31,23 @@ def _fast_backoff(monkeypatch):
 
 
 # ---------------------------------------------------------------- bfcl_summary
-def test_bfcl_summary_follows_bfcl_and_ignores_absent_categories():
+def test_bfcl_columns_show_what_ran_and_not_run_columns_as_na():
     cats = {"simple": {"tasks": 10, "correct": 10, "accuracy": 1.0},
             "multiple": {"tasks": 30, "correct": 0, "accuracy": 0.0},
             "live_simple": {"tasks": 10, "correct": 10, "accuracy": 1.0},
             "live_multiple": {"tasks": 30, "correct": 0, "accuracy": 0.0},
             "irrelevance": {"tasks": 4, "correct": 4, "accuracy": 1.0},
             "live_irrelevance": {"tasks": 100, "correct": 50, "accuracy": 0.5}}
-    s = bfcl_summary(cats)
-    assert s["non_live"]["accuracy"] == 0.5            # unweighted mean of simple and multiple
-    assert s["non_live"]["categories"] == ["simple", "multiple"]
-    assert s["live"]["accuracy"] == 0.25               # count-weighted: 10 of 40
-    assert s["irrelevance"]["accuracy"] == 0.75        # mean of 1.0 and 0.5, not weighted
-    assert s["relevance"] == {"accuracy": None, "tasks": 0, "categories": []}  # not run: N/A, not 0
-    assert "multi_turn" not in s
-    s = bfcl_summary({"multi_turn_base": {"tasks": 2, "correct": 1, "accuracy": 0.5},
-                      "multi_turn_miss_func": {"tasks": 2, "correct": 2, "accuracy": 1.0}})
-    assert s["multi_turn"]["accuracy"] == 0.75 and s["non_live"]["accuracy"] is None
+    cols, s = bfcl_columns(cats), bfcl_summary(cats)
+    assert cols["non_live"]["categories"] == ["simple", "multiple"] and cols["non_live"]["tasks"] == 40
+    assert cols["irrelevance"]["accuracy"] == s["irrelevance"] == 0.75  # mean of 1.0 and 0.5, not weighted
+    assert cols["live"]["accuracy"] == s["live"] and 0 < s["live"] < 1
+    assert cols["relevance"] == {"accuracy": None, "tasks": 0, "categories": []}  # not run: N/A, not 0
+    assert cols["multi_turn"]["accuracy"] is None
+    cols = bfcl_columns({"multi_turn_base": {"tasks": 2, "correct": 1, "accuracy": 0.5},
+                         "multi_turn_miss_func": {"tasks": 2, "correct": 2, "accuracy": 1.0}})
+    assert cols["multi_turn"]["categories"] == ["multi_turn_base", "multi_turn_miss_func"]
+    assert cols["non_live"]["accuracy"] is None
 
 
 # ---------------------------------------------------------------- the run's page
@@ -63,9 +63,9 @@ def report(tmp_path_factory):
 def test_overall_figure_and_bfcl_columns(report):
     page = render_html(report)
     assert f"{report.accuracy * 100:.1f}%" in page and "accuracy, all tasks" in page
-    cols = bfcl_summary(report.by_suite["bfcl"]["by_category"])
-    for key, label in (("non_live", "Non-Live (AST)"), ("live", "Live"), ("relevance", "Relevance"),
-                       ("irrelevance", "Irrelevance")):
+    cols = bfcl_columns(report.by_suite["bfcl"]["by_category"])
+    for key in ("non_live", "live", "relevance", "irrelevance"):
+        label = BFCL_COLUMNS[key]
         acc = cols[key]["accuracy"]
         shown = "N/A" if acc is None else f"{acc * 100:.1f}%"
         assert re.search(rf"<div class=label>{re.escape(html.escape(label))}</div><div class=value>"
