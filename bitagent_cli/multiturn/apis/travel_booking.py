@@ -155,8 +155,9 @@ class TravelAPI(SimulatedAPI):
             datetime.strptime(travel_date, "%Y-%m-%d")
         except ValueError:
             return fail("Invalid date format. Use YYYY-MM-DD.")
-        if travel_class not in {"economy", "business", "first"}:
-            return fail(f"Invalid travel class. Must be one of {set(['economy', 'business', 'first'])}")
+        classes = {"economy", "business", "first"}  # printed as a set: its order is Python's, as in BFCL
+        if travel_class not in classes:
+            return fail(f"Invalid travel class. Must be one of {classes}")
         try:
             self.get_flight_cost(travel_from=travel_from, travel_to=travel_to, travel_date=travel_date,
                                  travel_class=travel_class)
