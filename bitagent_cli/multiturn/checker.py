@@ -58,7 +58,7 @@ class MultiTurnCase:
     @classmethod
     def from_task(cls, task: Any) -> "MultiTurnCase":
         """From a :class:`bitagent_cli.tasks.Task` whose ``multi_turn`` field holds BFCL's fields."""
-        mt = getattr(task, "multi_turn", None) or (task.meta or {}).get("multi_turn")
+        mt = getattr(task, "multi_turn", None) or (getattr(task, "meta", None) or {}).get("multi_turn")
         if not isinstance(mt, dict):
             raise ValueError(f"task {task.id} has no multi-turn data")
         return cls(
