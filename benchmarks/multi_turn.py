@@ -26,6 +26,7 @@ import atexit
 import json
 import os
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -84,7 +85,7 @@ def canon(v: Any, depth: int = 0) -> Any:
         return "<deep>"
     if hasattr(v, "name") and hasattr(v, "contents") and isinstance(getattr(v, "contents"), dict):
         return ("dir", v.name, {k: canon(c, depth + 1) for k, c in v.contents.items()})
-    if hasattr(v, "name") and hasattr(v, "content") and isinstance(getattr(v, "content"), str):
+    if hasattr(v, "name") and hasattr(v, "content") and not isinstance(v, dict):
         return ("file", v.name, v.content)
     if isinstance(v, dict):
         return {k: canon(x, depth + 1) for k, x in v.items()}
@@ -240,10 +241,109 @@ def verdicts(cases: list[MultiTurnCase], bfcl_checker) -> dict:
     }
 
 
+# --------------------------------------------------------------------------------------- 3. random calls
+_GENERIC = ["", "x", "..", "/", "a/b", ".hidden", "a.txt", "STOP", "START", "USD", "EUR", "economy", "Open",
+            "l", "w", "c", 0, 1, -1, -5, 2.5, 1e9, 0.5, 1000, None, True, False, [], ["x"], [1, 2],
+            ["driver", "passenger"], {}, {"x": 1}, {"title": "t", "priority": 9}, {"status": None}]
+
+
+def _value_pool(cases: list[MultiTurnCase]) -> dict[tuple[str, str], list]:
+    pool: dict[tuple[str, str], list] = {}
+    for case in cases:
+        for turn in case.ground_truth:
+            for s in turn:
+                c = parse_call(s)
+                for k, v in c.kwargs.items():
+                    vals = pool.setdefault((c.name, k), [])
+                    if v not in vals:
+                        vals.append(v)
+    return pool
+
+
+def random_calls(case: MultiTurnCase, pool: dict, n: int, rng: random.Random) -> list[str]:
+    """``n`` calls of the case's functions: values seen in the ground truth (any task) most of the time,
+    otherwise odd ones (wrong types, empty, paths); now and then a missing or an unknown argument."""
+    import inspect
+
+    session = case.session()
+    funcs = sorted(session.function_names)
+    out = []
+    for _ in range(n):
+        name = rng.choice(funcs)
+        params = list(inspect.signature(session._methods[name]).parameters)
+        kwargs = {}
+        for p in params:
+            seen = pool.get((name, p), [])
+            r = rng.random()
+            if r < 0.08:
+                continue  # missing
+            odd = [v for v in _GENERIC if not (p == "precision" and isinstance(v, (int, float)) and v > 50)]
+            kwargs[p] = rng.choice(seen) if seen and r < 0.8 else rng.choice(odd)  # (BFCL hangs on a huge
+            # precision: mpmath at 10^9 digits; ours refuses it)
+        if rng.random() < 0.05:
+            kwargs["unexpected"] = 1
+        out.append(Call(name, (), kwargs).text())
+    return out
+
+
+_MENTIONS = re.compile(r"""(["'])mentions\1: \[[^\]]*\]""")
+
+
+def _same_but_mentions(a: Any, b: Any) -> bool:
+    """Equal once every post's ``mentions`` is blanked. BFCL's ``post_tweet`` shares ONE default ``mentions``
+    list between all posts made without it, in the whole process; ``mention`` on any such post extends that
+    shared list, so later posts (of any task) show mentions nobody made. We give each post its own list."""
+    if isinstance(a, str) and isinstance(b, str):
+        return _MENTIONS.sub("M", a) == _MENTIONS.sub("M", b)
+
+    def blank(state: dict) -> dict:
+        tweets = {k: {**t, "mentions": None} if isinstance(t, dict) else t
+                  for k, t in (state.get("tweets") or {}).items()}
+        return {**state, "tweets": tweets}
+
+    return isinstance(a, dict) and isinstance(b, dict) and blank(a) == blank(b)
+
+
+def fuzz(cases: list[MultiTurnCase], bfcl_exec, per_case: int) -> dict:
+    pool = _value_pool(cases)
+    calls = results_diff = state_diff = explained = 0
+    diff_kinds: Counter = Counter()
+    examples: list[str] = []
+    for case in cases:
+        rng = random.Random(f"fuzz:{case.id}")
+        seq = random_calls(case, pool, per_case, rng)
+        ours = case.session()
+        mine = ours.execute(parse_call(s) for s in seq)
+        theirs, instances = bfcl_exec(seq, case.initial_config, case.involved_classes, "mtfuzz", case.id,
+                                      long_context=case.long_context, is_evaL_run=True)
+        calls += len(seq)
+        for s, a, b in zip(seq, mine, theirs):
+            if a != b and _same_but_mentions(a, b):
+                explained += 1
+            elif a != b:
+                results_diff += 1
+                diff_kinds[s.split("(", 1)[0]] += 1
+                if len(examples) < 25:
+                    examples.append(f"{case.id} {s[:160]}: ours {a[:160]!r} vs BFCL {b[:160]!r}")
+        for cname, api in instances.items():
+            a, b = public(ours.instances[cname]), public(api)
+            if a != b and cname == "TwitterAPI" and _same_but_mentions(a, b):
+                explained += 1
+            elif a != b:
+                state_diff += 1
+                if len(examples) < 25:
+                    examples.append(f"{case.id} {cname} state after the calls: {first_diff(a, b)}")
+    return {"tasks": len(cases), "calls": calls, "result_differences": results_diff,
+            "explained_shared_mentions_list": explained,
+            "differences_by_function": dict(diff_kinds.most_common()), "state_differences": state_diff,
+            "examples": examples}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--limit", type=int, default=None, help="tasks per category (default: all)")
+    ap.add_argument("--fuzz", type=int, default=30, help="random calls per task (0: skip)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     bfcl = load_bfcl()
@@ -255,8 +355,9 @@ def main() -> int:
     reps = [replay(cases, bfcl_exec, kind) for kind in ("unchanged", "dropped_call", "wrong_argument",
                                                          "swapped_pair")]
     ver = verdicts(cases, bfcl_checker)
+    fz = fuzz(cases, bfcl_exec, a.fuzz) if a.fuzz > 0 else None
     if a.json:
-        print(json.dumps({"replay": reps, "verdicts": ver}, indent=1))
+        print(json.dumps({"replay": reps, "verdicts": ver, "random_calls": fz}, indent=1))
         return 0
     for rep in reps:
         what = "ground-truth replay" if rep["kind"] == "unchanged" else f"replay of mutants ({rep['kind']})"
@@ -276,6 +377,13 @@ def main() -> int:
         print("   ", d)
     print(f"  checking time: ours {ver['seconds_ours']} s, BFCL {ver['seconds_bfcl']} s "
           f"(ours/BFCL = {ver['seconds_ours'] / max(ver['seconds_bfcl'], 1e-9):.2f})")
+    if fz is not None:
+        print(f"random calls: {fz['calls']} calls on {fz['tasks']} tasks; result differences "
+              f"{fz['result_differences']} {fz['differences_by_function']}, state differences "
+              f"{fz['state_differences']} (besides {fz['explained_shared_mentions_list']} results/states that "
+              "differ only by BFCL's process-wide shared default `mentions` list of post_tweet)")
+        for e in fz["examples"]:
+            print("   ", e)
     return 0
 
 

@@ -167,6 +167,17 @@ def test_session_dispatches_only_public_methods_and_reports_errors_as_bfcl_does(
     assert s.execute_one(Call("pwd")) == '{"current_working_directory": "/home"}'
 
 
+def test_executing_calls_never_changes_them_so_the_checker_can_run_them_again():
+    calls = [Call("authenticate_twitter", (), {"username": "john", "password": "john123"}),
+             Call("post_tweet", (), {"content": "hi", "mentions": ["@a"]}),
+             Call("mention", (), {"tweet_id": 0, "mentioned_usernames": ["@b"]}),
+             Call("get_tweet", (), {"tweet_id": 0})]
+    first = Session(["TwitterAPI"], {}).execute(calls)
+    assert json.loads(first[-1])["mentions"] == ["@a", "@b"]
+    assert calls[1].kwargs["mentions"] == ["@a"]  # the API extended its own copy
+    assert Session(["TwitterAPI"], {}).execute(calls) == first
+
+
 def test_a_folder_copied_into_itself_is_walked_with_a_bound():
     s = Session(["GorillaFileSystem"], {"GorillaFileSystem": {"root": {"r": {"type": "directory", "contents": {
         "a": {"type": "directory", "contents": {}}}}}}})

@@ -11,6 +11,7 @@ the APIs bound their own state (files, posts, messages...), so a model cannot ma
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 from typing import Any, Iterable
 
@@ -23,6 +24,11 @@ __all__ = ["MAX_SESSION_CALLS", "Session", "UnknownClassError"]
 MAX_SESSION_CALLS = 2_000
 #: Names BFCL refuses to run whatever the API (it checks them before executing).
 _REFUSED = frozenset({"kill", "exit", "quit", "remove", "unlink", "popen", "Popen", "run"})
+
+
+@functools.lru_cache(maxsize=None)
+def _public_methods(cls: type) -> tuple[str, ...]:
+    return tuple(n for n, _ in inspect.getmembers(cls, predicate=inspect.isfunction) if not n.startswith("_"))
 
 
 class UnknownClassError(ValueError):
@@ -46,10 +52,8 @@ class Session:
             if name not in STATELESS:
                 api._load_scenario(copy.deepcopy(config.get(name, {})), long_context=long_context)
             self.instances[name] = api
-            # a later class's method of the same name wins, as in BFCL
-            for mname, method in inspect.getmembers(api, predicate=inspect.ismethod):
-                if not mname.startswith("_"):
-                    self._methods[mname] = method
+            for mname in _public_methods(cls):  # a later class's method of the same name wins, as in BFCL
+                self._methods[mname] = getattr(api, mname)
 
     @property
     def function_names(self) -> frozenset[str]:
@@ -67,7 +71,10 @@ class Session:
             # BFCL evaluates the call text: an unknown (or dotted) name is a NameError on its first part
             return error_text(NameError(f"name '{name.split('.', 1)[0]}' is not defined"))
         try:
-            return result_text(method(*call.args, **call.kwargs))
+            # fresh copies of the arguments, as BFCL's evaluation of the call text makes: the APIs keep
+            # argument lists in their state, and the same calls are executed again by the checker
+            args, kwargs = copy.deepcopy(call.args), copy.deepcopy(call.kwargs)
+            return result_text(method(*args, **kwargs))
         except RecursionError:
             return error_text(RecursionError("maximum recursion depth exceeded"))
         except Exception as e:  # noqa: BLE001 - a failed call is reported to the model, as BFCL does

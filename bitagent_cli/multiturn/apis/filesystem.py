@@ -39,7 +39,7 @@ class File:
         return isinstance(other, File) and (self.name, self.content) == (other.name, other.content)
 
     def __repr__(self) -> str:
-        return f"File({self.name!r}, {len(self.content)} chars)"
+        return f"File({self.name!r}, {str(self.content)[:40]!r})"
 
 
 class Directory:
@@ -300,7 +300,10 @@ class GorillaFileSystem(SimulatedAPI):
         return {"last_lines": "\n".join(all_lines[-lines:])}
 
     def diff(self, file_name1: str, file_name2: str):
-        a, b = _file(self._here(file_name1)), _file(self._here(file_name2))
+        here = self._current_dir.contents
+        a = b = None
+        if file_name1 in here and file_name2 in here:  # in this order: BFCL looks at the second name only then
+            a, b = _file(here[file_name1]), _file(here[file_name2])
         if a is None or b is None:
             return {"error": f"diff: {file_name1} or {file_name2}: No such file or directory"}
         changed = [f"- {x}\n+ {y}" for x, y in zip(a.content.splitlines(), b.content.splitlines()) if x != y]

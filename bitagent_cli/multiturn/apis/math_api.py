@@ -58,7 +58,7 @@ class MathAPI(SimulatedAPI):
 
     def logarithm(self, value: float, base: float, precision: int):
         try:
-            if isinstance(precision, int) and precision > MAX_PRECISION:
+            if isinstance(precision, (int, float)) and precision > MAX_PRECISION:
                 raise ValueError(f"precision above {MAX_PRECISION} digits is not supported")
             try:
                 import mpmath
@@ -154,7 +154,8 @@ class MathAPI(SimulatedAPI):
                 return {"error": "Cannot calculate square root of a negative number"}
             if isinstance(precision, int) and precision > MAX_PRECISION:
                 raise decimal.InvalidOperation("precision too large")
-            ctx = decimal.Context(prec=precision)
+            ctx = decimal.Context()
+            ctx.prec = precision  # the setter BFCL uses (on the global context): same errors for bad values
             return {"result": decimal.Decimal(number).sqrt(context=ctx)}
         except (TypeError, decimal.InvalidOperation):
             return {"error": "Input must be a number or computation resulted in an invalid operation"}
@@ -166,6 +167,9 @@ class MathAPI(SimulatedAPI):
             return {"error": "Input must be a number"}
 
     def round_number(self, number: float, decimal_places: int = 0):
+        if (isinstance(number, int) and isinstance(decimal_places, int) and decimal_places < -MAX_PRECISION
+                and -decimal_places > len(str(abs(int(number)))) + 1):
+            return {"result": 0}  # what Python gives, without computing 10 ** -decimal_places first
         try:
             return {"result": round(number, decimal_places)}
         except TypeError:

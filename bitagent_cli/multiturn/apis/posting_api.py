@@ -91,7 +91,7 @@ class TwitterAPI(SimulatedAPI):
         if (err := self._missing(tweet_id)) is not None:
             return err
         names = self.tweets[tweet_id]["mentions"]
-        if len(names) >= MAX_LIST:
+        if isinstance(names, list) and len(names) >= MAX_LIST:
             raise LimitError(f"too many mentions ({MAX_LIST})")
         names.extend(mentioned_usernames)
         return {"mention_status": "Users mentioned successfully"}
@@ -126,9 +126,9 @@ class TwitterAPI(SimulatedAPI):
         return [t for t in self.tweets.values() if t["username"] == username]
 
     def search_tweets(self, keyword: str):
-        k = keyword.lower()
+        # the keyword is lowered per post, as BFCL does (so no posts means no error for a non-string)
         return [t for t in self.tweets.values()
-                if k in t["content"].lower() or k in [tag.lower() for tag in t["tags"]]]
+                if keyword.lower() in t["content"].lower() or keyword.lower() in [g.lower() for g in t["tags"]]]
 
     def get_tweet_comments(self, tweet_id: int):
         return self._missing(tweet_id) or self.comments.get(tweet_id, [])

@@ -60,11 +60,11 @@ class TravelAPI(SimulatedAPI):
             setattr(self, key, scenario.get(key, d[key]))
         self.long_context = long_context
         if long_context:
-            lc = copy.deepcopy(long_context_data())
+            lc = long_context_data()
             for card, info in lc["CREDIT_CARD_EXTENSION"].items():
-                self.credit_card_list.setdefault(card, info)
+                self.credit_card_list.setdefault(card, dict(info))
             for booking, info in lc["BOOKING_RECORD_EXTENSION"].items():
-                self.booking_record.setdefault(booking, info)
+                self.booking_record.setdefault(booking, dict(info))
 
     def _token_problem(self, access_token) -> str | None:
         if self.token_expires_in == 0:
@@ -110,9 +110,9 @@ class TravelAPI(SimulatedAPI):
         routes = _routes()
         if (travel_from, travel_to) not in routes:
             raise ValueError("No available route for the given airports.")
-        if travel_class not in _CLASS_FACTOR:
+        factor = _CLASS_FACTOR.get(travel_class) if isinstance(travel_class, str) else None
+        if factor is None:
             raise ValueError("Invalid travel class. Options are: economy, business, first.")
-        factor = _CLASS_FACTOR[travel_class]
         even = sum(int(ch) for ch in travel_date if ch.isdigit()) % 2 == 0
         mult = 2 if even else 1
         if self.long_context:
