@@ -428,6 +428,14 @@ def test_a_failed_request_stops_the_conversation_and_scores_as_no_response():
     assert score_conversation(_task(case), conv).error == "no_response"
 
 
+@needs_data
+@pytest.mark.parametrize("stored", [None, "", "not json", "[1, 2]", '{"multi_turn_calls": [[[{"x": 1}]]]}'])
+def test_an_unreadable_stored_conversation_scores_as_no_response(stored):
+    assert stored_turns(stored) is None
+    r = score_conversation(_task(_case("base", 0)), stored=stored)
+    assert not r.correct and r.error == "no_response"
+
+
 # ================================================================== eval-model runs conversations
 @needs_data
 def test_evaluate_plays_multi_turn_tasks_and_rescores_them_from_the_cache(monkeypatch):
