@@ -186,6 +186,17 @@ def test_a_folder_copied_into_itself_is_walked_with_a_bound():
     assert s.execute_one(Call("du")).startswith("Error during execution: maximum recursion")
 
 
+def test_walking_copies_of_copies_is_bounded():
+    s = Session(["GorillaFileSystem"], {"GorillaFileSystem": {"root": {"r": {"type": "directory", "contents": {
+        "l0": {"type": "directory", "contents": {"f": {"type": "file", "content": "x"}}}}}}}})
+    for i in range(40):  # each level holds two names for the same folder: 2^40 paths
+        s.execute([Call("cp", (f"l{i}", "twin")), Call("mkdir", (f"l{i + 1}",)), Call("mv", (f"l{i}", f"l{i + 1}")),
+                   Call("mv", ("twin", f"l{i + 1}"))])
+    assert len(json.loads(s.execute_one(Call("ls")))["current_directory_content"]) == 1
+    assert "entries to walk" in s.execute_one(Call("find"))
+    assert "entries to walk" in s.execute_one(Call("du"))
+
+
 def test_state_growth_and_costly_arithmetic_are_bounded(monkeypatch):
     monkeypatch.setattr(filesystem, "MAX_NODES", 5)
     s = Session(["GorillaFileSystem", "MathAPI"], {})

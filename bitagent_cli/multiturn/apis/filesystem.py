@@ -21,6 +21,9 @@ __all__ = ["Directory", "File", "GorillaFileSystem"]
 _BAD_NAME_CHARS = '|/\\?%*:"><'
 #: Folders deeper than this are not walked (``find``/``du``): a folder copied into itself would loop forever.
 MAX_WALK_DEPTH = 256
+#: Most entries one ``find``/``du`` visits: copies share their children, so a few dozen copies of copies make
+#: a tree with billions of paths.
+MAX_WALK_ENTRIES = 200_000
 #: Most entries (files and folders) one file system may hold, and the longest file content.
 MAX_NODES = 20_000
 MAX_CONTENT_CHARS = 1_000_000
@@ -229,6 +232,7 @@ class GorillaFileSystem(SimulatedAPI):
         # an explicit stack of iterators (depth-first, entries in order) instead of recursion
         out_iter = [iter(start.contents.items())]
         prefixes = [path.rstrip("/")]
+        visited = 0
         while out_iter:
             try:
                 entry_name, node = next(out_iter[-1])
@@ -236,6 +240,9 @@ class GorillaFileSystem(SimulatedAPI):
                 out_iter.pop()
                 prefixes.pop()
                 continue
+            visited += 1
+            if visited > MAX_WALK_ENTRIES:
+                raise LimitError(f"more than {MAX_WALK_ENTRIES} entries to walk")
             p = f"{prefixes[-1]}/{entry_name}"
             if name is None or name in entry_name:
                 found.append(p)
@@ -273,8 +280,12 @@ class GorillaFileSystem(SimulatedAPI):
     def du(self, human_readable: bool = False):
         total = 0
         stack = [(self._current_dir, 0)]
+        visited = 0
         while stack:
             node, depth = stack.pop()
+            visited += 1
+            if visited > MAX_WALK_ENTRIES:
+                raise LimitError(f"more than {MAX_WALK_ENTRIES} entries to walk")
             if isinstance(node, File):
                 total += len(node.content.encode("utf-8"))
             elif isinstance(node, Directory):
