@@ -37,12 +37,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import urlparse
 
-from .multiturn import multi_turn_data, run_multi_turn, score_conversation
 from .scoring import Response, ScoreResult, score_task, summarise
 from .serving.client import Completion, chat, local_transport
 from .store.results import ResultKey, ResultStore, StoredResult, default_path
 from .tasks import Task
 from .tasks.suites import SUITES, UnknownCategory, load_suite, suite_info
+from .multiturn import multi_turn_data, run_multi_turn, score_conversation
 
 __all__ = ["BUILTIN_TINY", "EvalError", "EvalReport", "Progress", "TaskOutcome", "evaluate", "settings_hash"]
 
@@ -474,7 +474,7 @@ async def _send_all(run: _Run, server: Any, *, concurrency: int, temperature: fl
         return f"the model server stopped answering: {detail}"
 
     async def worker(client: Any) -> None:
-        async def ask(messages: Any, tools: Any) -> Completion:
+        async def ask(messages: Any, tools: Any) -> Completion:  # one step of a multi-turn conversation
             c = await chat(client, base_url, server.model_name, messages, tools, temperature=temperature,
                            max_tokens=max_tokens, timeout=timeout, retries=retries, prompt_mode=run.prompt_mode)
             run.prompt_mode = run.prompt_mode or c.prompt_mode
@@ -483,15 +483,30 @@ async def _send_all(run: _Run, server: Any, *, concurrency: int, temperature: fl
         while queue and run.fatal is None:
             item, key = queue.pop()
             run.requests += 1
-            conv = None
             if multi_turn_data(item.task) is not None:  # a whole conversation (bitagent_cli.multiturn)
                 conv = await run_multi_turn(item.task, ask)
                 run.requests += conv.requests - 1
-                comp = conv.failed or Completion(None, None, conv.latency_s, prompt_mode=run.prompt_mode)
-            else:
-                comp = await chat(client, base_url, server.model_name, item.task.messages, item.task.tools,
-                                  temperature=temperature, max_tokens=max_tokens, timeout=timeout,
-                                  retries=retries, prompt_mode=run.prompt_mode)
+                failed = conv.failed
+                if failed is not None and (failed.kind == "transport"
+                                           or (failed.kind == "http" and failed.status in (401, 403, 404))):
+                    run.fatal = run.fatal or (
+                        server_gone_message(failed.error or "") if failed.kind == "transport"
+                        else f"the server refused the request: {failed.error}; check --base-url and the model name")
+                if run.fatal is not None:
+                    queue.append((item, key))  # not answered: not counted
+                    return
+                if failed is not None:
+                    run.record(_failed(item, failed), None)
+                    continue
+                result = score_conversation(item.task, conv)
+                text = conv.stored_text()
+                stored = StoredResult(key, text, None, "multi_turn", result.to_dict(), conv.latency_s, time.time())
+                run.record(_outcome(item, result, latency=conv.latency_s, cached=False, text=text, tool_calls=None),
+                           stored)
+                continue
+            comp = await chat(client, base_url, server.model_name, item.task.messages, item.task.tools,
+                              temperature=temperature, max_tokens=max_tokens, timeout=timeout, retries=retries,
+                              prompt_mode=run.prompt_mode)
             if comp.prompt_mode and not run.prompt_mode:
                 log.info("the server does not take tools: switching to prompt mode (BFCL system prompt)")
                 run.prompt_mode = True
@@ -507,13 +522,6 @@ async def _send_all(run: _Run, server: Any, *, concurrency: int, temperature: fl
                 return
             if not comp.ok:
                 run.record(_failed(item, comp), None)
-                continue
-            if conv is not None:
-                result = score_conversation(item.task, conv)
-                text = conv.stored_text()
-                stored = StoredResult(key, text, None, "multi_turn", result.to_dict(), conv.latency_s, time.time())
-                run.record(_outcome(item, result, latency=conv.latency_s, cached=False, text=text,
-                                    tool_calls=None), stored)
                 continue
             result = score_task(item.task, Response(item.task.id, comp.text, comp.tool_calls))
             stored = StoredResult(key, comp.text, comp.tool_calls, comp.finish_reason, result.to_dict(),
@@ -621,11 +629,12 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
                     todo_items.append(it)
                     todo_keys.append(k)
                     continue
+                if multi_turn_data(it.task) is not None:  # a conversation: its stored calls, checked again
+                    done.append(_outcome(it, score_conversation(it.task, stored=hit.text), latency=hit.latency_s,
+                                         cached=True, text=hit.text, tool_calls=None))
+                    continue
                 # Re-score the stored answer: a scorer fix applies to cached answers too.
-                if multi_turn_data(it.task) is not None:  # the stored calls of a conversation, re-checked
-                    result = score_conversation(it.task, stored=hit.text)
-                else:
-                    result = score_task(it.task, Response(it.task.id, hit.text, hit.tool_calls))
+                result = score_task(it.task, Response(it.task.id, hit.text, hit.tool_calls))
                 done.append(_outcome(it, result, latency=hit.latency_s, cached=True, text=hit.text,
                                      tool_calls=hit.tool_calls))
             if done:
