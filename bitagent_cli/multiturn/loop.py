@@ -98,7 +98,8 @@ def _tool_messages(comp: Any, calls: list[Call], results: list[str]) -> tuple[di
         fixed = []
         for i, tc in enumerate(native):
             tc = dict(tc) if isinstance(tc, dict) else {}
-            tc.setdefault("id", f"call_{i}")
+            if not isinstance(tc.get("id"), str) or not tc["id"]:
+                tc["id"] = f"call_{i}"
             tc.setdefault("type", "function")
             ids.append(str(tc["id"]))
             fixed.append(tc)
