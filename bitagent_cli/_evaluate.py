@@ -44,6 +44,7 @@ from .serving.client import Completion, chat, local_transport
 from .store.results import ResultKey, ResultStore, StoredResult, default_path
 from .tasks import Task
 from .tasks.suites import SUITES, UnknownCategory, load_suite, suite_info
+from .multiturn import multi_turn_data, run_multi_turn, score_conversation
 
 __all__ = ["BUILTIN_TINY", "EvalError", "EvalReport", "Progress", "TaskOutcome", "evaluate", "settings_hash"]
 
@@ -559,9 +560,36 @@ async def _send_all(run: _Run, server: Any, *, concurrency: int, temperature: fl
         return f"the model server stopped answering: {detail}"
 
     async def worker(client: Any) -> None:
+        async def ask(messages: Any, tools: Any) -> Completion:  # one step of a multi-turn conversation
+            c = await chat(client, base_url, server.model_name, messages, tools, temperature=temperature,
+                           max_tokens=max_tokens, timeout=timeout, retries=retries, prompt_mode=run.prompt_mode)
+            run.prompt_mode = run.prompt_mode or c.prompt_mode
+            return c
+
         while queue and run.fatal is None:
             item, key = queue.pop()
             run.requests += 1
+            if multi_turn_data(item.task) is not None:  # a whole conversation (bitagent_cli.multiturn)
+                conv = await run_multi_turn(item.task, ask)
+                run.requests += conv.requests - 1
+                failed = conv.failed
+                if failed is not None and (failed.kind == "transport"
+                                           or (failed.kind == "http" and failed.status in (401, 403, 404))):
+                    run.fatal = run.fatal or (
+                        server_gone_message(failed.error or "") if failed.kind == "transport"
+                        else f"the server refused the request: {failed.error}; check --base-url and the model name")
+                if run.fatal is not None:
+                    queue.append((item, key))  # not answered: not counted
+                    return
+                if failed is not None:
+                    run.record(_failed(item, failed), None)
+                    continue
+                result = score_conversation(item.task, conv)
+                text = conv.stored_text()
+                stored = StoredResult(key, text, None, "multi_turn", result.to_dict(), conv.latency_s, time.time())
+                run.record(_outcome(item, result, latency=conv.latency_s, cached=False, text=text, tool_calls=None),
+                           stored)
+                continue
             comp = await chat(client, base_url, server.model_name, item.task.messages, item.task.tools,
                               temperature=temperature, max_tokens=max_tokens, timeout=timeout, retries=retries,
                               prompt_mode=run.prompt_mode)
@@ -720,6 +748,10 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
                 if hit is None:
                     todo_items.append(it)
                     todo_keys.append(k)
+                    continue
+                if multi_turn_data(it.task) is not None:  # a conversation: its stored calls, checked again
+                    done.append(_outcome(it, score_conversation(it.task, stored=hit.text), latency=hit.latency_s,
+                                         cached=True, text=hit.text, tool_calls=None))
                     continue
                 # Re-score the stored answer: a scorer fix applies to cached answers too.
                 result = score_task(it.task, Response(it.task.id, hit.text, hit.tool_calls), rules)
