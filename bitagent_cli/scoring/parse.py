@@ -40,8 +40,11 @@ MAX_INPUT_CHARS = 256 * 1024
 MAX_DEPTH = 64
 #: At most this many calls in one output.
 MAX_CALLS = 512
-#: Pythonic text longer than this is not handed to ``ast.parse`` (the literal-only fast path and JSON take up
-#: to MAX_INPUT_CHARS): building a syntax tree costs up to ~2 ms a kilobyte for dense literals.
+#: Pythonic text longer than this is not read by the literal-only fast path (tokenizing 256 KiB of one-character
+#: tokens would take tens of milliseconds); JSON is read up to MAX_INPUT_CHARS.
+MAX_FAST_CHARS = 64 * 1024
+#: Pythonic text longer than this is not handed to ``ast.parse``: building a syntax tree costs up to ~2 ms a
+#: kilobyte for dense literals.
 MAX_AST_CHARS = 16 * 1024
 #: At most this many characters in all go through ``ast.parse`` while reading one output (every reading tried).
 MAX_AST_TOTAL = 2 * MAX_AST_CHARS
@@ -136,15 +139,25 @@ def _read(text: str | None, tool_calls: list | None,
                 return None  # prose (or nothing): no call can be written without brackets
         if not s:
             return None
-        declined = None
-        if _FAST_START_RE.match(s) is not None:
-            calls = _fast_pythonic(s)
-            if calls is not None:
-                return calls
-            declined = s
+        if len(s) <= 4096:  # the common case: no state to set up
+            if _FAST_START_RE.match(s) is not None:
+                calls = _fast_pythonic(s)
+                if calls is not None:
+                    return calls
+                declined = s
+            else:
+                declined = None
         st = _ST
-        st.ast_left, st.tools, st.declined, st.depth_ok = MAX_AST_TOTAL, tools, declined, None
+        st.ast_left, st.tools, st.declined, st.depth_ok = MAX_AST_TOTAL, tools, None, None
         try:
+            if len(s) > 4096:  # a long text: a flood of brackets ends here, before it is tokenized
+                _check_depth(s)
+                if len(s) <= MAX_FAST_CHARS and _FAST_START_RE.match(s) is not None:
+                    calls = _fast_pythonic(s)
+                    if calls is not None:
+                        return calls
+                declined = s
+            st.declined = declined
             return _parse_text(s)
         finally:
             st.tools = st.declined = st.depth_ok = None
@@ -421,8 +434,13 @@ def _check_depth(s: str) -> None:
     depth is summed by C loops (map/accumulate), and a text already checked in this parse is not again."""
     if s is _ST.depth_ok or s.count("[") + s.count("(") + s.count("{") <= MAX_DEPTH:
         return
-    if max(accumulate(map(_DEPTH_STEP.__getitem__, _BRACKETS_RE.findall(s)))) > MAX_DEPTH:
-        raise _Fatal(f"the output nests brackets deeper than {MAX_DEPTH} levels")
+    depth = 0
+    for i in range(0, len(s), 16384):  # in chunks, so that a flood of brackets stops at the first
+        run = list(accumulate(map(_DEPTH_STEP.__getitem__, _BRACKETS_RE.findall(s, i, i + 16384)),
+                              initial=depth))
+        if max(run) > MAX_DEPTH:
+            raise _Fatal(f"the output nests brackets deeper than {MAX_DEPTH} levels")
+        depth = run[-1]
     _ST.depth_ok = s
 
 
@@ -740,7 +758,7 @@ def _payload(s: str) -> tuple[list[FunctionCall], str]:
         if isinstance(v, list) and all(isinstance(c, FunctionCall) for c in v):
             return v, "pythonic"
         return _calls_from_data(v)
-    fast = None if s is _ST.declined else _fast_pythonic(s)
+    fast = None if s is _ST.declined or len(s) > MAX_FAST_CHARS else _fast_pythonic(s)
     if fast is not None:
         return fast, "pythonic"
     v = _ast_calls(s)
