@@ -389,3 +389,15 @@ def test_fuzz_never_raises_and_returns_quickly(parts, repeat):
     r, _ = within(parse_calls, text, None, [WEATHER])
     assert isinstance(r, ParseResult) and isinstance(r.ok, bool)
     assert r.ok or (r.error and not r.calls)
+
+
+def test_long_outputs_are_read_in_every_family():
+    # arguments longer than the Python-literal reader takes (16 KiB) still read as JSON
+    big = "x" * 20_000
+    args = f'{{"a": "{big}"}}'
+    for text in (f"[TOOL_CALLS]f{args}", f'[TOOL_CALLS] [{{"name": "f", "arguments": {args}}}] done',
+                 f'[{{"name": "f", "arguments": {args}}}] I called f.',
+                 f'<tool_call>\n{{"name": "f", "arguments": {args}}}\n</tool_call>',
+                 f"<tool_call>\n<function=f>\n<parameter=a>\n{big}\n</parameter>\n</function>\n</tool_call>",
+                 DS_BEGIN + ds_v31("f", args) + DS_END):
+        assert calls(parse(text)) == [("f", {"a": big})], text[:40]

@@ -751,6 +751,8 @@ def _payload(s: str) -> tuple[list[FunctionCall], str]:
                 for o in objs:
                     calls.extend(_calls_from_data(o)[0])
                 return calls, "json"
+        if len(s) > MAX_AST_CHARS:  # too long for the Python-literal reading: the JSON error stands
+            raise first
         try:
             v = _ast_calls(s)
         except _Bad as e2:
@@ -776,7 +778,7 @@ def _ok(calls: list[FunctionCall], fmt: str) -> ParseResult:
 def _parse_text(s: str) -> ParseResult:
     # 1. the whole text is calls (markers inside its string values are just text)
     whole_error: str | None = None
-    if _looks_like_calls(s):
+    if _looks_like_calls(s) and not s.startswith("[TOOL_CALLS]"):
         try:
             return _ok(*_payload(s))
         except _Fatal as e:
