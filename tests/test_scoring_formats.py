@@ -153,9 +153,19 @@ FORMATS = [
     ("<|tool_calls_section_begin|>\n<|tool_call_begin|> functions.get_weather:0 <|tool_call_argument_begin|> "
      '{"city": "Beijing"} <|tool_call_end|>\n<|tool_call_begin|>functions.get_weather:1'
      '<|tool_call_argument_begin|>{"city": "Paris"}<|tool_call_end|>\n<|tool_calls_section_end|>', WW, "kimi_k2"),
+    # as vLLM's own kimi_k2 tests write them: an id without "functions.", JSON holding tags, several lines
+    ('I\'ll check. <|tool_calls_section_begin|><|tool_call_begin|>get_weather:0 <|tool_call_argument_begin|>'
+     '{"city": "San Francisco"}<|tool_call_end|><|tool_calls_section_end|>', W, "kimi_k2"),
+    ("Process HTML. <|tool_calls_section_begin|><|tool_call_begin|>functions.process_html:0 "
+     '<|tool_call_argument_begin|>{\n  "html": "<div>content</div>"\n}<|tool_call_end|><|tool_calls_section_end|>',
+     [("process_html", {"html": "<div>content</div>"})], "kimi_k2"),
     # MiniMax M2 (minimax_m2): <invoke name="..."> with <parameter name="...">
     ('<minimax:tool_call>\n<invoke name="get_weather">\n<parameter name="city">San Francisco</parameter>\n'
      "</invoke>\n</minimax:tool_call>", W, "minimax_m2"),
+    ('<minimax:tool_call><invoke name="f"><parameter name="a">1</parameter></invoke>'
+     '<invoke name="g"><parameter name="b">x</parameter></invoke></minimax:tool_call>', [("f", {"a": "1"}),
+                                                                                           ("g", {"b": "x"})],
+     "minimax_m2"),
     ('Checking.\n<minimax:tool_call>\n<invoke name="get_weather">\n<parameter name="city">Beijing</parameter>\n'
      '</invoke>\n<invoke name="get_weather">\n<parameter name="city">Paris</parameter>\n</invoke>\n'
      "</minimax:tool_call>", WW, "minimax_m2"),
@@ -240,6 +250,7 @@ def test_xml_values_are_never_evaluated():
     "<tool_call>\n<function=>\n</function>\n</tool_call>",                # no name
     "<tool_call>\n<function=f\n</tool_call>",                             # tag never closed
     "<tool_call>f\n<arg_key>a</arg_key>\n</tool_call>",                   # a key without a value
+    "<tool_call>f\n<arg_key>a</arg_key>\n<arg_value>1</arg_value>\n<arg_key>b\n<arg_value>2</arg_value>\n</tool_call>",
     '<minimax:tool_call>\n<invoke name="f">\n<parameter name="a"\n</invoke></minimax:tool_call>',
     "<minimax:tool_call></minimax:tool_call>",
     "<|tool_calls_section_begin|><|tool_call_begin|>functions.f:0 {\"a\": 1}<|tool_call_end|>",

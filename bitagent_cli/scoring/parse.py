@@ -999,8 +999,8 @@ def _xml_args(name: str, pairs: list[tuple[str, str]], untyped: str) -> Function
     args: dict[str, Any] = {}
     for key, raw in pairs:
         key = key.strip()
-        if not key:
-            raise _Bad(f"a parameter of {name!r} has no name")
+        if not key or len(key) > 256 or any(c.isspace() or c in "<>" for c in key):
+            raise _Bad(f"a parameter of {name!r} has no readable name")
         if key in args:
             raise _Bad(f"call to {name!r} repeats argument {key!r}")
         typ = _schema_type(props, key)
