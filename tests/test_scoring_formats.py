@@ -93,6 +93,10 @@ FORMATS = [
     ('[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "San Francisco"}}]\n\nI have called the tool.',
      W, "mistral"),
     ('Sure. [TOOL_CALLS]get_weather[ARGS]{"city": "San Francisco"}', W, "mistral"),
+    # as vLLM's mistral tests write them: content before, arguments before name, junk before the list
+    ('Hello[TOOL_CALLS] [{"arguments":{"city": "San Francisco"}, "name": "get_weather"}]', W, "mistral"),
+    ('[TOOL_CALLS]  junk [{"name": "get_weather", "arguments":{"city": "San Francisco"}}] trail', W, "mistral"),
+    ('[TOOL_CALLS]f{"a": 1}[TOOL_CALLS]g{"b": "x"}', FG, "mistral"),
     # Llama 4 pythonic (llama4_pythonic): the list wrapped in <|python_start|> ... <|python_end|>
     ('<|python_start|>[get_weather(city="San Francisco")]<|python_end|>', W, "llama4"),
     ("<|python_start|>[f(a=1), g(b='x')]<|python_end|><|eot|>", FG, "llama4"),

@@ -1223,7 +1223,20 @@ def _mistral(s: str) -> tuple[list[FunctionCall], str]:
         elif _MISTRAL_NAME_RE.match(seg):
             calls.extend(_mistral_v11(seg))
         else:
-            calls.extend(_payload(seg)[0])
+            try:
+                calls.extend(_payload(seg)[0])
+            except _Fatal:
+                raise
+            except _Bad:
+                j = seg.find("[{")  # text, then the JSON list (vLLM's fallback finds it the same way)
+                if j < 0:
+                    raise
+                _check_depth(seg)
+                try:
+                    obj = _DECODER.raw_decode(seg, j)[0]
+                except json.JSONDecodeError:
+                    raise _Bad("[TOOL_CALLS] is not followed by a readable call list") from None
+                calls.extend(_calls_from_data(obj)[0])
         if len(calls) > MAX_CALLS:
             raise _Fatal(f"more than {MAX_CALLS} calls")
     if not calls:
