@@ -393,6 +393,7 @@ FRAGMENTS = ["<tool_call>", "</tool_call>", "<function=f>", "</function>", "<par
              '{"a": [1, 2]}', "a", "(", ")", "[", "]", "{", "}", "'", '"', "\\", "=", "get_weather", "Sure! "]
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8)), max_size=40),
