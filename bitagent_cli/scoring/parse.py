@@ -816,7 +816,7 @@ _UNKNOWN_MARKER_RE = re.compile(r"<[|\uff5c]?/?[\w:.\-\u2581]{0,32}?(?:tool|func
 
 # --------------------------------------------------------------------------------------------- model families
 # The tool-call formats that vLLM's --tool-call-parser options read (docs/scoring.md has the table). Every
-# scan below moves forward through the text: a find never restarts from an earlier position, and each loop
+# scan below moves forward through the text (no position is searched from more than twice), and each loop
 # is capped by the number of calls (MAX_CALLS) or by the text's length.
 _DS = "\uff5c"  # DeepSeek's fullwidth bar; "\u2581" is its word separator
 _DS_CALLS = f"<{_DS}tool\u2581calls\u2581begin{_DS}>"
@@ -1003,10 +1003,7 @@ def _xml_args(name: str, pairs: list[tuple[str, str]], untyped: str) -> Function
             raise _Bad(f"a parameter of {name!r} has no readable name")
         if key in args:
             raise _Bad(f"call to {name!r} repeats argument {key!r}")
-        typ = _schema_type(props, key)
-        if props is not None and key not in props and untyped == "string":
-            typ = None  # vLLM keeps a parameter the schema does not define as a string
-        args[key] = _typed(raw, typ, untyped)
+        args[key] = _typed(raw, _schema_type(props, key), untyped)
     return FunctionCall(name, _arguments(args, name))
 
 
