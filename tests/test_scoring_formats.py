@@ -183,6 +183,13 @@ def test_family_formats(text, expected, fmt):
     assert r.format == fmt
 
 
+def test_a_marker_inside_a_fenced_call_list_is_text():
+    # found by tests/test_scoring_props.py: the <functioncall> marker is a string value of a fenced JSON call
+    text = '```json\n[{"name": "A", "arguments": {"A": ["<functioncall>"]}}]\n```'
+    assert calls(parse(text)) == [("A", {"A": ["<functioncall>"]})]
+    assert calls(parse("```\n[f(a='<tool_call>')]\n```")) == [("f", {"a": "<tool_call>"})]
+
+
 def test_formats_in_a_fence_or_after_reasoning():
     text = "<tool_call>\n<function=f>\n<parameter=a>\nx\n</parameter>\n</function>\n</tool_call>"
     assert calls(parse("<think>which tool?</think>\n" + text)) == [("f", {"a": "x"})]

@@ -459,7 +459,12 @@ def _ast_calls(s: str, mode: int = _ARGS) -> list[FunctionCall] | Any:  # noqa: 
         tree: ast.AST = ast.parse(src, mode="eval")
         body = tree.body  # type: ignore[attr-defined]
         nodes = [body]
-    except SyntaxError:
+    except SyntaxError as e:
+        if "\n" not in s and ";" not in s:  # one line, one statement: the exec reading fails as well
+            raise _Bad(f"not valid call syntax ({e.msg}, line {e.lineno})") from None
+        _ST.ast_left -= len(s)  # the second reading counts too
+        if _ST.ast_left < 0:
+            raise _Fatal("the output is too long to try every reading of it (write the calls as JSON)") from None
         try:  # one call a line, without brackets
             mod = ast.parse(src, mode="exec")
         except SyntaxError as e:
@@ -787,7 +792,16 @@ def _parse_text(s: str) -> ParseResult:
             whole_error = str(e)
     # 2. explicit tool-call markers: whatever follows them must be calls
     if "<" in s or "[TOOL_CALLS]" in s:
-        r = _markers(s)
+        try:
+            r = _markers(s)
+        except _Fatal:
+            raise
+        except _Bad:
+            if "```" in s:  # a marker inside a fenced call list's string value is just text
+                r = _fenced(s)
+                if r is not None and r.ok and r.calls:
+                    return r
+            raise
         if r is not None:
             return r
     # 3. code fences: the first fenced block that holds calls
