@@ -415,7 +415,7 @@ def test_fuzz_never_raises_and_returns_quickly(parts, repeat):
 
 
 def test_long_outputs_are_read_in_every_family():
-    # arguments longer than the Python-literal reader takes (16 KiB) still read as JSON
+    # arguments longer than the Python-literal reader takes (8 KiB) still read as JSON
     big = "x" * 20_000
     args = f'{{"a": "{big}"}}'
     for text in (f"[TOOL_CALLS]f{args}", f'[TOOL_CALLS] [{{"name": "f", "arguments": {args}}}] done',

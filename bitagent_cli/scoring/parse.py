@@ -45,7 +45,7 @@ MAX_CALLS = 512
 MAX_FAST_CHARS = 64 * 1024
 #: Pythonic text longer than this is not handed to ``ast.parse``: building a syntax tree costs up to ~2 ms a
 #: kilobyte for dense literals.
-MAX_AST_CHARS = 16 * 1024
+MAX_AST_CHARS = 8 * 1024
 #: At most this many characters in all go through ``ast.parse`` while reading one output (every reading tried).
 MAX_AST_TOTAL = 2 * MAX_AST_CHARS
 #: At most this many places in prose are tried as the start of a call.
@@ -108,7 +108,7 @@ def parse_calls(text: str | None, tool_calls: list | None = None, tools: Any = N
 class _State(threading.local):
     """Per-thread state of the parse in progress (set by :func:`_read` on its slow path)."""
 
-    ast_left = MAX_AST_TOTAL  # characters ast.parse may still read
+    ast_left: int | None = None  # characters ast.parse may still read in the parse in progress (None: none)
     tools: Any = None  # the task's tools, for typing XML parameter values
     declined: str | None = None  # the text the literal-only fast path already declined
     depth_ok: str | None = None  # the last text whose bracket depth was checked
@@ -160,7 +160,7 @@ def _read(text: str | None, tool_calls: list | None,
             st.declined = declined
             return _parse_text(s)
         finally:
-            st.tools = st.declined = st.depth_ok = None
+            st.tools = st.declined = st.depth_ok = st.ast_left = None
     except _Bad as e:
         return _bad(str(e))
     except (RecursionError, MemoryError):
@@ -444,6 +444,15 @@ def _check_depth(s: str) -> None:
     _ST.depth_ok = s
 
 
+def _spend_ast(n: int) -> None:
+    """Count ``n`` characters against the parse's ast budget (outside a parse there is none)."""
+    left = _ST.ast_left
+    if left is not None:
+        _ST.ast_left = left = left - n
+        if left < 0:
+            raise _Fatal("the output is too long to try every reading of it (write the calls as JSON)")
+
+
 def _ast_calls(s: str, mode: int = _ARGS) -> list[FunctionCall] | Any:  # noqa: C901
     """Parse pythonic text with ast. Returns a list of calls, or (for a plain literal such as a dict) the
     literal value so that the caller can read it as JSON-style calls. ``mode`` ``_ARGS_JSON`` also reads
@@ -451,9 +460,7 @@ def _ast_calls(s: str, mode: int = _ARGS) -> list[FunctionCall] | Any:  # noqa: 
     _check_depth(s)
     if len(s) > MAX_AST_CHARS:
         raise _Fatal(f"the calls are longer than {MAX_AST_CHARS} characters (write them as JSON to send more)")
-    _ST.ast_left -= len(s)
-    if _ST.ast_left < 0:
-        raise _Fatal("the output is too long to try every reading of it (write the calls as JSON)")
+    _spend_ast(len(s))
     src = s
     try:
         tree: ast.AST = ast.parse(src, mode="eval")
@@ -462,9 +469,7 @@ def _ast_calls(s: str, mode: int = _ARGS) -> list[FunctionCall] | Any:  # noqa: 
     except SyntaxError as e:
         if "\n" not in s and ";" not in s:  # one line, one statement: the exec reading fails as well
             raise _Bad(f"not valid call syntax ({e.msg}, line {e.lineno})") from None
-        _ST.ast_left -= len(s)  # the second reading counts too
-        if _ST.ast_left < 0:
-            raise _Fatal("the output is too long to try every reading of it (write the calls as JSON)") from None
+        _spend_ast(len(s))  # the second reading counts too
         try:  # one call a line, without brackets
             mod = ast.parse(src, mode="exec")
         except SyntaxError as e:
