@@ -93,6 +93,10 @@ FORMATS = [
     ('[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "San Francisco"}}]\n\nI have called the tool.',
      W, "mistral"),
     ('Sure. [TOOL_CALLS]get_weather[ARGS]{"city": "San Francisco"}', W, "mistral"),
+    # as vLLM's mistral tests write them: content before, arguments before name, junk before the list
+    ('Hello[TOOL_CALLS] [{"arguments":{"city": "San Francisco"}, "name": "get_weather"}]', W, "mistral"),
+    ('[TOOL_CALLS]  junk [{"name": "get_weather", "arguments":{"city": "San Francisco"}}] trail', W, "mistral"),
+    ('[TOOL_CALLS]f{"a": 1}[TOOL_CALLS]g{"b": "x"}', FG, "mistral"),
     # Llama 4 pythonic (llama4_pythonic): the list wrapped in <|python_start|> ... <|python_end|>
     ('<|python_start|>[get_weather(city="San Francisco")]<|python_end|>', W, "llama4"),
     ("<|python_start|>[f(a=1), g(b='x')]<|python_end|><|eot|>", FG, "llama4"),
@@ -153,9 +157,19 @@ FORMATS = [
     ("<|tool_calls_section_begin|>\n<|tool_call_begin|> functions.get_weather:0 <|tool_call_argument_begin|> "
      '{"city": "Beijing"} <|tool_call_end|>\n<|tool_call_begin|>functions.get_weather:1'
      '<|tool_call_argument_begin|>{"city": "Paris"}<|tool_call_end|>\n<|tool_calls_section_end|>', WW, "kimi_k2"),
+    # as vLLM's own kimi_k2 tests write them: an id without "functions.", JSON holding tags, several lines
+    ('I\'ll check. <|tool_calls_section_begin|><|tool_call_begin|>get_weather:0 <|tool_call_argument_begin|>'
+     '{"city": "San Francisco"}<|tool_call_end|><|tool_calls_section_end|>', W, "kimi_k2"),
+    ("Process HTML. <|tool_calls_section_begin|><|tool_call_begin|>functions.process_html:0 "
+     '<|tool_call_argument_begin|>{\n  "html": "<div>content</div>"\n}<|tool_call_end|><|tool_calls_section_end|>',
+     [("process_html", {"html": "<div>content</div>"})], "kimi_k2"),
     # MiniMax M2 (minimax_m2): <invoke name="..."> with <parameter name="...">
     ('<minimax:tool_call>\n<invoke name="get_weather">\n<parameter name="city">San Francisco</parameter>\n'
      "</invoke>\n</minimax:tool_call>", W, "minimax_m2"),
+    ('<minimax:tool_call><invoke name="f"><parameter name="a">1</parameter></invoke>'
+     '<invoke name="g"><parameter name="b">x</parameter></invoke></minimax:tool_call>', [("f", {"a": "1"}),
+                                                                                           ("g", {"b": "x"})],
+     "minimax_m2"),
     ('Checking.\n<minimax:tool_call>\n<invoke name="get_weather">\n<parameter name="city">Beijing</parameter>\n'
      '</invoke>\n<invoke name="get_weather">\n<parameter name="city">Paris</parameter>\n</invoke>\n'
      "</minimax:tool_call>", WW, "minimax_m2"),
@@ -167,6 +181,13 @@ def test_family_formats(text, expected, fmt):
     r = parse(text)
     assert calls(r) == expected
     assert r.format == fmt
+
+
+def test_a_marker_inside_a_fenced_call_list_is_text():
+    # found by tests/test_scoring_props.py: the <functioncall> marker is a string value of a fenced JSON call
+    text = '```json\n[{"name": "A", "arguments": {"A": ["<functioncall>"]}}]\n```'
+    assert calls(parse(text)) == [("A", {"A": ["<functioncall>"]})]
+    assert calls(parse("```\n[f(a='<tool_call>')]\n```")) == [("f", {"a": "<tool_call>"})]
 
 
 def test_formats_in_a_fence_or_after_reasoning():
@@ -240,6 +261,7 @@ def test_xml_values_are_never_evaluated():
     "<tool_call>\n<function=>\n</function>\n</tool_call>",                # no name
     "<tool_call>\n<function=f\n</tool_call>",                             # tag never closed
     "<tool_call>f\n<arg_key>a</arg_key>\n</tool_call>",                   # a key without a value
+    "<tool_call>f\n<arg_key>a</arg_key>\n<arg_value>1</arg_value>\n<arg_key>b\n<arg_value>2</arg_value>\n</tool_call>",
     '<minimax:tool_call>\n<invoke name="f">\n<parameter name="a"\n</invoke></minimax:tool_call>',
     "<minimax:tool_call></minimax:tool_call>",
     "<|tool_calls_section_begin|><|tool_call_begin|>functions.f:0 {\"a\": 1}<|tool_call_end|>",
@@ -378,6 +400,7 @@ FRAGMENTS = ["<tool_call>", "</tool_call>", "<function=f>", "</function>", "<par
              '{"a": [1, 2]}', "a", "(", ")", "[", "]", "{", "}", "'", '"', "\\", "=", "get_weather", "Sure! "]
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8)), max_size=40),
@@ -389,3 +412,15 @@ def test_fuzz_never_raises_and_returns_quickly(parts, repeat):
     r, _ = within(parse_calls, text, None, [WEATHER])
     assert isinstance(r, ParseResult) and isinstance(r.ok, bool)
     assert r.ok or (r.error and not r.calls)
+
+
+def test_long_outputs_are_read_in_every_family():
+    # arguments longer than the Python-literal reader takes (8 KiB) still read as JSON
+    big = "x" * 20_000
+    args = f'{{"a": "{big}"}}'
+    for text in (f"[TOOL_CALLS]f{args}", f'[TOOL_CALLS] [{{"name": "f", "arguments": {args}}}] done',
+                 f'[{{"name": "f", "arguments": {args}}}] I called f.',
+                 f'<tool_call>\n{{"name": "f", "arguments": {args}}}\n</tool_call>',
+                 f"<tool_call>\n<function=f>\n<parameter=a>\n{big}\n</parameter>\n</function>\n</tool_call>",
+                 DS_BEGIN + ds_v31("f", args) + DS_END):
+        assert calls(parse(text)) == [("f", {"a": big})], text[:40]

@@ -40,9 +40,12 @@ MAX_INPUT_CHARS = 256 * 1024
 MAX_DEPTH = 64
 #: At most this many calls in one output.
 MAX_CALLS = 512
-#: Pythonic text longer than this is not handed to ``ast.parse`` (the literal-only fast path and JSON take up
-#: to MAX_INPUT_CHARS): building a syntax tree costs up to ~2 ms a kilobyte for dense literals.
-MAX_AST_CHARS = 16 * 1024
+#: Pythonic text longer than this is not read by the literal-only fast path (tokenizing 256 KiB of one-character
+#: tokens would take tens of milliseconds); JSON is read up to MAX_INPUT_CHARS.
+MAX_FAST_CHARS = 64 * 1024
+#: Pythonic text longer than this is not handed to ``ast.parse``: building a syntax tree costs up to ~2 ms a
+#: kilobyte for dense literals.
+MAX_AST_CHARS = 8 * 1024
 #: At most this many characters in all go through ``ast.parse`` while reading one output (every reading tried).
 MAX_AST_TOTAL = 2 * MAX_AST_CHARS
 #: At most this many places in prose are tried as the start of a call.
@@ -105,7 +108,7 @@ def parse_calls(text: str | None, tool_calls: list | None = None, tools: Any = N
 class _State(threading.local):
     """Per-thread state of the parse in progress (set by :func:`_read` on its slow path)."""
 
-    ast_left = MAX_AST_TOTAL  # characters ast.parse may still read
+    ast_left: int | None = None  # characters ast.parse may still read in the parse in progress (None: none)
     tools: Any = None  # the task's tools, for typing XML parameter values
     declined: str | None = None  # the text the literal-only fast path already declined
     depth_ok: str | None = None  # the last text whose bracket depth was checked
@@ -136,18 +139,28 @@ def _read(text: str | None, tool_calls: list | None,
                 return None  # prose (or nothing): no call can be written without brackets
         if not s:
             return None
-        declined = None
-        if _FAST_START_RE.match(s) is not None:
-            calls = _fast_pythonic(s)
-            if calls is not None:
-                return calls
-            declined = s
+        if len(s) <= 4096:  # the common case: no state to set up
+            if _FAST_START_RE.match(s) is not None:
+                calls = _fast_pythonic(s)
+                if calls is not None:
+                    return calls
+                declined = s
+            else:
+                declined = None
         st = _ST
-        st.ast_left, st.tools, st.declined, st.depth_ok = MAX_AST_TOTAL, tools, declined, None
+        st.ast_left, st.tools, st.declined, st.depth_ok = MAX_AST_TOTAL, tools, None, None
         try:
+            if len(s) > 4096:  # a long text: a flood of brackets ends here, before it is tokenized
+                _check_depth(s)
+                if len(s) <= MAX_FAST_CHARS and _FAST_START_RE.match(s) is not None:
+                    calls = _fast_pythonic(s)
+                    if calls is not None:
+                        return calls
+                declined = s
+            st.declined = declined
             return _parse_text(s)
         finally:
-            st.tools = st.declined = st.depth_ok = None
+            st.tools = st.declined = st.depth_ok = st.ast_left = None
     except _Bad as e:
         return _bad(str(e))
     except (RecursionError, MemoryError):
@@ -421,9 +434,23 @@ def _check_depth(s: str) -> None:
     depth is summed by C loops (map/accumulate), and a text already checked in this parse is not again."""
     if s is _ST.depth_ok or s.count("[") + s.count("(") + s.count("{") <= MAX_DEPTH:
         return
-    if max(accumulate(map(_DEPTH_STEP.__getitem__, _BRACKETS_RE.findall(s)))) > MAX_DEPTH:
-        raise _Fatal(f"the output nests brackets deeper than {MAX_DEPTH} levels")
+    depth = 0
+    for i in range(0, len(s), 16384):  # in chunks, so that a flood of brackets stops at the first
+        run = list(accumulate(map(_DEPTH_STEP.__getitem__, _BRACKETS_RE.findall(s, i, i + 16384)),
+                              initial=depth))
+        if max(run) > MAX_DEPTH:
+            raise _Fatal(f"the output nests brackets deeper than {MAX_DEPTH} levels")
+        depth = run[-1]
     _ST.depth_ok = s
+
+
+def _spend_ast(n: int) -> None:
+    """Count ``n`` characters against the parse's ast budget (outside a parse there is none)."""
+    left = _ST.ast_left
+    if left is not None:
+        _ST.ast_left = left = left - n
+        if left < 0:
+            raise _Fatal("the output is too long to try every reading of it (write the calls as JSON)")
 
 
 def _ast_calls(s: str, mode: int = _ARGS) -> list[FunctionCall] | Any:  # noqa: C901
@@ -433,15 +460,16 @@ def _ast_calls(s: str, mode: int = _ARGS) -> list[FunctionCall] | Any:  # noqa: 
     _check_depth(s)
     if len(s) > MAX_AST_CHARS:
         raise _Fatal(f"the calls are longer than {MAX_AST_CHARS} characters (write them as JSON to send more)")
-    _ST.ast_left -= len(s)
-    if _ST.ast_left < 0:
-        raise _Fatal("the output is too long to try every reading of it (write the calls as JSON)")
+    _spend_ast(len(s))
     src = s
     try:
         tree: ast.AST = ast.parse(src, mode="eval")
         body = tree.body  # type: ignore[attr-defined]
         nodes = [body]
-    except SyntaxError:
+    except SyntaxError as e:
+        if "\n" not in s and ";" not in s:  # one line, one statement: the exec reading fails as well
+            raise _Bad(f"not valid call syntax ({e.msg}, line {e.lineno})") from None
+        _spend_ast(len(s))  # the second reading counts too
         try:  # one call a line, without brackets
             mod = ast.parse(src, mode="exec")
         except SyntaxError as e:
@@ -733,6 +761,8 @@ def _payload(s: str) -> tuple[list[FunctionCall], str]:
                 for o in objs:
                     calls.extend(_calls_from_data(o)[0])
                 return calls, "json"
+        if len(s) > MAX_AST_CHARS:  # too long for the Python-literal reading: the JSON error stands
+            raise first
         try:
             v = _ast_calls(s)
         except _Bad as e2:
@@ -740,7 +770,7 @@ def _payload(s: str) -> tuple[list[FunctionCall], str]:
         if isinstance(v, list) and all(isinstance(c, FunctionCall) for c in v):
             return v, "pythonic"
         return _calls_from_data(v)
-    fast = None if s is _ST.declined else _fast_pythonic(s)
+    fast = None if s is _ST.declined or len(s) > MAX_FAST_CHARS else _fast_pythonic(s)
     if fast is not None:
         return fast, "pythonic"
     v = _ast_calls(s)
@@ -758,7 +788,7 @@ def _ok(calls: list[FunctionCall], fmt: str) -> ParseResult:
 def _parse_text(s: str) -> ParseResult:
     # 1. the whole text is calls (markers inside its string values are just text)
     whole_error: str | None = None
-    if _looks_like_calls(s):
+    if _looks_like_calls(s) and not s.startswith("[TOOL_CALLS]"):
         try:
             return _ok(*_payload(s))
         except _Fatal as e:
@@ -767,7 +797,16 @@ def _parse_text(s: str) -> ParseResult:
             whole_error = str(e)
     # 2. explicit tool-call markers: whatever follows them must be calls
     if "<" in s or "[TOOL_CALLS]" in s:
-        r = _markers(s)
+        try:
+            r = _markers(s)
+        except _Fatal:
+            raise
+        except _Bad:
+            if "```" in s:  # a marker inside a fenced call list's string value is just text
+                r = _fenced(s)
+                if r is not None and r.ok and r.calls:
+                    return r
+            raise
         if r is not None:
             return r
     # 3. code fences: the first fenced block that holds calls
@@ -796,7 +835,7 @@ _UNKNOWN_MARKER_RE = re.compile(r"<[|\uff5c]?/?[\w:.\-\u2581]{0,32}?(?:tool|func
 
 # --------------------------------------------------------------------------------------------- model families
 # The tool-call formats that vLLM's --tool-call-parser options read (docs/scoring.md has the table). Every
-# scan below moves forward through the text: a find never restarts from an earlier position, and each loop
+# scan below moves forward through the text (no position is searched from more than twice), and each loop
 # is capped by the number of calls (MAX_CALLS) or by the text's length.
 _DS = "\uff5c"  # DeepSeek's fullwidth bar; "\u2581" is its word separator
 _DS_CALLS = f"<{_DS}tool\u2581calls\u2581begin{_DS}>"
@@ -979,14 +1018,11 @@ def _xml_args(name: str, pairs: list[tuple[str, str]], untyped: str) -> Function
     args: dict[str, Any] = {}
     for key, raw in pairs:
         key = key.strip()
-        if not key:
-            raise _Bad(f"a parameter of {name!r} has no name")
+        if not key or len(key) > 256 or any(c.isspace() or c in "<>" for c in key):
+            raise _Bad(f"a parameter of {name!r} has no readable name")
         if key in args:
             raise _Bad(f"call to {name!r} repeats argument {key!r}")
-        typ = _schema_type(props, key)
-        if props is not None and key not in props and untyped == "string":
-            typ = None  # vLLM keeps a parameter the schema does not define as a string
-        args[key] = _typed(raw, typ, untyped)
+        args[key] = _typed(raw, _schema_type(props, key), untyped)
     return FunctionCall(name, _arguments(args, name))
 
 
@@ -1203,7 +1239,20 @@ def _mistral(s: str) -> tuple[list[FunctionCall], str]:
         elif _MISTRAL_NAME_RE.match(seg):
             calls.extend(_mistral_v11(seg))
         else:
-            calls.extend(_payload(seg)[0])
+            try:
+                calls.extend(_payload(seg)[0])
+            except _Fatal:
+                raise
+            except _Bad:
+                j = seg.find("[{")  # text, then the JSON list (vLLM's fallback finds it the same way)
+                if j < 0:
+                    raise
+                _check_depth(seg)
+                try:
+                    obj = _DECODER.raw_decode(seg, j)[0]
+                except json.JSONDecodeError:
+                    raise _Bad("[TOOL_CALLS] is not followed by a readable call list") from None
+                calls.extend(_calls_from_data(obj)[0])
         if len(calls) > MAX_CALLS:
             raise _Fatal(f"more than {MAX_CALLS} calls")
     if not calls:
