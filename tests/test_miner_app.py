@@ -40,6 +40,9 @@ ANSWER = "[calculate_discount(discount_percentage=20, original_price=200)]"
 OPENAI_CALLS = [{"id": "c1", "type": "function", "function": {
     "name": "calculate_discount", "arguments": '{"discount_percentage": 20, "original_price": 200}'}}]
 
+QWEN3_ANSWER = ("<tool_call>\n<function=calculate_discount>\n<parameter=discount_percentage>\n20\n</parameter>\n"
+                "<parameter=original_price>\n200\n</parameter>\n</function>\n</tool_call>")
+
 
 class FakeModel:
     model_name = "org/fake-model"
@@ -56,6 +59,8 @@ class FakeModel:
             return SimpleNamespace(text=None, tool_calls=None, latency_s=0.0, error="HTTP 500 from vLLM")
         if self.mode == "slow":
             await asyncio.sleep(5)
+        if self.mode == "qwen3":  # Qwen3-Coder's XML: every value is text until the tool's schema types it
+            return SimpleNamespace(text=QWEN3_ANSWER, tool_calls=None, latency_s=0.001, error=None)
         if self.mode == "structured":
             return SimpleNamespace(text=None, tool_calls=OPENAI_CALLS, latency_s=0.001, error=None)
         return SimpleNamespace(text=ANSWER if self.mode == "ok" else "I cannot help", tool_calls=None,
@@ -133,6 +138,15 @@ def test_structured_tool_calls_from_the_server_are_returned(miner):
     r = signed(base, P.QUERY_PATH, query_payload())
     assert r.status_code == 200
     assert r.json()["response"] == ""
+    assert r.json()["tool_calls"] == [{"name": "calculate_discount",
+                                       "arguments": {"discount_percentage": 20, "original_price": 200}}]
+
+
+def test_xml_values_are_typed_by_the_queried_tools(miner):
+    base, model, _ = miner()
+    model.mode = "qwen3"
+    r = signed(base, P.QUERY_PATH, query_payload())
+    assert r.status_code == 200, r.text
     assert r.json()["tool_calls"] == [{"name": "calculate_discount",
                                        "arguments": {"discount_percentage": 20, "original_price": 200}}]
 

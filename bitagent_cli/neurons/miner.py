@@ -68,7 +68,7 @@ __all__ = [
 
 Verifier = Callable[[Mapping[str, str], bytes, str, str], str]
 NeuronLookup = Callable[[str], "tuple[float, bool] | None"]
-Parser = Callable[[str | None, list | None], Any]
+Parser = Callable[[str | None, list | None, list | None], Any]  # (text, tool_calls, tools)
 
 
 class AuthRejected(Exception):
@@ -294,10 +294,10 @@ def create_app(*, model_client: ModelClient, verifier: Verifier, neuron_lookup: 
     async def query(request: Request) -> JSONResponse:
         hotkey, body = await _admit(request)
         req: P.QueryRequest = _parse(P.QueryRequest, body, hotkey)
+        tools = req.normalised_tools()  # also types the XML formats' string values when parsing (Qwen3, GLM-4.5)
         t0 = time.perf_counter()
         try:
-            completion = await _within(
-                model_client(req.message_dicts(), req.normalised_tools(), max_tokens=req.max_tokens), timeout)
+            completion = await _within(model_client(req.message_dicts(), tools, max_tokens=req.max_tokens), timeout)
         except (asyncio.TimeoutError, TimeoutError):
             raise _Refusal(504, "model_timeout",
                            f"the model did not answer within {timeout:g} s") from None
@@ -312,9 +312,9 @@ def create_app(*, model_client: ModelClient, verifier: Verifier, neuron_lookup: 
         text = getattr(completion, "text", None) or ""
         raw_calls = getattr(completion, "tool_calls", None)
         if len(text) > 8192:  # parsing is bounded, but keep long texts off the event loop
-            parsed = await asyncio.to_thread(parse_fn, text, raw_calls)
+            parsed = await asyncio.to_thread(parse_fn, text, raw_calls, tools)
         else:
-            parsed = parse_fn(text, raw_calls)
+            parsed = parse_fn(text, raw_calls, tools)
         calls: Sequence[FunctionCall] = getattr(parsed, "calls", None) or []
         stats["queries"] += 1
         log.debug("answered %s for %s in %.0f ms: %d call(s)", req.task_id, hotkey, latency_ms, len(calls))
