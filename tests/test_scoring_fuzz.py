@@ -25,6 +25,7 @@ import fuzz  # noqa: E402  benchmarks/fuzz.py
 
 sys.path.pop(0)
 
+pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")  # ast.parse on odd literals
 BOUND_S = 1.0
 TASKS = [t for s in ("bfcl", "glaive", "bitagent") for t in load_suite(s)[::25]]
 
