@@ -18,8 +18,9 @@ seconds of CPU: a Python-level hang raises and is reported as a hang); each work
 it is on, and the parent kills a worker stuck on one input for 30 s of wall time (a hang in C code) and
 starts another after that input. Reported:
 hangs, exceptions (grouped), max / p99.9 / p50 wall time of each call (the box is shared: a call over 1 ms
-runs up to 3 more times and its best time counts, so a call preempted by another process is not "slow"), the inputs over 50 ms, and the slowest
-inputs timed again alone (min of 5), to tell a slow input from a busy machine.
+runs up to 3 more times and its best time counts, so a call preempted by another process is not "slow"),
+the inputs over 50 ms, and the slowest inputs timed again alone (min of 5), to tell a slow input from a busy
+machine.
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ SPECIAL = ("<|im_start|>", "<|x|>", "<tools>", "</tools>", "</tags>", "a<b>c</ta
            "<|tool_calls_section_begin|>", "Here are my <thoughts>", "<|", "|>", "<", ">", "s>", "n>")
 HUGE = ("1e400", "-1e400", "1e309", "9" * 5000, "1" + "0" * 4400, "0." + "0" * 5000 + "1", "1_000", "0x10",
         "nan", "inf", "Infinity", "NaN", "1e-400", "10**400", "2*5", "1j", "-0", "+5")
-UNICODE = ("\u200b", "\u202e", "\ufeff", "［", "］", "（", "）", "｜", "\x00", "\r", "\ud800", "é", "🙂", "\u0301",
-           "\u2028", "\t", "\\", "\\u", "\\x")
+UNICODE = ("\u200b", "\u202e", "\ufeff", "［", "］", "（", "）", "｜", "\x00", "\r", "\ud800", "é", "🙂",
+           "\u0301", "\u2028", "\t", "\\", "\\u", "\\x")
 BRACKETS = "[](){}'\""
 PROSE = ("Sure! Here are the calls: ", "I will call the tool.\n", "Let me think. ", "")
 TAIL = ("", " Hope that helps.", "\nDone.", " <|eot_id|>")

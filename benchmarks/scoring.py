@@ -1,6 +1,6 @@
 """Benchmark: score every BFCL single-turn task with its first acceptable answer, ours vs BFCL's own checker.
 
-    python benchmarks/scoring.py [--repeat 15] [--by-category] [--cold-names] [--json]
+    python benchmarks/scoring.py [--repeat 15] [--by-category] [--cold-names] [--rules both] [--json]
 
 Each task's first acceptable answer is written as model output text: pythonic ``[f(a=1), g(b='x')]``
 (irrelevance tasks answer with prose, relevance tasks with an argument-less call to the first tool). Then:
@@ -17,7 +17,11 @@ Each task's first acceptable answer is written as model output text: pythonic ``
   ``pip install --no-deps``, its heavy imports (model handlers, tree-sitter, tenacity...) stubbed, in-process.
 
 It prints both rates, the ratio, and every task where the two verdicts differ (BFCL accepts and we reject must
-be 0; the reverse must be one of our documented deliberate fixes, see docs/scoring.md). The BFCL half is
+be 0; the reverse must be one of our documented deliberate fixes, see docs/scoring.md). ``--rules`` (default ``both``):
+the same first answers and every variant (the answers written differently: prose, fences, JSON, ints and
+floats swapped, strings upper-cased, ``None`` for an optional argument, parallel calls reversed, ``_`` for
+``.``, malformed irrelevance calls) are also scored with ``score_task(..., rules="bfcl")``, whose verdict must
+be BFCL's on every one (0 differences), and it is timed too. The BFCL half is
 skipped, with the reason, when bfcl-eval is not installed. The three measurements run in interleaved rounds
 and the best of ``--repeat`` rounds is kept for each, so a busy machine slows all three alike.
 """
@@ -164,7 +168,7 @@ def _text(calls) -> str:
     return "[" + ", ".join(c.to_python() for c in calls) + "]"
 
 
-def variants(pairs, bpairs, f, out, rules: tuple[str, ...]) -> dict:
+def variants(pairs, bpairs, f, out, rules: tuple[str, ...], show: bool = False) -> dict:
     """The same first answers written differently, through BFCL's checker and ours under each rule set.
     Under ``bitagent`` rules a difference must be one of the deliberate fixes in docs/scoring.md; under
     ``bfcl`` rules there must be none."""
@@ -240,7 +244,7 @@ def variants(pairs, bpairs, f, out, rules: tuple[str, ...]) -> dict:
             for name, row in rows.items():
                 for i in row["differ_bfcl"][:5]:
                     print(f"  --rules bfcl differs from BFCL: {name}: {i}", file=out)
-        elif os.environ.get("SHOW_DIFFER"):
+        elif show:  # --list-differences: a few ids per variant where the default rules differ from BFCL
             for name, row in rows.items():
                 for i in row[f"differ_{r}"][:8]:
                     print(f"  --rules {r} differs: {name}: {i}", file=out)
@@ -302,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--by-category", action="store_true", help="also time each category (microseconds a task)")
     ap.add_argument("--rules", choices=("bitagent", "bfcl", "both"), default="both",
                     help="the rule sets compared with BFCL's checker (timings: bitagent, and bfcl when compared)")
+    ap.add_argument("--list-differences", action="store_true",
+                    help="name a few tasks per variant where the default rules' verdict differs from BFCL's")
     ap.add_argument("--cold-names", action="store_true",
                     help="cold rounds also forget the identifiers the parser has validated (a fresh process)")
     args = ap.parse_args(argv)
@@ -423,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
             for i in differ:
                 print(f"  {i}: ours {bverdicts[i].error}: {bverdicts[i].feedback}", file=out)
     if bfcl_all is not None:
-        fig["variants"] = variants(pairs, bpairs, f, out, rules)
+        fig["variants"] = variants(pairs, bpairs, f, out, rules, args.list_differences)
     if args.by_category:
         fig["by_category"] = by_category(pairs, bpairs if bfcl_all is not None else None,
                                          f if bfcl_all is not None else None, args.repeat, out)

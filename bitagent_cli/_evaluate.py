@@ -723,7 +723,8 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
         model=resolved.label, model_sha=resolved.model_sha, backend=backend,
         suites=[{"name": n, "hash": suite_info(n).hash, "tasks": sum(1 for it in items if it.suite == n)}
                 for n in dict.fromkeys(it.suite for it in items)],
-        settings={**request_settings, "rules": rules, "concurrency": concurrency, "request_timeout": timeout, "seed": seed,
+        settings={**request_settings, "rules": rules, "concurrency": concurrency, "request_timeout": timeout,
+                  "seed": seed,
                   "limit": limit, "category": category if category is None or isinstance(category, str)
                   else list(category)},
         settings_hash=shash, total=len(items), vet=resolved.vet.to_dict() if resolved.vet is not None else None,

@@ -25,6 +25,7 @@ import fuzz  # noqa: E402  benchmarks/fuzz.py
 
 sys.path.pop(0)
 
+pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")  # ast.parse on odd literals
 BOUND_S = 1.0
 TASKS = [t for s in ("bfcl", "glaive", "bitagent") for t in load_suite(s)[::25]]
 
@@ -81,7 +82,8 @@ KNOWN = ["<|im_start|>", "<|x|>", "<tools>", "a<b>c</tags>", "[f(a=1)]<|python_e
          '{"name": "f", "arguments": {"x": 1' + "0" * 400 + "}}", "[f(x=-1e309)]", "<|python_tag|>" * 10000,
          "[" * 100_000, "(" * 5000 + ")" * 5000, "[f(a=" * 3000, "```" * 20000, "<tool_call>" * 10000,
          "[TOOL_CALLS]" * 10000, "<think>" + "x" * 100, "</think>" * 5000, "[f(a='\ud800')]", "[f(a=1)]\x00",
-         "-" * 10000 + "1", "[f(a=" + "-" * 10000 + "1)]", "[f(a=" + "not " * 3000 + "1)]", "[f(a=b" + ".c" * 20000 + ")]"]
+         "-" * 10000 + "1", "[f(a=" + "-" * 10000 + "1)]", "[f(a=" + "not " * 3000 + "1)]",
+         "[f(a=b" + ".c" * 20000 + ")]"]
 
 
 @pytest.mark.parametrize("text", KNOWN, ids=range(len(KNOWN)))

@@ -576,7 +576,8 @@ def _raw_ok(task: Task, calls: list[FunctionCall]) -> bool:
 def _match_all(exp: tuple[_Expected, ...], calls: list[FunctionCall]) -> _Miss | None:
     """A perfect matching of calls to expected calls, in any order. None when one exists, else the closest
     miss. The calls' own order is tried first (the common case); then Kuhn's augmenting paths over lazily
-    checked pairs, which (unlike BFCL's greedy first fit) never misses a matching that exists."""
+    checked pairs, which (unlike BFCL's greedy first fit) never misses a matching that exists. Bounded by the
+    task: there are exactly as many calls as expected calls (checked before), so at most n*n pair checks."""
     n = len(exp)
     for i in range(n):
         m = _check_call(exp[i], calls[i])
