@@ -56,10 +56,12 @@ def load(tree_sitter: bool):
     """BFCL's checker (and its Java/JS decoders when tree-sitter is there), or a reason string."""
     if tree_sitter:
         try:  # imported before the stubs, so the real decoders are used
-            import bfcl_eval.model_handler.parser.java_parser  # noqa: F401
-            import bfcl_eval.model_handler.parser.js_parser  # noqa: F401
+            from bfcl_eval.model_handler.parser.java_parser import parse_java_function_call
+            from bfcl_eval.model_handler.parser.js_parser import parse_javascript_function_call
         except Exception:  # noqa: BLE001
             tree_sitter = False
+        else:  # benchmarks/scoring.py, loaded earlier in this process, stubs them with None
+            tree_sitter = callable(parse_java_function_call) and callable(parse_javascript_function_call)
     from scoring import load_bfcl, read_bfcl_entries
 
     loaded = load_bfcl()

@@ -142,6 +142,8 @@ def bfcl_pairs():
     cache: dict = {}
     pairs = []
     for t in load_suite("bfcl"):
+        if t.language != "python":  # Java/JS tasks: tests/test_scoring_javalike.py
+            continue
         cat, bid = t.meta["bfcl_category"], t.meta["bfcl_id"]
         if cat not in cache:
             cache[cat] = bench.read_bfcl_entries(data_dir, cat)
