@@ -44,6 +44,7 @@ from .serving.client import Completion, chat, local_transport
 from .store.results import ResultKey, ResultStore, StoredResult, default_path
 from .tasks import Task
 from .tasks.suites import SUITES, UnknownCategory, load_suite, suite_info
+from .errors import BitagentError, InvalidArgument
 
 __all__ = ["BUILTIN_TINY", "EvalError", "EvalReport", "Progress", "TaskOutcome", "evaluate", "settings_hash"]
 
@@ -67,7 +68,7 @@ _FLUSH_SECONDS = 1.0
 _OUTPUT_CHARS = 2000
 
 
-class EvalError(Exception):
+class EvalError(BitagentError):
     """A run that could not finish (server died, stopped answering, refused every request).
 
     ``report`` is the partial report: what was answered is in it and in the cache."""
@@ -283,7 +284,7 @@ def load_tasks(suites: Sequence[str], *, category: str | Iterable[str] | None = 
     """The selected tasks of each suite (``limit`` per suite). A category applies to the suites that have
     it; one that no suite has raises :class:`UnknownCategory` listing the valid ones."""
     if not suites:
-        raise ValueError("no suite selected; pass --suite NAME (one of: " + ", ".join(SUITES) + ")")
+        raise InvalidArgument("no suite selected; pass --suite NAME (one of: " + ", ".join(SUITES) + ")")
     wanted: list[str] | None = None
     if category is not None:
         raw = [category] if isinstance(category, str) else list(category)
@@ -322,7 +323,7 @@ def ensure_tiny_model(settings: Mapping[str, Any] | None = None) -> Path:
 
         from .serving import make_tiny_model
     except ImportError:
-        raise ValueError(f"{BUILTIN_TINY} needs torch and transformers: pip install 'bitagent-cli[cpu]'") from None
+        raise BitagentError(f"{BUILTIN_TINY} needs torch and transformers: pip install 'bitagent-cli[cpu]'") from None
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tiny-", dir=dest.parent))
     try:
@@ -631,11 +632,11 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
     concurrency = int(concurrency if concurrency is not None else _setting(settings, "eval.concurrency", 64))
     max_tokens = int(max_tokens if max_tokens is not None else _setting(settings, "eval.max_tokens", 512))
     if concurrency < 1 or max_tokens < 1:
-        raise ValueError("concurrency and max_tokens must be at least 1")
+        raise InvalidArgument("concurrency and max_tokens must be at least 1")
     timeout = float(_setting(settings, "eval.request_timeout", 120.0))
     rules = str(rules or _setting(settings, "eval.rules", "bitagent"))
     if rules not in RULES:
-        raise ValueError(f"unknown scoring rules {rules!r}; use one of: {', '.join(RULES)}")
+        raise InvalidArgument(f"unknown scoring rules {rules!r}; use one of: {', '.join(RULES)}")
     base_url = base_url or _setting(settings, "eval.base_url") or None
     backend = resolve_backend(backend or _setting(settings, "eval.backend", "auto"), base_url)
     if backend == "vllm" and concurrency_given is None and _is_default(settings, "eval.concurrency"):
@@ -650,11 +651,11 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
                 timeout = max(timeout, CPU_VLLM_REQUEST_TIMEOUT)
 
     if backend == "endpoint" and not base_url:
-        raise ValueError("--backend endpoint needs --base-url, the server's OpenAI-compatible URL "
+        raise InvalidArgument("--backend endpoint needs --base-url, the server's OpenAI-compatible URL "
                          "(e.g. http://127.0.0.1:8000/v1)")
     items = load_tasks(suites, category=category, limit=limit, seed=seed)
     if not items:
-        raise ValueError("no tasks selected; check --suite, --category and --limit")
+        raise InvalidArgument("no tasks selected; check --suite, --category and --limit")
     resolved = resolve_model(model, backend=backend, settings=settings, status=say)
     attached = contextlib.ExitStack()
     early_server: Any = None

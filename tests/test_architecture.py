@@ -58,7 +58,12 @@ def test_nothing_imports_cli_or_neurons_except_cli():
 
 def test_config_imports_nothing_of_ours():
     for p in (PKG / "config").rglob("*.py"):
-        assert not [m for m in _imports(p) if m.startswith("bitagent_cli") and not m.startswith("bitagent_cli.config")]
+        assert not [m for m in _imports(p) if m.startswith("bitagent_cli")
+                    and not m.startswith(("bitagent_cli.config", "bitagent_cli.errors"))]
+
+
+def test_errors_module_imports_nothing_of_ours():
+    assert not [m for m in _imports(PKG / "errors.py") if m.startswith("bitagent_cli")]
 
 
 def test_heavy_optional_deps_are_lazy():

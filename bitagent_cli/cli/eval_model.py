@@ -293,7 +293,6 @@ def _run(ctx: Ctx, model: str, *, category: list[str] | None, use_cache: bool, r
          quiet: bool = False) -> None:
     from .._evaluate import EvalError, evaluate
     from ..serving import ModelRefused, ServerError
-    from ..tasks.suites import UnknownCategory, UnknownSuite
 
     bar, update = _progress_bar(ctx) if not quiet else (None, None)
     lines = _progress_lines(ctx) if bar is None and not quiet else None
@@ -327,10 +326,8 @@ def _run(ctx: Ctx, model: str, *, category: list[str] | None, use_cache: bool, r
         log_path = getattr(e, "log_path", None)
         where = f" (log: {log_path})" if log_path and str(log_path) not in str(e) else ""  # the path once
         raise CliError(f"{e}{where}", EXIT_FAIL) from None
-    except (UnknownSuite, UnknownCategory) as e:
-        raise CliError(str(e), EXIT_USAGE) from None
-    except ValueError as e:
-        raise CliError(str(e), EXIT_USAGE) from None
+    # UnknownSuite, InvalidArgument (usage, exit 2) and other library errors: app.main's table; an internal
+    # ValueError is a bug (exit 1), not a usage error
     finally:
         if started and bar is not None:
             bar.stop()

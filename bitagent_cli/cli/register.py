@@ -69,16 +69,9 @@ def confirm_or_refuse(yes: bool, question: str) -> None:
 
 def chain_cli_error(e: Exception) -> CliError:
     """Map a ``bitagent_cli.chain`` error to the exit codes the chain commands document."""
-    from ..chain import errors as E
+    from ._errors import error_data, exit_code_for
 
-    data = {k: v for k, v in getattr(e, "data", {}).items() if v is not None}
-    if isinstance(e, (E.NetworkConfigError, E.WalletError)):
-        return CliError(e.message, EXIT_USAGE, data)
-    if isinstance(e, E.PriceAboveCap):
-        return CliError(e.message, EXIT_PRICE, data)
-    if isinstance(e, E.ChainOpError):
-        return CliError(e.message, EXIT_FAIL, data)
-    return CliError(str(e), EXIT_FAIL)
+    return CliError(getattr(e, "message", None) or str(e), exit_code_for(e), error_data(e))
 
 
 def chain_setup(ctx: Any) -> tuple[Any, int]:

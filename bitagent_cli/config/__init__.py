@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..errors import BitagentError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -29,7 +31,7 @@ __all__ = ["ConfigError", "SETTINGS", "Settings", "Spec", "list_profiles", "load
 DEFAULT_PROFILE = "local"
 
 
-class ConfigError(ValueError):
+class ConfigError(BitagentError, ValueError):
     """A profile or setting that cannot be used; the message names the file, key and fix."""
 
 

@@ -45,6 +45,7 @@ from starlette.requests import ClientDisconnect
 
 from ..tasks import FunctionCall, Tool
 from . import protocol as P
+from ..errors import BitagentError
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +72,11 @@ NeuronLookup = Callable[[str], "tuple[float, bool] | None"]
 Parser = Callable[[str | None, list | None], Any]
 
 
-class AuthRejected(Exception):
+class AuthRejected(BitagentError):
     """The request's signature did not verify (answered 401 with this message)."""
 
 
-class MinerError(RuntimeError):
+class MinerError(BitagentError, RuntimeError):
     """``run_miner`` cannot start; the message is one sentence with the fix."""
 
 

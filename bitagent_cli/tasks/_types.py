@@ -20,6 +20,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import BitagentError
+
 __all__ = [
     "CATEGORIES",
     "ExpectedCall",
@@ -36,7 +38,7 @@ __all__ = [
 CATEGORIES = ("simple", "multiple", "parallel", "parallel_multiple", "irrelevance", "relevance")
 
 
-class TaskFormatError(ValueError):
+class TaskFormatError(BitagentError, ValueError):
     """A task, tool or call that does not follow the contract."""
 
 
