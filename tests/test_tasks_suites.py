@@ -188,3 +188,7 @@ def test_wheel_includes_package_data(tmp_path):
     assert "bitagent_cli/tasks/data/NOTICE.md" in names
     for profile in ("local", "testnet", "mainnet"):  # profiles/ is force-included as package data
         assert any(n.endswith(f"bitagent_cli/_profiles/{profile}.toml") for n in names), profile
+    assert "bitagent_cli/py.typed" in names  # PEP 561: the package's annotations are for its users too
+    import bitagent_cli
+
+    assert builder.metadata.version == bitagent_cli.__version__  # one version source (hatch reads __init__.py)

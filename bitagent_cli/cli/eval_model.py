@@ -276,7 +276,7 @@ def eval_model_cmd(
         with ResultStore(default_path(ctx.settings)) as store:
             data = compare_runs(store, sides[0], sides[1])
         if report is not None:
-            from ..report import write_compare_report
+            from .report import write_compare_report
 
             data["report"] = str(write_compare_report(data, report))
             ctx.info(f"comparison page written to {data['report']}")
@@ -335,7 +335,7 @@ def _run(ctx: Ctx, model: str, *, category: list[str] | None, use_cache: bool, r
         raise CliError(str(error), EXIT_FAIL)
     data = rep.to_dict()
     if report_path is not None:
-        from ..report import write_html_report
+        from .report import write_html_report
 
         data["report"] = str(write_html_report(rep, report_path))
         ctx.info(f"report written to {data['report']}")

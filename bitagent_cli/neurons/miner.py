@@ -36,7 +36,6 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterator, Mapping, Protocol, Sequence
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -352,23 +351,15 @@ class OpenAIModelClient:
 
     def __init__(self, base_url: str, model_name: str, *, max_tokens: int = 512, request_timeout: float = 60.0,
                  prompt_mode: bool = False, shards: int = 16, per_shard: int = 16):
-        import httpx
-
         self.base_url = base_url
         self.model_name = model_name
         self.max_tokens = max_tokens
         self.request_timeout = request_timeout
         self.prompt_mode = prompt_mode  # the server cannot take `tools`: put them in the prompt
-        parts = urlsplit(base_url)
-        if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"):
-            # a server on this machine (the usual case): serving's lighter plain-asyncio transport
-            from ..serving.client import local_transport
+        from ..serving.client import client_pool  # the same pools as evaluate's (local_transport on this machine)
 
-            self._clients: list[Any] = [local_transport(per_shard) for _ in range(max(1, shards))]
-        else:
-            limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-            self._clients = [httpx.AsyncClient(timeout=request_timeout, limits=limits)
-                             for _ in range(max(1, shards))]
+        self._clients: list[Any] = client_pool(base_url, clients=shards, per_client=per_shard,
+                                               timeout=request_timeout)
         self._busy = [0] * len(self._clients)
 
     async def __call__(self, messages: list[dict[str, Any]], tools: list[Tool], *,
