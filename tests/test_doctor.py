@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bitagent_cli.cli import doctor
+from bitagent_cli import doctor
 from bitagent_cli.config import load_settings
 
 

@@ -24,7 +24,7 @@ from ._common import (
     chain_overrides,
     open_context,
 )
-from .register import chain_cli_error, chain_setup, confirm_or_refuse, paragraphs
+from ._chain import chain_cli_error, chain_setup, confirm_or_refuse, paragraphs
 
 HELP = """Vet a model, then commit repo@sha on chain for your hotkey; --show reads what is committed.
 
