@@ -11,7 +11,18 @@ import pytest
 pytest_plugins = ["chain_fakes", "serving_fixtures"]
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def _shared_data() -> Path:
+    """The reference data (BFCL, Glaive) next to the checkout: $BITAGENT_SHARED_DATA, ./shared/data, or
+    shared/data beside the checkout or beside its parent (a git worktree one level down)."""
+    candidates = [REPO / "shared" / "data", REPO.parent / "shared" / "data", REPO.parent.parent / "shared" / "data"]
+    if os.environ.get("BITAGENT_SHARED_DATA"):
+        candidates.insert(0, Path(os.environ["BITAGENT_SHARED_DATA"]))
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+SHARED_DATA = _shared_data()
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("WANDB_MODE", "offline")

@@ -160,6 +160,7 @@ def test_package_data_is_up_to_date():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     built = mod.build(SHARED_DATA, {"bfcl", "glaive", "bitagent"})
+    assert {spec.file for spec in SUITES.values()} <= set(built)  # every shipped suite was rebuilt and compared
     for name, blob in built.items():
         assert (DATA / name).read_bytes() == blob, f"{name} is stale: run python scripts/build_suites.py"
 
