@@ -143,6 +143,7 @@ def chain_ok(monkeypatch):
     monkeypatch.setattr(doctor, "_default_block_reader", lambda s: 77)
 
 
+@pytest.mark.slow
 def test_command_json_ok(tmp_path, run_cli, chain_ok):
     make_wallet(tmp_path / "wallets")
     code, out, _ = run_cli("doctor", "--json", "--wallet-path", str(tmp_path / "wallets"), "-w", "cold", "-H", "hot")

@@ -153,6 +153,7 @@ def test_package_data_is_small_and_licensed():
         assert first.startswith(b'{"id":')
 
 
+@pytest.mark.slow
 def test_package_data_is_up_to_date():
     if not (SHARED_DATA / "bfcl").exists() or not (SHARED_DATA / "glaive").exists():
         pytest.skip("shared data not present")

@@ -203,6 +203,7 @@ def test_rate_limit_holds_across_a_restart(tmp_path):
     assert len(chain.set_calls) == 1
 
 
+@pytest.mark.slow
 def test_loop_survives_every_kind_of_failure(tmp_path):
     miners = FakeMiners({"good": "good", "garbage": "raise", "dead": "slow"})
     v, chain, _ = make_validator(tmp_path, miners=miners, query_timeout=0.2)
@@ -335,6 +336,7 @@ def test_offline_worker_drops_models_nobody_commits(tmp_path):
     assert w.run_once() and st.queued() == [] and st.offline_scores() == {}
 
 
+@pytest.mark.slow
 def test_offline_worker_thread_keeps_the_loop_free(tmp_path):
     release = threading.Event()
 
