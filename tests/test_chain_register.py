@@ -177,6 +177,7 @@ def test_until_in_the_past_gives_up_after_one_attempt(run_cli, fake_chain, walle
     assert len(fake_chain.calls("burned_register")) == 1
 
 
+@pytest.mark.slow
 def test_wrong_password_is_a_usage_error_and_sends_nothing(run_cli, fake_chain, enc_wallet, monkeypatch):
     monkeypatch.setenv("BT_WALLET_PASSWORD", "not the password")
     code, out, err = run_cli("register", *enc_wallet.flags, "-y", "--json")
@@ -192,6 +193,7 @@ def test_missing_password_for_encrypted_coldkey(run_cli, fake_chain, enc_wallet)
     assert fake_chain.extrinsics == []
 
 
+@pytest.mark.slow
 def test_password_file_unlocks_and_never_shows(run_cli, fake_chain, enc_wallet, tmp_path, caplog):
     pw = tmp_path / "pw.txt"
     pw.write_text(PASSWORD + "\n")

@@ -49,6 +49,7 @@ def test_no_password_test_keys_with_json(run_cli, tmp_path):
     assert "mnemonics were not saved" in err
 
 
+@pytest.mark.slow
 def test_encrypted_coldkey_from_env_password_and_secrets_stay_secret(run_cli, tmp_path, monkeypatch, caplog):
     import bittensor as bt
 
@@ -76,6 +77,7 @@ def test_encrypted_coldkey_from_env_password_and_secrets_stay_secret(run_cli, tm
     assert all(_mode(p) == 0o600 for p in _key_files(wp))
 
 
+@pytest.mark.slow
 def test_password_file_and_json_never_contain_secrets(run_cli, tmp_path, caplog):
     wp, pw, mfile = tmp_path / "wallets", tmp_path / "pw", tmp_path / "m.txt"
     pw.write_text(PASSWORD + "\n")

@@ -57,7 +57,7 @@ def test_a_bad_value_and_bad_toml_are_marked_too(run_cli, typo_profile):
 
 
 def test_unknown_key_far_from_any_gets_the_list_hint(run_cli, typo_profile):
-    typo_profile.write_text("[eval]\nxyzzy = 1\n")
+    typo_profile.write_text("[eval]\nqqqqqqqq = 1\n")  # no setting is close (xyzzy is close to eval.dtype)
     code, _, err = run_cli("runs", "list")
     assert code == 2 and "see `bitagent profile show` for the valid keys" in err
 

@@ -182,6 +182,7 @@ def uid_of(net, key):
     return net.chain.neuron(NETUID, key.ss58_address).uid
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_subnet_on_loopback(subnet):
     net = subnet

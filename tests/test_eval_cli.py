@@ -47,6 +47,7 @@ def test_json_is_one_object_with_the_exact_score(run_cli, items):
     assert b["overall"] is not None and 0 <= b["overall"] <= 1 and "agentic" in b["overall_note"]
 
 
+@pytest.mark.slow
 def test_table_output_and_the_profile_defaults(run_cli, items, monkeypatch):
     monkeypatch.setenv("BITAGENT_EVAL_MAX_TOKENS", "77")
     with FakeOpenAI() as srv:
@@ -179,6 +180,7 @@ def test_table_shows_model_output_as_text_not_markup(run_cli, items):
     assert "[link=https://evil.example]" in out  # printed literally, not turned into a hyperlink
 
 
+@pytest.mark.slow
 def test_a_killed_run_is_marked_interrupted_and_the_next_one_says_it_resumed_it(run_cli, items):
     import os
     import signal

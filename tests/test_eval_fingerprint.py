@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from test_eval_fakes import FakeOpenAI
 
 from bitagent_cli._evaluate import evaluate, load_tasks
@@ -13,6 +14,7 @@ from bitagent_cli.serving.vetting import local_fingerprint
 from bitagent_cli.store.results import ResultStore
 
 
+@pytest.mark.slow
 def test_report_carries_the_weights_fingerprint(tiny_model_dir, tmp_path):
     items = load_tasks(["bfcl"], limit=2)
     fp = local_fingerprint(tiny_model_dir)

@@ -138,6 +138,7 @@ def test_prompt_mode_when_the_server_refuses_tools(settings, items):
         assert srv.bodies[-1]["messages"][0]["content"].startswith("You are an expert in composing functions.")
 
 
+@pytest.mark.slow
 def test_failed_requests_score_zero_are_not_cached_and_are_retried(settings, items):
     with FakeOpenAI() as srv:
         srv.teach([it.task for it in items], True)
@@ -222,6 +223,7 @@ def test_category_applies_to_the_suites_that_have_it(settings):
         assert set(rep.by_suite["glaive"]["by_category"]) == {"simple"}  # glaive has no live_simple
 
 
+@pytest.mark.slow
 def test_resume_after_kill_9(settings, items, tmp_path):
     """A run SIGKILLed in the middle keeps its committed batches; the rerun sends only the rest."""
     with FakeOpenAI(delay=0.03) as srv:

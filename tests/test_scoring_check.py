@@ -76,8 +76,11 @@ def test_feedback_never_reveals_expected_values():
                  "[calculate_triangle_area(base=1234567, height=7654321, unit='miles')]",
                  "[calculate_triangle_area(base=1234567)]", "[other(x=1)]", "nothing"]:
         fb = score(t, text).feedback
-        assert "1234567" not in fb.replace("base=1234567", "") or "7654321" not in fb
-        assert "parsecs" not in fb and "7654321" not in fb
+        assert fb  # every wrong answer gets feedback (an empty one would pass the checks below vacuously)
+        for expected_value in ("1234567", "7654321", "parsecs"):
+            if expected_value not in text:  # a value the model did not write itself must not leak
+                assert expected_value not in fb, (text, fb)
+        assert "7654321" not in fb  # not even echoed back from the model's own call
 
 
 def test_criteria_breakdown_for_a_wrong_value():

@@ -7,6 +7,7 @@ import json
 import keyword
 import string
 
+import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +32,7 @@ def canon(cs):
     return json.dumps([[c.name, c.arguments] for c in cs], sort_keys=True)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(st.lists(calls, min_size=1, max_size=4))
 def test_pythonic_rendering_roundtrips(cs):
@@ -50,6 +52,7 @@ def test_bare_pythonic_call_roundtrips(c):
 @SETTINGS
 @given(st.lists(calls, min_size=1, max_size=4), st.sampled_from(["plain", "fence", "prose", "xlam", "hermes",
                                                                   "openai", "mistral", "llama"]))
+@pytest.mark.slow
 def test_json_renderings_roundtrip(cs, style):
     objs = [{"name": c.name, "arguments": c.arguments} for c in cs]
     tool_calls = None
@@ -104,6 +107,7 @@ _CALLISH = st.builds(
     st.booleans())
 
 
+@pytest.mark.slow
 @settings(max_examples=800, deadline=None)
 @given(_CALLISH)
 @example("[f(a=1, a=2)]")
@@ -175,6 +179,7 @@ def test_first_acceptable_answer_is_correct(task):
     assert score_task(task, Response(task.id, json.dumps([call.to_dict()]))).correct
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(tasks(), st.text(alphabet="xyzXYZ", min_size=3, max_size=8))
 def test_a_changed_string_value_is_wrong(task, junk):
@@ -270,6 +275,7 @@ def answers(draw):
                           "tools": [{"name": "f", "parameters": {"type": "dict", "properties": {
                               "a": {"type": "boolean"}}}}], "expected": [{"f": {"a": [True]}}]}),
           "[f(a=1)]"))
+@pytest.mark.slow
 def test_first_sight_and_compiled_checks_agree(case):
     task, text = case
     first, cached = _first_and_cached(task, text)

@@ -27,7 +27,8 @@ def _flag(argv: list[str], name: str) -> str:
 
 def test_vllm_argv_binds_loopback_and_never_trusts_remote_code():
     argv = vllm_argv("Salesforce/xLAM-7b-r", port=4321, served_name="xlam",
-                     settings={"eval.max_model_len": 4096, "eval.gpu_memory_utilization": 0.8, "eval.seed": 7},
+                     settings={"eval.max_model_len": 4096, "eval.gpu_memory_utilization": 0.8,
+                               "eval.seed": 3, "eval.generation_seed": 7},
                      executable=["vllm"], device="gpu")
     assert argv[:3] == ["vllm", "serve", "Salesforce/xLAM-7b-r"]
     assert _flag(argv, "--host") == "127.0.0.1" and _flag(argv, "--port") == "4321"

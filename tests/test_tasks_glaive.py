@@ -65,13 +65,16 @@ def test_glaive_matches_source_file(glaive):
     if not path.exists():
         pytest.skip("shared data not present")
     records = json.loads(path.read_text())
+    checked = 0
     for idx, rec in enumerate(records):
         calls = [json.loads(m["value"]) for m in rec["conversations"] if m["from"] == "function_call"]
         for k, call in enumerate(calls):
+            checked += 1
             t = glaive[f"glaive/{idx}/{k}"]
             assert t.expected[0].name == call["name"]
             assert {a: v[0] for a, v in t.expected[0].arguments.items()} == call["arguments"]
             assert t.category == ("simple" if len(json.loads(rec["tools"])) == 1 else "multiple")
+    assert checked > 100  # the loop ran over the file's calls (an empty or renamed field would pass vacuously)
 
 
 def test_sharegpt_parallel_calls_and_unknown_function():
@@ -153,6 +156,7 @@ def test_bitagent_keeps_source_expected_and_messages(bitagent):
 def test_bitagent_wire_form(bitagent):
     t = next(t for t in bitagent if t.meta["from"] == "bfcl/simple_python/0" or t.category == "multiple")
     wire = [tl.to_wire() for tl in t.tools]
+    assert wire
     for w in wire:
         assert set(w) == {"name", "description", "arguments"}
         assert all(isinstance(a.get("required"), bool) for a in w["arguments"].values())

@@ -154,6 +154,7 @@ def test_package_data_is_small_and_licensed():
         assert first.startswith(b'{"id":')
 
 
+@pytest.mark.slow
 def test_package_data_is_up_to_date():
     if not (SHARED_DATA / "bfcl").exists() or not (SHARED_DATA / "glaive").exists():
         pytest.skip("shared data not present")
@@ -161,6 +162,7 @@ def test_package_data_is_up_to_date():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     built = mod.build(SHARED_DATA, {"bfcl", "glaive", "bitagent"})
+    assert {spec.file for spec in SUITES.values()} <= set(built)  # every shipped suite was rebuilt and compared
     for name, blob in built.items():
         assert (DATA / name).read_bytes() == blob, f"{name} is stale: run python scripts/build_suites.py"
 
@@ -189,3 +191,7 @@ def test_wheel_includes_package_data(tmp_path):
     assert "bitagent_cli/tasks/data/NOTICE.md" in names
     for profile in ("local", "testnet", "mainnet"):  # profiles/ is force-included as package data
         assert any(n.endswith(f"bitagent_cli/_profiles/{profile}.toml") for n in names), profile
+    assert "bitagent_cli/py.typed" in names  # PEP 561: the package's annotations are for its users too
+    import bitagent_cli
+
+    assert builder.metadata.version == bitagent_cli.__version__  # one version source (hatch reads __init__.py)

@@ -126,6 +126,7 @@ def test_hostile_answers_that_parse_score_zero_without_raising(server, mode):
         assert ans.error == "bad_response: bad_json"
 
 
+@pytest.mark.slow
 def test_validator_records_a_failure_for_a_miner_answering_hostile_bodies(server, tmp_path, caplog):
     """The real loop and the real HTTP client: every hostile miner gets a scored failure in the state,
     the good one its score, and nothing escapes the step."""

@@ -73,7 +73,7 @@ def test_skips():
 def test_test_net_and_main_net():
     _, out, _ = quickstart("--test-net", "--skip-launch")
     cmds = commands(out)
-    assert all("--network test" in c and "--profile testnet" in c for c in cmds)
+    assert cmds and all("--network test" in c and "--profile testnet" in c for c in cmds)
     assert all("--netuid 76" in c for c in cmds if "wallet-setup" not in c)
     assert not [c for c in cmds if "--fund" in c or "btcli" in c]  # no faucet, no subnet creation
     code, _, err = quickstart("--main-net")
@@ -89,7 +89,8 @@ def test_model_and_llm_flags():
     _, out, _ = quickstart("--only-launch", "--openai-api-base", "http://127.0.0.1:8000/v1",
                            "--llm-base-url", "http://127.0.0.1:9000/v1")
     cmds = commands(out)
-    assert all("--openai-api-base http://127.0.0.1:8000/v1" in c for c in cmds if " mine " in f" {c} ")
+    mines = [c for c in cmds if " mine " in f" {c} "]
+    assert mines and all("--openai-api-base http://127.0.0.1:8000/v1" in c for c in mines)
     assert "--llm-base-url http://127.0.0.1:9000/v1" in [c for c in cmds if "validate" in c][0]
 
 

@@ -111,11 +111,7 @@ def _default_vet(ref: str, *, max_params_b: float, max_download_gb: float) -> An
 
 
 def _is_refusal(e: BaseException) -> bool:
-    try:
-        from ..serving.vetting import ModelRefused
-    except ImportError:  # pragma: no cover - vetting not built
-        return type(e).__name__ in ("ModelRefused", "ModelUnavailable")
-    return isinstance(e, ModelRefused)
+    return isinstance(e, ModelRejected)  # = serving.ModelRefused (and its ModelUnavailable)
 
 
 def vet_and_resolve(ref: str, *, settings: Mapping[str, Any] | None = None, vet: VetFn | None = None,

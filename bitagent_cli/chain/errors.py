@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import BitagentError, ModelRefused
 
-class ChainOpError(Exception):
+
+class ChainOpError(BitagentError):
     """Base class: ``message`` is one line with the fix; ``data`` goes into ``--json`` error objects."""
 
     def __init__(self, message: str, **data: Any):
@@ -81,5 +83,6 @@ class CommitmentError(ChainOpError):
         self.retry_at_block = retry_at_block
 
 
-class ModelRejected(ChainOpError):
-    """``submit-model``: the model failed vetting (same rules as ``eval-model``)."""
+#: ``submit-model``: the model failed vetting (same rules as ``eval-model``). The same class as
+#: ``serving.ModelRefused`` (one error for a refused model); the name is kept for compatibility.
+ModelRejected = ModelRefused

@@ -24,8 +24,9 @@ from bittensor.keyfiles import KeyfileError, WrongPasswordError
 from .client import _Keyed
 from .errors import WalletError
 
-__all__ = ["KeyInfo", "WalletSetup", "coldkey_ss58", "create_keys", "hotkey_ss58", "is_ss58", "load_wallet",
-           "open_wallet", "resolve_password", "unlock_coldkey", "wallet_location"]
+__all__ = ["KeyInfo", "MnemonicFile", "WalletSetup", "coldkey_ss58", "create_keys", "hotkey_ss58", "is_ss58",
+           "load_wallet", "new_coldkey_password", "open_wallet", "resolve_password", "unlock_coldkey",
+           "wallet_location"]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 
@@ -101,6 +102,66 @@ def resolve_password(password: str | None = None, password_file: str | os.PathLi
     if not value:
         raise WalletError(f"the password file {file} is empty; put the password on its first line.", kind="invalid")
     return value
+
+
+def new_coldkey_password(*, no_password: bool, password_file: str | os.PathLike[str] | None, mainnet: bool,
+                         env: Mapping[str, str] | None = None) -> str | None:
+    """The password policy for a new coldkey: a password from ``password_file`` or the environment
+    (``resolve_password``), or none with ``no_password`` (unencrypted test keys), which is refused on mainnet.
+    Raises :class:`WalletError` (a usage error) when the choice is contradictory, refused or missing."""
+    if no_password:
+        if mainnet:
+            raise WalletError("--no-password makes an unencrypted coldkey: refused on finney; give a password "
+                              "(--password-file FILE or BT_WALLET_PASSWORD).", kind="invalid")
+        return None
+    password = resolve_password(None, str(password_file) if password_file else None, env=env)
+    if password is None:
+        raise WalletError("no coldkey password: pass --password-file FILE, set BT_WALLET_PASSWORD, or "
+                          "--no-password for unencrypted test keys.", kind="password_missing")
+    return password
+
+
+class MnemonicFile:
+    """An ``on_mnemonic`` sink for :func:`create_keys`: appends ``kind name: words`` lines to a 0600 file
+    (``--mnemonic-out``), opened lazily with ``header`` first, fsynced per line, never echoed anywhere.
+    ``path`` None writes nothing. ``count`` is how many mnemonics were written."""
+
+    def __init__(self, path: str | os.PathLike[str] | None, header: str):
+        self.path = Path(path) if path is not None else None
+        self.header = header
+        self.count = 0
+        self._fd: int | None = None
+
+    def check(self) -> None:
+        """Refuse early (before any key is made) when the file cannot be written."""
+        if self.path is None:
+            return
+        parent = self.path.expanduser().resolve().parent
+        if not parent.is_dir() or not os.access(parent, os.W_OK):
+            raise WalletError(f"cannot write --mnemonic-out {self.path}: {parent} is not a writable directory.",
+                              kind="invalid")
+
+    def __call__(self, kind: str, key: str, mnemonic: str) -> None:
+        if self.path is None:
+            return
+        if self._fd is None:
+            self._fd = os.open(self.path.expanduser(), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.fchmod(self._fd, 0o600)
+            os.write(self._fd, self.header.encode())
+        os.write(self._fd, f"{kind} {key}: {mnemonic}\n".encode())
+        os.fsync(self._fd)
+        self.count += 1
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "MnemonicFile":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 def coldkey_ss58(wallet: Any) -> str:

@@ -20,21 +20,18 @@ import typer
 from rich.console import Console
 
 from ..config import ConfigError, Settings, load_settings
+from ..errors import BitagentError
 
-# Exit codes shared by every command (documented in `bitagent --help`).
-EXIT_OK = 0
-EXIT_FAIL = 1
-EXIT_USAGE = 2
+# Exit codes shared by every command (documented in `bitagent --help`; the table is _errors.py).
+from ._errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE  # noqa: E402,F401 - re-exported for the commands
 
 
-class CliError(Exception):
-    """An error shown to the user as one line; ``code`` is the exit status."""
+class CliError(BitagentError):
+    """An error raised by a command, shown as one line; ``code`` is the exit status (it overrides the table)."""
 
     def __init__(self, message: str, code: int = EXIT_FAIL, data: Mapping[str, Any] | None = None):
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, **dict(data or {}))
         self.code = code
-        self.data = dict(data or {})
 
 
 def not_built(command: str) -> CliError:

@@ -1,7 +1,8 @@
 """The `bitagent` Typer app: registers each command module and maps errors to exit codes.
 
 Exit codes: 0 success, 1 failure, 2 usage error (bad flag, unknown profile, bad setting);
-commands may document more (``register``: 3 = price above the cap). Errors are one line.
+commands may document more (``register``: 3 = price above the cap). Errors are one line; the
+table from error types to codes is ``_errors.py``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
 
 import typer
 
@@ -19,7 +21,9 @@ except ImportError:  # pragma: no cover - older typer on real click
     from click.exceptions import Abort, ClickException, Exit, NoArgsIsHelpError, UsageError
 
 from . import doctor, eval_model, mine, profile, register, runs, score, submit, tasks, validate, wallet
-from ._common import EXIT_FAIL, EXIT_USAGE, CliError, json_requested, rewrite_argv
+from ..errors import BitagentError
+from ._common import json_requested, rewrite_argv
+from ._errors import EXIT_FAIL, EXIT_USAGE, error_data, exit_code_for, unexpected_message
 from ._help import polish
 
 app = typer.Typer(
@@ -65,9 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rv = command.main(args=args, prog_name="bitagent", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
-    except CliError as e:
-        _print_error(e.message, e.code, e.data)
-        code = e.code
+    except BitagentError as e:  # every library error: the one table in _errors.py decides the code
+        code = exit_code_for(e)
+        _print_error(e.message or str(e), code, error_data(e))
     except Exit as e:
         code = e.exit_code
     except Abort:
@@ -85,10 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted.\n")
         code = 130
-    except Exception as e:  # noqa: BLE001 - the last line of defence: one line, no traceback
+    except Exception as e:  # noqa: BLE001 - the last line of defence: a bug; one line, traceback only with -vv
         if debug:
-            raise
-        _print_error(f"unexpected {type(e).__name__}: {e}; rerun with -vv for details and report it.", EXIT_FAIL)
+            traceback.print_exc(file=sys.stderr)
+        _print_error(unexpected_message(e), EXIT_FAIL)
         code = EXIT_FAIL
     if argv is None:
         sys.exit(code)

@@ -119,52 +119,7 @@ def _cell(c: dict[str, Any] | None) -> str:
 
 
 # ---------------------------------------------------------------- --compare
-def _candidates(ref: str) -> list[str]:
-    out = [ref]
-    p = Path(ref).expanduser()
-    if p.is_dir():
-        out.append(str(p.resolve()))
-    repo, _, rev = ref.partition("@")
-    if rev:
-        out += [repo, rev]
-    return out
-
-
-def compare_runs(store: Any, a: str, b: str) -> dict[str, Any]:
-    runs = []
-    for ref in (a, b):
-        run = next((r for c in _candidates(ref) if (r := store.latest_run(c)) is not None), None)
-        if run is None:
-            raise CliError(f"no run of {ref!r} in {store.path}; run `bitagent eval-model {ref}` first "
-                           f"(--compare names models as they were run, a directory, or a sha: see `bitagent runs list`)",
-                           EXIT_FAIL)
-        runs.append(run)
-    sides = []
-    for r in runs:
-        s = r["summary"] or {}
-        sides.append({"model": r["model"], "model_sha": r["model_sha"], "run_id": r["run_id"],
-                      "status": r["status"], "total": s.get("total"), "completed": s.get("completed"),
-                      "summary": s.get("summary", {}), "by_suite": s.get("by_suite", {})})
-    rows: list[dict[str, Any]] = []
-    suites = list(dict.fromkeys([*sides[0]["by_suite"], *sides[1]["by_suite"]]))
-    for suite in suites:
-        sa, sb = sides[0]["by_suite"].get(suite) or {}, sides[1]["by_suite"].get(suite) or {}
-        cats = list(dict.fromkeys([*sa.get("by_category", {}), *sb.get("by_category", {})]))
-        for cat in [*cats, "all"]:
-            ca = sa.get("by_category", {}).get(cat) if cat != "all" else (sa or None)
-            cb = sb.get("by_category", {}).get(cat) if cat != "all" else (sb or None)
-            rows.append(_row(suite, cat, ca, cb))
-    rows.append(_row("all", "all", sides[0]["summary"] or None, sides[1]["summary"] or None))
-    return {"a": sides[0], "b": sides[1], "rows": rows}
-
-
-def _row(suite: str, cat: str, ca: dict | None, cb: dict | None) -> dict[str, Any]:
-    def cell(c: dict | None) -> dict | None:
-        return None if not c else {"tasks": c.get("tasks", 0), "correct": c.get("correct", 0),
-                                   "accuracy": float(c.get("accuracy", 0.0))}
-    a, b = cell(ca), cell(cb)
-    return {"suite": suite, "category": cat, "a": a, "b": b,
-            "delta": None if a is None or b is None else round(b["accuracy"] - a["accuracy"], 6)}
+from ..store.compare import compare_runs  # noqa: E402,F401 - the library function (store/compare.py)
 
 
 # ---------------------------------------------------------------- the command
@@ -284,7 +239,7 @@ def eval_model_cmd(
         with ResultStore(default_path(ctx.settings)) as store:
             data = compare_runs(store, sides[0], sides[1])
         if report is not None:
-            from ..report import write_compare_report
+            from .report import write_compare_report
 
             data["report"] = str(write_compare_report(data, report))
             ctx.info(f"comparison page written to {data['report']}")
@@ -301,7 +256,6 @@ def _run(ctx: Ctx, model: str, *, category: list[str] | None, use_cache: bool, r
          quiet: bool = False) -> None:
     from .._evaluate import EvalError, evaluate
     from ..serving import ModelRefused, ServerError
-    from ..tasks.suites import UnknownCategory, UnknownSuite
 
     bar, update = _progress_bar(ctx) if not quiet else (None, None)
     lines = _progress_lines(ctx) if bar is None and not quiet else None
@@ -335,10 +289,8 @@ def _run(ctx: Ctx, model: str, *, category: list[str] | None, use_cache: bool, r
         log_path = getattr(e, "log_path", None)
         where = f" (log: {log_path})" if log_path and str(log_path) not in str(e) else ""  # the path once
         raise CliError(f"{e}{where}", EXIT_FAIL) from None
-    except (UnknownSuite, UnknownCategory) as e:
-        raise CliError(str(e), EXIT_USAGE) from None
-    except ValueError as e:
-        raise CliError(str(e), EXIT_USAGE) from None
+    # UnknownSuite, InvalidArgument (usage, exit 2) and other library errors: app.main's table; an internal
+    # ValueError is a bug (exit 1), not a usage error
     finally:
         if started and bar is not None:
             bar.stop()
@@ -346,7 +298,7 @@ def _run(ctx: Ctx, model: str, *, category: list[str] | None, use_cache: bool, r
         raise CliError(str(error), EXIT_FAIL)
     data = rep.to_dict()
     if report_path is not None:
-        from ..report import write_html_report
+        from .report import write_html_report
 
         data["report"] = str(write_html_report(rep, report_path))
         ctx.info(f"report written to {data['report']}")

@@ -184,12 +184,14 @@ def _dry_run(ctx, plan: dict) -> None:
 
 def _known(e: Exception) -> Exception:
     """Setup errors from the layers below, as one-line CLI errors; anything else goes up unchanged."""
-    from ..serving import ModelRefused, ServerError
+    from ..chain.errors import ChainOpError
+    from ..errors import BitagentError
+    from ._errors import error_data, exit_code_for
 
-    if isinstance(e, (ModelRefused, ServerError)):
-        return CliError(str(e), EXIT_FAIL)
-    if type(e).__module__.startswith(("bitagent_cli.chain", "bittensor")):
-        return CliError(f"chain: {e}", EXIT_FAIL)
+    if isinstance(e, ChainOpError):
+        return CliError(f"chain: {e.message}", exit_code_for(e), error_data(e))
+    if isinstance(e, BitagentError):  # ModelRefused, ServerError, ...
+        return CliError(str(e), EXIT_FAIL, error_data(e))
     return e
 
 

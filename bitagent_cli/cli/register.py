@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,7 +30,7 @@ from ._common import (
     open_context,
 )
 
-EXIT_PRICE = 3
+from ._chain import EXIT_PRICE, chain_cli_error, chain_setup, confirm_or_refuse, paragraphs  # noqa: F401
 
 HELP = """Register a hotkey on the subnet by burning the registration price; idempotent and loop-safe.
 
@@ -48,49 +47,6 @@ up, insufficient balance, chain unreachable), 2 usage (bad flag, no --max-burn o
 wallet, missing or wrong password, no -y without a terminal), 3 price above --max-burn (nothing
 spent). A retry loop: until bitagent register -y --max-burn 1; do [ $? -eq 2 ] && break; sleep 600; done
 """
-
-
-# ---------------------------------------------------------------- shared by the chain commands
-def paragraphs(text: str) -> str:
-    """Help text with each paragraph on one line (the help renderer wraps it)."""
-    return "\n\n".join(" ".join(p.split()) for p in text.strip().split("\n\n"))
-
-
-def confirm_or_refuse(yes: bool, question: str) -> None:
-    """-y, or an interactive yes; without a terminal and without -y refuse (exit 2)."""
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise CliError("refusing to spend or write on chain without confirmation: pass -y/--yes "
-                       "(no terminal to ask on).", EXIT_USAGE)
-    if not typer.confirm(question, default=False, err=True):
-        raise CliError("not confirmed; nothing was sent.", EXIT_FAIL)
-
-
-def chain_cli_error(e: Exception) -> CliError:
-    """Map a ``bitagent_cli.chain`` error to the exit codes the chain commands document."""
-    from ..chain import errors as E
-
-    data = {k: v for k, v in getattr(e, "data", {}).items() if v is not None}
-    if isinstance(e, (E.NetworkConfigError, E.WalletError)):
-        return CliError(e.message, EXIT_USAGE, data)
-    if isinstance(e, E.PriceAboveCap):
-        return CliError(e.message, EXIT_PRICE, data)
-    if isinstance(e, E.ChainOpError):
-        return CliError(e.message, EXIT_FAIL, data)
-    return CliError(str(e), EXIT_FAIL)
-
-
-def chain_setup(ctx: Any) -> tuple[Any, int]:
-    """(NetworkInfo, netuid) from the resolved settings; usage errors exit 2."""
-    from ..chain.client import network_from_settings
-    from ..chain.errors import NetworkConfigError
-
-    try:
-        info = network_from_settings(ctx.settings)
-    except NetworkConfigError as e:
-        raise CliError(e.message, EXIT_USAGE) from None
-    return info, int(ctx.settings["chain.netuid"])
 
 
 def parse_until(text: str, now: float | None = None) -> float:

@@ -24,7 +24,7 @@ from ._common import (
     chain_overrides,
     open_context,
 )
-from .register import chain_cli_error, chain_setup, confirm_or_refuse, paragraphs
+from ._chain import chain_cli_error, chain_setup, confirm_or_refuse, paragraphs
 
 HELP = """Vet a model, then commit repo@sha on chain for your hotkey; --show reads what is committed.
 
@@ -94,7 +94,7 @@ def submit_model_cmd(
                              password_file=str(password_file) if password_file else None)
         with connect(info) as chain:
             out = submit_model(chain, wallet, net, model, settings=ctx.settings, dry_run=dry_run, confirm=confirm)
-    except E.ChainOpError as e:
+    except (E.ChainOpError, E.ModelRejected) as e:
         raise chain_cli_error(e) from None
 
     result = {"ok": True, "network": info.name, **out.to_dict()}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,7 +25,7 @@ from ._common import (
     chain_overrides,
     open_context,
 )
-from .register import paragraphs
+from ._chain import paragraphs
 
 
 class Role(str, enum.Enum):
@@ -52,40 +51,6 @@ Exit codes: 0 created (or dry run), 1 failure (e.g. funding), 2 usage (a key exi
 
 def _hotkey_names(base: str, count: int) -> list[str]:
     return [base] if count == 1 else [f"{base}{i}" for i in range(1, count + 1)]
-
-
-class _MnemonicFile:
-    """Appends ``kind name: words`` lines to a 0600 file; opened lazily, never echoed anywhere."""
-
-    def __init__(self, path: Path | None, header: str):
-        self.path = path
-        self.header = header
-        self.count = 0
-        self._fd: int | None = None
-
-    def check(self) -> None:
-        if self.path is None:
-            return
-        parent = self.path.expanduser().resolve().parent
-        if not parent.is_dir() or not os.access(parent, os.W_OK):
-            raise CliError(f"cannot write --mnemonic-out {self.path}: {parent} is not a writable directory.",
-                           EXIT_USAGE)
-
-    def __call__(self, kind: str, key: str, mnemonic: str) -> None:
-        if self.path is None:
-            return
-        if self._fd is None:
-            self._fd = os.open(self.path.expanduser(), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            os.fchmod(self._fd, 0o600)
-            os.write(self._fd, self.header.encode())
-        os.write(self._fd, f"{kind} {key}: {mnemonic}\n".encode())
-        os.fsync(self._fd)
-        self.count += 1
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
 
 
 def _network_flags(s: Any) -> str:
@@ -146,7 +111,7 @@ def wallet_setup_cmd(
                        overrides=chain_overrides(network, chain_endpoint, None, wallet_name, wallet_hotkey, wallet_path))
     from ..chain import errors as E
     from ..chain.client import resolve_network
-    from ..chain.wallets import create_keys, open_wallet, resolve_password, wallet_location
+    from ..chain.wallets import MnemonicFile, create_keys, new_coldkey_password, open_wallet, wallet_location
 
     s = ctx.settings
     if no_password and password_file is not None:
@@ -164,23 +129,13 @@ def wallet_setup_cmd(
     probe = open_wallet(name=name, hotkey=hotkeys[0], path=path)
     new_coldkey = overwrite or not (probe.coldkey_file.exists_on_device() or probe.coldkeypub_file.exists_on_device())
     password: str | None = None
-    if new_coldkey:
-        if no_password:
-            if info.is_mainnet:
-                raise CliError("--no-password makes an unencrypted coldkey: refused on finney; give a password "
-                               "(--password-file FILE or BT_WALLET_PASSWORD).", EXIT_USAGE)
-        else:
-            try:
-                password = resolve_password(None, str(password_file) if password_file else None)
-            except E.WalletError as e:
-                raise CliError(e.message, EXIT_USAGE) from None
-            if password is None:
-                raise CliError("no coldkey password: pass --password-file FILE, set BT_WALLET_PASSWORD, or "
-                               "--no-password for unencrypted test keys.", EXIT_USAGE)
+    if new_coldkey:  # the policy (and its usage errors) is chain.wallets.new_coldkey_password
+        password = new_coldkey_password(no_password=no_password, password_file=password_file,
+                                        mainnet=info.is_mainnet)
 
     stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    sink = _MnemonicFile(None if dry_run else mnemonic_out,
-                         f"# bitagent wallet-setup {stamp} role={role.value} wallet={name} path={path}\n")
+    sink = MnemonicFile(None if dry_run else mnemonic_out,
+                        f"# bitagent wallet-setup {stamp} role={role.value} wallet={name} path={path}\n")
     sink.check()
     try:
         setup = create_keys(path, name, hotkeys, password=password, overwrite=overwrite, on_mnemonic=sink,

@@ -16,7 +16,12 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
+
+from ..errors import BitagentError
+
+if TYPE_CHECKING:
+    from .sections import TypedSettings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,7 +34,7 @@ __all__ = ["ConfigError", "SETTINGS", "Settings", "Spec", "list_profiles", "load
 DEFAULT_PROFILE = "local"
 
 
-class ConfigError(ValueError):
+class ConfigError(BitagentError, ValueError):
     """A profile or setting that cannot be used; the message names the file, key and fix."""
 
 
@@ -62,6 +67,7 @@ SETTINGS: dict[str, Spec] = {s.key: s for s in [
     _s("eval.suites", list, ["bfcl", "glaive"], "task suites run by default (the validator's suite)"),
     _s("eval.limit", int, 0, "tasks per suite (0 = all)"),
     _s("eval.seed", int, 0, "sampling seed for --limit"),
+    _s("eval.generation_seed", int, 0, "the model server's own seed (vLLM --seed); eval.seed samples tasks"),
     _s("eval.concurrency", int, 64, "requests in flight (unset: 256 for vLLM; transformers is capped at 4)"),
     _s("eval.request_timeout", float, 120.0, "seconds per request"),
     _s("eval.max_params_b", float, 8.0, "largest model accepted, in billions of parameters"),
@@ -277,6 +283,13 @@ class Settings(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self.values)
+
+    @property
+    def typed(self) -> "TypedSettings":
+        """The same values as frozen dataclasses per section (``settings.typed.eval.seed``); see sections.py."""
+        from .sections import TypedSettings
+
+        return TypedSettings.from_mapping(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {"profile": self.profile,

@@ -36,7 +36,6 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterator, Mapping, Protocol, Sequence
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -45,6 +44,8 @@ from starlette.requests import ClientDisconnect
 
 from ..tasks import FunctionCall, Tool
 from . import protocol as P
+from ..config.sections import section
+from ..errors import BitagentError
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +72,11 @@ NeuronLookup = Callable[[str], "tuple[float, bool] | None"]
 Parser = Callable[[str | None, list | None, list | None], Any]  # (text, tool_calls, tools)
 
 
-class AuthRejected(Exception):
+class AuthRejected(BitagentError):
     """The request's signature did not verify (answered 401 with this message)."""
 
 
-class MinerError(RuntimeError):
+class MinerError(BitagentError, RuntimeError):
     """``run_miner`` cannot start; the message is one sentence with the fix."""
 
 
@@ -136,12 +137,6 @@ class RateLimiter:
 
 
 # ---------------------------------------------------------------- the app
-def _setting(settings: Mapping[str, Any], key: str) -> Any:
-    from ..config import SETTINGS
-
-    return settings.get(key, SETTINGS[key].default)
-
-
 def _default_parser() -> Parser:
     from ..scoring import parse_calls
 
@@ -197,11 +192,14 @@ def create_app(*, model_client: ModelClient, verifier: Verifier, neuron_lookup: 
     after the validator gave up is wasted); a timeout answers 504, a model error 502. ``parse``
     defaults to ``scoring.parse_calls``. ``model_submitted`` defaults to ``miner.submit_model``.
     """
-    min_stake = float(_setting(settings, "miner.min_validator_stake"))
-    max_body = int(_setting(settings, "miner.max_body_bytes"))
-    limiter = RateLimiter(int(_setting(settings, "miner.rate_limit_per_min")), clock=clock)
-    timeout = float(model_timeout if model_timeout is not None else _setting(settings, "validator.query_timeout"))
-    submitted = model_submitted if model_submitted is not None else str(_setting(settings, "miner.submit_model"))
+    cfg = section(settings, "miner")
+    min_stake = float(cfg.min_validator_stake)
+    max_body = int(cfg.max_body_bytes)
+    limiter = RateLimiter(int(cfg.rate_limit_per_min), clock=clock)
+    if model_timeout is None:
+        model_timeout = section(settings, "validator").query_timeout
+    timeout = float(model_timeout)
+    submitted = model_submitted if model_submitted is not None else str(cfg.submit_model)
     parse_fn = parse or _default_parser()
 
     app = FastAPI(title="bitagent miner", version=P.PROTOCOL_VERSION, docs_url=None, redoc_url=None,
@@ -353,23 +351,15 @@ class OpenAIModelClient:
 
     def __init__(self, base_url: str, model_name: str, *, max_tokens: int = 512, request_timeout: float = 60.0,
                  prompt_mode: bool = False, shards: int = 16, per_shard: int = 16):
-        import httpx
-
         self.base_url = base_url
         self.model_name = model_name
         self.max_tokens = max_tokens
         self.request_timeout = request_timeout
         self.prompt_mode = prompt_mode  # the server cannot take `tools`: put them in the prompt
-        parts = urlsplit(base_url)
-        if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"):
-            # a server on this machine (the usual case): serving's lighter plain-asyncio transport
-            from ..serving.client import local_transport
+        from ..serving.client import client_pool  # the same pools as evaluate's (local_transport on this machine)
 
-            self._clients: list[Any] = [local_transport(per_shard) for _ in range(max(1, shards))]
-        else:
-            limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-            self._clients = [httpx.AsyncClient(timeout=request_timeout, limits=limits)
-                             for _ in range(max(1, shards))]
+        self._clients: list[Any] = client_pool(base_url, clients=shards, per_client=per_shard,
+                                               timeout=request_timeout)
         self._busy = [0] * len(self._clients)
 
     async def __call__(self, messages: list[dict[str, Any]], tools: list[Tool], *,
@@ -651,9 +641,10 @@ class _Server:
                 yield
 
         settings = settings or {}
-        keep_alive = float(_setting(settings, "miner.keep_alive_s"))
-        self.guard = _ConnectionGuard(connection_cap(int(_setting(settings, "miner.max_connections"))),
-                                      float(_setting(settings, "miner.request_timeout_s")), keep_alive)
+        cfg = section(settings, "miner")
+        keep_alive = float(cfg.keep_alive_s)
+        self.guard = _ConnectionGuard(connection_cap(int(cfg.max_connections)), float(cfg.request_timeout_s),
+                                      keep_alive)
         self.config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="off",
                                      access_log=False, timeout_graceful_shutdown=5, backlog=_ACCEPT_BURST,
                                      http=_guarded_protocol(self.guard), ws="none",
@@ -751,28 +742,29 @@ class ThreadedServer:
 def plan_miner(settings: Mapping[str, Any]) -> dict[str, Any]:
     """What ``run_miner`` would do with these settings (no I/O). Raises :class:`MinerError` when the
     settings cannot work (no model to serve)."""
-    model = str(_setting(settings, "miner.model") or "")
-    base = str(_setting(settings, "miner.openai_api_base") or "")
+    cfg = section(settings, "miner")
+    model = str(cfg.model or "")
+    base = str(cfg.openai_api_base or "")
     if not model and not base:
         raise MinerError("no model to serve: pass --hf-model-name-to-run ORG/NAME (started here) "
                          "or --openai-api-base URL (an OpenAI-compatible server already running)")
-    backend = "endpoint" if base else str(_setting(settings, "eval.backend"))
+    backend = "endpoint" if base else str(section(settings, "eval").backend)
     return {
         "model": model or None,
         "backend": backend,
         "openai_api_base": base or None,
-        "host": _setting(settings, "miner.host"),
-        "port": int(_setting(settings, "miner.port")),
-        "external_ip": _setting(settings, "miner.external_ip") or None,
-        "network": _setting(settings, "chain.endpoint") or _setting(settings, "chain.network"),
-        "netuid": int(_setting(settings, "chain.netuid")),
-        "wallet": f"{_setting(settings, 'wallet.name')}/{_setting(settings, 'wallet.hotkey')}",
-        "wallet_path": _setting(settings, "wallet.path"),
-        "submit_model": _setting(settings, "miner.submit_model") or None,
-        "min_validator_stake": float(_setting(settings, "miner.min_validator_stake")),
-        "rate_limit_per_min": int(_setting(settings, "miner.rate_limit_per_min")),
-        "max_body_bytes": int(_setting(settings, "miner.max_body_bytes")),
-        "model_timeout_s": float(_setting(settings, "validator.query_timeout")),
+        "host": section(settings, "miner").host,
+        "port": int(section(settings, "miner").port),
+        "external_ip": section(settings, "miner").external_ip or None,
+        "network": section(settings, "chain").endpoint or section(settings, "chain").network,
+        "netuid": int(section(settings, "chain").netuid),
+        "wallet": f"{section(settings, 'wallet').name}/{section(settings, 'wallet').hotkey}",
+        "wallet_path": section(settings, "wallet").path,
+        "submit_model": section(settings, "miner").submit_model or None,
+        "min_validator_stake": float(section(settings, "miner").min_validator_stake),
+        "rate_limit_per_min": int(section(settings, "miner").rate_limit_per_min),
+        "max_body_bytes": int(section(settings, "miner").max_body_bytes),
+        "model_timeout_s": float(section(settings, "validator").query_timeout),
         "protocol_version": P.PROTOCOL_VERSION,
         "endpoints": [f"POST {P.QUERY_PATH}", f"POST {P.FEEDBACK_PATH}", f"GET {P.INFO_PATH}",
                       f"GET {P.HEALTH_PATH} (unauthenticated)"],
@@ -785,8 +777,8 @@ def vet_models(settings: Mapping[str, Any]) -> dict[str, Any]:
     Raises ``serving.ModelRefused`` (one line)."""
     from ..serving import vet_model
 
-    caps = {"max_params_b": float(_setting(settings, "eval.max_params_b")),
-            "max_download_gb": float(_setting(settings, "eval.max_download_gb"))}
+    caps = {"max_params_b": float(section(settings, "eval").max_params_b),
+            "max_download_gb": float(section(settings, "eval").max_download_gb)}
     plan = plan_miner(settings)
     out: dict[str, Any] = {"model": None, "submit_model": None}
     if not plan["openai_api_base"]:
@@ -802,14 +794,14 @@ def _prepare_model(plan: Mapping[str, Any], settings: Mapping[str, Any]) -> tupl
         return str(plan["model"] or ""), None
     from ..serving import download_model, vet_model
 
-    vet = vet_model(str(plan["model"]), max_params_b=float(_setting(settings, "eval.max_params_b")),
-                    max_download_gb=float(_setting(settings, "eval.max_download_gb")))
+    vet = vet_model(str(plan["model"]), max_params_b=float(section(settings, "eval").max_params_b),
+                    max_download_gb=float(section(settings, "eval").max_download_gb))
     path = download_model(vet)
     return str(path), (None if vet.is_local else vet.repo)
 
 
 def _local_network(settings: Mapping[str, Any]) -> bool:
-    net = str(_setting(settings, "chain.endpoint") or _setting(settings, "chain.network"))
+    net = str(section(settings, "chain").endpoint or section(settings, "chain").network)
     return net == "local" or "127.0.0.1" in net or "localhost" in net
 
 
@@ -818,10 +810,10 @@ def resolve_external_ip(settings: Mapping[str, Any]) -> str:
     else this host's address from its own name (no traffic is sent). A detected address that is
     not globally routable is only accepted on a local chain; elsewhere the fix is to set
     ``miner.external_ip``."""
-    explicit = str(_setting(settings, "miner.external_ip") or "")
+    explicit = str(section(settings, "miner").external_ip or "")
     ip = explicit
     if not ip:
-        host = str(_setting(settings, "miner.host") or "")
+        host = str(section(settings, "miner").host or "")
         if host and host not in ("0.0.0.0", "::"):
             ip = host
         else:
@@ -845,7 +837,7 @@ def _submit_if_needed(chain: Any, wallet: Any, settings: Mapping[str, Any], netu
     """``--miner-hf-model-name-to-submit``: commit the model (``chain.submit_model``) unless this hotkey
     already committed exactly it. A model that cannot be committed stops the start (a setup error); a
     chain that refuses the write now (space or rate limit, connection) is reported and mining goes on."""
-    ref = str(_setting(settings, "miner.submit_model") or "")
+    ref = str(section(settings, "miner").submit_model or "")
     if not ref:
         return None
     from .. import chain as chain_mod  # lazy: pulls bittensor
@@ -881,7 +873,7 @@ def run_miner(settings: Mapping[str, Any], *, chain: Any = None, wallet: Any = N
     ip = resolve_external_ip(settings)
     soft, hard = raise_fd_limit()
     log.debug("open-file limit %d (hard %d): at most %d connections", soft, hard,
-              connection_cap(int(_setting(settings, "miner.max_connections"))))
+              connection_cap(int(section(settings, "miner").max_connections)))
     sock = bind_socket(plan["host"], plan["port"])
     try:
         wallet = wallet if wallet is not None else chain_mod.load_wallet(settings)
@@ -903,8 +895,8 @@ def run_miner(settings: Mapping[str, Any], *, chain: Any = None, wallet: Any = N
             kwargs["base_url"] = plan["openai_api_base"]
         with start_server(model_ref, **kwargs) as model_server:
             client = OpenAIModelClient(model_server.base_url, model_server.model_name,
-                                       max_tokens=int(_setting(settings, "eval.max_tokens")),
-                                       request_timeout=float(_setting(settings, "validator.query_timeout")),
+                                       max_tokens=int(section(settings, "eval").max_tokens),
+                                       request_timeout=float(section(settings, "validator").query_timeout),
                                        prompt_mode=getattr(model_server, "supports_tools", None) is False)
             app = create_app(model_client=client, verifier=make_verifier(hotkey), neuron_lookup=cache,
                              settings=settings)

@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from ..errors import ModelRefused
 from ..store.validator_state import ValidatorState
 
 __all__ = ["OfflineEvaluator", "OfflineOutcome", "OfflineWorker", "PipelineEvaluator"]
@@ -213,7 +214,7 @@ def _child(conn: Any, repo: str, sha: str, profile: str, values: Mapping[str, An
         report = evaluate(f"{repo}@{sha}" if sha else repo, suites=suites, settings=settings, limit=limit)
         conn.send(("ok", offline_score(report, settings["validator.offline_score"]), _summary(report)))
     except BaseException as e:  # noqa: BLE001 - report everything to the parent
-        conn.send(("refused" if type(e).__name__ == "ModelRefused" else "error", 0.0,
+        conn.send(("refused" if type(e) is ModelRefused else "error", 0.0,
                    {"error": f"{type(e).__name__}: {e}"[:500]}))
 
 

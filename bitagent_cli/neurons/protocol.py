@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..tasks import FunctionCall, Task, Tool, normalise_tool
+from ..errors import BitagentError
 
 __all__ = [
     "CONTENT_TYPE",
@@ -66,7 +67,7 @@ CONTENT_TYPE = "application/json"
 _MAX_ID = 256
 
 
-class ProtocolError(ValueError):
+class ProtocolError(BitagentError, ValueError):
     """A body that does not follow the protocol; ``status`` is the HTTP status to answer with."""
 
     status = 422

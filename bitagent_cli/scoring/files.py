@@ -7,11 +7,12 @@ from typing import Any
 
 from ..tasks.io import LineError, read_records, read_tasks
 from .check import Response, ScoreResult, score_task, summarise
+from ..errors import BitagentError
 
 __all__ = ["ScoreFileError", "read_responses", "score_files"]
 
 
-class ScoreFileError(Exception):
+class ScoreFileError(BitagentError):
     """A tasks or responses file that cannot be read at all; the message names the file."""
 
 

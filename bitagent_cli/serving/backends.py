@@ -38,7 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "max_model_len": 8192,
     "gpu_memory_utilization": 0.85,
     "startup_timeout": 900.0,
-    "seed": 0,
+    "generation_seed": 0,  # eval.generation_seed; eval.seed samples tasks and never reaches the server
     "dtype": "auto",
     "port_retries": 3,
     "kv_cache_bytes": 1 << 30,
@@ -250,7 +250,7 @@ def vllm_argv(model: str, *, port: int, served_name: str, settings: Mapping[str,
              "--served-model-name", served_name,
              "--max-model-len", str(max_model_len(settings, model_dir)),
              "--dtype", dtype,
-             "--seed", str(int(_setting(settings, "seed"))),
+             "--seed", str(int(_setting(settings, "generation_seed"))),
              # Sampling defaults are ours (temperature 0 is sent per request), not generation_config.json's.
              "--generation-config", "vllm",
              "--disable-uvicorn-access-log"]
@@ -378,7 +378,7 @@ def start_server(model: str, *, backend: str = "auto", settings: Mapping[str, An
             argv = [sys.executable, "-m", "bitagent_cli.serving.hf_server", "--model", str(model_dir),
                     "--host", "127.0.0.1", "--port", str(port), "--served-model-name", name,
                     "--max-model-len", str(max_model_len(settings, model_dir)),
-                    "--seed", str(int(_setting(settings, "seed"))), "--parent-pid", str(os.getpid())]
+                    "--seed", str(int(_setting(settings, "generation_seed"))), "--parent-pid", str(os.getpid())]
             env = {"TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
             parser = None
             supports = _template_mentions_tools(model_dir) if model_dir is not None else None

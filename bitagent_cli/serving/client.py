@@ -31,7 +31,7 @@ import httpx
 from ..tasks import Tool
 from ..tasks._types import HINT_KEYS
 
-__all__ = ["BFCL_SYSTEM_PROMPT", "Completion", "MAX_RESPONSE_BYTES", "chat", "local_transport",
+__all__ = ["BFCL_SYSTEM_PROMPT", "Completion", "MAX_RESPONSE_BYTES", "chat", "client_pool", "is_loopback", "local_transport",
            "prompt_mode_messages", "request_body", "tools_unsupported"]
 
 MAX_RESPONSE_BYTES = 1_000_000
@@ -298,6 +298,30 @@ def local_transport(max_connections: int = 1) -> httpx.AsyncBaseTransport:
             max_connections=max_connections, max_keepalive_connections=max_connections, keepalive_expiry=5.0,
             http1=True, http2=False, retries=0, network_backend=_AsyncioBackend())
     return transport
+
+
+def is_loopback(url: str) -> bool:
+    """The URL's host is this machine (127.0.0.0/8, localhost, ::1)."""
+    from urllib.parse import urlparse
+
+    host = (urlparse(url).hostname or "").lower()
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+def client_pool(base_url: str, *, clients: int, per_client: int, timeout: float) -> list[Any]:
+    """The connections a run (``evaluate``) or the miner keeps to a model server: ``clients`` small pools of
+    ``per_client`` connections each (httpx's pool spends time quadratic in the requests it holds,
+    encode/httpx#3215, so callers spread requests over several small ones; ``chat`` takes any of them).
+
+    A plain-HTTP server on this machine gets serving's lighter ``local_transport`` (no env proxies); any other
+    server an ``httpx.AsyncClient`` (env proxies unless the host is this machine). Close each with ``aclose()``.
+    """
+    n, per = max(1, int(clients)), max(1, int(per_client))
+    if base_url.startswith("http://") and is_loopback(base_url):
+        return [local_transport(per) for _ in range(n)]
+    limits = httpx.Limits(max_connections=per, max_keepalive_connections=per)
+    return [httpx.AsyncClient(limits=limits, timeout=timeout, trust_env=not is_loopback(base_url))
+            for _ in range(n)]
 
 
 def _transport_text(e: Exception) -> str:

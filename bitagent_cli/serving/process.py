@@ -25,6 +25,8 @@ import urllib.request
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from ..errors import BitagentError
+
 __all__ = ["ManagedProcess", "ServerError", "first_error_line", "free_port", "group_alive", "http_get", "pid_alive",
            "stop_all"]
 
@@ -33,7 +35,7 @@ LOG_TAIL_LINES = 40
 ERROR_SCAN_BYTES = 1024 * 1024
 
 
-class ServerError(RuntimeError):
+class ServerError(BitagentError, RuntimeError):
     """A model server could not be started, reached or kept alive. The message is one line."""
 
     def __init__(self, message: str, log_tail: str = "", log_path: Path | None = None):

@@ -27,6 +27,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from ..errors import BitagentError
+
 __all__ = ["BUILTIN_SMOLLM2", "CHATML_TEMPLATE", "GGUF_NAME", "SmolLM2Unavailable", "convert_gguf",
            "ensure_smollm2", "find_gguf", "smollm2_path"]
 
@@ -47,7 +49,7 @@ CHATML_TEMPLATE = (
 )
 
 
-class SmolLM2Unavailable(RuntimeError):
+class SmolLM2Unavailable(BitagentError, RuntimeError):
     """The GGUF could not be had or converted. The message is one sentence with the fix."""
 
 

@@ -88,15 +88,7 @@ _REV_RE = re.compile(r"^[A-Za-z0-9_.\-/]{1,200}$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
-class ModelRefused(Exception):
-    """The model may not be used; ``reason`` is one line saying why and what to do."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return self.reason
+from ..errors import ModelRefused  # noqa: E402 - one class for refusals; chain.ModelRejected is the same
 
 
 class ModelUnavailable(ModelRefused):

@@ -20,6 +20,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import BitagentError
+
 __all__ = [
     "CATEGORIES",
     "EXTRA_CATEGORIES",
@@ -45,7 +47,7 @@ EXTRA_CATEGORIES = ("simple_java", "simple_javascript", "multi_turn_base", "mult
 _LANGUAGES = {"simple_java": "java", "simple_javascript": "javascript"}
 
 
-class TaskFormatError(ValueError):
+class TaskFormatError(BitagentError, ValueError):
     """A task, tool or call that does not follow the contract."""
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from ._types import ExpectedCall, Task, TaskFormatError, Tool, normalise_tool
 from .glaive import parse_glaive_v2, parse_tools_field, sharegpt_to_tasks
+from ..errors import BitagentError
 
 __all__ = ["DatasetsUnavailable", "convert_hf_record", "load_hf_tasks"]
 
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 _LOCAL_BUILDERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv": "csv", ".arrow": "arrow"}
 
 
-class DatasetsUnavailable(RuntimeError):
+class DatasetsUnavailable(BitagentError, RuntimeError):
     """The optional ``datasets`` package is not installed."""
 
 

@@ -24,6 +24,7 @@ from importlib import resources
 from typing import Any
 
 from ._types import ExpectedCall, Task, Tool
+from ..errors import BitagentError
 
 __all__ = ["SUITES", "SuiteInfo", "SuiteSpec", "UnknownCategory", "UnknownSuite", "list_suites", "load_suite",
            "sample_tasks", "select_categories", "suite_hash", "suite_info"]
@@ -69,7 +70,7 @@ SUITES: dict[str, SuiteSpec] = {
 }
 
 
-class UnknownSuite(ValueError):
+class UnknownSuite(BitagentError, ValueError):
     """A suite name that is not shipped; the message is one line listing the suites."""
 
     def __init__(self, name: str):
@@ -77,7 +78,7 @@ class UnknownSuite(ValueError):
         super().__init__(f"unknown suite {name!r}; choose one of: {', '.join(SUITES)}")
 
 
-class UnknownCategory(ValueError):
+class UnknownCategory(BitagentError, ValueError):
     """A category the suite does not have; the message is one line listing the valid ones."""
 
     def __init__(self, suite: str, category: str, valid: Iterable[str]):
