@@ -240,7 +240,7 @@ def answers(draw):
     args = dict(parse_calls(first_answer_text(task)).calls[0].arguments)
     keys = sorted(task.expected[0].arguments) + sorted(extra)
     for _ in range(draw(st.integers(0, 3))):
-        op = draw(st.sampled_from(["drop", "set", "null", "flip", "add"]))
+        op = draw(st.sampled_from(["drop", "set", "null", "flip", "flip_one", "add"]))
         if op == "add" or not keys:
             args[draw(ident)] = draw(json_values)
             continue
@@ -251,6 +251,11 @@ def answers(draw):
             args[k] = None
         elif op == "set":
             args[k] = draw(json_values)
+        elif op == "flip_one" and isinstance(args.get(k), list) and args[k]:  # one element of a list only
+            v = list(args[k])
+            i = draw(st.integers(0, len(v) - 1))
+            v[i] = _flip(v[i])
+            args[k] = v
         else:  # bool <-> number, int <-> float, in place or inside a list
             v = args.get(k)
             if isinstance(v, list):
@@ -275,6 +280,11 @@ def answers(draw):
                           "tools": [{"name": "f", "parameters": {"type": "dict", "properties": {
                               "a": {"type": "boolean"}}}}], "expected": [{"f": {"a": [True]}}]}),
           "[f(a=1)]"))
+@example((Task.from_dict({"id": "p/5", "category": "simple", "messages": [{"role": "user", "content": "q"}],
+                          "tools": [{"name": "f", "parameters": {"type": "dict", "properties": {
+                              "a": {"type": "array", "items": {"type": "integer"}}}}}],
+                          "expected": [{"f": {"a": [[1.0, 2.0]]}}]}),
+          "[f(a=[1.0, 2])]"))  # a float for an integer that the answer lists, beside an int for a listed float
 @pytest.mark.slow
 def test_first_sight_and_compiled_checks_agree(case):
     task, text = case

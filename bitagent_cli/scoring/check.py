@@ -416,18 +416,6 @@ def _float_for_int(v: Any, schema: Any, depth: int = 0) -> bool:
     return False
 
 
-def _identical(v: Any, a: Any) -> bool:
-    """Equal with the same types all the way down (tuples are lists)."""
-    tv, ta = type(v), type(a)
-    if tv is tuple:
-        tv = list
-    if tv is not ta:
-        return False
-    if tv is list:
-        return len(v) == len(a) and all(_identical(x, y) for x, y in zip(v, a))
-    return v == a
-
-
 _TYPE_WORDS = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "a boolean",
                "array": "a list", "object": "a dict", "null": "null"}
 
@@ -476,8 +464,8 @@ def _check_call(e: _Expected, call: FunctionCall) -> _Miss | None:
                 continue
         elif tv is float or tv is list or tv is tuple:
             schema = e.props.get(k)
-            if schema is not None and _float_for_int(v, schema):  # 5.0 for an integer: as BFCL, unless
-                if any(_identical(v, a) for a in values):         # the expected value is that float itself
+            if schema is not None and _float_for_int(v, schema):  # 5.0 for an integer: as BFCL, unless the
+                if any(_same(v, a) for a in values):  # expected value lists that float there (as _raw_ok)
                     continue
                 return _Miss("wrong_type", name, k, v, schema)
             if tv is float and v in values and (True not in values or _exact_hit(v, values)):
@@ -496,8 +484,11 @@ def _check_call(e: _Expected, call: FunctionCall) -> _Miss | None:
 
 
 def _same(v: Any, a: Any) -> bool:
-    """Python's ``==`` without letting booleans stand in for numbers (so ``_same`` implies :func:`_eq`)."""
+    """Python's ``==`` without letting booleans stand in for numbers (so ``_same`` implies :func:`_eq`); a tuple
+    stands for a list."""
     tv, ta = type(v), type(a)
+    if tv is tuple:
+        tv = list
     if tv is not ta:
         return tv is int and ta is float and v == a  # an int for a float (a float for an int: compiled check)
     if tv is list:
