@@ -207,9 +207,50 @@ def test_ctrl_c_during_requests_leaves_no_process(stage_data_dir):
         assert store.runs()[0]["status"] == "interrupted"
 
 
-def test_server_that_dies_at_start_is_reported_with_its_cause(tmp_path):
-    """A model vLLM's CPU attention refuses (head size 16, builtin:tiny's old shape): the error names the
-    exception from vLLM's log and the log path once, and the exit code is 1."""
+def _run_to_the_end(*args: str) -> tuple[subprocess.Popen, str, str, dict[int, str]]:
+    proc = _cli(*args)
+    seen: dict[int, str] = {}
+    try:
+        deadline = time.monotonic() + START_DEADLINE + 300
+        while proc.poll() is None and time.monotonic() < deadline:
+            seen.update(_descendants(proc.pid))
+            time.sleep(0.2)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc, out, err, seen
+
+
+def _one_line_with_cause(err: str, cause: str) -> str:
+    lines = [ln for ln in err.splitlines() if ln.startswith("error:") or "exited" in ln]
+    assert lines, err[-3000:]
+    msg = lines[-1]
+    assert cause in msg, err[-3000:]
+    assert "resource_tracker" not in err and "Traceback" not in err, err[-3000:]
+    assert err.count("log: ") + err.count("; log ") == 1, err  # the log path once
+    return msg
+
+
+def test_server_that_dies_at_start_is_reported_with_its_cause(monkeypatch):
+    """A KV cache too small for one request: vLLM's engine raises during start-up and the API server exits;
+    the error quotes the engine's exception (not the API server's follow-on or a warning), the log path once."""
+    monkeypatch.setenv("BITAGENT_EVAL_KV_CACHE_BYTES", "65536")
+    proc, out, err, seen = _run_to_the_end("eval-model", "builtin:tiny", "--backend", "vllm", "--suite", "bfcl",
+                                           "--limit", "1", "--no-cache")
+    assert proc.returncode == 1, (out, err[-3000:])
+    msg = _one_line_with_cause(err, "vllm serve exited during start-up")
+    assert "ValueError" in msg and "KV cache" in msg, msg
+    assert "Engine core initialization failed" not in msg
+    log = Path(msg.split("log: ", 1)[1].split(")", 1)[0])
+    assert log.is_file()
+    assert not _all_gone(list(seen))
+
+
+def test_server_that_dies_during_the_run_is_reported_with_its_cause(tmp_path):
+    """A model whose head size (16) vLLM's CPU attention cannot run: it starts, then its worker dies on the
+    first request; the error quotes the worker's exception and the log path once, and nothing is left."""
     from bitagent_cli.serving.tiny import make_tiny_model
 
     model = make_tiny_model(tmp_path / "head16-model")
@@ -217,24 +258,9 @@ def test_server_that_dies_at_start_is_reported_with_its_cause(tmp_path):
     # Same tensor shapes (4 x 16 = 2 x 32 query, 2 x 16 = 1 x 32 key/value), head size 16.
     cfg.update(num_attention_heads=4, num_key_value_heads=2, head_dim=16)
     (model / "config.json").write_text(json.dumps(cfg))
-    proc = _cli("eval-model", str(model), "--backend", "vllm", "--suite", "bfcl", "--limit", "1", "--no-cache")
-    seen: dict[int, str] = {}
-    try:
-        while proc.poll() is None:
-            seen.update(_descendants(proc.pid))
-            time.sleep(0.2)
-        out, err = proc.communicate(timeout=START_DEADLINE)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    proc, out, err, seen = _run_to_the_end("eval-model", str(model), "--backend", "vllm", "--suite", "bfcl",
+                                           "--limit", "1", "--no-cache")
     assert proc.returncode == 1, (out, err[-3000:])
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    msg = " ".join(lines)
-    assert "vllm serve exited during start-up" in msg, err[-3000:]
-    assert "16" in msg and ("Error" in msg or "Exception" in msg), err[-3000:]
-    assert "resource_tracker" not in msg and "Traceback" not in err
-    assert msg.count("log: ") == 1, err
-    log = Path(msg.split("log: ", 1)[1].split(")", 1)[0])
-    assert log.is_file()
+    msg = _one_line_with_cause(err, "during the run")
+    assert "Unsupported CPU attention configuration: head_dim=16" in msg, msg
     assert not _all_gone(list(seen))
