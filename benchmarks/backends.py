@@ -89,7 +89,7 @@ def run_backend(backend: str, args, settings) -> dict:
 
     with tempfile.TemporaryDirectory(prefix=f"bench-{backend}-") as tmp, Watch() as w:
         t0 = time.monotonic()
-        rep = evaluate(args.model, suites=args.suite, settings=settings, backend=backend, limit=args.limit,
+        rep = evaluate(args.model, suites=args.suite, settings=settings, backend=backend, limit=args.limit or None,
                        max_tokens=args.max_tokens, use_cache=False, store=Path(tmp) / "results.sqlite")
         t_end = time.monotonic()
     answered = len([o for o in rep.outcomes if not o.request_error])
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="builtin:smollm2")
     ap.add_argument("--suite", action="append", default=None)
-    ap.add_argument("--limit", type=int, default=10, help="tasks per suite")
+    ap.add_argument("--limit", type=int, default=10, help="tasks per suite (0: all)")
     ap.add_argument("--max-tokens", type=int, default=512)
     ap.add_argument("--dtype", default="float32", help="vLLM --dtype (float32: the same numbers as transformers)")
     ap.add_argument("--backends", default="transformers,vllm")
