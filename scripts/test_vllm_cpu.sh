@@ -17,7 +17,7 @@ fi
 t1=$(date +%s)
 echo "vLLM stage: install took $((t1 - t0)) s"
 export BITAGENT_VLLM_STAGE=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false VLLM_NO_USAGE_STATS=1 VLLM_DO_NOT_TRACK=1
-"$VENV/bin/python" -m pytest tests/vllm_cpu -m vllm_cpu -p no:cacheprovider --timeout 1800 -rA "$@"
+"$VENV/bin/python" -m pytest tests/vllm_cpu -m vllm_cpu -p no:cacheprovider --timeout 1800 -v -ra "$@"
 rc=$?
 echo "vLLM stage: tests took $(( $(date +%s) - t1 )) s (exit $rc)"
 if [ "$rc" -eq 5 ]; then
