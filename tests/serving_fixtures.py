@@ -24,7 +24,8 @@ import pytest
 # FAKE_MODE: ok (default) | die (exit 3 during start-up) | never (/health answers 503 forever) |
 #            child (spawn a grandchild in the same group first) | stubborn (ignore SIGTERM) |
 #            busy_once (the first start fails with "Address already in use"; FAKE_MARKER: a file path) |
-#            replay (print the file FAKE_REPLAY, a recorded log, and exit 0)
+#            replay (print the file FAKE_REPLAY, a recorded log, and exit 0) | replay_on_request (the same
+#            on the first POST)
 # FAKE_DELAY: seconds before listening; FAKE_ARGV_FILE: write argv as JSON there;
 # FAKE_PIDS_FILE: write {"pid", "pgid", "children"} there.
 FAKE_SERVER = r'''
@@ -81,6 +82,10 @@ class H(http.server.BaseHTTPRequestHandler):
         else:
             self._send(404, {"error": "not found"})
     def do_POST(self):
+        if mode == "replay_on_request":  # die on the first request, logging FAKE_REPLAY, exit 0 (as vLLM did)
+            sys.stdout.write(open(os.environ["FAKE_REPLAY"]).read())
+            sys.stdout.flush()
+            os._exit(0)
         n = int(self.headers.get("content-length") or 0)
         body = json.loads(self.rfile.read(n) or b"{}")
         text = '[{"name": "get_weather", "arguments": {"city": "Paris"}}]'

@@ -177,10 +177,35 @@ leaked shared_memory objects to clean up at shutdown
 """
 
 
+# vLLM 0.32's CPU build, a worker that died on the first request (head size 16); excerpt of a real log.
+VLLM_RUN_DEATH_LOG = """\
+(Worker pid=14203) ERROR 12-01 21:53:29 [multiproc_executor.py:1063] Traceback (most recent call last):
+(Worker pid=14203) ERROR 12-01 21:53:29 [multiproc_executor.py:1063]   File "/v/torch/_ops.py", line 1279, in __call__
+(Worker pid=14203) ERROR 12-01 21:53:29 [multiproc_executor.py:1063]     return self._op(*args, **kwargs)
+(Worker pid=14203) ERROR 12-01 21:53:29 [multiproc_executor.py:1063]            ^^^^^^^^^^^^^^^^^^^^^^^^^
+(Worker pid=14203) ERROR 12-01 21:53:29 [multiproc_executor.py:1063] RuntimeError: Unsupported CPU attention \
+configuration: head_dim=16 isa=2 kv_cache_idx=0
+(EngineCore pid=13864) ERROR 12-01 21:53:29 [core.py:1512] EngineCore encountered a fatal error.
+(EngineCore pid=13864) ERROR 12-01 21:53:29 [core.py:1512] Traceback (most recent call last):
+(EngineCore pid=13864) ERROR 12-01 21:53:29 [core.py:1512]     raise RuntimeError(
+(EngineCore pid=13864) ERROR 12-01 21:53:29 [core.py:1512] RuntimeError: Worker failed with error 'Unsupported CPU \
+attention configuration: head_dim=16 isa=2 kv_cache_idx=0', please check the stack trace above for the root cause
+(APIServer pid=11763) ERROR 12-01 21:53:29 [async_llm.py:906] vllm.v1.engine.exceptions.EngineDeadError: EngineCore \
+encountered an issue. See stack trace (above) for the root cause.
+INFO:     Finished server process [11763]
+(APIServer pid=11763) WARNING 12-01 21:53:30 [system_utils.py:225] [shutdown] force killing sub process VLLM::Worker
+/usr/lib/python3.11/multiprocessing/resource_tracker.py:254: UserWarning: resource_tracker: There appear to be 1 \
+leaked shared_memory objects to clean up at shutdown
+  warnings.warn('resource_tracker: There appear to be %d '
+"""
+
+
 def test_first_error_line_is_the_root_cause_not_the_last_line():
     from bitagent_cli.serving.process import first_error_line
 
     assert first_error_line(VLLM_DEATH_LOG) == "ValueError: Head size 16 is not supported by CPU_ATTN."
+    assert first_error_line(VLLM_RUN_DEATH_LOG) == ("RuntimeError: Unsupported CPU attention configuration: "
+                                                    "head_dim=16 isa=2 kv_cache_idx=0")
     plain = "INFO starting\nRuntimeError: CUDA out of memory (fake)\nINFO bye\n"
     assert first_error_line(plain) == "RuntimeError: CUDA out of memory (fake)"
     assert first_error_line("INFO a\nINFO last words\n") == "INFO last words"
@@ -354,3 +379,18 @@ def test_check_reports_a_server_that_died_mid_run(fake_vllm, tmp_path, monkeypat
     endpoint = ModelServer(base_url=server.base_url, model_name="m", backend="endpoint")
     with pytest.raises(ServerError, match="stopped answering"):
         endpoint.check()
+
+
+def test_vllm_that_dies_during_the_run_is_reported_with_its_cause(fake_vllm, tiny_model_dir, tmp_path, monkeypatch):
+    from bitagent_cli._evaluate import EvalError, evaluate
+
+    log = tmp_path / "death.log"
+    log.write_text(VLLM_RUN_DEATH_LOG)
+    monkeypatch.setenv("FAKE_MODE", "replay_on_request")
+    monkeypatch.setenv("FAKE_REPLAY", str(log))
+    with pytest.raises(EvalError) as ei:
+        evaluate(str(tiny_model_dir), suites=["bfcl"], backend="vllm", limit=1, concurrency=1,
+                 settings={"eval.startup_timeout": 60.0}, store=tmp_path / "r.sqlite")
+    msg = str(ei.value)
+    assert "exited (code 0) during the run: RuntimeError: Unsupported CPU attention configuration" in msg, msg
+    assert msg.count("log ") == 1 and "resource_tracker" not in msg

@@ -65,7 +65,7 @@ def test_bad_requests_get_openai_errors(tiny_server):
     assert _chat(tiny_server, messages=[]).status_code == 400
     assert _chat(tiny_server, model="other").status_code == 404
     assert _chat(tiny_server, max_tokens=0).status_code == 400
-    long = [{"role": "user", "content": "word " * 5000}]
+    long = [{"role": "user", "content": "word " * 20000}]  # past 8192 tokens (the tiny model takes 16384)
     r = _chat(tiny_server, messages=long)
     assert r.status_code == 400 and "maximum context length" in r.json()["error"]["message"]
 

@@ -123,6 +123,8 @@ def _last_line(text: str) -> str:
 
 # vLLM prefixes each line with its process, e.g. "(EngineCore pid=123) " or "(APIServer pid=9) ".
 _PROC_PREFIX = re.compile(r"^\([A-Za-z_][\w:-]*(?: pid=\d+)?\)\s?")
+# ... then its logger's "ERROR 12-01 21:53:29 [core.py:1512] " (a traceback logged by logger.exception).
+_LOG_PREFIX = re.compile(r"^(?:DEBUG|INFO|WARNING|ERROR|CRITICAL) \d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \[[^\]]*\] ")
 # An exception line: "ValueError: ...", "torch.OutOfMemoryError: ...", "KeyError" alone.
 _EXC_LINE = re.compile(r"^(?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*(?:Error|Exception|Interrupt|Exit|Failure)(?::\s.*)?$")
 
@@ -135,7 +137,7 @@ def first_error_line(text: str) -> str:
     warnings), so the first exception is the cause; the last line usually is not. Without a traceback
     it is the first line that reads like an exception, else the last line. Bounded: ``text`` is a tail.
     """
-    lines = [_PROC_PREFIX.sub("", ln.rstrip()) for ln in text.splitlines()]
+    lines = [_LOG_PREFIX.sub("", _PROC_PREFIX.sub("", ln.rstrip())) for ln in text.splitlines()]
     in_tb = False
     for ln in lines:
         if ln.startswith("Traceback (most recent call last):"):

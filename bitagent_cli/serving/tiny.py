@@ -77,7 +77,7 @@ def make_tiny_model(dest: Path, *, seed: int = 0, hidden_size: int = 64, layers:
         vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=hidden_size * 2,
         # Head size 32 (2 heads of hidden 64): vLLM's CPU attention takes 32, 64, 80, ... but not 16.
         num_hidden_layers=layers, num_attention_heads=max(1, hidden_size // 32), num_key_value_heads=1,
-        head_dim=32, max_position_embeddings=4096,
+        head_dim=32, max_position_embeddings=16384,  # its byte-level tokens make long prompts
         tie_word_embeddings=False,  # tied, a random model only repeats its last token
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id)
