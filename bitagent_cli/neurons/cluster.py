@@ -134,7 +134,7 @@ class ClusterWorker(OfflineWorker):
     def __init__(self, state: ValidatorState, evaluator: OfflineEvaluator, *, address: str,
                  gpus_per_model: float = 1.0, cpus_per_model: float = 1.0, max_in_flight: int = 0,
                  max_retries: int = 2, poll_s: float = 1.0, deadline_slack_s: float = 900.0,
-                 init_kwargs: dict[str, Any] | None = None, **kw: Any):
+                 reuse_workers: bool = False, init_kwargs: dict[str, Any] | None = None, **kw: Any):
         super().__init__(state, evaluator, **kw)
         parsed = parse_address(address)
         if parsed is None:
@@ -149,6 +149,7 @@ class ClusterWorker(OfflineWorker):
         self.max_retries = max(0, int(max_retries))
         self.poll_s = poll_s
         self.deadline_slack_s = deadline_slack_s
+        self.reuse_workers = reuse_workers  # False: a fresh Ray worker process per model (Ray's default for GPU tasks)
         self.init_kwargs = dict(init_kwargs or {})
         self.stats = {"submitted": 0, "recorded": 0, "lost": 0}
         self.last_error: str | None = None
@@ -231,8 +232,11 @@ class ClusterWorker(OfflineWorker):
             return
         if connect(self.address, init_kwargs=self.init_kwargs):
             self._owns = True
+        opts: dict[str, Any] = {}
+        if self.reuse_workers:
+            opts["max_calls"] = 0  # unlimited: saves a worker start (about a second) per model
         self._remote = _ray().remote(num_gpus=self.gpus_per_model, num_cpus=self.cpus_per_model,
-                                     max_retries=self.max_retries, retry_exceptions=False)(run_task)
+                                     max_retries=self.max_retries, retry_exceptions=False, **opts)(run_task)
         log.info("offline: evaluating on the Ray cluster at %s (%s GPU(s) per model, up to %d at once)",
                  self.address, self.gpus_per_model, self.capacity())
 
