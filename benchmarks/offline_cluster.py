@@ -29,6 +29,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -107,12 +108,18 @@ def run_cluster(tmp: Path, ev: EndpointEvaluator, models: int, workers: int, pol
 
     st = ValidatorState(tmp / f"{tag}.sqlite", synchronous="NORMAL")
     fill(st, models, tag)
+    done, recorded = threading.Event(), []
+
+    def on_result(repo: str, sha: str, out) -> None:  # called by the driver thread after each recording
+        recorded.append(sha)
+        if len(recorded) >= models:
+            done.set()
+
     w = ClusterWorker(st, ev, address="auto", gpus_per_model=1, cpus_per_model=0, max_in_flight=workers,
-                      poll_s=poll, timeout_s=600, reuse_workers=reuse)
+                      poll_s=poll, timeout_s=600, reuse_workers=reuse, on_result=on_result)
     c0, t0 = time.process_time(), time.monotonic()
     w.start()
-    while st.counts()["offline_queued"]:
-        time.sleep(0.05)
+    assert done.wait(3600), "the cluster run did not finish"
     wall, cpu = time.monotonic() - t0, time.process_time() - c0
     w.stop()
     res = st.offline_results()
@@ -140,8 +147,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d)
             t0 = time.monotonic()
-            ray.init(num_cpus=max(counts), num_gpus=max(counts), include_dashboard=False, log_to_driver=False,
-                     configure_logging=False, _temp_dir=str(tmp / "ray"))
+            ray.init(address="local", num_cpus=max(counts), num_gpus=max(counts), include_dashboard=False,
+                     log_to_driver=False, configure_logging=False, _temp_dir=str(tmp / "ray"))
             print(f"ray.init: {time.monotonic() - t0:.1f} s; {os.cpu_count()} CPU(s), load "
                   f"{os.getloadavg()[0]:.1f}; {a.models} models, T = {a.requests} x {a.delay} s = {per_model} s "
                   f"each; driver poll {a.poll} s")

@@ -43,8 +43,8 @@ def cluster(tmp_path_factory):
                                                                            if env_before["PYTHONPATH"] else []))
     os.environ["RAY_AUTH_MODE"] = "disabled"  # the killed-driver test connects a second process
     tmp = tmp_path_factory.mktemp("ray")
-    ray.init(num_cpus=4, num_gpus=GPUS, include_dashboard=False, log_to_driver=False, configure_logging=False,
-             namespace="bitagent-test", _temp_dir=str(tmp))
+    ray.init(address="local", num_cpus=4, num_gpus=GPUS, include_dashboard=False, log_to_driver=False,
+             configure_logging=False, namespace="bitagent-test", _temp_dir=str(tmp))
     try:
         yield ray.get_runtime_context().gcs_address
     finally:
@@ -175,6 +175,35 @@ def test_worker_lost_after_the_retries_is_our_failure_not_the_miners(cluster, tm
     (r,) = st.offline_results()
     assert r.status == "ok" and r.score == 0.5 and r.attempts == 1 and len(ev.pids("k2")) == 2
     w.stop()
+    st.close()
+
+
+def test_a_lost_connection_loses_what_is_out_and_connects_again(cluster, tmp_path):
+    st = ValidatorState(tmp_path / "state.sqlite")
+    st.enqueue("c1", "org/c", first_block=1)
+    ev = ScriptedEvaluator(tmp_path, {"c1": "block"})
+    w = worker(st, ev, poll_s=0.05)
+    w.reconnect_s = 0.05
+    w.run_once()
+    until(lambda: ev.pids("c1"), "the first attempt", every=w.run_once)
+    real, calls = w._collect, []
+
+    def broken():
+        calls.append(1)
+        if len(calls) <= 3:
+            raise ConnectionError("the head went away (scripted)")
+        return real()
+
+    w._collect = broken
+    w.start()  # the driver thread: 3 failures in a row, then the model out is lost and the driver reconnects
+    until(lambda: len(ev.pids("c1")) == 2, "the model handed out again")
+    assert w.stats["lost"] == 1 and st.queued()[0].attempts == 0 and "head went away" in w.last_error
+    until(lambda: gone(ev.pids("c1")[0]), "the first task cancelled")
+    ev.release("c1")
+    until(lambda: st.offline_results(), "the result")
+    w.stop()
+    (r,) = st.offline_results()
+    assert r.status == "ok" and r.attempts == 1 and not w.alive
     st.close()
 
 

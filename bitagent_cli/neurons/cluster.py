@@ -151,6 +151,7 @@ class ClusterWorker(OfflineWorker):
         self.deadline_slack_s = deadline_slack_s
         self.reuse_workers = reuse_workers  # False: a fresh Ray worker process per model (Ray's default for GPU tasks)
         self.init_kwargs = dict(init_kwargs or {})
+        self.reconnect_s = 5.0  # first wait before connecting again (doubles up to 5 minutes)
         self.stats = {"submitted": 0, "recorded": 0, "lost": 0}
         self.last_error: str | None = None
         self._flight: dict[Any, _Flight] = {}  # ObjectRef -> what it evaluates
@@ -201,31 +202,59 @@ class ClusterWorker(OfflineWorker):
     def _loop(self) -> None:
         # ray.init must run on a thread that lives as long as the connection: with `auto`, the Ray processes
         # it starts die with the thread that started them.
-        delay = 5.0
+        delay, failures = self.reconnect_s, 0
         try:
             while not self._stop.is_set():
-                try:
-                    self._ensure_connected()
-                    break
-                except Exception as e:  # noqa: BLE001 - the online half goes on; we retry the cluster
-                    self.last_error = f"{type(e).__name__}: {e}"[:300]
-                    log.warning("offline: cannot reach the Ray cluster at %s (%s); retrying in %.0fs",
-                                self.address, self.last_error, delay)
-                    self._wake.wait(delay)
-                    self._wake.clear()
-                    delay = min(delay * 2, 300.0)
-            while not self._stop.is_set():
+                if self._remote is None:
+                    try:
+                        self._ensure_connected()
+                        delay, failures = self.reconnect_s, 0
+                    except Exception as e:  # noqa: BLE001 - the online half goes on; we retry the cluster
+                        self.last_error = f"{type(e).__name__}: {e}"[:300]
+                        log.warning("offline: cannot reach the Ray cluster at %s (%s); retrying in %.0fs",
+                                    self.address, self.last_error, delay)
+                        self._pause(delay)
+                        delay = min(delay * 2, 300.0)
+                        continue
                 try:
                     did = self.run_once()
+                    failures = 0
                 except Exception as e:  # noqa: BLE001 - the driver outlives anything
+                    failures += 1
                     self.last_error = f"{type(e).__name__}: {e}"[:300]
-                    log.exception("offline cluster driver error")
-                    did = False
+                    log.warning("offline cluster driver error (%s)", self.last_error, exc_info=failures == 1)
+                    if failures >= 3:  # the connection is gone: what was out is lost; connect again
+                        self._reset(f"connection to the cluster lost ({self.last_error})")
+                    self._pause(min(delay * failures, 300.0))
+                    continue
                 if not did:
-                    self._wake.wait(self.poll_s if self._flight else self.idle_poll_s)
-                    self._wake.clear()
+                    self._pause(self.poll_s if self._flight else self.idle_poll_s)
         finally:
             self.close()
+
+    def _pause(self, seconds: float) -> None:
+        self._wake.wait(seconds)
+        self._wake.clear()
+
+    def _reset(self, why: str) -> None:
+        """Give up on the connection: every model out is lost (handed out again later), and the next pass
+        connects anew."""
+        for ref, f in list(self._flight.items()):
+            try:
+                _ray().cancel(ref, force=True)  # if the cluster still hears us, the old task does not run on
+            except Exception:  # noqa: BLE001
+                pass
+            self._lose(f, why)
+        self._flight.clear()
+        self._sync_current()
+        if self._owns:
+            try:
+                _ray().shutdown()
+            except Exception:  # noqa: BLE001
+                pass
+            self._owns = False
+        self._remote = None
+        self._cap = None
 
     def _ensure_connected(self) -> None:
         if self._remote is not None:
