@@ -299,3 +299,51 @@ def test_online_loop_steps_while_the_cluster_is_busy(cluster, tmp_path):
     assert all(s.committed for s in steps)
     assert v.offline_scores()["good"] == 0.8 and not v.worker.alive
     v.state.close()
+
+
+OWNED = """
+import os, sys, time
+import ray
+from cluster_fakes import ScriptedEvaluator
+from bitagent_cli.neurons.cluster import ClusterWorker
+from bitagent_cli.store.validator_state import ValidatorState
+
+def ray_children():
+    out = []
+    for d in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                rest = f.read().split(") ", 1)[1].split()
+            if rest[0] != "Z" and int(rest[1]) == os.getpid():
+                out.append(int(d))
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+st = ValidatorState(sys.argv[1])
+st.enqueue("o1", "org/o", first_block=1)
+w = ClusterWorker(st, ScriptedEvaluator(sys.argv[2]), address="auto", gpus_per_model=1, cpus_per_model=0,
+                  init_kwargs={"num_cpus": 1, "num_gpus": 1, "include_dashboard": False})
+w.poll_s = 0.05
+w.start()  # the driver thread starts its own Ray (as `--offline-cluster auto` on a machine with no cluster)
+deadline = time.monotonic() + 90
+while not st.offline_results():
+    assert time.monotonic() < deadline, "no result"
+    time.sleep(0.05)
+started = len(ray_children())
+w.stop()
+deadline = time.monotonic() + 30
+while ray_children() and time.monotonic() < deadline:
+    time.sleep(0.1)
+print(st.offline_results()[0].status, ray.is_initialized(), started > 0, len(ray_children()), flush=True)
+"""
+
+
+def test_auto_starts_its_own_ray_on_the_driver_thread_and_stops_it(cluster, tmp_path):
+    """``auto`` with no cluster on the machine: the driver thread starts Ray (its processes would die with
+    any short-lived thread that started them), evaluates, and on stop shuts it down: no process is left."""
+    env = {**os.environ, "RAY_ADDRESS": ""}
+    out = subprocess.run([sys.executable, "-c", OWNED, str(tmp_path / "state.sqlite"), str(tmp_path)],
+                         capture_output=True, text=True, timeout=150, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["ok", "False", "True", "0"], out.stderr[-2000:]
