@@ -137,6 +137,27 @@ def test_real_pipeline_on_the_cluster_with_the_endpoint_backend(cluster, tmp_pat
     st.close()
 
 
+def test_the_per_model_time_bound_holds_on_the_cluster(cluster, tmp_path):
+    """A model whose evaluation overruns is stopped inside its Ray task (the child is killed) and counted as
+    one failed attempt on our side, as on the local worker."""
+    from bitagent_cli.config import load_settings
+    from bitagent_cli.neurons.offline import PipelineEvaluator
+
+    with AnyModelServer(delay=60.0) as srv:  # answers nothing within the bound
+        settings = load_settings("local", {"paths.data_dir": str(tmp_path / "data"), "eval.backend": "endpoint",
+                                           "eval.base_url": srv.base_url})
+        st = ValidatorState(tmp_path / "state.sqlite")
+        st.enqueue("t" * 40, "org/slow", first_block=1)
+        w = worker(st, PipelineEvaluator(settings, suites=["bfcl"], limit=2, grace_s=2), timeout_s=3.0,
+                   retry_delay_s=600.0)
+        t0 = time.monotonic()
+        until(lambda: st.queued()[0].attempts == 1, "the timed-out attempt", timeout=90, every=w.run_once)
+        assert time.monotonic() - t0 < 60 and not w.in_flight()
+        assert "timed out after 3s" in st.queued()[0].last_error and st.offline_results() == []
+        w.stop()
+    st.close()
+
+
 def test_worker_killed_mid_run_is_retried_and_counted_once(cluster, tmp_path):
     st = ValidatorState(tmp_path / "state.sqlite")
     st.enqueue("k1", "org/k", first_block=1)
