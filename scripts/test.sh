@@ -9,5 +9,6 @@ PY=${PYTHON:-python3}
 python -m pip install -q --upgrade pip
 # torch first, pinned: on the project's machines this takes the local CPU wheel, not a CUDA build.
 python -m pip install -q "torch==2.13.0" || python -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
-python -m pip install -q -e '.[cpu,test,data]'
+# cluster: Ray for tests/test_offline_cluster.py (a local Ray cluster; about 80 MB to download).
+python -m pip install -q -e '.[cpu,test,data,cluster]'
 exec python -m pytest "$@"

@@ -206,6 +206,10 @@ def eval_model_cmd(
         "--rules", help="Scoring rules: bitagent (BFCL's checker with its known flaws fixed, docs/scoring.md) or "
                         "bfcl (BFCL's own rules: the leaderboard's verdict). Default: eval.rules.",
         show_default=False)] = None,
+    data_parallel: Annotated[int | None, typer.Option(
+        "--data-parallel", min=1, help="Serve N copies of the model over N GPUs of this box (vLLM's "
+                                       "--data-parallel-size; vllm backend only; default: eval.data_parallel).",
+        show_default=False)] = None,
     no_cache: Annotated[bool, typer.Option(
         "--no-cache", help="Ask the model again even for tasks answered before (answers are still stored).")] = False,
     report: Annotated[Path | None, typer.Option(
@@ -227,7 +231,7 @@ def eval_model_cmd(
     ctx = open_context(profile=profile, json_out=json_out, verbose=verbose, overrides={
         "eval.backend": backend, "eval.base_url": base_url, "eval.suites": list(suite) if suite else None,
         "eval.limit": limit, "eval.seed": seed, "eval.concurrency": concurrency, "eval.max_tokens": max_tokens,
-        "eval.rules": rules})
+        "eval.rules": rules, "eval.data_parallel": data_parallel})
     from ..store.results import ResultStore, default_path
 
     if compare:
@@ -248,8 +252,26 @@ def eval_model_cmd(
     if not model:
         raise CliError("missing MODEL: pass a Hugging Face id, a model directory or builtin:tiny "
                        "(or --compare A B)", EXIT_USAGE)
+    _check_data_parallel(ctx.settings)
     _run(ctx, model, category=list(category) if category else None, use_cache=not no_cache, report_path=report,
          quiet=quiet)
+
+
+def _check_data_parallel(settings: Any) -> None:
+    """``--data-parallel N`` is vLLM's ``--data-parallel-size``: refused (usage) for any other backend."""
+    n = int(settings.get("eval.data_parallel") or 1)
+    if n <= 1:
+        return
+    from ..serving import resolve_backend
+
+    try:
+        backend = resolve_backend(str(settings["eval.backend"]), settings.get("eval.base_url") or None)
+    except Exception:  # noqa: BLE001 - the run itself reports a backend that cannot be used
+        return
+    if backend != "vllm":
+        raise CliError(f"--data-parallel {n} needs the vllm backend (it is vLLM's --data-parallel-size), but "
+                       f"the backend here is {backend}; add --backend vllm on a machine with {n} GPUs, or drop "
+                       f"--data-parallel", EXIT_USAGE)
 
 
 def _run(ctx: Ctx, model: str, *, category: list[str] | None, use_cache: bool, report_path: Path | None,

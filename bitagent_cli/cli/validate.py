@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ._common import (EXIT_FAIL, ChainEndpointOpt, CliError, DryRunOpt, JsonOpt, NetuidOpt, NetworkOpt, ProfileOpt,
-                      VerboseOpt, WalletHotkeyOpt, WalletNameOpt, WalletPathOpt, chain_overrides, open_context,
+from ._common import (EXIT_FAIL, EXIT_USAGE, ChainEndpointOpt, CliError, DryRunOpt, JsonOpt, NetuidOpt, NetworkOpt,
+                      ProfileOpt, VerboseOpt, WalletHotkeyOpt, WalletNameOpt, WalletPathOpt, chain_overrides, open_context,
                       public_network_warnings)
 
 
@@ -36,6 +36,11 @@ def validate_cmd(
         show_default=False)] = None,
     no_offline: Annotated[bool, typer.Option(
         "--no-offline", help="Do not evaluate submitted models; weights from online scores only.")] = False,
+    offline_cluster: Annotated[str | None, typer.Option(
+        "--offline-cluster", help="Evaluate submitted models on a Ray cluster, several at once: ray://HOST:PORT, "
+                                  "HOST:PORT or auto (this machine's GPUs); needs bitagent-cli[cluster] "
+                                  "(validator.offline_cluster; empty: one model at a time here).",
+        show_default=False)] = None,
     wandb: Annotated[bool, typer.Option(
         "--wandb", help="Log to wandb online (your own private project; default: offline files only).")] = False,
     no_wandb: Annotated[bool, typer.Option("--no-wandb", help="No wandb logging at all.")] = False,
@@ -62,7 +67,7 @@ def validate_cmd(
     """
     overrides = {"validator.llm_base_url": llm_base_url, "validator.sample_size": sample_size,
                  "validator.step_seconds": step_seconds, "validator.query_timeout": query_timeout,
-                 "validator.wandb": True if wandb else None,
+                 "validator.wandb": True if wandb else None, "validator.offline_cluster": offline_cluster,
                  **chain_overrides(network, chain_endpoint, netuid, wallet_name, wallet_hotkey, wallet_path)}
     ctx = open_context(profile=profile, json_out=json_out, verbose=verbose, overrides=overrides)
     from ..neurons.validator import build_validator, run_validator
@@ -71,6 +76,14 @@ def validate_cmd(
     for w in public_network_warnings(s, listens=False):
         ctx.err.print(f"[yellow]warning[/yellow]: {escape(w)}", soft_wrap=True)
     wandb_mode = None if no_wandb else ("online" if s["validator.wandb"] else "offline")
+    if s["validator.offline_cluster"] and not no_offline:  # before the chain: a usage error costs nothing
+        from ..neurons.cluster import ClusterError, parse_address, require_ray
+
+        try:
+            parse_address(s["validator.offline_cluster"])
+            require_ray()
+        except ClusterError as e:
+            raise CliError(str(e), EXIT_USAGE) from None
     try:
         validator = build_validator(s, state_file=state_file, offline=not no_offline, dry_run=dry_run,
                                     wandb_mode=wandb_mode)

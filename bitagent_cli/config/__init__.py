@@ -107,6 +107,14 @@ SETTINGS: dict[str, Spec] = {s.key: s for s in [
     _s("validator.wandb", bool, False, "log to wandb online (otherwise offline mode)"),
     _s("validator.query_log_days", float, 7.0, "days of per-query rows kept in the state file (older ones are "
                                                "rolled up; EMAs and resume never need them)"),
+    _s("validator.offline_cluster", str, "", "Ray cluster that evaluates submitted models, several at once: "
+       "ray://HOST:PORT, HOST:PORT or auto (this machine); empty: one model at a time here"),
+    _s("validator.offline_gpus_per_model", float, 1.0, "GPUs one model's evaluation takes on the Ray cluster"),
+    _s("validator.offline_max_in_flight", int, 0, "models evaluated at once on the Ray cluster (0: its GPUs "
+                                                  "divided by the GPUs per model)"),
+    _s("validator.offline_max_retries", int, 2, "Ray retries of an evaluation whose worker or node died (after "
+                                                "them it is retried later, never scored 0)"),
+    _s("eval.data_parallel", int, 1, "vLLM --data-parallel-size: copies of the model over this box's GPUs"),
     _s("paths.data_dir", str, "", "where caches and state live (default: the platform's data dir)"),
 ]}
 

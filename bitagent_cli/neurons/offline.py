@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from ..errors import ModelRefused
-from ..store.validator_state import ValidatorState
+from ..store.validator_state import QueueItem, ValidatorState
 
 __all__ = ["OfflineEvaluator", "OfflineOutcome", "OfflineWorker", "PipelineEvaluator"]
 
@@ -110,24 +110,15 @@ class OfflineWorker:
         item = self.state.next_queued()
         if item is None:
             return self._backfill_fingerprint()
-        if self.wanted is not None and not self.wanted(item.sha):
-            log.info("offline: %s is no longer committed by anyone; dropped from the queue", item.sha[:12])
-            self.state.dequeue(item.sha)
-            return True
         self.current = f"{item.repo}@{item.sha}"
         t0 = time.monotonic()
-        fp = self._fingerprint(item.repo, item.sha)
-        original = self.state.offline_by_fingerprint(fp) if fp else None
-        if original is not None and original.sha != item.sha:  # the same weights already scored: no evaluation
+        try:
+            ready, fp = self._prepare(item)
+        finally:
             self.current = None
-            out = OfflineOutcome(original.score, original.status, original.error,
-                                 {"copy_of": f"{original.repo}@{original.sha}"})
-            self.state.record_offline(item.sha, item.repo, original.score, original.status, error=original.error,
-                                      attempts=item.attempts, details=out.details, fingerprint=fp)
-            log.info("offline: %s holds the same weights as %s@%s (fingerprint %s); not evaluated again",
-                     item.sha[:12], original.repo, original.sha[:12], fp[:12])  # type: ignore[index]
-            self._notify(item.repo, item.sha, out)
+        if not ready:
             return True
+        self.current = f"{item.repo}@{item.sha}"
         try:
             out = self.evaluator(item.repo, item.sha, self.timeout_s)
             if not isinstance(out, OfflineOutcome):
@@ -139,7 +130,32 @@ class OfflineWorker:
         if self._stop.is_set():  # shutting down: an interrupted evaluation is neither a result nor a failure
             log.info("offline: evaluation of %s interrupted by shutdown; it stays queued", item.sha[:12])
             return True
-        elapsed = time.monotonic() - t0
+        self._finish(item, out, time.monotonic() - t0, fp)
+        return True
+
+    def _prepare(self, item: QueueItem) -> tuple[bool, str | None]:
+        """Before evaluating ``item``: drop it when nobody commits it any more, and give a copy of weights
+        already scored their result. Returns (still to evaluate, the weights' fingerprint if known)."""
+        if self.wanted is not None and not self.wanted(item.sha):
+            log.info("offline: %s is no longer committed by anyone; dropped from the queue", item.sha[:12])
+            self.state.dequeue(item.sha)
+            return False, None
+        fp = self._fingerprint(item.repo, item.sha)
+        original = self.state.offline_by_fingerprint(fp) if fp else None
+        if original is not None and original.sha != item.sha:  # the same weights already scored: no evaluation
+            out = OfflineOutcome(original.score, original.status, original.error,
+                                 {"copy_of": f"{original.repo}@{original.sha}"})
+            self.state.record_offline(item.sha, item.repo, original.score, original.status, error=original.error,
+                                      attempts=item.attempts, details=out.details, fingerprint=fp)
+            log.info("offline: %s holds the same weights as %s@%s (fingerprint %s); not evaluated again",
+                     item.sha[:12], original.repo, original.sha[:12], fp[:12])  # type: ignore[index]
+            self._notify(item.repo, item.sha, out)
+            return False, fp
+        return True, fp
+
+    def _finish(self, item: QueueItem, out: OfflineOutcome, elapsed: float, fp: str | None) -> OfflineOutcome:
+        """Record an evaluation's outcome: a result (``ok``/``refused``), or one more failed attempt on our
+        side (retried after a backoff; ``failed`` with 0 after ``max_attempts``). Returns what was recorded."""
         attempts = item.attempts + 1
         if out.status in ("ok", "refused"):
             score = out.score if out.status == "ok" else 0.0
@@ -158,7 +174,7 @@ class OfflineWorker:
             else:
                 log.warning("offline: sha %s attempt %d failed (%s); retrying later", item.sha[:12], attempts, err)
         self._notify(item.repo, item.sha, out)
-        return True
+        return out
 
     def _backfill_fingerprint(self) -> bool:
         """Idle: look up the fingerprint of one result recorded without it (before fingerprints existed, or
@@ -206,6 +222,7 @@ def _child(conn: Any, repo: str, sha: str, profile: str, values: Mapping[str, An
         raise SystemExit(143)  # unwinds the model server's context manager, which stops the server
 
     signal.signal(signal.SIGTERM, _term)
+    _die_with_parent()
     try:
         from .._evaluate import evaluate
         from ..config import Settings
@@ -214,7 +231,7 @@ def _child(conn: Any, repo: str, sha: str, profile: str, values: Mapping[str, An
         report = evaluate(f"{repo}@{sha}" if sha else repo, suites=suites, settings=settings, limit=limit)
         conn.send(("ok", offline_score(report, settings["validator.offline_score"]), _summary(report)))
     except BaseException as e:  # noqa: BLE001 - report everything to the parent
-        conn.send(("refused" if type(e) is ModelRefused else "error", 0.0,
+        conn.send(("refused" if isinstance(e, ModelRefused) else "error", 0.0,
                    {"error": f"{type(e).__name__}: {e}"[:500]}))
 
 
@@ -224,6 +241,29 @@ def offline_score(report: Any, how: str = "accuracy") -> float:
     if how == "bfcl_overall":
         return float((report.bfcl_summary or {}).get("overall") or 0.0)
     return float(report.accuracy)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in a spawned process
+    """Linux: SIGTERM this process when the one that started it dies, even by SIGKILL (a Ray worker killed
+    with its node, a validator killed with -9), so its model server never outlives the evaluation."""
+    import os
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - best effort: the parent still terminates the child on every normal path
+        return
+    import multiprocessing as mp
+
+    parent = mp.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it died before the call: nobody waits for us
+        raise SystemExit(143)
 
 
 def _summary(report: Any) -> dict[str, Any]:
@@ -249,6 +289,13 @@ class PipelineEvaluator:
         self.suites = list(suites)
         self.limit = limit or None
         self.grace_s = grace_s
+        self._cancel = threading.Event()
+
+    def __getstate__(self) -> dict[str, Any]:  # shipped to a Ray worker: everything but the cancel flag
+        return {k: v for k, v in self.__dict__.items() if k != "_cancel"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
         self._cancel = threading.Event()
 
     def cancel(self) -> None:

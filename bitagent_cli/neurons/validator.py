@@ -89,6 +89,10 @@ class ValidatorConfig:
     offline_timeout_s: float = 3600.0
     offline_max_attempts: int = 3
     offline_retry_s: float = 600.0
+    offline_cluster: str = ""             # Ray address (ray://HOST:PORT, HOST:PORT, auto); empty: one local worker
+    offline_gpus_per_model: float = 1.0   # Ray num_gpus of one model's task
+    offline_max_in_flight: int = 0        # models on the cluster at once (0: its GPUs / gpus_per_model)
+    offline_max_retries: int = 2          # Ray retries of a task whose worker or node died
     feedback_timeout: float = 5.0
     chain_timeout: float = 60.0
     dry_run: bool = False
@@ -107,7 +111,11 @@ class ValidatorConfig:
                   online_share=float(settings["validator.online_share"]),
                   offline_timeout_s=float(settings["eval.startup_timeout"]) + max(600.0, limit * per_task),
                   query_log_steps=_retention_steps(float(settings["validator.query_log_days"]),
-                                                   float(settings["validator.step_seconds"])))
+                                                   float(settings["validator.step_seconds"])),
+                  offline_cluster=str(settings.get("validator.offline_cluster") or ""),
+                  offline_gpus_per_model=float(settings.get("validator.offline_gpus_per_model", 1.0)),
+                  offline_max_in_flight=int(settings.get("validator.offline_max_in_flight", 0)),
+                  offline_max_retries=int(settings.get("validator.offline_max_retries", 2)))
         for k, v in overrides.items():
             if v is not None:
                 setattr(cfg, k, v)
@@ -174,10 +182,19 @@ class Validator:
         self._warned: set[str] = set()
         self.worker: OfflineWorker | None = None
         if self.config.offline and offline_evaluator is not None:
-            self.worker = OfflineWorker(state, offline_evaluator, timeout_s=self.config.offline_timeout_s,
-                                        max_attempts=self.config.offline_max_attempts,
-                                        retry_delay_s=self.config.offline_retry_s, wanted=self._is_wanted,
-                                        on_result=self._on_offline)
+            common: dict[str, Any] = dict(timeout_s=self.config.offline_timeout_s,
+                                          max_attempts=self.config.offline_max_attempts,
+                                          retry_delay_s=self.config.offline_retry_s, wanted=self._is_wanted,
+                                          on_result=self._on_offline)
+            if self.config.offline_cluster:  # the queue on a Ray cluster (neurons/cluster.py; Ray imported there)
+                from .cluster import ClusterWorker
+
+                self.worker = ClusterWorker(state, offline_evaluator, address=self.config.offline_cluster,
+                                            gpus_per_model=self.config.offline_gpus_per_model,
+                                            max_in_flight=self.config.offline_max_in_flight,
+                                            max_retries=self.config.offline_max_retries, **common)
+            else:
+                self.worker = OfflineWorker(state, offline_evaluator, **common)
 
     # ------------------------------------------------------------------ helpers
     async def _chain(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -412,7 +429,8 @@ class Validator:
                                       if hk in self.commits else None)}
                            for uid, hk in sorted(live.items())],
                 "offline_queue": [q.sha for q in self.state.queued()],
-                "offline_current": self.worker.current if self.worker else None}
+                "offline_current": self.worker.current if self.worker else None,
+                **({"offline_cluster": self.worker.summary()} if hasattr(self.worker, "summary") else {})}
 
 
 # ---------------------------------------------------------------------------------------------- wiring

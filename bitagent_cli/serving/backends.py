@@ -260,6 +260,9 @@ def vllm_argv(model: str, *, port: int, served_name: str, settings: Mapping[str,
                  "--max-num-seqs", str(CPU_VLLM_MAX_NUM_SEQS)]
     else:
         argv += ["--gpu-memory-utilization", str(float(_setting(settings, "gpu_memory_utilization")))]
+    dp = int(_setting(settings, "data_parallel") or 1)
+    if dp > 1:  # vLLM's own data parallel: one copy of the model per GPU of this box (eval-model --data-parallel)
+        argv += ["--data-parallel-size", str(dp)]
     parser = tool_call_parser(model, model_dir, aliases=(served_name,))
     if parser:
         argv += ["--enable-auto-tool-choice", "--tool-call-parser", parser]

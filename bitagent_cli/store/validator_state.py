@@ -40,7 +40,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Container, Iterable, Iterator, Mapping
 
 __all__ = ["OfflineRecord", "QueryRecord", "QueueItem", "ValidatorState", "SCHEMA_VERSION"]
 
@@ -432,13 +432,16 @@ class ValidatorState:
                     queued += self.enqueue(sha, repo, first_block)
         return queued
 
-    def next_queued(self, now: float | None = None) -> QueueItem | None:
-        """The oldest queued model (by commitment block) that is due now."""
+    def next_queued(self, now: float | None = None, exclude: Container[str] = ()) -> QueueItem | None:
+        """The oldest queued model (by commitment block) that is due now and not in ``exclude`` (the shas a
+        cluster driver has in flight; the scan is bounded by the queue's length)."""
         now = time.time() if now is None else now
         with self._lock:
-            r = self._db.execute(
+            cur = self._db.execute(
                 "SELECT * FROM offline_queue WHERE not_before <= ? "
-                "ORDER BY first_block IS NULL, first_block, enqueued_at LIMIT 1", (now,)).fetchone()
+                "ORDER BY first_block IS NULL, first_block, enqueued_at", (now,))
+            r = next((row for row in cur if row["sha"] not in exclude), None)
+            cur.close()
         if r is None:
             return None
         return QueueItem(r["sha"], r["repo"], r["first_block"], int(r["attempts"]), r["last_error"])
