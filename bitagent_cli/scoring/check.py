@@ -663,7 +663,9 @@ def score_task(task: Task, response: Response | None, rules: str = "bitagent") -
     ``rules``: ``"bitagent"`` (default) or ``"bfcl"`` (BFCL's own rules, see :mod:`.bfcl_rules`). Never raises
     on any response: an error the scorer did not foresee scores 0 with the error ``scoring_error``."""
     try:
-        if task.language != "python" or task.multi_turn is not None:  # Java/JS literals (scoring/javalike.py)
+        if task.single_python and rules == "bitagent":  # the common case first
+            return _score(task, response)
+        if not task.single_python:  # Java/JS literals, or a conversation (scoring/javalike.py)
             from .javalike import score_javalike
 
             return score_javalike(task, response, rules)

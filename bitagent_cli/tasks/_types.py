@@ -307,6 +307,12 @@ class Task:
     #: Multi-turn tasks only: BFCL's fields (``turns``, ``involved_classes``, ``initial_config``, ``ground_truth``,
     #: ``missed_function``, ``path``, ``excluded_function``); see docs/suites.md.
     multi_turn: dict[str, Any] | None = None
+    #: Derived at construction: a single-turn task whose calls are written in Python (the scorer's common case,
+    #: tested once per task there). ``meta["language"]`` is read when the task is made.
+    single_python: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "single_python", self.multi_turn is None and self.language == "python")
 
     @property
     def base_category(self) -> str:
