@@ -446,11 +446,16 @@ def _natural(node: Node, language: str) -> Any:
     return text
 
 
+_MAX_DIGITS = 4000
+
+
 def _number(node: Node, language: str, want: str) -> Any:
     """``want``: int (no suffix), long, float, double, js_float, bigint. Returns the number or None."""
     if node[0] != "num":
         return None
     t = _clean_num(node[1])
+    if len(t) > _MAX_DIGITS:  # no Java/JS number is this long (and int() refuses over 4,300 digits)
+        return None
     if language == "java":
         if want == "int":
             return int(t) if _INT_RE.fullmatch(t) else None
