@@ -73,7 +73,7 @@ class Watch:
             if pgid:
                 self.peak = max(self.peak, group_rss(pgid))
 
-    def __enter__(self) -> "Watch":
+    def __enter__(self) -> Watch:
         self.serving.start_server = self._start
         self._thread.start()
         return self

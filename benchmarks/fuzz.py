@@ -39,9 +39,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bitagent_cli.scoring import Response, first_acceptable, parse_calls, score_task  # noqa: E402
-from bitagent_cli.scoring.parse import MAX_INPUT_CHARS  # noqa: E402
-from bitagent_cli.tasks import FunctionCall, load_suite  # noqa: E402
+from bitagent_cli.scoring import Response, first_acceptable, parse_calls, score_task
+from bitagent_cli.scoring.parse import MAX_INPUT_CHARS
+from bitagent_cli.tasks import FunctionCall, load_suite
 
 SUITES = ("bfcl", "glaive", "bitagent")
 FORMATS = ("pythonic", "lines", "json", "openai_json", "hermes", "llama", "llama4", "mistral", "mistral_args",
@@ -78,7 +78,7 @@ def _xml_value(v) -> str:
 
 def render(calls: list[FunctionCall], fmt: str, variant: int = 0) -> tuple[str | None, list | None]:
     """The calls as a model of that format family writes them: (text, structured tool_calls)."""
-    js = lambda x: json.dumps(x, ensure_ascii=bool(variant & 1))  # noqa: E731
+    js = lambda x: json.dumps(x, ensure_ascii=bool(variant & 1))
     if fmt == "pythonic":
         return "[" + ", ".join(_py(c) for c in calls) + "]", None
     if fmt == "lines":
@@ -226,7 +226,7 @@ class _Hang(BaseException):
     pass
 
 
-def _alarm(signum, frame):  # noqa: ARG001
+def _alarm(signum, frame):
     raise _Hang
 
 

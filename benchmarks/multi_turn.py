@@ -83,7 +83,7 @@ def canon(v: Any, depth: int = 0) -> Any:
     """A plain, comparable form of a public state (file-system nodes become tuples; no parent links)."""
     if depth > 64:
         return "<deep>"
-    if hasattr(v, "name") and hasattr(v, "contents") and isinstance(getattr(v, "contents"), dict):
+    if hasattr(v, "name") and hasattr(v, "contents") and isinstance(v.contents, dict):
         return ("dir", v.name, {k: canon(c, depth + 1) for k, c in v.contents.items()})
     if hasattr(v, "name") and hasattr(v, "content") and not isinstance(v, dict):
         return ("file", v.name, v.content)

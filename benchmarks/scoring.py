@@ -44,10 +44,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bitagent_cli.scoring import Response, first_answer_text, score_task  # noqa: E402
-from bitagent_cli.scoring import check as _check  # noqa: E402
-from bitagent_cli.scoring import parse as _parse  # noqa: E402
-from bitagent_cli.tasks import load_suite  # noqa: E402
+from bitagent_cli.scoring import Response, first_answer_text, score_task
+from bitagent_cli.scoring import check as _check
+from bitagent_cli.scoring import parse as _parse
+from bitagent_cli.tasks import load_suite
 
 
 # ----------------------------------------------------------------------------------------------- BFCL
@@ -84,15 +84,15 @@ def load_bfcl():
         try:
             __import__(name)
         except ImportError:
-            noop = lambda *a, **k: (lambda f: f)  # noqa: E731
+            noop = lambda *a, **k: (lambda f: f)
             stub(name, retry=noop, retry_if_exception_message=noop, retry_if_exception_type=noop,
                  wait_random_exponential=noop, FileLock=object)
     try:
+        import bfcl_eval
         from bfcl_eval.constants.enums import Language
         from bfcl_eval.eval_checker.ast_eval.ast_checker import ast_checker
         from bfcl_eval.model_handler.utils import default_decode_ast_prompting
         from bfcl_eval.utils import is_empty_output, is_function_calling_format_output
-        import bfcl_eval
     except Exception as e:  # noqa: BLE001
         return f"bfcl-eval could not be imported with its heavy imports stubbed ({type(e).__name__}: {e})"
     funcs = dict(ast_checker=ast_checker, decode=default_decode_ast_prompting, Language=Language,

@@ -32,10 +32,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bitagent_cli.scoring import Response, score_task  # noqa: E402
-from bitagent_cli.scoring.javalike import (JavaLikeError, _natural_literal, first_answer_call,  # noqa: E402
-                                           parse_call_text, render_literal)
-from bitagent_cli.tasks import FunctionCall, load_suite  # noqa: E402
+from bitagent_cli.scoring import Response, score_task
+from bitagent_cli.scoring.javalike import (
+    JavaLikeError,
+    _natural_literal,
+    first_answer_call,
+    parse_call_text,
+    render_literal,
+)
+from bitagent_cli.tasks import FunctionCall, load_suite
 
 #: Fix labels (docs/scoring.md, "Java and JavaScript").
 FIXES = {
@@ -142,7 +147,7 @@ def variants(task):
         if isinstance(v, list) and any(isinstance(x, str) and ("," in x or "'" in x or '"' in x) for x in v):
             fix_answer = "F6"
         if lang == "javascript" and isinstance(v, dict) and any(
-                isinstance(x, str) and ("," in x or ":" in x) or isinstance(x, list) for x in v.values()):
+                (isinstance(x, str) and ("," in x or ":" in x)) or isinstance(x, list) for x in v.values()):
             fix_answer = "F6"
         gt_dicts = [x for x in e.arguments.get(k, []) if isinstance(x, dict)]
         if gt_dicts and any(not isinstance(y, list) for d in gt_dicts for y in d.values()):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bitagent_cli.serving import vetting  # noqa: E402
+from bitagent_cli.serving import vetting
 
 
 def write_model(root: Path, mb: int, shards: int) -> Path:

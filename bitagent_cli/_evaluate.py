@@ -30,22 +30,20 @@ import hashlib
 import json
 import logging
 import math
-import os
-import shutil
-import tempfile
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlparse
 
-from .scoring import RULES, Response, ScoreResult, score_task, summarise
-from .serving.client import Completion, chat, client_pool, local_transport
-from .store.results import ResultKey, ResultStore, StoredResult, default_path
-from .tasks import Task
-from .tasks.suites import SUITES, UnknownCategory, load_suite, suite_info
 from .errors import BitagentError, InvalidArgument
 from .multiturn import multi_turn_data, run_multi_turn, score_conversation
+from .scoring import RULES, Response, ScoreResult, score_task, summarise
+from .serving.client import Completion, chat, client_pool
+from .store.results import ResultKey, ResultStore, StoredResult, default_path
+from .tasks import Task
+from .tasks.suites import suite_info
 
 __all__ = ["BUILTIN_TINY", "EvalError", "EvalReport", "Progress", "TaskOutcome", "evaluate", "settings_hash"]
 
@@ -54,6 +52,7 @@ log = logging.getLogger(__name__)
 #: Bumped when the way requests are built changes, so cached answers to the old requests are not reused.
 REQUEST_PROTOCOL = 1
 from .serving.resolve import BUILTIN_SMOLLM2, BUILTIN_TINY  # noqa: E402,F401 - the builtin models
+
 #: Our transformers server generates one request at a time; more in flight only queue (and time out).
 TRANSFORMERS_MAX_CONCURRENCY = 4
 #: Requests in flight for vLLM when neither a flag, env var nor profile sets eval.concurrency: vLLM's default
@@ -73,7 +72,7 @@ class EvalError(BitagentError):
 
     ``report`` is the partial report: what was answered is in it and in the cache."""
 
-    def __init__(self, message: str, report: "EvalReport | None" = None):
+    def __init__(self, message: str, report: EvalReport | None = None):
         super().__init__(message)
         self.message = message
         self.report = report
@@ -286,10 +285,9 @@ def settings_hash(request_settings: Mapping[str, Any]) -> str:
 
 # load_tasks lives in tasks/select.py, resolve_model and the builtin models in serving/resolve.py; these names stay
 # importable from here for existing callers.
-from .serving.resolve import _Resolved, _is_hub_ref, _tiny_path, ensure_tiny_model, resolve_model  # noqa: E402,F401
-from .tasks.select import SuiteTask as _Item  # noqa: E402,F401
-from .tasks.select import load_tasks  # noqa: E402,F401
-
+from .serving.resolve import _is_hub_ref, _Resolved, _tiny_path, ensure_tiny_model, resolve_model  # noqa: E402,F401
+from .tasks.select import SuiteTask as _Item  # noqa: E402
+from .tasks.select import load_tasks  # noqa: E402
 
 # ---------------------------------------------------------------- endpoint identity
 #: The probe sent to an endpoint to tell its weights apart: a fixed question, one tool, greedy, a few tokens.
@@ -404,7 +402,6 @@ def _is_loopback(url: str) -> bool:
 
 async def _send_all(run: _Run, server: Any, *, concurrency: int, temperature: float, max_tokens: int,
                     timeout: float, retries: int) -> None:
-    import httpx
 
     base_url = server.base_url
     n_workers = min(concurrency, len(run.items))

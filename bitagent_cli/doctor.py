@@ -17,9 +17,10 @@ import stat
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 __all__ = ["FAIL", "OK", "WARN", "Check", "check_chain", "check_disk", "check_gpu", "check_llm", "check_pm2",
            "check_port", "check_python", "check_vllm", "check_wallet", "run_checks"]

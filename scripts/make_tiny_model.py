@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from bitagent_cli.serving.tiny import make_tiny_model  # noqa: E402
+from bitagent_cli.serving.tiny import make_tiny_model
 
 
 def main(argv: list[str] | None = None) -> int:

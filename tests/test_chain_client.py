@@ -5,9 +5,9 @@ resolution and the btauth/1 request signing wrappers."""
 from __future__ import annotations
 
 import pytest
+
 pytest.register_assert_rewrite("chain_fakes")
 from chain_fakes import make_wallet  # noqa: E402
-
 
 LOCAL = {"chain.network": "local"}
 

@@ -8,9 +8,9 @@ import json
 import shutil
 
 import pytest
+
 pytest.register_assert_rewrite("chain_fakes")
 from chain_fakes import make_wallet  # noqa: E402
-
 
 PASSWORD = "correct horse battery staple"
 

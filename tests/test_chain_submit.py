@@ -7,9 +7,9 @@ import json
 from types import SimpleNamespace
 
 import pytest
+
 pytest.register_assert_rewrite("chain_fakes")
 from chain_fakes import make_wallet  # noqa: E402
-
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 FP = "f1" * 32

@@ -10,9 +10,9 @@ import stat
 from pathlib import Path
 
 import pytest
+
 pytest.register_assert_rewrite("chain_fakes")
 from chain_fakes import make_wallet  # noqa: E402
-
 
 PASSWORD = "s3cret-wallet-pass"
 

@@ -31,16 +31,15 @@ import httpx
 import pytest
 
 pytest.importorskip("bittensor")
-from bittensor.sp_core import Keypair  # noqa: E402
+from bittensor.sp_core import Keypair
+from chain_fakes import FakeChain
 
-from chain_fakes import FakeChain  # noqa: E402
-
-from bitagent_cli import chain as chain_mod  # noqa: E402
-from bitagent_cli.config import load_settings  # noqa: E402
-from bitagent_cli.neurons.miner import MetagraphCache, ThreadedServer, create_app, make_verifier  # noqa: E402
-from bitagent_cli.neurons.offline import OfflineOutcome  # noqa: E402
-from bitagent_cli.neurons.validator import build_validator  # noqa: E402
-from bitagent_cli.tasks.suites import load_suite  # noqa: E402
+from bitagent_cli import chain as chain_mod
+from bitagent_cli.config import load_settings
+from bitagent_cli.neurons.miner import MetagraphCache, ThreadedServer, create_app, make_verifier
+from bitagent_cli.neurons.offline import OfflineOutcome
+from bitagent_cli.neurons.validator import build_validator
+from bitagent_cli.tasks.suites import load_suite
 
 NETUID = 76
 VALI, GOOD, GARBAGE, DOOMED = (Keypair.create_from_uri(u) for u in ("//Alice", "//Bob", "//Charlie", "//Dave"))

@@ -8,12 +8,18 @@ import socket
 
 import httpx
 import pytest
-
 from test_eval_fakes import FakeOpenAI, _key_of_task
 
 from bitagent_cli.serving import client as client_mod
-from bitagent_cli.serving.client import (BFCL_SYSTEM_PROMPT, _AsyncioBackend, chat, local_transport,
-                                         prompt_mode_messages, request_body, tools_unsupported)
+from bitagent_cli.serving.client import (
+    BFCL_SYSTEM_PROMPT,
+    _AsyncioBackend,
+    chat,
+    local_transport,
+    prompt_mode_messages,
+    request_body,
+    tools_unsupported,
+)
 from bitagent_cli.tasks import Tool
 from bitagent_cli.tasks.suites import load_suite
 

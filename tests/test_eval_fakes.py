@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import keyword
 import json
+import keyword
 import socket
 import threading
 import time
@@ -174,7 +174,7 @@ class FakeOpenAI:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self) -> "FakeOpenAI":
+    def start(self) -> FakeOpenAI:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
@@ -201,7 +201,7 @@ class FakeOpenAI:
         if self._thread is not None:
             self._thread.join(10)
 
-    def __enter__(self) -> "FakeOpenAI":
+    def __enter__(self) -> FakeOpenAI:
         return self.start()
 
     def __exit__(self, *exc) -> None:

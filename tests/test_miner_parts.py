@@ -7,8 +7,14 @@ from types import SimpleNamespace
 import pytest
 
 from bitagent_cli.config import load_settings
-from bitagent_cli.neurons.miner import (MetagraphCache, MinerError, RateLimiter, bind_socket, plan_miner,
-                                        resolve_external_ip)
+from bitagent_cli.neurons.miner import (
+    MetagraphCache,
+    MinerError,
+    RateLimiter,
+    bind_socket,
+    plan_miner,
+    resolve_external_ip,
+)
 
 
 class Clock:

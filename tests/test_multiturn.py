@@ -13,16 +13,25 @@ import importlib.util
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from fastapi import FastAPI, Request
 from test_eval_fakes import FakeOpenAI
 
 from bitagent_cli.multiturn import (
-    ADDED_FUNCTIONS_PROMPT, MAX_STEPS, Call, CallSyntaxError, MultiTurnCase, Session, check_multi_turn,
-    parse_call, run_multi_turn, score_conversation, stored_turns,
+    ADDED_FUNCTIONS_PROMPT,
+    MAX_STEPS,
+    Call,
+    CallSyntaxError,
+    MultiTurnCase,
+    Session,
+    check_multi_turn,
+    parse_call,
+    run_multi_turn,
+    score_conversation,
+    stored_turns,
 )
 from bitagent_cli.multiturn.apis import filesystem, math_api
 from bitagent_cli.multiturn.session import MAX_SESSION_CALLS

@@ -21,7 +21,7 @@ from bitagent_cli.scoring import Response, parse_calls, score_task
 from bitagent_cli.tasks import load_suite
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-import fuzz  # noqa: E402  benchmarks/fuzz.py
+import fuzz
 
 sys.path.pop(0)
 
@@ -34,7 +34,7 @@ class _Hang(BaseException):
     pass
 
 
-def _alarm(signum, frame):  # noqa: ARG001
+def _alarm(signum, frame):
     raise _Hang
 
 

@@ -20,7 +20,6 @@ from bitagent_cli.serving.backends import (
 from bitagent_cli.serving.process import ServerError, group_alive, pid_alive
 
 
-
 def _flag(argv: list[str], name: str) -> str:
     return argv[argv.index(name) + 1]
 

@@ -10,11 +10,11 @@ import pytest
 
 pytest.importorskip("bittensor")
 
-from chain_fakes import make_wallet  # noqa: E402
+from chain_fakes import make_wallet
 
 
 @pytest.fixture
-def vali(tmp_path, fake_chain):  # noqa: F811
+def vali(tmp_path, fake_chain):
     w = make_wallet(tmp_path / "wallets", "vali", "hk")
     fake_chain.subnet(76).weights_rate_limit = 1
     fake_chain.register(76, w.hotkey_ss58, w.coldkey_ss58, stake=5000.0, validator_permit=True)
@@ -51,7 +51,7 @@ def test_validate_table_output_and_default_state_location(run_cli, vali, tmp_pat
         [("validator", "local-76")]
 
 
-def test_validate_missing_wallet_is_one_line(run_cli, tmp_path, fake_chain):  # noqa: F811
+def test_validate_missing_wallet_is_one_line(run_cli, tmp_path, fake_chain):
     code, out, err = run_cli("validate", "--wallet-path", str(tmp_path / "none"), "--max-steps", "1", "--json")
     assert code == 1
     doc = json.loads(out)

@@ -10,12 +10,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 pytest.importorskip("bittensor")
-from bittensor.sp_core import Keypair  # noqa: E402
+from bittensor.sp_core import Keypair
 
-from bitagent_cli.neurons import protocol as P  # noqa: E402
-from bitagent_cli.neurons.miner import ThreadedServer  # noqa: E402
-from bitagent_cli.neurons.online import HttpMinerClient, score_answer  # noqa: E402
-from bitagent_cli.tasks import Task  # noqa: E402
+from bitagent_cli.neurons import protocol as P
+from bitagent_cli.neurons.miner import ThreadedServer
+from bitagent_cli.neurons.online import HttpMinerClient, score_answer
+from bitagent_cli.tasks import Task
 
 VALI, MINER = Keypair.create_from_uri("//Alice"), Keypair.create_from_uri("//Bob")
 TASK = Task.from_dict({

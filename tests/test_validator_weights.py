@@ -8,8 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bitagent_cli.neurons.weights import (Commit, final_scores, first_committers, normalise, offline_by_hotkey,
-                                          weights_due)
+from bitagent_cli.neurons.weights import (
+    Commit,
+    final_scores,
+    first_committers,
+    normalise,
+    offline_by_hotkey,
+    weights_due,
+)
 
 
 def test_copies_score_once_for_the_first_committer():

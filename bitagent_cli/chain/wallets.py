@@ -157,7 +157,7 @@ class MnemonicFile:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> "MnemonicFile":
+    def __enter__(self) -> MnemonicFile:
         return self
 
     def __exit__(self, *exc: Any) -> None:

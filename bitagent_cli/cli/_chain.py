@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from ._common import EXIT_FAIL, EXIT_USAGE, CliError
-from ._errors import EXIT_PRICE  # noqa: F401 - register's exit 3, named here for the chain commands
+from ._errors import EXIT_PRICE
 
 __all__ = ["EXIT_PRICE", "chain_cli_error", "chain_setup", "confirm_or_refuse", "paragraphs"]
 

@@ -13,8 +13,9 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Callable, Mapping
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,7 +24,7 @@ from ..config import ConfigError, Settings, load_settings
 from ..errors import BitagentError
 
 # Exit codes shared by every command (documented in `bitagent --help`; the table is _errors.py).
-from ._errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE  # noqa: E402,F401 - re-exported for the commands
+from ._errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE  # noqa: F401 - re-exported for the commands
 
 
 class CliError(BitagentError):

@@ -20,8 +20,8 @@ try:  # typer >= 0.26 vendors its own click
 except ImportError:  # pragma: no cover - older typer on real click
     from click.exceptions import Abort, ClickException, Exit, NoArgsIsHelpError, UsageError
 
-from . import doctor, eval_model, mine, profile, register, runs, score, submit, tasks, validate, wallet
 from ..errors import BitagentError
+from . import doctor, eval_model, mine, profile, register, runs, score, submit, tasks, validate, wallet
 from ._common import json_requested, rewrite_argv
 from ._errors import EXIT_FAIL, EXIT_USAGE, error_data, exit_code_for, unexpected_message
 from ._help import polish

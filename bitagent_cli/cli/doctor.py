@@ -15,9 +15,19 @@ from rich.table import Table
 
 from ..doctor import *  # noqa: F403 - the checks, re-exported for callers of the old location
 from ..doctor import FAIL, OK, WARN, run_checks
-from ._common import (ChainEndpointOpt, JsonOpt, NetuidOpt, NetworkOpt, ProfileOpt, VerboseOpt, WalletHotkeyOpt,
-                      WalletNameOpt, WalletPathOpt, chain_overrides, open_context)
-
+from ._common import (
+    ChainEndpointOpt,
+    JsonOpt,
+    NetuidOpt,
+    NetworkOpt,
+    ProfileOpt,
+    VerboseOpt,
+    WalletHotkeyOpt,
+    WalletNameOpt,
+    WalletPathOpt,
+    chain_overrides,
+    open_context,
+)
 
 # ------------------------------------------------------------------------------------------- command
 _STYLE = {OK: "[green]ok[/green]", WARN: "[yellow]warn[/yellow]", FAIL: "[red]FAIL[/red]"}

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -119,8 +120,7 @@ def _cell(c: dict[str, Any] | None) -> str:
 
 
 # ---------------------------------------------------------------- --compare
-from ..store.compare import compare_runs  # noqa: E402,F401 - the library function (store/compare.py)
-
+from ..store.compare import compare_runs  # noqa: E402 - the library function (store/compare.py)
 
 # ---------------------------------------------------------------- the command
 #: Seconds between progress lines when stderr is not a terminal (pm2, CI, a pipe).

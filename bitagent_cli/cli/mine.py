@@ -14,9 +14,24 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ._common import (EXIT_FAIL, EXIT_USAGE, ChainEndpointOpt, CliError, DryRunOpt, JsonOpt, NetuidOpt,
-                      NetworkOpt, ProfileOpt, VerboseOpt, WalletHotkeyOpt, WalletNameOpt, WalletPathOpt,
-                      chain_overrides, open_context, public_network_warnings)
+from ._common import (
+    EXIT_FAIL,
+    EXIT_USAGE,
+    ChainEndpointOpt,
+    CliError,
+    DryRunOpt,
+    JsonOpt,
+    NetuidOpt,
+    NetworkOpt,
+    ProfileOpt,
+    VerboseOpt,
+    WalletHotkeyOpt,
+    WalletNameOpt,
+    WalletPathOpt,
+    chain_overrides,
+    open_context,
+    public_network_warnings,
+)
 
 BACKENDS = ("auto", "vllm", "transformers", "endpoint")
 

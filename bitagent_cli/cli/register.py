@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ._chain import EXIT_PRICE, chain_cli_error, chain_setup, confirm_or_refuse, paragraphs
 from ._common import (
     EXIT_FAIL,
     EXIT_OK,
@@ -29,8 +30,6 @@ from ._common import (
     chain_overrides,
     open_context,
 )
-
-from ._chain import EXIT_PRICE, chain_cli_error, chain_setup, confirm_or_refuse, paragraphs  # noqa: F401
 
 HELP = """Register a hotkey on the subnet by burning the registration price; idempotent and loop-safe.
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ._chain import chain_cli_error, chain_setup, confirm_or_refuse, paragraphs
 from ._common import (
     EXIT_USAGE,
     ChainEndpointOpt,
@@ -24,7 +25,6 @@ from ._common import (
     chain_overrides,
     open_context,
 )
-from ._chain import chain_cli_error, chain_setup, confirm_or_refuse, paragraphs
 
 HELP = """Vet a model, then commit repo@sha on chain for your hotkey; --show reads what is committed.
 

@@ -15,9 +15,24 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ._common import (EXIT_FAIL, EXIT_USAGE, ChainEndpointOpt, CliError, DryRunOpt, JsonOpt, NetuidOpt, NetworkOpt,
-                      ProfileOpt, VerboseOpt, WalletHotkeyOpt, WalletNameOpt, WalletPathOpt, chain_overrides, open_context,
-                      public_network_warnings)
+from ._common import (
+    EXIT_FAIL,
+    EXIT_USAGE,
+    ChainEndpointOpt,
+    CliError,
+    DryRunOpt,
+    JsonOpt,
+    NetuidOpt,
+    NetworkOpt,
+    ProfileOpt,
+    VerboseOpt,
+    WalletHotkeyOpt,
+    WalletNameOpt,
+    WalletPathOpt,
+    chain_overrides,
+    open_context,
+    public_network_warnings,
+)
 
 
 def validate_cmd(

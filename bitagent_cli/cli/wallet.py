@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ._chain import paragraphs
 from ._common import (
     EXIT_FAIL,
     EXIT_USAGE,
@@ -25,7 +26,6 @@ from ._common import (
     chain_overrides,
     open_context,
 )
-from ._chain import paragraphs
 
 
 class Role(str, enum.Enum):

@@ -14,9 +14,10 @@ from __future__ import annotations
 import math
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BitagentError
 
@@ -28,8 +29,18 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["ConfigError", "SETTINGS", "Settings", "Spec", "list_profiles", "load_settings",
-           "profile_dirs", "profile_problems", "user_config_dir", "data_dir"]
+__all__ = [
+    "SETTINGS",
+    "ConfigError",
+    "Settings",
+    "Spec",
+    "data_dir",
+    "list_profiles",
+    "load_settings",
+    "profile_dirs",
+    "profile_problems",
+    "user_config_dir",
+]
 
 DEFAULT_PROFILE = "local"
 
@@ -131,7 +142,7 @@ def user_config_dir() -> Path:
     return Path(platformdirs.user_config_dir("bitagent"))
 
 
-def data_dir(settings: "Settings | None" = None) -> Path:
+def data_dir(settings: Settings | None = None) -> Path:
     if settings is not None and settings.get("paths.data_dir"):
         return Path(settings["paths.data_dir"]).expanduser()
     env = os.environ.get("BITAGENT_PATHS_DATA_DIR") or os.environ.get("BITAGENT_DATA_DIR")
@@ -293,7 +304,7 @@ class Settings(Mapping[str, Any]):
         return len(self.values)
 
     @property
-    def typed(self) -> "TypedSettings":
+    def typed(self) -> TypedSettings:
         """The same values as frozen dataclasses per section (``settings.typed.eval.seed``); see sections.py."""
         from .sections import TypedSettings
 

@@ -14,7 +14,8 @@ List settings become tuples (the dataclasses are frozen and hashable).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from . import SETTINGS
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..tasks import FunctionCall
 
-__all__ = ["Call", "CallSyntaxError", "MAX_CALL_CHARS", "parse_call", "result_text"]
+__all__ = ["MAX_CALL_CHARS", "Call", "CallSyntaxError", "parse_call", "result_text"]
 
 #: A call string (or a call's arguments, as JSON) longer than this is refused before it is read.
 MAX_CALL_CHARS = 64 * 1024
@@ -40,7 +40,7 @@ class Call:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_function_call(cls, fc: FunctionCall) -> "Call":
+    def from_function_call(cls, fc: FunctionCall) -> Call:
         return cls(fc.name, (), dict(fc.arguments))
 
     def text(self) -> str:

@@ -19,8 +19,9 @@ making too many steps) fails with ``multi_turn:force_terminated``. The task pass
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from .apis import public_state
 from .calls import Call, CallSyntaxError, parse_call
@@ -47,7 +48,7 @@ class MultiTurnCase:
         return "long_context" in self.category or "composite" in self.category
 
     @classmethod
-    def from_bfcl(cls, entry: dict, answer: dict) -> "MultiTurnCase":
+    def from_bfcl(cls, entry: dict, answer: dict) -> MultiTurnCase:
         """From a BFCL question line and its possible-answer line."""
         return cls(
             id=entry["id"], category=entry["id"].rsplit("_", 1)[0], turns=entry["question"],
@@ -56,7 +57,7 @@ class MultiTurnCase:
         )
 
     @classmethod
-    def from_task(cls, task: Any) -> "MultiTurnCase":
+    def from_task(cls, task: Any) -> MultiTurnCase:
         """From a :class:`bitagent_cli.tasks.Task` whose ``multi_turn`` field holds BFCL's fields."""
         mt = getattr(task, "multi_turn", None) or (getattr(task, "meta", None) or {}).get("multi_turn")
         if not isinstance(mt, dict):

@@ -21,8 +21,9 @@ so the loop does not care which server answers.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any
 
 from ..scoring import ScoreResult, parse_calls
 from ..tasks import Tool

@@ -13,7 +13,8 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .apis import API_CLASSES, STATELESS, public_state
 from .calls import Call, error_text, result_text
@@ -26,7 +27,7 @@ MAX_SESSION_CALLS = 2_000
 _REFUSED = frozenset({"kill", "exit", "quit", "remove", "unlink", "popen", "Popen", "run"})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _public_methods(cls: type) -> tuple[str, ...]:
     return tuple(n for n, _ in inspect.getmembers(cls, predicate=inspect.isfunction) if not n.startswith("_"))
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any
 
 from ..tasks import Task
 
-__all__ = ["AlterResult", "TaskAlterer", "ground_truth_holds", "REWRITE_PROMPT"]
+__all__ = ["REWRITE_PROMPT", "AlterResult", "TaskAlterer", "ground_truth_holds"]
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ class TaskAlterer:
 
     @classmethod
     def from_base_url(cls, base_url: str, *, model: str | None = None, timeout: float = 20.0,
-                      max_tokens: int = 512) -> "TaskAlterer":
+                      max_tokens: int = 512) -> TaskAlterer:
         return cls(_OpenAICompletion(base_url, model=model, timeout=timeout, max_tokens=max_tokens),
                    timeout=timeout)
 

@@ -34,18 +34,19 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterator, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from ..tasks import FunctionCall, Tool
-from . import protocol as P
 from ..config.sections import section
 from ..errors import BitagentError
+from ..tasks import FunctionCall, Tool
+from . import protocol as P
 
 log = logging.getLogger(__name__)
 
@@ -713,7 +714,7 @@ class ThreadedServer:
         except BaseException as e:  # noqa: BLE001 - reported by start()
             self._error = e
 
-    def start(self, timeout: float = 10.0) -> "ThreadedServer":
+    def start(self, timeout: float = 10.0) -> ThreadedServer:
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._srv.server.started:
@@ -731,7 +732,7 @@ class ThreadedServer:
         with contextlib.suppress(OSError):
             self._sock.close()
 
-    def __enter__(self) -> "ThreadedServer":
+    def __enter__(self) -> ThreadedServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

@@ -18,12 +18,13 @@ The old synapses map as: ``QueryTask`` -> ``/v1/query``, ``QueryResult`` -> ``/v
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..tasks import FunctionCall, Task, Tool, normalise_tool
 from ..errors import BitagentError
+from ..tasks import FunctionCall, Task, Tool, normalise_tool
 
 __all__ = [
     "CONTENT_TYPE",
@@ -124,7 +125,7 @@ class WireTool(_Model):
     arguments: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @classmethod
-    def from_tool(cls, tool: Tool | Mapping[str, Any]) -> "WireTool":
+    def from_tool(cls, tool: Tool | Mapping[str, Any]) -> WireTool:
         """From a :class:`Tool` or any style :func:`normalise_tool` accepts."""
         return cls.model_validate(normalise_tool(tool).to_wire())
 
@@ -139,7 +140,7 @@ class WireCall(_Model):
     arguments: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
-    def from_call(cls, call: FunctionCall | Mapping[str, Any]) -> "WireCall":
+    def from_call(cls, call: FunctionCall | Mapping[str, Any]) -> WireCall:
         if isinstance(call, FunctionCall):
             return cls(name=call.name, arguments=dict(call.arguments))
         return cls.model_validate(call)
@@ -168,7 +169,7 @@ class QueryRequest(_Versioned):
 
     @classmethod
     def from_task(cls, task: Task, *, task_id: str | None = None, max_tokens: int | None = None
-                  ) -> "QueryRequest":
+                  ) -> QueryRequest:
         """The request for ``task`` (tools converted to the wire style). ``task_id`` defaults to the
         task's id; a validator that must not reveal which suite task it is sends its own id."""
         return cls(task_id=task_id or task.id, messages=[ChatMessage.model_validate(m) for m in task.messages],

@@ -29,8 +29,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from ..store.validator_state import QueryRecord, ValidatorState
 from ..tasks import Task
@@ -70,7 +71,7 @@ class ChainView(Protocol):
 
 
 class RunLogger(Protocol):
-    def log_step(self, report: "StepReport") -> None: ...
+    def log_step(self, report: StepReport) -> None: ...
 
     def log_offline(self, repo: str, sha: str, outcome: OfflineOutcome) -> None: ...
 
@@ -100,7 +101,7 @@ class ValidatorConfig:
     maintain_every: int = 60      # steps between upkeeps (prune the query log, truncate the WAL)
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any], **overrides: Any) -> "ValidatorConfig":
+    def from_settings(cls, settings: Mapping[str, Any], **overrides: Any) -> ValidatorConfig:
         """From resolved settings; the offline time bound covers a model server's start plus the tasks."""
         limit = int(settings["validator.offline_limit"]) or 500
         per_task = float(settings["eval.request_timeout"]) / max(1, int(settings["eval.concurrency"]))
@@ -357,14 +358,14 @@ class Validator:
         for name, run in phases:
             try:
                 await run()
-            except Exception as e:  # noqa: BLE001 - one failing phase never stops the others
+            except Exception as e:
                 report.errors.append(f"{name}: {type(e).__name__}: {e}")
                 log.warning("%s phase failed: %s: %s", name, type(e).__name__, e, exc_info=log.isEnabledFor(10))
         report.seconds = round(time.monotonic() - t0, 3)
         if self.logger is not None:
             try:
                 self.logger.log_step(report)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.debug("step logging failed", exc_info=True)
         return report
 
@@ -388,7 +389,7 @@ class Validator:
                 t0 = time.monotonic()
                 try:
                     rep = await self.step()
-                except Exception as e:  # noqa: BLE001 - step() does not raise; belt and braces
+                except Exception as e:
                     log.exception("step failed")
                     rep = StepReport(step=-1, errors=[f"step: {type(e).__name__}: {e}"])
                 result.steps += 1

@@ -13,8 +13,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 __all__ = ["Commit", "final_scores", "first_committers", "normalise", "offline_by_hotkey", "weights_due"]
 

@@ -12,6 +12,6 @@ __all__ = ["ERROR_CODES", "RULES", "ParseResult", "Response", "ScoreFileError", 
 
 # ast.parse warns (SyntaxWarning, "invalid decimal literal"...) on odd text in model output: not ours to print.
 # Model output is parsed without a file name, so the warnings come from "<unknown>".
-import warnings as _warnings  # noqa: E402
+import warnings as _warnings
 
 _warnings.filterwarnings("ignore", category=SyntaxWarning, module="<unknown>")

@@ -30,9 +30,23 @@ from typing import Any
 
 from ..tasks import ExpectedCall, FunctionCall, Task, Tool
 from . import parse as _parse
-from .check import (_ALL_TRUE, _NO_CALL_OK, _PROGRESS, _FMT_HINT, Response, ScoreResult, _criteria,
-                    _criteria_for, _feedback_for, _is_relevance, _Miss, _offered, _result, _score,
-                    normalise_string)
+from .check import (
+    _ALL_TRUE,
+    _FMT_HINT,
+    _NO_CALL_OK,
+    _PROGRESS,
+    Response,
+    ScoreResult,
+    _criteria,
+    _criteria_for,
+    _feedback_for,
+    _is_relevance,
+    _Miss,
+    _offered,
+    _result,
+    _score,
+    normalise_string,
+)
 
 __all__ = ["decode", "score_bfcl"]
 

@@ -26,8 +26,9 @@ the task.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from ..tasks import FunctionCall, Task, TaskFormatError
 from .parse import _read
@@ -66,7 +67,7 @@ class Response:
     tool_calls: list | None = None
 
     @classmethod
-    def from_dict(cls, d: Any) -> "Response":
+    def from_dict(cls, d: Any) -> Response:
         if not isinstance(d, dict):
             raise TaskFormatError("a response must be a JSON object")
         rid = d.get("id")
@@ -171,7 +172,7 @@ class _Expected:
     """One expected call, compiled: name spellings, required arguments, acceptable values per argument
     (prepared lazily: an exact hit on a listed value needs no preparation)."""
 
-    __slots__ = ("name", "names", "values", "required", "props", "_params")
+    __slots__ = ("_params", "name", "names", "props", "required", "values")
 
     def __init__(self, name: str, values: dict[str, list], required: tuple[str, ...], props: dict[str, Any]):
         self.name = name
@@ -191,7 +192,7 @@ class _Expected:
 
 
 class _Compiled:
-    __slots__ = ("expected", "_task")
+    __slots__ = ("_task", "expected")
 
     def __init__(self, expected: tuple[_Expected, ...], task: Task):
         self.expected = expected

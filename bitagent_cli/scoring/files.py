@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..errors import BitagentError
 from ..tasks.io import LineError, read_records, read_tasks
 from .check import Response, ScoreResult, score_task, summarise
-from ..errors import BitagentError
 
 __all__ = ["ScoreFileError", "read_responses", "score_files"]
 

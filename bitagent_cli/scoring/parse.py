@@ -453,7 +453,7 @@ def _spend_ast(n: int) -> None:
             raise _Fatal("the output is too long to try every reading of it (write the calls as JSON)")
 
 
-def _ast_calls(s: str, mode: int = _ARGS) -> list[FunctionCall] | Any:  # noqa: C901
+def _ast_calls(s: str, mode: int = _ARGS) -> list[FunctionCall] | Any:
     """Parse pythonic text with ast. Returns a list of calls, or (for a plain literal such as a dict) the
     literal value so that the caller can read it as JSON-style calls. ``mode`` ``_ARGS_JSON`` also reads
     bare ``null``/``true``/``false`` in arguments as JSON values (OLMo 3). Raises _Bad."""
@@ -846,7 +846,7 @@ _KIMI_CALL = "<|tool_call_begin|>"
 _KIMI_ARGS = "<|tool_call_argument_begin|>"
 
 
-def _markers(s: str) -> ParseResult | None:  # noqa: C901 - one line per family
+def _markers(s: str) -> ParseResult | None:
     if "<|tool_calls_section_begin|>" in s or _KIMI_CALL in s:
         return _ok(_kimi(s), "kimi_k2")
     if _DS_CALLS in s or _DS_CALL in s:

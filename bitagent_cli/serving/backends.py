@@ -22,9 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .process import ManagedProcess, ServerError, free_port, http_get
 
@@ -303,7 +304,7 @@ class ModelServer:
         if self.process is None and not self.alive():
             raise ServerError(f"the server at {self.base_url} stopped answering")
 
-    def __enter__(self) -> "ModelServer":
+    def __enter__(self) -> ModelServer:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -22,8 +22,9 @@ import json
 import re
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import httpcore
 import httpx
@@ -31,8 +32,18 @@ import httpx
 from ..tasks import Tool
 from ..tasks._types import HINT_KEYS
 
-__all__ = ["BFCL_SYSTEM_PROMPT", "Completion", "MAX_RESPONSE_BYTES", "chat", "client_pool", "is_loopback", "local_transport",
-           "prompt_mode_messages", "request_body", "tools_unsupported"]
+__all__ = [
+    "BFCL_SYSTEM_PROMPT",
+    "MAX_RESPONSE_BYTES",
+    "Completion",
+    "chat",
+    "client_pool",
+    "is_loopback",
+    "local_transport",
+    "prompt_mode_messages",
+    "request_body",
+    "tools_unsupported",
+]
 
 MAX_RESPONSE_BYTES = 1_000_000
 _HEADERS = {"content-type": "application/json", "accept": "application/json"}

@@ -22,8 +22,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 from ..errors import BitagentError
 
@@ -157,7 +157,7 @@ def first_error_line(text: str) -> str:
 
 # ---------------------------------------------------------------- registry and exit handling
 # Strong references: a server whose handle was dropped without stop() is still stopped at exit.
-_live: "set[ManagedProcess]" = set()
+_live: set[ManagedProcess] = set()
 _handlers_installed = False
 _previous_handlers: dict[int, object] = {}
 
@@ -226,7 +226,7 @@ class ManagedProcess:
     def pid(self) -> int | None:
         return self.proc.pid if self.proc is not None else None
 
-    def start(self) -> "ManagedProcess":
+    def start(self) -> ManagedProcess:
         if self.proc is not None:
             return self
         _install_handlers()
@@ -328,7 +328,7 @@ class ManagedProcess:
             raise interrupted
         return self.proc.returncode
 
-    def __enter__(self) -> "ManagedProcess":
+    def __enter__(self) -> ManagedProcess:
         return self.start()
 
     def __exit__(self, *exc) -> None:

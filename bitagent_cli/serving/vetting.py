@@ -41,9 +41,10 @@ import os
 import re
 import stat
 import struct
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 __all__ = ["ALLOW_PATTERNS", "REFUSED_WEIGHT_SUFFIXES", "ModelRefused", "ModelUnavailable", "VetResult",
            "download_model", "local_fingerprint", "parse_ref", "read_safetensors_header", "remote_fingerprint",
@@ -678,7 +679,7 @@ def _vet_dir(root: Path, what: str, max_params_b: float, max_download_gb: float)
 def _local_license(root: Path) -> str | None:
     readme = root / "README.md"
     try:
-        if not readme.is_file() or readme.is_symlink() and not _inside(readme.resolve(), root):
+        if not readme.is_file() or (readme.is_symlink() and not _inside(readme.resolve(), root)):
             return None
         text = readme.read_text("utf-8", errors="replace")[:20000]
     except OSError:

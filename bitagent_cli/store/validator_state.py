@@ -37,12 +37,13 @@ import sqlite3
 import statistics
 import threading
 import time
+from collections.abc import Container, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Container, Iterable, Iterator, Mapping
+from typing import Any
 
-__all__ = ["OfflineRecord", "QueryRecord", "QueueItem", "ValidatorState", "SCHEMA_VERSION"]
+__all__ = ["SCHEMA_VERSION", "OfflineRecord", "QueryRecord", "QueueItem", "ValidatorState"]
 
 SCHEMA_VERSION = 1
 
@@ -199,7 +200,7 @@ class ValidatorState:
         with self._lock:
             self._db.close()
 
-    def __enter__(self) -> "ValidatorState":
+    def __enter__(self) -> ValidatorState:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -334,7 +335,7 @@ class ValidatorState:
     def counts(self) -> dict[str, int]:
         """Rows in each table; ``queries_rolled_up`` counts the query rows pruned into ``query_rollup``."""
         with self._lock:
-            one = lambda sql: int(self._db.execute(sql).fetchone()[0])  # noqa: E731
+            one = lambda sql: int(self._db.execute(sql).fetchone()[0])
             return {"steps": one("SELECT COUNT(*) FROM steps"), "queries": one("SELECT COUNT(*) FROM queries"),
                     "queries_rolled_up": one("SELECT COALESCE(SUM(n), 0) FROM query_rollup"),
                     "hotkeys": one("SELECT COUNT(*) FROM online"),
@@ -367,7 +368,7 @@ class ValidatorState:
     def rollup(self) -> dict[str, dict[str, Any]]:
         """``hotkey -> {n, score_sum, correct, errors, first_step, last_step}`` of the pruned query rows."""
         with self._lock:
-            return {r["hotkey"]: {k: r[k] for k in r.keys() if k != "hotkey"}  # noqa: SIM118 - a Row
+            return {r["hotkey"]: {k: r[k] for k in r.keys() if k != "hotkey"}
                     for r in self._db.execute("SELECT * FROM query_rollup")}
 
     def checkpoint(self) -> None:

@@ -27,8 +27,8 @@ __all__ = [
     "EXTRA_CATEGORIES",
     "ExpectedCall",
     "FunctionCall",
-    "TaskFormatError",
     "Task",
+    "TaskFormatError",
     "Tool",
     "base_category",
     "normalise_schema",
@@ -123,7 +123,7 @@ def normalise_schema(schema: Any, _depth: int = 0) -> Any:
     return out
 
 
-def normalise_tool(raw: Any) -> "Tool":
+def normalise_tool(raw: Any) -> Tool:
     """Accept a tool in JSON-schema, OpenAI (``{"type": "function", "function": {...}}``), wire or BFCL
     style and return the normalised :class:`Tool`."""
     if isinstance(raw, Tool):
@@ -227,7 +227,7 @@ class FunctionCall:
         return f"{self.name}({args})"
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "FunctionCall":
+    def from_dict(cls, d: dict[str, Any]) -> FunctionCall:
         if not isinstance(d, dict) or not isinstance(d.get("name"), str):
             raise TaskFormatError("a call needs a string 'name'")
         args = d.get("arguments", {})
@@ -250,7 +250,7 @@ class ExpectedCall:
         return {"name": self.name, "arguments": self.arguments}
 
     @classmethod
-    def from_dict(cls, d: Any) -> "ExpectedCall":
+    def from_dict(cls, d: Any) -> ExpectedCall:
         if not isinstance(d, dict):
             raise TaskFormatError("each 'expected' entry must be an object")
         if "name" not in d and len(d) == 1:  # BFCL's {"fn": {"arg": [...]}} form
@@ -264,7 +264,7 @@ class ExpectedCall:
         norm = {k: (v if isinstance(v, list) else [v]) for k, v in args.items()}
         return cls(name=name, arguments=norm)
 
-    def first_answer(self, required: "set[str] | frozenset[str]" = frozenset()) -> FunctionCall:
+    def first_answer(self, required: set[str] | frozenset[str] = frozenset()) -> FunctionCall:
         """The call made of each argument's first acceptable value, nested BFCL-style dicts included.
 
         ``""`` first means the argument may be left out, and it is, unless it is in ``required`` (BFCL's data marks
@@ -342,7 +342,7 @@ class Task:
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=False)
 
     @classmethod
-    def from_dict(cls, d: Any) -> "Task":
+    def from_dict(cls, d: Any) -> Task:
         if not isinstance(d, dict):
             raise TaskFormatError("a task must be a JSON object")
         tid = d.get("id")
@@ -389,7 +389,7 @@ class Task:
                    expected=expected, meta=meta if isinstance(meta, dict) else {}, multi_turn=multi_turn)
 
     @classmethod
-    def from_json(cls, line: str) -> "Task":
+    def from_json(cls, line: str) -> Task:
         try:
             d = json.loads(line)
         except json.JSONDecodeError as e:

@@ -27,9 +27,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..errors import BitagentError
 from ._types import ExpectedCall, Task, TaskFormatError, Tool, normalise_tool
 from .glaive import parse_glaive_v2, parse_tools_field, sharegpt_to_tasks
-from ..errors import BitagentError
 
 __all__ = ["DatasetsUnavailable", "convert_hf_record", "load_hf_tasks"]
 

@@ -6,8 +6,8 @@ here (:class:`UnknownSuite`, :class:`UnknownCategory`), before anything is downl
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from ..errors import InvalidArgument
 from ._types import Task

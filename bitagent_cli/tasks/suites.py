@@ -23,8 +23,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ._types import ExpectedCall, Task, Tool
 from ..errors import BitagentError
+from ._types import ExpectedCall, Task, Tool
 
 __all__ = ["SUITES", "SuiteInfo", "SuiteSpec", "UnknownCategory", "UnknownSuite", "list_suites", "load_suite",
            "sample_tasks", "select_categories", "suite_hash", "suite_info"]

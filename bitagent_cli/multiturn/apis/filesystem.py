@@ -32,7 +32,7 @@ MAX_CONTENT_CHARS = 1_000_000
 class File:
     """A file: a name and text content. Equal when name and content are."""
 
-    __slots__ = ("name", "content")
+    __slots__ = ("content", "name")
 
     def __init__(self, name: str, content: str = "") -> None:
         self.name = name
@@ -48,9 +48,9 @@ class File:
 class Directory:
     """A folder: a name, a parent link and named entries (insertion-ordered). Equal when name and entries are."""
 
-    __slots__ = ("name", "parent", "contents")
+    __slots__ = ("contents", "name", "parent")
 
-    def __init__(self, name: str, parent: "Directory | None" = None) -> None:
+    def __init__(self, name: str, parent: Directory | None = None) -> None:
         self.name = name
         self.parent = parent
         self.contents: dict[str, File | Directory] = {}
@@ -66,14 +66,14 @@ class Directory:
             raise ValueError(f"File '{name}' already exists in directory '{self.name}'.")
         self.contents[name] = File(name, content)
 
-    def new_directory(self, name: str) -> "Directory":
+    def new_directory(self, name: str) -> Directory:
         if name in self.contents:
             raise ValueError(f"Directory '{name}' already exists in directory '{self.name}'.")
         d = Directory(name, self)
         self.contents[name] = d
         return d
 
-    def entry(self, name: str) -> "File | Directory | None":
+    def entry(self, name: str) -> File | Directory | None:
         return self if name == "." else self.contents.get(name)
 
 
@@ -128,7 +128,7 @@ class GorillaFileSystem(SimulatedAPI):
     def _valid_name(name: str) -> bool:
         return not any(c in name for c in _BAD_NAME_CHARS)
 
-    def _resolve(self, path: str | None) -> "Directory | dict":
+    def _resolve(self, path: str | None) -> Directory | dict:
         if path is None or path == ".":
             return self._current_dir
         if path == "/":
@@ -142,7 +142,7 @@ class GorillaFileSystem(SimulatedAPI):
             node = nxt
         return node
 
-    def _here(self, name: str) -> "File | Directory | None":
+    def _here(self, name: str) -> File | Directory | None:
         return self._current_dir.entry(name) if name in self._current_dir.contents else None
 
     # ------------------------------------------------------------------ commands
@@ -344,7 +344,7 @@ class GorillaFileSystem(SimulatedAPI):
         self._place(here, destination, item, keep)
         return {"result": f"'{source}' {done} to '{destination}'"}
 
-    def _place(self, folder: Directory, name: str, item: "File | Directory", copy: bool) -> None:
+    def _place(self, folder: Directory, name: str, item: File | Directory, copy: bool) -> None:
         self._grow()
         if isinstance(item, File):
             folder.new_file(name, item.content)
