@@ -106,7 +106,7 @@ def first_diff(a: Any, b: Any, path: str = "") -> str:
             if a[k] != b[k]:
                 return first_diff(a[k], b[k], f"{path}/{k}")
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
             if x != y:
                 return first_diff(x, y, f"{path}[{i}]")
     return f"{path}: ours {str(a)[:120]!r} vs BFCL {str(b)[:120]!r}"
@@ -135,7 +135,7 @@ def replay(cases: list[MultiTurnCase], bfcl_exec, kind: str = "unchanged") -> di
             calls += len(gt)
             turns += 1
             errors += sum(1 for r in theirs if r.startswith("Error during execution") or '"error"' in r[:12])
-            for s, a, b in zip(gt, mine, theirs):
+            for s, a, b in zip(gt, mine, theirs, strict=False):
                 if a != b:
                     results_diff += 1
                     if len(examples) < 20:
@@ -317,7 +317,7 @@ def fuzz(cases: list[MultiTurnCase], bfcl_exec, per_case: int) -> dict:
         theirs, instances = bfcl_exec(seq, case.initial_config, case.involved_classes, "mtfuzz", case.id,
                                       long_context=case.long_context, is_evaL_run=True)
         calls += len(seq)
-        for s, a, b in zip(seq, mine, theirs):
+        for s, a, b in zip(seq, mine, theirs, strict=False):
             if a != b and _same_but_mentions(a, b):
                 explained += 1
             elif a != b:

@@ -200,12 +200,12 @@ def variants(pairs, bpairs, f, out, rules: tuple[str, ...], show: bool = False) 
     tally("``` fence, no language", "-", [(t, f"```\n{x}\n```") for t, x, _ in calls])
     tally("JSON list", "5", [(t, json.dumps([c.to_dict() for c in cs])) for t, _, cs in calls])
     integral, floats, upper, nulls, reverse, dotted = [], [], [], [], [], []
-    for t, x, cs in calls:
+    for t, _x, cs in calls:
         changed = [FunctionCall(c.name, _ints_for_integral_floats(c.arguments)) for c in cs]
-        if changed != cs or any(json.dumps(a.arguments) != json.dumps(b.arguments) for a, b in zip(changed, cs)):
+        if changed != cs or any(json.dumps(a.arguments) != json.dumps(b.arguments) for a, b in zip(changed, cs, strict=False)):
             integral.append((t, _text(changed)))
         changed = [FunctionCall(c.name, _floats_for_ints(c.arguments)) for c in cs]
-        if any(json.dumps(a.arguments) != json.dumps(b.arguments) for a, b in zip(changed, cs)):
+        if any(json.dumps(a.arguments) != json.dumps(b.arguments) for a, b in zip(changed, cs, strict=False)):
             floats.append((t, _text(changed)))
         changed = [FunctionCall(c.name, _upper(c.arguments)) for c in cs]
         if changed != cs:
@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
 
     tasks = [t for t in load_suite("bfcl") if t.language == "python"]  # Java/JS: benchmarks/scoring_javajs.py
     responses = [Response(t.id, first_answer_text(t)) for t in tasks]
-    pairs = list(zip(tasks, responses))
+    pairs = list(zip(tasks, responses, strict=False))
     n = len(pairs)
 
     def ours_cold() -> None:  # the compiled-task cache is cleared before the timer starts (see the loop)
@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         def bfcl_all() -> list[bool]:
             return [bfcl_verdict(f, cat, text, fn, gt) for _, cat, text, fn, gt in bpairs]
 
-        bv = dict(zip((p[0] for p in bpairs), bfcl_all()))
+        bv = dict(zip((p[0] for p in bpairs), bfcl_all(), strict=False))
 
     # Interleaved rounds (ours cold, ours warm, BFCL), best of each: the ratio stays fair on a busy machine.
     timings: dict[str, float] = {"cold": float("inf"), "warm": float("inf"), "bfcl": float("inf")}

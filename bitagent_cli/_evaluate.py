@@ -410,7 +410,7 @@ async def _send_all(run: _Run, server: Any, *, concurrency: int, temperature: fl
     # pools (httpcore's per-request work grows with the pool's size). serving.client.client_pool builds both.
     per = 1 if local and base_url.startswith("http://") else min(concurrency, _CONNECTIONS_PER_CLIENT)
     clients: list[Any] = client_pool(base_url, clients=math.ceil(n_workers / per), per_client=per, timeout=timeout)
-    queue = list(zip(run.items, run.keys))
+    queue = list(zip(run.items, run.keys, strict=False))
     queue.reverse()  # pop() from the end keeps suite order
 
     def server_gone_message(detail: str) -> str:
@@ -613,7 +613,7 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
         if use_cache:
             cached = rs.get_done(keys)
             todo_items, todo_keys = [], []
-            for it, k in zip(items, keys):
+            for it, k in zip(items, keys, strict=False):
                 hit = cached.get(k)
                 if hit is None:
                     todo_items.append(it)

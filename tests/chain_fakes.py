@@ -45,7 +45,7 @@ GENESIS_MS = 1_750_000_000_000
 
 
 def _rao(tao: float) -> int:
-    return int(round(float(tao) * RAO))
+    return round(float(tao) * RAO)
 
 
 def _error_message(name: str) -> str:
@@ -127,7 +127,7 @@ class WeightsCall:
 
     def normalized(self) -> dict[int, float]:
         total = float(sum(self.weights or [])) or 1.0
-        return {u: w / total for u, w in zip(self.uids or [], self.weights or [])}
+        return {u: w / total for u, w in zip(self.uids or [], self.weights or [], strict=False)}
 
 
 @dataclass

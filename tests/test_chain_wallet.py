@@ -65,7 +65,7 @@ def test_encrypted_coldkey_from_env_password_and_secrets_stay_secret(run_cli, tm
     phrases = [ln.split(": ", 1)[1] for ln in lines]
     assert all(len(p.split()) == 12 for p in phrases)
     shown = out + err + caplog.text
-    for secret in phrases + [PASSWORD]:
+    for secret in [*phrases, PASSWORD]:
         assert secret not in shown
     for word_run in (" ".join(p.split()[:3]) for p in phrases):  # not even part of a phrase
         assert word_run not in shown
@@ -89,7 +89,7 @@ def test_password_file_and_json_never_contain_secrets(run_cli, tmp_path, caplog)
     assert obj["created"][0]["encrypted"] is True and obj["mnemonics_saved"] == 2
     assert obj["mnemonic_out"] == str(mfile)
     phrases = [ln.split(": ", 1)[1] for ln in mfile.read_text().splitlines() if not ln.startswith("#")]
-    for secret in phrases + [PASSWORD]:
+    for secret in [*phrases, PASSWORD]:
         assert secret not in out + err + caplog.text
 
 

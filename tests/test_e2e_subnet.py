@@ -31,6 +31,8 @@ import httpx
 import pytest
 
 pytest.importorskip("bittensor")
+import itertools
+
 from bittensor.sp_core import Keypair
 from chain_fakes import FakeChain
 
@@ -234,7 +236,7 @@ def test_subnet_on_loopback(subnet):
     # weights were set on chain, respecting the rate limit, and the good miner leads
     calls = [c for c in net.chain.weights_calls if c.hotkey == VALI.ss58_address]
     assert calls, "no weights set"
-    assert all(b.block - a.block >= 4 for a, b in zip(calls, calls[1:]))
+    assert all(b.block - a.block >= 4 for a, b in itertools.pairwise(calls))
     w = v.compute_weights()
     assert w[good] > w[doomed] > w[garbage]
     offline = {m["uid"]: m["offline"] for m in v.summary()["miners"]}

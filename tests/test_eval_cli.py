@@ -139,7 +139,7 @@ def test_refused_model_is_one_line_exit_1(run_cli, tmp_path):
     bad.mkdir()
     (bad / "config.json").write_text("{}")
     (bad / "pytorch_model.bin").write_bytes(b"\0" * 16)
-    code, out, err = run_cli("eval-model", str(bad), "--backend", "transformers", "--limit", "2")
+    code, _out, err = run_cli("eval-model", str(bad), "--backend", "transformers", "--limit", "2")
     assert code == 1
     errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and errors[0].startswith("error: model refused: ") and "pickle" in errors[0]

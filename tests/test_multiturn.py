@@ -231,14 +231,14 @@ def test_checker_rules_on_a_base_task():
     ok = [[turn] for turn in gt]
     assert check_multi_turn(case, ok).valid
     assert check_multi_turn(case, ok[:-1]).error_type == "multi_turn:force_terminated"
-    assert check_multi_turn(case, [[]] + ok[1:]).error_type == "multi_turn:empty_turn_model_response"
-    no_mkdir = [[[c for c in gt[0] if c.name != "mkdir"]]] + ok[1:]
+    assert check_multi_turn(case, [[], *ok[1:]]).error_type == "multi_turn:empty_turn_model_response"
+    no_mkdir = [[[c for c in gt[0] if c.name != "mkdir"]], *ok[1:]]
     assert check_multi_turn(case, no_mkdir).error_type == "multi_turn:instance_state_mismatch"
     # the grep's result is missing (state is unchanged by grep)
-    no_grep = [ok[0], [[c for c in gt[1] if c.name != "grep"]]] + ok[2:]
+    no_grep = [ok[0], [[c for c in gt[1] if c.name != "grep"]], *ok[2:]]
     assert check_multi_turn(case, no_grep).error_type == "multi_turn:execution_response_mismatch"
     # a result obtained in an earlier turn counts later; calls may be split over steps
-    early = [[gt[0], gt[1]], [[gt[1][0]]]] + ok[2:]
+    early = [[gt[0], gt[1]], [[gt[1][0]]], *ok[2:]]
     assert check_multi_turn(case, early).valid
     split = [[[c] for c in turn] for turn in gt]
     assert check_multi_turn(case, split).valid
@@ -298,7 +298,7 @@ def _as_tool_calls(calls: list[Call], tools: dict) -> list[dict]:
     for i, c in enumerate(calls):
         args = dict(c.kwargs)
         names = list(tools[c.name].properties) if c.name in tools else []
-        args.update(zip(names, c.args))  # positional ground-truth arguments, by the schema's order
+        args.update(zip(names, c.args, strict=False))  # positional ground-truth arguments, by the schema's order
         out.append({"id": f"call_{i}", "type": "function",
                     "function": {"name": c.name, "arguments": json.dumps(args)}})
     return out
@@ -394,12 +394,12 @@ def test_withheld_functions_are_offered_from_their_turn_and_an_early_call_runs_a
         conv = _converse(srv, _task(case))
     offered = [{t["function"]["name"] for t in b.get("tools", [])} for b in srv.bodies]
     turns = [_position(b)[0] for b in srv.bodies]
-    for names, turn in zip(offered, turns):
+    for names, turn in zip(offered, turns, strict=False):
         assert (set(held) <= names) == (turn >= held_turn), (turn, names)
-    first_held = next(b for b, t in zip(srv.bodies, turns) if t == held_turn)
+    first_held = next(b for b, t in zip(srv.bodies, turns, strict=False) if t == held_turn)
     assert [m for m in first_held["messages"] if m["role"] == "user"][-1]["content"] == ADDED_FUNCTIONS_PROMPT
     # the early call was executed (BFCL executes any method of an involved class) and its result sent back
-    reply = next(b for b, t in zip(srv.bodies, turns) if t == early_turn and _position(b)[1] == 1)
+    reply = next(b for b, t in zip(srv.bodies, turns, strict=False) if t == early_turn and _position(b)[1] == 1)
     assert json.loads(reply["messages"][-1]["content"])["sorted_content"].startswith("Year2024")
     assert conv.turns[early_turn] == [[Call("sort", (), {"file_name": "final_report.pdf"})]]
     assert conv.check.valid  # sort changes no state: BFCL passes it too

@@ -28,11 +28,7 @@ def _task() -> Task:
         "id": "bfcl-simple-1", "category": "simple",
         "messages": [{"role": "system", "content": "be brief"},
                      {"role": "user", "content": "What is the discounted price of the jacket?"}],
-        "tools": [{"name": "find_area", "description": "area",
-                   "parameters": {"type": "dict", "properties": {
-                       "radius": {"type": "float", "description": "r"},
-                       "dims": {"type": "tuple", "items": {"type": "integer"}},
-                       "unit": {"type": "string", "enum": ["m", "ft"]}}, "required": ["radius"]}}] + WIRE_TOOLS,
+        "tools": [{"name": "find_area", "description": "area", "parameters": {"type": "dict", "properties": {"radius": {"type": "float", "description": "r"}, "dims": {"type": "tuple", "items": {"type": "integer"}}, "unit": {"type": "string", "enum": ["m", "ft"]}}, "required": ["radius"]}}, *WIRE_TOOLS],
         "expected": [{"name": "find_area", "arguments": {"radius": [2.0]}}],
     })
 

@@ -58,7 +58,7 @@ def _best_time(fn, *args, **kwargs) -> float:
     """The call's wall time, the best of up to 3 runs when the first is over the bound (a busy box)."""
     best = float("inf")
     for _ in range(3):
-        r, dt = _bounded(fn, *args, **kwargs)
+        _r, dt = _bounded(fn, *args, **kwargs)
         best = min(best, dt)
         if best < BOUND_S:
             break

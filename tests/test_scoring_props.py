@@ -152,11 +152,11 @@ def tasks(draw):
             value = {k: [v] for k, v in draw(TYPES["dict"]).items()}
         else:
             value = draw(TYPES[typ])
-        values = [value] + draw(st.lists(TYPES[typ], max_size=2)) if typ != "dict" else [value]
+        values = [value, *draw(st.lists(TYPES[typ], max_size=2))] if typ != "dict" else [value]
         if draw(st.booleans()):
             required.append(name)
         elif draw(st.booleans()):
-            values = values + [""] if draw(st.booleans()) else [""] + values
+            values = [*values, ""] if draw(st.booleans()) else ["", *values]
         expected[name] = values
     category = draw(st.sampled_from(["simple", "multiple", "live_simple"]))
     fname = draw(func_name)

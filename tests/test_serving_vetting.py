@@ -253,7 +253,7 @@ def test_download_fetches_only_vetted_files_and_revets(tmp_path, tiny_model_dir)
     path = download_model(v, tmp_path / "cache", api=api)
     assert path.name == SHA and (path / "model.safetensors").is_file()
     assert not (path / "pytorch_model.bin").exists() and not (path / "modeling_evil.py").exists()
-    call = [c for c in api.calls if c[0] == "snapshot_download"][0]
+    call = next(c for c in api.calls if c[0] == "snapshot_download")
     assert call[2] == SHA  # the vetted commit, not the branch
     # the hub lied about the parameter count: the downloaded copy is refused
     api2 = FakeApi(siblings=api.info["siblings"], safetensors=SimpleNamespace(total=10))
@@ -599,7 +599,7 @@ def test_issue10_hostile_dirs_refused_naming_the_file(tmp_path, attack, match):
     assert "\n" not in str(ei.value) and type(ei.value) is ModelRefused
 
 
-@pytest.mark.parametrize("suffix", REFUSED_WEIGHT_SUFFIXES + ("variables.data-00000-of-00001", "model.ckpt.index"))
+@pytest.mark.parametrize("suffix", (*REFUSED_WEIGHT_SUFFIXES, "variables.data-00000-of-00001", "model.ckpt.index"))
 def test_every_other_weight_format_is_refused(tmp_path, suffix):
     d = make_dir(tmp_path)
     (d / "extra").mkdir()

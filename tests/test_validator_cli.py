@@ -60,7 +60,7 @@ def test_validate_missing_wallet_is_one_line(run_cli, tmp_path, fake_chain):
 
 
 def test_doctor_reaches_the_fake_chain(run_cli, vali):
-    code, out, err = run_cli("doctor", *vali.flags, "--json")
+    code, out, _err = run_cli("doctor", *vali.flags, "--json")
     doc = json.loads(out)
     chain = next(c for c in doc["checks"] if c["name"] == "chain")
     assert chain["status"] == "ok" and "block" in chain["detail"], chain

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 
@@ -175,8 +176,8 @@ def test_steps_score_miners_and_good_one_gets_the_weight(tmp_path):
     # feedback only to miners that answered
     assert {h for h, _, _ in miners.feedback_} == {"good", "garbage"}
     assert chain.set_calls, "weights were never set"
-    block, uids, weights = chain.set_calls[-1]
-    assert dict(zip(uids, weights))[1] == pytest.approx(1.0)
+    _block, uids, weights = chain.set_calls[-1]
+    assert dict(zip(uids, weights, strict=False))[1] == pytest.approx(1.0)
     assert 0 not in uids  # never ourselves
     # the wire task id is opaque
     assert miners.queries and all(not tid.startswith("suite/") for _, tid in miners.queries)
@@ -187,7 +188,7 @@ def test_rate_limit_is_respected(tmp_path):
     reports = run_steps(v, 10)
     blocks = [b for b, _, _ in chain.set_calls]
     assert len(blocks) >= 2
-    assert all(b2 - b1 >= 3 for b1, b2 in zip(blocks, blocks[1:]))
+    assert all(b2 - b1 >= 3 for b1, b2 in itertools.pairwise(blocks))
     assert not [e for r in reports for e in r.errors]  # never tried too early
     assert v.state.last_weights_block() == blocks[-1]
 
@@ -244,7 +245,7 @@ def test_restart_resumes_from_the_same_file(tmp_path):
 
 
 def test_newcomer_on_a_uid_starts_at_the_median(tmp_path):
-    chain = FakeChain(NEURONS + [NeuronInfo(5, "good2", "127.0.0.1:5")])
+    chain = FakeChain([*NEURONS, NeuronInfo(5, "good2", "127.0.0.1:5")])
     miners = FakeMiners({"good": "good", "good2": "good", "garbage": "garbage", "dead": "dead"})
     v, chain, _ = make_validator(tmp_path, chain, miners, ema_alpha=0.5)
     run(v.run(max_steps=2))

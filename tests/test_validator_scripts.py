@@ -91,7 +91,7 @@ def test_model_and_llm_flags():
     cmds = commands(out)
     mines = [c for c in cmds if " mine " in f" {c} "]
     assert mines and all("--openai-api-base http://127.0.0.1:8000/v1" in c for c in mines)
-    assert "--llm-base-url http://127.0.0.1:9000/v1" in [c for c in cmds if "validate" in c][0]
+    assert "--llm-base-url http://127.0.0.1:9000/v1" in next(c for c in cmds if "validate" in c)
 
 
 def test_bad_flags_are_usage_errors():

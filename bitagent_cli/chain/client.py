@@ -51,9 +51,7 @@ RAO_PER_TAO = 10**9
 DEV_ACCOUNT_URI = "//Alice"  # funded sudo account of every local subtensor (localnet)
 _KNOWN = ("finney", "test", "local", "archive", "devnet")
 _MAINNET_ENDPOINTS = frozenset(
-    [bt_settings.NETWORKS["finney"], bt_settings.NETWORKS["archive"]]
-    + list(bt_settings.FALLBACK_ENDPOINTS.get("finney", []))
-    + list(bt_settings.ARCHIVE_ENDPOINTS.get("finney", [])))
+    [bt_settings.NETWORKS["finney"], bt_settings.NETWORKS["archive"], *list(bt_settings.FALLBACK_ENDPOINTS.get("finney", [])), *list(bt_settings.ARCHIVE_ENDPOINTS.get("finney", []))])
 #: Seconds a chain that was never reached gets before the one-line error (docs/chain.md).
 CONNECT_BUDGET_S = 5.0
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "host.docker.internal"}

@@ -111,7 +111,7 @@ def register_cmd(
     if max_burn is None and info.is_mainnet and not dry_run:
         raise CliError("--max-burn TAO is required on finney: the most you are willing to pay "
                        "(see the price with --dry-run).", EXIT_USAGE)
-    cap = None if max_burn is None else int(round(max_burn * RAO_PER_TAO))
+    cap = None if max_burn is None else round(max_burn * RAO_PER_TAO)
     deadline = parse_until(until) if until else None
     if max_attempts == 0 and deadline is None:
         raise CliError("--max-attempts 0 (no limit) needs --until TIME to bound the loop.", EXIT_USAGE)

@@ -208,7 +208,7 @@ def _failures_section(d: Mapping[str, Any], report: Any, details: bool) -> list[
     failures = list(d.get("failures") or [])
     parts = [f"<h2>Failures ({len(failures)})</h2>"]
     if not failures:
-        return parts + ["<p>None.</p>"]
+        return [*parts, "<p>None.</p>"]
     index: Mapping[tuple[str, str], Any] = (getattr(report, "task_index", None) or {}) if details else {}
     outcomes = {(o.suite, o.id): o for o in getattr(report, "outcomes", []) or []} if index else {}
     if details and index:

@@ -77,8 +77,7 @@ def _next_steps(role: Role, name: str, hotkeys: list[str], network_flag: str, pa
                   + (f" --wallet.path {path}" if where else "") + "  (stake for a validator permit)",
                   f"bitagent validate {w}"]
     else:
-        steps = [f"btcli subnets create --wallet.name {name} --wallet.hotkey {hk}"
-                 + (f" --wallet.path {path}" if where else "") + "  (create the subnet)"] + steps
+        steps = [f"btcli subnets create --wallet.name {name} --wallet.hotkey {hk}" + (f" --wallet.path {path}" if where else "") + "  (create the subnet)", *steps]
     return steps
 
 
@@ -194,7 +193,7 @@ def _fund(ctx: Any, info: Any, setup: Any, amount: float) -> dict[str, Any]:
         raise CliError("no coldkey address to fund.", EXIT_FAIL)
     try:
         with connect(info) as chain:
-            res = chain.fund_from_dev_account(cold.ss58, int(round(amount * RAO_PER_TAO)))
+            res = chain.fund_from_dev_account(cold.ss58, round(amount * RAO_PER_TAO))
             balance = chain.balance_rao(cold.ss58) / RAO_PER_TAO
     except E.ChainOpError as e:
         raise CliError(f"keys created, but funding failed: {e.message}", EXIT_FAIL) from None

@@ -105,9 +105,9 @@ def _tool_messages(comp: Any, calls: list[Call], results: list[str]) -> tuple[di
             ids.append(str(tc["id"]))
             fixed.append(tc)
         assistant = {"role": "assistant", "content": comp.text or "", "tool_calls": fixed}
-        return assistant, [{"role": "tool", "tool_call_id": i, "content": r} for i, r in zip(ids, results)]
+        return assistant, [{"role": "tool", "tool_call_id": i, "content": r} for i, r in zip(ids, results, strict=False)]
     assistant = {"role": "assistant", "content": comp.text or ""}
-    return assistant, [{"role": "tool", "name": c.text(), "content": r} for c, r in zip(calls, results)]
+    return assistant, [{"role": "tool", "name": c.text(), "content": r} for c, r in zip(calls, results, strict=False)]
 
 
 async def run_multi_turn(task_or_case: Any, ask: Ask, *, tools: Sequence[Tool] | None = None,

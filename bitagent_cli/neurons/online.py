@@ -225,4 +225,4 @@ async def query_all(client: MinerClient, targets: Sequence[tuple[int, str, str]]
             return MinerAnswer(error=f"client_error: {type(e).__name__}")
 
     answers = await asyncio.gather(*(one(u, h, a) for u, h, a in targets))
-    return {uid: ans for (uid, _, _), ans in zip(targets, answers)}
+    return {uid: ans for (uid, _, _), ans in zip(targets, answers, strict=False)}

@@ -135,7 +135,7 @@ def _value(node: ast.AST, depth: int, odd: list) -> Any:
         return [_value(e, depth + 1, odd) for e in node.elts]  # type: ignore[attr-defined]
     if t is ast.Dict:
         return {_value(k, depth + 1, odd): _value(v, depth + 1, odd)  # type: ignore[arg-type]
-                for k, v in zip(node.keys, node.values)}  # type: ignore[attr-defined]
+                for k, v in zip(node.keys, node.values, strict=False)}  # type: ignore[attr-defined]
     if t is ast.Name:
         return node.id  # type: ignore[attr-defined]
     if t is ast.Call:

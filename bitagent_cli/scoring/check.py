@@ -301,7 +301,7 @@ def _eq(v: Any, a: Any) -> bool:
     if a is None:
         return v is None
     if ta is list:
-        return (tv is list or tv is tuple) and len(v) == len(a) and all(_eq(x, y) for x, y in zip(v, a))
+        return (tv is list or tv is tuple) and len(v) == len(a) and all(_eq(x, y) for x, y in zip(v, a, strict=False))
     if ta is dict:
         if tv is not dict:
             return False
@@ -493,7 +493,7 @@ def _same(v: Any, a: Any) -> bool:
     if tv is not ta:
         return tv is int and ta is float and v == a  # an int for a float (a float for an int: compiled check)
     if tv is list:
-        return len(v) == len(a) and all(_same(x, y) for x, y in zip(v, a))
+        return len(v) == len(a) and all(_same(x, y) for x, y in zip(v, a, strict=False))
     if tv is dict:
         return v.keys() == a.keys() and all(_same(x, a[k]) for k, x in v.items())
     return v == a
@@ -513,7 +513,7 @@ def _raw_ok(task: Task, calls: list[FunctionCall]) -> bool:
     False, and the compiled check decides; so True here implies the compiled check finds no miss."""
     tools = task.tools
     last = None
-    for e, call in zip(task.expected, calls):
+    for e, call in zip(task.expected, calls, strict=False):
         name = e.name
         if call.name != name:
             return False

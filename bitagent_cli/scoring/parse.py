@@ -553,7 +553,7 @@ def _lit(node: ast.AST, depth: int, data: int = 0) -> Any:
         return out
     if t is ast.Dict:
         d: dict[Any, Any] = {}
-        for k, v in zip(node.keys, node.values):  # type: ignore[attr-defined]
+        for k, v in zip(node.keys, node.values, strict=False):  # type: ignore[attr-defined]
             if k is None:
                 raise _Bad("an argument uses ** unpacking")
             key = _lit(k, depth + 1, data)
@@ -1072,7 +1072,7 @@ def _glm45(b: str, m: re.Match) -> FunctionCall:
     values = _blocks(rest, "<arg_value>", "</arg_value>")
     if len(keys) != len(values) or (not keys and rest.strip()):
         raise _Bad(f"the <arg_key>/<arg_value> pairs of {name!r} do not match")
-    return _xml_args(name, [(k, v.strip()) for k, v in zip(keys, values)], "data")
+    return _xml_args(name, [(k, v.strip()) for k, v in zip(keys, values, strict=False)], "data")
 
 
 def _minimax(s: str) -> list[FunctionCall]:

@@ -118,7 +118,7 @@ def bfcl_summary(per_category: Mapping[str, Any]) -> dict[str, Any]:
              "agentic": agentic}
     overall = sum(OVERALL_WEIGHTS[k] * v for k, v in parts.items()) if accs else None
     non_live_v3 = (simple + sum(accs.get(c, 0.0) for c in _NON_LIVE) + accs.get("irrelevance", 0.0)) / 5
-    live_v3_cats = _LIVE + ("live_irrelevance", "live_relevance")
+    live_v3_cats = (*_LIVE, "live_irrelevance", "live_relevance")
     live_v3 = sum(accs.get(c, 0.0) * BFCL_SIZES[c] for c in live_v3_cats) / sum(BFCL_SIZES[c] for c in live_v3_cats)
     overall_v3 = (non_live_v3 + live_v3 + multi_turn) / 3 if accs else None
     in_overall = _SIMPLE + _NON_LIVE + _LIVE + _IRRELEVANCE + _MULTI_TURN + _WEB + _MEMORY

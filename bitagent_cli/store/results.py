@@ -214,7 +214,7 @@ class ResultStore:
         names = [d[0] for d in cur.description]
         out = []
         for row in cur.fetchall():
-            d = dict(zip(names, row))
+            d = dict(zip(names, row, strict=False))
             d.pop("rowid", None)
             for k in ("suites", "settings", "summary"):
                 d[k] = json.loads(d[k]) if d[k] else None

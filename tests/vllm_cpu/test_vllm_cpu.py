@@ -34,7 +34,7 @@ def _suite_args(limit: int) -> list[str]:
     out = []
     for s in SUITES:
         out += ["--suite", s]
-    return out + ["--limit", str(limit)]
+    return [*out, "--limit", str(limit)]
 
 
 def _proc_table() -> dict[int, tuple[int, int, str]]:

@@ -317,7 +317,7 @@ class GorillaFileSystem(SimulatedAPI):
             a, b = _file(here[file_name1]), _file(here[file_name2])
         if a is None or b is None:
             return {"error": f"diff: {file_name1} or {file_name2}: No such file or directory"}
-        changed = [f"- {x}\n+ {y}" for x, y in zip(a.content.splitlines(), b.content.splitlines()) if x != y]
+        changed = [f"- {x}\n+ {y}" for x, y in zip(a.content.splitlines(), b.content.splitlines(), strict=False) if x != y]
         return {"diff_lines": "\n".join(changed)}
 
     def _transfer(self, verb: str, source: str, destination: str, keep: bool):

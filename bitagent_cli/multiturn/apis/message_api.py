@@ -82,7 +82,7 @@ class MessageAPI(SimulatedAPI):
         if not self.current_user:
             return {"error": "No user is currently logged in."}
         for entry in reversed(list(self.inbox)):
-            receiver, _text = list(entry.items())[0]
+            receiver, _text = next(iter(entry.items()))
             if receiver == receiver_id:
                 self.inbox.remove(entry)
                 return {"deleted_status": True, "receiver_id": receiver,
@@ -94,7 +94,7 @@ class MessageAPI(SimulatedAPI):
             return {"error": "No user is currently logged in."}
         by_receiver: dict = {}
         for entry in self.inbox:
-            receiver, text = list(entry.items())[0]
+            receiver, text = next(iter(entry.items()))
             by_receiver.setdefault(receiver, []).append(text)
         return {"messages": by_receiver}
 
@@ -116,7 +116,7 @@ class MessageAPI(SimulatedAPI):
         needle = keyword.lower()
         hits = []
         for entry in self.inbox:
-            receiver, text = list(entry.items())[0]
+            receiver, text = next(iter(entry.items()))
             if needle in text.lower():
                 hits.append({"receiver_id": receiver, "message": text})
         return {"results": hits}
@@ -124,5 +124,5 @@ class MessageAPI(SimulatedAPI):
     def get_message_stats(self):
         if not self.current_user:
             return {"error": "No user is currently logged in."}
-        receivers = [list(entry.items())[0][0] for entry in self.inbox]
+        receivers = [next(iter(entry.items()))[0] for entry in self.inbox]
         return {"stats": {"received_count": len(receivers), "total_contacts": len(set(receivers))}}

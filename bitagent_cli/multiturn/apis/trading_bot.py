@@ -40,7 +40,7 @@ _DEFAULTS = {
     "authenticated": False,
     "market_status": "Closed",
     "order_counter": 12446,
-    "stocks": {s: dict(zip(("price", "percent_change", "volume", "MA(5)", "MA(20)"), v)) for s, v in _STOCKS.items()},
+    "stocks": {s: dict(zip(("price", "percent_change", "volume", "MA(5)", "MA(20)"), v, strict=False)) for s, v in _STOCKS.items()},
     "watch_list": ["NVDA"],
     "transaction_history": [],
     "random_seed": 1053520,
