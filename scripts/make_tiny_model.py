@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Build the tiny random Llama used by the tests and the README's demo (offline, about a second).
 
-    python scripts/make_tiny_model.py ./tiny-model
-    bitagent eval-model ./tiny-model
+python scripts/make_tiny_model.py ./tiny-model
+bitagent eval-model ./tiny-model
 """
 
 from __future__ import annotations

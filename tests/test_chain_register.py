@@ -268,6 +268,17 @@ def test_help_documents_the_exit_codes(run_cli):
 
 
 def test_dotted_seed_flags_still_work(run_cli, fake_chain, wallet):
-    code, out, _ = run_cli("register", "--wallet.name", wallet.name, "--wallet.hotkey", wallet.hotkey,
-                           "--wallet.path", wallet.path, "--subtensor.network", "local", "-y", "--json")
+    code, out, _ = run_cli(
+        "register",
+        "--wallet.name",
+        wallet.name,
+        "--wallet.hotkey",
+        wallet.hotkey,
+        "--wallet.path",
+        wallet.path,
+        "--subtensor.network",
+        "local",
+        "-y",
+        "--json",
+    )
     assert code == 0 and _json(out)["uid"] == 0

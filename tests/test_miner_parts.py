@@ -93,6 +93,7 @@ def test_bind_socket_reports_a_busy_port():
     try:
         with pytest.raises(MinerError, match="cannot listen on 127.0.0.1"):
             import socket
+
             s = socket.socket()
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -106,8 +107,10 @@ def test_bind_socket_reports_a_busy_port():
 
 
 def test_metagraph_cache():
-    neurons = [SimpleNamespace(uid=0, hotkey="5V", coldkey="c", stake=2000, validator_permit=True, axon_ip="", axon_port=0),
-               SimpleNamespace(uid=1, hotkey="5M", coldkey="c", stake=0, validator_permit=False, axon_ip="", axon_port=0)]
+    neurons = [
+        SimpleNamespace(uid=0, hotkey="5V", coldkey="c", stake=2000, validator_permit=True, axon_ip="", axon_port=0),
+        SimpleNamespace(uid=1, hotkey="5M", coldkey="c", stake=0, validator_permit=False, axon_ip="", axon_port=0),
+    ]
     calls = []
 
     class Chain:
@@ -150,8 +153,9 @@ def test_served_sockets_answer_without_the_nagle_delay():
 
     body = b'{"x": 1}'
     with ThreadedServer(app) as srv:
-        req = (f"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
-               f"\r\n\r\n").encode() + body
+        req = (
+            f"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
         c = socket.create_connection(("127.0.0.1", srv.port))
         times = []
         try:

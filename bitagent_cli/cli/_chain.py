@@ -24,8 +24,10 @@ def confirm_or_refuse(yes: bool, question: str) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        raise CliError("refusing to spend or write on chain without confirmation: pass -y/--yes "
-                       "(no terminal to ask on).", EXIT_USAGE)
+        raise CliError(
+            "refusing to spend or write on chain without confirmation: pass -y/--yes (no terminal to ask on).",
+            EXIT_USAGE,
+        )
     if not typer.confirm(question, default=False, err=True):
         raise CliError("not confirmed; nothing was sent.", EXIT_FAIL)
 

@@ -23,7 +23,20 @@ from .loop import (
 from .session import Session, UnknownClassError
 
 __all__ = [
-    "ADDED_FUNCTIONS_PROMPT", "MAX_STEPS", "Call", "CallSyntaxError", "CheckResult", "Conversation",
-    "MultiTurnCase", "Session", "UnknownClassError", "check_multi_turn", "multi_turn_data", "parse_call",
-    "result_text", "run_multi_turn", "score_conversation", "stored_turns",
+    "ADDED_FUNCTIONS_PROMPT",
+    "MAX_STEPS",
+    "Call",
+    "CallSyntaxError",
+    "CheckResult",
+    "Conversation",
+    "MultiTurnCase",
+    "Session",
+    "UnknownClassError",
+    "check_multi_turn",
+    "multi_turn_data",
+    "parse_call",
+    "result_text",
+    "run_multi_turn",
+    "score_conversation",
+    "stored_turns",
 ]

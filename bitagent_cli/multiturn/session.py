@@ -39,8 +39,9 @@ class UnknownClassError(ValueError):
 class Session:
     """Live instances of the involved API classes (see the module docs)."""
 
-    def __init__(self, involved_classes: Iterable[str], initial_config: dict | None, *,
-                 long_context: bool = False) -> None:
+    def __init__(
+        self, involved_classes: Iterable[str], initial_config: dict | None, *, long_context: bool = False
+    ) -> None:
         config = initial_config or {}
         self.instances: dict[str, Any] = {}
         self._methods: dict[str, Any] = {}

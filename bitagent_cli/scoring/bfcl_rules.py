@@ -134,8 +134,10 @@ def _value(node: ast.AST, depth: int, odd: list) -> Any:
     if t is ast.List:
         return [_value(e, depth + 1, odd) for e in node.elts]  # type: ignore[attr-defined]
     if t is ast.Dict:
-        return {_value(k, depth + 1, odd): _value(v, depth + 1, odd)  # type: ignore[arg-type]
-                for k, v in zip(node.keys, node.values, strict=False)}  # type: ignore[attr-defined]
+        return {
+            _value(k, depth + 1, odd): _value(v, depth + 1, odd)  # type: ignore[arg-type]
+            for k, v in zip(node.keys, node.values, strict=False)
+        }  # type: ignore[attr-defined]
     if t is ast.Name:
         return node.id  # type: ignore[attr-defined]
     if t is ast.Call:
@@ -157,8 +159,7 @@ def _jsonable(v: Any) -> Any:
     if t is list or t is tuple:
         return [_jsonable(x) for x in v]
     if t is dict:
-        return {(k if type(k) in (str, int, float, bool) or k is None else repr(k)): _jsonable(x)
-                for k, x in v.items()}
+        return {(k if type(k) in (str, int, float, bool) or k is None else repr(k)): _jsonable(x) for k, x in v.items()}
     return v
 
 
@@ -348,24 +349,44 @@ def score_bfcl(task: Task, response: Response | None) -> ScoreResult:
     if relevance or not expected:
         if not relevance:
             if calls:
-                return _result(task, False, "should_not_call", _criteria(True, False), (
-                    "None of the offered tools fits this request, so the right answer is to call nothing "
-                    "and say so."), shown, fmt)
-            return ScoreResult(task.id, task.category, True, 1.0, None, _NO_CALL_OK.copy(),
-                               "Correct: you made no call.", shown, None)
+                return _result(
+                    task,
+                    False,
+                    "should_not_call",
+                    _criteria(True, False),
+                    ("None of the offered tools fits this request, so the right answer is to call nothing and say so."),
+                    shown,
+                    fmt,
+                )
+            return ScoreResult(
+                task.id, task.category, True, 1.0, None, _NO_CALL_OK.copy(), "Correct: you made no call.", shown, None
+            )
         if calls:
-            return _result(task, True, None, _criteria(True, True, True),
-                           "Correct: you made a call.", shown, fmt)
+            return _result(task, True, None, _criteria(True, True, True), "Correct: you made a call.", shown, fmt)
         if calls is None:
             return _result(task, False, "unparseable", _criteria(False), _UNDECODABLE)
-        return _result(task, False, "no_call", _criteria(True, False),
-                       "This request needs a tool call, but your answer made none.", shown, fmt)
+        return _result(
+            task,
+            False,
+            "no_call",
+            _criteria(True, False),
+            "This request needs a tool call, but your answer made none.",
+            shown,
+            fmt,
+        )
     if calls is None:
         return _result(task, False, "unparseable", _criteria(False), _UNDECODABLE)
     n, ne = len(calls), len(expected)
     if n == 0:
-        return _result(task, False, "no_call", _criteria(True, False),
-                       "This request needs a tool call, but your answer made none.", shown, fmt)
+        return _result(
+            task,
+            False,
+            "no_call",
+            _criteria(True, False),
+            "This request needs a tool call, but your answer made none.",
+            shown,
+            fmt,
+        )
     cat = task.category
     if "parallel" in cat or "multiple" in cat:
         need = ne
@@ -373,8 +394,15 @@ def score_bfcl(task: Task, response: Response | None) -> ScoreResult:
         need = 1
     if n != need:
         want = "exactly 1 call" if need == 1 else f"{need} calls"
-        return _result(task, False, "wrong_count", _criteria(True, False),
-                       f"You made {n} call{'s' if n != 1 else ''}, but this request needs {want}.", shown, fmt)
+        return _result(
+            task,
+            False,
+            "wrong_count",
+            _criteria(True, False),
+            f"You made {n} call{'s' if n != 1 else ''}, but this request needs {want}.",
+            shown,
+            fmt,
+        )
     if "parallel" in cat:
         miss = _greedy(task, calls)
     else:
@@ -383,9 +411,10 @@ def score_bfcl(task: Task, response: Response | None) -> ScoreResult:
         miss = _check(tool, e, calls[0])
     if miss is None:
         return ScoreResult(task.id, task.category, True, 1.0, None, _ALL_TRUE.copy(), "Correct.", shown, fmt)
-    return _result(task, False, miss.code, _criteria_for(miss.code), _feedback_for(miss, _offered(task)),
-                   shown, fmt)
+    return _result(task, False, miss.code, _criteria_for(miss.code), _feedback_for(miss, _offered(task)), shown, fmt)
 
 
-_UNDECODABLE = ("Your output could not be read by BFCL's decoder, which reads only a Python list of calls "
-                "and nothing around it; " + _FMT_HINT.split(" or ")[0] + ".")
+_UNDECODABLE = (
+    "Your output could not be read by BFCL's decoder, which reads only a Python list of calls "
+    "and nothing around it; " + _FMT_HINT.split(" or ")[0] + "."
+)

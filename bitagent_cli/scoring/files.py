@@ -33,8 +33,9 @@ def _read(fn, path: str | os.PathLike[str], what: str):
         raise ScoreFileError(f"cannot read the {what} file {str(path)!r}: {e.strerror or e}") from None
 
 
-def score_files(tasks_path: str | os.PathLike[str], responses_path: str | os.PathLike[str],
-                rules: str = "bitagent") -> dict[str, Any]:
+def score_files(
+    tasks_path: str | os.PathLike[str], responses_path: str | os.PathLike[str], rules: str = "bitagent"
+) -> dict[str, Any]:
     """Score every task in ``tasks_path`` with its response in ``responses_path``.
 
     Returns the contract's object: ``summary``, ``results`` (one per task, in task-file order), plus

@@ -51,9 +51,18 @@ from ..tasks import FunctionCall, Task, Tool
 from ..tasks._types import HINT_KEYS
 from .parse import parse_calls
 
-__all__ = ["MAX_CHARS", "MAX_DEPTH", "JavaLikeError", "convert_value", "first_answer_call", "first_answer_text",
-           "parse_call_text",
-           "parse_literal", "render_literal", "score_javalike"]
+__all__ = [
+    "MAX_CHARS",
+    "MAX_DEPTH",
+    "JavaLikeError",
+    "convert_value",
+    "first_answer_call",
+    "first_answer_text",
+    "parse_call_text",
+    "parse_literal",
+    "render_literal",
+    "score_javalike",
+]
 
 MAX_CHARS = 200_000
 MAX_DEPTH = 32
@@ -71,15 +80,27 @@ class _TooDeep(JavaLikeError):
 _NUM_RE = re.compile(r"(?:0[xX][0-9a-fA-F_]+|(?:\d[\d_]*(?:\.\d[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d+)?)[lLfFdDn]?")
 _IDENT_RE = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _PLAIN_NUM_RE = re.compile(r"-?(?:\d[\d_]*(?:\.\d[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d+)?[lLfFdDn]?")
-_JAVA_ESC = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "0": "\0", "s": " ",
-             "\\": "\\", "'": "'", '"': '"', "`": "`", "v": "\v"}
+_JAVA_ESC = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "b": "\b",
+    "f": "\f",
+    "0": "\0",
+    "s": " ",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "`": "`",
+    "v": "\v",
+}
 
 
 @dataclasses.dataclass(slots=True)
 class _Tok:
-    kind: str      # str, char, num, ident, punct
-    text: str      # source text
-    value: Any     # decoded string for str/char
+    kind: str  # str, char, num, ident, punct
+    text: str  # source text
+    value: Any  # decoded string for str/char
     start: int
     end: int
 
@@ -95,8 +116,8 @@ def _string(s: str, i: int, quote: str) -> tuple[str, int]:
             return "".join(out), j + 1
         if c == "\\" and j + 1 < n:
             e = s[j + 1]
-            if e == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", s[j + 2:j + 6] or ""):
-                out.append(chr(int(s[j + 2:j + 6], 16)))
+            if e == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", s[j + 2 : j + 6] or ""):
+                out.append(chr(int(s[j + 2 : j + 6], 16)))
                 j += 6
                 continue
             if e == "\n":  # JS line continuation
@@ -107,15 +128,17 @@ def _string(s: str, i: int, quote: str) -> tuple[str, int]:
             continue
         if c == "\n" and quote != "`":
             raise JavaLikeError("a string literal runs past the end of the line")
-        if quote == "`" and c == "$" and s[j + 1:j + 2] == "{":
+        if quote == "`" and c == "$" and s[j + 1 : j + 2] == "{":
             raise JavaLikeError("template literals with ${...} are expressions")
         out.append(c)
         j += 1
     raise JavaLikeError("a string literal is not closed")
 
 
-_TOKEN_RE = re.compile(r"\s*(?:(?P<num>" + _NUM_RE.pattern + r")|(?P<ident>[A-Za-z_$][A-Za-z0-9_$]*)|(?P<q>[\"'`])"
-                       r"|(?P<p>\S))")
+_TOKEN_RE = re.compile(
+    r"\s*(?:(?P<num>" + _NUM_RE.pattern + r")|(?P<ident>[A-Za-z_$][A-Za-z0-9_$]*)|(?P<q>[\"'`])"
+    r"|(?P<p>\S))"
+)
 
 
 def _lex(s: str, language: str) -> list[_Tok]:
@@ -154,8 +177,22 @@ Node = tuple
 
 
 _OPEN = {"(": ")", "[": "]", "{": "}"}
-_JAVA_LISTS = {"ArrayList", "LinkedList", "List", "Vector", "CopyOnWriteArrayList", "Collection", "Set",
-               "HashSet", "LinkedHashSet", "TreeSet", "ArrayDeque", "Stack", "Queue", "Deque"}
+_JAVA_LISTS = {
+    "ArrayList",
+    "LinkedList",
+    "List",
+    "Vector",
+    "CopyOnWriteArrayList",
+    "Collection",
+    "Set",
+    "HashSet",
+    "LinkedHashSet",
+    "TreeSet",
+    "ArrayDeque",
+    "Stack",
+    "Queue",
+    "Deque",
+}
 _JAVA_MAPS = {"HashMap", "Map", "LinkedHashMap", "TreeMap", "Hashtable", "ConcurrentHashMap"}
 
 
@@ -180,7 +217,7 @@ class _P:
         self.i += 1
 
     def text(self, a: int, b: int) -> str:
-        return self.src[self.t[a].start:self.t[b - 1].end] if b > a else ""
+        return self.src[self.t[a].start : self.t[b - 1].end] if b > a else ""
 
     def value(self, depth: int) -> Node:
         """One value: a literal, or else one expression kept as its text (a variable, ``f(x)``, ``new Path(p)``)."""
@@ -472,8 +509,15 @@ def _number(node: Node, language: str, want: str) -> Any:
     return None
 
 
-_JAVA_NUM = {"byte": "int", "short": "int", "integer": "int", "int": "int", "long": "long", "float": "float",
-             "double": "double"}
+_JAVA_NUM = {
+    "byte": "int",
+    "short": "int",
+    "integer": "int",
+    "int": "int",
+    "long": "long",
+    "float": "float",
+    "double": "double",
+}
 _JS_NUM = {"integer": "int", "float": "float", "Bigint": "bigint"}
 
 
@@ -598,8 +642,13 @@ def _one_expression(vt: list[_Tok], name: str, language: str) -> None:
     ternary = 0
     for j, x in enumerate(vt):
         y = vt[j + 1] if j + 1 < len(vt) else None
-        if y is not None and x.kind in _ATOMS and y.kind in _ATOMS and x.text not in _PREFIX_WORDS \
-                and y.text not in _INFIX_WORDS:
+        if (
+            y is not None
+            and x.kind in _ATOMS
+            and y.kind in _ATOMS
+            and x.text not in _PREFIX_WORDS
+            and y.text not in _INFIX_WORDS
+        ):
             raise JavaLikeError(f"the value of {name} is not one {_LANG[language]} expression")
         if x.kind != "punct":
             continue
@@ -626,23 +675,46 @@ def _arg(src: str, toks: list[_Tok], a: int, b: int, args: dict[str, Any], langu
         name = toks[a].text
         if name in args:
             raise JavaLikeError(f"argument {name} is given twice")
-        vt = toks[a + 2:b]
+        vt = toks[a + 2 : b]
         _one_expression(vt, name, language)
         if len(vt) == 1 and vt[0].kind == "str":
             args[name] = vt[0].value  # a lone string literal: its content (BFCL's decoders unquote it)
         else:
-            args[name] = src[vt[0].start:vt[-1].end]
+            args[name] = src[vt[0].start : vt[-1].end]
     # a positional argument has no name: not counted (BFCL drops it too)
 
 
 # --------------------------------------------------------------------------------------------- scoring
 _JSON_TYPE = {
-    "java": {"byte": "integer", "short": "integer", "integer": "integer", "long": "integer", "float": "number",
-             "double": "number", "boolean": "boolean", "char": "string", "String": "string", "any": "string",
-             "Array": "array", "ArrayList": "array", "HashMap": "object", "Hashtable": "object", "Set": "array",
-             "Queue": "array", "Stack": "array"},
-    "javascript": {"String": "string", "any": "string", "integer": "integer", "float": "number",
-                   "Bigint": "integer", "Boolean": "boolean", "dict": "object", "array": "array"},
+    "java": {
+        "byte": "integer",
+        "short": "integer",
+        "integer": "integer",
+        "long": "integer",
+        "float": "number",
+        "double": "number",
+        "boolean": "boolean",
+        "char": "string",
+        "String": "string",
+        "any": "string",
+        "Array": "array",
+        "ArrayList": "array",
+        "HashMap": "object",
+        "Hashtable": "object",
+        "Set": "array",
+        "Queue": "array",
+        "Stack": "array",
+    },
+    "javascript": {
+        "String": "string",
+        "any": "string",
+        "integer": "integer",
+        "float": "number",
+        "Bigint": "integer",
+        "Boolean": "boolean",
+        "dict": "object",
+        "array": "array",
+    },
 }
 
 
@@ -722,7 +794,7 @@ def _embedded(text: str) -> str | None:
     if m is None or m.start() == 0:
         return None
     end = text.rfind("]")
-    return text[m.start():end + 1] if end > m.start() else None
+    return text[m.start() : end + 1] if end > m.start() else None
 
 
 def _looks_structured(s: str) -> bool:
@@ -740,10 +812,12 @@ def score_javalike(task: Task, response: Any, rules: str = "bitagent") -> Any:
         return _score_task(t, r, rules)
 
     if task.multi_turn is not None:  # a conversation, not one answer: played and checked by eval-model
-        base = score_task(dataclasses.replace(task, multi_turn=None, meta={**task.meta, "language": "python"}),
-                          None)
-        return dataclasses.replace(base, feedback="A multi-turn task is scored by playing its conversation "
-                                                  "(bitagent eval-model), not from one response.")
+        base = score_task(dataclasses.replace(task, multi_turn=None, meta={**task.meta, "language": "python"}), None)
+        return dataclasses.replace(
+            base,
+            feedback="A multi-turn task is scored by playing its conversation "
+            "(bitagent eval-model), not from one response.",
+        )
     declared = _declared(task)
     if response is None:
         return score_task(declared, None)
@@ -772,16 +846,34 @@ def score_javalike(task: Task, response: Any, rules: str = "bitagent") -> Any:
         if bad is not None:
             base = score_task(declared, Response(response.id, None, []))
             crit = {k: None for k in base.criteria}
-            crit.update({"parsed": True, "call_count": True, "function_names": True, "required_args": True,
-                         "no_unexpected_args": True, "arg_types": False})
-            return ScoreResult(task.id, task.category, False, 0.0, "wrong_type", crit,
-                               f"Argument `{bad}` of `{c.name}` must be a {_LANG[task.language]} literal written "
-                               f"as a string (e.g. \"true\", \"42\", \"new int[]{{1, 2}}\"), as the tool's schema "
-                               f"says.", calls, fmt)
+            crit.update(
+                {
+                    "parsed": True,
+                    "call_count": True,
+                    "function_names": True,
+                    "required_args": True,
+                    "no_unexpected_args": True,
+                    "arg_types": False,
+                }
+            )
+            return ScoreResult(
+                task.id,
+                task.category,
+                False,
+                0.0,
+                "wrong_type",
+                crit,
+                f"Argument `{bad}` of `{c.name}` must be a {_LANG[task.language]} literal written "
+                f'as a string (e.g. "true", "42", "new int[]{{1, 2}}"), as the tool\'s schema '
+                f"says.",
+                calls,
+                fmt,
+            )
         converted.append(cc)
     payload = [{"type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in converted]
-    result = score_task(declared, Response(response.id, None, payload) if payload else
-                        Response(response.id, "", None))  # "": no call at all
+    result = score_task(
+        declared, Response(response.id, None, payload) if payload else Response(response.id, "", None)
+    )  # "": no call at all
     return dataclasses.replace(result, calls=calls, format=fmt if calls else result.format)
 
 
@@ -813,8 +905,16 @@ def _natural_literal(v: Any, language: str) -> str:
     return str(v)
 
 
-_JAVA_ARRAY_TYPE = {"String": "String", "integer": "int", "long": "long", "char": "char", "boolean": "boolean",
-                    "double": "double", "float": "float", "any": "Object"}
+_JAVA_ARRAY_TYPE = {
+    "String": "String",
+    "integer": "int",
+    "long": "long",
+    "char": "char",
+    "boolean": "boolean",
+    "double": "double",
+    "float": "float",
+    "any": "Object",
+}
 
 
 def render_literal(v: Any, declared: str | None, items: str | None, language: str) -> str:
@@ -888,6 +988,10 @@ def first_answer_call(task: Task) -> FunctionCall:
     req = set(tool.required) if tool is not None else set()
     call = e.first_answer(req)
     props = tool.properties if tool is not None else {}
-    args = {k: render_literal(v, (props.get(k) or {}).get("x-bfcl-type"), (props.get(k) or {}).get("x-bfcl-items-type"),
-                              task.language) for k, v in call.arguments.items()}
+    args = {
+        k: render_literal(
+            v, (props.get(k) or {}).get("x-bfcl-type"), (props.get(k) or {}).get("x-bfcl-items-type"), task.language
+        )
+        for k, v in call.arguments.items()
+    }
     return FunctionCall(call.name, args)

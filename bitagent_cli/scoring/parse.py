@@ -68,8 +68,7 @@ class ParseResult:
     format: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"calls": [c.to_dict() for c in self.calls], "ok": self.ok, "error": self.error,
-                "format": self.format}
+        return {"calls": [c.to_dict() for c in self.calls], "ok": self.ok, "error": self.error, "format": self.format}
 
 
 class _Bad(Exception):
@@ -117,8 +116,7 @@ class _State(threading.local):
 _ST = _State()
 
 
-def _read(text: str | None, tool_calls: list | None,
-          tools: Any = None) -> ParseResult | list[FunctionCall] | None:
+def _read(text: str | None, tool_calls: list | None, tools: Any = None) -> ParseResult | list[FunctionCall] | None:
     """:func:`parse_calls` without a result object on the two common paths (for the scorer): None for an
     output without calls, a list for calls read by the pythonic fast path (format ``pythonic``), else the
     ParseResult. Never raises."""
@@ -170,9 +168,25 @@ def _read(text: str | None, tool_calls: list | None,
 
 
 # --------------------------------------------------------------------------------------------- cleaning
-_SPECIAL_TOKENS = ("<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|end|>", "<|endoftext|>", "</s>", "<eos>",
-                   "<end_of_turn>", "<|end_of_text|>", "<|return|>", "<|call|>", "<|eot|>", "<|eom|>",
-                   "<|python_end|>", "<\uff5cend\u2581of\u2581sentence\uff5c>", "<|observation|>", "<|user|>")
+_SPECIAL_TOKENS = (
+    "<|eot_id|>",
+    "<|eom_id|>",
+    "<|im_end|>",
+    "<|end|>",
+    "<|endoftext|>",
+    "</s>",
+    "<eos>",
+    "<end_of_turn>",
+    "<|end_of_text|>",
+    "<|return|>",
+    "<|call|>",
+    "<|eot|>",
+    "<|eom|>",
+    "<|python_end|>",
+    "<\uff5cend\u2581of\u2581sentence\uff5c>",
+    "<|observation|>",
+    "<|user|>",
+)
 # The trailing tokens are matched on the reversed text by one regex: literal alternatives separated by
 # whitespace, so the match is linear and no loop in Python runs over the tokens.
 _TRAILING_RE = re.compile(r"(?:\s*(?:" + "|".join(re.escape(t[::-1]) for t in _SPECIAL_TOKENS) + "))*")
@@ -184,13 +198,13 @@ def _clean(text: str) -> str:
     if "</think>" in text:
         # reasoning comes first; "</think>" inside a call list's string value is just text
         if text.startswith("<think>") or not _looks_like_calls(text):
-            text = text[text.rfind("</think>") + 8:].strip()
+            text = text[text.rfind("</think>") + 8 :].strip()
     elif text.startswith("<think>"):
         return ""  # reasoning that never finished: no call was made
     if text.endswith(">"):  # trailing end-of-turn tokens only (never inside an argument value)
         cut = _TRAILING_RE.match(text[::-1]).end()  # type: ignore[union-attr]  (a star always matches)
         if cut:
-            text = text[:len(text) - cut].rstrip()
+            text = text[: len(text) - cut].rstrip()
     return text
 
 
@@ -200,12 +214,13 @@ def _clean(text: str) -> str:
 # ast path decides. Tokens are plain strings, classified by their first character.
 _TOKEN_RE = re.compile(
     r"""[ \t\n]*("""
-    r"""[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"""          # name, possibly dotted
-    r"""|[\[\](){}=,:]"""                                                # punctuation
+    r"""[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"""  # name, possibly dotted
+    r"""|[\[\](){}=,:]"""  # punctuation
     r"""|'[^'\\\n\r\x00\ud800-\udfff]*'|"[^"\\\n\r\x00\ud800-\udfff]*\""""  # a string without escapes
-    r"""|[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"""        # a number, possibly signed
-    r"""|.)""",                                                          # anything else: decline
-    re.S)
+    r"""|[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"""  # a number, possibly signed
+    r"""|.)""",  # anything else: decline
+    re.S,
+)
 _FAST_START_RE = re.compile(r"\[\s*(?:\]|[A-Za-z_])|[A-Za-z_][\w.]*\s*\(")
 _CONSTS = {"True": True, "False": False, "None": None}
 _KEYWORDS = frozenset(keyword.kwlist)
@@ -436,8 +451,7 @@ def _check_depth(s: str) -> None:
         return
     depth = 0
     for i in range(0, len(s), 16384):  # in chunks, so that a flood of brackets stops at the first
-        run = list(accumulate(map(_DEPTH_STEP.__getitem__, _BRACKETS_RE.findall(s, i, i + 16384)),
-                              initial=depth))
+        run = list(accumulate(map(_DEPTH_STEP.__getitem__, _BRACKETS_RE.findall(s, i, i + 16384)), initial=depth))
         if max(run) > MAX_DEPTH:
             raise _Fatal(f"the output nests brackets deeper than {MAX_DEPTH} levels")
         depth = run[-1]
@@ -856,14 +870,14 @@ def _markers(s: str) -> ParseResult | None:
     if "<tool_call>" in s:
         return _ok(*_tool_call_blocks(s))
     if "<function=" in s:  # Qwen3-Coder without the <tool_call> wrapper (vLLM reads it too)
-        return _ok(_qwen3_xml(s[s.index("<function="):]), "qwen3_xml")
+        return _ok(_qwen3_xml(s[s.index("<function=") :]), "qwen3_xml")
     if "[TOOL_CALLS]" in s:
         return _ok(*_mistral(s))
     if "<|python_start|>" in s:
-        body = s[s.index("<|python_start|>") + 16:].replace("<|python_end|>", "\n")
+        body = s[s.index("<|python_start|>") + 16 :].replace("<|python_end|>", "\n")
         return _ok(_payload(body)[0], "llama4")
     if "<|python_tag|>" in s:
-        rest = s[s.index("<|python_tag|>") + 14:].replace("<|python_tag|>", ";")
+        rest = s[s.index("<|python_tag|>") + 14 :].replace("<|python_tag|>", ";")
         calls, _ = _payload(rest)
         return _ok(calls, "llama")
     if "<TOOLCALL>" in s:
@@ -873,7 +887,7 @@ def _markers(s: str) -> ParseResult | None:
     if "<tool_calls>" in s:  # Jamba
         return _ok(_tagged(s, "<tool_calls>", "</tool_calls>"), "jamba")
     if "<|tool_call|>" in s:  # Granite 3.0
-        return _ok(_payload(s[s.index("<|tool_call|>") + 13:])[0], "granite")
+        return _ok(_payload(s[s.index("<|tool_call|>") + 13 :])[0], "granite")
     if "<function_calls>" in s:  # OLMo 3: one pythonic call a line
         return _ok(_olmo3(s), "olmo3")
     if "<function_call>" in s:  # Granite-20B-FC: one JSON object after each tag
@@ -1005,7 +1019,7 @@ def _typed(raw: str, typ: str | None, untyped: str) -> Any:
             return raw
         if not math.isfinite(f):
             return raw
-        return int(f) if f.is_integer() and abs(f) < 2 ** 53 else f
+        return int(f) if f.is_integer() and abs(f) < 2**53 else f
     if typ in ("boolean", "bool", "binary"):
         low = raw.strip().lower()
         return True if low == "true" else False if low == "false" else raw
@@ -1055,7 +1069,7 @@ def _qwen3_xml(s: str) -> list[FunctionCall]:
             pgt = p.find(">")
             if pgt < 0:
                 raise _Bad(f"a <parameter=...> tag of {name!r} is not closed")
-            pairs.append((p[:pgt], _one_newline(p[pgt + 1:])))
+            pairs.append((p[:pgt], _one_newline(p[pgt + 1 :])))
         calls.append(_xml_args(name, pairs, "string"))
         if len(calls) > MAX_CALLS:
             raise _Fatal(f"more than {MAX_CALLS} calls")
@@ -1067,7 +1081,7 @@ def _qwen3_xml(s: str) -> list[FunctionCall]:
 def _glm45(b: str, m: re.Match) -> FunctionCall:
     """GLM-4.5: ``name\\n<arg_key>k</arg_key>\\n<arg_value>v</arg_value>...`` (one call a <tool_call>)."""
     name = _call_name(m.group(1), "GLM-4.5")
-    rest = b[m.end():]
+    rest = b[m.end() :]
     keys = _blocks(rest, "<arg_key>", "</arg_key>")
     values = _blocks(rest, "<arg_value>", "</arg_value>")
     if len(keys) != len(values) or (not keys and rest.strip()):
@@ -1089,7 +1103,7 @@ def _minimax(s: str) -> list[FunctionCall]:
                 pgt = p.find(">")
                 if pgt < 0:
                     raise _Bad(f"a <parameter name=...> tag of {name!r} is not closed")
-                pairs.append((p[:pgt].strip().strip("\"'"), _one_newline(p[pgt + 1:].strip())))
+                pairs.append((p[:pgt].strip().strip("\"'"), _one_newline(p[pgt + 1 :].strip())))
             calls.append(_xml_args(name, pairs, "string"))
             if len(calls) > MAX_CALLS:
                 raise _Fatal(f"more than {MAX_CALLS} calls")
@@ -1203,7 +1217,7 @@ _MISTRAL_NAME_RE = re.compile(r"([A-Za-z0-9_.\-]{1,256})\s*(?=\{)")
 def _mistral(s: str) -> tuple[list[FunctionCall], str]:
     """Mistral: ``[TOOL_CALLS] [{...}]`` (text after the list is ignored, as vLLM does),
     ``[TOOL_CALLS]name[ARGS]{...}`` and v11+ ``[TOOL_CALLS]name{...}``, each possibly repeated."""
-    rest = s[s.index("[TOOL_CALLS]") + 12:]
+    rest = s[s.index("[TOOL_CALLS]") + 12 :]
     calls: list[FunctionCall] = []
     segments = rest.split("[TOOL_CALLS]", MAX_CALLS + 1)
     if len(segments) > MAX_CALLS + 1:
@@ -1319,10 +1333,13 @@ def _fenced(s: str) -> ParseResult | None:
 
 
 # Where calls may start inside prose.
-_EMBED_RE = re.compile(r"""\[\s*[A-Za-z_][\w.]*\s*\(         # [f(   pythonic list
+_EMBED_RE = re.compile(
+    r"""\[\s*[A-Za-z_][\w.]*\s*\(         # [f(   pythonic list
                           |(?:\[\s*)?\{\s*["'](?:name|function|tool_calls)["']   # {"name": ...} JSON
                           |(?m:^)[ \t]*[A-Za-z_][\w.]*\s*\(\s*(?:\)|[A-Za-z_]\w*\s*=)   # f(a= at a line start
-                       """, re.X)
+                       """,
+    re.X,
+)
 _SCAN_RE = re.compile(r"[\[\](){}'\"\\\n]")
 _CLOSE = {"[": "]", "(": ")", "{": "}"}
 
@@ -1412,7 +1429,7 @@ def _embedded(s: str) -> ParseResult | None:
             if end < 0:
                 continue
             eol = s.find("\n", end)
-            tail = s[end:eol if eol >= 0 else len(s)].strip()
+            tail = s[end : eol if eol >= 0 else len(s)].strip()
             if tail not in ("", ".", ";", ","):
                 continue
             done = end

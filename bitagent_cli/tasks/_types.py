@@ -40,8 +40,14 @@ CATEGORIES = ("simple", "multiple", "parallel", "parallel_multiple", "irrelevanc
 
 #: BFCL's categories beyond the contract's: calls in Java / JavaScript syntax (one expected call, argument values
 #: written as Java/JS literals in strings) and multi-turn conversations (``Task.multi_turn``). No ``live_`` prefix.
-EXTRA_CATEGORIES = ("simple_java", "simple_javascript", "multi_turn_base", "multi_turn_miss_func",
-                    "multi_turn_miss_param", "multi_turn_long_context")
+EXTRA_CATEGORIES = (
+    "simple_java",
+    "simple_javascript",
+    "multi_turn_base",
+    "multi_turn_miss_func",
+    "multi_turn_miss_param",
+    "multi_turn_long_context",
+)
 
 #: The language the calls of a category are written in (default ``python``).
 _LANGUAGES = {"simple_java": "java", "simple_javascript": "javascript"}
@@ -58,13 +64,29 @@ def base_category(category: str) -> str:
 
 # JSON-schema type for every spelling seen in the wild (BFCL's Python names, the subnet's wire names).
 _TYPE_ALIASES: dict[str, str] = {
-    "string": "string", "str": "string", "text": "string", "char": "string",
-    "integer": "integer", "int": "integer", "long": "integer",
-    "number": "number", "float": "number", "double": "number", "decimal": "number",
-    "boolean": "boolean", "bool": "boolean",
-    "array": "array", "list": "array", "tuple": "array",
-    "object": "object", "dict": "object", "dictionary": "object", "hashmap": "object", "map": "object",
-    "null": "null", "none": "null",
+    "string": "string",
+    "str": "string",
+    "text": "string",
+    "char": "string",
+    "integer": "integer",
+    "int": "integer",
+    "long": "integer",
+    "number": "number",
+    "float": "number",
+    "double": "number",
+    "decimal": "number",
+    "boolean": "boolean",
+    "bool": "boolean",
+    "array": "array",
+    "list": "array",
+    "tuple": "array",
+    "object": "object",
+    "dict": "object",
+    "dictionary": "object",
+    "hashmap": "object",
+    "map": "object",
+    "null": "null",
+    "none": "null",
     "any": "any",
 }
 
@@ -182,8 +204,14 @@ class Tool:
 
     def to_openai(self) -> dict[str, Any]:
         """The OpenAI ``tools`` entry (``x-python-type`` hints stripped)."""
-        return {"type": "function", "function": {"name": self.name, "description": self.description,
-                                                 "parameters": _strip_hints(self.parameters)}}
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": _strip_hints(self.parameters),
+            },
+        }
 
     def to_wire(self) -> dict[str, Any]:
         """The subnet's wire style (``arguments`` with per-argument ``required``)."""
@@ -215,8 +243,10 @@ class FunctionCall:
         return {"name": self.name, "arguments": self.arguments}
 
     def to_openai(self, call_id: str | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": "function",
-                               "function": {"name": self.name, "arguments": json.dumps(self.arguments)}}
+        out: dict[str, Any] = {
+            "type": "function",
+            "function": {"name": self.name, "arguments": json.dumps(self.arguments)},
+        }
         if call_id:
             out["id"] = call_id
         return out
@@ -349,11 +379,13 @@ class Task:
         if not isinstance(tid, str) or not tid:
             raise TaskFormatError("a task needs a non-empty string 'id'")
         category = d.get("category", "simple")
-        if not isinstance(category, str) or (base_category(category) not in CATEGORIES
-                                             and category not in EXTRA_CATEGORIES):
+        if not isinstance(category, str) or (
+            base_category(category) not in CATEGORIES and category not in EXTRA_CATEGORIES
+        ):
             raise TaskFormatError(
                 f"task {tid!r}: unknown category {category!r} (one of {', '.join(CATEGORIES)}, optionally live_, "
-                f"or {', '.join(EXTRA_CATEGORIES)})")
+                f"or {', '.join(EXTRA_CATEGORIES)})"
+            )
         messages = d.get("messages")
         if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
             raise TaskFormatError(f"task {tid!r}: 'messages' must be a list of objects")
@@ -379,14 +411,25 @@ class Task:
         meta = d.get("meta") or {}
         multi_turn = d.get("multi_turn")
         if multi_turn is not None:
-            if not isinstance(multi_turn, dict) or not isinstance(multi_turn.get("turns"), list) or not all(
-                    isinstance(t, list) and all(isinstance(m, dict) for m in t) for t in multi_turn["turns"]):
-                raise TaskFormatError(f"task {tid!r}: 'multi_turn' must be an object whose 'turns' is a list of "
-                                      f"lists of messages")
+            if (
+                not isinstance(multi_turn, dict)
+                or not isinstance(multi_turn.get("turns"), list)
+                or not all(isinstance(t, list) and all(isinstance(m, dict) for m in t) for t in multi_turn["turns"])
+            ):
+                raise TaskFormatError(
+                    f"task {tid!r}: 'multi_turn' must be an object whose 'turns' is a list of lists of messages"
+                )
         elif category.startswith("multi_turn_"):
             raise TaskFormatError(f"task {tid!r}: a {category} task needs a 'multi_turn' object")
-        return cls(id=tid, category=category, messages=tuple(messages), tools=tools,
-                   expected=expected, meta=meta if isinstance(meta, dict) else {}, multi_turn=multi_turn)
+        return cls(
+            id=tid,
+            category=category,
+            messages=tuple(messages),
+            tools=tools,
+            expected=expected,
+            meta=meta if isinstance(meta, dict) else {},
+            multi_turn=multi_turn,
+        )
 
     @classmethod
     def from_json(cls, line: str) -> Task:

@@ -25,8 +25,9 @@ class SuiteTask:
     task: Task
 
 
-def load_tasks(suites: Sequence[str], *, category: str | Iterable[str] | None = None, limit: int | None = None,
-               seed: int = 0) -> list[SuiteTask]:
+def load_tasks(
+    suites: Sequence[str], *, category: str | Iterable[str] | None = None, limit: int | None = None, seed: int = 0
+) -> list[SuiteTask]:
     """The selected tasks of each suite (``limit`` per suite). A category applies to the suites that have
     it; one that no suite has raises :class:`UnknownCategory` listing the valid ones."""
     if not suites:

@@ -95,7 +95,7 @@ class GorillaFileSystem(SimulatedAPI):
         self.root = Directory("/", None)
         tree = scenario.get("root")
         if tree:
-            (root_name, root_spec), = list(tree.items())[:1]
+            ((root_name, root_spec),) = list(tree.items())[:1]
             self.root = Directory(root_name, None)
             self._fill(self.root, root_spec["contents"])
         self._current_dir = self.root
@@ -317,7 +317,9 @@ class GorillaFileSystem(SimulatedAPI):
             a, b = _file(here[file_name1]), _file(here[file_name2])
         if a is None or b is None:
             return {"error": f"diff: {file_name1} or {file_name2}: No such file or directory"}
-        changed = [f"- {x}\n+ {y}" for x, y in zip(a.content.splitlines(), b.content.splitlines(), strict=False) if x != y]
+        changed = [
+            f"- {x}\n+ {y}" for x, y in zip(a.content.splitlines(), b.content.splitlines(), strict=False) if x != y
+        ]
         return {"diff_lines": "\n".join(changed)}
 
     def _transfer(self, verb: str, source: str, destination: str, keep: bool):
@@ -331,8 +333,10 @@ class GorillaFileSystem(SimulatedAPI):
         if destination in here.contents:
             into = here.entry(destination)
             if not isinstance(into, Directory):
-                return {"error": f"{verb}: cannot {'copy' if keep else 'move'} '{source}' to '{destination}': "
-                                 "Not a directory"}
+                return {
+                    "error": f"{verb}: cannot {'copy' if keep else 'move'} '{source}' to '{destination}': "
+                    "Not a directory"
+                }
             if not keep and source in into.contents:
                 return {"error": f"mv: cannot move '{source}' to '{destination}/{source}': File exists"}
             if not keep:

@@ -75,8 +75,7 @@ class MessageAPI(SimulatedAPI):
         new_id = self._new_id()
         self.inbox.append({receiver_id: message})
         self.message_count += 1
-        return {"sent_status": True, "message_id": new_id,
-                "message": f"Message sent to '{receiver_id}' successfully."}
+        return {"sent_status": True, "message_id": new_id, "message": f"Message sent to '{receiver_id}' successfully."}
 
     def delete_message(self, receiver_id: str):
         if not self.current_user:
@@ -85,8 +84,11 @@ class MessageAPI(SimulatedAPI):
             receiver, _text = next(iter(entry.items()))
             if receiver == receiver_id:
                 self.inbox.remove(entry)
-                return {"deleted_status": True, "receiver_id": receiver,
-                        "message": f"Receiver {receiver_id}'s latest message deleted successfully."}
+                return {
+                    "deleted_status": True,
+                    "receiver_id": receiver,
+                    "message": f"Receiver {receiver_id}'s latest message deleted successfully.",
+                }
         return {"error": f"Receiver ID {receiver_id} not found."}
 
     def view_messages_sent(self):

@@ -34,8 +34,14 @@ class TicketAPI(SimulatedAPI):
             return {"error": "Invalid priority. Priority must be between 1 and 5."}
         if len(self.ticket_queue) >= MAX_TICKETS:
             raise LimitError(f"too many tickets ({MAX_TICKETS})")
-        ticket = {"id": self.ticket_counter, "title": title, "description": description, "status": "Open",
-                  "priority": priority, "created_by": self.current_user}
+        ticket = {
+            "id": self.ticket_counter,
+            "title": title,
+            "description": description,
+            "status": "Open",
+            "priority": priority,
+            "created_by": self.current_user,
+        }
         self.ticket_queue.append(ticket)
         self.ticket_counter += 1
         return ticket
