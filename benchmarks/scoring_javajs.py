@@ -349,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
         file=out,
     )
     print(
-        f"{'variant':34s} {'form':5s} {'n':>5s} {'ours ok':>8s} {'BFCL ok':>8s} {'differ':>7s} {'explained':>9s}  fixes",
+        f"{'variant':34s} {'form':5s} {'n':>5s} {'ours ok':>8s} {'BFCL ok':>8s} {'differ':>7s} "
+        f"{'explained':>9s}  fixes",
         file=out,
     )
     for r in rows.values():

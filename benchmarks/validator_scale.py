@@ -36,9 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # run from a checkout; the stand-ins live with the tests
 
-from soak_fakes import make_validator, rss_bytes
+from soak_fakes import make_validator, rss_bytes  # noqa: E402 (after the sys.path insert)
 
-from bitagent_cli.neurons.weights import first_committers
+from bitagent_cli.neurons.weights import first_committers  # noqa: E402 (after the sys.path insert)
 
 
 def _old_sync_offline(v):

@@ -15,9 +15,9 @@
 5. summarise per suite and category, list the failures (id, error, feedback, output).
 
 A run where no task was answered (every request failed, e.g. an endpoint answering 500) is an error
-naming the first request's error. A server that dies, or stops answering, ends the run at once: what was answered is stored, the
-remaining tasks are not sent, and :class:`EvalError` is raised carrying the partial report (a rerun
-resumes). Ctrl-C (``KeyboardInterrupt``) stores what was answered, records the run as interrupted and
+naming the first request's error. A server that dies, or stops answering, ends the run at once: what was
+answered is stored, the remaining tasks are not sent, and :class:`EvalError` is raised carrying the partial
+report (a rerun resumes). Ctrl-C (``KeyboardInterrupt``) stores what was answered, records the run as interrupted and
 propagates; the server's context manager stops it on the way out.
 """
 

@@ -25,7 +25,7 @@ from bitagent_cli.neurons.miner import raise_fd_limit
 
 resource = pytest.importorskip("resource")
 
-from test_miner_app import ALICE, BOB, TASK
+from test_miner_app import ALICE, BOB, TASK  # noqa: E402 (after importorskip)
 
 IDLE = 1100
 FD_LIMIT = 1024

@@ -79,9 +79,9 @@ def test_plan_attach_and_start():
 def test_external_ip():
     assert resolve_external_ip(_settings(**{"miner.external_ip": "203.0.113.9"})) == "203.0.113.9"
     assert resolve_external_ip(_settings(**{"miner.host": "127.0.0.1"})) == "127.0.0.1"  # local chain
-    with pytest.raises(MinerError, match="miner.external_ip"):
+    with pytest.raises(MinerError, match=r"miner.external_ip"):
         resolve_external_ip(load_settings("testnet", {"miner.host": "127.0.0.1"}))
-    with pytest.raises(MinerError, match="miner.external_ip"):
+    with pytest.raises(MinerError, match=r"miner.external_ip"):
         resolve_external_ip(_settings(**{"miner.external_ip": "not-an-ip"}))
     # an explicit address is trusted as given (a private validator network is possible)
     assert resolve_external_ip(load_settings("mainnet", {"miner.external_ip": "10.1.2.3"})) == "10.1.2.3"
@@ -91,7 +91,7 @@ def test_bind_socket_reports_a_busy_port():
     first = bind_socket("127.0.0.1", 0)
     first.listen()
     try:
-        with pytest.raises(MinerError, match="cannot listen on 127.0.0.1"):
+        with pytest.raises(MinerError, match=r"cannot listen on 127.0.0.1"):
             import socket
 
             s = socket.socket()

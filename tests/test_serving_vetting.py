@@ -394,7 +394,7 @@ def test_local_sha_follows_content_not_path(tmp_path, tiny_model_dir):
 
 
 def test_local_params_limit(tiny_model_dir):
-    with pytest.raises(ModelRefused, match="over the 0.0001B limit"):
+    with pytest.raises(ModelRefused, match=r"over the 0.0001B limit"):
         vet_model(str(tiny_model_dir), max_params_b=0.0001)
 
 

@@ -144,7 +144,7 @@ def mine_cmd(
         summary = run_miner(ctx.settings, status=lambda msg: ctx.info(escape(msg)))
     except MinerError as e:
         raise CliError(str(e), EXIT_FAIL) from None
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 (_known turns known library errors into one clear line)
         raise _known(e) from None
 
     def render(console):

@@ -185,10 +185,11 @@ def _expected_text(task: Any) -> str:
 
 
 def _prompt_text(task: Any) -> str:
-    return "\n\n".join(
-        f"[{m.get('role')}]\n{m.get('content') if isinstance(m.get('content'), str) else json.dumps(m.get('content'), ensure_ascii=False)}"
-        for m in task.messages
-    )
+    def content(m: dict) -> str:
+        c = m.get("content")
+        return c if isinstance(c, str) else json.dumps(c, ensure_ascii=False)
+
+    return "\n\n".join(f"[{m.get('role')}]\n{content(m)}" for m in task.messages)
 
 
 def _tools_text(task: Any) -> str:

@@ -144,7 +144,7 @@ def validate_cmd(
         validator = build_validator(
             s, state_file=state_file, offline=not no_offline, dry_run=dry_run, wandb_mode=wandb_mode
         )
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 (_known turns known library errors into one clear line)
         raise _known(e) from None
     ctx.info(
         f"validating netuid {s['chain.netuid']} on {s['chain.endpoint'] or s['chain.network']} as "

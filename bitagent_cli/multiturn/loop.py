@@ -42,7 +42,8 @@ __all__ = [
 
 #: BFCL's MAXIMUM_STEP_LIMIT: steps (answers with calls) per turn before the conversation is stopped.
 MAX_STEPS = 20
-#: BFCL's user message for a turn that only adds the withheld functions (DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC).
+#: BFCL's user message for a turn that only adds the withheld functions
+#: (DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC).
 ADDED_FUNCTIONS_PROMPT = "I have updated some more functions you can choose from. What about now?"
 #: A tool result longer than this is cut before it is sent back (BFCL's longest is about 100 kB).
 MAX_TOOL_MESSAGE_CHARS = 256 * 1024

@@ -250,7 +250,7 @@ def create_app(
             raise _Refusal(
                 401, "unauthorized", f"signature check failed: {e}", {"WWW-Authenticate": "btauth/1"}
             ) from None
-        except Exception as e:  # fail closed on a verifier bug, but say so in the log
+        except Exception as e:  # noqa: BLE001 fail closed on a verifier bug, but say so in the log
             log.warning("verifier failed unexpectedly: %s: %s", type(e).__name__, e)
             raise _Refusal(
                 401, "unauthorized", "the request signature could not be verified", {"WWW-Authenticate": "btauth/1"}

@@ -108,10 +108,10 @@ def bfcl_summary(per_category: Mapping[str, Any]) -> dict[str, Any]:
     ``{"accuracy": a, "tasks": n}``, or a bare accuracy); category names are BFCL's, ``simple`` = simple_python.
 
     Returns a flat dict of fractions (0..1, 6 decimals): ``non_live`` (non-live AST), ``simple`` (its Simple),
-    ``live`` (live AST), ``multi_turn``, ``relevance``, ``irrelevance``, ``agentic`` (None when no category of the column ran; a
-    column that ran in part counts its missing categories as 0, as BFCL's Overall does), ``overall`` (None when
-    no BFCL category ran), ``overall_v3`` (the v3 formula the subnet's validators used), ``overall_note`` and
-    ``not_run`` (the BFCL categories that counted 0)."""
+    ``live`` (live AST), ``multi_turn``, ``relevance``, ``irrelevance``, ``agentic`` (None when no category of the
+    column ran; a column that ran in part counts its missing categories as 0, as BFCL's Overall does),
+    ``overall`` (None when no BFCL category ran), ``overall_v3`` (the v3 formula the subnet's validators used),
+    ``overall_note`` and ``not_run`` (the BFCL categories that counted 0)."""
     accs: dict[str, float] = {}
     for cat, c in per_category.items():
         name = _ALIASES.get(cat, cat)

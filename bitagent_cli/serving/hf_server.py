@@ -185,7 +185,7 @@ def build_app(m: _Model):
             return _error(400, "temperature must be a number, seed and min_tokens integers")
         try:
             ids = m.render(messages, tools)
-        except Exception as e:  # template errors (no template, bad roles) are the client's problem
+        except Exception as e:  # noqa: BLE001 template errors (no template, bad roles) are the client's problem
             return _error(400, f"chat template failed: {type(e).__name__}: {str(e)[:300]}")
         if len(ids) >= m.max_model_len:
             return _error(
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     name = args.served_model_name or os.path.basename(os.path.abspath(args.model))
     try:
         m = _Model(args.model, name, args.max_model_len, args.seed, args.threads)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 (any load failure is reported in one line)
         print(
             f"error: could not load the model from {args.model}: {type(e).__name__}: {e}", file=sys.stderr, flush=True
         )

@@ -3,8 +3,8 @@
 ``make_tiny_model(dest)`` writes a complete Hugging Face model directory: a byte-level BPE
 tokenizer trained here on a few KB of built-in text, a chat template that renders ``tools``, a
 2-layer Llama with hidden size 64
-(two attention heads of 32, a size vLLM's CPU attention supports) and random weights, saved as safetensors. Its answers are
-noise, but everything around them (vetting, serving, the chat template, HTTP, scoring, the
+(two attention heads of 32, a size vLLM's CPU attention supports) and random weights, saved as safetensors.
+Its answers are noise, but everything around them (vetting, serving, the chat template, HTTP, scoring, the
 cache) is the real code path.
 """
 

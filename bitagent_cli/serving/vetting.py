@@ -446,7 +446,7 @@ def _few(names: list[str], n: int = 3) -> str:
 def _model_info(api: Any, repo: str, rev: str | None) -> Any:
     try:
         return api.model_info(repo, revision=rev, files_metadata=True)
-    except Exception as e:  # classify by name: the hub's error classes moved between versions
+    except Exception as e:  # noqa: BLE001 classify by name: the hub's error classes moved between versions
         kind = type(e).__name__
         if kind == "RepositoryNotFoundError":
             raise ModelUnavailable(
@@ -498,7 +498,7 @@ def _hub_params(api: Any, info: Any, repo: str, sha: str) -> int:
             n = sum(int(v) for v in counts.values())
             if n > 0:
                 return n
-        except Exception:
+        except Exception:  # noqa: BLE001 (no usable metadata: the refusal below)
             pass
     raise ModelRefused(
         f"{repo}@{sha[:12]}: the Hub has no safetensors metadata for it, so its size cannot be "
@@ -879,7 +879,7 @@ def download_model(vet: VetResult, dest: Path | None = None, *, api: Any = None)
         path = api.snapshot_download(
             repo_id=vet.repo, revision=vet.sha, cache_dir=cache, allow_patterns=[glob_escape(f) for f in vet.files]
         )
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 (any download failure is ModelUnavailable)
         msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
         raise ModelUnavailable(
             f"could not download {where} ({msg}); check the network and disk space, then run again"

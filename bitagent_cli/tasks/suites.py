@@ -62,7 +62,8 @@ SUITES: dict[str, SuiteSpec] = {
     ),
     "glaive": SuiteSpec(
         "glaive",
-        "glaiveai/glaive-function-calling-v2 sample (300 conversations, LLaMA-Factory's demo file): one task per function_call turn, with the "
+        "glaiveai/glaive-function-calling-v2 sample (300 conversations, LLaMA-Factory's demo file): "
+        "one task per function_call turn, with the "
         "conversation up to it; plus no-call tasks where the assistant first answered without a tool.",
         "Apache-2.0",
         "glaive.jsonl.gz",
