@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -334,7 +334,8 @@ class Settings(Mapping[str, Any]):
     """Resolved settings plus where each value came from."""
 
     profile: str
-    values: dict[str, Any]
+    # the field shadows Mapping.values(): callers read the dict (settings.values[key]), never call values()
+    values: dict[str, Any]  # type: ignore[assignment]
     sources: dict[str, str] = field(default_factory=dict)
     #: What was skipped when loaded with ``lenient=True`` (bad keys or files, one sentence each).
     problems: list[str] = field(default_factory=list)
@@ -342,7 +343,7 @@ class Settings(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self.values)
 
     def __len__(self) -> int:
@@ -404,9 +405,9 @@ def load_settings(
     for k, v in (overrides or {}).items():
         if v is None:
             continue
-        spec = SETTINGS.get(k)
-        if spec is None:
+        flag_spec = SETTINGS.get(k)
+        if flag_spec is None:
             raise ConfigError(f"internal: unknown setting {k!r}")
-        values[k] = _coerce(spec, v, "command-line flag")
+        values[k] = _coerce(flag_spec, v, "command-line flag")
         sources[k] = "flag"
     return Settings(profile=name, values=values, sources=sources, problems=problems or [])

@@ -99,7 +99,7 @@ def _decode(text: str | None) -> tuple[list[FunctionCall] | None, bool]:
         return None, False
 
 
-def _call(node: ast.Call, depth: int, odd: list) -> tuple[str, dict]:
+def _call(node: ast.Call, depth: int, odd: list[Any]) -> tuple[str, dict[str, Any]]:
     """BFCL's ``resolve_ast_call``."""
     parts = []
     f = node.func
@@ -114,7 +114,7 @@ def _call(node: ast.Call, depth: int, odd: list) -> tuple[str, dict]:
     return ".".join(reversed(parts)), args
 
 
-def _value(node: ast.AST, depth: int, odd: list) -> Any:
+def _value(node: ast.AST, depth: int, odd: list[Any]) -> Any:
     """BFCL's ``resolve_ast_by_type``, except that nothing is evaluated."""
     if depth > _MAX_DEPTH:
         raise _Undecodable
@@ -136,8 +136,8 @@ def _value(node: ast.AST, depth: int, odd: list) -> Any:
     if t is ast.Dict:
         return {
             _value(k, depth + 1, odd): _value(v, depth + 1, odd)  # type: ignore[arg-type]
-            for k, v in zip(node.keys, node.values, strict=False)
-        }  # type: ignore[attr-defined]
+            for k, v in zip(node.keys, node.values, strict=False)  # type: ignore[attr-defined]
+        }
     if t is ast.Name:
         return node.id  # type: ignore[attr-defined]
     if t is ast.Call:
@@ -186,14 +186,14 @@ def _bfcl_type(schema: Any) -> tuple[str | None, type | None]:
     return None, None
 
 
-def _answer_type(answers: list) -> type | None:
+def _answer_type(answers: list[Any]) -> type | None:
     for a in answers:
         if a != "":
             return type(a)
     return None
 
 
-def _type_ok(v: Any, answers: list, exp: type, nested: type | None) -> tuple[bool, bool]:
+def _type_ok(v: Any, answers: list[Any], exp: type[Any], nested: type | None) -> tuple[bool, bool]:
     """BFCL's ``type_checker``: (valid, is_variable)."""
     pat = _answer_type(answers)
     is_var = pat is not None and pat is not exp
@@ -213,7 +213,7 @@ def _std(x: Any) -> Any:
     return normalise_string(x) if type(x) is str else x
 
 
-def _dict_ok(v: dict, answers: list) -> bool:
+def _dict_ok(v: dict[str, Any], answers: list[Any]) -> bool:
     """BFCL's ``dict_checker``."""
     for pa in answers:
         if pa == "":
@@ -237,7 +237,7 @@ def _dict_ok(v: dict, answers: list) -> bool:
     return False
 
 
-def _list_dict_ok(v: list, answers: list) -> bool:
+def _list_dict_ok(v: list[Any], answers: list[Any]) -> bool:
     """BFCL's ``list_dict_checker``."""
     for pa in answers:
         if len(v) == len(pa) and all(_dict_ok(v[i], [pa[i]]) for i in range(len(v))):
@@ -245,7 +245,7 @@ def _list_dict_ok(v: list, answers: list) -> bool:
     return False
 
 
-def _list_ok(v: list, answers: list) -> bool:
+def _list_ok(v: list[Any], answers: list[Any]) -> bool:
     """BFCL's ``list_checker``: strings normalised one level deep, then Python ``==``, in order."""
     got = [_std(x) for x in v]
     return any(got == [_std(a[j]) for j in range(len(a))] for a in answers)

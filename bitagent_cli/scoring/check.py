@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..tasks import FunctionCall, Task, TaskFormatError
+from ..tasks import ExpectedCall, FunctionCall, Task, TaskFormatError
 from .parse import _read
 
 __all__ = ["ERROR_CODES", "RULES", "Response", "ScoreResult", "normalise_string", "score_task", "summarise"]
@@ -74,7 +74,7 @@ class Response:
 
     id: str
     text: str | None = None
-    tool_calls: list | None = None
+    tool_calls: list[Any] | None = None
 
     @classmethod
     def from_dict(cls, d: Any) -> Response:
@@ -193,10 +193,10 @@ class _Param:
     """One expected argument's acceptable values, prepared for the slower comparisons."""
 
     optional: bool  # "" is acceptable: the argument may be left out
-    strs: frozenset  # normalised acceptable strings
-    nums: tuple  # acceptable numbers (int/float, not bool)
+    strs: frozenset[str]  # normalised acceptable strings
+    nums: tuple[Any, ...]  # acceptable numbers (int/float, not bool)
     none_ok: bool
-    structured: tuple  # acceptable lists/dicts, strings normalised
+    structured: tuple[Any, ...]  # acceptable lists/dicts, strings normalised
 
 
 class _Expected:
@@ -205,7 +205,7 @@ class _Expected:
 
     __slots__ = ("_params", "name", "names", "props", "required", "values")
 
-    def __init__(self, name: str, values: dict[str, list], required: tuple[str, ...], props: dict[str, Any]):
+    def __init__(self, name: str, values: dict[str, list[Any]], required: tuple[str, ...], props: dict[str, Any]):
         self.name = name
         self.names = (name, name.replace(".", "_")) if "." in name else (name,)
         self.values = values
@@ -339,10 +339,10 @@ def _eq(v: Any, a: Any) -> bool:
         if v.keys() == a.keys() and all(_eq(v[k], a[k]) for k in a):
             return True
         return _alt_dict_eq(v, a)
-    return v == a
+    return bool(v == a)
 
 
-def _alt_dict_eq(v: dict, a: dict) -> bool:
+def _alt_dict_eq(v: dict[str, Any], a: dict[str, Any]) -> bool:
     """BFCL's dict convention: each expected key maps to a list of acceptable values ("" = may be left out)."""
     if not a or not all(type(x) is list for x in a.values()):
         return False
@@ -374,7 +374,7 @@ def _matches(v: Any, p: _Param) -> bool:
     return any(_eq(v, a) for a in p.structured)
 
 
-def _exact_hit(v: Any, values: list) -> bool:
+def _exact_hit(v: Any, values: list[Any]) -> bool:
     """Is ``v`` literally one of the listed values (bools never standing in for numbers)?"""
     tv = type(v)
     if tv is str:
@@ -425,7 +425,7 @@ def _conforms(v: Any, schema: Any, depth: int = 0) -> bool:
     return True
 
 
-def _no_float(schema: dict) -> bool:
+def _no_float(schema: dict[str, Any]) -> bool:
     """Does the schema give a type that is not a number (``integer``, ``string``...)?"""
     t = schema.get("type")
     if type(t) is str:
@@ -541,10 +541,10 @@ def _same(v: Any, a: Any) -> bool:
         return len(v) == len(a) and all(_same(x, y) for x, y in zip(v, a, strict=False))
     if tv is dict:
         return v.keys() == a.keys() and all(_same(x, a[k]) for k, x in v.items())
-    return v == a
+    return bool(v == a)
 
 
-def _same_in(v: Any, values: list) -> bool:
+def _same_in(v: Any, values: list[Any]) -> bool:
     for a in values:
         if a == v and _same(v, a):
             return True
@@ -626,7 +626,7 @@ def _match_all(exp: tuple[_Expected, ...], calls: list[FunctionCall]) -> _Miss |
     return _kuhn(exp, calls, memo)
 
 
-def _kuhn(exp: tuple[_Expected, ...], calls: list[FunctionCall], memo: dict) -> _Miss | None:
+def _kuhn(exp: tuple[_Expected, ...], calls: list[FunctionCall], memo: dict[Any, Any]) -> _Miss | None:
     n = len(exp)
 
     def fits(i: int, j: int) -> bool:
@@ -663,7 +663,7 @@ def _kuhn(exp: tuple[_Expected, ...], calls: list[FunctionCall], memo: dict) -> 
 _FMT_HINT = 'write calls as [func(arg=value)] or a JSON list of {"name": ..., "arguments": {...}}'
 
 
-def _feedback_for(m: _Miss, tool_names: frozenset) -> str:
+def _feedback_for(m: _Miss, tool_names: frozenset[str]) -> str:
     if m.code == "wrong_func_name":
         if tool_names and m.call not in tool_names and _model_name(m.call) not in tool_names:
             return f"You called `{m.call}`, which is not one of the offered tools; call only the tools listed."
@@ -699,9 +699,9 @@ def _result(
     task: Task,
     correct: bool,
     error: str | None,
-    criteria: dict,
+    criteria: dict[str, Any],
     feedback: str,
-    calls: list | None = None,
+    calls: list[Any] | None = None,
     fmt: str | None = None,
 ) -> ScoreResult:
     return ScoreResult(
@@ -722,7 +722,7 @@ def _is_relevance(task: Task) -> bool:
     return c.endswith("relevance") and not c.endswith("irrelevance")
 
 
-def _offered(task: Task) -> frozenset:
+def _offered(task: Task) -> frozenset[str]:
     return frozenset(n for t in task.tools for n in _name_variants(t.name))
 
 
@@ -763,7 +763,7 @@ def _score(task: Task, response: Response | None) -> ScoreResult:
     if parsed is None:
         calls: list[FunctionCall] = []
         fmt = None
-    elif type(parsed) is list:
+    elif isinstance(parsed, list):
         calls = parsed
         fmt = "pythonic" if calls else None
     else:
@@ -827,7 +827,9 @@ def _score(task: Task, response: Response | None) -> ScoreResult:
     raise AssertionError("unreachable: a task with expected calls is scored by _score_calls")
 
 
-def _score_calls(task: Task, expected: tuple, calls: list[FunctionCall], fmt: str | None, n: int) -> ScoreResult:
+def _score_calls(
+    task: Task, expected: tuple[ExpectedCall, ...], calls: list[FunctionCall], fmt: str | None, n: int
+) -> ScoreResult:
     """A task with expected calls (not relevance): the calls against them."""
     if n == 0:
         return _result(

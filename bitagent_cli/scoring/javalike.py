@@ -45,11 +45,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..tasks import FunctionCall, Task, Tool
 from ..tasks._types import HINT_KEYS
 from .parse import parse_calls
+
+if TYPE_CHECKING:
+    from .check import ScoreResult
 
 __all__ = [
     "MAX_CHARS",
@@ -149,7 +152,7 @@ def _lex(s: str, language: str) -> list[_Tok]:
         m = match(s, i)
         if m is None:  # only whitespace is left
             break
-        kind = m.lastgroup
+        kind = cast(str, m.lastgroup)  # every alternative of the pattern is a named group
         a = m.start(kind)
         if kind == "q":
             c = m.group("q")
@@ -173,7 +176,7 @@ def _lex(s: str, language: str) -> list[_Tok]:
 # --------------------------------------------------------------------------------------------- literals
 # A parsed literal: (kind, payload, source text). kinds: num (payload: the text, sign included), str, char,
 # bool, null, list (payload: [nodes]), map (payload: [(key node, value node)]), expr (payload: None).
-Node = tuple
+Node = tuple[Any, ...]
 
 
 _OPEN = {"(": ")", "[": "]", "{": "}"}
@@ -261,9 +264,9 @@ class _P:
         tok = self.peek()
         if tok is None:
             raise JavaLikeError("a value is missing")
-        if tok.kind == "punct" and tok.text in "-+" and self.peek(1) is not None and self.peek(1).kind == "num":
+        if tok.kind == "punct" and tok.text in "-+" and (nxt := self.peek(1)) is not None and nxt.kind == "num":
             self.i += 2
-            num = self.peek(-1).text
+            num = nxt.text
             return ("num", ("-" if tok.text == "-" else "") + num, self.text(a, self.i))
         if tok.kind == "num":
             self.i += 1
@@ -328,8 +331,8 @@ class _P:
             raise JavaLikeError("a type name is missing")
         name = tok.text
         self.i += 1
-        while self.is_(".") and self.peek(1) is not None and self.peek(1).kind == "ident":
-            name = self.peek(1).text
+        while self.is_(".") and (nxt := self.peek(1)) is not None and nxt.kind == "ident":
+            name = nxt.text
             self.i += 2
         if self.is_("<"):
             level = 0
@@ -409,7 +412,7 @@ class _P:
     def factory(self, depth: int, a: int) -> Node | None:
         """``Arrays.asList(...)``, ``List.of(...)``, ``Set.of``, ``Map.of(k, v, ...)``, ``Array.of(...)``."""
         tok, dot, meth, par = self.peek(), self.peek(1), self.peek(2), self.peek(3)
-        if not (dot and meth and par and dot.text == "." and par.text == "(" and meth.kind == "ident"):
+        if not (tok and dot and meth and par and dot.text == "." and par.text == "(" and meth.kind == "ident"):
             return None
         pair = (tok.text, meth.text)
         if self.lang == "java":
@@ -802,13 +805,13 @@ def _looks_structured(s: str) -> bool:
     return s.startswith(("{", "[{", "<")) or s.lower().startswith(("json", "```json"))
 
 
-def score_javalike(task: Task, response: Any, rules: str = "bitagent") -> Any:
+def score_javalike(task: Task, response: Any, rules: str = "bitagent") -> ScoreResult:
     """Score one response to a Java/JS task (see the module docs); returns a :class:`ScoreResult`. ``rules`` is
     passed on to ``check.score_task`` for the converted call."""
     from .check import Response, ScoreResult
     from .check import score_task as _score_task
 
-    def score_task(t: Task, r: Any) -> Any:
+    def score_task(t: Task, r: Any) -> ScoreResult:
         return _score_task(t, r, rules)
 
     if task.multi_turn is not None:  # a conversation, not one answer: played and checked by eval-model
@@ -845,7 +848,7 @@ def score_javalike(task: Task, response: Any, rules: str = "bitagent") -> Any:
         cc, bad = _convert_call(task, c)
         if bad is not None:
             base = score_task(declared, Response(response.id, None, []))
-            crit = {k: None for k in base.criteria}
+            crit: dict[str, bool | None] = {k: None for k in base.criteria}
             crit.update(
                 {
                     "parsed": True,

@@ -26,9 +26,10 @@ import keyword
 import math
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import accumulate
-from typing import Any
+from typing import Any, cast
 
 from ..tasks import FunctionCall
 
@@ -89,7 +90,7 @@ def _bad(msg: str) -> ParseResult:
 
 
 # --------------------------------------------------------------------------------------------- entry point
-def parse_calls(text: str | None, tool_calls: list | None = None, tools: Any = None) -> ParseResult:
+def parse_calls(text: str | None, tool_calls: list[Any] | None = None, tools: Any = None) -> ParseResult:
     """Read the calls in a model's output (``text``) or in its OpenAI ``tool_calls`` list.
 
     Structured ``tool_calls`` win when present and non-empty; otherwise ``text`` is parsed. ``tools`` (the
@@ -99,7 +100,7 @@ def parse_calls(text: str | None, tool_calls: list | None = None, tools: Any = N
     r = _read(text, tool_calls, tools)
     if r is None:
         return ParseResult([], True, None, None)
-    if type(r) is list:
+    if isinstance(r, list):
         return ParseResult(r, True, None, "pythonic" if r else None)
     return r
 
@@ -116,7 +117,7 @@ class _State(threading.local):
 _ST = _State()
 
 
-def _read(text: str | None, tool_calls: list | None, tools: Any = None) -> ParseResult | list[FunctionCall] | None:
+def _read(text: str | None, tool_calls: list[Any] | None, tools: Any = None) -> ParseResult | list[FunctionCall] | None:
     """:func:`parse_calls` without a result object on the two common paths (for the scorer): None for an
     output without calls, a list for calls read by the pythonic fast path (format ``pythonic``), else the
     ParseResult. Never raises."""
@@ -202,7 +203,7 @@ def _clean(text: str) -> str:
     elif text.startswith("<think>"):
         return ""  # reasoning that never finished: no call was made
     if text.endswith(">"):  # trailing end-of-turn tokens only (never inside an argument value)
-        cut = _TRAILING_RE.match(text[::-1]).end()  # type: ignore[union-attr]  (a star always matches)
+        cut = _TRAILING_RE.match(text[::-1]).end()  # type: ignore[union-attr]  # a star always matches
         if cut:
             text = text[: len(text) - cut].rstrip()
     return text
@@ -231,7 +232,7 @@ _GOOD_KW: set[str] = set()  # keyword names already found valid (a bounded cache
 _GOOD_NAMES: set[str] = set()  # function names already found valid (a bounded cache)
 
 
-def _call_maker():
+def _call_maker() -> Callable[[str, dict[str, Any]], FunctionCall]:
     """``FunctionCall(name, args)`` for the fast path, without the frozen dataclass's ``__init__`` (which sets
     each field through ``object.__setattr__``: ~0.3 us a call, half the cost of a short call's parse). Used
     only while FunctionCall is exactly a slotted (name, arguments) pair with nothing run at construction;
@@ -245,9 +246,10 @@ def _call_maker():
         return FunctionCall
     if names != ("name", "arguments") or tuple(slots) != names or hasattr(FunctionCall, "__post_init__"):
         return FunctionCall
-    new, set_name, set_args = object.__new__, FunctionCall.name.__set__, FunctionCall.arguments.__set__
+    # the slots' member descriptors: mypy types FunctionCall.name as the field's value, not its descriptor
+    new, set_name, set_args = object.__new__, FunctionCall.name.__set__, FunctionCall.arguments.__set__  # type: ignore[attr-defined,misc]
 
-    def make(name: str, args: dict) -> FunctionCall:
+    def make(name: str, args: dict[str, Any]) -> FunctionCall:
         c = new(FunctionCall)
         set_name(c, name)
         set_args(c, args)
@@ -501,7 +503,7 @@ def _ast_calls(s: str, mode: int = _ARGS) -> list[FunctionCall] | Any:
         if isinstance(node, ast.Call):
             calls.append(_ast_call(node, mode))
         elif isinstance(node, (ast.List, ast.Tuple)) and all(isinstance(e, ast.Call) for e in node.elts):
-            calls.extend(_ast_call(e, mode) for e in node.elts)
+            calls.extend(_ast_call(e, mode) for e in node.elts if isinstance(e, ast.Call))  # all are Calls
         elif body is not None and isinstance(node, (ast.Dict, ast.List)):
             return _lit(node, 0, _DATA)  # a literal (JSON-like dict/list with Python quoting): read as data
         else:
@@ -578,7 +580,7 @@ def _lit(node: ast.AST, depth: int, data: int = 0) -> Any:
     if t is ast.UnaryOp and type(node.op) in (ast.USub, ast.UAdd):  # type: ignore[attr-defined]
         operand = node.operand  # type: ignore[attr-defined]
         if type(operand) is ast.Constant and type(operand.value) in (int, float):
-            v = operand.value
+            v = cast(float, operand.value)  # int or float: type() checked just above (isinstance would take bool)
             if not math.isfinite(v):
                 raise _Bad("an argument is not a finite number")
             return -v if type(node.op) is ast.USub else v  # type: ignore[attr-defined]
@@ -957,7 +959,7 @@ def _tool_call_blocks(s: str) -> tuple[list[FunctionCall], str]:
 
 
 # ------------------------------------------------ XML parameter values, typed by the tool's schema (as vLLM)
-def _schema_props(name: str) -> dict | None:
+def _schema_props(name: str) -> dict[str, Any] | None:
     """The JSON-schema ``properties`` of the tool called ``name`` among the parse's tools, or None."""
     tools = _ST.tools
     if not tools:
@@ -966,7 +968,8 @@ def _schema_props(name: str) -> dict | None:
         if i > 4096:
             break
         if isinstance(t, dict):
-            fn = t.get("function") if isinstance(t.get("function"), dict) else t
+            f = t.get("function")
+            fn = f if isinstance(f, dict) else t
             tname, params = fn.get("name"), fn.get("parameters")
         else:
             tname, params = getattr(t, "name", None), getattr(t, "parameters", None)
@@ -976,7 +979,7 @@ def _schema_props(name: str) -> dict | None:
     return None
 
 
-def _schema_type(props: dict | None, key: str) -> str | None:
+def _schema_type(props: dict[str, Any] | None, key: str) -> str | None:
     spec = props.get(key) if props else None
     t = spec.get("type") if isinstance(spec, dict) else None
     if isinstance(t, list):  # ["integer", "null"]
@@ -1078,7 +1081,7 @@ def _qwen3_xml(s: str) -> list[FunctionCall]:
     return calls
 
 
-def _glm45(b: str, m: re.Match) -> FunctionCall:
+def _glm45(b: str, m: re.Match[str]) -> FunctionCall:
     """GLM-4.5: ``name\\n<arg_key>k</arg_key>\\n<arg_value>v</arg_value>...`` (one call a <tool_call>)."""
     name = _call_name(m.group(1), "GLM-4.5")
     rest = b[m.end() :]

@@ -151,12 +151,12 @@ def bfcl_summary(per_category: Mapping[str, Any]) -> dict[str, Any]:
     not_run = [c for c in in_overall if c not in accs]
     note = "BFCL v4 overall = 0.10 non-live AST + 0.10 live AST + 0.10 irrelevance + 0.30 multi-turn + 0.40 agentic"
     if not_run:
-        agentic = _WEB + _MEMORY
-        said = [c for c in not_run if c not in agentic]
-        if all(c in not_run for c in agentic):
+        agentic_cats = _WEB + _MEMORY
+        said = [c for c in not_run if c not in agentic_cats]
+        if all(c in not_run for c in agentic_cats):
             said.insert(0, "the agentic categories (web search, memory: they need the network)")
         else:
-            said.extend(c for c in not_run if c in agentic)
+            said.extend(c for c in not_run if c in agentic_cats)
         note += "; not run, counted 0 as BFCL counts a missing category: " + ", ".join(said)
     out: dict[str, Any] = {k: (None if v is None else round(v, 6)) for k, v in columns.items()}
     out["overall"] = None if overall is None else round(overall, 6)

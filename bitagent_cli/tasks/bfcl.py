@@ -293,7 +293,8 @@ def convert_bfcl_dir(data_dir: str | Path, *, version: str = "v4") -> list[Task]
         if cat not in _NO_GROUND_TRUTH:
             answers = {a["id"]: a for a in _read_jsonl(apath)}
         for rec in _read_jsonl(qpath):
-            tasks.append(bfcl_record_to_task(rec, answers.get(rec.get("id")), cat))
+            rid = rec.get("id")
+            tasks.append(bfcl_record_to_task(rec, answers.get(rid) if isinstance(rid, str) else None, cat))
     if not found:
         raise FileNotFoundError(f"no BFCL_{version}_*.json question files in {root}")
     return tasks

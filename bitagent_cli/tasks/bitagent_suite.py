@@ -168,8 +168,8 @@ def build_bitagent_suite(bfcl: Sequence[Task], glaive: Sequence[Task], *, seed: 
         own = list(src.tools)
         names = {t.name for t in own}
         words: set[str] = set()
-        for t in own:
-            words |= name_words(t.name)
+        for tool in own:
+            words |= name_words(tool.name)
         for e in src.expected:
             words |= name_words(e.name)
         words = {_stem(w) for w in words}

@@ -42,7 +42,7 @@ class DatasetsUnavailable(BitagentError, RuntimeError):
     """The optional ``datasets`` package is not installed."""
 
 
-def _import_datasets():
+def _import_datasets() -> Any:  # the datasets module (untyped)
     try:
         import datasets
     except ImportError:
@@ -228,7 +228,7 @@ def load_hf_tasks(
     dataset: str,
     *,
     split: str = "train",
-    data_files: str | list[str] | dict | None = None,
+    data_files: str | list[str] | dict[str, Any] | None = None,
     limit: int | None = None,
     revision: str | None = None,
     streaming: bool | None = None,

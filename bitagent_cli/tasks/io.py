@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from ._types import Task, TaskFormatError
 
@@ -41,7 +41,7 @@ class LineError:
         return {"path": self.path, "line": self.line_no, "message": self.message}
 
 
-def _open_bytes(path: Path):
+def _open_bytes(path: Path) -> IO[bytes] | gzip.GzipFile:
     if path.suffix == ".gz":
         return gzip.open(path, "rb")
     return open(path, "rb")

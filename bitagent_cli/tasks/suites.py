@@ -140,7 +140,7 @@ def _task_from_packaged(d: dict[str, Any]) -> Task:
 
 
 def _data_bytes(filename: str) -> bytes:
-    ref = resources.files(__package__).joinpath("data", filename)
+    ref = resources.files(__package__).joinpath("data").joinpath(filename)
     raw = ref.read_bytes()
     return gzip.decompress(raw) if filename.endswith(".gz") else raw
 
