@@ -62,7 +62,11 @@ def _literal(node: ast.AST, depth: int) -> Any:
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
             raise CallSyntaxError("'**' in a dict literal")
-        return {_literal(k, depth + 1): _literal(v, depth + 1) for k, v in zip(node.keys, node.values, strict=False)}
+        return {
+            _literal(k, depth + 1): _literal(v, depth + 1)
+            for k, v in zip(node.keys, node.values, strict=False)
+            if k is not None  # all are: checked above
+        }
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         v = _literal(node.operand, depth + 1)
         if isinstance(v, (int, float, complex)) and not isinstance(v, bool):

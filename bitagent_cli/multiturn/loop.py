@@ -246,7 +246,7 @@ def _feedback(check: CheckResult) -> str:
 
 
 def _score(task: Any, correct: bool, error: str | None, feedback: str, calls: list | None = None) -> ScoreResult:
-    crit = {
+    crit: dict[str, bool | None] = {
         "parsed": None,
         "call_count": None,
         "function_names": None,

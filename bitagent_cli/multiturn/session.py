@@ -54,7 +54,8 @@ class Session:
             if name not in STATELESS:
                 api._load_scenario(copy.deepcopy(config.get(name, {})), long_context=long_context)
             self.instances[name] = api
-            for mname in _public_methods(cls):  # a later class's method of the same name wins, as in BFCL
+            # a class object is hashable; mypy checks SimulatedAPI's instance __hash__ instead
+            for mname in _public_methods(cls):  # type: ignore[arg-type]  # a later class's method of the same name wins, as in BFCL
                 self._methods[mname] = getattr(api, mname)
 
     @property

@@ -146,7 +146,7 @@ class GorillaFileSystem(SimulatedAPI):
         return self._current_dir.entry(name) if name in self._current_dir.contents else None
 
     # ------------------------------------------------------------------ commands
-    def pwd(self):
+    def pwd(self) -> dict[str, str]:
         names = []
         node: Directory | None = self._current_dir
         while node is not None:  # BFCL's loop stops only past the root, so the root's own name is included
@@ -279,7 +279,7 @@ class GorillaFileSystem(SimulatedAPI):
 
     def du(self, human_readable: bool = False):
         total = 0
-        stack = [(self._current_dir, 0)]
+        stack: list[tuple[File | Directory, int]] = [(self._current_dir, 0)]
         visited = 0
         while stack:
             node, depth = stack.pop()
@@ -327,6 +327,8 @@ class GorillaFileSystem(SimulatedAPI):
         if source not in here.contents:
             return {"error": f"{verb}: cannot {'copy' if keep else 'move'} '{source}': No such file or directory"}
         item = here.entry(source)
+        if item is None:  # not reached: source is in here.contents
+            return {"error": f"{verb}: cannot {'copy' if keep else 'move'} '{source}': No such file or directory"}
         if "/" in destination:
             return {"error": f"{verb}: path not allowed in destination. Provide only a file or directory name."}
         done = "copied" if keep else "moved"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import random
+from typing import Any
 
 from ._base import LimitError, SimulatedAPI
 
@@ -34,6 +35,14 @@ _DEFAULTS = {
 
 class MessageAPI(SimulatedAPI):
     """See the module docs."""
+
+    # state, set from the scenario by _load_scenario
+    generated_ids: set[int]
+    user_count: int
+    user_map: dict[str, str]
+    inbox: list[dict[str, str]]
+    message_count: int
+    current_user: str | None
 
     def _load_scenario(self, scenario: dict, long_context: bool = False) -> None:
         d = copy.deepcopy(_DEFAULTS)
@@ -91,7 +100,7 @@ class MessageAPI(SimulatedAPI):
                 }
         return {"error": f"Receiver ID {receiver_id} not found."}
 
-    def view_messages_sent(self):
+    def view_messages_sent(self) -> dict[str, Any]:
         if not self.current_user:
             return {"error": "No user is currently logged in."}
         by_receiver: dict = {}

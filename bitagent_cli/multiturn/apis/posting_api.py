@@ -10,6 +10,7 @@ State compared: ``username``, ``password``, ``authenticated``, ``tweets`` (by in
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from ._base import LimitError, SimulatedAPI
 
@@ -40,6 +41,16 @@ def _unauthenticated(action: str) -> dict:
 
 class TwitterAPI(SimulatedAPI):
     """See the module docs."""
+
+    # state, set from the scenario by _load_scenario
+    username: str
+    password: str
+    authenticated: bool
+    tweets: dict[int, dict[str, Any]]
+    comments: dict[int, list[dict[str, str]]]
+    retweets: dict[str, list[int]]
+    following_list: list[str]
+    tweet_counter: int
 
     def _load_scenario(self, scenario: dict, long_context: bool = False) -> None:
         d = copy.deepcopy(_DEFAULTS)

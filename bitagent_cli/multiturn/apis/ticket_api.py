@@ -6,6 +6,7 @@ State compared: ``ticket_queue``, ``ticket_counter``, ``current_user``.
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from ._base import LimitError, SimulatedAPI
 
@@ -18,6 +19,11 @@ _EDITABLE = {"title", "description", "status", "priority"}
 
 class TicketAPI(SimulatedAPI):
     """See the module docs."""
+
+    # state, set from the scenario by _load_scenario
+    ticket_queue: list[dict[str, Any]]
+    ticket_counter: int
+    current_user: str | None
 
     def _load_scenario(self, scenario: dict, long_context: bool = False) -> None:
         d = copy.deepcopy(_DEFAULTS)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import random
 from datetime import datetime, timedelta
+from typing import Any
 
 from ._base import LimitError, SimulatedAPI, long_context_data
 
@@ -89,6 +90,16 @@ def _need_login(what: str) -> dict:
 
 class TradingBot(SimulatedAPI):
     """See the module docs."""
+
+    # state, set from the scenario by _load_scenario
+    orders: dict[int, dict[str, Any]]
+    account_info: dict[str, Any]
+    authenticated: bool
+    market_status: str
+    order_counter: int
+    stocks: dict[str, dict[str, Any]]
+    watch_list: list[str]
+    transaction_history: list[dict[str, Any]]
 
     def _load_scenario(self, scenario: dict, long_context: bool = False) -> None:
         d = copy.deepcopy(_DEFAULTS)

@@ -14,6 +14,7 @@ import copy
 import functools
 import random
 from datetime import datetime
+from typing import Any
 
 from ._base import LimitError, SimulatedAPI, flight_base_costs, long_context_data
 
@@ -107,6 +108,17 @@ def _routes() -> dict:
 
 class TravelAPI(SimulatedAPI):
     """See the module docs."""
+
+    # state, set from the scenario by _load_scenario
+    credit_card_list: dict[str, dict[str, Any]]
+    booking_record: dict[str, dict[str, Any]]
+    access_token: str | None
+    token_type: str | None
+    token_expires_in: int | None
+    token_scope: str | None
+    user_first_name: str | None
+    user_last_name: str | None
+    budget_limit: float | None
 
     def __init__(self) -> None:
         self._flight_cost_lookup: dict = {}
