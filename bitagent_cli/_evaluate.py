@@ -839,7 +839,7 @@ def evaluate(
                     )
         except (KeyboardInterrupt, SystemExit) as e:
             report.status, report.error = "interrupted", "interrupted (Ctrl-C or a stop signal)"
-            e.report = report  # type: ignore[attr-defined]  # the partial report, for the CLI's message
+            e.report = report  # type: ignore[union-attr]  # the partial report, for the CLI's message
             raise
         except BaseException as e:
             report.status, report.error = "error", f"{type(e).__name__}: {e}"[:500]

@@ -308,7 +308,9 @@ def model_fingerprint(
     """``(fingerprint, None)`` of the weights committed as ``repo@sha`` (from the Hub's file metadata, no
     download), or ``(None, why)`` when the Hub cannot tell (offline, gone, weights outside LFS)."""
     if lookup is None:
-        from ..serving.vetting import remote_fingerprint as lookup  # lazy: only --show asks the Hub
+        from ..serving.vetting import remote_fingerprint  # lazy: only --show asks the Hub
+
+        lookup = remote_fingerprint
     try:
         fp = lookup(repo, sha)
     except Exception as e:  # noqa: BLE001 - the commitment is still shown

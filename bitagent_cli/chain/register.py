@@ -208,6 +208,7 @@ def register_hotkey(
         raise ValueError("give max_attempts or until")
     plan = plan_registration(chain, wallet, netuid, max_burn_rao=max_burn_rao)
     if plan.already_registered:
+        assert plan.uid is not None  # set whenever already_registered is
         say(f"hotkey {plan.hotkey} is already registered on netuid {netuid} as uid {plan.uid}; nothing to do")
         return RegisterOutcome(
             uid=int(plan.uid),

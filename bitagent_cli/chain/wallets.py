@@ -11,6 +11,7 @@ or a mnemonic: new mnemonics are handed to an ``on_mnemonic`` callback and nowhe
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -447,7 +448,7 @@ def create_keys(
             use_password=False,
             overwrite=overwrite,
             suppress=True,
-            on_mnemonic=lambda m, label=label: sink("hotkey", label, m),
+            on_mnemonic=functools.partial(sink, "hotkey", label),
         )
         _secure(w.hotkey_file.path)
         _secure(w.hotkeypub_file.path)

@@ -15,10 +15,11 @@ import traceback
 import typer
 
 try:  # typer >= 0.26 vendors its own click
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # type: ignore
-    from typer.exceptions import Abort, Exit  # type: ignore
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+    from typer.exceptions import Abort, Exit
 except ImportError:  # pragma: no cover - older typer on real click
-    from click.exceptions import Abort, ClickException, Exit, NoArgsIsHelpError, UsageError
+    # the same classes under click's name; mypy sees both branches' types and calls them incompatible
+    from click.exceptions import Abort, ClickException, Exit, NoArgsIsHelpError, UsageError  # type: ignore[assignment]
 
 from ..errors import BitagentError
 from . import doctor, eval_model, mine, profile, register, runs, score, submit, tasks, validate, wallet

@@ -415,7 +415,7 @@ def _check_data_parallel(settings: Any) -> None:
 def _run(
     ctx: Ctx, model: str, *, category: list[str] | None, use_cache: bool, report_path: Path | None, quiet: bool = False
 ) -> None:
-    from .._evaluate import EvalError, evaluate
+    from .._evaluate import EvalError, EvalReport, evaluate
     from ..serving import ModelRefused, ServerError
 
     bar, update = _progress_bar(ctx) if not quiet else (None, None)
@@ -424,7 +424,7 @@ def _run(
 
     def progress(p) -> None:
         nonlocal started
-        if bar is not None:
+        if bar is not None and update is not None:
             if not started:
                 bar.start()
                 started = True
@@ -433,6 +433,7 @@ def _run(
             lines(p)
 
     error: EvalError | None = None
+    rep: EvalReport | None
     try:
         rep = evaluate(
             model,

@@ -105,6 +105,7 @@ def export_cmd(
             tasks = load_suite(suite, category=category, limit=limit, seed=seed)
             source = suite
         else:
+            assert hf is not None  # exactly one of --suite/--hf: checked above
             from ..tasks.hf import DatasetsUnavailable, load_hf_tasks
 
             try:

@@ -181,7 +181,7 @@ def user_config_dir() -> Path:
     return Path(platformdirs.user_config_dir("bitagent"))
 
 
-def data_dir(settings: Settings | None = None) -> Path:
+def data_dir(settings: Mapping[str, Any] | None = None) -> Path:
     if settings is not None and settings.get("paths.data_dir"):
         return Path(settings["paths.data_dir"]).expanduser()
     env = os.environ.get("BITAGENT_PATHS_DATA_DIR") or os.environ.get("BITAGENT_DATA_DIR")

@@ -215,7 +215,8 @@ def create_app(
 
     app = FastAPI(title="bitagent miner", version=P.PROTOCOL_VERSION, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.rate_limiter = limiter
-    app.state.stats = stats = {"queries": 0, "feedback": 0, "refused": {}}
+    stats: dict[str, Any] = {"queries": 0, "feedback": 0, "refused": {}}
+    app.state.stats = stats
 
     @app.exception_handler(_Refusal)
     async def _on_refusal(request: Request, exc: _Refusal) -> JSONResponse:
@@ -318,7 +319,7 @@ def create_app(
         return JSONResponse(P.FeedbackResponse().model_dump())
 
     @app.post(P.QUERY_PATH)
-    async def query(request: Request) -> JSONResponse:
+    async def query(request: Request) -> Response:
         hotkey, body = await _admit(request)
         req: P.QueryRequest = _parse(P.QueryRequest, body, hotkey)
         tools = req.normalised_tools()  # also types the XML formats' string values when parsing (Qwen3, GLM-4.5)
@@ -858,16 +859,17 @@ def vet_models(settings: Mapping[str, Any]) -> dict[str, Any]:
     Raises ``serving.ModelRefused`` (one line)."""
     from ..serving import vet_model
 
-    caps = {
-        "max_params_b": float(section(settings, "eval").max_params_b),
-        "max_download_gb": float(section(settings, "eval").max_download_gb),
-    }
+    ev = section(settings, "eval")
+
+    def vet(ref: str) -> dict[str, Any]:
+        return vet_model(ref, max_params_b=float(ev.max_params_b), max_download_gb=float(ev.max_download_gb)).to_dict()
+
     plan = plan_miner(settings)
     out: dict[str, Any] = {"model": None, "submit_model": None}
     if not plan["openai_api_base"]:
-        out["model"] = vet_model(str(plan["model"]), **caps).to_dict()
+        out["model"] = vet(str(plan["model"]))
     if plan["submit_model"]:
-        out["submit_model"] = vet_model(str(plan["submit_model"]), **caps).to_dict()
+        out["submit_model"] = vet(str(plan["submit_model"]))
     return out
 
 

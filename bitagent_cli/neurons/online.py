@@ -233,7 +233,9 @@ def score_answer(task: Task, answer: MinerAnswer, scorer: Callable[..., Any] | N
         from ..scoring import Response
 
         if scorer is None:
-            from ..scoring import score_task as scorer
+            from ..scoring import score_task
+
+            scorer = score_task
         result = scorer(task, Response(id=task.id, text=answer.text, tool_calls=answer.tool_calls))
         score = float(result.score)
         score = min(1.0, max(0.0, score)) if math.isfinite(score) else 0.0

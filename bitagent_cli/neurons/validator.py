@@ -339,7 +339,13 @@ class Validator:
         )
         t = asyncio.ensure_future(asyncio.wait_for(coro, self.config.feedback_timeout + 1.0))
         self._feedback.add(t)
-        t.add_done_callback(lambda f: (self._feedback.discard(f), f.cancelled() or f.exception()))
+
+        def done(f: asyncio.Future[Any]) -> None:
+            self._feedback.discard(f)
+            if not f.cancelled():
+                f.exception()  # retrieved, so asyncio does not log it as never retrieved
+
+        t.add_done_callback(done)
 
     def offline_scores(self) -> dict[str, float]:
         """``hotkey -> offline score`` of the live hotkeys' current commitments (copies, by sha or by weights
@@ -487,6 +493,7 @@ class Validator:
         live = self.live()
         offline = self.offline_scores()
         weights = self.compute_weights()
+        cluster_summary = getattr(self.worker, "summary", None)  # a ClusterWorker's
         return {
             "uid": self.uid,
             "hotkey": self.hotkey,
@@ -506,7 +513,7 @@ class Validator:
             ],
             "offline_queue": [q.sha for q in self.state.queued()],
             "offline_current": self.worker.current if self.worker else None,
-            **({"offline_cluster": self.worker.summary()} if hasattr(self.worker, "summary") else {}),
+            **({"offline_cluster": cluster_summary()} if cluster_summary is not None else {}),
         }
 
 

@@ -52,8 +52,8 @@ def first_committers(
 
     seen: dict[tuple[str, str], int] = {}
     for (hk, sha), b in first_seen.items():
-        k = (hk, key_of(sha))
-        seen[k] = min(b, seen.get(k, b))
+        hk_key = (hk, key_of(sha))
+        seen[hk_key] = min(b, seen.get(hk_key, b))
     best: dict[str, tuple[int, int, str]] = {}
     for c in commits:
         k = key_of(c.sha)

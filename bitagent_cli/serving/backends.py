@@ -420,8 +420,8 @@ def start_server(
     if backend == "endpoint":
         return _attach(model, base_url or _setting(settings, "base_url") or "", served_name)
     name = served_name or _default_served_name(model)
-    model_dir = Path(model).expanduser()
-    model_dir = model_dir.resolve() if model_dir.is_dir() else None
+    model_path = Path(model).expanduser()
+    model_dir = model_path.resolve() if model_path.is_dir() else None
     if backend == "transformers" and model_dir is None:
         raise ServerError(
             f"the transformers backend serves a local directory; {model!r} is not one "
@@ -442,7 +442,7 @@ def start_server(
                 "VLLM_WORKER_MULTIPROC_METHOD": "spawn",
             }
             parser = argv[argv.index("--tool-call-parser") + 1] if "--tool-call-parser" in argv else None
-            supports = parser is not None
+            supports: bool | None = parser is not None
             proc_name = "vllm serve"  # how the user knows it, whichever way it was started
         else:
             argv = [

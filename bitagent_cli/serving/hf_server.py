@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -95,7 +95,7 @@ class _Model:
         new = out[0, len(ids) :].tolist()
         finish = "stop" if new and new[-1] in self.eos_ids else ("length" if len(new) >= max_tokens else "stop")
         text = self.tokenizer.decode(new, skip_special_tokens=True)
-        return text, len(new), finish
+        return cast(str, text), len(new), finish  # one id list decodes to one string
 
 
 def _xlam_calls(text: str) -> list[dict] | None:

@@ -350,7 +350,8 @@ class ValidatorState:
             return self._db.execute("SELECT 1 FROM steps WHERE step=?", (step,)).fetchone() is not None
 
     def queries(self, *, hotkey: str | None = None, step: int | None = None) -> list[dict[str, Any]]:
-        sql, args = "SELECT * FROM queries", []
+        sql = "SELECT * FROM queries"
+        args: list[Any] = []
         where = []
         if hotkey is not None:
             where.append("hotkey=?")
