@@ -54,8 +54,8 @@ _MAINNET_ENDPOINTS = frozenset(
     [
         bt_settings.NETWORKS["finney"],
         bt_settings.NETWORKS["archive"],
-        *list(bt_settings.FALLBACK_ENDPOINTS.get("finney", [])),
-        *list(bt_settings.ARCHIVE_ENDPOINTS.get("finney", [])),
+        *bt_settings.FALLBACK_ENDPOINTS.get("finney", []),
+        *bt_settings.ARCHIVE_ENDPOINTS.get("finney", []),
     ]
 )
 #: Seconds a chain that was never reached gets before the one-line error (docs/chain.md).
