@@ -368,3 +368,59 @@ def test_auto_starts_its_own_ray_on_the_driver_thread_and_stops_it(cluster, tmp_
                          capture_output=True, text=True, timeout=150, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["ok", "False", "True", "0"], out.stderr[-2000:]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_ray_client_address(cluster, tmp_path):
+    """``ray://HOST:PORT``: the validator connects as a Ray Client from its driver thread. The client server is
+    Ray's own (``ray.util.client.server``, what ``ray start --head`` runs on port 10001), here in front of this
+    module's cluster; it is stopped by its pid at the end."""
+    port = _free_port()
+    log = tmp_path / "client-server.log"
+    head = subprocess.Popen([sys.executable, "-m", "ray.util.client.server", "--address", cluster, "--host",
+                             "127.0.0.1", "--port", str(port), "--mode", "legacy"], stdout=open(log, "w"),
+                            stderr=subprocess.STDOUT, env=os.environ.copy(), start_new_session=True)
+    try:
+        st = ValidatorState(tmp_path / "state.sqlite")
+        for i in range(2):
+            st.enqueue(f"rc{i}", f"org/rc{i}", first_block=i)
+        ev = ScriptedEvaluator(tmp_path)
+        script = f"""
+import sys, time
+from cluster_fakes import ScriptedEvaluator
+from bitagent_cli.neurons.cluster import ClusterWorker
+from bitagent_cli.store.validator_state import ValidatorState
+st = ValidatorState(sys.argv[1])
+w = ClusterWorker(st, ScriptedEvaluator(sys.argv[2]), address="ray://127.0.0.1:{port}", gpus_per_model=1,
+                  cpus_per_model=0)
+w.poll_s, w.reconnect_s = 0.05, 1.0
+w.start()  # connects as a Ray Client, retrying while the client server comes up
+deadline = time.monotonic() + 120
+while st.queued():
+    assert time.monotonic() < deadline, w.summary()
+    time.sleep(0.05)
+w.stop()
+print(w.stats["submitted"], w.stats["recorded"], w.alive, flush=True)
+"""
+        out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "state.sqlite"), str(tmp_path)],
+                             capture_output=True, text=True, timeout=180, env=os.environ.copy())
+        assert out.returncode == 0, out.stderr[-2000:] + log.read_text()[-3000:]
+        assert out.stdout.split() == ["2", "2", "False"], out.stderr[-2000:]
+        assert sorted((r.sha, r.status, r.attempts) for r in st.offline_results()) == [("rc0", "ok", 1),
+                                                                                      ("rc1", "ok", 1)]
+        assert all(len(ev.pids(s)) == 1 for s in ("rc0", "rc1"))
+        st.close()
+    finally:
+        head.terminate()
+        try:
+            head.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait(10)
