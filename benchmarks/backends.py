@@ -38,7 +38,7 @@ def group_rss(pgid: int) -> int:
             continue
         try:
             stat = (d / "stat").read_text()
-            rest = stat[stat.rfind(")") + 2:].split()
+            rest = stat[stat.rfind(")") + 2 :].split()
             if int(rest[2]) != pgid or rest[0] in ("Z", "X"):
                 continue
             total += int((d / "statm").read_text().split()[1]) * PAGE
@@ -73,7 +73,7 @@ class Watch:
             if pgid:
                 self.peak = max(self.peak, group_rss(pgid))
 
-    def __enter__(self) -> "Watch":
+    def __enter__(self) -> Watch:
         self.serving.start_server = self._start
         self._thread.start()
         return self
@@ -89,17 +89,33 @@ def run_backend(backend: str, args, settings) -> dict:
 
     with tempfile.TemporaryDirectory(prefix=f"bench-{backend}-") as tmp, Watch() as w:
         t0 = time.monotonic()
-        rep = evaluate(args.model, suites=args.suite, settings=settings, backend=backend, limit=args.limit or None,
-                       max_tokens=args.max_tokens, use_cache=False, store=Path(tmp) / "results.sqlite")
+        rep = evaluate(
+            args.model,
+            suites=args.suite,
+            settings=settings,
+            backend=backend,
+            limit=args.limit or None,
+            max_tokens=args.max_tokens,
+            use_cache=False,
+            store=Path(tmp) / "results.sqlite",
+        )
         t_end = time.monotonic()
     answered = len([o for o in rep.outcomes if not o.request_error])
     serve_s = t_end - (w.ready_at or t0)
-    return {"backend": backend, "status": rep.status, "tasks": rep.total, "answered": answered,
-            "request_errors": rep.request_errors, "startup_s": round(rep.startup_s or 0.0, 2),
-            "serve_s": round(serve_s, 2), "tasks_per_s": round(answered / serve_s, 4) if serve_s > 0 else None,
-            "peak_rss_mb": round(w.peak / 2**20), "accuracy": round(rep.accuracy, 4),
-            "prompt_mode": rep.prompt_mode,
-            "answers": {f"{o.suite}/{o.id}": [o.text or "", o.tool_calls or []] for o in rep.outcomes}}
+    return {
+        "backend": backend,
+        "status": rep.status,
+        "tasks": rep.total,
+        "answered": answered,
+        "request_errors": rep.request_errors,
+        "startup_s": round(rep.startup_s or 0.0, 2),
+        "serve_s": round(serve_s, 2),
+        "tasks_per_s": round(answered / serve_s, 4) if serve_s > 0 else None,
+        "peak_rss_mb": round(w.peak / 2**20),
+        "accuracy": round(rep.accuracy, 4),
+        "prompt_mode": rep.prompt_mode,
+        "answers": {f"{o.suite}/{o.id}": [o.text or "", o.tool_calls or []] for o in rep.outcomes},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,33 +134,51 @@ def main(argv: list[str] | None = None) -> int:
     from bitagent_cli.config import load_settings
     from bitagent_cli.serving.backends import cpu_flags, gpu_available
 
-    settings = load_settings("local", {"eval.dtype": args.dtype, "eval.request_timeout": args.request_timeout,
-                                       "eval.startup_timeout": 1800.0})
+    settings = load_settings(
+        "local",
+        {"eval.dtype": args.dtype, "eval.request_timeout": args.request_timeout, "eval.startup_timeout": 1800.0},
+    )
     rows = [run_backend(b.strip(), args, settings) for b in args.backends.split(",") if b.strip()]
     by = {r["backend"]: r for r in rows}
-    out: dict = {"model": args.model, "suites": args.suite, "limit": args.limit, "max_tokens": args.max_tokens,
-                 "dtype": args.dtype, "device": "gpu" if gpu_available() else "cpu", "cpus": os.cpu_count(),
-                 "bf16_cpu": bool(cpu_flags() & {"avx512_bf16", "amx_bf16"}),
-                 "load_avg_1m": round(os.getloadavg()[0], 2), "results": [
-                     {k: v for k, v in r.items() if k != "answers"} for r in rows]}
+    out: dict = {
+        "model": args.model,
+        "suites": args.suite,
+        "limit": args.limit,
+        "max_tokens": args.max_tokens,
+        "dtype": args.dtype,
+        "device": "gpu" if gpu_available() else "cpu",
+        "cpus": os.cpu_count(),
+        "bf16_cpu": bool(cpu_flags() & {"avx512_bf16", "amx_bf16"}),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "results": [{k: v for k, v in r.items() if k != "answers"} for r in rows],
+    }
     if "vllm" in by and "transformers" in by:
         v, t = by["vllm"], by["transformers"]
-        ratio = {k: (round(v[k] / t[k], 3) if v[k] and t[k] else None)
-                 for k in ("startup_s", "tasks_per_s", "peak_rss_mb")}
-        same = sum(1 for k, a in v["answers"].items() if t["answers"].get(k) is not None
-                   and a[0] == t["answers"][k][0]
-                   and [c.get("function", c) for c in a[1]] == [c.get("function", c) for c in t["answers"][k][1]])
+        ratio = {
+            k: (round(v[k] / t[k], 3) if v[k] and t[k] else None) for k in ("startup_s", "tasks_per_s", "peak_rss_mb")
+        }
+        same = sum(
+            1
+            for k, a in v["answers"].items()
+            if t["answers"].get(k) is not None
+            and a[0] == t["answers"][k][0]
+            and [c.get("function", c) for c in a[1]] == [c.get("function", c) for c in t["answers"][k][1]]
+        )
         out["vllm_over_transformers"] = ratio
         out["identical_answers"] = f"{same}/{len(v['answers'])}"
     if args.json:
         print(json.dumps(out))
         return 0
-    print(f"{args.model} on {out['device']} ({out['cpus']} cpus, load {out['load_avg_1m']}), "
-          f"{len(args.suite)} suites x {args.limit} tasks, max_tokens {args.max_tokens}, dtype {args.dtype}")
+    print(
+        f"{args.model} on {out['device']} ({out['cpus']} cpus, load {out['load_avg_1m']}), "
+        f"{len(args.suite)} suites x {args.limit} tasks, max_tokens {args.max_tokens}, dtype {args.dtype}"
+    )
     print(f"{'backend':<13}{'start-up s':>11}{'tasks/s':>10}{'peak RSS MB':>13}{'accuracy':>10}{'errors':>8}")
     for r in out["results"]:
-        print(f"{r['backend']:<13}{r['startup_s']:>11}{r['tasks_per_s']!s:>10}{r['peak_rss_mb']:>13}"
-              f"{r['accuracy']:>10}{r['request_errors']:>8}")
+        print(
+            f"{r['backend']:<13}{r['startup_s']:>11}{r['tasks_per_s']!s:>10}{r['peak_rss_mb']:>13}"
+            f"{r['accuracy']:>10}{r['request_errors']:>8}"
+        )
     if "vllm_over_transformers" in out:
         print("vLLM / transformers:", out["vllm_over_transformers"], "identical answers:", out["identical_answers"])
     return 0

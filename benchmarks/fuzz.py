@@ -39,25 +39,129 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bitagent_cli.scoring import Response, first_acceptable, parse_calls, score_task  # noqa: E402
-from bitagent_cli.scoring.parse import MAX_INPUT_CHARS  # noqa: E402
-from bitagent_cli.tasks import FunctionCall, load_suite  # noqa: E402
+from bitagent_cli.scoring import Response, first_acceptable, parse_calls, score_task
+from bitagent_cli.scoring.parse import MAX_INPUT_CHARS
+from bitagent_cli.tasks import FunctionCall, load_suite
 
 SUITES = ("bfcl", "glaive", "bitagent")
-FORMATS = ("pythonic", "lines", "json", "openai_json", "hermes", "llama", "llama4", "mistral", "mistral_args",
-           "mistral_v11", "xlam", "qwen_xml", "glaive", "toolcall_tag", "fenced", "prose", "think", "tool_calls")
-MUTATIONS = ("truncate", "insert_token", "append_token", "flip", "delete", "huge_number", "deep", "unicode",
-             "repeat", "case", "duplicate_span", "strip_quotes")
-SPECIAL = ("<|im_start|>", "<|x|>", "<tools>", "</tools>", "</tags>", "a<b>c</tags>", "<|python_end|>",
-           "<|python_start|>", "<|eot_id|>", "<|eom_id|>", "<|im_end|>", "</s>", "<s>", "<think>", "</think>",
-           "[TOOL_CALLS]", "[ARGS]", "<tool_call>", "</tool_call>", "<|python_tag|>", "<functioncall>",
-           "<TOOLCALL>", "</TOOLCALL>", "```", "```python\n", "<function=f>", "<parameter=a>", "</function>",
-           "<|tool_call|>", "<tool_calls>", "<function_calls>", "<｜tool▁calls▁begin｜>", "<arg_key>",
-           "<|tool_calls_section_begin|>", "Here are my <thoughts>", "<|", "|>", "<", ">", "s>", "n>")
-HUGE = ("1e400", "-1e400", "1e309", "9" * 5000, "1" + "0" * 4400, "0." + "0" * 5000 + "1", "1_000", "0x10",
-        "nan", "inf", "Infinity", "NaN", "1e-400", "10**400", "2*5", "1j", "-0", "+5")
-UNICODE = ("\u200b", "\u202e", "\ufeff", "［", "］", "（", "）", "｜", "\x00", "\r", "\ud800", "é", "🙂",
-           "\u0301", "\u2028", "\t", "\\", "\\u", "\\x")
+FORMATS = (
+    "pythonic",
+    "lines",
+    "json",
+    "openai_json",
+    "hermes",
+    "llama",
+    "llama4",
+    "mistral",
+    "mistral_args",
+    "mistral_v11",
+    "xlam",
+    "qwen_xml",
+    "glaive",
+    "toolcall_tag",
+    "fenced",
+    "prose",
+    "think",
+    "tool_calls",
+)
+MUTATIONS = (
+    "truncate",
+    "insert_token",
+    "append_token",
+    "flip",
+    "delete",
+    "huge_number",
+    "deep",
+    "unicode",
+    "repeat",
+    "case",
+    "duplicate_span",
+    "strip_quotes",
+)
+SPECIAL = (
+    "<|im_start|>",
+    "<|x|>",
+    "<tools>",
+    "</tools>",
+    "</tags>",
+    "a<b>c</tags>",
+    "<|python_end|>",
+    "<|python_start|>",
+    "<|eot_id|>",
+    "<|eom_id|>",
+    "<|im_end|>",
+    "</s>",
+    "<s>",
+    "<think>",
+    "</think>",
+    "[TOOL_CALLS]",
+    "[ARGS]",
+    "<tool_call>",
+    "</tool_call>",
+    "<|python_tag|>",
+    "<functioncall>",
+    "<TOOLCALL>",
+    "</TOOLCALL>",
+    "```",
+    "```python\n",
+    "<function=f>",
+    "<parameter=a>",
+    "</function>",
+    "<|tool_call|>",
+    "<tool_calls>",
+    "<function_calls>",
+    "<｜tool▁calls▁begin｜>",
+    "<arg_key>",
+    "<|tool_calls_section_begin|>",
+    "Here are my <thoughts>",
+    "<|",
+    "|>",
+    "<",
+    ">",
+    "s>",
+    "n>",
+)
+HUGE = (
+    "1e400",
+    "-1e400",
+    "1e309",
+    "9" * 5000,
+    "1" + "0" * 4400,
+    "0." + "0" * 5000 + "1",
+    "1_000",
+    "0x10",
+    "nan",
+    "inf",
+    "Infinity",
+    "NaN",
+    "1e-400",
+    "10**400",
+    "2*5",
+    "1j",
+    "-0",
+    "+5",
+)
+UNICODE = (
+    "\u200b",
+    "\u202e",
+    "\ufeff",
+    "［",
+    "］",
+    "（",
+    "）",
+    "｜",
+    "\x00",
+    "\r",
+    "\ud800",
+    "é",
+    "🙂",
+    "\u0301",
+    "\u2028",
+    "\t",
+    "\\",
+    "\\u",
+    "\\x",
+)
 BRACKETS = "[](){}'\""
 PROSE = ("Sure! Here are the calls: ", "I will call the tool.\n", "Let me think. ", "")
 TAIL = ("", " Hope that helps.", "\nDone.", " <|eot_id|>")
@@ -78,7 +182,7 @@ def _xml_value(v) -> str:
 
 def render(calls: list[FunctionCall], fmt: str, variant: int = 0) -> tuple[str | None, list | None]:
     """The calls as a model of that format family writes them: (text, structured tool_calls)."""
-    js = lambda x: json.dumps(x, ensure_ascii=bool(variant & 1))  # noqa: E731
+    js = lambda x: json.dumps(x, ensure_ascii=bool(variant & 1))
     if fmt == "pythonic":
         return "[" + ", ".join(_py(c) for c in calls) + "]", None
     if fmt == "lines":
@@ -86,8 +190,9 @@ def render(calls: list[FunctionCall], fmt: str, variant: int = 0) -> tuple[str |
     if fmt == "json":
         return js([_obj(c, "parameters" if variant & 2 else "arguments") for c in calls]), None
     if fmt == "openai_json":
-        return js([{"type": "function", "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
-                   for c in calls]), None
+        return js(
+            [{"type": "function", "function": {"name": c.name, "arguments": json.dumps(c.arguments)}} for c in calls]
+        ), None
     if fmt == "hermes":
         return "".join(f"<tool_call>\n{js(_obj(c))}\n</tool_call>\n" for c in calls), None
     if fmt == "llama":
@@ -103,12 +208,18 @@ def render(calls: list[FunctionCall], fmt: str, variant: int = 0) -> tuple[str |
     if fmt == "xlam":
         return js({"thought": "I should call the tools.", "tool_calls": [_obj(c) for c in calls]}), None
     if fmt == "qwen_xml":
-        return "".join("<tool_call>\n<function=" + c.name + ">\n" + "".join(
-            f"<parameter={k}>\n{_xml_value(v)}\n</parameter>\n" for k, v in c.arguments.items())
-            + "</function>\n</tool_call>\n" for c in calls), None
+        return "".join(
+            "<tool_call>\n<function="
+            + c.name
+            + ">\n"
+            + "".join(f"<parameter={k}>\n{_xml_value(v)}\n</parameter>\n" for k, v in c.arguments.items())
+            + "</function>\n</tool_call>\n"
+            for c in calls
+        ), None
     if fmt == "glaive":
-        return "".join(f"<functioncall> {json.dumps({'name': c.name, 'arguments': json.dumps(c.arguments)})}\n"
-                       for c in calls), None
+        return "".join(
+            f"<functioncall> {json.dumps({'name': c.name, 'arguments': json.dumps(c.arguments)})}\n" for c in calls
+        ), None
     if fmt == "toolcall_tag":
         return "<TOOLCALL>[" + ", ".join(_py(c) for c in calls) + "]</TOOLCALL>", None
     if fmt == "fenced":
@@ -117,12 +228,17 @@ def render(calls: list[FunctionCall], fmt: str, variant: int = 0) -> tuple[str |
     if fmt == "prose":
         return PROSE[variant % 4] + "[" + ", ".join(_py(c) for c in calls) + "]" + TAIL[variant % 4], None
     if fmt == "think":
-        return ("<think>\nThe user wants " + (calls[0].name if calls else "nothing") + "(...). [x(\n</think>\n\n"
-                + "".join(f"<tool_call>\n{js(_obj(c))}\n</tool_call>" for c in calls)), None
+        return (
+            "<think>\nThe user wants "
+            + (calls[0].name if calls else "nothing")
+            + "(...). [x(\n</think>\n\n"
+            + "".join(f"<tool_call>\n{js(_obj(c))}\n</tool_call>" for c in calls)
+        ), None
     if fmt == "tool_calls":
-        return None, [{"id": f"c{i}", "type": "function",
-                       "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
-                      for i, c in enumerate(calls)]
+        return None, [
+            {"id": f"c{i}", "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
+            for i, c in enumerate(calls)
+        ]
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -142,9 +258,9 @@ def mutate(text: str, op: str, x: int, y: int) -> str:
         if not spots:
             return text + BRACKETS[y % len(BRACKETS)]
         i = spots[x % len(spots)]
-        return text[:i] + BRACKETS[y % len(BRACKETS)] + text[i + 1:]
+        return text[:i] + BRACKETS[y % len(BRACKETS)] + text[i + 1 :]
     if op == "delete":
-        return text[:at] + text[at + 1 + (y % 8):]
+        return text[:at] + text[at + 1 + (y % 8) :]
     if op == "huge_number":
         digits = [i for i, ch in enumerate(text) if ch.isdigit()]
         num = HUGE[y % len(HUGE)]
@@ -163,7 +279,7 @@ def mutate(text: str, op: str, x: int, y: int) -> str:
         if kind == 1:
             return text[:at] + "(" * k + text[at:]  # unbalanced
         if kind == 2:
-            return text[:at] + "{\"a\": " * k + "1" + "}" * k + text[at:]
+            return text[:at] + '{"a": ' * k + "1" + "}" * k + text[at:]
         return text[:at] + "[f(a=" * min(k, 600) + "1" + ")]" * min(k, 600) + text[at:]
     if op == "unicode":
         return text[:at] + UNICODE[y % len(UNICODE)] * (1 + (x % 4)) + text[at:]
@@ -226,12 +342,13 @@ class _Hang(BaseException):
     pass
 
 
-def _alarm(signum, frame):  # noqa: ARG001
+def _alarm(signum, frame):
     raise _Hang
 
 
-def _worker(w: int, workers: int, seed: int, start: int, stop: int, skip: frozenset, timeout: float,
-            cur, flushed, queue) -> None:
+def _worker(
+    w: int, workers: int, seed: int, start: int, stop: int, skip: frozenset, timeout: float, cur, flushed, queue
+) -> None:
     signal.signal(signal.SIGPROF, _alarm)
     _load()
     times = {k: array("d") for k in ("parse", "bitagent", "bfcl")}
@@ -316,8 +433,11 @@ def run(n: int, workers: int, seed: int, timeout: float, out) -> dict:
     t_wall = time.monotonic()
 
     def start(w: int, frm: int):
-        p = ctx.Process(target=_worker, args=(w, workers, seed, frm, n, frozenset(skips[w]), timeout, cur, flushed,
-                                              queue), daemon=True)
+        p = ctx.Process(
+            target=_worker,
+            args=(w, workers, seed, frm, n, frozenset(skips[w]), timeout, cur, flushed, queue),
+            daemon=True,
+        )
         p.start()
         return p
 
@@ -372,19 +492,32 @@ def run(n: int, workers: int, seed: int, timeout: float, out) -> dict:
     for p in procs.values():
         p.join(timeout=5)
 
-    fig: dict = {"inputs": n, "seed": seed, "workers": workers, "wall_s": round(wall, 1),
-                 "hangs": len(hangs), "exceptions": len(errors)}
+    fig: dict = {
+        "inputs": n,
+        "seed": seed,
+        "workers": workers,
+        "wall_s": round(wall, 1),
+        "hangs": len(hangs),
+        "exceptions": len(errors),
+    }
     print(f"{n:,} inputs, {workers} workers, seed {seed}: {wall:.0f} s ({n / wall:,.0f} inputs/s)", file=out)
     for k in ("parse", "bitagent", "bfcl"):
         st = sorted(times[k])
         name = "parse_calls" if k == "parse" else f"score_task rules={k}"
-        row = {"calls": len(st), "p50_us": round(_pct(st, 0.5) * 1e6, 1), "p99_us": round(_pct(st, 0.99) * 1e6, 1),
-               "p999_us": round(_pct(st, 0.999) * 1e6, 1), "max_ms": round((st[-1] if st else 0) * 1e3, 2),
-               "over_50ms_in_run": sum(1 for x in st[-1000:] if x > 0.05)}
+        row = {
+            "calls": len(st),
+            "p50_us": round(_pct(st, 0.5) * 1e6, 1),
+            "p99_us": round(_pct(st, 0.99) * 1e6, 1),
+            "p999_us": round(_pct(st, 0.999) * 1e6, 1),
+            "max_ms": round((st[-1] if st else 0) * 1e3, 2),
+            "over_50ms_in_run": sum(1 for x in st[-1000:] if x > 0.05),
+        }
         fig[k] = row
-        print(f"{name:26s} {row['calls']:>9,} calls  p50 {row['p50_us']:7.1f} us  p99 {row['p99_us']:7.1f} us  "
-              f"p99.9 {row['p999_us']:8.1f} us  max {row['max_ms']:7.2f} ms  over 50 ms: {row['over_50ms_in_run']}",
-              file=out)
+        print(
+            f"{name:26s} {row['calls']:>9,} calls  p50 {row['p50_us']:7.1f} us  p99 {row['p99_us']:7.1f} us  "
+            f"p99.9 {row['p999_us']:8.1f} us  max {row['max_ms']:7.2f} ms  over 50 ms: {row['over_50ms_in_run']}",
+            file=out,
+        )
     print(f"hangs: {len(hangs)}", file=out)
     for h in hangs[:20]:
         print(f"  {h[0]} input {h[1]} ({h[2]}): {h[3]}", file=out)
@@ -394,8 +527,9 @@ def run(n: int, workers: int, seed: int, timeout: float, out) -> dict:
         ex = next(e for e in errors if (e[0], e[1], e[2]) == (what, typ, msg))
         print(f"  {count} x {what}: {typ}: {msg} (e.g. input {ex[3]}, {ex[4]})", file=out)
     fig["hang_list"] = [list(h) for h in hangs[:100]]
-    fig["exception_groups"] = [{"what": w, "type": t, "message": m, "count": c}
-                               for (w, t, m), c in groups.most_common(50)]
+    fig["exception_groups"] = [
+        {"what": w, "type": t, "message": m, "count": c} for (w, t, m), c in groups.most_common(50)
+    ]
     # The slowest inputs again, alone, min of 5: a slow input or a busy machine?
     slow.sort(reverse=True)
     again = []
@@ -410,18 +544,32 @@ def run(n: int, workers: int, seed: int, timeout: float, out) -> dict:
             else:
                 score_task(task, Response(task.id, text, tool_calls), rules=what)
             best = min(best, time.perf_counter() - t0)
-        again.append({"what": what, "input": i, "desc": desc, "chars": len(text or json.dumps(tool_calls)),
-                      "in_run_ms": round(dt * 1e3, 2), "alone_ms": round(best * 1e3, 2)})
+        again.append(
+            {
+                "what": what,
+                "input": i,
+                "desc": desc,
+                "chars": len(text or json.dumps(tool_calls)),
+                "in_run_ms": round(dt * 1e3, 2),
+                "alone_ms": round(best * 1e3, 2),
+            }
+        )
     fig["slowest"] = again
     again.sort(key=lambda a: -a["alone_ms"])
     print("slowest inputs, timed again alone (min of 5):", file=out)
     for a in again[:10]:
-        print(f"  {a['what']:8s} input {a['input']:>8} {a['desc']:40s} {a['chars']:>7,} chars: "
-              f"{a['in_run_ms']:7.2f} ms in the run, {a['alone_ms']:7.2f} ms alone", file=out)
+        print(
+            f"  {a['what']:8s} input {a['input']:>8} {a['desc']:40s} {a['chars']:>7,} chars: "
+            f"{a['in_run_ms']:7.2f} ms in the run, {a['alone_ms']:7.2f} ms alone",
+            file=out,
+        )
     fig["slowest_alone_max_ms"] = max((a["alone_ms"] for a in again), default=0.0)
     fig["over_50ms_alone"] = sum(1 for a in again if a["alone_ms"] > 50)
-    print(f"of the {len(again)} slowest calls, timed again alone: max {fig['slowest_alone_max_ms']} ms, "
-          f"{fig['over_50ms_alone']} over 50 ms", file=out)
+    print(
+        f"of the {len(again)} slowest calls, timed again alone: max {fig['slowest_alone_max_ms']} ms, "
+        f"{fig['over_50ms_alone']} over 50 ms",
+        file=out,
+    )
     return fig
 
 

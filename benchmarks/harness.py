@@ -44,10 +44,21 @@ def _http_ok(body: bytes) -> bytes:
 
 
 def _completion(model: str, calls: list) -> bytes:
-    msg = {"role": "assistant", "content": None if calls else "No function fits.",
-           **({"tool_calls": calls} if calls else {})}
-    return _http_ok(json.dumps({"id": "x", "object": "chat.completion", "model": model,
-                                "choices": [{"index": 0, "message": msg, "finish_reason": "stop"}]}).encode())
+    msg = {
+        "role": "assistant",
+        "content": None if calls else "No function fits.",
+        **({"tool_calls": calls} if calls else {}),
+    }
+    return _http_ok(
+        json.dumps(
+            {
+                "id": "x",
+                "object": "chat.completion",
+                "model": model,
+                "choices": [{"index": 0, "message": msg, "finish_reason": "stop"}],
+            }
+        ).encode()
+    )
 
 
 def serve(port_file: str, answers_file: str, delay: float) -> None:
@@ -124,9 +135,17 @@ def naive_baseline(base_url: str, items: list, n: int) -> float:
         t0 = time.perf_counter()
         for it in items[:n]:
             t = it.task
-            r = client.post(base_url + "/chat/completions", json={
-                "model": "bench-model", "messages": list(t.messages), "temperature": 0.0, "max_tokens": 512,
-                "tools": [x.to_openai() for x in t.tools], "tool_choice": "auto"})
+            r = client.post(
+                base_url + "/chat/completions",
+                json={
+                    "model": "bench-model",
+                    "messages": list(t.messages),
+                    "temperature": 0.0,
+                    "max_tokens": 512,
+                    "tools": [x.to_openai() for x in t.tools],
+                    "tool_choice": "auto",
+                },
+            )
             msg = r.json()["choices"][0]["message"]
             score_task(t, Response(t.id, msg.get("content"), msg.get("tool_calls")))
         return (time.perf_counter() - t0) / n
@@ -138,11 +157,26 @@ def run_once(base_url: str, n_tasks: int, concurrency: int, tmp: Path, tag: str)
 
     settings = load_settings("local")
     t0, c0 = time.perf_counter(), time.process_time()
-    rep = evaluate("bench-model", suites=["bfcl"], settings=settings, limit=n_tasks, backend="endpoint",
-                   base_url=base_url, concurrency=concurrency, use_cache=False, store=tmp / f"results-{tag}.sqlite")
+    rep = evaluate(
+        "bench-model",
+        suites=["bfcl"],
+        settings=settings,
+        limit=n_tasks,
+        backend="endpoint",
+        base_url=base_url,
+        concurrency=concurrency,
+        use_cache=False,
+        store=tmp / f"results-{tag}.sqlite",
+    )
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return {"concurrency": concurrency, "tasks": rep.total, "wall_s": wall, "accuracy": rep.accuracy,
-            "requests": rep.requests, "cpu_ms_per_task": round(cpu / rep.total * 1000, 3)}
+    return {
+        "concurrency": concurrency,
+        "tasks": rep.total,
+        "wall_s": wall,
+        "accuracy": rep.accuracy,
+        "requests": rep.requests,
+        "cpu_ms_per_task": round(cpu / rep.total * 1000, 3),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,8 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             run_once(base_url, 50, 50, tmp, "warmup")  # imports, suite parsing, first connections
             runs = [run_once(base_url, args.tasks, args.concurrency, tmp, f"main{i}") for i in range(args.repeat)]
-            sweep = [run_once(base_url, args.tasks, int(c), tmp, f"sweep{c}")
-                     for c in args.sweep.split(",") if c.strip()]
+            sweep = [
+                run_once(base_url, args.tasks, int(c), tmp, f"sweep{c}") for c in args.sweep.split(",") if c.strip()
+            ]
             per_task = naive_baseline(base_url, items, args.baseline_tasks)
         finally:
             proc.terminate()
@@ -188,35 +223,56 @@ def main(argv: list[str] | None = None) -> int:
 
     def figures(r: dict) -> dict:
         ideal = math.ceil(r["tasks"] / r["concurrency"]) * args.delay
-        return {**r, "ideal_s": round(ideal, 3), "wall_s": round(r["wall_s"], 3),
-                "overhead_ms_per_task": round((r["wall_s"] - ideal) / r["tasks"] * 1000, 3)}
+        return {
+            **r,
+            "ideal_s": round(ideal, 3),
+            "wall_s": round(r["wall_s"], 3),
+            "overhead_ms_per_task": round((r["wall_s"] - ideal) / r["tasks"] * 1000, 3),
+        }
 
     runs = sorted((figures(r) for r in runs), key=lambda r: r["wall_s"])
     best, median = runs[0], runs[len(runs) // 2]
     baseline_wall = per_task * args.tasks
-    out = {"tasks": args.tasks, "delay_s": args.delay, "concurrency": args.concurrency, "runs": runs,
-           "best": best, "median": median, "sweep": [figures(r) for r in sweep],
-           "baseline": {"kind": "sequential httpx.Client, one request at a time",
-                        "measured_tasks": args.baseline_tasks, "s_per_task": round(per_task, 4),
-                        "extrapolated_wall_s": round(baseline_wall, 1)},
-           "speedup_vs_baseline": round(baseline_wall / median["wall_s"], 1),
-           "target_wall_s": 1.5, "meets_target": median["wall_s"] <= 1.5,
-           "cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    out = {
+        "tasks": args.tasks,
+        "delay_s": args.delay,
+        "concurrency": args.concurrency,
+        "runs": runs,
+        "best": best,
+        "median": median,
+        "sweep": [figures(r) for r in sweep],
+        "baseline": {
+            "kind": "sequential httpx.Client, one request at a time",
+            "measured_tasks": args.baseline_tasks,
+            "s_per_task": round(per_task, 4),
+            "extrapolated_wall_s": round(baseline_wall, 1),
+        },
+        "speedup_vs_baseline": round(baseline_wall / median["wall_s"], 1),
+        "target_wall_s": 1.5,
+        "meets_target": median["wall_s"] <= 1.5,
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+    }
     if args.json:
         print(json.dumps(out))
         return 0
-    print(f"{args.tasks} tasks, server delay {args.delay * 1000:.0f} ms, {os.cpu_count()} CPUs, "
-          f"Python {out['python']}")
+    print(f"{args.tasks} tasks, server delay {args.delay * 1000:.0f} ms, {os.cpu_count()} CPUs, Python {out['python']}")
     for r in runs:
-        print(f"  concurrency {r['concurrency']:>4}: wall {r['wall_s']:.3f} s (ideal {r['ideal_s']:.1f} s), "
-              f"overhead {r['overhead_ms_per_task']:.3f} ms/task (our CPU {r['cpu_ms_per_task']:.3f} ms/task), "
-              f"accuracy {r['accuracy']:.3f}")
+        print(
+            f"  concurrency {r['concurrency']:>4}: wall {r['wall_s']:.3f} s (ideal {r['ideal_s']:.1f} s), "
+            f"overhead {r['overhead_ms_per_task']:.3f} ms/task (our CPU {r['cpu_ms_per_task']:.3f} ms/task), "
+            f"accuracy {r['accuracy']:.3f}"
+        )
     for r in out["sweep"]:
-        print(f"  sweep {r['concurrency']:>4}:      wall {r['wall_s']:.3f} s (ideal {r['ideal_s']:.1f} s), "
-              f"overhead {r['overhead_ms_per_task']:.3f} ms/task (our CPU {r['cpu_ms_per_task']:.3f} ms/task)")
+        print(
+            f"  sweep {r['concurrency']:>4}:      wall {r['wall_s']:.3f} s (ideal {r['ideal_s']:.1f} s), "
+            f"overhead {r['overhead_ms_per_task']:.3f} ms/task (our CPU {r['cpu_ms_per_task']:.3f} ms/task)"
+        )
     print(f"  median wall {median['wall_s']:.3f} s (target <= 1.5 s: {'met' if out['meets_target'] else 'MISSED'})")
-    print(f"  naive baseline ({out['baseline']['kind']}): {per_task * 1000:.1f} ms/task -> "
-          f"{baseline_wall:.1f} s for {args.tasks} tasks; evaluate() is {out['speedup_vs_baseline']}x faster")
+    print(
+        f"  naive baseline ({out['baseline']['kind']}): {per_task * 1000:.1f} ms/task -> "
+        f"{baseline_wall:.1f} s for {args.tasks} tasks; evaluate() is {out['speedup_vs_baseline']}x faster"
+    )
     return 0
 
 

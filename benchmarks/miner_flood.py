@@ -57,8 +57,12 @@ def scenario(repo: Path, *, idle: int, seconds: float, queries: int) -> dict:
     from bitagent_cli.neurons import protocol as P
 
     with tempfile.TemporaryFile() as log:
-        child = subprocess.Popen([sys.executable, "-c", CHILD.format(repo=str(repo), tests=str(repo / "tests"))],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD.format(repo=str(repo), tests=str(repo / "tests"))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+        )
         socks: list[socket.socket] = []
         stop = threading.Event()
         loris = {"sent": 0, "closed_by_miner": False}
@@ -78,7 +82,7 @@ def scenario(repo: Path, *, idle: int, seconds: float, queries: int) -> dict:
                     for i in range(len(head)):
                         if stop.wait(0.05):
                             return
-                        s.sendall(head[i:i + 1])
+                        s.sendall(head[i : i + 1])
                         loris["sent"] = i + 1
                 except OSError:
                     loris["closed_by_miner"] = True
@@ -90,8 +94,11 @@ def scenario(repo: Path, *, idle: int, seconds: float, queries: int) -> dict:
             for _ in range(queries):
                 h, b = P.build_signed(ALICE, BOB.ss58_address, P.QUERY_PATH, P.QueryRequest.from_task(TASK))
                 try:
-                    results.append(httpx.post(f"http://127.0.0.1:{port}{P.QUERY_PATH}", headers=h, content=b,
-                                              timeout=10).status_code)
+                    results.append(
+                        httpx.post(
+                            f"http://127.0.0.1:{port}{P.QUERY_PATH}", headers=h, content=b, timeout=10
+                        ).status_code
+                    )
                 except httpx.HTTPError as e:
                     results.append(type(e).__name__)
             time.sleep(max(0.0, seconds - (time.monotonic() - t0)))  # keep the flood up for the whole window
@@ -106,9 +113,15 @@ def scenario(repo: Path, *, idle: int, seconds: float, queries: int) -> dict:
                 child.communicate()
         log.seek(0)
         text = log.read().decode(errors="replace")
-    return {"answered": sum(r == 200 for r in results), "queries": queries, "results": results,
-            "slowloris_closed_by_miner": loris["closed_by_miner"], "slowloris_bytes_sent": loris["sent"],
-            "log_lines": text.count("\n"), "tracebacks": text.count("Traceback")}
+    return {
+        "answered": sum(r == 200 for r in results),
+        "queries": queries,
+        "results": results,
+        "slowloris_closed_by_miner": loris["closed_by_miner"],
+        "slowloris_bytes_sent": loris["sent"],
+        "log_lines": text.count("\n"),
+        "tracebacks": text.count("Traceback"),
+    }
 
 
 def main() -> None:
@@ -124,8 +137,7 @@ def main() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
     runs = {}
     if args.baseline:
-        runs["baseline"] = scenario(args.baseline.resolve(), idle=args.idle, seconds=args.seconds,
-                                    queries=args.queries)
+        runs["baseline"] = scenario(args.baseline.resolve(), idle=args.idle, seconds=args.seconds, queries=args.queries)
     runs["this checkout"] = scenario(ROOT, idle=args.idle, seconds=args.seconds, queries=args.queries)
     for name, r in runs.items():
         print(f"{name}: {json.dumps(r)}")

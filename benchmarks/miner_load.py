@@ -76,13 +76,29 @@ def _keypair(uri: str):
 def _task():
     from bitagent_cli.tasks import Task
 
-    return Task.from_dict({
-        "id": "bench-1", "category": "simple",
-        "messages": [{"role": "user", "content": "What is the discounted price of the jacket, given it was "
-                                                 "originally $200 and there is a 20% reduction?"}],
-        "tools": [{"name": "calculate_discount", "description": "Calculate the discounted price",
-                   "arguments": {"discount_percentage": {"required": True, "type": "number"},
-                                 "original_price": {"required": True, "type": "number"}}}]})
+    return Task.from_dict(
+        {
+            "id": "bench-1",
+            "category": "simple",
+            "messages": [
+                {
+                    "role": "user",
+                    "content": "What is the discounted price of the jacket, given it was "
+                    "originally $200 and there is a 20% reduction?",
+                }
+            ],
+            "tools": [
+                {
+                    "name": "calculate_discount",
+                    "description": "Calculate the discounted price",
+                    "arguments": {
+                        "discount_percentage": {"required": True, "type": "number"},
+                        "original_price": {"required": True, "type": "number"},
+                    },
+                }
+            ],
+        }
+    )
 
 
 # ------------------------------------------------------------------------------------------ servers
@@ -100,10 +116,13 @@ def serve_model(model_ms: float) -> None:
     from bitagent_cli.neurons.miner import ThreadedServer
 
     app = FastAPI()
-    answer = {"id": "x", "object": "chat.completion", "model": FakeModel.model_name,
-              "choices": [{"index": 0, "finish_reason": "stop",
-                           "message": {"role": "assistant", "content": ANSWER}}],
-              "usage": {"prompt_tokens": 50, "completion_tokens": 20, "total_tokens": 70}}
+    answer = {
+        "id": "x",
+        "object": "chat.completion",
+        "model": FakeModel.model_name,
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": ANSWER}}],
+        "usage": {"prompt_tokens": 50, "completion_tokens": 20, "total_tokens": 70},
+    }
 
     @app.post("/v1/chat/completions")
     async def chat() -> JSONResponse:
@@ -129,13 +148,22 @@ def serve_miners(model_ms: float, model_url: str) -> None:
     miner = _keypair(MINER_URI)
     neurons = {_keypair(u).ss58_address: (1e6, True) for u in VALIDATOR_URIS}
     settings = load_settings("local", {"miner.rate_limit_per_min": 100000, "miner.min_validator_stake": 1000.0})
-    app = create_app(model_client=model, verifier=make_verifier(miner.ss58_address), neuron_lookup=neurons.get,
-                     settings=settings)
+    app = create_app(
+        model_client=model, verifier=make_verifier(miner.ss58_address), neuron_lookup=neurons.get, settings=settings
+    )
     http_model = OpenAIModelClient(model_url, FakeModel.model_name, max_tokens=512, request_timeout=30.0)
-    app_http = create_app(model_client=http_model, verifier=make_verifier(miner.ss58_address),
-                          neuron_lookup=neurons.get, settings=settings, model_timeout=30.0)
-    fixed = {"task_id": "x", "response": ANSWER, "tool_calls": [
-        {"name": "calculate_discount", "arguments": {"discount_percentage": 20, "original_price": 200}}]}
+    app_http = create_app(
+        model_client=http_model,
+        verifier=make_verifier(miner.ss58_address),
+        neuron_lookup=neurons.get,
+        settings=settings,
+        model_timeout=30.0,
+    )
+    fixed = {
+        "task_id": "x",
+        "response": ANSWER,
+        "tool_calls": [{"name": "calculate_discount", "arguments": {"discount_percentage": 20, "original_price": 200}}],
+    }
 
     @app.post("/baseline")
     async def baseline() -> JSONResponse:
@@ -144,9 +172,19 @@ def serve_miners(model_ms: float, model_url: str) -> None:
 
     srv = ThreadedServer(app, "127.0.0.1", 0).start()
     srv_http = ThreadedServer(app_http, "127.0.0.1", 0).start()
-    print(json.dumps({"port": srv.port, "port_http": srv_http.port, "miner_hotkey": miner.ss58_address,
-                      "uvicorn": uvicorn.__version__, "http": str(srv._srv.config.http),
-                      "loop": str(srv._srv.config.loop)}), flush=True)
+    print(
+        json.dumps(
+            {
+                "port": srv.port,
+                "port_http": srv_http.port,
+                "miner_hotkey": miner.ss58_address,
+                "uvicorn": uvicorn.__version__,
+                "http": str(srv._srv.config.http),
+                "loop": str(srv._srv.config.loop),
+            }
+        ),
+        flush=True,
+    )
     _wait_for_stdin_close()
     srv.stop()
     srv_http.stop()
@@ -160,15 +198,20 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, max(0, round(q / 100.0 * (len(xs) - 1))))]
 
 
-async def http_post(host: str, port: int, path: str, body: bytes, headers: dict[str, str],
-                    timeout: float) -> tuple[int, bytes]:
+async def http_post(
+    host: str, port: int, path: str, body: bytes, headers: dict[str, str], timeout: float
+) -> tuple[int, bytes]:
     """One HTTP/1.1 POST on its own connection, as a validator reaching a miner does."""
+
     async def go() -> tuple[int, bytes]:
         reader, writer = await asyncio.open_connection(host, port)
         try:
             head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-            writer.write(f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: {len(body)}\r\n"
-                         f"Connection: close\r\n{head}\r\n".encode("latin-1") + body)
+            writer.write(
+                f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: {len(body)}\r\n"
+                f"Connection: close\r\n{head}\r\n".encode("latin-1")
+                + body
+            )
             await writer.drain()
             data = await reader.read()
         finally:
@@ -206,12 +249,17 @@ async def run_client(host: str, info: dict, model_port: int, args) -> dict:
                 headers, path = {"Content-Type": "application/json"}, "/baseline"
                 body = P.dumps(P.QueryRequest.from_task(task, task_id=f"b{i}"))
             elif mode == "model_http":
-                headers, body, path, port = {"Content-Type": "application/json"}, chat_body, \
-                    "/v1/chat/completions", model_port
+                headers, body, path, port = (
+                    {"Content-Type": "application/json"},
+                    chat_body,
+                    "/v1/chat/completions",
+                    model_port,
+                )
             else:
                 req = P.QueryRequest.from_task(task, task_id=f"q{i}")
-                headers, body = P.build_signed(validators[i % len(validators)], info["miner_hotkey"],
-                                               P.QUERY_PATH, req, sign=sign_request)
+                headers, body = P.build_signed(
+                    validators[i % len(validators)], info["miner_hotkey"], P.QUERY_PATH, req, sign=sign_request
+                )
                 path = P.QUERY_PATH
                 if mode == "miner_http":
                     port = info["port_http"]
@@ -233,7 +281,7 @@ async def run_client(host: str, info: dict, model_port: int, args) -> dict:
         failures[m].clear()
     n = 0
     for rnd in range(args.rounds):
-        order = MODES[rnd % len(MODES):] + MODES[:rnd % len(MODES)]
+        order = MODES[rnd % len(MODES) :] + MODES[: rnd % len(MODES)]
         for mode in order:
             t0 = time.perf_counter()
             await asyncio.gather(*(one(mode, n + k) for k in range(args.concurrency)))
@@ -244,19 +292,25 @@ async def run_client(host: str, info: dict, model_port: int, args) -> dict:
     for mode, xs in results.items():
         ms = [x * 1000.0 for x in xs]
         out["modes"][mode] = {
-            "requests": len(xs) + sum(failures[mode].values()), "ok": len(xs), "failures": failures[mode],
-            "added_ms_p50": round(pct(ms, 50), 2), "added_ms_p90": round(pct(ms, 90), 2),
-            "added_ms_p99": round(pct(ms, 99), 2), "added_ms_max": round(max(ms), 2) if ms else None,
+            "requests": len(xs) + sum(failures[mode].values()),
+            "ok": len(xs),
+            "failures": failures[mode],
+            "added_ms_p50": round(pct(ms, 50), 2),
+            "added_ms_p90": round(pct(ms, 90), 2),
+            "added_ms_p99": round(pct(ms, 99), 2),
+            "added_ms_max": round(max(ms), 2) if ms else None,
             "added_ms_mean": round(statistics.fmean(ms), 2) if ms else None,
             "rps": round((len(xs) / wall[mode]) if wall[mode] else 0.0, 1),
         }
 
     def ratio(over: str, base: str) -> dict:
         b, m = out["modes"][base], out["modes"][over]
-        return {"p50_ratio": round(m["added_ms_p50"] / b["added_ms_p50"], 2) if b["added_ms_p50"] else None,
-                "p99_ratio": round(m["added_ms_p99"] / b["added_ms_p99"], 2) if b["added_ms_p99"] else None,
-                "p50_extra_ms": round(m["added_ms_p50"] - b["added_ms_p50"], 2),
-                "p99_extra_ms": round(m["added_ms_p99"] - b["added_ms_p99"], 2)}
+        return {
+            "p50_ratio": round(m["added_ms_p50"] / b["added_ms_p50"], 2) if b["added_ms_p50"] else None,
+            "p99_ratio": round(m["added_ms_p99"] / b["added_ms_p99"], 2) if b["added_ms_p99"] else None,
+            "p50_extra_ms": round(m["added_ms_p50"] - b["added_ms_p50"], 2),
+            "p99_extra_ms": round(m["added_ms_p99"] - b["added_ms_p99"], 2),
+        }
 
     out["miner_vs_baseline"] = ratio("miner", "baseline")
     out["miner_http_vs_model_http"] = ratio("miner_http", "model_http")
@@ -284,9 +338,14 @@ def main(argv: list[str] | None = None) -> int:
     children: list[subprocess.Popen] = []
 
     def spawn(*extra: str) -> dict:
-        child = subprocess.Popen([sys.executable, __file__, "--model-ms", str(args.model_ms), *extra],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT),
-                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--model-ms", str(args.model_ms), *extra],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=str(ROOT),
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         children.append(child)
         line = child.stdout.readline()
         if not line:
@@ -299,9 +358,17 @@ def main(argv: list[str] | None = None) -> int:
         info = spawn("--serve-miners", "--model-url", f"http://127.0.0.1:{model_info['port']}/v1")
         t0 = time.perf_counter()
         res = asyncio.run(asyncio.wait_for(run_client("127.0.0.1", info, model_info["port"], args), timeout=600))
-        res.update(server=info, concurrency=args.concurrency, rounds=args.rounds, model_ms=args.model_ms,
-                   seconds=round(time.perf_counter() - t0, 1), python=platform.python_version(),
-                   cpus=os.cpu_count(), machine=platform.machine(), load_avg_before=load_before)
+        res.update(
+            server=info,
+            concurrency=args.concurrency,
+            rounds=args.rounds,
+            model_ms=args.model_ms,
+            seconds=round(time.perf_counter() - t0, 1),
+            python=platform.python_version(),
+            cpus=os.cpu_count(),
+            machine=platform.machine(),
+            load_avg_before=load_before,
+        )
     finally:
         for child in children:
             if child.stdin:
@@ -315,18 +382,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(res))
     else:
-        print(f"{args.concurrency} concurrent requests x {args.rounds} rounds per mode, fake model "
-              f"{args.model_ms:g} ms, {res['cpus']} CPUs, load average before {load_before}")
-        print(f"{'mode':10} {'ok':>5} {'fail':>5} {'p50 +ms':>9} {'p90 +ms':>9} {'p99 +ms':>9} {'max +ms':>9} "
-              f"{'req/s':>7}")
+        print(
+            f"{args.concurrency} concurrent requests x {args.rounds} rounds per mode, fake model "
+            f"{args.model_ms:g} ms, {res['cpus']} CPUs, load average before {load_before}"
+        )
+        print(
+            f"{'mode':10} {'ok':>5} {'fail':>5} {'p50 +ms':>9} {'p90 +ms':>9} {'p99 +ms':>9} {'max +ms':>9} "
+            f"{'req/s':>7}"
+        )
         for mode, r in res["modes"].items():
-            print(f"{mode:10} {r['ok']:>5} {sum(r['failures'].values()):>5} {r['added_ms_p50']:>9} "
-                  f"{r['added_ms_p90']:>9} {r['added_ms_p99']:>9} {r['added_ms_max']!s:>9} {r['rps']:>7}")
-        for key, label in (("miner_vs_baseline", "miner vs unsigned baseline"),
-                           ("miner_http_vs_model_http", "miner_http vs model_http")):
+            print(
+                f"{mode:10} {r['ok']:>5} {sum(r['failures'].values()):>5} {r['added_ms_p50']:>9} "
+                f"{r['added_ms_p90']:>9} {r['added_ms_p99']:>9} {r['added_ms_max']!s:>9} {r['rps']:>7}"
+            )
+        for key, label in (
+            ("miner_vs_baseline", "miner vs unsigned baseline"),
+            ("miner_http_vs_model_http", "miner_http vs model_http"),
+        ):
             v = res[key]
-            print(f"{label}: p50 x{v['p50_ratio']} ({v['p50_extra_ms']:+} ms), "
-                  f"p99 x{v['p99_ratio']} ({v['p99_extra_ms']:+} ms)")
+            print(
+                f"{label}: p50 x{v['p50_ratio']} ({v['p50_extra_ms']:+} ms), "
+                f"p99 x{v['p99_ratio']} ({v['p99_extra_ms']:+} ms)"
+            )
     bad = sum(sum(r["failures"].values()) for r in res["modes"].values())
     return 1 if bad else 0
 

@@ -83,7 +83,7 @@ def canon(v: Any, depth: int = 0) -> Any:
     """A plain, comparable form of a public state (file-system nodes become tuples; no parent links)."""
     if depth > 64:
         return "<deep>"
-    if hasattr(v, "name") and hasattr(v, "contents") and isinstance(getattr(v, "contents"), dict):
+    if hasattr(v, "name") and hasattr(v, "contents") and isinstance(v.contents, dict):
         return ("dir", v.name, {k: canon(c, depth + 1) for k, c in v.contents.items()})
     if hasattr(v, "name") and hasattr(v, "content") and not isinstance(v, dict):
         return ("file", v.name, v.content)
@@ -106,7 +106,7 @@ def first_diff(a: Any, b: Any, path: str = "") -> str:
             if a[k] != b[k]:
                 return first_diff(a[k], b[k], f"{path}/{k}")
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
             if x != y:
                 return first_diff(x, y, f"{path}[{i}]")
     return f"{path}: ours {str(a)[:120]!r} vs BFCL {str(b)[:120]!r}"
@@ -127,15 +127,22 @@ def replay(cases: list[MultiTurnCase], bfcl_exec, kind: str = "unchanged") -> di
             t0 = time.perf_counter()
             mine = ours.execute(parse_call(s) for s in gt)
             t1 = time.perf_counter()
-            theirs, instances = bfcl_exec(gt, case.initial_config, case.involved_classes, f"mtreplay_{kind}",
-                                          case.id, long_context=case.long_context, is_evaL_run=True)
+            theirs, instances = bfcl_exec(
+                gt,
+                case.initial_config,
+                case.involved_classes,
+                f"mtreplay_{kind}",
+                case.id,
+                long_context=case.long_context,
+                is_evaL_run=True,
+            )
             t2 = time.perf_counter()
             t_ours += t1 - t0
             t_bfcl += t2 - t1
             calls += len(gt)
             turns += 1
             errors += sum(1 for r in theirs if r.startswith("Error during execution") or '"error"' in r[:12])
-            for s, a, b in zip(gt, mine, theirs):
+            for s, a, b in zip(gt, mine, theirs, strict=False):
                 if a != b:
                     results_diff += 1
                     if len(examples) < 20:
@@ -146,10 +153,18 @@ def replay(cases: list[MultiTurnCase], bfcl_exec, kind: str = "unchanged") -> di
                     state_diff += 1
                     if len(examples) < 20:
                         examples.append(f"{case.id} turn {t} {cname} state: {first_diff(a, b)}")
-    return {"kind": kind, "tasks": len(cases), "turns": turns, "calls": calls, "error_results": errors,
-            "result_differences": results_diff,
-            "state_differences": state_diff, "examples": examples, "seconds_ours": round(t_ours, 3),
-            "seconds_bfcl": round(t_bfcl, 3)}
+    return {
+        "kind": kind,
+        "tasks": len(cases),
+        "turns": turns,
+        "calls": calls,
+        "error_results": errors,
+        "result_differences": results_diff,
+        "state_differences": state_diff,
+        "examples": examples,
+        "seconds_ours": round(t_ours, 3),
+        "seconds_bfcl": round(t_bfcl, 3),
+    }
 
 
 # --------------------------------------------------------------------------------------- 2. mutants
@@ -228,23 +243,65 @@ def verdicts(cases: list[MultiTurnCase], bfcl_checker) -> dict:
                 if mine.valid or mine.error_type == theirs.get("error_type"):
                     type_agree[kind] += 1
             else:
-                differences.append(f"{case.id} {kind}: ours {mine.valid} ({mine.error_type}: "
-                                   f"{str(mine.details)[:200]}) vs BFCL {theirs['valid']} "
-                                   f"({theirs.get('error_type')}: {str(theirs.get('details', ''))[:200]})")
+                differences.append(
+                    f"{case.id} {kind}: ours {mine.valid} ({mine.error_type}: "
+                    f"{str(mine.details)[:200]}) vs BFCL {theirs['valid']} "
+                    f"({theirs.get('error_type')}: {str(theirs.get('details', ''))[:200]})"
+                )
     total = sum(rows.values())
     return {
-        "checks": total, "agree": sum(agree.values()), "agreement": round(sum(agree.values()) / total, 4),
+        "checks": total,
+        "agree": sum(agree.values()),
+        "agreement": round(sum(agree.values()) / total, 4),
         "error_type_agree": sum(type_agree.values()),
-        "by_kind": {k: {"checks": rows[k], "bfcl_passes": passed[k], "agree": agree[k],
-                        "error_type_agree": type_agree[k]} for k in rows},
-        "differences": differences, "seconds_ours": round(t_ours, 3), "seconds_bfcl": round(t_bfcl, 3),
+        "by_kind": {
+            k: {"checks": rows[k], "bfcl_passes": passed[k], "agree": agree[k], "error_type_agree": type_agree[k]}
+            for k in rows
+        },
+        "differences": differences,
+        "seconds_ours": round(t_ours, 3),
+        "seconds_bfcl": round(t_bfcl, 3),
     }
 
 
 # --------------------------------------------------------------------------------------- 3. random calls
-_GENERIC = ["", "x", "..", "/", "a/b", ".hidden", "a.txt", "STOP", "START", "USD", "EUR", "economy", "Open",
-            "l", "w", "c", 0, 1, -1, -5, 2.5, 1e9, 0.5, 1000, None, True, False, [], ["x"], [1, 2],
-            ["driver", "passenger"], {}, {"x": 1}, {"title": "t", "priority": 9}, {"status": None}]
+_GENERIC = [
+    "",
+    "x",
+    "..",
+    "/",
+    "a/b",
+    ".hidden",
+    "a.txt",
+    "STOP",
+    "START",
+    "USD",
+    "EUR",
+    "economy",
+    "Open",
+    "l",
+    "w",
+    "c",
+    0,
+    1,
+    -1,
+    -5,
+    2.5,
+    1e9,
+    0.5,
+    1000,
+    None,
+    True,
+    False,
+    [],
+    ["x"],
+    [1, 2],
+    ["driver", "passenger"],
+    {},
+    {"x": 1},
+    {"title": "t", "priority": 9},
+    {"status": None},
+]
 
 
 def _value_pool(cases: list[MultiTurnCase]) -> dict[tuple[str, str], list]:
@@ -297,8 +354,9 @@ def _same_but_mentions(a: Any, b: Any) -> bool:
         return _MENTIONS.sub("M", a) == _MENTIONS.sub("M", b)
 
     def blank(state: dict) -> dict:
-        tweets = {k: {**t, "mentions": None} if isinstance(t, dict) else t
-                  for k, t in (state.get("tweets") or {}).items()}
+        tweets = {
+            k: {**t, "mentions": None} if isinstance(t, dict) else t for k, t in (state.get("tweets") or {}).items()
+        }
         return {**state, "tweets": tweets}
 
     return isinstance(a, dict) and isinstance(b, dict) and blank(a) == blank(b)
@@ -314,10 +372,17 @@ def fuzz(cases: list[MultiTurnCase], bfcl_exec, per_case: int) -> dict:
         seq = random_calls(case, pool, per_case, rng)
         ours = case.session()
         mine = ours.execute(parse_call(s) for s in seq)
-        theirs, instances = bfcl_exec(seq, case.initial_config, case.involved_classes, "mtfuzz", case.id,
-                                      long_context=case.long_context, is_evaL_run=True)
+        theirs, instances = bfcl_exec(
+            seq,
+            case.initial_config,
+            case.involved_classes,
+            "mtfuzz",
+            case.id,
+            long_context=case.long_context,
+            is_evaL_run=True,
+        )
         calls += len(seq)
-        for s, a, b in zip(seq, mine, theirs):
+        for s, a, b in zip(seq, mine, theirs, strict=False):
             if a != b and _same_but_mentions(a, b):
                 explained += 1
             elif a != b:
@@ -333,10 +398,15 @@ def fuzz(cases: list[MultiTurnCase], bfcl_exec, per_case: int) -> dict:
                 state_diff += 1
                 if len(examples) < 25:
                     examples.append(f"{case.id} {cname} state after the calls: {first_diff(a, b)}")
-    return {"tasks": len(cases), "calls": calls, "result_differences": results_diff,
-            "explained_shared_mentions_list": explained,
-            "differences_by_function": dict(diff_kinds.most_common()), "state_differences": state_diff,
-            "examples": examples}
+    return {
+        "tasks": len(cases),
+        "calls": calls,
+        "result_differences": results_diff,
+        "explained_shared_mentions_list": explained,
+        "differences_by_function": dict(diff_kinds.most_common()),
+        "state_differences": state_diff,
+        "examples": examples,
+    }
 
 
 def main() -> int:
@@ -352,8 +422,7 @@ def main() -> int:
         return 0
     bfcl_exec, bfcl_checker = bfcl
     cases = read_cases(a.data, a.limit)
-    reps = [replay(cases, bfcl_exec, kind) for kind in ("unchanged", "dropped_call", "wrong_argument",
-                                                         "swapped_pair")]
+    reps = [replay(cases, bfcl_exec, kind) for kind in ("unchanged", "dropped_call", "wrong_argument", "swapped_pair")]
     ver = verdicts(cases, bfcl_checker)
     fz = fuzz(cases, bfcl_exec, a.fuzz) if a.fuzz > 0 else None
     if a.json:
@@ -362,26 +431,38 @@ def main() -> int:
     for rep in reps:
         what = "ground-truth replay" if rep["kind"] == "unchanged" else f"replay of mutants ({rep['kind']})"
         print(f"{what}: {rep['turns']} turns, {rep['calls']} calls ({rep['error_results']} of them errors)")
-        print(f"  result differences: {rep['result_differences']}   state differences (per API per turn): "
-              f"{rep['state_differences']}")
+        print(
+            f"  result differences: {rep['result_differences']}   state differences (per API per turn): "
+            f"{rep['state_differences']}"
+        )
         for e in rep["examples"]:
             print("   ", e)
-        print(f"  execution time: ours {rep['seconds_ours']} s, BFCL {rep['seconds_bfcl']} s "
-              f"(ours/BFCL = {rep['seconds_ours'] / max(rep['seconds_bfcl'], 1e-9):.2f})")
-    print(f"verdicts: {ver['agree']}/{ver['checks']} agree ({100 * ver['agreement']:.2f}%), "
-          f"error type also equal in {ver['error_type_agree']}")
+        print(
+            f"  execution time: ours {rep['seconds_ours']} s, BFCL {rep['seconds_bfcl']} s "
+            f"(ours/BFCL = {rep['seconds_ours'] / max(rep['seconds_bfcl'], 1e-9):.2f})"
+        )
+    print(
+        f"verdicts: {ver['agree']}/{ver['checks']} agree ({100 * ver['agreement']:.2f}%), "
+        f"error type also equal in {ver['error_type_agree']}"
+    )
     for k, v in ver["by_kind"].items():
-        print(f"  {k:15s} {v['agree']}/{v['checks']} agree (BFCL passes {v['bfcl_passes']}), "
-              f"error type equal {v['error_type_agree']}")
+        print(
+            f"  {k:15s} {v['agree']}/{v['checks']} agree (BFCL passes {v['bfcl_passes']}), "
+            f"error type equal {v['error_type_agree']}"
+        )
     for d in ver["differences"]:
         print("   ", d)
-    print(f"  checking time: ours {ver['seconds_ours']} s, BFCL {ver['seconds_bfcl']} s "
-          f"(ours/BFCL = {ver['seconds_ours'] / max(ver['seconds_bfcl'], 1e-9):.2f})")
+    print(
+        f"  checking time: ours {ver['seconds_ours']} s, BFCL {ver['seconds_bfcl']} s "
+        f"(ours/BFCL = {ver['seconds_ours'] / max(ver['seconds_bfcl'], 1e-9):.2f})"
+    )
     if fz is not None:
-        print(f"random calls: {fz['calls']} calls on {fz['tasks']} tasks; result differences "
-              f"{fz['result_differences']} {fz['differences_by_function']}, state differences "
-              f"{fz['state_differences']} (besides {fz['explained_shared_mentions_list']} results/states that "
-              "differ only by BFCL's process-wide shared default `mentions` list of post_tweet)")
+        print(
+            f"random calls: {fz['calls']} calls on {fz['tasks']} tasks; result differences "
+            f"{fz['result_differences']} {fz['differences_by_function']}, state differences "
+            f"{fz['state_differences']} (besides {fz['explained_shared_mentions_list']} results/states that "
+            "differ only by BFCL's process-wide shared default `mentions` list of post_tweet)"
+        )
         for e in fz["examples"]:
             print("   ", e)
     return 0

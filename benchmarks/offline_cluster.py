@@ -71,10 +71,12 @@ class EndpointEvaluator:
         from bitagent_cli.neurons.offline import OfflineOutcome
 
         for _ in range(self.requests):
-            req = urllib.request.Request(self.base_url + "/chat/completions", method="POST",
-                                         data=json.dumps({"model": repo, "messages": [{"role": "user",
-                                                                                      "content": sha}]}).encode(),
-                                         headers={"Content-Type": "application/json"})
+            req = urllib.request.Request(
+                self.base_url + "/chat/completions",
+                method="POST",
+                data=json.dumps({"model": repo, "messages": [{"role": "user", "content": sha}]}).encode(),
+                headers={"Content-Type": "application/json"},
+            )
             with urllib.request.urlopen(req, timeout=60) as r:
                 json.load(r)
         return OfflineOutcome(1.0, "ok", None, {"tasks": self.requests})
@@ -101,8 +103,9 @@ def run_local(tmp: Path, ev: EndpointEvaluator, models: int) -> dict:
     return {"wall": wall, "cpu": cpu}
 
 
-def run_cluster(tmp: Path, ev: EndpointEvaluator, models: int, workers: int, poll: float, tag: str,
-                reuse: bool = False) -> dict:
+def run_cluster(
+    tmp: Path, ev: EndpointEvaluator, models: int, workers: int, poll: float, tag: str, reuse: bool = False
+) -> dict:
     from bitagent_cli.neurons.cluster import ClusterWorker
     from bitagent_cli.store.validator_state import ValidatorState
 
@@ -115,8 +118,18 @@ def run_cluster(tmp: Path, ev: EndpointEvaluator, models: int, workers: int, pol
         if len(recorded) >= models:
             done.set()
 
-    w = ClusterWorker(st, ev, address="auto", gpus_per_model=1, cpus_per_model=0, max_in_flight=workers,
-                      poll_s=poll, timeout_s=600, reuse_workers=reuse, on_result=on_result)
+    w = ClusterWorker(
+        st,
+        ev,
+        address="auto",
+        gpus_per_model=1,
+        cpus_per_model=0,
+        max_in_flight=workers,
+        poll_s=poll,
+        timeout_s=600,
+        reuse_workers=reuse,
+        on_result=on_result,
+    )
     c0, t0 = time.process_time(), time.monotonic()
     w.start()
     assert done.wait(3600), "the cluster run did not finish"
@@ -147,15 +160,26 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d)
             t0 = time.monotonic()
-            ray.init(address="local", num_cpus=max(counts), num_gpus=max(counts), include_dashboard=False,
-                     log_to_driver=False, configure_logging=False, _temp_dir=str(tmp / "ray"))
-            print(f"ray.init: {time.monotonic() - t0:.1f} s; {os.cpu_count()} CPU(s), load "
-                  f"{os.getloadavg()[0]:.1f}; {a.models} models, T = {a.requests} x {a.delay} s = {per_model} s "
-                  f"each; driver poll {a.poll} s")
+            ray.init(
+                address="local",
+                num_cpus=max(counts),
+                num_gpus=max(counts),
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+                _temp_dir=str(tmp / "ray"),
+            )
+            print(
+                f"ray.init: {time.monotonic() - t0:.1f} s; {os.cpu_count()} CPU(s), load "
+                f"{os.getloadavg()[0]:.1f}; {a.models} models, T = {a.requests} x {a.delay} s = {per_model} s "
+                f"each; driver poll {a.poll} s"
+            )
             t0 = time.monotonic()
             run_cluster(tmp, ev, max(counts), max(counts), a.poll, "warmup")  # starts the Ray worker processes
-            print(f"warm-up ({max(counts)} models, {max(counts)} workers, worker processes started): "
-                  f"{time.monotonic() - t0:.1f} s")
+            print(
+                f"warm-up ({max(counts)} models, {max(counts)} workers, worker processes started): "
+                f"{time.monotonic() - t0:.1f} s"
+            )
             base = run_local(tmp, ev, a.models)
             base_rate = a.models / base["wall"] * 3600
             rows = [("local worker (no Ray)", 1, base, base_rate)]
@@ -168,13 +192,16 @@ def main() -> None:
     finally:
         srv.kill()
         srv.wait()
-    print(f"\n| run | wall s | models/hour | vs local | vs linear (N x local) | overhead s/model | "
-          f"driver CPU ms/model |")
+    print(
+        "\n| run | wall s | models/hour | vs local | vs linear (N x local) | overhead s/model | driver CPU ms/model |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, n, r, rate in rows:
         ideal = math.ceil(a.models / n) * per_model
-        print(f"| {name} | {r['wall']:.1f} | {rate:,.0f} | x{rate / base_rate:.2f} | {rate / (n * base_rate):.2f} | "
-              f"{(r['wall'] - ideal) / a.models:.3f} | {r['cpu'] / a.models * 1000:.1f} |")
+        print(
+            f"| {name} | {r['wall']:.1f} | {rate:,.0f} | x{rate / base_rate:.2f} | {rate / (n * base_rate):.2f} | "
+            f"{(r['wall'] - ideal) / a.models:.3f} | {r['cpu'] / a.models * 1000:.1f} |"
+        )
 
 
 if __name__ == "__main__":

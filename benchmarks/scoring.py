@@ -44,10 +44,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bitagent_cli.scoring import Response, first_answer_text, score_task  # noqa: E402
-from bitagent_cli.scoring import check as _check  # noqa: E402
-from bitagent_cli.scoring import parse as _parse  # noqa: E402
-from bitagent_cli.tasks import load_suite  # noqa: E402
+from bitagent_cli.scoring import Response, first_answer_text, score_task
+from bitagent_cli.scoring import check as _check
+from bitagent_cli.scoring import parse as _parse
+from bitagent_cli.tasks import load_suite
 
 
 # ----------------------------------------------------------------------------------------------- BFCL
@@ -84,19 +84,30 @@ def load_bfcl():
         try:
             __import__(name)
         except ImportError:
-            noop = lambda *a, **k: (lambda f: f)  # noqa: E731
-            stub(name, retry=noop, retry_if_exception_message=noop, retry_if_exception_type=noop,
-                 wait_random_exponential=noop, FileLock=object)
+            noop = lambda *a, **k: lambda f: f
+            stub(
+                name,
+                retry=noop,
+                retry_if_exception_message=noop,
+                retry_if_exception_type=noop,
+                wait_random_exponential=noop,
+                FileLock=object,
+            )
     try:
+        import bfcl_eval
         from bfcl_eval.constants.enums import Language
         from bfcl_eval.eval_checker.ast_eval.ast_checker import ast_checker
         from bfcl_eval.model_handler.utils import default_decode_ast_prompting
         from bfcl_eval.utils import is_empty_output, is_function_calling_format_output
-        import bfcl_eval
     except Exception as e:  # noqa: BLE001
         return f"bfcl-eval could not be imported with its heavy imports stubbed ({type(e).__name__}: {e})"
-    funcs = dict(ast_checker=ast_checker, decode=default_decode_ast_prompting, Language=Language,
-                 is_empty_output=is_empty_output, is_fc_format=is_function_calling_format_output)
+    funcs = dict(
+        ast_checker=ast_checker,
+        decode=default_decode_ast_prompting,
+        Language=Language,
+        is_empty_output=is_empty_output,
+        is_fc_format=is_function_calling_format_output,
+    )
     return funcs, Path(bfcl_eval.__file__).parent / "data"
 
 
@@ -111,8 +122,10 @@ def read_bfcl_entries(data_dir: Path, category: str) -> tuple[dict, dict]:
                         out[d["id"]] = d
         return out
 
-    return (jsonl(data_dir / f"BFCL_v4_{category}.json"),
-            jsonl(data_dir / "possible_answer" / f"BFCL_v4_{category}.json"))
+    return (
+        jsonl(data_dir / f"BFCL_v4_{category}.json"),
+        jsonl(data_dir / "possible_answer" / f"BFCL_v4_{category}.json"),
+    )
 
 
 def bfcl_verdict(f, category: str, text: str, functions: list, gt: list | None) -> bool:
@@ -179,8 +192,16 @@ def variants(pairs, bpairs, f, out, rules: tuple[str, ...], show: bool = False) 
     rows: dict[str, dict] = {}
 
     def tally(name: str, fix: str, items) -> None:
-        row = rows.setdefault(name, {"fix": fix, "answers": 0, "bfcl": 0,
-                                     **{f"ours_{r}": 0 for r in rules}, **{f"differ_{r}": [] for r in rules}})
+        row = rows.setdefault(
+            name,
+            {
+                "fix": fix,
+                "answers": 0,
+                "bfcl": 0,
+                **{f"ours_{r}": 0 for r in rules},
+                **{f"differ_{r}": [] for r in rules},
+            },
+        )
         for t, text in items:
             p = by_id.get(t.id)
             if p is None:
@@ -200,12 +221,14 @@ def variants(pairs, bpairs, f, out, rules: tuple[str, ...], show: bool = False) 
     tally("``` fence, no language", "-", [(t, f"```\n{x}\n```") for t, x, _ in calls])
     tally("JSON list", "5", [(t, json.dumps([c.to_dict() for c in cs])) for t, _, cs in calls])
     integral, floats, upper, nulls, reverse, dotted = [], [], [], [], [], []
-    for t, x, cs in calls:
+    for t, _x, cs in calls:
         changed = [FunctionCall(c.name, _ints_for_integral_floats(c.arguments)) for c in cs]
-        if changed != cs or any(json.dumps(a.arguments) != json.dumps(b.arguments) for a, b in zip(changed, cs)):
+        if changed != cs or any(
+            json.dumps(a.arguments) != json.dumps(b.arguments) for a, b in zip(changed, cs, strict=False)
+        ):
             integral.append((t, _text(changed)))
         changed = [FunctionCall(c.name, _floats_for_ints(c.arguments)) for c in cs]
-        if any(json.dumps(a.arguments) != json.dumps(b.arguments) for a, b in zip(changed, cs)):
+        if any(json.dumps(a.arguments) != json.dumps(b.arguments) for a, b in zip(changed, cs, strict=False)):
             floats.append((t, _text(changed)))
         changed = [FunctionCall(c.name, _upper(c.arguments)) for c in cs]
         if changed != cs:
@@ -228,7 +251,7 @@ def variants(pairs, bpairs, f, out, rules: tuple[str, ...], show: bool = False) 
     broken = []
     for t, _r in pairs:
         if not t.expected and t.tools and t.category.endswith("irrelevance"):
-            broken.append((t, f"<tool_call>\n{{\"name\": \"{t.tools[0].name}\", \"arguments\": {{\n</tool_call>"))
+            broken.append((t, f'<tool_call>\n{{"name": "{t.tools[0].name}", "arguments": {{\n</tool_call>'))
     tally("irrelevance: a malformed <tool_call>", "1", broken)
     head = f"{'variant of the first answers':44s} {'fix':>4s} {'answers':>8s} {'BFCL ok':>8s}"
     for r in rules:
@@ -262,8 +285,10 @@ def by_category(pairs, bpairs, f, repeat: int, out) -> dict:
         for p in bpairs:
             bcats[cat_of[p[0]]].append(p)
     rows = {}
-    print(f"{'category':24s} {'tasks':>6s} {'cold us':>8s} {'warm us':>8s} {'BFCL us':>8s} {'x cold':>7s} {'x warm':>7s}",
-          file=out)
+    print(
+        f"{'category':24s} {'tasks':>6s} {'cold us':>8s} {'warm us':>8s} {'BFCL us':>8s} {'x cold':>7s} {'x warm':>7s}",
+        file=out,
+    )
     for cat in sorted(cats):
         ps, bps = cats[cat], bcats.get(cat, [])
         best = {"cold": float("inf"), "warm": float("inf"), "bfcl": float("inf")}
@@ -286,16 +311,22 @@ def by_category(pairs, bpairs, f, repeat: int, out) -> dict:
                 for _, c, text, fn, gt in bps:
                     bfcl_verdict(f, c, text, fn, gt)
                 best["bfcl"] = min(best["bfcl"], time.perf_counter() - t0)
-        row = {"tasks": len(ps), "cold_us": round(best["cold"] / len(ps) * 1e6, 2),
-               "warm_us": round(best["warm"] / len(ps) * 1e6, 2)}
+        row = {
+            "tasks": len(ps),
+            "cold_us": round(best["cold"] / len(ps) * 1e6, 2),
+            "warm_us": round(best["warm"] / len(ps) * 1e6, 2),
+        }
         if bps:
             row["bfcl_us"] = round(best["bfcl"] / len(bps) * 1e6, 2)
             row["x_cold"] = round(row["bfcl_us"] / row["cold_us"], 1)
             row["x_warm"] = round(row["bfcl_us"] / row["warm_us"], 1)
         rows[cat] = row
-        print(f"{cat:24s} {row['tasks']:6d} {row['cold_us']:8.2f} {row['warm_us']:8.2f} "
-              f"{row.get('bfcl_us', float('nan')):8.2f} {row.get('x_cold', float('nan')):7.1f} "
-              f"{row.get('x_warm', float('nan')):7.1f}", file=out)
+        print(
+            f"{cat:24s} {row['tasks']:6d} {row['cold_us']:8.2f} {row['warm_us']:8.2f} "
+            f"{row.get('bfcl_us', float('nan')):8.2f} {row.get('x_cold', float('nan')):7.1f} "
+            f"{row.get('x_warm', float('nan')):7.1f}",
+            file=out,
+        )
     return rows
 
 
@@ -304,17 +335,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=15, help="interleaved rounds (the best of each is kept)")
     ap.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     ap.add_argument("--by-category", action="store_true", help="also time each category (microseconds a task)")
-    ap.add_argument("--rules", choices=("bitagent", "bfcl", "both"), default="both",
-                    help="the rule sets compared with BFCL's checker (timings: bitagent, and bfcl when compared)")
-    ap.add_argument("--list-differences", action="store_true",
-                    help="name a few tasks per variant where the default rules' verdict differs from BFCL's")
-    ap.add_argument("--cold-names", action="store_true",
-                    help="cold rounds also forget the identifiers the parser has validated (a fresh process)")
+    ap.add_argument(
+        "--rules",
+        choices=("bitagent", "bfcl", "both"),
+        default="both",
+        help="the rule sets compared with BFCL's checker (timings: bitagent, and bfcl when compared)",
+    )
+    ap.add_argument(
+        "--list-differences",
+        action="store_true",
+        help="name a few tasks per variant where the default rules' verdict differs from BFCL's",
+    )
+    ap.add_argument(
+        "--cold-names",
+        action="store_true",
+        help="cold rounds also forget the identifiers the parser has validated (a fresh process)",
+    )
     args = ap.parse_args(argv)
 
     tasks = [t for t in load_suite("bfcl") if t.language == "python"]  # Java/JS: benchmarks/scoring_javajs.py
     responses = [Response(t.id, first_answer_text(t)) for t in tasks]
-    pairs = list(zip(tasks, responses))
+    pairs = list(zip(tasks, responses, strict=False))
     n = len(pairs)
 
     def ours_cold() -> None:  # the compiled-task cache is cleared before the timer starts (see the loop)
@@ -361,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         def bfcl_all() -> list[bool]:
             return [bfcl_verdict(f, cat, text, fn, gt) for _, cat, text, fn, gt in bpairs]
 
-        bv = dict(zip((p[0] for p in bpairs), bfcl_all()))
+        bv = dict(zip((p[0] for p in bpairs), bfcl_all(), strict=False))
 
     # Interleaved rounds (ours cold, ours warm, BFCL), best of each: the ratio stays fair on a busy machine.
     timings: dict[str, float] = {"cold": float("inf"), "warm": float("inf"), "bfcl": float("inf")}
@@ -390,16 +431,27 @@ def main(argv: list[str] | None = None) -> int:
     assert all(score_task(t, r).to_dict() == verdicts[t.id].to_dict() for t, r in pairs), "cold != warm"
     t_cold, t_warm = timings["cold"], timings["warm"]
     fig: dict = {
-        "tasks": n, "python": platform.python_version(), "machine": platform.machine(), "repeat": args.repeat,
+        "tasks": n,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "repeat": args.repeat,
         "ours": {"correct": ours_correct, "cold_tasks_per_s": round(n / t_cold), "warm_tasks_per_s": round(n / t_warm)},
     }
-    print(f"ours: {ours_correct}/{n} first answers accepted; {n / t_cold:,.0f} tasks/s cold (first sight), "
-          f"{n / t_warm:,.0f} tasks/s warm", file=out)
+    print(
+        f"ours: {ours_correct}/{n} first answers accepted; {n / t_cold:,.0f} tasks/s cold (first sight), "
+        f"{n / t_warm:,.0f} tasks/s warm",
+        file=out,
+    )
     if "bfcl" in rules:
-        fig["ours_bfcl_rules"] = {"correct": sum(v.correct for v in bverdicts.values()),
-                                  "tasks_per_s": round(n / timings["bfcl_rules"])}
-        print(f"ours --rules bfcl: {fig['ours_bfcl_rules']['correct']}/{n} first answers accepted; "
-              f"{n / timings['bfcl_rules']:,.0f} tasks/s", file=out)
+        fig["ours_bfcl_rules"] = {
+            "correct": sum(v.correct for v in bverdicts.values()),
+            "tasks_per_s": round(n / timings["bfcl_rules"]),
+        }
+        print(
+            f"ours --rules bfcl: {fig['ours_bfcl_rules']['correct']}/{n} first answers accepted; "
+            f"{n / timings['bfcl_rules']:,.0f} tasks/s",
+            file=out,
+        )
     if bfcl_all is None:
         fig["bfcl"] = {"skipped": loaded}
     else:
@@ -407,12 +459,19 @@ def main(argv: list[str] | None = None) -> int:
         nb = len(bpairs)
         they_not_us = sorted(i for i, ok in bv.items() if ok and not verdicts[i].correct)
         us_not_they = sorted(i for i, ok in bv.items() if not ok and verdicts[i].correct)
-        fig["bfcl"] = {"tasks": nb, "missing": missing, "correct": sum(bv.values()), "tasks_per_s": round(nb / t_b),
-                       "ratio_cold": round((n / t_cold) / (nb / t_b), 2),
-                       "ratio_warm": round((n / t_warm) / (nb / t_b), 2),
-                       "bfcl_accepts_we_reject": they_not_us, "we_accept_bfcl_rejects": us_not_they}
-        print(f"BFCL: {sum(bv.values())}/{nb} first answers accepted; {nb / t_b:,.0f} tasks/s (decode + check)",
-              file=out)
+        fig["bfcl"] = {
+            "tasks": nb,
+            "missing": missing,
+            "correct": sum(bv.values()),
+            "tasks_per_s": round(nb / t_b),
+            "ratio_cold": round((n / t_cold) / (nb / t_b), 2),
+            "ratio_warm": round((n / t_warm) / (nb / t_b), 2),
+            "bfcl_accepts_we_reject": they_not_us,
+            "we_accept_bfcl_rejects": us_not_they,
+        }
+        print(
+            f"BFCL: {sum(bv.values())}/{nb} first answers accepted; {nb / t_b:,.0f} tasks/s (decode + check)", file=out
+        )
         print(f"ratio: {fig['bfcl']['ratio_cold']}x cold, {fig['bfcl']['ratio_warm']}x warm", file=out)
         print(f"BFCL accepts, we reject: {len(they_not_us)}", file=out)
         for i in they_not_us:
@@ -424,15 +483,19 @@ def main(argv: list[str] | None = None) -> int:
             fig["bfcl"]["ratio_bfcl_rules"] = round((n / timings["bfcl_rules"]) / (nb / t_b), 2)
             differ = sorted(i for i, ok in bv.items() if ok != bverdicts[i].correct)
             fig["bfcl"]["bfcl_rules_differ"] = differ
-            print(f"--rules bfcl: {fig['bfcl']['ratio_bfcl_rules']}x; first answers where its verdict differs "
-                  f"from BFCL's: {len(differ)}", file=out)
+            print(
+                f"--rules bfcl: {fig['bfcl']['ratio_bfcl_rules']}x; first answers where its verdict differs "
+                f"from BFCL's: {len(differ)}",
+                file=out,
+            )
             for i in differ:
                 print(f"  {i}: ours {bverdicts[i].error}: {bverdicts[i].feedback}", file=out)
     if bfcl_all is not None:
         fig["variants"] = variants(pairs, bpairs, f, out, rules, args.list_differences)
     if args.by_category:
-        fig["by_category"] = by_category(pairs, bpairs if bfcl_all is not None else None,
-                                         f if bfcl_all is not None else None, args.repeat, out)
+        fig["by_category"] = by_category(
+            pairs, bpairs if bfcl_all is not None else None, f if bfcl_all is not None else None, args.repeat, out
+        )
     rejected = sorted(i for i, v in verdicts.items() if not v.correct)
     fig["ours"]["rejected"] = {i: verdicts[i].error for i in rejected}
     print(f"first answers we reject ({len(rejected)}):", file=out)

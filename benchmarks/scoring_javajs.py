@@ -32,10 +32,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bitagent_cli.scoring import Response, score_task  # noqa: E402
-from bitagent_cli.scoring.javalike import (JavaLikeError, _natural_literal, first_answer_call,  # noqa: E402
-                                           parse_call_text, render_literal)
-from bitagent_cli.tasks import FunctionCall, load_suite  # noqa: E402
+from bitagent_cli.scoring import Response, score_task
+from bitagent_cli.scoring.javalike import (
+    JavaLikeError,
+    _natural_literal,
+    first_answer_call,
+    parse_call_text,
+    render_literal,
+)
+from bitagent_cli.tasks import FunctionCall, load_suite
 
 #: Fix labels (docs/scoring.md, "Java and JavaScript").
 FIXES = {
@@ -44,11 +49,11 @@ FIXES = {
     "F3": "Java widening: an int literal for long/float/double (BFCL wants 5L / 5f)",
     "F4": "Arrays.asList / List.of / Map.of read as lists and maps (BFCL only reads new ArrayList/new HashMap)",
     "F5": "the initialiser block of new HashMap<>() {{ put(...); }} is read in prompt-mode text (BFCL's tree-sitter "
-          "decoder drops it and sees an empty map)",
+    "decoder drops it and sees an empty map)",
     "F6": "commas and quotes inside string elements of a collection (BFCL splits list and object text on commas "
-          "and strips quotes from object values)",
+    "and strips quotes from object values)",
     "F7": "a ground-truth dict written plainly ({k: v}, not {k: [v]}) compares key by key (BFCL iterates the "
-          "string's characters and fails the right answer)",
+    "string's characters and fails the right answer)",
 }
 
 
@@ -136,13 +141,19 @@ def variants(task):
     fix_answer = None
     for k, v in raw.arguments.items():
         t, it = props[k].get("x-bfcl-type"), props[k].get("x-bfcl-items-type")
-        if lang == "java" and isinstance(v, list) and ((t == "Array" and it in ("String", "char"))
-                                                     or it in (None, "any")):
+        if (
+            lang == "java"
+            and isinstance(v, list)
+            and ((t == "Array" and it in ("String", "char")) or it in (None, "any"))
+        ):
             fix_answer = "F2"
         if isinstance(v, list) and any(isinstance(x, str) and ("," in x or "'" in x or '"' in x) for x in v):
             fix_answer = "F6"
-        if lang == "javascript" and isinstance(v, dict) and any(
-                isinstance(x, str) and ("," in x or ":" in x) or isinstance(x, list) for x in v.values()):
+        if (
+            lang == "javascript"
+            and isinstance(v, dict)
+            and any((isinstance(x, str) and ("," in x or ":" in x)) or isinstance(x, list) for x in v.values())
+        ):
             fix_answer = "F6"
         gt_dicts = [x for x in e.arguments.get(k, []) if isinstance(x, dict)]
         if gt_dicts and any(not isinstance(y, list) for d in gt_dicts for y in d.values()):
@@ -154,8 +165,13 @@ def variants(task):
 
     if req:
         k = sorted(req)[0]
-        out.append(("drop a required argument", None,
-                    FunctionCall(ans.name, {a: b for a, b in ans.arguments.items() if a != k})))
+        out.append(
+            (
+                "drop a required argument",
+                None,
+                FunctionCall(ans.name, {a: b for a, b in ans.arguments.items() if a != k}),
+            )
+        )
     out.append(("unexpected argument", None, FunctionCall(ans.name, {**ans.arguments, "zz_extra": "1"})))
     out.append(("wrong function name", None, FunctionCall(ans.name + "_zz", ans.arguments)))
     for k, v in raw.arguments.items():
@@ -171,14 +187,14 @@ def variants(task):
             break
     for k, v in raw.arguments.items():
         if isinstance(v, bool):
-            out.append(("capitalised boolean", None,
-                        FunctionCall(ans.name, {**ans.arguments, k: "True" if v else "False"})))
+            out.append(
+                ("capitalised boolean", None, FunctionCall(ans.name, {**ans.arguments, k: "True" if v else "False"}))
+            )
             break
     for k, v in raw.arguments.items():
         t = props[k].get("x-bfcl-type")
         if t in ("String", "any") and isinstance(v, str) and '"' not in v and "\\" not in v:
-            out.append(("quoted string literal", "F1",
-                        FunctionCall(ans.name, {**ans.arguments, k: json.dumps(v)})))
+            out.append(("quoted string literal", "F1", FunctionCall(ans.name, {**ans.arguments, k: json.dumps(v)})))
             break
     for k, v in raw.arguments.items():
         t = props[k].get("x-bfcl-type")
@@ -190,22 +206,31 @@ def variants(task):
         if isinstance(v, (list, dict)) and isinstance(s, str) and '"' not in s and "'" not in s and s.strip():
             spaced = s.replace(",", " , ").replace("{", "{ ").replace("}", " }").replace("[", "[ ").replace("]", " ]")
             spaced = spaced.replace("[  ]", "[]")
-            out.append(("extra spaces in a collection", fix_answer, FunctionCall(ans.name, {**ans.arguments, k: spaced})))
+            out.append(
+                ("extra spaces in a collection", fix_answer, FunctionCall(ans.name, {**ans.arguments, k: spaced}))
+            )
             break
     if lang == "java":
         for k, v in raw.arguments.items():
             t = props[k].get("x-bfcl-type")
             s = ans.arguments[k]
             if t == "ArrayList" and isinstance(v, list) and s.startswith("new ArrayList<>(Arrays.asList("):
-                out.append(("Arrays.asList for an ArrayList", "F4",
-                            FunctionCall(ans.name, {**ans.arguments, k: s[len("new ArrayList<>("):-1]})))
+                out.append(
+                    (
+                        "Arrays.asList for an ArrayList",
+                        "F4",
+                        FunctionCall(ans.name, {**ans.arguments, k: s[len("new ArrayList<>(") : -1]}),
+                    )
+                )
                 break
         for k, v in raw.arguments.items():
             t = props[k].get("x-bfcl-type")
             if t == "HashMap" and isinstance(v, dict) and v:
                 m = materialise(v)
                 pairs = ", ".join(f"{json.dumps(a)}, {_natural_literal(b, 'java')}" for a, b in m.items())
-                out.append(("Map.of for a HashMap", "F4", FunctionCall(ans.name, {**ans.arguments, k: f"Map.of({pairs})"})))
+                out.append(
+                    ("Map.of for a HashMap", "F4", FunctionCall(ans.name, {**ans.arguments, k: f"Map.of({pairs})"}))
+                )
                 break
     return out
 
@@ -263,19 +288,34 @@ def main(argv: list[str] | None = None) -> int:
             for form, payload in forms:
                 s0 = time.perf_counter()
                 if form == "fc":
-                    tc = [{"type": "function", "function": {"name": call.name,
-                                                            "arguments": json.dumps(call.arguments)}}]
+                    tc = [
+                        {"type": "function", "function": {"name": call.name, "arguments": json.dumps(call.arguments)}}
+                    ]
                     ours = score_task(task, Response(task.id, None, tc)).correct
                 else:
                     ours = score_task(task, Response(task.id, payload, None)).correct
                 s1 = time.perf_counter()
-                theirs = (bfcl_fc(f, lang, cat, functions, gt, call) if form == "fc"
-                          else bfcl_text(f, lang, cat, functions, gt, payload))
+                theirs = (
+                    bfcl_fc(f, lang, cat, functions, gt, call)
+                    if form == "fc"
+                    else bfcl_text(f, lang, cat, functions, gt, payload)
+                )
                 s2 = time.perf_counter()
                 ours_s += s1 - s0
                 bfcl_s += s2 - s1
-                row = rows.setdefault((kind, form), {"variant": kind, "form": form, "n": 0, "ours_ok": 0,
-                                                     "bfcl_ok": 0, "differ": 0, "explained": 0, "fixes": set()})
+                row = rows.setdefault(
+                    (kind, form),
+                    {
+                        "variant": kind,
+                        "form": form,
+                        "n": 0,
+                        "ours_ok": 0,
+                        "bfcl_ok": 0,
+                        "differ": 0,
+                        "explained": 0,
+                        "fixes": set(),
+                    },
+                )
                 row["n"] += 1
                 row["ours_ok"] += ours
                 row["bfcl_ok"] += theirs
@@ -290,25 +330,48 @@ def main(argv: list[str] | None = None) -> int:
                     row["explained"] += ok
                     if why:
                         row["fixes"].add(why)
-                    diffs.append({"id": task.id, "variant": kind, "form": form, "ours": ours, "bfcl": theirs,
-                                  "fix": why if ok else None,
-                                  "call": payload if form == "text" else call.to_dict()})
+                    diffs.append(
+                        {
+                            "id": task.id,
+                            "variant": kind,
+                            "form": form,
+                            "ours": ours,
+                            "bfcl": theirs,
+                            "fix": why if ok else None,
+                            "call": payload if form == "text" else call.to_dict(),
+                        }
+                    )
     wall = time.perf_counter() - t0
 
-    print(f"Java/JS tasks: {len(tasks)}; variants checked by both: {sum(r['n'] for r in rows.values())}; "
-          f"tree-sitter decoders: {'yes' if f['tree_sitter'] else 'no (text form skipped)'}", file=out)
-    print(f"{'variant':34s} {'form':5s} {'n':>5s} {'ours ok':>8s} {'BFCL ok':>8s} {'differ':>7s} {'explained':>9s}  fixes",
-          file=out)
+    print(
+        f"Java/JS tasks: {len(tasks)}; variants checked by both: {sum(r['n'] for r in rows.values())}; "
+        f"tree-sitter decoders: {'yes' if f['tree_sitter'] else 'no (text form skipped)'}",
+        file=out,
+    )
+    print(
+        f"{'variant':34s} {'form':5s} {'n':>5s} {'ours ok':>8s} {'BFCL ok':>8s} {'differ':>7s} "
+        f"{'explained':>9s}  fixes",
+        file=out,
+    )
     for r in rows.values():
-        print(f"{r['variant']:34s} {r['form']:5s} {r['n']:5d} {r['ours_ok']:8d} {r['bfcl_ok']:8d} {r['differ']:7d} "
-              f"{r['explained']:9d}  {','.join(sorted(r['fixes']))}", file=out)
+        print(
+            f"{r['variant']:34s} {r['form']:5s} {r['n']:5d} {r['ours_ok']:8d} {r['bfcl_ok']:8d} {r['differ']:7d} "
+            f"{r['explained']:9d}  {','.join(sorted(r['fixes']))}",
+            file=out,
+        )
     total = sum(r["n"] for r in rows.values())
     differ = sum(r["differ"] for r in rows.values())
     unexplained = [d for d in diffs if d["fix"] is None]
-    print(f"agreement: {total - differ}/{total} ({100 * (total - differ) / max(total, 1):.2f}%); differences "
-          f"explained by a documented fix: {differ - len(unexplained)}; unexplained: {len(unexplained)}", file=out)
-    print(f"time: ours {1e6 * ours_s / max(total, 1):.0f} us/verdict, BFCL {1e6 * bfcl_s / max(total, 1):.0f} "
-          f"us/verdict (ratio {bfcl_s / max(ours_s, 1e-9):.2f}x), wall {wall:.1f} s", file=out)
+    print(
+        f"agreement: {total - differ}/{total} ({100 * (total - differ) / max(total, 1):.2f}%); differences "
+        f"explained by a documented fix: {differ - len(unexplained)}; unexplained: {len(unexplained)}",
+        file=out,
+    )
+    print(
+        f"time: ours {1e6 * ours_s / max(total, 1):.0f} us/verdict, BFCL {1e6 * bfcl_s / max(total, 1):.0f} "
+        f"us/verdict (ratio {bfcl_s / max(ours_s, 1e-9):.2f}x), wall {wall:.1f} s",
+        file=out,
+    )
     for code, text in FIXES.items():
         print(f"  {code}: {text}", file=out)
     shown = collections.Counter()
@@ -317,14 +380,27 @@ def main(argv: list[str] | None = None) -> int:
         if shown[key] >= args.show:
             continue
         shown[key] += 1
-        print(f"  {'UNEXPLAINED' if d['fix'] is None else d['fix']:11s} {d['id']} [{d['variant']}, {d['form']}] "
-              f"ours={'ok' if d['ours'] else 'fail'} BFCL={'ok' if d['bfcl'] else 'fail'}: "
-              f"{json.dumps(d['call'], ensure_ascii=False)[:220]}", file=out)
+        print(
+            f"  {'UNEXPLAINED' if d['fix'] is None else d['fix']:11s} {d['id']} [{d['variant']}, {d['form']}] "
+            f"ours={'ok' if d['ours'] else 'fail'} BFCL={'ok' if d['bfcl'] else 'fail'}: "
+            f"{json.dumps(d['call'], ensure_ascii=False)[:220]}",
+            file=out,
+        )
     if args.json:
-        print(json.dumps({"tasks": len(tasks), "verdicts": total, "differ": differ,
-                          "unexplained": len(unexplained), "tree_sitter": f["tree_sitter"],
-                          "rows": [{**r, "fixes": sorted(r["fixes"])} for r in rows.values()],
-                          "differences": diffs}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "tasks": len(tasks),
+                    "verdicts": total,
+                    "differ": differ,
+                    "unexplained": len(unexplained),
+                    "tree_sitter": f["tree_sitter"],
+                    "rows": [{**r, "fixes": sorted(r["fixes"])} for r in rows.values()],
+                    "differences": diffs,
+                },
+                ensure_ascii=False,
+            )
+        )
     return 0
 
 

@@ -36,9 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # run from a checkout; the stand-ins live with the tests
 
-from soak_fakes import make_validator, rss_bytes
+from soak_fakes import make_validator, rss_bytes  # noqa: E402 (after the sys.path insert)
 
-from bitagent_cli.neurons.weights import first_committers
+from bitagent_cli.neurons.weights import first_committers  # noqa: E402 (after the sys.path insert)
 
 
 def _old_sync_offline(v):
@@ -50,9 +50,11 @@ def _old_sync_offline(v):
         v.commits = {hk: c for hk, c in raw.items() if hk in registered}
         with v.state._tx() as db:
             for hk, c in v.commits.items():
-                db.execute("INSERT INTO commit_seen(hotkey, sha, repo, first_block) VALUES(?, ?, ?, ?) "
-                           "ON CONFLICT(hotkey, sha) DO UPDATE SET first_block=MIN(first_block, excluded.first_block)",
-                           (hk, c.sha, c.repo, int(c.block)))
+                db.execute(
+                    "INSERT INTO commit_seen(hotkey, sha, repo, first_block) VALUES(?, ?, ?, ?) "
+                    "ON CONFLICT(hotkey, sha) DO UPDATE SET first_block=MIN(first_block, excluded.first_block)",
+                    (hk, c.sha, c.repo, int(c.block)),
+                )
         owners = first_committers(v.commits.values(), v.state.first_seen(), registered)
         v._wanted = set(owners)
         done = v.state.offline_scores()
@@ -65,9 +67,15 @@ def _old_sync_offline(v):
 
 def run_one(n: int, mode: str, *, steps: int, warm: int, sample: int, synchronous: str, tmp: Path) -> dict:
     before = mode == "before"
-    v, _ = make_validator(n, tmp / f"{mode}-{n}.sqlite", sample_size=sample, rate_limit=2,
-                              query_log_steps=0 if before else 200, maintain_every=0 if before else 50,
-                              synchronous=synchronous)
+    v, _ = make_validator(
+        n,
+        tmp / f"{mode}-{n}.sqlite",
+        sample_size=sample,
+        rate_limit=2,
+        query_log_steps=0 if before else 200,
+        maintain_every=0 if before else 50,
+        synchronous=synchronous,
+    )
     if before:
         v.state._db.execute("PRAGMA journal_size_limit=-1")
         v.sync_offline = _old_sync_offline(v)
@@ -94,7 +102,9 @@ def run_one(n: int, mode: str, *, steps: int, warm: int, sample: int, synchronou
     assert result.steps == steps and result.steps_with_errors == 0, result.last and result.last.errors
     rss_warm, tx_warm = marks["warm"]
     out = {
-        "miners": n, "mode": mode, "steps": steps,
+        "miners": n,
+        "mode": mode,
+        "steps": steps,
         "step_ms_median": round(statistics.median(times[warm:]) * 1000, 2),
         "step_ms_p95": round(sorted(times[warm:])[int(0.95 * (steps - warm)) - 1] * 1000, 2),
         "tx_per_step": round((tx[0] - tx_warm) / (steps - warm), 2),
@@ -115,8 +125,12 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--warm", type=int, default=50)
     ap.add_argument("--sample", type=int, default=10)
-    ap.add_argument("--synchronous", default="NORMAL", choices=["OFF", "NORMAL", "FULL"],
-                    help="SQLite synchronous for both modes (production uses FULL: an fsync per transaction)")
+    ap.add_argument(
+        "--synchronous",
+        default="NORMAL",
+        choices=["OFF", "NORMAL", "FULL"],
+        help="SQLite synchronous for both modes (production uses FULL: an fsync per transaction)",
+    )
     ap.add_argument("--modes", default="before,after")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -126,8 +140,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         for n in ns:
             for mode in modes:
-                row = run_one(n, mode, steps=args.steps, warm=args.warm, sample=args.sample,
-                              synchronous=args.synchronous, tmp=Path(d))
+                row = run_one(
+                    n,
+                    mode,
+                    steps=args.steps,
+                    warm=args.warm,
+                    sample=args.sample,
+                    synchronous=args.synchronous,
+                    tmp=Path(d),
+                )
                 rows.append(row)
                 if not args.json:
                     print(json.dumps(row), flush=True)
@@ -144,16 +165,21 @@ def main() -> None:
     if args.json:
         print(json.dumps({"rows": rows, "steps": args.steps, "synchronous": args.synchronous}))
         return
-    print(f"\n{args.steps} steps per run ({args.warm} warm-up), {args.sample} miners queried per step, "
-          f"synchronous={args.synchronous}")
-    print(f"{'N':>5} {'mode':>6} {'step ms':>8} {'p95':>7} {'tx/step':>7} {'RSS KB/1k steps':>15} "
-          f"{'state KB':>9} {'after/before':>22} {'vs N=16':>7}")
+    print(
+        f"\n{args.steps} steps per run ({args.warm} warm-up), {args.sample} miners queried per step, "
+        f"synchronous={args.synchronous}"
+    )
+    print(
+        f"{'N':>5} {'mode':>6} {'step ms':>8} {'p95':>7} {'tx/step':>7} {'RSS KB/1k steps':>15} "
+        f"{'state KB':>9} {'after/before':>22} {'vs N=16':>7}"
+    )
     for r in rows:
-        ratio = (f"time {r['step_time_vs_before']:.2f} tx {r['tx_vs_before']:.2f}" if "step_time_vs_before" in r
-                 else "")
-        print(f"{r['miners']:>5} {r['mode']:>6} {r['step_ms_median']:>8} {r['step_ms_p95']:>7} {r['tx_per_step']:>7} "
-              f"{r['rss_growth_kb_per_1000_steps']:>15} {r['state_kb']:>9} {ratio:>22} "
-              f"{r.get('step_time_vs_n16', ''):>7}")
+        ratio = f"time {r['step_time_vs_before']:.2f} tx {r['tx_vs_before']:.2f}" if "step_time_vs_before" in r else ""
+        print(
+            f"{r['miners']:>5} {r['mode']:>6} {r['step_ms_median']:>8} {r['step_ms_p95']:>7} {r['tx_per_step']:>7} "
+            f"{r['rss_growth_kb_per_1000_steps']:>15} {r['state_kb']:>9} {ratio:>22} "
+            f"{r.get('step_time_vs_n16', ''):>7}"
+        )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bitagent_cli.serving import vetting  # noqa: E402
+from bitagent_cli.serving import vetting
 
 
 def write_model(root: Path, mb: int, shards: int) -> Path:
@@ -101,15 +101,18 @@ def main() -> None:
         t_plain = timed(plain)
         t_cold = timed(cold)
         t_warm = timed(lambda: vetting.vet_local(d))
+
         def mbs(t: float) -> float:
             return total / t / 1e6
 
         print(f"model: {total / 1e6:.0f} MB in {len(files)} shards")
         print(f"baseline (sampled)   {t_base * 1e3:9.1f} ms  ({mbs(t_base):8.0f} MB/s)")
         print(f"sha256 (floor)       {t_plain * 1e3:9.1f} ms  ({mbs(t_plain):8.0f} MB/s)")
-        print(f"vet_local, cold      {t_cold * 1e3:9.1f} ms  ({mbs(t_cold):8.0f} MB/s)  "
-              f"x{t_cold / t_base:.0f} baseline, x{t_cold / t_plain:.2f} sha256; "
-              f"16 GB model ~{16e9 / mbs(t_cold) / 1e6:.0f} s")
+        print(
+            f"vet_local, cold      {t_cold * 1e3:9.1f} ms  ({mbs(t_cold):8.0f} MB/s)  "
+            f"x{t_cold / t_base:.0f} baseline, x{t_cold / t_plain:.2f} sha256; "
+            f"16 GB model ~{16e9 / mbs(t_cold) / 1e6:.0f} s"
+        )
         print(f"vet_local, memoised  {t_warm * 1e3:9.1f} ms  x{t_warm / t_base:.1f} baseline")
 
 

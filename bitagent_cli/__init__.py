@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 #: The one version source: pyproject.toml reads it from here (``[tool.hatch.version]``).
 __version__ = "0.1.0"
 
-from .errors import BitagentError, InvalidArgument, ModelRefused  # noqa: E402
-from .tasks._types import ExpectedCall, FunctionCall, Task, Tool  # noqa: E402
+from .errors import BitagentError, InvalidArgument, ModelRefused
+from .tasks._types import ExpectedCall, FunctionCall, Task, Tool
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers; at run time __getattr__ imports these lazily
     from ._evaluate import EvalError, EvalReport, evaluate

@@ -15,9 +15,9 @@
 5. summarise per suite and category, list the failures (id, error, feedback, output).
 
 A run where no task was answered (every request failed, e.g. an endpoint answering 500) is an error
-naming the first request's error. A server that dies, or stops answering, ends the run at once: what was answered is stored, the
-remaining tasks are not sent, and :class:`EvalError` is raised carrying the partial report (a rerun
-resumes). Ctrl-C (``KeyboardInterrupt``) stores what was answered, records the run as interrupted and
+naming the first request's error. A server that dies, or stops answering, ends the run at once: what was
+answered is stored, the remaining tasks are not sent, and :class:`EvalError` is raised carrying the partial
+report (a rerun resumes). Ctrl-C (``KeyboardInterrupt``) stores what was answered, records the run as interrupted and
 propagates; the server's context manager stops it on the way out.
 """
 
@@ -30,22 +30,20 @@ import hashlib
 import json
 import logging
 import math
-import os
-import shutil
-import tempfile
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlparse
 
-from .scoring import RULES, Response, ScoreResult, score_task, summarise
-from .serving.client import Completion, chat, client_pool, local_transport
-from .store.results import ResultKey, ResultStore, StoredResult, default_path
-from .tasks import Task
-from .tasks.suites import SUITES, UnknownCategory, load_suite, suite_info
 from .errors import BitagentError, InvalidArgument
 from .multiturn import multi_turn_data, run_multi_turn, score_conversation
+from .scoring import RULES, Response, ScoreResult, score_task, summarise
+from .serving.client import Completion, chat, client_pool
+from .store.results import ResultKey, ResultStore, StoredResult, default_path
+from .tasks import Task
+from .tasks.suites import suite_info
 
 __all__ = ["BUILTIN_TINY", "EvalError", "EvalReport", "Progress", "TaskOutcome", "evaluate", "settings_hash"]
 
@@ -54,6 +52,7 @@ log = logging.getLogger(__name__)
 #: Bumped when the way requests are built changes, so cached answers to the old requests are not reused.
 REQUEST_PROTOCOL = 1
 from .serving.resolve import BUILTIN_SMOLLM2, BUILTIN_TINY  # noqa: E402,F401 - the builtin models
+
 #: Our transformers server generates one request at a time; more in flight only queue (and time out).
 TRANSFORMERS_MAX_CONCURRENCY = 4
 #: Requests in flight for vLLM when neither a flag, env var nor profile sets eval.concurrency: vLLM's default
@@ -73,7 +72,7 @@ class EvalError(BitagentError):
 
     ``report`` is the partial report: what was answered is in it and in the cache."""
 
-    def __init__(self, message: str, report: "EvalReport | None" = None):
+    def __init__(self, message: str, report: EvalReport | None = None):
         super().__init__(message)
         self.message = message
         self.report = report
@@ -92,7 +91,7 @@ class TaskOutcome:
     category: str
     correct: bool
     score: float
-    error: str | None          # the scorer's error code, or "no_response" when the request failed
+    error: str | None  # the scorer's error code, or "no_response" when the request failed
     feedback: str
     latency_s: float
     cached: bool
@@ -102,10 +101,19 @@ class TaskOutcome:
     result: ScoreResult | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"suite": self.suite, "id": self.id, "category": self.category, "correct": self.correct,
-                "score": self.score, "error": self.error, "feedback": self.feedback,
-                "latency_s": round(self.latency_s, 4), "cached": self.cached,
-                "request_error": self.request_error, "output": _output_text(self.text, self.tool_calls)}
+        return {
+            "suite": self.suite,
+            "id": self.id,
+            "category": self.category,
+            "correct": self.correct,
+            "score": self.score,
+            "error": self.error,
+            "feedback": self.feedback,
+            "latency_s": round(self.latency_s, 4),
+            "cached": self.cached,
+            "request_error": self.request_error,
+            "output": _output_text(self.text, self.tool_calls),
+        }
 
 
 def _output_text(text: str | None, tool_calls: list | None, limit: int = _OUTPUT_CHARS) -> str:
@@ -152,7 +160,7 @@ class EvalReport:
     outcomes: list[TaskOutcome] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     by_suite: dict[str, dict[str, Any]] = field(default_factory=dict)
-    status: str = "ok"              # ok | error | interrupted
+    status: str = "ok"  # ok | error | interrupted
     error: str | None = None
     served_model: str | None = None
     vet: dict[str, Any] | None = None
@@ -227,9 +235,16 @@ class EvalReport:
 
     def run_summary(self) -> dict[str, Any]:
         """What the ``runs`` table keeps (and ``--compare`` shows)."""
-        return {"summary": self.summary, "by_suite": self.by_suite, "total": self.total,
-                "completed": len(self.outcomes), "backend": self.backend, "prompt_mode": self.prompt_mode,
-                "wall_s": round(self.wall_s, 3), "fingerprint": self.fingerprint}
+        return {
+            "summary": self.summary,
+            "by_suite": self.by_suite,
+            "total": self.total,
+            "completed": len(self.outcomes),
+            "backend": self.backend,
+            "prompt_mode": self.prompt_mode,
+            "wall_s": round(self.wall_s, 3),
+            "fingerprint": self.fingerprint,
+        }
 
     @property
     def tasks_per_s(self) -> float | None:
@@ -239,19 +254,39 @@ class EvalReport:
 
     def to_dict(self, *, include_results: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {
-            "ok": self.ok, "status": self.status, "error": self.error, "model": self.model,
-            "model_sha": self.model_sha, "fingerprint": self.fingerprint, "served_model": self.served_model,
+            "ok": self.ok,
+            "status": self.status,
+            "error": self.error,
+            "model": self.model,
+            "model_sha": self.model_sha,
+            "fingerprint": self.fingerprint,
+            "served_model": self.served_model,
             "backend": self.backend,
-            "prompt_mode": self.prompt_mode, "suites": self.suites, "settings": self.settings,
-            "settings_hash": self.settings_hash, "total": self.total, "completed": len(self.outcomes),
-            "not_run": self.not_run, "cached": self.cached, "requests": self.requests,
-            "request_errors": self.request_errors, "tasks": self.tasks, "correct": self.correct,
-            "accuracy": self.accuracy, "by_category": self.by_category, "by_suite": self.by_suite,
+            "prompt_mode": self.prompt_mode,
+            "suites": self.suites,
+            "settings": self.settings,
+            "settings_hash": self.settings_hash,
+            "total": self.total,
+            "completed": len(self.outcomes),
+            "not_run": self.not_run,
+            "cached": self.cached,
+            "requests": self.requests,
+            "request_errors": self.request_errors,
+            "tasks": self.tasks,
+            "correct": self.correct,
+            "accuracy": self.accuracy,
+            "by_category": self.by_category,
+            "by_suite": self.by_suite,
             "bfcl_summary": self.bfcl_summary,
-            "errors": self.summary.get("errors", {}), "failures": self.failures(),
-            "wall_s": round(self.wall_s, 3), "startup_s": None if self.startup_s is None else round(self.startup_s, 3),
+            "errors": self.summary.get("errors", {}),
+            "failures": self.failures(),
+            "wall_s": round(self.wall_s, 3),
+            "startup_s": None if self.startup_s is None else round(self.startup_s, 3),
             "tasks_per_s": self.tasks_per_s,
-            "vet": self.vet, "run_id": self.run_id, "store": self.store_path, "resumed_run": self.resumed_run,
+            "vet": self.vet,
+            "run_id": self.run_id,
+            "store": self.store_path,
+            "resumed_run": self.resumed_run,
             "endpoint": self.endpoint,
         }
         if include_results:
@@ -286,20 +321,26 @@ def settings_hash(request_settings: Mapping[str, Any]) -> str:
 
 # load_tasks lives in tasks/select.py, resolve_model and the builtin models in serving/resolve.py; these names stay
 # importable from here for existing callers.
-from .serving.resolve import _Resolved, _is_hub_ref, _tiny_path, ensure_tiny_model, resolve_model  # noqa: E402,F401
-from .tasks.select import SuiteTask as _Item  # noqa: E402,F401
-from .tasks.select import load_tasks  # noqa: E402,F401
-
+from .serving.resolve import _is_hub_ref, _Resolved, _tiny_path, ensure_tiny_model, resolve_model  # noqa: E402,F401
+from .tasks.select import SuiteTask as _Item  # noqa: E402
+from .tasks.select import load_tasks  # noqa: E402
 
 # ---------------------------------------------------------------- endpoint identity
 #: The probe sent to an endpoint to tell its weights apart: a fixed question, one tool, greedy, a few tokens.
 PROBE_MESSAGES: tuple[dict[str, Any], ...] = (
-    {"role": "user", "content": "What is the weather in Paris in celsius? Call the function."},)
-PROBE_TOOLS: tuple[dict[str, Any], ...] = ({
-    "name": "get_weather", "description": "Current weather of a city.",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"},
-                                                    "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
-                   "required": ["city"]}},)
+    {"role": "user", "content": "What is the weather in Paris in celsius? Call the function."},
+)
+PROBE_TOOLS: tuple[dict[str, Any], ...] = (
+    {
+        "name": "get_weather",
+        "description": "Current weather of a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+            "required": ["city"],
+        },
+    },
+)
 PROBE_MAX_TOKENS = 32
 #: /v1/models fields that describe what is served. vLLM's ``created`` is the time of the listing (it changes
 #: on every call), so it is left out: a restart with the same weights keeps its cache.
@@ -322,18 +363,37 @@ def endpoint_identity(base_url: str, model_name: str, *, timeout: float = 30.0) 
         models = [m for m in (data.get("data") or []) if isinstance(m, dict)]
         m = next((m for m in models if m.get("id") == model_name), models[0] if len(models) == 1 else {})
         entry = {k: m.get(k) for k in _IDENTITY_FIELDS if m.get(k) is not None}
-    probe = Task.from_dict({"id": "probe", "category": "simple", "messages": list(PROBE_MESSAGES),
-                            "tools": list(PROBE_TOOLS)})
+    probe = Task.from_dict(
+        {"id": "probe", "category": "simple", "messages": list(PROBE_MESSAGES), "tools": list(PROBE_TOOLS)}
+    )
 
     async def ask() -> Completion:
         async with httpx.AsyncClient(timeout=timeout, trust_env=not _is_loopback(base)) as client:
-            return await chat(client, base, model_name, probe.messages, probe.tools, temperature=0.0,
-                              max_tokens=PROBE_MAX_TOKENS, timeout=timeout, retries=1)
+            return await chat(
+                client,
+                base,
+                model_name,
+                probe.messages,
+                probe.tools,
+                temperature=0.0,
+                max_tokens=PROBE_MAX_TOKENS,
+                timeout=timeout,
+                retries=1,
+            )
 
     comp = asyncio.run(ask())
-    answer = {"text": comp.text, "tool_calls": [
-        {"name": (c.get("function") or {}).get("name"), "arguments": (c.get("function") or {}).get("arguments")}
-        for c in (comp.tool_calls or []) if isinstance(c, dict)]} if comp.ok else {"error": comp.kind}
+    answer = (
+        {
+            "text": comp.text,
+            "tool_calls": [
+                {"name": (c.get("function") or {}).get("name"), "arguments": (c.get("function") or {}).get("arguments")}
+                for c in (comp.tool_calls or [])
+                if isinstance(c, dict)
+            ],
+        }
+        if comp.ok
+        else {"error": comp.kind}
+    )
     blob = json.dumps({"models": entry, "probe": answer}, sort_keys=True, default=str)
     return {"models": entry, "probe_ok": bool(comp.ok), "hash": hashlib.sha256(blob.encode()).hexdigest()[:16]}
 
@@ -342,8 +402,16 @@ def endpoint_identity(base_url: str, model_name: str, *, timeout: float = 30.0) 
 class _Run:
     """State shared by the workers of one run (touched only from the event loop)."""
 
-    def __init__(self, *, items: list[_Item], keys: list[ResultKey], store: ResultStore,
-                 progress: Callable[[Progress], None] | None, total: int, done: list[TaskOutcome]):
+    def __init__(
+        self,
+        *,
+        items: list[_Item],
+        keys: list[ResultKey],
+        store: ResultStore,
+        progress: Callable[[Progress], None] | None,
+        total: int,
+        done: list[TaskOutcome],
+    ):
         self.items = items
         self.keys = keys
         self.store = store
@@ -380,21 +448,44 @@ class _Run:
             self.progress(self.snapshot())
 
     def snapshot(self) -> Progress:
-        return Progress(len(self.outcomes), self.total, self.correct, self.errors, self.cached,
-                        time.monotonic() - self.t0)
+        return Progress(
+            len(self.outcomes), self.total, self.correct, self.errors, self.cached, time.monotonic() - self.t0
+        )
 
 
-def _outcome(item: _Item, result: ScoreResult, *, latency: float, cached: bool, text: str | None,
-             tool_calls: list | None, request_error: str | None = None) -> TaskOutcome:
-    return TaskOutcome(item.suite, item.task.id, item.task.category, bool(result.correct), float(result.score),
-                       result.error, result.feedback, latency, cached, text, tool_calls, request_error, result)
+def _outcome(
+    item: _Item,
+    result: ScoreResult,
+    *,
+    latency: float,
+    cached: bool,
+    text: str | None,
+    tool_calls: list | None,
+    request_error: str | None = None,
+) -> TaskOutcome:
+    return TaskOutcome(
+        item.suite,
+        item.task.id,
+        item.task.category,
+        bool(result.correct),
+        float(result.score),
+        result.error,
+        result.feedback,
+        latency,
+        cached,
+        text,
+        tool_calls,
+        request_error,
+        result,
+    )
 
 
 def _failed(item: _Item, comp: Completion) -> TaskOutcome:
     base = score_task(item.task, None)
     result = dataclasses.replace(base, feedback=f"The request failed: {comp.error}")
-    return _outcome(item, result, latency=comp.latency_s, cached=False, text=None, tool_calls=None,
-                    request_error=comp.error)
+    return _outcome(
+        item, result, latency=comp.latency_s, cached=False, text=None, tool_calls=None, request_error=comp.error
+    )
 
 
 def _is_loopback(url: str) -> bool:
@@ -402,9 +493,9 @@ def _is_loopback(url: str) -> bool:
     return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
 
 
-async def _send_all(run: _Run, server: Any, *, concurrency: int, temperature: float, max_tokens: int,
-                    timeout: float, retries: int) -> None:
-    import httpx
+async def _send_all(
+    run: _Run, server: Any, *, concurrency: int, temperature: float, max_tokens: int, timeout: float, retries: int
+) -> None:
 
     base_url = server.base_url
     n_workers = min(concurrency, len(run.items))
@@ -413,7 +504,7 @@ async def _send_all(run: _Run, server: Any, *, concurrency: int, temperature: fl
     # pools (httpcore's per-request work grows with the pool's size). serving.client.client_pool builds both.
     per = 1 if local and base_url.startswith("http://") else min(concurrency, _CONNECTIONS_PER_CLIENT)
     clients: list[Any] = client_pool(base_url, clients=math.ceil(n_workers / per), per_client=per, timeout=timeout)
-    queue = list(zip(run.items, run.keys))
+    queue = list(zip(run.items, run.keys, strict=False))
     queue.reverse()  # pop() from the end keeps suite order
 
     def server_gone_message(detail: str) -> str:
@@ -427,14 +518,23 @@ async def _send_all(run: _Run, server: Any, *, concurrency: int, temperature: fl
 
                 tail = first_error_line(server.log_tail(2000) or "")[:300]
             where = f"; log {server.log_path}" if getattr(server, "log_path", None) else ""
-            return (f"the model server exited (code {rc}) during the run"
-                    + (f": {tail}" if tail else "") + where)
+            return f"the model server exited (code {rc}) during the run" + (f": {tail}" if tail else "") + where
         return f"the model server stopped answering: {detail}"
 
     async def worker(client: Any) -> None:
         async def ask(messages: Any, tools: Any) -> Completion:  # one step of a multi-turn conversation
-            c = await chat(client, base_url, server.model_name, messages, tools, temperature=temperature,
-                           max_tokens=max_tokens, timeout=timeout, retries=retries, prompt_mode=run.prompt_mode)
+            c = await chat(
+                client,
+                base_url,
+                server.model_name,
+                messages,
+                tools,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                timeout=timeout,
+                retries=retries,
+                prompt_mode=run.prompt_mode,
+            )
             run.prompt_mode = run.prompt_mode or c.prompt_mode
             return c
 
@@ -445,11 +545,14 @@ async def _send_all(run: _Run, server: Any, *, concurrency: int, temperature: fl
                 conv = await run_multi_turn(item.task, ask)
                 run.requests += conv.requests - 1
                 failed = conv.failed
-                if failed is not None and (failed.kind == "transport"
-                                           or (failed.kind == "http" and failed.status in (401, 403, 404))):
+                if failed is not None and (
+                    failed.kind == "transport" or (failed.kind == "http" and failed.status in (401, 403, 404))
+                ):
                     run.fatal = run.fatal or (
-                        server_gone_message(failed.error or "") if failed.kind == "transport"
-                        else f"the server refused the request: {failed.error}; check --base-url and the model name")
+                        server_gone_message(failed.error or "")
+                        if failed.kind == "transport"
+                        else f"the server refused the request: {failed.error}; check --base-url and the model name"
+                    )
                 if run.fatal is not None:
                     queue.append((item, key))  # not answered: not counted
                     return
@@ -459,12 +562,22 @@ async def _send_all(run: _Run, server: Any, *, concurrency: int, temperature: fl
                 result = score_conversation(item.task, conv)
                 text = conv.stored_text()
                 stored = StoredResult(key, text, None, "multi_turn", result.to_dict(), conv.latency_s, time.time())
-                run.record(_outcome(item, result, latency=conv.latency_s, cached=False, text=text, tool_calls=None),
-                           stored)
+                run.record(
+                    _outcome(item, result, latency=conv.latency_s, cached=False, text=text, tool_calls=None), stored
+                )
                 continue
-            comp = await chat(client, base_url, server.model_name, item.task.messages, item.task.tools,
-                              temperature=temperature, max_tokens=max_tokens, timeout=timeout, retries=retries,
-                              prompt_mode=run.prompt_mode)
+            comp = await chat(
+                client,
+                base_url,
+                server.model_name,
+                item.task.messages,
+                item.task.tools,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                timeout=timeout,
+                retries=retries,
+                prompt_mode=run.prompt_mode,
+            )
             if comp.prompt_mode and not run.prompt_mode:
                 log.info("the server does not take tools: switching to prompt mode (BFCL system prompt)")
                 run.prompt_mode = True
@@ -482,10 +595,15 @@ async def _send_all(run: _Run, server: Any, *, concurrency: int, temperature: fl
                 run.record(_failed(item, comp), None)
                 continue
             result = score_task(item.task, Response(item.task.id, comp.text, comp.tool_calls), run.rules)
-            stored = StoredResult(key, comp.text, comp.tool_calls, comp.finish_reason, result.to_dict(),
-                                  comp.latency_s, time.time())
-            run.record(_outcome(item, result, latency=comp.latency_s, cached=False, text=comp.text,
-                                tool_calls=comp.tool_calls), stored)
+            stored = StoredResult(
+                key, comp.text, comp.tool_calls, comp.finish_reason, result.to_dict(), comp.latency_s, time.time()
+            )
+            run.record(
+                _outcome(
+                    item, result, latency=comp.latency_s, cached=False, text=comp.text, tool_calls=comp.tool_calls
+                ),
+                stored,
+            )
 
     async def watchdog(tasks: list[asyncio.Task]) -> None:
         proc = getattr(server, "process", None)
@@ -520,12 +638,24 @@ async def _send_all(run: _Run, server: Any, *, concurrency: int, temperature: fl
                 await c.aclose()
 
 
-def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mapping[str, Any] | None = None,
-             category: str | Iterable[str] | None = None, limit: int | None = None, seed: int | None = None,
-             concurrency: int | None = None, backend: str | None = None, base_url: str | None = None,
-             use_cache: bool = True, progress: Callable[[Progress], None] | None = None,
-             max_tokens: int | None = None, status: Callable[[str], None] | None = None,
-             store: ResultStore | str | Path | None = None, rules: str | None = None) -> EvalReport:
+def evaluate(
+    model: str,
+    *,
+    suites: Sequence[str] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    category: str | Iterable[str] | None = None,
+    limit: int | None = None,
+    seed: int | None = None,
+    concurrency: int | None = None,
+    backend: str | None = None,
+    base_url: str | None = None,
+    use_cache: bool = True,
+    progress: Callable[[Progress], None] | None = None,
+    max_tokens: int | None = None,
+    status: Callable[[str], None] | None = None,
+    store: ResultStore | str | Path | None = None,
+    rules: str | None = None,
+) -> EvalReport:
     """Evaluate ``model`` on ``suites`` and return the report (see the module docs).
 
     Unset arguments come from ``settings`` (``eval.*``). Raises ``ModelRefused`` (vetting),
@@ -562,8 +692,9 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
                 timeout = max(timeout, CPU_VLLM_REQUEST_TIMEOUT)
 
     if backend == "endpoint" and not base_url:
-        raise InvalidArgument("--backend endpoint needs --base-url, the server's OpenAI-compatible URL "
-                         "(e.g. http://127.0.0.1:8000/v1)")
+        raise InvalidArgument(
+            "--backend endpoint needs --base-url, the server's OpenAI-compatible URL (e.g. http://127.0.0.1:8000/v1)"
+        )
     items = load_tasks(suites, category=category, limit=limit, seed=seed)
     if not items:
         raise InvalidArgument("no tasks selected; check --suite, --category and --limit")
@@ -575,13 +706,15 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
         # Only a name to go by: key the results by what the server says it serves, so a restart with other
         # weights under the same name does not bring the old scores back.
         say(f"attaching to {base_url}")
-        early_server = attached.enter_context(start_server(resolved.serve, backend=backend, settings=settings,
-                                                           base_url=base_url, served_name=resolved.served_name))
+        early_server = attached.enter_context(
+            start_server(
+                resolved.serve, backend=backend, settings=settings, base_url=base_url, served_name=resolved.served_name
+            )
+        )
         identity = endpoint_identity(early_server.base_url, early_server.model_name, timeout=min(timeout, 60.0))
         resolved.model_sha = f"{resolved.model_sha}@{identity['hash']}"
 
-    request_settings = {"protocol": REQUEST_PROTOCOL, "temperature": 0.0, "max_tokens": max_tokens,
-                        "backend": backend}
+    request_settings = {"protocol": REQUEST_PROTOCOL, "temperature": 0.0, "max_tokens": max_tokens, "backend": backend}
     if rules != "bitagent":  # results stored under other rules are kept apart (the default's hash is unchanged)
         request_settings["rules"] = rules
     if backend != "endpoint":
@@ -592,49 +725,74 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
     own_store = not isinstance(store, ResultStore)
     rs = store if isinstance(store, ResultStore) else ResultStore(store or default_path(settings))
     report = EvalReport(
-        model=resolved.label, model_sha=resolved.model_sha, backend=backend,
-        suites=[{"name": n, "hash": suite_info(n).hash, "tasks": sum(1 for it in items if it.suite == n)}
-                for n in dict.fromkeys(it.suite for it in items)],
-        settings={**request_settings, "rules": rules, "concurrency": concurrency, "request_timeout": timeout,
-                  "seed": seed,
-                  "limit": limit, "category": category if category is None or isinstance(category, str)
-                  else list(category)},
-        settings_hash=shash, total=len(items), vet=resolved.vet.to_dict() if resolved.vet is not None else None,
+        model=resolved.label,
+        model_sha=resolved.model_sha,
+        backend=backend,
+        suites=[
+            {"name": n, "hash": suite_info(n).hash, "tasks": sum(1 for it in items if it.suite == n)}
+            for n in dict.fromkeys(it.suite for it in items)
+        ],
+        settings={
+            **request_settings,
+            "rules": rules,
+            "concurrency": concurrency,
+            "request_timeout": timeout,
+            "seed": seed,
+            "limit": limit,
+            "category": category if category is None or isinstance(category, str) else list(category),
+        },
+        settings_hash=shash,
+        total=len(items),
+        vet=resolved.vet.to_dict() if resolved.vet is not None else None,
         endpoint=identity,
-        started_at=time.time(), store_path=str(rs.path),
-        task_index={(it.suite, it.task.id): it.task for it in items})
+        started_at=time.time(),
+        store_path=str(rs.path),
+        task_index={(it.suite, it.task.id): it.task for it in items},
+    )
     try:
         for gone in rs.reap_interrupted():  # runs left "running" by a process that was killed
             say(f"run {gone['run_id']} of {gone['model']} was interrupted (its process is gone)")
         last = rs.runs(resolved.model_sha, limit=1)
         if use_cache and last and last[0]["status"] == "interrupted":
             report.resumed_run = last[0]["run_id"]
-        report.run_id = rs.start_run(model=resolved.label, model_sha=resolved.model_sha, suites=report.suites,
-                                     settings=report.settings)
+        report.run_id = rs.start_run(
+            model=resolved.label, model_sha=resolved.model_sha, suites=report.suites, settings=report.settings
+        )
         done: list[TaskOutcome] = []
         todo_items, todo_keys = items, keys
         if use_cache:
             cached = rs.get_done(keys)
             todo_items, todo_keys = [], []
-            for it, k in zip(items, keys):
+            for it, k in zip(items, keys, strict=False):
                 hit = cached.get(k)
                 if hit is None:
                     todo_items.append(it)
                     todo_keys.append(k)
                     continue
                 if multi_turn_data(it.task) is not None:  # a conversation: its stored calls, checked again
-                    done.append(_outcome(it, score_conversation(it.task, stored=hit.text), latency=hit.latency_s,
-                                         cached=True, text=hit.text, tool_calls=None))
+                    done.append(
+                        _outcome(
+                            it,
+                            score_conversation(it.task, stored=hit.text),
+                            latency=hit.latency_s,
+                            cached=True,
+                            text=hit.text,
+                            tool_calls=None,
+                        )
+                    )
                     continue
                 # Re-score the stored answer: a scorer fix applies to cached answers too.
                 result = score_task(it.task, Response(it.task.id, hit.text, hit.tool_calls), rules)
-                done.append(_outcome(it, result, latency=hit.latency_s, cached=True, text=hit.text,
-                                     tool_calls=hit.tool_calls))
+                done.append(
+                    _outcome(it, result, latency=hit.latency_s, cached=True, text=hit.text, tool_calls=hit.tool_calls)
+                )
             if not done:
                 report.resumed_run = None  # nothing of it was stored: a fresh start, not a resume
             if done:
-                say((f"resuming interrupted run {report.resumed_run}: " if report.resumed_run else "")
-                    + f"{len(done)} of {len(items)} tasks answered before (cache); {len(todo_items)} to run")
+                say(
+                    (f"resuming interrupted run {report.resumed_run}: " if report.resumed_run else "")
+                    + f"{len(done)} of {len(items)} tasks answered before (cache); {len(todo_items)} to run"
+                )
         run = _Run(items=todo_items, keys=todo_keys, store=rs, progress=progress, total=len(items), done=done)
         run.rules = rules
         if progress is not None:
@@ -644,22 +802,44 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
                 if backend == "transformers":
                     concurrency = min(concurrency, TRANSFORMERS_MAX_CONCURRENCY)
                 if early_server is None:
-                    say(f"starting the model server ({backend})" if backend != "endpoint"
-                        else f"attaching to {base_url}")
-                with (contextlib.nullcontext(early_server) if early_server is not None else
-                      start_server(resolved.serve, backend=backend, settings=settings, base_url=base_url,
-                                   served_name=resolved.served_name)) as server:
+                    say(
+                        f"starting the model server ({backend})"
+                        if backend != "endpoint"
+                        else f"attaching to {base_url}"
+                    )
+                with (
+                    contextlib.nullcontext(early_server)
+                    if early_server is not None
+                    else start_server(
+                        resolved.serve,
+                        backend=backend,
+                        settings=settings,
+                        base_url=base_url,
+                        served_name=resolved.served_name,
+                    )
+                ) as server:
                     report.served_model = server.model_name
                     report.startup_s = getattr(server, "startup_s", None)
                     run.prompt_mode = getattr(server, "supports_tools", None) is False
-                    say(f"server ready at {server.base_url}; sending {len(todo_items)} tasks, "
-                        f"{min(concurrency, len(todo_items))} at a time")
+                    say(
+                        f"server ready at {server.base_url}; sending {len(todo_items)} tasks, "
+                        f"{min(concurrency, len(todo_items))} at a time"
+                    )
                     run.t0 = time.monotonic()
-                    asyncio.run(_send_all(run, server, concurrency=concurrency, temperature=0.0,
-                                          max_tokens=max_tokens, timeout=timeout, retries=2))
+                    asyncio.run(
+                        _send_all(
+                            run,
+                            server,
+                            concurrency=concurrency,
+                            temperature=0.0,
+                            max_tokens=max_tokens,
+                            timeout=timeout,
+                            retries=2,
+                        )
+                    )
         except (KeyboardInterrupt, SystemExit) as e:
             report.status, report.error = "interrupted", "interrupted (Ctrl-C or a stop signal)"
-            e.report = report  # type: ignore[attr-defined]  # the partial report, for the CLI's message
+            e.report = report  # type: ignore[union-attr]  # the partial report, for the CLI's message
             raise
         except BaseException as e:
             report.status, report.error = "error", f"{type(e).__name__}: {e}"[:500]
@@ -674,8 +854,10 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
             if report.status == "ok" and report.outcomes and all(o.request_error for o in report.outcomes):
                 first = next(o.request_error for o in report.outcomes)
                 report.status = "error"
-                report.error = (f"no task was answered: all {len(report.outcomes)} requests failed, the first with "
-                                f"{first}; fix the server (or --base-url) and run again")
+                report.error = (
+                    f"no task was answered: all {len(report.outcomes)} requests failed, the first with "
+                    f"{first}; fix the server (or --base-url) and run again"
+                )
             report.finished_at = time.time()
             with contextlib.suppress(Exception):
                 rs.finish_run(report.run_id, status=report.status, summary=report.run_summary())
@@ -686,8 +868,10 @@ def evaluate(model: str, *, suites: Sequence[str] | None = None, settings: Mappi
     if report.status == "error" and report.error and report.error.startswith("no task was answered"):
         raise EvalError(report.error, report)
     if report.status == "error":
-        raise EvalError(f"{report.error}; {len(report.outcomes)} of {report.total} tasks done and stored, "
-                        f"run again to resume", report)
+        raise EvalError(
+            f"{report.error}; {len(report.outcomes)} of {report.total} tasks done and stored, run again to resume",
+            report,
+        )
     return report
 
 

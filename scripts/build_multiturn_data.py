@@ -35,7 +35,10 @@ def _long_context() -> dict:
     spec = importlib.util.find_spec("bfcl_eval")
     if spec is None or not spec.submodule_search_locations:
         sys.exit("bfcl-eval is not installed: pip install --no-deps bfcl-eval==2026.3.23")
-    path = Path(list(spec.submodule_search_locations)[0]) / "eval_checker/multi_turn_eval/func_source_code/long_context.py"
+    path = (
+        Path(next(iter(spec.submodule_search_locations)))
+        / "eval_checker/multi_turn_eval/func_source_code/long_context.py"
+    )
     out = {}
     for node in ast.parse(path.read_text(encoding="utf-8")).body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):

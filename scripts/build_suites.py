@@ -26,8 +26,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bitagent_cli.tasks._types import Task
-from bitagent_cli.tasks.io import dump_task_line
+from bitagent_cli.tasks._types import Task  # noqa: E402 (after the sys.path insert)
+from bitagent_cli.tasks.io import dump_task_line  # noqa: E402 (after the sys.path insert)
 
 OUT = REPO / "bitagent_cli" / "tasks" / "data"
 GLAIVE_FILE = "glaive/glaive_toolcall_en_demo.json"

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Build the tiny random Llama used by the tests and the README's demo (offline, about a second).
 
-    python scripts/make_tiny_model.py ./tiny-model
-    bitagent eval-model ./tiny-model
+python scripts/make_tiny_model.py ./tiny-model
+bitagent eval-model ./tiny-model
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from bitagent_cli.serving.tiny import make_tiny_model  # noqa: E402
+from bitagent_cli.serving.tiny import make_tiny_model
 
 
 def main(argv: list[str] | None = None) -> int:

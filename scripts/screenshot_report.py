@@ -37,15 +37,26 @@ def find_chromium() -> str | None:
     return None
 
 
-def screenshot(html_path: Path, out_png: Path, *, width: int, height: int, chromium: str,
-               timeout_s: float = 60.0) -> None:
+def screenshot(
+    html_path: Path, out_png: Path, *, width: int, height: int, chromium: str, timeout_s: float = 60.0
+) -> None:
     """One PNG of ``html_path`` at ``width`` x ``height`` CSS px (raises on failure)."""
     out_png.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bitagent-chromium-") as profile:
-        cmd = [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-               "--no-first-run", "--disable-extensions", f"--user-data-dir={profile}",
-               "--force-device-scale-factor=1", f"--window-size={width},{height}",
-               f"--screenshot={out_png}", html_path.resolve().as_uri()]
+        cmd = [
+            chromium,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            "--disable-extensions",
+            f"--user-data-dir={profile}",
+            "--force-device-scale-factor=1",
+            f"--window-size={width},{height}",
+            f"--screenshot={out_png}",
+            html_path.resolve().as_uri(),
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
     if not out_png.is_file() or out_png.stat().st_size == 0:
         raise RuntimeError(f"chromium wrote no screenshot (exit {proc.returncode}): {proc.stderr[-500:]}")
@@ -73,19 +84,49 @@ def demo_report(n_per_suite: int = 48, seed: int = 1):
             calls, text = None, "I think you should call the API <script>alert(1)</script> yourself."
         else:
             tools = it.task.tools
-            calls = [{"id": "c", "type": "function", "function": {
-                "name": tools[0].name if tools else "f", "arguments": '{"unexpected": 1}'}}]
+            calls = [
+                {
+                    "id": "c",
+                    "type": "function",
+                    "function": {"name": tools[0].name if tools else "f", "arguments": '{"unexpected": 1}'},
+                }
+            ]
             text = None
         res = score_task(it.task, Response(it.task.id, text, calls))
-        outcomes.append(TaskOutcome(it.suite, it.task.id, it.task.category, bool(res.correct), float(res.score),
-                                    res.error, res.feedback, rng.uniform(0.1, 2), False, text, calls, None, res))
+        outcomes.append(
+            TaskOutcome(
+                it.suite,
+                it.task.id,
+                it.task.category,
+                bool(res.correct),
+                float(res.score),
+                res.error,
+                res.feedback,
+                rng.uniform(0.1, 2),
+                False,
+                text,
+                calls,
+                None,
+                res,
+            )
+        )
     names = list(dict.fromkeys(it.suite for it in items))
-    rep = EvalReport(model="org/demo-model-7b", model_sha="0123456789abcdef0123456789abcdef01234567",
-                     backend="vllm", suites=[{"name": n, "hash": suite_info(n).hash,
-                                              "tasks": sum(1 for it in items if it.suite == n)} for n in names],
-                     settings={"temperature": 0.0, "max_tokens": 512, "concurrency": 64}, settings_hash="demo",
-                     total=len(items), started_at=time.time() - 143, finished_at=time.time(), requests=len(items),
-                     run_id="demo", task_index={(it.suite, it.task.id): it.task for it in items})
+    rep = EvalReport(
+        model="org/demo-model-7b",
+        model_sha="0123456789abcdef0123456789abcdef01234567",
+        backend="vllm",
+        suites=[
+            {"name": n, "hash": suite_info(n).hash, "tasks": sum(1 for it in items if it.suite == n)} for n in names
+        ],
+        settings={"temperature": 0.0, "max_tokens": 512, "concurrency": 64},
+        settings_hash="demo",
+        total=len(items),
+        started_at=time.time() - 143,
+        finished_at=time.time(),
+        requests=len(items),
+        run_id="demo",
+        task_index={(it.suite, it.task.id): it.task for it in items},
+    )
     _summarise_into(rep, outcomes, items)
     return rep
 
@@ -97,8 +138,18 @@ def demo_compare():
     b.model = "org/my-finetune"
     sides = []
     for r in (a, b):
-        sides.append({"model": r.model, "model_sha": r.model_sha, "run_id": r.run_id, "status": r.status,
-                      "total": r.total, "completed": len(r.outcomes), "summary": r.summary, "by_suite": r.by_suite})
+        sides.append(
+            {
+                "model": r.model,
+                "model_sha": r.model_sha,
+                "run_id": r.run_id,
+                "status": r.status,
+                "total": r.total,
+                "completed": len(r.outcomes),
+                "summary": r.summary,
+                "by_suite": r.by_suite,
+            }
+        )
     rows = []
     for suite in sides[0]["by_suite"]:
         sa, sb = sides[0]["by_suite"][suite], sides[1]["by_suite"].get(suite) or {}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install bitagent with its test and CPU extras into .venv, then run the test suite.
-# Used by the README's test command and by .ci/run.
+# Used by the README's test command and by .ci/run. BITAGENT_INSTALL_ONLY=1: install, run no test (.ci/run
+# does that first, so that scripts/lint.sh's mypy sees the installed packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -11,4 +12,5 @@ python -m pip install -q --upgrade pip
 python -m pip install -q "torch==2.13.0" || python -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
 # cluster: Ray for tests/test_offline_cluster.py (a local Ray cluster; about 80 MB to download).
 python -m pip install -q -e '.[cpu,test,data,cluster]'
+[ "${BITAGENT_INSTALL_ONLY:-}" = 1 ] && exit 0
 exec python -m pytest "$@"

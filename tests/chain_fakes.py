@@ -45,7 +45,7 @@ GENESIS_MS = 1_750_000_000_000
 
 
 def _rao(tao: float) -> int:
-    return int(round(float(tao) * RAO))
+    return round(float(tao) * RAO)
 
 
 def _error_message(name: str) -> str:
@@ -119,15 +119,15 @@ class WeightsCall:
     netuid: int
     hotkey: str
     uid: int
-    uids: list[int] | None      # None for a timelocked commit (weights are encrypted)
-    weights: list[int] | None   # u16 values as submitted
+    uids: list[int] | None  # None for a timelocked commit (weights are encrypted)
+    weights: list[int] | None  # u16 values as submitted
     block: int
     version_key: int = 0
-    committed: bool = False        # commit-reveal (timelocked) instead of plain set
+    committed: bool = False  # commit-reveal (timelocked) instead of plain set
 
     def normalized(self) -> dict[int, float]:
         total = float(sum(self.weights or [])) or 1.0
-        return {u: w / total for u, w in zip(self.uids or [], self.weights or [])}
+        return {u: w / total for u, w in zip(self.uids or [], self.weights or [], strict=False)}
 
 
 @dataclass
@@ -153,8 +153,9 @@ class _Failure:
 class FakeChain:
     """Chain state plus failure injection; see the module docstring."""
 
-    def __init__(self, *, block: int = 1000, block_time: float = 12.0, fee_tao: float = 0.0,
-                 realtime_block_s: float = 0.0):
+    def __init__(
+        self, *, block: int = 1000, block_time: float = 12.0, fee_tao: float = 0.0, realtime_block_s: float = 0.0
+    ):
         self.block = int(block)
         self.block_time = float(block_time)
         self.fee_rao = _rao(fee_tao)
@@ -193,15 +194,29 @@ class FakeChain:
     def set_burn(self, netuid: int, tao: float) -> None:
         self.subnets[netuid].burn_rao = _rao(tao)
 
-    def register(self, netuid: int, hotkey: str, coldkey: str, *, stake: float = 0.0,
-                 validator_permit: bool = False, axon: tuple[str, int] | None = None) -> int:
+    def register(
+        self,
+        netuid: int,
+        hotkey: str,
+        coldkey: str,
+        *,
+        stake: float = 0.0,
+        validator_permit: bool = False,
+        axon: tuple[str, int] | None = None,
+    ) -> int:
         """Put a neuron on the subnet directly (no burn); returns its uid."""
         sn = self.subnets[netuid]
         existing = sn.by_hotkey(hotkey)
         if existing is not None:
             return existing.uid
-        n = FakeNeuron(uid=len(sn.neurons), hotkey=hotkey, coldkey=coldkey, stake_rao=_rao(stake),
-                       validator_permit=validator_permit, registered_at=self.block)
+        n = FakeNeuron(
+            uid=len(sn.neurons),
+            hotkey=hotkey,
+            coldkey=coldkey,
+            stake_rao=_rao(stake),
+            validator_permit=validator_permit,
+            registered_at=self.block,
+        )
         if axon is not None:
             ip = ipaddress.ip_address(axon[0])
             n.axon = (int(ip), int(axon[1]), ip.version)
@@ -215,8 +230,10 @@ class FakeChain:
     def set_commitment(self, netuid: int, hotkey: str, text: str | bytes, *, block: int | None = None) -> None:
         data = text.encode() if isinstance(text, str) else bytes(text)
         self.subnets[netuid].commitments[hotkey] = {
-            "deposit": 0, "block": self.block if block is None else block,
-            "info": {"fields": [{f"Raw{len(data)}": _hex(data)}]}}
+            "deposit": 0,
+            "block": self.block if block is None else block,
+            "info": {"fields": [{f"Raw{len(data)}": _hex(data)}]},
+        }
 
     def commitment(self, netuid: int, hotkey: str) -> str | None:
         rec = self.subnets[netuid].commitments.get(hotkey)
@@ -287,19 +304,24 @@ class FakeChain:
             yield self
 
     # -- extrinsics
-    def _result(self, ok: bool, ext: Extrinsic, error: str | None = None, message: str | None = None
-                ) -> ExtrinsicResult:
+    def _result(
+        self, ok: bool, ext: Extrinsic, error: str | None = None, message: str | None = None
+    ) -> ExtrinsicResult:
         ext.success, ext.error = ok, error
         idx = next(self._ext_index)
-        common = {"block_hash": f"0x{ext.block:064x}", "extrinsic_id": f"{ext.block}-{idx % 10000:04d}",
-                  "fee": Balance.from_rao(self.fee_rao)}
+        common = {
+            "block_hash": f"0x{ext.block:064x}",
+            "extrinsic_id": f"{ext.block}-{idx % 10000:04d}",
+            "fee": Balance.from_rao(self.fee_rao),
+        }
         if ok:
             return ExtrinsicResult(success=True, message="Success", **common)
         text = message or _error_message(error or "Other")
         return ExtrinsicResult(success=False, message=text, error=ChainError(text, error), **common)
 
-    def apply(self, module: str, function: str, params: dict, signer: str, *, shielded: bool = False
-              ) -> ExtrinsicResult:
+    def apply(
+        self, module: str, function: str, params: dict, signer: str, *, shielded: bool = False
+    ) -> ExtrinsicResult:
         with self._lock:
             self.advance(1)  # included in the next block
             ext = Extrinsic(module, function, dict(params), signer, self.block, success=False, shielded=shielded)
@@ -353,7 +375,7 @@ class FakeChain:
             return "AccountNotAllowedCommit"
         fields: list[dict] = []
         for entry in (p["info"] or {}).get("fields") or []:
-            for f in (entry if isinstance(entry, list) else [entry]):
+            for f in entry if isinstance(entry, list) else [entry]:
                 fields.append({k: (_hex(v) if isinstance(v, (bytes, bytearray)) else v) for k, v in f.items()})
         size = sum(len(bytes.fromhex(v[2:])) for f in fields for k, v in f.items() if k.startswith("Raw"))
         if sn.commit_space_bytes is not None:
@@ -364,8 +386,7 @@ class FakeChain:
         sn.commitments[signer] = {"deposit": 0, "block": self.block, "info": {"fields": fields}}
         return None
 
-    def _weights_checks(self, netuid: int, signer: str) -> tuple[str | None, FakeSubnet | None,
-                                                                  FakeNeuron | None]:
+    def _weights_checks(self, netuid: int, signer: str) -> tuple[str | None, FakeSubnet | None, FakeNeuron | None]:
         sn = self.subnets.get(netuid)
         if sn is None:
             return "SubnetNotExists", None, None
@@ -385,9 +406,17 @@ class FakeChain:
         if sn.commit_reveal:
             return "CommitRevealEnabled"
         n.last_update = self.block
-        self.weights_calls.append(WeightsCall(sn.netuid, signer, n.uid, [int(u) for u in p["dests"]],
-                                              [int(w) for w in p["weights"]], self.block,
-                                              int(p.get("version_key") or 0)))
+        self.weights_calls.append(
+            WeightsCall(
+                sn.netuid,
+                signer,
+                n.uid,
+                [int(u) for u in p["dests"]],
+                [int(w) for w in p["weights"]],
+                self.block,
+                int(p.get("version_key") or 0),
+            )
+        )
         return None
 
     _x_set_weights = _x_set_mechanism_weights
@@ -438,8 +467,13 @@ class FakeChain:
             n = s.by_hotkey(str(params[1])) if s else None
             return None if n is None else n.uid
         if key == ("System", "Account"):
-            return {"nonce": 0, "consumers": 0, "providers": 1, "sufficients": 0,
-                    "data": {"free": self.balances.get(str(params[0]), 0), "reserved": 0, "frozen": 0, "flags": 0}}
+            return {
+                "nonce": 0,
+                "consumers": 0,
+                "providers": 1,
+                "sufficients": 0,
+                "data": {"free": self.balances.get(str(params[0]), 0), "reserved": 0, "frozen": 0, "flags": 0},
+            }
         if key == ("Commitments", "CommitmentOf"):
             s = sn()
             return s.commitments.get(str(params[1])) if s else None
@@ -518,22 +552,33 @@ class FakeChain:
             s = self.subnets.get(int(params[0]))
             if s is None:
                 return None
-            vals = {"weights_rate_limit": ("u64", s.weights_rate_limit), "tempo": ("u16", s.tempo),
-                    "registration_allowed": ("bool", s.registration_allowed),
-                    "commit_reveal_weights_enabled": ("bool", s.commit_reveal),
-                    "immunity_period": ("u16", s.immunity_period), "max_burn": ("u64", 100 * RAO),
-                    "min_burn": ("u64", 0)}
+            vals = {
+                "weights_rate_limit": ("u64", s.weights_rate_limit),
+                "tempo": ("u16", s.tempo),
+                "registration_allowed": ("bool", s.registration_allowed),
+                "commit_reveal_weights_enabled": ("bool", s.commit_reveal),
+                "immunity_period": ("u16", s.immunity_period),
+                "max_burn": ("u64", 100 * RAO),
+                "min_burn": ("u64", 0),
+            }
             return [{"name": k, "value": {t: v}} for k, (t, v) in vals.items()]
         self.unhandled.add((api, method))
         return None
 
     def _neuron_lite(self, s: FakeSubnet, n: FakeNeuron) -> dict:
         ip, port, ip_type = n.axon or (0, 0, 4)
-        return {"uid": n.uid, "hotkey": n.hotkey, "coldkey": n.coldkey, "netuid": s.netuid, "active": n.active,
-                "validator_permit": n.validator_permit, "last_update": n.last_update,
-                "stake": [(n.coldkey, n.stake_rao)], "axon_info": {"ip": ip, "port": port, "ip_type": ip_type,
-                                                                    "protocol": 4, "version": 1},
-                "block_at_registration": n.registered_at}
+        return {
+            "uid": n.uid,
+            "hotkey": n.hotkey,
+            "coldkey": n.coldkey,
+            "netuid": s.netuid,
+            "active": n.active,
+            "validator_permit": n.validator_permit,
+            "last_update": n.last_update,
+            "stake": [(n.coldkey, n.stake_rao)],
+            "axon_info": {"ip": ip, "port": port, "ip_type": ip_type, "protocol": 4, "version": 1},
+            "block_at_registration": n.registered_at,
+        }
 
     def _metagraph(self, s: FakeSubnet) -> dict:
         ns = s.neurons
@@ -542,21 +587,46 @@ class FakeChain:
             return [f(n) for n in ns]
 
         return {
-            "netuid": s.netuid, "name": list(b"bitagent"), "symbol": list("α".encode()), "block": self.block,
-            "tempo": s.tempo, "last_step": s.last_epoch_block, "blocks_since_last_step": self.block - s.last_epoch_block,
-            "owner_hotkey": s.owner_hotkey or "", "owner_coldkey": s.owner_coldkey or "",
-            "network_registered_at": 0, "num_uids": len(ns), "max_uids": s.max_uids,
-            "hotkeys": col(lambda n: n.hotkey), "coldkeys": col(lambda n: n.coldkey),
+            "netuid": s.netuid,
+            "name": list(b"bitagent"),
+            "symbol": list("α".encode()),
+            "block": self.block,
+            "tempo": s.tempo,
+            "last_step": s.last_epoch_block,
+            "blocks_since_last_step": self.block - s.last_epoch_block,
+            "owner_hotkey": s.owner_hotkey or "",
+            "owner_coldkey": s.owner_coldkey or "",
+            "network_registered_at": 0,
+            "num_uids": len(ns),
+            "max_uids": s.max_uids,
+            "hotkeys": col(lambda n: n.hotkey),
+            "coldkeys": col(lambda n: n.coldkey),
             "identities": col(lambda n: None),
-            "axons": col(lambda n: {"ip": (n.axon or (0, 0, 4))[0], "port": (n.axon or (0, 0, 4))[1],
-                                    "ip_type": (n.axon or (0, 0, 4))[2], "protocol": 4, "version": 1}),
-            "active": col(lambda n: n.active), "validator_permit": col(lambda n: n.validator_permit),
-            "last_update": col(lambda n: n.last_update), "block_at_registration": col(lambda n: n.registered_at),
-            "rank": col(lambda n: 0), "trust": col(lambda n: 0), "consensus": col(lambda n: 0),
-            "incentives": col(lambda n: n.incentive), "dividends": col(lambda n: 0),
-            "pruning_score": col(lambda n: 0), "emission": col(lambda n: 0),
-            "alpha_stake": col(lambda n: n.stake_rao), "tao_stake": col(lambda n: 0),
-            "total_stake": col(lambda n: n.stake_rao), "tao_in": 0, "alpha_in": 0,
+            "axons": col(
+                lambda n: {
+                    "ip": (n.axon or (0, 0, 4))[0],
+                    "port": (n.axon or (0, 0, 4))[1],
+                    "ip_type": (n.axon or (0, 0, 4))[2],
+                    "protocol": 4,
+                    "version": 1,
+                }
+            ),
+            "active": col(lambda n: n.active),
+            "validator_permit": col(lambda n: n.validator_permit),
+            "last_update": col(lambda n: n.last_update),
+            "block_at_registration": col(lambda n: n.registered_at),
+            "rank": col(lambda n: 0),
+            "trust": col(lambda n: 0),
+            "consensus": col(lambda n: 0),
+            "incentives": col(lambda n: n.incentive),
+            "dividends": col(lambda n: 0),
+            "pruning_score": col(lambda n: 0),
+            "emission": col(lambda n: 0),
+            "alpha_stake": col(lambda n: n.stake_rao),
+            "tao_stake": col(lambda n: 0),
+            "total_stake": col(lambda n: n.stake_rao),
+            "tao_in": 0,
+            "alpha_in": 0,
         }
 
 
@@ -569,7 +639,7 @@ class FakeSubstrate:
         self.token_symbols: dict[int, str] = {}
         self.connected = False
         self._nonces: dict[str, int] = {}
-        self._inner: dict[str, tuple[Any, str]] = {}      # inner hash -> (call, signer) of a shielded call
+        self._inner: dict[str, tuple[Any, str]] = {}  # inner hash -> (call, signer) of a shielded call
         self._inner_results: dict[str, ExtrinsicResult] = {}
 
     def balance(self, rao: int, netuid: int = 0) -> Balance:
@@ -611,23 +681,27 @@ class FakeSubstrate:
         number = self.chain.block if block_number is None else block_number
         return {"header": {"number": number, "hash": await self.block_hash(number)}, "extrinsics": []}
 
-    async def query(self, module: str, storage_function: str, params: list | None = None,
-                    block_hash: str | None = None) -> Any:
+    async def query(
+        self, module: str, storage_function: str, params: list | None = None, block_hash: str | None = None
+    ) -> Any:
         self._read()
         return self.chain.storage(module, storage_function, list(params or []))
 
-    async def map_has_entries(self, module: str, storage_function: str, params: list,
-                              block_hash: str | None = None) -> bool:
+    async def map_has_entries(
+        self, module: str, storage_function: str, params: list, block_hash: str | None = None
+    ) -> bool:
         return bool(await self.query_map(module, storage_function, params, block_hash))
 
-    async def query_map(self, module: str, storage_function: str, params: list | None = None,
-                        block_hash: str | None = None) -> list[tuple[Any, Any]]:
+    async def query_map(
+        self, module: str, storage_function: str, params: list | None = None, block_hash: str | None = None
+    ) -> list[tuple[Any, Any]]:
         if (module, storage_function) != ("SubtensorModule", "TokenSymbol"):
             self._read()
         return self.chain.storage_map(module, storage_function, list(params or []))
 
-    async def query_batch(self, module: str, storage_function: str, param_sets: list[list],
-                          block_hash: str | None = None) -> list[Any]:
+    async def query_batch(
+        self, module: str, storage_function: str, param_sets: list[list], block_hash: str | None = None
+    ) -> list[Any]:
         return [await self.query(module, storage_function, list(p)) for p in param_sets]
 
     async def runtime_call(self, api: str, method: str, params: list, block_hash: str | None = None) -> Any:
@@ -680,8 +754,16 @@ class FakeSubstrate:
     async def find_extrinsic(self, extrinsic_hash: str, block_hash: str) -> ExtrinsicResult | None:
         return self._inner_results.get(extrinsic_hash)
 
-    async def submit(self, call: Any, keypair: Any, *, nonce: int | None = None, period: int | None = None,
-                     wait_for_inclusion: bool = True, wait_for_finalization: bool = True) -> ExtrinsicResult:
+    async def submit(
+        self,
+        call: Any,
+        keypair: Any,
+        *,
+        nonce: int | None = None,
+        period: int | None = None,
+        wait_for_inclusion: bool = True,
+        wait_for_finalization: bool = True,
+    ) -> ExtrinsicResult:
         if not self.connected:
             raise bt.ConnectionNotReady("FakeSubstrate is not connected")
         self.chain._maybe_drop("submit")
@@ -700,14 +782,20 @@ class FakeSubstrate:
                 # the inner extrinsic lands in the carrier's block in this fake
                 res = self._inner_results[inner_hash]
                 self._inner_results[inner_hash] = ExtrinsicResult(
-                    success=res.success, message=res.message, block_hash=carrier.block_hash,
-                    extrinsic_id=carrier.extrinsic_id, fee=res.fee, error=res.error)
+                    success=res.success,
+                    message=res.message,
+                    block_hash=carrier.block_hash,
+                    extrinsic_id=carrier.extrinsic_id,
+                    fee=res.fee,
+                    error=res.error,
+                )
                 del self._inner[inner_hash]
             return carrier
         return self.chain.apply(module, function, dict(params), signer)
 
-    async def submit_signed(self, extrinsic: Any, keypair: Any, *, wait_for_inclusion: bool = True,
-                            wait_for_finalization: bool = True) -> ExtrinsicResult:
+    async def submit_signed(
+        self, extrinsic: Any, keypair: Any, *, wait_for_inclusion: bool = True, wait_for_finalization: bool = True
+    ) -> ExtrinsicResult:
         raise NotImplementedError
 
     async def prepare(self, call: Any, **kw: Any) -> Any:
@@ -743,13 +831,20 @@ class TestWallet:
         return {"wallet.name": self.name, "wallet.hotkey": self.hotkey, "wallet.path": self.path, **extra}
 
 
-def make_wallet(path: str | Path, name: str = "test", hotkey: str = "default", *,
-                password: str | None = None, hotkeys: tuple[str, ...] = ()) -> TestWallet:
+def make_wallet(
+    path: str | Path,
+    name: str = "test",
+    hotkey: str = "default",
+    *,
+    password: str | None = None,
+    hotkeys: tuple[str, ...] = (),
+) -> TestWallet:
     """Create a wallet for tests (unencrypted coldkey unless ``password``; encryption takes seconds)."""
     path = str(path)
     w = bt.Wallet(name, hotkey, path=path)
-    w.create_new_coldkey(use_password=password is not None, coldkey_password=password, suppress=True,
-                         on_mnemonic=lambda m: None)
+    w.create_new_coldkey(
+        use_password=password is not None, coldkey_password=password, suppress=True, on_mnemonic=lambda m: None
+    )
     w.create_new_hotkey(suppress=True, on_mnemonic=lambda m: None)
     for extra in hotkeys:
         bt.Wallet(name, extra, path=path).create_new_hotkey(suppress=True, on_mnemonic=lambda m: None)

@@ -23,8 +23,9 @@ from bitagent_cli.neurons.offline import OfflineOutcome
 
 
 class ScriptedEvaluator:
-    def __init__(self, root: str | Path, behaviour: dict[str, str] | None = None, default: str = "ok",
-                 score: float = 0.5):
+    def __init__(
+        self, root: str | Path, behaviour: dict[str, str] | None = None, default: str = "ok", score: float = 0.5
+    ):
         self.root = str(root)
         self.behaviour = dict(behaviour or {})
         self.default = default
@@ -85,11 +86,16 @@ class AnyModelServer:
             calls = self.answers.get(_key_of_body(body)) if "good" in str(body.get("model")) else WRONG
             if calls:
                 message = {"role": "assistant", "content": None, "tool_calls": calls}
-        return {"id": "chatcmpl-x", "object": "chat.completion", "model": body.get("model"),
-                "choices": [{"index": 0, "message": message,
-                             "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}]}
+        return {
+            "id": "chatcmpl-x",
+            "object": "chat.completion",
+            "model": body.get("model"),
+            "choices": [
+                {"index": 0, "message": message, "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}
+            ],
+        }
 
-    def start(self) -> "AnyModelServer":
+    def start(self) -> AnyModelServer:
         srv = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -123,8 +129,7 @@ class AnyModelServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
@@ -133,7 +138,7 @@ class AnyModelServer:
             self._httpd.shutdown()
             self._httpd.server_close()
 
-    def __enter__(self) -> "AnyModelServer":
+    def __enter__(self) -> AnyModelServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

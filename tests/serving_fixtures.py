@@ -28,7 +28,7 @@ import pytest
 #            on the first POST)
 # FAKE_DELAY: seconds before listening; FAKE_ARGV_FILE: write argv as JSON there;
 # FAKE_PIDS_FILE: write {"pid", "pgid", "children"} there.
-FAKE_SERVER = r'''
+FAKE_SERVER = r"""
 import http.server, json, os, signal, subprocess, sys, time
 
 args = sys.argv[1:]
@@ -96,7 +96,7 @@ class H(http.server.BaseHTTPRequestHandler):
 srv = http.server.ThreadingHTTPServer((opts.get("host", "127.0.0.1"), int(opts.get("port", "8000"))), H)
 print("Application startup complete.", flush=True)
 srv.serve_forever()
-'''
+"""
 
 
 def _wait_gone(pids, timeout: float = 10.0) -> bool:
@@ -139,8 +139,9 @@ def fake_vllm(tmp_path, monkeypatch) -> Path:
     from bitagent_cli.serving import backends
 
     real = backends.importlib.util.find_spec
-    monkeypatch.setattr(backends.importlib.util, "find_spec",
-                        lambda name, *a: None if name == "vllm" else real(name, *a))
+    monkeypatch.setattr(
+        backends.importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real(name, *a)
+    )
     return argv_file
 
 
@@ -156,8 +157,13 @@ def tiny_server(tiny_model_dir, tmp_path_factory):
     from bitagent_cli.serving import start_server
 
     logs = tmp_path_factory.mktemp("server-logs")
-    with start_server(str(tiny_model_dir), backend="transformers", served_name="tiny-model",
-                      settings={"startup_timeout": 120}, log_dir=logs) as server:
+    with start_server(
+        str(tiny_model_dir),
+        backend="transformers",
+        served_name="tiny-model",
+        settings={"startup_timeout": 120},
+        log_dir=logs,
+    ) as server:
         yield server
     from bitagent_cli.serving.process import group_alive
 

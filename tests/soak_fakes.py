@@ -60,24 +60,40 @@ def hotkey(i: int) -> str:
     return f"5Miner{i:05d}"
 
 
-def make_validator(n: int, state_path: str | Path, *, sample_size: int = 16, rate_limit: int = 2,
-                   query_log_steps: int = 10080, maintain_every: int = 60,
-                   synchronous: str = "OFF") -> tuple[Validator, LeanChain]:
+def make_validator(
+    n: int,
+    state_path: str | Path,
+    *,
+    sample_size: int = 16,
+    rate_limit: int = 2,
+    query_log_steps: int = 10080,
+    maintain_every: int = 60,
+    synchronous: str = "OFF",
+) -> tuple[Validator, LeanChain]:
     """The validator over ``n`` stand-in miners, its state at ``state_path`` (no fsync by default: the
     disk's speed is not what a soak measures)."""
     neurons = [NeuronInfo(0, ME, None, True, 5000.0)] + [
-        NeuronInfo(i, hotkey(i), f"10.{i // 65536}.{i // 256 % 256}.{i % 256}:8091") for i in range(1, n + 1)]
+        NeuronInfo(i, hotkey(i), f"10.{i // 65536}.{i // 256 % 256}.{i % 256}:8091") for i in range(1, n + 1)
+    ]
     chain = LeanChain(neurons, rate_limit=rate_limit)
     half = max(1, n // 2)
-    chain.commits = {hotkey(i): Commit(hotkey(i), f"org/model-{i % half}", f"{i % half:040x}", 10 + i)
-                     for i in range(1, n + 1)}
+    chain.commits = {
+        hotkey(i): Commit(hotkey(i), f"org/model-{i % half}", f"{i % half:040x}", 10 + i) for i in range(1, n + 1)
+    }
     state = ValidatorState(state_path, synchronous=synchronous)
     for j in range(0, half, 2):  # a quarter of the models already have an offline score
         state.record_offline(f"{j:040x}", f"org/model-{j}", (j % 10) / 10, "ok")
     kinds = {hotkey(i): ("good", "garbage", "dead")[i % 3] for i in range(1, n + 1)}
-    config = ValidatorConfig(sample_size=sample_size, query_timeout=1.0, step_seconds=0, ema_alpha=0.1,
-                             offline=True, chain_timeout=30.0, query_log_steps=query_log_steps,
-                             maintain_every=maintain_every)
+    config = ValidatorConfig(
+        sample_size=sample_size,
+        query_timeout=1.0,
+        step_seconds=0,
+        ema_alpha=0.1,
+        offline=True,
+        chain_timeout=30.0,
+        query_log_steps=query_log_steps,
+        maintain_every=maintain_every,
+    )
     v = Validator(chain, hotkey=ME, state=state, client=LeanMiners(kinds), task_source=source, config=config)
     return v, chain
 

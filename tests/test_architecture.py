@@ -39,8 +39,11 @@ def _area(p: Path) -> str:
 
 
 def test_only_chain_imports_bittensor():
-    offenders = [str(p.relative_to(PKG)) for p in _modules()
-                 if _area(p) != "chain" and any(m == "bittensor" or m.startswith("bittensor.") for m in _imports(p))]
+    offenders = [
+        str(p.relative_to(PKG))
+        for p in _modules()
+        if _area(p) != "chain" and any(m == "bittensor" or m.startswith("bittensor.") for m in _imports(p))
+    ]
     assert offenders == []
 
 
@@ -70,8 +73,11 @@ def test_nothing_imports_cli_or_neurons_except_cli():
 
 def test_config_imports_nothing_of_ours():
     for p in (PKG / "config").rglob("*.py"):
-        assert not [m for m in _imports(p) if m.startswith("bitagent_cli")
-                    and not m.startswith(("bitagent_cli.config", "bitagent_cli.errors"))]
+        assert not [
+            m
+            for m in _imports(p)
+            if m.startswith("bitagent_cli") and not m.startswith(("bitagent_cli.config", "bitagent_cli.errors"))
+        ]
 
 
 def test_errors_module_imports_nothing_of_ours():

@@ -33,8 +33,13 @@ def test_report_carries_the_summary_of_bfcl_full_else_bfcl():
 
 
 def test_offline_score_is_accuracy_unless_bfcl_overall_is_asked_for():
-    r = report({"bfcl-full": cats(simple=1.0, multiple=1.0, parallel=1.0, parallel_multiple=1.0,
-                                  simple_java=1.0, simple_javascript=1.0)})
+    r = report(
+        {
+            "bfcl-full": cats(
+                simple=1.0, multiple=1.0, parallel=1.0, parallel_multiple=1.0, simple_java=1.0, simple_javascript=1.0
+            )
+        }
+    )
     assert offline_score(r) == offline_score(r, "accuracy") == 0.75
     assert offline_score(r, "bfcl_overall") == pytest.approx(0.10)  # non-live only: 0.10 x 100%
     assert offline_score(report({"glaive": cats(simple=1.0)}), "bfcl_overall") == 0.0
@@ -44,7 +49,9 @@ def test_offline_score_is_accuracy_unless_bfcl_overall_is_asked_for():
 
 def test_the_setting_takes_only_its_choices():
     assert load_settings()["validator.offline_score"] == "accuracy"
-    assert load_settings(overrides={"validator.offline_score": "bfcl_overall"})["validator.offline_score"] == \
-        "bfcl_overall"
+    assert (
+        load_settings(overrides={"validator.offline_score": "bfcl_overall"})["validator.offline_score"]
+        == "bfcl_overall"
+    )
     with pytest.raises(ConfigError, match="accuracy, bfcl_overall"):
         load_settings(overrides={"validator.offline_score": "overall"})

@@ -5,9 +5,9 @@ resolution and the btauth/1 request signing wrappers."""
 from __future__ import annotations
 
 import pytest
+
 pytest.register_assert_rewrite("chain_fakes")
 from chain_fakes import make_wallet  # noqa: E402
-
 
 LOCAL = {"chain.network": "local"}
 
@@ -19,7 +19,9 @@ def net(tmp_path, fake_chain):
     m = make_wallet(tmp_path / "w", "min", "hk")
     fake_chain.register(76, v.hotkey_ss58, v.coldkey_ss58, stake=5000.0, validator_permit=True)
     fake_chain.register(76, m.hotkey_ss58, m.coldkey_ss58, axon=("203.0.113.7", 8091))
-    fake_chain.register(76, "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty")
+    fake_chain.register(
+        76, "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
+    )
     return v, m
 
 
@@ -155,24 +157,46 @@ def test_auth_sign_and_verify(tmp_path):
     m = make_wallet(tmp_path, "m", "hk")
     wallet = load_wallet(v.settings())
     body = b'{"task": 1}'
-    headers = auth.sign_request(wallet, method="post", path="http://1.2.3.4:8091/query?x=1", body=body,
-                                receiver_hotkey=m.hotkey_ss58)
+    headers = auth.sign_request(
+        wallet, method="post", path="http://1.2.3.4:8091/query?x=1", body=body, receiver_hotkey=m.hotkey_ss58
+    )
     cache = auth.ReplayCache()
-    assert auth.verify_request(headers, body, method="POST", path="/query?x=1", self_hotkey=m.hotkey_ss58,
-                               replay_cache=cache) == v.hotkey_ss58
+    assert (
+        auth.verify_request(
+            headers, body, method="POST", path="/query?x=1", self_hotkey=m.hotkey_ss58, replay_cache=cache
+        )
+        == v.hotkey_ss58
+    )
     with pytest.raises(auth.ReplayedRequest):
-        auth.verify_request(headers, body, method="POST", path="/query?x=1", self_hotkey=m.hotkey_ss58,
-                            replay_cache=cache)
+        auth.verify_request(
+            headers, body, method="POST", path="/query?x=1", self_hotkey=m.hotkey_ss58, replay_cache=cache
+        )
     fresh = auth.sign_request(wallet, method="POST", path="/query?x=1", body=body, receiver_hotkey=m.hotkey_ss58)
-    for kw, err in (({"body": b"tampered"}, auth.BadSignature), ({"self_hotkey": v.hotkey_ss58}, auth.WrongReceiver),
-                    ({"path": "/other"}, auth.BadSignature)):
+    for kw, err in (
+        ({"body": b"tampered"}, auth.BadSignature),
+        ({"self_hotkey": v.hotkey_ss58}, auth.WrongReceiver),
+        ({"path": "/other"}, auth.BadSignature),
+    ):
         args = {"body": body, "path": "/query?x=1", "self_hotkey": m.hotkey_ss58, **kw}
         with pytest.raises(err):
-            auth.verify_request(fresh, args["body"], method="POST", path=args["path"],
-                                self_hotkey=args["self_hotkey"], replay_cache=auth.ReplayCache())
+            auth.verify_request(
+                fresh,
+                args["body"],
+                method="POST",
+                path=args["path"],
+                self_hotkey=args["self_hotkey"],
+                replay_cache=auth.ReplayCache(),
+            )
     with pytest.raises(auth.StaleRequest):
-        auth.verify_request(fresh, body, method="POST", path="/query?x=1", self_hotkey=m.hotkey_ss58,
-                            replay_cache=auth.ReplayCache(), now_ns=int(fresh["X-Bittensor-Nonce"]) + 60 * 10**9)
+        auth.verify_request(
+            fresh,
+            body,
+            method="POST",
+            path="/query?x=1",
+            self_hotkey=m.hotkey_ss58,
+            replay_cache=auth.ReplayCache(),
+            now_ns=int(fresh["X-Bittensor-Nonce"]) + 60 * 10**9,
+        )
     with pytest.raises(auth.AuthError):
         auth.verify_request({}, body, method="POST", path="/query", self_hotkey=m.hotkey_ss58)
     # a raw keypair signs as itself

@@ -23,8 +23,15 @@ def _closed_port() -> int:
 
 def _bitagent(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "bitagent_cli", *args], capture_output=True, text=True, check=False,
-                          timeout=120, env=env, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "bitagent_cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env=env,
+        cwd=REPO,
+    )
 
 
 @pytest.mark.slow

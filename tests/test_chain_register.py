@@ -8,9 +8,9 @@ import json
 import shutil
 
 import pytest
+
 pytest.register_assert_rewrite("chain_fakes")
 from chain_fakes import make_wallet  # noqa: E402
-
 
 PASSWORD = "correct horse battery staple"
 
@@ -268,6 +268,17 @@ def test_help_documents_the_exit_codes(run_cli):
 
 
 def test_dotted_seed_flags_still_work(run_cli, fake_chain, wallet):
-    code, out, _ = run_cli("register", "--wallet.name", wallet.name, "--wallet.hotkey", wallet.hotkey,
-                           "--wallet.path", wallet.path, "--subtensor.network", "local", "-y", "--json")
+    code, out, _ = run_cli(
+        "register",
+        "--wallet.name",
+        wallet.name,
+        "--wallet.hotkey",
+        wallet.hotkey,
+        "--wallet.path",
+        wallet.path,
+        "--subtensor.network",
+        "local",
+        "-y",
+        "--json",
+    )
     assert code == 0 and _json(out)["uid"] == 0

@@ -7,9 +7,9 @@ import json
 from types import SimpleNamespace
 
 import pytest
+
 pytest.register_assert_rewrite("chain_fakes")
 from chain_fakes import make_wallet  # noqa: E402
-
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 FP = "f1" * 32
@@ -34,8 +34,15 @@ def vetted(monkeypatch):
         repo, _, rev = ref.partition("@")
         if repo.endswith("/refused"):
             raise vetting.ModelRefused(f"{repo}: has custom code (auto_map); refused")
-        return SimpleNamespace(repo=repo, sha=SHA2 if rev == "v2" else SHA, params=1_000_000, license="apache-2.0",
-                               size_bytes=2_000_000, local_path=None, fingerprint=FP)
+        return SimpleNamespace(
+            repo=repo,
+            sha=SHA2 if rev == "v2" else SHA,
+            params=1_000_000,
+            license="apache-2.0",
+            size_bytes=2_000_000,
+            local_path=None,
+            fingerprint=FP,
+        )
 
     def fake_fingerprint(repo, sha, **kw):  # the Hub's file metadata for --show
         calls.append(("fingerprint", repo, sha))
@@ -81,8 +88,9 @@ def test_commit_read_back_and_show(run_cli, fake_chain, miner, vetted):
 
 def test_show_another_hotkey_by_address_or_name(run_cli, fake_chain, miner):
     fake_chain.set_commitment(76, "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", f"hf:a/b@{SHA}")
-    code, out, _ = run_cli("submit-model", "--show", "--hotkey", "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
-                           "--json")
+    code, out, _ = run_cli(
+        "submit-model", "--show", "--hotkey", "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", "--json"
+    )
     assert code == 0 and _json(out)["model"] == {"repo": "a/b", "sha": SHA}
     # no Hub here (HF_HUB_OFFLINE): the commitment is still shown, the fingerprint says why it is missing
     assert _json(out)["fingerprint"] is None and "HF_HUB_OFFLINE" in _json(out)["fingerprint_error"]
@@ -149,8 +157,8 @@ def test_confirmation_and_usage(run_cli, fake_chain, miner, vetted):
     code, _, err = run_cli("submit-model", "org/m", *miner.flags)  # no terminal, no -y
     assert code == 2 and "-y" in err
     assert fake_chain.extrinsics == []
-    assert run_cli("submit-model", *miner.flags)[0] == 2                          # no model
-    assert run_cli("submit-model", "org/m", "--show", *miner.flags)[0] == 2       # both
+    assert run_cli("submit-model", *miner.flags)[0] == 2  # no model
+    assert run_cli("submit-model", "org/m", "--show", *miner.flags)[0] == 2  # both
     assert run_cli("submit-model", "org/m", "--hotkey", "x", *miner.flags)[0] == 2
 
 
@@ -169,8 +177,14 @@ def test_library_submit_with_injected_vet(fake_chain, miner):
         return SimpleNamespace(repo="org/lib", sha=SHA, local_path=None)
 
     with connect(miner.settings(**{"chain.network": "local"})) as chain:
-        out = submit_model(chain, load_wallet(miner.settings()), 76, "org/lib", vet=vet,
-                           settings={"eval.max_params_b": 3.0, "eval.max_download_gb": 1.0})
+        out = submit_model(
+            chain,
+            load_wallet(miner.settings()),
+            76,
+            "org/lib",
+            vet=vet,
+            settings={"eval.max_params_b": 3.0, "eval.max_download_gb": 1.0},
+        )
         assert out.verified and out.committed
         got = chain.get_commitments(76)
     assert parse_commitment(got[miner.hotkey_ss58][0]).ref == f"org/lib@{SHA}"
@@ -195,9 +209,20 @@ def test_parse_and_format_commitment():
     text = format_commitment(ref)
     assert text == f"hf:Org-1/model_v2.5@{SHA}" and parse_commitment(text) == ref
     assert parse_commitment(f"Org-1/model_v2.5@{SHA}") == ref  # bare form accepted
-    for bad in (None, "", "hello", f"hf:org/m@{SHA[:-1]}", f"hf:org/m@{SHA.upper()}", f"hf:org@{SHA}",
-                f"hf:org/m/x@{SHA}", f"hf:../m@{SHA}", f"hf:org/m@{SHA}\n", "hf:org/m@main", "x" * 300,
-                f"hf:org/m @{SHA}"):
+    for bad in (
+        None,
+        "",
+        "hello",
+        f"hf:org/m@{SHA[:-1]}",
+        f"hf:org/m@{SHA.upper()}",
+        f"hf:org@{SHA}",
+        f"hf:org/m/x@{SHA}",
+        f"hf:../m@{SHA}",
+        f"hf:org/m@{SHA}\n",
+        "hf:org/m@main",
+        "x" * 300,
+        f"hf:org/m @{SHA}",
+    ):
         assert parse_commitment(bad) is None, bad
     with pytest.raises(ValueError):
         format_commitment(ModelRef("org/" + "m" * 96, SHA))  # > 128 bytes

@@ -10,9 +10,9 @@ import stat
 from pathlib import Path
 
 import pytest
+
 pytest.register_assert_rewrite("chain_fakes")
 from chain_fakes import make_wallet  # noqa: E402
-
 
 PASSWORD = "s3cret-wallet-pass"
 
@@ -33,8 +33,9 @@ def _key_files(root: Path) -> list[Path]:
 
 def test_no_password_test_keys_with_json(run_cli, tmp_path):
     wp = tmp_path / "wallets"
-    code, out, err = run_cli("wallet-setup", "--role", "miner", "-w", "m", "-H", "hk", "--wallet-path", str(wp),
-                             "--no-password", "--json")
+    code, out, err = run_cli(
+        "wallet-setup", "--role", "miner", "-w", "m", "-H", "hk", "--wallet-path", str(wp), "--no-password", "--json"
+    )
     assert code == 0, err
     obj = _json(out)
     assert obj["ok"] is True and obj["role"] == "miner" and obj["wallet"] == "m"
@@ -56,8 +57,20 @@ def test_encrypted_coldkey_from_env_password_and_secrets_stay_secret(run_cli, tm
     wp, mfile = tmp_path / "wallets", tmp_path / "mnemonics.txt"
     monkeypatch.setenv("BT_WALLET_PASSWORD", PASSWORD)
     caplog.set_level("DEBUG")
-    code, out, err = run_cli("wallet-setup", "--role", "validator", "-w", "v", "-H", "hk", "--wallet-path", str(wp),
-                             "--mnemonic-out", str(mfile), "-v")
+    code, out, err = run_cli(
+        "wallet-setup",
+        "--role",
+        "validator",
+        "-w",
+        "v",
+        "-H",
+        "hk",
+        "--wallet-path",
+        str(wp),
+        "--mnemonic-out",
+        str(mfile),
+        "-v",
+    )
     assert code == 0, err
     assert _mode(mfile) == 0o600
     lines = [ln for ln in mfile.read_text().splitlines() if not ln.startswith("#")]
@@ -65,7 +78,7 @@ def test_encrypted_coldkey_from_env_password_and_secrets_stay_secret(run_cli, tm
     phrases = [ln.split(": ", 1)[1] for ln in lines]
     assert all(len(p.split()) == 12 for p in phrases)
     shown = out + err + caplog.text
-    for secret in phrases + [PASSWORD]:
+    for secret in [*phrases, PASSWORD]:
         assert secret not in shown
     for word_run in (" ".join(p.split()[:3]) for p in phrases):  # not even part of a phrase
         assert word_run not in shown
@@ -82,14 +95,25 @@ def test_password_file_and_json_never_contain_secrets(run_cli, tmp_path, caplog)
     wp, pw, mfile = tmp_path / "wallets", tmp_path / "pw", tmp_path / "m.txt"
     pw.write_text(PASSWORD + "\n")
     caplog.set_level("DEBUG")
-    code, out, err = run_cli("wallet-setup", "-w", "p", "--wallet-path", str(wp), "--password-file", str(pw),
-                             "--mnemonic-out", str(mfile), "--json", "-vv")
+    code, out, err = run_cli(
+        "wallet-setup",
+        "-w",
+        "p",
+        "--wallet-path",
+        str(wp),
+        "--password-file",
+        str(pw),
+        "--mnemonic-out",
+        str(mfile),
+        "--json",
+        "-vv",
+    )
     assert code == 0, err
     obj = _json(out)
     assert obj["created"][0]["encrypted"] is True and obj["mnemonics_saved"] == 2
     assert obj["mnemonic_out"] == str(mfile)
     phrases = [ln.split(": ", 1)[1] for ln in mfile.read_text().splitlines() if not ln.startswith("#")]
-    for secret in phrases + [PASSWORD]:
+    for secret in [*phrases, PASSWORD]:
         assert secret not in out + err + caplog.text
 
 
@@ -125,12 +149,29 @@ def test_existing_coldkey_is_kept_and_new_hotkeys_added(run_cli, tmp_path):
 
 def test_count_creates_numbered_hotkeys(run_cli, tmp_path):
     wp = tmp_path / "wallets"
-    code, out, _ = run_cli("wallet-setup", "-w", "local", "-H", "miner", "--count", "3", "--wallet-path", str(wp),
-                           "--no-password", "--json")
+    code, out, _ = run_cli(
+        "wallet-setup",
+        "-w",
+        "local",
+        "-H",
+        "miner",
+        "--count",
+        "3",
+        "--wallet-path",
+        str(wp),
+        "--no-password",
+        "--json",
+    )
     assert code == 0
     assert _json(out)["hotkeys"] == ["miner1", "miner2", "miner3"]
     assert sorted(p.name for p in (wp / "local" / "hotkeys").iterdir()) == [
-        "miner1", "miner1pub.txt", "miner2", "miner2pub.txt", "miner3", "miner3pub.txt"]
+        "miner1",
+        "miner1pub.txt",
+        "miner2",
+        "miner2pub.txt",
+        "miner3",
+        "miner3pub.txt",
+    ]
 
 
 def test_no_password_given_is_a_usage_error(run_cli, tmp_path):
@@ -156,8 +197,18 @@ def test_option_conflicts_and_mainnet_refuses_unencrypted(run_cli, tmp_path):
 
 def test_dry_run_writes_nothing(run_cli, tmp_path):
     wp, mfile = tmp_path / "wallets", tmp_path / "m.txt"
-    code, out, _ = run_cli("wallet-setup", "-w", "d", "--wallet-path", str(wp), "--no-password", "--dry-run",
-                           "--mnemonic-out", str(mfile), "--json")
+    code, out, _ = run_cli(
+        "wallet-setup",
+        "-w",
+        "d",
+        "--wallet-path",
+        str(wp),
+        "--no-password",
+        "--dry-run",
+        "--mnemonic-out",
+        str(mfile),
+        "--json",
+    )
     assert code == 0
     obj = _json(out)
     assert obj["dry_run"] is True and [k["kind"] for k in obj["created"]] == ["coldkey", "hotkey"]
@@ -168,8 +219,10 @@ def test_mnemonic_file_is_appended_not_clobbered(run_cli, tmp_path):
     wp, mfile = tmp_path / "wallets", tmp_path / "m.txt"
     mfile.write_text("# my older notes\n")
     os.chmod(mfile, 0o644)
-    assert run_cli("wallet-setup", "-w", "a", "--wallet-path", str(wp), "--no-password",
-                   "--mnemonic-out", str(mfile))[0] == 0
+    assert (
+        run_cli("wallet-setup", "-w", "a", "--wallet-path", str(wp), "--no-password", "--mnemonic-out", str(mfile))[0]
+        == 0
+    )
     text = mfile.read_text()
     assert text.startswith("# my older notes\n") and "coldkey a:" in text
     assert _mode(mfile) == 0o600
@@ -181,8 +234,9 @@ def test_fund_from_alice_on_a_local_chain(run_cli, fake_chain, tmp_path):
     alice = bt.sp_core.Keypair.create_from_uri("//Alice").ss58_address
     fake_chain.fund(alice, 1000)
     wp = tmp_path / "wallets"
-    code, out, err = run_cli("wallet-setup", "-w", "f", "--wallet-path", str(wp), "--no-password", "--fund", "25",
-                             "--json")
+    code, out, err = run_cli(
+        "wallet-setup", "-w", "f", "--wallet-path", str(wp), "--no-password", "--fund", "25", "--json"
+    )
     assert code == 0, err
     obj = _json(out)
     cold = obj["created"][0]["ss58"]
@@ -192,8 +246,9 @@ def test_fund_from_alice_on_a_local_chain(run_cli, fake_chain, tmp_path):
 
 
 def test_fund_is_refused_off_a_local_chain(run_cli, tmp_path):
-    code, _, err = run_cli("wallet-setup", "--wallet-path", str(tmp_path / "w"), "--no-password", "--fund", "5",
-                           "--network", "test")
+    code, _, err = run_cli(
+        "wallet-setup", "--wallet-path", str(tmp_path / "w"), "--no-password", "--fund", "5", "--network", "test"
+    )
     assert code == 2 and "local chain" in err
     assert not (tmp_path / "w").exists()
 

@@ -24,6 +24,7 @@ def _paths() -> list[str]:
             out.append(f"{prefix}{name}")
             if hasattr(sub, "commands"):
                 walk(sub, f"{prefix}{name} ")
+
     walk(typer.main.get_command(app), "")
     return out
 
@@ -37,6 +38,7 @@ def _leaf_commands():
                 walk(sub, f"{prefix}{name} ")
             else:
                 leaves.append((f"{prefix}{name}", sub))
+
     walk(typer.main.get_command(app), "")
     return leaves
 
@@ -70,11 +72,14 @@ def test_mine_and_validate_prose_is_not_broken_mid_sentence(run_cli, wide):
     assert "(each committed repo@sha evaluated once" in out
 
 
-@pytest.mark.parametrize("argv", [
-    ["eval-model", "--json", "--no-such-flag"],
-    ["score", "--json"],
-    ["runs", "list", "--json", "--limit", "zero"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["eval-model", "--json", "--no-such-flag"],
+        ["score", "--json"],
+        ["runs", "list", "--json", "--limit", "zero"],
+    ],
+)
 def test_usage_errors_under_json_print_one_json_object(run_cli, argv):
     code, out, err = run_cli(*argv)
     assert code == 2

@@ -27,7 +27,7 @@ def test_user_profile_overrides_and_adds(tmp_path, monkeypatch):
     d = tmp_path / "cfg"
     (d / "profiles").mkdir(parents=True)
     (d / "profiles" / "mainnet.toml").write_text('[wallet]\nname = "cold"\n')
-    (d / "profiles" / "mine.toml").write_text('[chain]\nnetuid = 3\n')
+    (d / "profiles" / "mine.toml").write_text("[chain]\nnetuid = 3\n")
     monkeypatch.setenv("BITAGENT_CONFIG_DIR", str(d))
     s = load_settings("mainnet")
     assert s["wallet.name"] == "cold" and s["chain.netuid"] == 20
@@ -35,12 +35,15 @@ def test_user_profile_overrides_and_adds(tmp_path, monkeypatch):
     assert load_settings("mine")["chain.netuid"] == 3
 
 
-@pytest.mark.parametrize("body,needle", [
-    ('[chain]\nnetuid = "abc"\n', "chain.netuid"),
-    ('[chain]\nnetwrk = "x"\n', "unknown key 'chain.netwrk'"),
-    ('[chain\n', "not valid TOML"),
-    ('[eval]\nbackend = "gpu"\n', "use one of"),
-])
+@pytest.mark.parametrize(
+    "body,needle",
+    [
+        ('[chain]\nnetuid = "abc"\n', "chain.netuid"),
+        ('[chain]\nnetwrk = "x"\n', "unknown key 'chain.netwrk'"),
+        ("[chain\n", "not valid TOML"),
+        ('[eval]\nbackend = "gpu"\n', "use one of"),
+    ],
+)
 def test_bad_toml_is_one_line_naming_file_and_key(tmp_path, monkeypatch, body, needle):
     d = tmp_path / "cfg"
     (d / "profiles").mkdir(parents=True)
@@ -72,9 +75,9 @@ def test_profile_show_json_sources(run_cli, monkeypatch):
 def test_dotted_aliases_rewritten():
     from bitagent_cli.cli._common import rewrite_argv
 
-    assert rewrite_argv(["mine", "--subtensor.network", "test", "--wallet.name=a", "--logging.debug",
-                         "--axon.port", "9"]) == ["mine", "--network", "test", "--wallet-name=a", "-v",
-                                                  "--port", "9"]
+    assert rewrite_argv(
+        ["mine", "--subtensor.network", "test", "--wallet.name=a", "--logging.debug", "--axon.port", "9"]
+    ) == ["mine", "--network", "test", "--wallet-name=a", "-v", "--port", "9"]
 
 
 def test_usage_error_exit_2(run_cli):

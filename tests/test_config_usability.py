@@ -22,8 +22,9 @@ def typo_profile(monkeypatch) -> Path:
 def test_other_commands_say_did_you_mean(run_cli, typo_profile):
     code, _out, err = run_cli("runs", "list")
     assert code == 2
-    assert err.strip() == (f"error: {typo_profile}: unknown key 'eval.concurency'; did you mean `concurrency` "
-                           f"(eval.concurrency)?")
+    assert err.strip() == (
+        f"error: {typo_profile}: unknown key 'eval.concurency'; did you mean `concurrency` (eval.concurrency)?"
+    )
 
 
 def test_profile_show_still_runs_and_marks_the_problem(run_cli, typo_profile):

@@ -97,7 +97,9 @@ def test_disk(tmp_path):
 
 def _no_torch(monkeypatch):
     real = doctor.importlib.util.find_spec
-    monkeypatch.setattr(doctor.importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    monkeypatch.setattr(
+        doctor.importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
+    )
 
 
 def test_gpu_missing_is_a_warning_with_the_fix(monkeypatch):
@@ -133,8 +135,9 @@ def test_vllm_installed_or_not(monkeypatch):
 
 def test_llm_check_only_when_configured(tmp_path):
     assert doctor.check_llm(settings(tmp_path)) is None
-    c = doctor.check_llm(settings(tmp_path, **{"validator.llm_base_url": f"http://127.0.0.1:{free_port()}/v1"}),
-                         timeout=1)
+    c = doctor.check_llm(
+        settings(tmp_path, **{"validator.llm_base_url": f"http://127.0.0.1:{free_port()}/v1"}), timeout=1
+    )
     assert c.status == "warn" and "unaltered" in c.detail
 
 

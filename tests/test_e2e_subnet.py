@@ -31,16 +31,17 @@ import httpx
 import pytest
 
 pytest.importorskip("bittensor")
-from bittensor.sp_core import Keypair  # noqa: E402
+import itertools
 
-from chain_fakes import FakeChain  # noqa: E402
+from bittensor.sp_core import Keypair
+from chain_fakes import FakeChain
 
-from bitagent_cli import chain as chain_mod  # noqa: E402
-from bitagent_cli.config import load_settings  # noqa: E402
-from bitagent_cli.neurons.miner import MetagraphCache, ThreadedServer, create_app, make_verifier  # noqa: E402
-from bitagent_cli.neurons.offline import OfflineOutcome  # noqa: E402
-from bitagent_cli.neurons.validator import build_validator  # noqa: E402
-from bitagent_cli.tasks.suites import load_suite  # noqa: E402
+from bitagent_cli import chain as chain_mod
+from bitagent_cli.config import load_settings
+from bitagent_cli.neurons.miner import MetagraphCache, ThreadedServer, create_app, make_verifier
+from bitagent_cli.neurons.offline import OfflineOutcome
+from bitagent_cli.neurons.validator import build_validator
+from bitagent_cli.tasks.suites import load_suite
 
 NETUID = 76
 VALI, GOOD, GARBAGE, DOOMED = (Keypair.create_from_uri(u) for u in ("//Alice", "//Bob", "//Charlie", "//Dave"))
@@ -62,8 +63,9 @@ class OracleModel:
 
     @staticmethod
     def key(messages, tool_names):
-        return json.dumps([(m.get("role"), m.get("content")) for m in messages], sort_keys=True), \
-            tuple(sorted(tool_names))
+        return json.dumps([(m.get("role"), m.get("content")) for m in messages], sort_keys=True), tuple(
+            sorted(tool_names)
+        )
 
     async def __call__(self, messages, tools, *, max_tokens):
         t = self.index.get(self.key(messages, [x.name for x in tools]))
@@ -127,9 +129,17 @@ def subnet(tmp_path, monkeypatch):
     monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "btcli_token_symbols.json"))
     fc = FakeChain(block=5000)
     fc.add_subnet(NETUID, weights_rate_limit=4)
-    settings = load_settings("local", {"chain.netuid": NETUID, "paths.data_dir": str(tmp_path / "data"),
-                                       "eval.suites": SUITES, "miner.min_validator_stake": 100.0,
-                                       "miner.rate_limit_per_min": 1000, "validator.query_timeout": 10.0})
+    settings = load_settings(
+        "local",
+        {
+            "chain.netuid": NETUID,
+            "paths.data_dir": str(tmp_path / "data"),
+            "eval.suites": SUITES,
+            "miner.min_validator_stake": 100.0,
+            "miner.rate_limit_per_min": 1000,
+            "validator.query_timeout": 10.0,
+        },
+    )
     fc.register(NETUID, VALI.ss58_address, VALI.ss58_address, stake=5000.0, validator_permit=True)
 
     servers, procs = [], []
@@ -137,8 +147,9 @@ def subnet(tmp_path, monkeypatch):
         lookup = MetagraphCache(chain_mod.connect(settings), NETUID)  # the miners' real stake/permit check
 
         def start_miner(key, model):
-            app = create_app(model_client=model, verifier=make_verifier(key.ss58_address), neuron_lookup=lookup,
-                             settings=settings)
+            app = create_app(
+                model_client=model, verifier=make_verifier(key.ss58_address), neuron_lookup=lookup, settings=settings
+            )
             srv = ThreadedServer(app).start()
             servers.append(srv)
             fc.register(NETUID, key.ss58_address, key.ss58_address, axon=("127.0.0.1", srv.port))
@@ -148,8 +159,9 @@ def subnet(tmp_path, monkeypatch):
         garbage_app = start_miner(GARBAGE, GarbageModel())
         port = free_port()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-        proc = subprocess.Popen([sys.executable, "-c", DOOMED_MINER, str(port), DOOMED.ss58_address,
-                                 VALI.ss58_address, "2.0"], env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", DOOMED_MINER, str(port), DOOMED.ss58_address, VALI.ss58_address, "2.0"], env=env
+        )
         procs.append(proc)
         fc.register(NETUID, DOOMED.ss58_address, DOOMED.ss58_address, axon=("127.0.0.1", port))
         lookup.refresh()
@@ -158,8 +170,14 @@ def subnet(tmp_path, monkeypatch):
         fc.set_commitment(NETUID, GARBAGE.ss58_address, f"hf:org/copy@{SHA_GOOD}", block=4500)
         fc.set_commitment(NETUID, DOOMED.ss58_address, f"hf:org/doomed@{SHA_DOOMED}", block=4200)
         wait_healthy(f"http://127.0.0.1:{port}", proc)
-        yield SimpleNamespace(chain=fc, settings=settings, good=good_app, garbage=garbage_app, doomed=proc,
-                              state_file=tmp_path / "validator.sqlite")
+        yield SimpleNamespace(
+            chain=fc,
+            settings=settings,
+            good=good_app,
+            garbage=garbage_app,
+            doomed=proc,
+            state_file=tmp_path / "validator.sqlite",
+        )
     for srv in servers:
         srv.stop()
     for p in procs:
@@ -173,9 +191,15 @@ def make_validator(net, evaluated):
         evaluated.append(sha)
         return OfflineOutcome(OFFLINE[sha])
 
-    return build_validator(net.settings, chain=chain_mod.connect(net.settings), wallet=VALI,
-                           state_file=str(net.state_file), wandb_mode=None, offline_evaluator=evaluator,
-                           config_overrides={"step_seconds": 0.0, "query_timeout": 5.0, "offline_retry_s": 0.0})
+    return build_validator(
+        net.settings,
+        chain=chain_mod.connect(net.settings),
+        wallet=VALI,
+        state_file=str(net.state_file),
+        wandb_mode=None,
+        offline_evaluator=evaluator,
+        config_overrides={"step_seconds": 0.0, "query_timeout": 5.0, "offline_retry_s": 0.0},
+    )
 
 
 def uid_of(net, key):
@@ -196,6 +220,7 @@ def test_subnet_on_loopback(subnet):
     def on_step(r):
         net.chain.advance(5)  # time passes: a new block (new task) each step and the rate limit opens
         if r.step == 0:
+
             def kill():
                 time.sleep(0.8)
                 killed_at_step.append(v.state.next_step())
@@ -235,7 +260,7 @@ def test_subnet_on_loopback(subnet):
     # weights were set on chain, respecting the rate limit, and the good miner leads
     calls = [c for c in net.chain.weights_calls if c.hotkey == VALI.ss58_address]
     assert calls, "no weights set"
-    assert all(b.block - a.block >= 4 for a, b in zip(calls, calls[1:]))
+    assert all(b.block - a.block >= 4 for a, b in itertools.pairwise(calls))
     w = v.compute_weights()
     assert w[good] > w[doomed] > w[garbage]
     offline = {m["uid"]: m["offline"] for m in v.summary()["miners"]}

@@ -20,10 +20,24 @@ def _library_error_bases() -> list[type]:
     from bitagent_cli.tasks import hf, suites
     from bitagent_cli.tasks._types import TaskFormatError
 
-    return [ConfigError, TaskFormatError, suites.UnknownSuite, suites.UnknownCategory, hf.DatasetsUnavailable,
-            chain.ChainOpError, CliError, protocol.ProtocolError, miner.AuthRejected, miner.MinerError,
-            ScoreFileError, smollm2.SmolLM2Unavailable, process.ServerError, vetting.ModelRefused,
-            vetting.ModelUnavailable, _evaluate.EvalError]
+    return [
+        ConfigError,
+        TaskFormatError,
+        suites.UnknownSuite,
+        suites.UnknownCategory,
+        hf.DatasetsUnavailable,
+        chain.ChainOpError,
+        CliError,
+        protocol.ProtocolError,
+        miner.AuthRejected,
+        miner.MinerError,
+        ScoreFileError,
+        smollm2.SmolLM2Unavailable,
+        process.ServerError,
+        vetting.ModelRefused,
+        vetting.ModelUnavailable,
+        _evaluate.EvalError,
+    ]
 
 
 @pytest.mark.parametrize("cls", _library_error_bases(), ids=lambda c: c.__name__)
@@ -79,7 +93,9 @@ def _instances():
     ]
 
 
-@pytest.mark.parametrize("exc,code", _instances(), ids=lambda v: type(v).__name__ if isinstance(v, Exception) else str(v))
+@pytest.mark.parametrize(
+    "exc,code", _instances(), ids=lambda v: type(v).__name__ if isinstance(v, Exception) else str(v)
+)
 def test_exit_code_table(exc, code):
     assert _errors.exit_code_for(exc) == code
 
@@ -87,7 +103,7 @@ def test_exit_code_table(exc, code):
 def test_table_rows_are_most_specific_first():
     rows = _errors.exit_code_table()
     for i, (typ, _) in enumerate(rows):
-        for later, _ in rows[i + 1:]:
+        for later, _ in rows[i + 1 :]:
             assert not issubclass(later, typ), f"{later.__name__} after its base {typ.__name__} never matches"
     assert rows[-1] == (errors.BitagentError, 1)
 

@@ -17,8 +17,19 @@ def _fast_backoff(monkeypatch):
 
 
 def _args(srv: FakeOpenAI, *more: str) -> list[str]:
-    return ["eval-model", srv.model, "--backend", "endpoint", "--base-url", srv.base_url, "--suite", "bfcl",
-            "--limit", "12", *more]
+    return [
+        "eval-model",
+        srv.model,
+        "--backend",
+        "endpoint",
+        "--base-url",
+        srv.base_url,
+        "--suite",
+        "bfcl",
+        "--limit",
+        "12",
+        *more,
+    ]
 
 
 @pytest.fixture
@@ -108,19 +119,28 @@ def test_compare_two_models(run_cli, items):
     assert code == 0 and "model-a" in out and "model-b" in out and "bfcl / simple" in out
 
 
-@pytest.mark.parametrize("argv,code,message", [
-    (["eval-model"], 2, "missing MODEL"),
-    (["eval-model", "m", "--compare", "a", "b"], 2, "unexpected extra argument"),
-    (["eval-model", "--compare", "a", "--compare", "b", "--compare", "c"], 2, "needs two models"),
-    (["eval-model", "--compare", "a"], 2, "needs two models"),
-    (["eval-model", "--compare", "nobody", "else"], 1, "no run of 'nobody'"),
-    (["eval-model", "m", "--backend", "endpoint", "--base-url", "http://127.0.0.1:9/v1", "--suite", "nope"], 2,
-     "unknown suite 'nope'"),
-    (["eval-model", "m", "--backend", "endpoint", "--base-url", "http://127.0.0.1:9/v1", "--category", "x"], 2,
-     "no category 'x'"),
-    (["eval-model", "m", "--backend", "warp"], 2, "eval.backend"),
-    (["eval-model", "m", "--concurrency", "0"], 2, ""),
-])
+@pytest.mark.parametrize(
+    "argv,code,message",
+    [
+        (["eval-model"], 2, "missing MODEL"),
+        (["eval-model", "m", "--compare", "a", "b"], 2, "unexpected extra argument"),
+        (["eval-model", "--compare", "a", "--compare", "b", "--compare", "c"], 2, "needs two models"),
+        (["eval-model", "--compare", "a"], 2, "needs two models"),
+        (["eval-model", "--compare", "nobody", "else"], 1, "no run of 'nobody'"),
+        (
+            ["eval-model", "m", "--backend", "endpoint", "--base-url", "http://127.0.0.1:9/v1", "--suite", "nope"],
+            2,
+            "unknown suite 'nope'",
+        ),
+        (
+            ["eval-model", "m", "--backend", "endpoint", "--base-url", "http://127.0.0.1:9/v1", "--category", "x"],
+            2,
+            "no category 'x'",
+        ),
+        (["eval-model", "m", "--backend", "warp"], 2, "eval.backend"),
+        (["eval-model", "m", "--concurrency", "0"], 2, ""),
+    ],
+)
 def test_usage_errors(run_cli, argv, code, message):
     got, out, err = run_cli(*argv)
     assert got == code, (out, err)
@@ -128,8 +148,9 @@ def test_usage_errors(run_cli, argv, code, message):
 
 
 def test_unreachable_endpoint_is_exit_1(run_cli):
-    code, out, err = run_cli("eval-model", "m", "--backend", "endpoint", "--base-url", "http://127.0.0.1:9/v1",
-                             "--limit", "2", "--json")
+    code, out, err = run_cli(
+        "eval-model", "m", "--backend", "endpoint", "--base-url", "http://127.0.0.1:9/v1", "--limit", "2", "--json"
+    )
     assert code == 1
     assert _one_json(out)["ok"] is False and "no OpenAI-compatible server answers" in err
 
@@ -139,7 +160,7 @@ def test_refused_model_is_one_line_exit_1(run_cli, tmp_path):
     bad.mkdir()
     (bad / "config.json").write_text("{}")
     (bad / "pytorch_model.bin").write_bytes(b"\0" * 16)
-    code, out, err = run_cli("eval-model", str(bad), "--backend", "transformers", "--limit", "2")
+    code, _out, err = run_cli("eval-model", str(bad), "--backend", "transformers", "--limit", "2")
     assert code == 1
     errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and errors[0].startswith("error: model refused: ") and "pickle" in errors[0]
@@ -169,8 +190,9 @@ def test_progress_bar_on_a_terminal(run_cli, items, monkeypatch):
 def test_table_shows_model_output_as_text_not_markup(run_cli, items):
     from test_eval_fakes import _key_of_task
 
-    hostile = [{"id": "c", "type": "function", "function": {"name": "[link=https://evil.example]x[/link]",
-                                                            "arguments": "{}"}}]
+    hostile = [
+        {"id": "c", "type": "function", "function": {"name": "[link=https://evil.example]x[/link]", "arguments": "{}"}}
+    ]
     with FakeOpenAI() as srv:
         srv.teach([it.task for it in items], False)
         for it in items:

@@ -8,20 +8,34 @@ import socket
 
 import httpx
 import pytest
-
 from test_eval_fakes import FakeOpenAI, _key_of_task
 
 from bitagent_cli.serving import client as client_mod
-from bitagent_cli.serving.client import (BFCL_SYSTEM_PROMPT, _AsyncioBackend, chat, local_transport,
-                                         prompt_mode_messages, request_body, tools_unsupported)
+from bitagent_cli.serving.client import (
+    BFCL_SYSTEM_PROMPT,
+    _AsyncioBackend,
+    chat,
+    local_transport,
+    prompt_mode_messages,
+    request_body,
+    tools_unsupported,
+)
 from bitagent_cli.tasks import Tool
 from bitagent_cli.tasks.suites import load_suite
 
-TOOL = Tool("get_weather", "Weather for a city.",
-            {"type": "object", "properties": {"city": {"type": "string"},
-                                             "days": {"type": "number", "x-python-type": "float"},
-                                             "opts": {"type": "object", "properties": {}}},
-             "required": ["city"]})
+TOOL = Tool(
+    "get_weather",
+    "Weather for a city.",
+    {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string"},
+            "days": {"type": "number", "x-python-type": "float"},
+            "opts": {"type": "object", "properties": {}},
+        },
+        "required": ["city"],
+    },
+)
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +81,7 @@ def test_prompt_mode_puts_bfcl_system_prompt_first_and_no_tools():
     assert system["role"] == "system" and body["messages"][1:] == msgs
     head = BFCL_SYSTEM_PROMPT.split("{functions}")[0]
     assert system["content"].startswith(head)
-    listed = json.loads(system["content"][len(head):])
+    listed = json.loads(system["content"][len(head) :])
     assert listed[0]["name"] == "get_weather"
     assert listed[0]["description"].endswith("Note that the provided function is in Python 3 syntax.")
     props = listed[0]["parameters"]["properties"]
@@ -83,15 +97,18 @@ def test_prompt_mode_keeps_an_existing_system_message_after_the_prompt():
     assert msgs[0]["content"] == "Be terse."  # the input is not modified
 
 
-@pytest.mark.parametrize("status,body,expected", [
-    (400, '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set', True),
-    (400, "This model does not support tools", True),
-    (400, "tool calling is not supported for this model", True),
-    (422, "Unrecognized request argument supplied: tools", True),
-    (400, "This model's maximum context length is 8192 tokens", False),
-    (500, '"auto" tool choice requires --enable-auto-tool-choice', False),
-    (404, "The model `x` does not exist.", False),
-])
+@pytest.mark.parametrize(
+    "status,body,expected",
+    [
+        (400, '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set', True),
+        (400, "This model does not support tools", True),
+        (400, "tool calling is not supported for this model", True),
+        (422, "Unrecognized request argument supplied: tools", True),
+        (400, "This model's maximum context length is 8192 tokens", False),
+        (500, '"auto" tool choice requires --enable-auto-tool-choice', False),
+        (404, "The model `x` does not exist.", False),
+    ],
+)
 def test_tools_unsupported(status, body, expected):
     assert tools_unsupported(status, body) is expected
 
@@ -179,9 +196,17 @@ def test_not_a_chat_completion(task):
 
 
 def test_legacy_function_call_and_content_parts(task):
-    payload = {"choices": [{"message": {"content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}],
-                                        "function_call": {"name": "f", "arguments": "{}"}},
-                            "finish_reason": "function_call"}]}
+    payload = {
+        "choices": [
+            {
+                "message": {
+                    "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}],
+                    "function_call": {"name": "f", "arguments": "{}"},
+                },
+                "finish_reason": "function_call",
+            }
+        ]
+    }
 
     async def go():
         transport = httpx.MockTransport(lambda req: httpx.Response(200, json=payload))
@@ -212,14 +237,15 @@ def test_local_transport_runs_on_plain_asyncio_and_reuses_its_connection(task):
 def test_a_kept_alive_connection_the_server_closed_is_noticed(task, kind):
     """A server that closes each connection after answering (without saying so): the next request must
     open a new connection, not fail on the dead one (no retries allowed here)."""
-    body = (b'{"choices": [{"message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}]}')
+    body = b'{"choices": [{"message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}]}'
 
     async def handle(reader, writer):
         head = await reader.readuntil(b"\r\n\r\n")
         length = next(int(h.split(b":")[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length"))
         await reader.readexactly(length)
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
-                     % (len(body), body))
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
+        )
         await writer.drain()
         writer.close()
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import keyword
 import json
+import keyword
 import socket
 import threading
 import time
@@ -128,9 +128,18 @@ class FakeOpenAI:
             body = await request.json()
             if _is_probe(body):  # the evaluator's endpoint-identity probe: not a task, not counted
                 self.probes += 1
-                return {"id": "chatcmpl-probe", "object": "chat.completion", "model": self.model,
-                        "choices": [{"index": 0, "message": {"role": "assistant", "content": self.probe_answer},
-                                     "finish_reason": "stop"}]}
+                return {
+                    "id": "chatcmpl-probe",
+                    "object": "chat.completion",
+                    "model": self.model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": self.probe_answer},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                }
             with self.lock:
                 self.requests += 1
                 n = self.requests
@@ -141,8 +150,10 @@ class FakeOpenAI:
             if self.delay:
                 await asyncio.sleep(self.delay)
             if body.get("tools") and not self.tools_supported:
-                return JSONResponse(status_code=400, content={"object": "error", "message": VLLM_NO_PARSER,
-                                                              "type": "BadRequestError", "code": 400})
+                return JSONResponse(
+                    status_code=400,
+                    content={"object": "error", "message": VLLM_NO_PARSER, "type": "BadRequestError", "code": 400},
+                )
             if body.get("model") != self.model:
                 return JSONResponse(status_code=404, content={"error": {"message": "model not found"}})
             key = _key_of_body(body)
@@ -160,12 +171,25 @@ class FakeOpenAI:
                 if any(keyword.iskeyword(k) for _, args in calls for k in args):
                     message["content"] = json.dumps([{"name": n, "arguments": a} for n, a in calls])
                 else:
-                    message["content"] = "[" + ", ".join(
-                        f"{n}(" + ", ".join(f"{k}={v!r}" for k, v in a.items()) + ")" for n, a in calls) + "]" \
-                        if calls else "No function fits."
-            return {"id": f"chatcmpl-{n}", "object": "chat.completion", "model": self.model,
-                    "choices": [{"index": 0, "message": message,
-                                 "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}]}
+                    message["content"] = (
+                        "["
+                        + ", ".join(f"{n}(" + ", ".join(f"{k}={v!r}" for k, v in a.items()) + ")" for n, a in calls)
+                        + "]"
+                        if calls
+                        else "No function fits."
+                    )
+            return {
+                "id": f"chatcmpl-{n}",
+                "object": "chat.completion",
+                "model": self.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": message,
+                        "finish_reason": "tool_calls" if message.get("tool_calls") else "stop",
+                    }
+                ],
+            }
 
         return app
 
@@ -174,13 +198,14 @@ class FakeOpenAI:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self) -> "FakeOpenAI":
+    def start(self) -> FakeOpenAI:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app(), log_level="critical", access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=0)
+        config = uvicorn.Config(
+            self.app(), log_level="critical", access_log=False, lifespan="off", timeout_graceful_shutdown=0
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
         self._thread.start()
@@ -201,7 +226,7 @@ class FakeOpenAI:
         if self._thread is not None:
             self._thread.join(10)
 
-    def __enter__(self) -> "FakeOpenAI":
+    def __enter__(self) -> FakeOpenAI:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -236,6 +261,12 @@ def test_fake_answers_taught_tasks_and_counts(fake_openai):
 
 def test_fake_refuses_tools_like_vllm_without_parser():
     with FakeOpenAI(tools_supported=False) as srv:
-        r = _post(srv, {"model": "fake-model", "messages": [{"role": "user", "content": "x"}],
-                        "tools": [{"type": "function", "function": {"name": "f"}}]})
+        r = _post(
+            srv,
+            {
+                "model": "fake-model",
+                "messages": [{"role": "user", "content": "x"}],
+                "tools": [{"type": "function", "function": {"name": "f"}}],
+            },
+        )
         assert r.status_code == 400 and "tool choice" in r.text

@@ -20,8 +20,15 @@ def test_report_carries_the_weights_fingerprint(tiny_model_dir, tmp_path):
     fp = local_fingerprint(tiny_model_dir)
     with FakeOpenAI(model=str(tiny_model_dir.resolve())) as srv:
         srv.teach([it.task for it in items], lambda t: True)
-        report = evaluate(str(tiny_model_dir), settings=load_settings("local"), backend="endpoint",
-                          base_url=srv.base_url, suites=["bfcl"], limit=2, store=tmp_path / "r.sqlite")
+        report = evaluate(
+            str(tiny_model_dir),
+            settings=load_settings("local"),
+            backend="endpoint",
+            base_url=srv.base_url,
+            suites=["bfcl"],
+            limit=2,
+            store=tmp_path / "r.sqlite",
+        )
     assert report.ok, report.error
     d = json.loads(json.dumps(report.to_dict()))
     assert fp and d["fingerprint"] == fp == d["vet"]["fingerprint"] == report.fingerprint

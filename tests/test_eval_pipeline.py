@@ -150,7 +150,8 @@ def test_failed_requests_score_zero_are_not_cached_and_are_retried(settings, ite
         bad = {o.id: o for o in rep.outcomes if o.request_error}
         assert "maximum context length" in bad[items[0].task.id].request_error
         assert bad[items[0].task.id].error == "no_response" and bad[items[0].task.id].feedback.startswith(
-            "The request failed: HTTP 400")
+            "The request failed: HTTP 400"
+        )
         assert "HTTP 500" in bad[items[1].task.id].request_error
         assert srv.requests == len(items) + 2  # the 500 was retried twice, the 400 never
         srv.fail.clear()
@@ -197,8 +198,15 @@ def test_server_dying_mid_run_stores_what_was_done_and_resumes(settings, items):
 def test_wrong_model_name_fails_fast(settings, items):
     with FakeOpenAI() as srv:
         with pytest.raises(EvalError, match="refused the request: HTTP 404"):
-            evaluate("other-model", settings=settings, backend="endpoint", base_url=srv.base_url,
-                     suites=["bfcl"], limit=20, concurrency=2)
+            evaluate(
+                "other-model",
+                settings=settings,
+                backend="endpoint",
+                base_url=srv.base_url,
+                suites=["bfcl"],
+                limit=20,
+                concurrency=2,
+            )
         assert srv.requests <= 2
 
 

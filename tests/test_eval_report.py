@@ -12,8 +12,10 @@ from bitagent_cli._evaluate import evaluate, load_tasks
 from bitagent_cli.config import load_settings
 from bitagent_cli.report import render_html, write_html_report
 
-HOSTILE = ('</pre></td></tr></table><script>alert("x")</script><img src=x onerror="alert(1)">'
-           '<a href="javascript:alert(2)">click</a><style>body{display:none}</style>&amp;')
+HOSTILE = (
+    '</pre></td></tr></table><script>alert("x")</script><img src=x onerror="alert(1)">'
+    '<a href="javascript:alert(2)">click</a><style>body{display:none}</style>&amp;'
+)
 
 
 @pytest.fixture
@@ -23,16 +25,45 @@ def report():
         srv.teach([it.task for it in items], lambda t: t.category != "live_multiple")
         for it in items[:3]:
             srv.answers[_key_of_task(it.task)] = HOSTILE
-        return evaluate(srv.model, settings=load_settings("local"), backend="endpoint", base_url=srv.base_url,
-                        suites=["bfcl", "glaive"], limit=8)
+        return evaluate(
+            srv.model,
+            settings=load_settings("local"),
+            backend="endpoint",
+            base_url=srv.base_url,
+            suites=["bfcl", "glaive"],
+            limit=8,
+        )
 
 
 def test_hostile_output_is_escaped(report, tmp_path):
     path = write_html_report(report, tmp_path / "report.html")
     page = path.read_text(encoding="utf-8")
     tags = set(re.findall(r"<\s*([a-zA-Z][a-zA-Z0-9]*)", page))
-    assert tags <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "table", "tr", "th", "td",
-                    "div", "span", "pre", "details", "summary", "code", "svg", "rect", "text", "line"}, tags
+    assert tags <= {
+        "html",
+        "head",
+        "meta",
+        "title",
+        "style",
+        "body",
+        "h1",
+        "h2",
+        "p",
+        "table",
+        "tr",
+        "th",
+        "td",
+        "div",
+        "span",
+        "pre",
+        "details",
+        "summary",
+        "code",
+        "svg",
+        "rect",
+        "text",
+        "line",
+    }, tags
     # ... no script, img, a... from the model
     assert page.count("<style>") == 1  # only our own stylesheet
     assert not re.search(r"<[^>]*\son\w+\s*=", page)  # no event handler attribute in any real tag
@@ -53,7 +84,14 @@ def test_self_contained_with_a_bar_per_category(report):
 
 
 def test_renders_a_partial_report_dict():
-    d = {"model": "<m>", "status": "error", "error": "server <died>", "suites": [], "by_suite": {},
-         "failures": [], "settings": {}}
+    d = {
+        "model": "<m>",
+        "status": "error",
+        "error": "server <died>",
+        "suites": [],
+        "by_suite": {},
+        "failures": [],
+        "settings": {},
+    }
     page = render_html(d)
     assert "&lt;m&gt;" in page and "server &lt;died&gt;" in page and "None." in page

@@ -56,14 +56,27 @@ def _children_matching(ppid: int, needle: str) -> list[int]:
             cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if int(stat[stat.rfind(")") + 2:].split()[1]) == ppid and needle in cmd:
+        if int(stat[stat.rfind(")") + 2 :].split()[1]) == ppid and needle in cmd:
             out.append(int(d.name))
     return out
 
 
 def test_builtin_tiny_end_to_end_then_cached(run_cli):
-    code, out, err = run_cli("eval-model", "builtin:tiny", "--backend", "transformers", "--suite", "bfcl",
-                             "--limit", "6", "--max-tokens", "8", "--concurrency", "2", "--json")
+    code, out, err = run_cli(
+        "eval-model",
+        "builtin:tiny",
+        "--backend",
+        "transformers",
+        "--suite",
+        "bfcl",
+        "--limit",
+        "6",
+        "--max-tokens",
+        "8",
+        "--concurrency",
+        "2",
+        "--json",
+    )
     assert code == 0, err
     lines = out.strip().splitlines()
     assert len(lines) == 1  # one JSON object on stdout, progress and status on stderr
@@ -74,8 +87,19 @@ def test_builtin_tiny_end_to_end_then_cached(run_cli):
     assert d["vet"]["params"] > 0 and d["vet"]["license"] == "mit"
     assert d["startup_s"] > 0 and 0.0 <= d["accuracy"] <= 1.0
     assert _children_matching(os.getpid(), "hf_server") == []
-    code, out, _ = run_cli("eval-model", "builtin:tiny", "--backend", "transformers", "--suite", "bfcl",
-                           "--limit", "6", "--max-tokens", "8", "--json")
+    code, out, _ = run_cli(
+        "eval-model",
+        "builtin:tiny",
+        "--backend",
+        "transformers",
+        "--suite",
+        "bfcl",
+        "--limit",
+        "6",
+        "--max-tokens",
+        "8",
+        "--json",
+    )
     d2 = json.loads(out)
     assert code == 0 and d2["cached"] == 6 and d2["requests"] == 0 and d2["accuracy"] == d["accuracy"]
     assert d2["startup_s"] is None  # nothing to ask: no server was started
@@ -88,8 +112,16 @@ def test_server_killed_mid_run(tiny_model_dir, captured):
 
     settings = _settings()
     with pytest.raises(EvalError) as ei:
-        evaluate(str(tiny_model_dir), suites=["bfcl"], settings=settings, backend="transformers", limit=16,
-                 max_tokens=48, concurrency=2, progress=progress)
+        evaluate(
+            str(tiny_model_dir),
+            suites=["bfcl"],
+            settings=settings,
+            backend="transformers",
+            limit=16,
+            max_tokens=48,
+            concurrency=2,
+            progress=progress,
+        )
     rep = ei.value.report
     assert rep.status == "error" and rep.error.startswith("the model server exited")
     assert 3 <= len(rep.outcomes) < 16
@@ -105,8 +137,16 @@ def test_keyboard_interrupt_inside_the_run_stops_the_server(tiny_model_dir, capt
 
     settings = _settings()
     with pytest.raises(KeyboardInterrupt):
-        evaluate(str(tiny_model_dir), suites=["bfcl"], settings=settings, backend="transformers", limit=12,
-                 max_tokens=32, concurrency=2, progress=progress)
+        evaluate(
+            str(tiny_model_dir),
+            suites=["bfcl"],
+            settings=settings,
+            backend="transformers",
+            limit=12,
+            max_tokens=32,
+            concurrency=2,
+            progress=progress,
+        )
     server = captured[0]
     assert wait_gone([server.process.pid]) and not group_alive(server.process.pgid)
     with ResultStore(default_path(settings)) as store:
@@ -116,11 +156,29 @@ def test_keyboard_interrupt_inside_the_run_stops_the_server(tiny_model_dir, capt
 
 def test_sigint_to_the_cli_leaves_no_orphan(tiny_model_dir, tmp_path, wait_gone):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bitagent_cli", "eval-model", str(tiny_model_dir), "--backend", "transformers",
-         "--suite", "bfcl", "--limit", "40", "--max-tokens", "64", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        [
+            sys.executable,
+            "-m",
+            "bitagent_cli",
+            "eval-model",
+            str(tiny_model_dir),
+            "--backend",
+            "transformers",
+            "--suite",
+            "bfcl",
+            "--limit",
+            "40",
+            "--max-tokens",
+            "64",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
         # a shell's background job inherits SIGINT ignored: give the CLI the terminal's default back
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         deadline = time.monotonic() + 120
         servers: list[int] = []

@@ -23,8 +23,19 @@ def items():
 
 
 def _args(srv: FakeOpenAI, *more: str) -> list[str]:
-    return ["eval-model", srv.model, "--backend", "endpoint", "--base-url", srv.base_url, "--suite", "bfcl",
-            "--limit", "12", *more]
+    return [
+        "eval-model",
+        srv.model,
+        "--backend",
+        "endpoint",
+        "--base-url",
+        srv.base_url,
+        "--suite",
+        "bfcl",
+        "--limit",
+        "12",
+        *more,
+    ]
 
 
 def _one_json(out: str) -> dict:
@@ -128,8 +139,9 @@ def test_progress_lines_when_stderr_is_not_a_terminal(run_cli, items, monkeypatc
     import re
 
     for ln in lines:
-        m = re.match(r"progress: (\d+)/12 tasks \(\d+%\), accuracy so far ([\d.]+)%, [\d.]+ tasks/s, (ETA \S+|done)$",
-                     ln)
+        m = re.match(
+            r"progress: (\d+)/12 tasks \(\d+%\), accuracy so far ([\d.]+)%, [\d.]+ tasks/s, (ETA \S+|done)$", ln
+        )
         assert m, ln
         assert m.group(2) == "100.0"
     assert lines[-1].startswith("progress: 12/12") and lines[-1].endswith("done")
@@ -172,8 +184,9 @@ def test_header_shows_the_whole_endpoint_name(run_cli, items):
     name = "my-org/a-rather-long-served-model-name-v2"
     with FakeOpenAI(model=name) as srv:
         srv.teach([it.task for it in items], True)
-        code, out, err = run_cli("eval-model", name, "--backend", "endpoint", "--base-url", srv.base_url,
-                                 "--suite", "bfcl", "--limit", "12")
+        code, out, err = run_cli(
+            "eval-model", name, "--backend", "endpoint", "--base-url", srv.base_url, "--suite", "bfcl", "--limit", "12"
+        )
     assert code == 0, err
     header = out.splitlines()[0]
     assert f"sha endpoint:{name}@" in header

@@ -19,29 +19,52 @@ from bitagent_cli.neurons import protocol as P
 from bitagent_cli.neurons.miner import ThreadedServer, create_app, make_verifier
 from bitagent_cli.tasks import FunctionCall, Task
 
-ALICE = Keypair.create_from_uri("//Alice")      # validator with permit and stake
-BOB = Keypair.create_from_uri("//Bob")          # the miner
+ALICE = Keypair.create_from_uri("//Alice")  # validator with permit and stake
+BOB = Keypair.create_from_uri("//Bob")  # the miner
 CHARLIE = Keypair.create_from_uri("//Charlie")  # validator permit, too little stake
-DAVE = Keypair.create_from_uri("//Dave")        # staked, no permit
-EVE = Keypair.create_from_uri("//Eve")          # not registered
+DAVE = Keypair.create_from_uri("//Dave")  # staked, no permit
+EVE = Keypair.create_from_uri("//Eve")  # not registered
 
-NEURONS = {ALICE.ss58_address: (5000.0, True), CHARLIE.ss58_address: (10.0, True),
-           DAVE.ss58_address: (5000.0, False), BOB.ss58_address: (0.0, False)}
+NEURONS = {
+    ALICE.ss58_address: (5000.0, True),
+    CHARLIE.ss58_address: (10.0, True),
+    DAVE.ss58_address: (5000.0, False),
+    BOB.ss58_address: (0.0, False),
+}
 
-TASK = Task.from_dict({
-    "id": "t-1", "category": "simple",
-    "messages": [{"role": "user", "content": "What is the discounted price of a $200 jacket at 20% off?"}],
-    "tools": [{"name": "calculate_discount", "description": "Discounted price",
-               "arguments": {"discount_percentage": {"required": True, "type": "number"},
-                             "original_price": {"required": True, "type": "number"}}}],
-    "expected": [{"name": "calculate_discount", "arguments": {"discount_percentage": [20], "original_price": [200]}}],
-})
+TASK = Task.from_dict(
+    {
+        "id": "t-1",
+        "category": "simple",
+        "messages": [{"role": "user", "content": "What is the discounted price of a $200 jacket at 20% off?"}],
+        "tools": [
+            {
+                "name": "calculate_discount",
+                "description": "Discounted price",
+                "arguments": {
+                    "discount_percentage": {"required": True, "type": "number"},
+                    "original_price": {"required": True, "type": "number"},
+                },
+            }
+        ],
+        "expected": [
+            {"name": "calculate_discount", "arguments": {"discount_percentage": [20], "original_price": [200]}}
+        ],
+    }
+)
 ANSWER = "[calculate_discount(discount_percentage=20, original_price=200)]"
-OPENAI_CALLS = [{"id": "c1", "type": "function", "function": {
-    "name": "calculate_discount", "arguments": '{"discount_percentage": 20, "original_price": 200}'}}]
+OPENAI_CALLS = [
+    {
+        "id": "c1",
+        "type": "function",
+        "function": {"name": "calculate_discount", "arguments": '{"discount_percentage": 20, "original_price": 200}'},
+    }
+]
 
-QWEN3_ANSWER = ("<tool_call>\n<function=calculate_discount>\n<parameter=discount_percentage>\n20\n</parameter>\n"
-                "<parameter=original_price>\n200\n</parameter>\n</function>\n</tool_call>")
+QWEN3_ANSWER = (
+    "<tool_call>\n<function=calculate_discount>\n<parameter=discount_percentage>\n20\n</parameter>\n"
+    "<parameter=original_price>\n200\n</parameter>\n</function>\n</tool_call>"
+)
 
 
 class FakeModel:
@@ -63,8 +86,9 @@ class FakeModel:
             return SimpleNamespace(text=QWEN3_ANSWER, tool_calls=None, latency_s=0.001, error=None)
         if self.mode == "structured":
             return SimpleNamespace(text=None, tool_calls=OPENAI_CALLS, latency_s=0.001, error=None)
-        return SimpleNamespace(text=ANSWER if self.mode == "ok" else "I cannot help", tool_calls=None,
-                               latency_s=0.001, error=None)
+        return SimpleNamespace(
+            text=ANSWER if self.mode == "ok" else "I cannot help", tool_calls=None, latency_s=0.001, error=None
+        )
 
 
 @pytest.fixture
@@ -73,11 +97,23 @@ def miner():
     started = []
 
     def _start(model_timeout=None, **overrides):
-        settings = load_settings("local", {"miner.min_validator_stake": 1000.0, "miner.rate_limit_per_min": 1000,
-                                           "miner.submit_model": "org/submitted@abc", **overrides})
+        settings = load_settings(
+            "local",
+            {
+                "miner.min_validator_stake": 1000.0,
+                "miner.rate_limit_per_min": 1000,
+                "miner.submit_model": "org/submitted@abc",
+                **overrides,
+            },
+        )
         model = FakeModel()
-        app = create_app(model_client=model, verifier=make_verifier(BOB.ss58_address), neuron_lookup=NEURONS.get,
-                         settings=settings, model_timeout=model_timeout)
+        app = create_app(
+            model_client=model,
+            verifier=make_verifier(BOB.ss58_address),
+            neuron_lookup=NEURONS.get,
+            settings=settings,
+            model_timeout=model_timeout,
+        )
         srv = ThreadedServer(app).start()
         started.append(srv)
         return srv.base_url, model, app
@@ -89,8 +125,9 @@ def miner():
 
 def signed(base, path, payload=None, *, key=ALICE, receiver=BOB.ss58_address, method=None):
     headers, body = P.build_signed(key, receiver, path, payload, method=method)
-    return httpx.request(method or ("POST" if payload is not None else "GET"), base + path, headers=headers,
-                         content=body, timeout=10)
+    return httpx.request(
+        method or ("POST" if payload is not None else "GET"), base + path, headers=headers, content=body, timeout=10
+    )
 
 
 def query_payload(**kw):
@@ -116,7 +153,7 @@ def test_signed_query_answers_with_parsed_calls(miner):
     assert resp.calls() == [FunctionCall("calculate_discount", {"discount_percentage": 20, "original_price": 200})]
     assert resp.model == "org/fake-model"
     assert resp.latency_ms >= 0
-    (messages, tools, max_tokens), = model.seen
+    ((messages, tools, max_tokens),) = model.seen
     assert messages == [{"role": "user", "content": TASK.messages[0]["content"]}]
     assert [t.name for t in tools] == ["calculate_discount"]
     assert tools[0].required == ["discount_percentage", "original_price"]
@@ -138,8 +175,9 @@ def test_structured_tool_calls_from_the_server_are_returned(miner):
     r = signed(base, P.QUERY_PATH, query_payload())
     assert r.status_code == 200
     assert r.json()["response"] == ""
-    assert r.json()["tool_calls"] == [{"name": "calculate_discount",
-                                       "arguments": {"discount_percentage": 20, "original_price": 200}}]
+    assert r.json()["tool_calls"] == [
+        {"name": "calculate_discount", "arguments": {"discount_percentage": 20, "original_price": 200}}
+    ]
 
 
 def test_xml_values_are_typed_by_the_queried_tools(miner):
@@ -147,8 +185,9 @@ def test_xml_values_are_typed_by_the_queried_tools(miner):
     model.mode = "qwen3"
     r = signed(base, P.QUERY_PATH, query_payload())
     assert r.status_code == 200, r.text
-    assert r.json()["tool_calls"] == [{"name": "calculate_discount",
-                                       "arguments": {"discount_percentage": 20, "original_price": 200}}]
+    assert r.json()["tool_calls"] == [
+        {"name": "calculate_discount", "arguments": {"discount_percentage": 20, "original_price": 200}}
+    ]
 
 
 def test_health_is_open_and_info_is_signed(miner):
@@ -182,10 +221,18 @@ def test_replayed_request_is_401(miner):
 def test_stale_and_tampered_requests_are_401(miner):
     base, _, _ = miner()
     body = P.dumps(query_payload())
-    old = bt.http_auth.sign(ALICE, method="POST", path=P.QUERY_PATH, body=body, receiver_ss58=BOB.ss58_address,
-                            nonce_ns=time.time_ns() - 60 * 10**9)
-    assert "freshness" in assert_error(httpx.post(base + P.QUERY_PATH, headers=old, content=body), 401,
-                                       "unauthorized")["message"]
+    old = bt.http_auth.sign(
+        ALICE,
+        method="POST",
+        path=P.QUERY_PATH,
+        body=body,
+        receiver_ss58=BOB.ss58_address,
+        nonce_ns=time.time_ns() - 60 * 10**9,
+    )
+    assert (
+        "freshness"
+        in assert_error(httpx.post(base + P.QUERY_PATH, headers=old, content=body), 401, "unauthorized")["message"]
+    )
     headers, body = P.build_signed(ALICE, BOB.ss58_address, P.QUERY_PATH, query_payload())
     tampered = body.replace(b"t-1", b"t-2")
     assert_error(httpx.post(base + P.QUERY_PATH, headers=headers, content=tampered), 401, "unauthorized")
@@ -262,8 +309,12 @@ def test_unknown_major_version_is_426(miner):
 def test_bad_json_is_400_and_bad_fields_422(miner):
     base, _, _ = miner()
     headers, body = P.build_signed(ALICE, BOB.ss58_address, P.QUERY_PATH, {"x": 1})
-    assert "task_id" in assert_error(httpx.post(base + P.QUERY_PATH, headers=headers, content=body), 422,
-                                     "invalid_request")["message"]
+    assert (
+        "task_id"
+        in assert_error(httpx.post(base + P.QUERY_PATH, headers=headers, content=body), 422, "invalid_request")[
+            "message"
+        ]
+    )
     raw = b"not json"
     headers = bt.http_auth.sign(ALICE, method="POST", path=P.QUERY_PATH, body=raw, receiver_ss58=BOB.ss58_address)
     assert_error(httpx.post(base + P.QUERY_PATH, headers=headers, content=raw), 400, "bad_json")
@@ -307,8 +358,13 @@ def test_slow_model_does_not_block_other_requests(miner):
 
 def test_feedback_is_accepted_and_logged_at_debug(miner, caplog):
     base, _, app = miner()
-    fb = P.FeedbackRequest(task_id="t-1", score=0.75, correct=False, error="wrong value for original_price",
-                           feedback="[red]original_price: expected 200, got 20[/red]")
+    fb = P.FeedbackRequest(
+        task_id="t-1",
+        score=0.75,
+        correct=False,
+        error="wrong value for original_price",
+        feedback="[red]original_price: expected 200, got 20[/red]",
+    )
     with caplog.at_level(logging.DEBUG, logger="bitagent_cli.neurons.miner"):
         r = signed(base, P.FEEDBACK_PATH, fb)
         assert r.status_code == 200 and r.json() == {"protocol_version": P.PROTOCOL_VERSION, "ok": True}
@@ -318,20 +374,27 @@ def test_feedback_is_accepted_and_logged_at_debug(miner, caplog):
     assert_error(signed(base, P.FEEDBACK_PATH, fb, key=EVE), 403, "not_registered")
 
 
-@pytest.mark.parametrize("body", [
-    b'{"task_id":"t","messages":' + b"[" * 5000 + b"]" * 5000 + b"}",            # nested 5,000 deep
-    b'{"task_id":"t","max_tokens":' + b"9" * 5000 + b',"messages":[]}',           # a 5,000-digit integer
-], ids=["nested", "digits"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"task_id":"t","messages":' + b"[" * 5000 + b"]" * 5000 + b"}",  # nested 5,000 deep
+        b'{"task_id":"t","max_tokens":' + b"9" * 5000 + b',"messages":[]}',  # a 5,000-digit integer
+    ],
+    ids=["nested", "digits"],
+)
 def test_hostile_signed_body_is_a_400_with_one_log_line(miner, caplog, body):
     from bitagent_cli.chain import auth
 
     base, model, _ = miner()
-    headers = dict(auth.sign_request(ALICE, method="POST", path=P.QUERY_PATH, body=body,
-                                     receiver_hotkey=BOB.ss58_address))
+    headers = dict(
+        auth.sign_request(ALICE, method="POST", path=P.QUERY_PATH, body=body, receiver_hotkey=BOB.ss58_address)
+    )
     with caplog.at_level(logging.INFO):
         r = httpx.post(base + P.QUERY_PATH, headers=headers, content=body, timeout=10)
     assert_error(r, 400, "bad_json")
-    lines = [rec for rec in caplog.records if rec.levelno >= logging.INFO and rec.name.startswith(("bitagent", "uvicorn"))]
+    lines = [
+        rec for rec in caplog.records if rec.levelno >= logging.INFO and rec.name.startswith(("bitagent", "uvicorn"))
+    ]
     assert len(lines) == 1 and lines[0].exc_info is None, [rec.getMessage() for rec in lines]
     assert ALICE.ss58_address in lines[0].getMessage() and "bad_json" in lines[0].getMessage()
     assert model.seen == []

@@ -19,10 +19,25 @@ def test_dry_run_json_shows_the_plan(run_cli, tmp_path):
     make_wallet(tmp_path / "w", "cold", "hot")
     port = _free_port()
     with FakeOpenAI() as srv:
-        code, out, err = run_cli("mine", "--dry-run", "--json", "--openai-api-base", srv.base_url,
-                                 "--axon.port", str(port), "--wallet.name", "cold", "--wallet.hotkey", "hot",
-                                 "--wallet.path", str(tmp_path / "w"), "--netuid", "20",
-                                 "--min-validator-stake", "25")
+        code, out, err = run_cli(
+            "mine",
+            "--dry-run",
+            "--json",
+            "--openai-api-base",
+            srv.base_url,
+            "--axon.port",
+            str(port),
+            "--wallet.name",
+            "cold",
+            "--wallet.hotkey",
+            "hot",
+            "--wallet.path",
+            str(tmp_path / "w"),
+            "--netuid",
+            "20",
+            "--min-validator-stake",
+            "25",
+        )
     assert code == 0, err
     data = json.loads(out)
     assert data["ok"] is True and data["dry_run"] is True and data["failures"] == []
@@ -39,8 +54,19 @@ def test_dry_run_json_shows_the_plan(run_cli, tmp_path):
 def test_dry_run_reads_env_and_profile(run_cli, monkeypatch):
     monkeypatch.setenv("BITAGENT_MINER_OPENAI_API_BASE", "http://127.0.0.1:8000/v1")
     monkeypatch.setenv("BITAGENT_MINER_RATE_LIMIT_PER_MIN", "7")
-    code, out, _ = run_cli("mine", "--dry-run", "--json", "--profile", "testnet", "--port", "8100",
-                           "--host", "0.0.0.0", "--external-ip", "203.0.113.7")
+    code, out, _ = run_cli(
+        "mine",
+        "--dry-run",
+        "--json",
+        "--profile",
+        "testnet",
+        "--port",
+        "8100",
+        "--host",
+        "0.0.0.0",
+        "--external-ip",
+        "203.0.113.7",
+    )
     assert code == 1  # no wallet, no server on :8000 (listed, see test_mine_dry_run.py)
     plan = json.loads(out)["plan"]
     assert plan["rate_limit_per_min"] == 7 and plan["network"] == "test" and plan["netuid"] == 76
@@ -48,8 +74,17 @@ def test_dry_run_reads_env_and_profile(run_cli, monkeypatch):
 
 
 def test_dry_run_warns_about_an_unreachable_address(run_cli):
-    code, out, _ = run_cli("mine", "--dry-run", "--json", "--profile", "mainnet", "--openai-api-base",
-                           "http://127.0.0.1:8000/v1", "--host", "127.0.0.1")
+    code, out, _ = run_cli(
+        "mine",
+        "--dry-run",
+        "--json",
+        "--profile",
+        "mainnet",
+        "--openai-api-base",
+        "http://127.0.0.1:8000/v1",
+        "--host",
+        "127.0.0.1",
+    )
     assert code == 1  # no wallet, no server on :8000
     data = json.loads(out)
     assert any("miner.external_ip" in w for w in data["warnings"])
@@ -79,6 +114,14 @@ def test_help_lists_the_seed_flags(run_cli, monkeypatch):
     monkeypatch.setenv("TERMINAL_WIDTH", "250")
     code, out, _ = run_cli("mine", "--help")
     assert code == 0
-    for flag in ("--hf-model-name-to-run", "--openai-api-base", "--miner-hf-model-name-to-submit", "--port",
-                 "--dry-run", "--wallet-name", "--network", "--json"):
+    for flag in (
+        "--hf-model-name-to-run",
+        "--openai-api-base",
+        "--miner-hf-model-name-to-submit",
+        "--port",
+        "--dry-run",
+        "--wallet-name",
+        "--network",
+        "--json",
+    ):
         assert flag in out

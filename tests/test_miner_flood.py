@@ -25,7 +25,7 @@ from bitagent_cli.neurons.miner import raise_fd_limit
 
 resource = pytest.importorskip("resource")
 
-from test_miner_app import ALICE, BOB, TASK
+from test_miner_app import ALICE, BOB, TASK  # noqa: E402 (after importorskip)
 
 IDLE = 1100
 FD_LIMIT = 1024
@@ -69,7 +69,7 @@ def _slowloris(port: int, stop: threading.Event, out: dict) -> None:
         for i in range(len(head)):
             if stop.wait(0.05):
                 return
-            s.sendall(head[i:i + 1])
+            s.sendall(head[i : i + 1])
             out["sent"] = i + 1
     except OSError:
         out["closed"] = True  # reset by the server
@@ -85,8 +85,13 @@ def test_idle_flood_and_slowloris_do_not_starve_signed_queries(tmp_path):
     log_path = tmp_path / "miner.log"
     script = CHILD.format(repo=str(HERE.parent), tests=str(HERE), limit=FD_LIMIT)
     with open(log_path, "wb") as log_file:
-        child = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                 stderr=log_file, env=os.environ.copy())
+        child = subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            env=os.environ.copy(),
+        )
     idle: list[socket.socket] = []
     stop = threading.Event()
     loris: dict = {}

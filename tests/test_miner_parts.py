@@ -7,8 +7,14 @@ from types import SimpleNamespace
 import pytest
 
 from bitagent_cli.config import load_settings
-from bitagent_cli.neurons.miner import (MetagraphCache, MinerError, RateLimiter, bind_socket, plan_miner,
-                                        resolve_external_ip)
+from bitagent_cli.neurons.miner import (
+    MetagraphCache,
+    MinerError,
+    RateLimiter,
+    bind_socket,
+    plan_miner,
+    resolve_external_ip,
+)
 
 
 class Clock:
@@ -73,9 +79,9 @@ def test_plan_attach_and_start():
 def test_external_ip():
     assert resolve_external_ip(_settings(**{"miner.external_ip": "203.0.113.9"})) == "203.0.113.9"
     assert resolve_external_ip(_settings(**{"miner.host": "127.0.0.1"})) == "127.0.0.1"  # local chain
-    with pytest.raises(MinerError, match="miner.external_ip"):
+    with pytest.raises(MinerError, match=r"miner.external_ip"):
         resolve_external_ip(load_settings("testnet", {"miner.host": "127.0.0.1"}))
-    with pytest.raises(MinerError, match="miner.external_ip"):
+    with pytest.raises(MinerError, match=r"miner.external_ip"):
         resolve_external_ip(_settings(**{"miner.external_ip": "not-an-ip"}))
     # an explicit address is trusted as given (a private validator network is possible)
     assert resolve_external_ip(load_settings("mainnet", {"miner.external_ip": "10.1.2.3"})) == "10.1.2.3"
@@ -85,8 +91,9 @@ def test_bind_socket_reports_a_busy_port():
     first = bind_socket("127.0.0.1", 0)
     first.listen()
     try:
-        with pytest.raises(MinerError, match="cannot listen on 127.0.0.1"):
+        with pytest.raises(MinerError, match=r"cannot listen on 127.0.0.1"):
             import socket
+
             s = socket.socket()
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -100,8 +107,10 @@ def test_bind_socket_reports_a_busy_port():
 
 
 def test_metagraph_cache():
-    neurons = [SimpleNamespace(uid=0, hotkey="5V", coldkey="c", stake=2000, validator_permit=True, axon_ip="", axon_port=0),
-               SimpleNamespace(uid=1, hotkey="5M", coldkey="c", stake=0, validator_permit=False, axon_ip="", axon_port=0)]
+    neurons = [
+        SimpleNamespace(uid=0, hotkey="5V", coldkey="c", stake=2000, validator_permit=True, axon_ip="", axon_port=0),
+        SimpleNamespace(uid=1, hotkey="5M", coldkey="c", stake=0, validator_permit=False, axon_ip="", axon_port=0),
+    ]
     calls = []
 
     class Chain:
@@ -144,8 +153,9 @@ def test_served_sockets_answer_without_the_nagle_delay():
 
     body = b'{"x": 1}'
     with ThreadedServer(app) as srv:
-        req = (f"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
-               f"\r\n\r\n").encode() + body
+        req = (
+            f"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
         c = socket.create_connection(("127.0.0.1", srv.port))
         times = []
         try:

@@ -22,10 +22,22 @@ from bitagent_cli.tasks import FunctionCall, Task
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 VALIDATOR = Keypair.create_from_uri("//Alice")
-TASK = Task.from_dict({
-    "id": "t-1", "category": "simple", "messages": [{"role": "user", "content": "20% off $200?"}],
-    "tools": [{"name": "calculate_discount", "arguments": {"discount_percentage": {"required": True, "type": "number"},
-                                                           "original_price": {"required": True, "type": "number"}}}]})
+TASK = Task.from_dict(
+    {
+        "id": "t-1",
+        "category": "simple",
+        "messages": [{"role": "user", "content": "20% off $200?"}],
+        "tools": [
+            {
+                "name": "calculate_discount",
+                "arguments": {
+                    "discount_percentage": {"required": True, "type": "number"},
+                    "original_price": {"required": True, "type": "number"},
+                },
+            }
+        ],
+    }
+)
 
 
 @pytest.fixture
@@ -41,9 +53,21 @@ def model_server():
     @app.post("/v1/chat/completions")
     async def chat(body: dict):
         seen.append(body)
-        return {"id": "x", "object": "chat.completion", "model": body.get("model"),
-                "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                    "role": "assistant", "content": "[calculate_discount(discount_percentage=20, original_price=200)]"}}]}
+        return {
+            "id": "x",
+            "object": "chat.completion",
+            "model": body.get("model"),
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {
+                        "role": "assistant",
+                        "content": "[calculate_discount(discount_percentage=20, original_price=200)]",
+                    },
+                }
+            ],
+        }
 
     with ThreadedServer(app) as srv:
         yield SimpleNamespace(base_url=srv.base_url + "/v1", seen=seen)
@@ -57,13 +81,22 @@ def _free_port() -> int:
 
 
 def _fake_vet(ref, **kw):
-    return SimpleNamespace(repo=ref.split("@")[0], sha=SHA, local_path=None, params=1_000_000, license="mit",
-                           size_bytes=10)
+    return SimpleNamespace(
+        repo=ref.split("@")[0], sha=SHA, local_path=None, params=1_000_000, license="mit", size_bytes=10
+    )
 
 
 def _miner_settings(wallet, model_server, port, **extra):
-    return load_settings("local", {**wallet.settings(), "miner.openai_api_base": model_server.base_url,
-                                   "miner.port": port, "miner.host": "127.0.0.1", **extra})
+    return load_settings(
+        "local",
+        {
+            **wallet.settings(),
+            "miner.openai_api_base": model_server.base_url,
+            "miner.port": port,
+            "miner.host": "127.0.0.1",
+            **extra,
+        },
+    )
 
 
 def _run_until_queried(settings, results: dict, **kw):
@@ -145,7 +178,8 @@ def test_run_miner_fails_fast_on_a_busy_port(fake_chain, tmp_path, model_server)
 
 def test_mine_cli_reports_setup_errors_in_one_line(fake_chain, tmp_path, model_server, run_cli):
     wallet = make_wallet(tmp_path / "wallets", "miner")
-    code, _, err = run_cli("mine", *wallet.flags, "--openai-api-base", model_server.base_url,
-                           "--port", str(_free_port()))
+    code, _, err = run_cli(
+        "mine", *wallet.flags, "--openai-api-base", model_server.base_url, "--port", str(_free_port())
+    )
     assert code == 1
     assert err.startswith("error: hotkey ") and "bitagent register" in err and err.count("\n") == 1

@@ -13,16 +13,25 @@ import importlib.util
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from fastapi import FastAPI, Request
 from test_eval_fakes import FakeOpenAI
 
 from bitagent_cli.multiturn import (
-    ADDED_FUNCTIONS_PROMPT, MAX_STEPS, Call, CallSyntaxError, MultiTurnCase, Session, check_multi_turn,
-    parse_call, run_multi_turn, score_conversation, stored_turns,
+    ADDED_FUNCTIONS_PROMPT,
+    MAX_STEPS,
+    Call,
+    CallSyntaxError,
+    MultiTurnCase,
+    Session,
+    check_multi_turn,
+    parse_call,
+    run_multi_turn,
+    score_conversation,
+    stored_turns,
 )
 from bitagent_cli.multiturn.apis import filesystem, math_api
 from bitagent_cli.multiturn.session import MAX_SESSION_CALLS
@@ -36,9 +45,14 @@ DATA = next((p for p in _CANDIDATES if (p / "BFCL_v4_multi_turn_base.json").is_f
 needs_data = pytest.mark.skipif(DATA is None, reason="BFCL's multi-turn files are not in ../shared/data/bfcl")
 CATEGORIES = ("base", "miss_func", "miss_param", "long_context")
 DOC_FILES = {
-    "GorillaFileSystem": "gorilla_file_system.json", "MathAPI": "math_api.json", "MessageAPI": "message_api.json",
-    "TwitterAPI": "posting_api.json", "TicketAPI": "ticket_api.json", "TradingBot": "trading_bot.json",
-    "TravelAPI": "travel_booking.json", "VehicleControlAPI": "vehicle_control.json",
+    "GorillaFileSystem": "gorilla_file_system.json",
+    "MathAPI": "math_api.json",
+    "MessageAPI": "message_api.json",
+    "TwitterAPI": "posting_api.json",
+    "TicketAPI": "ticket_api.json",
+    "TradingBot": "trading_bot.json",
+    "TravelAPI": "travel_booking.json",
+    "VehicleControlAPI": "vehicle_control.json",
 }
 
 
@@ -48,8 +62,7 @@ def _jsonl(path: Path) -> list[dict]:
 
 def _cases(category: str) -> list[MultiTurnCase]:
     answers = {a["id"]: a for a in _jsonl(DATA / "possible_answer" / f"BFCL_v4_multi_turn_{category}.json")}
-    return [MultiTurnCase.from_bfcl(q, answers[q["id"]])
-            for q in _jsonl(DATA / f"BFCL_v4_multi_turn_{category}.json")]
+    return [MultiTurnCase.from_bfcl(q, answers[q["id"]]) for q in _jsonl(DATA / f"BFCL_v4_multi_turn_{category}.json")]
 
 
 def _case(category: str, index: int) -> MultiTurnCase:
@@ -67,12 +80,21 @@ def _tools(case: MultiTurnCase) -> list:
 
 def _task(case: MultiTurnCase) -> Task:
     """A contract task carrying the case (in meta, which every Task has; the bfcl suite uses Task.multi_turn)."""
-    mt = {"turns": case.turns, "involved_classes": case.involved_classes, "initial_config": case.initial_config,
-          "ground_truth": case.ground_truth}
+    mt = {
+        "turns": case.turns,
+        "involved_classes": case.involved_classes,
+        "initial_config": case.initial_config,
+        "ground_truth": case.ground_truth,
+    }
     if case.missed_function:
         mt["missed_function"] = case.missed_function
-    return Task(id=f"bfcl/{case.category}/{case.id.rsplit('_', 1)[1]}", category=case.category,
-                messages=tuple(case.turns[0]), tools=tuple(_tools(case)), meta={"multi_turn": mt})
+    return Task(
+        id=f"bfcl/{case.category}/{case.id.rsplit('_', 1)[1]}",
+        category=case.category,
+        messages=tuple(case.turns[0]),
+        tools=tuple(_tools(case)),
+        meta={"multi_turn": mt},
+    )
 
 
 def _bfcl():
@@ -127,8 +149,15 @@ def test_ground_truth_results_and_states_equal_bfcl_classes_on_a_sample():
             ours = case.session()
             for t, gt in enumerate(case.ground_truth):
                 mine = ours.execute(parse_call(s) for s in gt)
-                theirs, instances = execute(gt, case.initial_config, case.involved_classes, "pytest_sample",
-                                            case.id, long_context=case.long_context, is_evaL_run=True)
+                theirs, instances = execute(
+                    gt,
+                    case.initial_config,
+                    case.involved_classes,
+                    "pytest_sample",
+                    case.id,
+                    long_context=case.long_context,
+                    is_evaL_run=True,
+                )
                 assert mine == theirs, (case.id, t)
                 for cname, api in instances.items():
                     assert set(ours.state()[cname]) == {k for k in vars(api) if not k.startswith("_")}
@@ -137,11 +166,22 @@ def test_ground_truth_results_and_states_equal_bfcl_classes_on_a_sample():
 
 
 # ================================================================== calls and sessions are safe and bounded
-@pytest.mark.parametrize("text", [
-    "__import__('os').system('echo hi')", "cd(folder=open('/etc/passwd').read())", "cd(folder=(lambda: 1)())",
-    "cd(*['x'])", "cd(**{'folder': 'x'})", "os.system('ls')", "cd(folder=f'{1}')", "cd(folder=x)", "1 + 1", "",
-    "cd(folder=" + "[" * 100 + "]" * 100 + ")",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "__import__('os').system('echo hi')",
+        "cd(folder=open('/etc/passwd').read())",
+        "cd(folder=(lambda: 1)())",
+        "cd(*['x'])",
+        "cd(**{'folder': 'x'})",
+        "os.system('ls')",
+        "cd(folder=f'{1}')",
+        "cd(folder=x)",
+        "1 + 1",
+        "",
+        "cd(folder=" + "[" * 100 + "]" * 100 + ")",
+    ],
+)
 def test_parse_call_reads_only_literals(text):
     with pytest.raises(CallSyntaxError):
         parse_call(text)
@@ -154,24 +194,35 @@ def test_parse_call_reads_positional_keyword_and_nested_literals():
 
 
 def test_session_dispatches_only_public_methods_and_reports_errors_as_bfcl_does():
-    s = Session(["GorillaFileSystem", "MathAPI"], {"GorillaFileSystem": {"root": {"home": {
-        "type": "directory", "contents": {"a.txt": {"type": "file", "content": "b\na\n"}}}}}})
+    s = Session(
+        ["GorillaFileSystem", "MathAPI"],
+        {
+            "GorillaFileSystem": {
+                "root": {"home": {"type": "directory", "contents": {"a.txt": {"type": "file", "content": "b\na\n"}}}}
+            }
+        },
+    )
     assert s.execute_one(Call("sort", ("a.txt",))) == '{"sorted_content": "a\\nb"}'
-    assert s.execute_one(Call("_load_scenario", ({},))) == "Error during execution: name '_load_scenario' is not defined"
+    assert (
+        s.execute_one(Call("_load_scenario", ({},))) == "Error during execution: name '_load_scenario' is not defined"
+    )
     assert s.execute_one(Call("__class__")) == "Error during execution: name '__class__' is not defined"
     assert s.execute_one(Call("os.system", ("ls",))) == "Error during execution: name 'os' is not defined"
     assert s.execute_one(Call("exit")) == "Error during execution: Function call exit is not allowed."
     assert s.execute_one(Call("cd", (), {"dir": "x"})) == (
-        "Error during execution: GorillaFileSystem.cd() got an unexpected keyword argument 'dir'")
+        "Error during execution: GorillaFileSystem.cd() got an unexpected keyword argument 'dir'"
+    )
     assert s.execute_one(Call("mkdir", (), {"dir_name": "x"})) == "None"
     assert s.execute_one(Call("pwd")) == '{"current_working_directory": "/home"}'
 
 
 def test_executing_calls_never_changes_them_so_the_checker_can_run_them_again():
-    calls = [Call("authenticate_twitter", (), {"username": "john", "password": "john123"}),
-             Call("post_tweet", (), {"content": "hi", "mentions": ["@a"]}),
-             Call("mention", (), {"tweet_id": 0, "mentioned_usernames": ["@b"]}),
-             Call("get_tweet", (), {"tweet_id": 0})]
+    calls = [
+        Call("authenticate_twitter", (), {"username": "john", "password": "john123"}),
+        Call("post_tweet", (), {"content": "hi", "mentions": ["@a"]}),
+        Call("mention", (), {"tweet_id": 0, "mentioned_usernames": ["@b"]}),
+        Call("get_tweet", (), {"tweet_id": 0}),
+    ]
     first = Session(["TwitterAPI"], {}).execute(calls)
     assert json.loads(first[-1])["mentions"] == ["@a", "@b"]
     assert calls[1].kwargs["mentions"] == ["@a"]  # the API extended its own copy
@@ -179,19 +230,42 @@ def test_executing_calls_never_changes_them_so_the_checker_can_run_them_again():
 
 
 def test_a_folder_copied_into_itself_is_walked_with_a_bound():
-    s = Session(["GorillaFileSystem"], {"GorillaFileSystem": {"root": {"r": {"type": "directory", "contents": {
-        "a": {"type": "directory", "contents": {}}}}}}})
+    s = Session(
+        ["GorillaFileSystem"],
+        {
+            "GorillaFileSystem": {
+                "root": {"r": {"type": "directory", "contents": {"a": {"type": "directory", "contents": {}}}}}
+            }
+        },
+    )
     assert "copied" in s.execute_one(Call("cp", (), {"source": "a", "destination": "a"}))
     assert s.execute_one(Call("find", (), {"path": "."})).startswith("Error during execution: maximum recursion")
     assert s.execute_one(Call("du")).startswith("Error during execution: maximum recursion")
 
 
 def test_walking_copies_of_copies_is_bounded():
-    s = Session(["GorillaFileSystem"], {"GorillaFileSystem": {"root": {"r": {"type": "directory", "contents": {
-        "l0": {"type": "directory", "contents": {"f": {"type": "file", "content": "x"}}}}}}}})
+    s = Session(
+        ["GorillaFileSystem"],
+        {
+            "GorillaFileSystem": {
+                "root": {
+                    "r": {
+                        "type": "directory",
+                        "contents": {"l0": {"type": "directory", "contents": {"f": {"type": "file", "content": "x"}}}},
+                    }
+                }
+            }
+        },
+    )
     for i in range(40):  # each level holds two names for the same folder: 2^40 paths
-        s.execute([Call("cp", (f"l{i}", "twin")), Call("mkdir", (f"l{i + 1}",)), Call("mv", (f"l{i}", f"l{i + 1}")),
-                   Call("mv", ("twin", f"l{i + 1}"))])
+        s.execute(
+            [
+                Call("cp", (f"l{i}", "twin")),
+                Call("mkdir", (f"l{i + 1}",)),
+                Call("mv", (f"l{i}", f"l{i + 1}")),
+                Call("mv", ("twin", f"l{i + 1}")),
+            ]
+        )
     assert len(json.loads(s.execute_one(Call("ls")))["current_directory_content"]) == 1
     assert "entries to walk" in s.execute_one(Call("find"))
     assert "entries to walk" in s.execute_one(Call("du"))
@@ -203,7 +277,7 @@ def test_state_growth_and_costly_arithmetic_are_bounded(monkeypatch):
     out = [s.execute_one(Call("touch", (f"f{i}",))) for i in range(7)]
     assert out[:5] == ["None"] * 5 and all("file system is full" in o for o in out[5:])
     assert "error" in s.execute_one(Call("square_root", (2, math_api.MAX_PRECISION + 1)))
-    assert "exceed" in s.execute_one(Call("power", (10, 10 ** 9)))
+    assert "exceed" in s.execute_one(Call("power", (10, 10**9)))
     assert json.loads(s.execute_one(Call("power", (2, 10)))) == {"result": 1024}
 
 
@@ -222,14 +296,14 @@ def test_checker_rules_on_a_base_task():
     ok = [[turn] for turn in gt]
     assert check_multi_turn(case, ok).valid
     assert check_multi_turn(case, ok[:-1]).error_type == "multi_turn:force_terminated"
-    assert check_multi_turn(case, [[]] + ok[1:]).error_type == "multi_turn:empty_turn_model_response"
-    no_mkdir = [[[c for c in gt[0] if c.name != "mkdir"]]] + ok[1:]
+    assert check_multi_turn(case, [[], *ok[1:]]).error_type == "multi_turn:empty_turn_model_response"
+    no_mkdir = [[[c for c in gt[0] if c.name != "mkdir"]], *ok[1:]]
     assert check_multi_turn(case, no_mkdir).error_type == "multi_turn:instance_state_mismatch"
     # the grep's result is missing (state is unchanged by grep)
-    no_grep = [ok[0], [[c for c in gt[1] if c.name != "grep"]]] + ok[2:]
+    no_grep = [ok[0], [[c for c in gt[1] if c.name != "grep"]], *ok[2:]]
     assert check_multi_turn(case, no_grep).error_type == "multi_turn:execution_response_mismatch"
     # a result obtained in an earlier turn counts later; calls may be split over steps
-    early = [[gt[0], gt[1]], [[gt[1][0]]]] + ok[2:]
+    early = [[gt[0], gt[1]], [[gt[1][0]]], *ok[2:]]
     assert check_multi_turn(case, early).valid
     split = [[[c] for c in turn] for turn in gt]
     assert check_multi_turn(case, split).valid
@@ -266,9 +340,18 @@ class ScriptedServer(FakeOpenAI):
                 self.requests += 1
                 self.bodies.append(body)
             message = {"role": "assistant", "content": None, **self.player(body)}
-            return {"id": f"c{self.requests}", "object": "chat.completion", "model": self.model,
-                    "choices": [{"index": 0, "message": message,
-                                 "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}]}
+            return {
+                "id": f"c{self.requests}",
+                "object": "chat.completion",
+                "model": self.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": message,
+                        "finish_reason": "tool_calls" if message.get("tool_calls") else "stop",
+                    }
+                ],
+            }
 
         @app.get("/v1/models")
         async def models():
@@ -281,7 +364,7 @@ def _position(body: dict) -> tuple[int, int]:
     """(turn, step): user messages so far - 1, assistant messages since the last user message."""
     msgs = body["messages"]
     users = [i for i, m in enumerate(msgs) if m["role"] == "user"]
-    return len(users) - 1, sum(1 for m in msgs[users[-1]:] if m["role"] == "assistant")
+    return len(users) - 1, sum(1 for m in msgs[users[-1] :] if m["role"] == "assistant")
 
 
 def _as_tool_calls(calls: list[Call], tools: dict) -> list[dict]:
@@ -289,9 +372,8 @@ def _as_tool_calls(calls: list[Call], tools: dict) -> list[dict]:
     for i, c in enumerate(calls):
         args = dict(c.kwargs)
         names = list(tools[c.name].properties) if c.name in tools else []
-        args.update(zip(names, c.args))  # positional ground-truth arguments, by the schema's order
-        out.append({"id": f"call_{i}", "type": "function",
-                    "function": {"name": c.name, "arguments": json.dumps(args)}})
+        args.update(zip(names, c.args, strict=False))  # positional ground-truth arguments, by the schema's order
+        out.append({"id": f"call_{i}", "type": "function", "function": {"name": c.name, "arguments": json.dumps(args)}})
     return out
 
 
@@ -310,9 +392,16 @@ def ground_truth_player(case: MultiTurnCase, *, text_calls: bool = False, overri
         calls = _as_tool_calls(gt[turn], tools)
         if not text_calls:
             return {"tool_calls": calls}
-        return {"content": "[" + ", ".join(
-            f"{c['function']['name']}(" + ", ".join(f"{k}={v!r}" for k, v in json.loads(
-                c["function"]["arguments"]).items()) + ")" for c in calls) + "]"}
+        return {
+            "content": "["
+            + ", ".join(
+                f"{c['function']['name']}("
+                + ", ".join(f"{k}={v!r}" for k, v in json.loads(c["function"]["arguments"]).items())
+                + ")"
+                for c in calls
+            )
+            + "]"
+        }
 
     return play
 
@@ -320,8 +409,9 @@ def ground_truth_player(case: MultiTurnCase, *, text_calls: bool = False, overri
 def _converse(srv: ScriptedServer, task: Task, **kw):
     async def go():
         async def ask(messages, tools):
-            return await chat(client_mod.local_transport(1), srv.base_url, srv.model, messages, tools,
-                              timeout=30, retries=0)
+            return await chat(
+                client_mod.local_transport(1), srv.base_url, srv.model, messages, tools, timeout=30, retries=0
+            )
 
         return await run_multi_turn(task, ask, **kw)
 
@@ -329,10 +419,17 @@ def _converse(srv: ScriptedServer, task: Task, **kw):
 
 
 @needs_data
-@pytest.mark.parametrize("category,index,text_calls", [
-    ("base", 0, False), ("base", 120, True), ("miss_func", 0, False), ("miss_param", 0, False),
-    ("miss_param", 160, True), ("long_context", 60, False),
-])
+@pytest.mark.parametrize(
+    "category,index,text_calls",
+    [
+        ("base", 0, False),
+        ("base", 120, True),
+        ("miss_func", 0, False),
+        ("miss_param", 0, False),
+        ("miss_param", 160, True),
+        ("long_context", 60, False),
+    ],
+)
 def test_a_model_playing_the_ground_truth_passes(category, index, text_calls):
     case = _case(category, index)
     with ScriptedServer(ground_truth_player(case, text_calls=text_calls)) as srv:
@@ -353,8 +450,9 @@ def test_a_model_playing_the_ground_truth_passes(category, index, text_calls):
 @needs_data
 def test_a_model_that_never_stops_calling_is_stopped_after_the_step_limit():
     case = _case("base", 1)
-    with ScriptedServer(lambda body: {"tool_calls": [{"id": "x", "type": "function",
-                                                     "function": {"name": "ls", "arguments": "{}"}}]}) as srv:
+    with ScriptedServer(
+        lambda body: {"tool_calls": [{"id": "x", "type": "function", "function": {"name": "ls", "arguments": "{}"}}]}
+    ) as srv:
         conv = _converse(srv, _task(case))
     assert conv.force_quit
     assert srv.requests == conv.requests == MAX_STEPS + 1  # BFCL stops when the count passes 20
@@ -367,7 +465,7 @@ def test_a_model_that_never_stops_calling_is_stopped_after_the_step_limit():
 @needs_data
 def test_withheld_functions_are_offered_from_their_turn_and_an_early_call_runs_as_under_bfcl():
     case = _case("miss_func", 0)  # 'sort' is withheld until turn 3 (a turn without a user message)
-    (held_turn, held), = case.missed_function.items()
+    ((held_turn, held),) = case.missed_function.items()
     held_turn = int(held_turn)
     gt = case.ground_truth_calls()
     early_turn = held_turn - 1
@@ -375,9 +473,15 @@ def test_withheld_functions_are_offered_from_their_turn_and_an_early_call_runs_a
 
     def early(body: dict, step: int) -> dict:  # calls the withheld 'sort' although it is not offered
         if step == 0:
-            return {"tool_calls": [{"id": "s", "type": "function",
-                                    "function": {"name": "sort", "arguments": json.dumps({"file_name":
-                                                                                          "final_report.pdf"})}}]}
+            return {
+                "tool_calls": [
+                    {
+                        "id": "s",
+                        "type": "function",
+                        "function": {"name": "sort", "arguments": json.dumps({"file_name": "final_report.pdf"})},
+                    }
+                ]
+            }
         return {"content": "Sorted."}
 
     play = ground_truth_player(case, overrides={early_turn: early})
@@ -385,12 +489,12 @@ def test_withheld_functions_are_offered_from_their_turn_and_an_early_call_runs_a
         conv = _converse(srv, _task(case))
     offered = [{t["function"]["name"] for t in b.get("tools", [])} for b in srv.bodies]
     turns = [_position(b)[0] for b in srv.bodies]
-    for names, turn in zip(offered, turns):
+    for names, turn in zip(offered, turns, strict=False):
         assert (set(held) <= names) == (turn >= held_turn), (turn, names)
-    first_held = next(b for b, t in zip(srv.bodies, turns) if t == held_turn)
+    first_held = next(b for b, t in zip(srv.bodies, turns, strict=False) if t == held_turn)
     assert [m for m in first_held["messages"] if m["role"] == "user"][-1]["content"] == ADDED_FUNCTIONS_PROMPT
     # the early call was executed (BFCL executes any method of an involved class) and its result sent back
-    reply = next(b for b, t in zip(srv.bodies, turns) if t == early_turn and _position(b)[1] == 1)
+    reply = next(b for b, t in zip(srv.bodies, turns, strict=False) if t == early_turn and _position(b)[1] == 1)
     assert json.loads(reply["messages"][-1]["content"])["sorted_content"].startswith("Year2024")
     assert conv.turns[early_turn] == [[Call("sort", (), {"file_name": "final_report.pdf"})]]
     assert conv.check.valid  # sort changes no state: BFCL passes it too
@@ -410,8 +514,18 @@ def test_a_model_that_asks_for_the_missing_parameter_passes_and_one_that_guesses
 
     def guess(body: dict, step: int) -> dict:
         if step == 0:
-            return {"tool_calls": [{"id": "g", "type": "function", "function": {
-                "name": "mv", "arguments": json.dumps({"source": "final_report.pdf", "destination": "old.pdf"})}}]}
+            return {
+                "tool_calls": [
+                    {
+                        "id": "g",
+                        "type": "function",
+                        "function": {
+                            "name": "mv",
+                            "arguments": json.dumps({"source": "final_report.pdf", "destination": "old.pdf"}),
+                        },
+                    }
+                ]
+            }
         return {"content": "Moved it."}
 
     with ScriptedServer(ground_truth_player(case, overrides={ask_turn: guess})) as srv:
@@ -429,8 +543,9 @@ def test_a_failed_request_stops_the_conversation_and_scores_as_no_response():
 
     async def go():
         async def ask(messages, tools):
-            return await chat(client_mod.local_transport(1), "http://127.0.0.1:9/v1", "m", messages, tools,
-                              timeout=5, retries=0)
+            return await chat(
+                client_mod.local_transport(1), "http://127.0.0.1:9/v1", "m", messages, tools, timeout=5, retries=0
+            )
 
         return await run_multi_turn(_task(case), ask)
 
@@ -466,8 +581,9 @@ def test_evaluate_plays_multi_turn_tasks_and_rescores_them_from_the_cache(monkey
 
     settings = load_settings("local")
     with ScriptedServer(play) as srv:
-        rep = _evaluate.evaluate(srv.model, settings=settings, backend="endpoint", base_url=srv.base_url,
-                                 suites=["bfcl"], concurrency=2)
+        rep = _evaluate.evaluate(
+            srv.model, settings=settings, backend="endpoint", base_url=srv.base_url, suites=["bfcl"], concurrency=2
+        )
         sent = srv.requests
     assert rep.tasks == 3 and rep.correct == 2
     # every step of every conversation is a request: the two played right make one per turn plus one per turn
@@ -477,8 +593,9 @@ def test_evaluate_plays_multi_turn_tasks_and_rescores_them_from_the_cache(monkey
     bad = [o for o in rep.outcomes if not o.correct]
     assert [o.error for o in bad] == ["multi_turn:empty_turn_model_response"]
     with ScriptedServer(play) as srv2:
-        again = _evaluate.evaluate(srv2.model, settings=settings, backend="endpoint", base_url=srv2.base_url,
-                                   suites=["bfcl"])
+        again = _evaluate.evaluate(
+            srv2.model, settings=settings, backend="endpoint", base_url=srv2.base_url, suites=["bfcl"]
+        )
         firsts = {c.turns[0][0]["content"] for c in cases}
         assert not [b for b in srv2.bodies if any(m.get("content") in firsts for m in b["messages"])]
     assert again.requests == 0 and again.correct == 2 and again.cached == 3

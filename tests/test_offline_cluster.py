@@ -39,12 +39,21 @@ GPUS = 2
 def cluster(tmp_path_factory):
     """One local Ray cluster for the module: 4 CPUs, 2 fake GPUs; workers import this directory's fakes."""
     env_before = {k: os.environ.get(k) for k in ("PYTHONPATH", "RAY_AUTH_MODE")}
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO), str(TESTS)] + ([env_before["PYTHONPATH"]]
-                                                                           if env_before["PYTHONPATH"] else []))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO), str(TESTS)] + ([env_before["PYTHONPATH"]] if env_before["PYTHONPATH"] else [])
+    )
     os.environ["RAY_AUTH_MODE"] = "disabled"  # the killed-driver test connects a second process
     tmp = tmp_path_factory.mktemp("ray")
-    ray.init(address="local", num_cpus=4, num_gpus=GPUS, include_dashboard=False, log_to_driver=False,
-             configure_logging=False, namespace="bitagent-test", _temp_dir=str(tmp))
+    ray.init(
+        address="local",
+        num_cpus=4,
+        num_gpus=GPUS,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        namespace="bitagent-test",
+        _temp_dir=str(tmp),
+    )
     try:
         yield ray.get_runtime_context().gcs_address
     finally:
@@ -89,7 +98,7 @@ def gone(pid: int) -> bool:
 def test_several_models_at_once_each_recorded_once(cluster, tmp_path):
     st = ValidatorState(tmp_path / "state.sqlite")
     shas = [f"b{i}" for i in range(4)]
-    for i, sha in enumerate(shas + ["ref", "err"]):
+    for i, sha in enumerate([*shas, "ref", "err"]):
         st.enqueue(sha, f"org/m{i}", first_block=i)
     ev = ScriptedEvaluator(tmp_path, {**{s: "block" for s in shas}, "ref": "refused", "err": "error"})
     w = worker(st, ev, max_attempts=3, retry_delay_s=600.0)
@@ -108,7 +117,7 @@ def test_several_models_at_once_each_recorded_once(cluster, tmp_path):
     assert res["ref"].status == "refused" and res["ref"].score == 0.0  # the miner's fault: final
     (q,) = st.queued()
     assert q.attempts == 1 and "CUDA out of memory" in q.last_error  # our error: counted, retried later
-    assert all(len(ev.pids(s)) == 1 for s in shas + ["ref"])  # each evaluated once
+    assert all(len(ev.pids(s)) == 1 for s in [*shas, "ref"])  # each evaluated once
     assert w.stats["lost"] == 0
     w.stop()
     st.close()
@@ -121,8 +130,15 @@ def test_real_pipeline_on_the_cluster_with_the_endpoint_backend(cluster, tmp_pat
 
     with AnyModelServer() as srv:
         srv.teach([it.task for it in load_tasks(["bfcl"], limit=2, seed=0)])
-        settings = load_settings("local", {"paths.data_dir": str(tmp_path / "data"), "eval.backend": "endpoint",
-                                           "eval.base_url": srv.base_url, "eval.concurrency": 2})
+        settings = load_settings(
+            "local",
+            {
+                "paths.data_dir": str(tmp_path / "data"),
+                "eval.backend": "endpoint",
+                "eval.base_url": srv.base_url,
+                "eval.concurrency": 2,
+            },
+        )
         st = ValidatorState(tmp_path / "state.sqlite")
         st.enqueue("a" * 40, "org/good", first_block=1)
         st.enqueue("b" * 40, "org/bad", first_block=2)
@@ -144,12 +160,15 @@ def test_the_per_model_time_bound_holds_on_the_cluster(cluster, tmp_path):
     from bitagent_cli.neurons.offline import PipelineEvaluator
 
     with AnyModelServer(delay=60.0) as srv:  # answers nothing within the bound
-        settings = load_settings("local", {"paths.data_dir": str(tmp_path / "data"), "eval.backend": "endpoint",
-                                           "eval.base_url": srv.base_url})
+        settings = load_settings(
+            "local",
+            {"paths.data_dir": str(tmp_path / "data"), "eval.backend": "endpoint", "eval.base_url": srv.base_url},
+        )
         st = ValidatorState(tmp_path / "state.sqlite")
         st.enqueue("t" * 40, "org/slow", first_block=1)
-        w = worker(st, PipelineEvaluator(settings, suites=["bfcl"], limit=2, grace_s=2), timeout_s=3.0,
-                   retry_delay_s=600.0)
+        w = worker(
+            st, PipelineEvaluator(settings, suites=["bfcl"], limit=2, grace_s=2), timeout_s=3.0, retry_delay_s=600.0
+        )
         t0 = time.monotonic()
         until(lambda: st.queued()[0].attempts == 1, "the timed-out attempt", timeout=90, every=w.run_once)
         assert time.monotonic() - t0 < 60 and not w.in_flight()
@@ -253,8 +272,13 @@ def test_validator_killed_while_tasks_are_out_leaves_the_state_exact(cluster, tm
     for i, sha in enumerate(shas):
         st.enqueue(sha, f"org/r{i}", first_block=i)
     ev = ScriptedEvaluator(tmp_path, default="block")
-    proc = subprocess.Popen([sys.executable, "-c", DRIVER, cluster, str(db), str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=os.environ.copy())
+    proc = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, cluster, str(db), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=os.environ.copy(),
+    )
     try:
         assert proc.stdout.readline().split() == ["submitted", "3"]
         until(lambda: all(ev.pids(s) for s in shas), "the dead driver's tasks to run")
@@ -278,7 +302,7 @@ def test_validator_killed_while_tasks_are_out_leaves_the_state_exact(cluster, tm
 
 def test_online_loop_steps_while_the_cluster_is_busy(cluster, tmp_path):
     """The validator with ``offline_cluster``: the driver thread hands models out, the steps never wait."""
-    from test_validator_loop import FakeChain, FakeMiners, NEURONS, ME, source
+    from test_validator_loop import ME, NEURONS, FakeChain, FakeMiners, source
 
     from bitagent_cli.neurons.validator import Validator, ValidatorConfig
     from bitagent_cli.neurons.weights import Commit
@@ -286,10 +310,23 @@ def test_online_loop_steps_while_the_cluster_is_busy(cluster, tmp_path):
     ev = ScriptedEvaluator(tmp_path, default="block", score=0.8)
     chain = FakeChain(NEURONS)
     chain.commits = {"good": Commit("good", "org/good", "c1", 10), "garbage": Commit("garbage", "org/g", "c2", 11)}
-    cfg = ValidatorConfig(step_seconds=0, query_timeout=0.5, offline=True, offline_cluster="auto",
-                          offline_gpus_per_model=0.5, offline_retry_s=0.0)
-    v = Validator(chain, hotkey=ME, state=ValidatorState(tmp_path / "state.sqlite"),
-                  client=FakeMiners({"good": "good"}), task_source=source, config=cfg, offline_evaluator=ev)
+    cfg = ValidatorConfig(
+        step_seconds=0,
+        query_timeout=0.5,
+        offline=True,
+        offline_cluster="auto",
+        offline_gpus_per_model=0.5,
+        offline_retry_s=0.0,
+    )
+    v = Validator(
+        chain,
+        hotkey=ME,
+        state=ValidatorState(tmp_path / "state.sqlite"),
+        client=FakeMiners({"good": "good"}),
+        task_source=source,
+        config=cfg,
+        offline_evaluator=ev,
+    )
     assert isinstance(v.worker, ClusterWorker)
     v.worker.cpus_per_model = 0
     v.worker.poll_s = 0.05
@@ -364,8 +401,13 @@ def test_auto_starts_its_own_ray_on_the_driver_thread_and_stops_it(cluster, tmp_
     """``auto`` with no cluster on the machine: the driver thread starts Ray (its processes would die with
     any short-lived thread that started them), evaluates, and on stop shuts it down: no process is left."""
     env = {**os.environ, "RAY_ADDRESS": ""}
-    out = subprocess.run([sys.executable, "-c", OWNED, str(tmp_path / "state.sqlite"), str(tmp_path)],
-                         capture_output=True, text=True, timeout=150, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", OWNED, str(tmp_path / "state.sqlite"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=150,
+        env=env,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["ok", "False", "True", "0"], out.stderr[-2000:]
 
@@ -384,9 +426,25 @@ def test_ray_client_address(cluster, tmp_path):
     module's cluster; it is stopped by its pid at the end."""
     port = _free_port()
     log = tmp_path / "client-server.log"
-    head = subprocess.Popen([sys.executable, "-m", "ray.util.client.server", "--address", cluster, "--host",
-                             "127.0.0.1", "--port", str(port), "--mode", "legacy"], stdout=open(log, "w"),
-                            stderr=subprocess.STDOUT, env=os.environ.copy(), start_new_session=True)
+    head = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ray.util.client.server",
+            "--address",
+            cluster,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--mode",
+            "legacy",
+        ],
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
+        env=os.environ.copy(),
+        start_new_session=True,
+    )
     try:
         st = ValidatorState(tmp_path / "state.sqlite")
         for i in range(2):
@@ -409,12 +467,19 @@ while st.queued():
 w.stop()
 print(w.stats["submitted"], w.stats["recorded"], w.alive, flush=True)
 """
-        out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "state.sqlite"), str(tmp_path)],
-                             capture_output=True, text=True, timeout=180, env=os.environ.copy())
+        out = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / "state.sqlite"), str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env=os.environ.copy(),
+        )
         assert out.returncode == 0, out.stderr[-2000:] + log.read_text()[-3000:]
         assert out.stdout.split() == ["2", "2", "False"], out.stderr[-2000:]
-        assert sorted((r.sha, r.status, r.attempts) for r in st.offline_results()) == [("rc0", "ok", 1),
-                                                                                      ("rc1", "ok", 1)]
+        assert sorted((r.sha, r.status, r.attempts) for r in st.offline_results()) == [
+            ("rc0", "ok", 1),
+            ("rc1", "ok", 1),
+        ]
         assert all(len(ev.pids(s)) == 1 for s in ("rc0", "rc1"))
         st.close()
     finally:

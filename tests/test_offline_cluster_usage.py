@@ -24,9 +24,17 @@ def no_ray(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a))
 
 
-@pytest.mark.parametrize("addr, want", [("", None), ("  ", None), (None, None), ("auto", "auto"),
-                                        ("ray://10.0.0.5:10001", "ray://10.0.0.5:10001"),
-                                        ("head.lan:6379", "head.lan:6379")])
+@pytest.mark.parametrize(
+    "addr, want",
+    [
+        ("", None),
+        ("  ", None),
+        (None, None),
+        ("auto", "auto"),
+        ("ray://10.0.0.5:10001", "ray://10.0.0.5:10001"),
+        ("head.lan:6379", "head.lan:6379"),
+    ],
+)
 def test_addresses(addr, want):
     assert cluster.parse_address(addr) == want
 
@@ -50,13 +58,15 @@ def test_without_ray_the_worker_refuses_with_the_fix(no_ray, tmp_path):
         cluster.ClusterWorker(ValidatorState(tmp_path / "s.sqlite"), lambda *a: None, address="auto")
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--offline-cluster", "nonsense"], "is not a Ray address"),
-    (["--offline-cluster", "ray://head:10001"], "needs Ray, which is not installed; run pip install"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--offline-cluster", "nonsense"], "is not a Ray address"),
+        (["--offline-cluster", "ray://head:10001"], "needs Ray, which is not installed; run pip install"),
+    ],
+)
 def test_validate_offline_cluster_usage_errors_are_exit_2(run_cli, no_ray, tmp_path, argv, message):
-    code, out, err = run_cli("validate", *argv, "--wallet-path", str(tmp_path / "none"), "--max-steps", "1",
-                             "--json")
+    code, out, err = run_cli("validate", *argv, "--wallet-path", str(tmp_path / "none"), "--max-steps", "1", "--json")
     assert code == 2, (out, err)
     doc = json.loads(out)
     assert doc["ok"] is False and message in doc["error"] and "Traceback" not in err
@@ -65,8 +75,17 @@ def test_validate_offline_cluster_usage_errors_are_exit_2(run_cli, no_ray, tmp_p
 
 def test_validate_no_offline_ignores_the_cluster_setting(run_cli, no_ray, tmp_path):
     """--no-offline: the cluster is not used, so Ray missing is no error (the wallet is the next thing missing)."""
-    code, out, _ = run_cli("validate", "--offline-cluster", "auto", "--no-offline", "--wallet-path",
-                           str(tmp_path / "none"), "--max-steps", "1", "--json")
+    code, out, _ = run_cli(
+        "validate",
+        "--offline-cluster",
+        "auto",
+        "--no-offline",
+        "--wallet-path",
+        str(tmp_path / "none"),
+        "--max-steps",
+        "1",
+        "--json",
+    )
     assert code == 1 and "wallet" in json.loads(out)["error"]
 
 
@@ -74,8 +93,12 @@ def test_settings_profile_and_env(monkeypatch):
     from bitagent_cli.neurons.validator import ValidatorConfig
 
     cfg = ValidatorConfig.from_settings(load_settings("local"))
-    assert (cfg.offline_cluster, cfg.offline_gpus_per_model, cfg.offline_max_in_flight, cfg.offline_max_retries) \
-        == ("", 1.0, 0, 2)
+    assert (cfg.offline_cluster, cfg.offline_gpus_per_model, cfg.offline_max_in_flight, cfg.offline_max_retries) == (
+        "",
+        1.0,
+        0,
+        2,
+    )
     monkeypatch.setenv("BITAGENT_VALIDATOR_OFFLINE_CLUSTER", "ray://head:10001")
     monkeypatch.setenv("BITAGENT_VALIDATOR_OFFLINE_GPUS_PER_MODEL", "0.5")
     cfg = ValidatorConfig.from_settings(load_settings("local"))
@@ -83,13 +106,20 @@ def test_settings_profile_and_env(monkeypatch):
 
 
 def test_without_the_setting_the_single_worker_is_unchanged(tmp_path):
-    from test_validator_loop import FakeChain, FakeMiners, NEURONS, ME, source
+    from test_validator_loop import ME, NEURONS, FakeChain, FakeMiners, source
 
     from bitagent_cli.neurons.validator import Validator, ValidatorConfig
     from bitagent_cli.store.validator_state import ValidatorState
 
-    v = Validator(FakeChain(NEURONS), hotkey=ME, state=ValidatorState(tmp_path / "s.sqlite"), client=FakeMiners({}),
-                  task_source=source, config=ValidatorConfig(offline=True), offline_evaluator=lambda *a: None)
+    v = Validator(
+        FakeChain(NEURONS),
+        hotkey=ME,
+        state=ValidatorState(tmp_path / "s.sqlite"),
+        client=FakeMiners({}),
+        task_source=source,
+        config=ValidatorConfig(offline=True),
+        offline_evaluator=lambda *a: None,
+    )
     assert type(v.worker) is OfflineWorker and "offline_cluster" not in v.summary()
 
 
@@ -118,8 +148,9 @@ def _flag(argv, name):
 
 
 def test_data_parallel_reaches_vllms_argv():
-    argv = vllm_argv("org/m", port=1, served_name="m", executable=["vllm"], device="gpu",
-                     settings={"eval.data_parallel": 4})
+    argv = vllm_argv(
+        "org/m", port=1, served_name="m", executable=["vllm"], device="gpu", settings={"eval.data_parallel": 4}
+    )
     assert _flag(argv, "--data-parallel-size") == "4"
     argv = vllm_argv("org/m", port=1, served_name="m", executable=["vllm"], device="gpu")
     assert "--data-parallel-size" not in argv and "--tensor-parallel-size" not in argv
@@ -127,8 +158,17 @@ def test_data_parallel_reaches_vllms_argv():
 
 @pytest.mark.parametrize("backend", ["transformers", "endpoint"])
 def test_data_parallel_is_refused_for_other_backends(run_cli, backend):
-    code, out, err = run_cli("eval-model", "org/m", "--backend", backend, "--base-url", "http://127.0.0.1:9/v1",
-                             "--data-parallel", "2", "--json")
+    code, out, err = run_cli(
+        "eval-model",
+        "org/m",
+        "--backend",
+        backend,
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--data-parallel",
+        "2",
+        "--json",
+    )
     assert code == 2, (out, err)
     msg = json.loads(out)["error"]
     assert f"the backend here is {backend}" in msg and "--data-parallel-size" in msg and "\n" not in msg
@@ -136,7 +176,18 @@ def test_data_parallel_is_refused_for_other_backends(run_cli, backend):
 
 def test_eval_model_passes_data_parallel_to_vllm(run_cli, fake_vllm, tiny_model_dir, monkeypatch):
     monkeypatch.setenv("FAKE_MODE", "die")  # we only need the command line it was started with
-    code, out, err = run_cli("eval-model", str(tiny_model_dir), "--backend", "vllm", "--data-parallel", "2",
-                             "--suite", "bfcl", "--limit", "1", "--json")
+    code, out, err = run_cli(
+        "eval-model",
+        str(tiny_model_dir),
+        "--backend",
+        "vllm",
+        "--data-parallel",
+        "2",
+        "--suite",
+        "bfcl",
+        "--limit",
+        "1",
+        "--json",
+    )
     assert code == 1, (out, err)
     assert _flag(json.loads(fake_vllm.read_text()), "--data-parallel-size") == "2"

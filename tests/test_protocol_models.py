@@ -11,30 +11,56 @@ from bitagent_cli.neurons import protocol as P
 from bitagent_cli.tasks import FunctionCall, Task, normalise_tool
 
 WIRE_TOOLS = [  # verbatim from the subnet README's example task
-    {"arguments": {"discount_percentage": {"required": True, "type": "number",
-                                           "description": "The percentage discount to be applied"},
-                   "original_price": {"description": "The original price of the item", "required": True,
-                                      "type": "number"}},
-     "description": "Calculate the discounted price of an item based on the original price and discount percentage",
-     "name": "calculate_discount"},
-    {"arguments": {"pod_name": {"description": "The name of the pod to be restarted", "required": True,
-                                "type": "str"}},
-     "description": "A function to restart a given pod, useful for deployment and testing.", "name": "restart_pod"},
+    {
+        "arguments": {
+            "discount_percentage": {
+                "required": True,
+                "type": "number",
+                "description": "The percentage discount to be applied",
+            },
+            "original_price": {"description": "The original price of the item", "required": True, "type": "number"},
+        },
+        "description": "Calculate the discounted price of an item based on the original price and discount percentage",
+        "name": "calculate_discount",
+    },
+    {
+        "arguments": {
+            "pod_name": {"description": "The name of the pod to be restarted", "required": True, "type": "str"}
+        },
+        "description": "A function to restart a given pod, useful for deployment and testing.",
+        "name": "restart_pod",
+    },
 ]
 
 
 def _task() -> Task:
-    return Task.from_dict({
-        "id": "bfcl-simple-1", "category": "simple",
-        "messages": [{"role": "system", "content": "be brief"},
-                     {"role": "user", "content": "What is the discounted price of the jacket?"}],
-        "tools": [{"name": "find_area", "description": "area",
-                   "parameters": {"type": "dict", "properties": {
-                       "radius": {"type": "float", "description": "r"},
-                       "dims": {"type": "tuple", "items": {"type": "integer"}},
-                       "unit": {"type": "string", "enum": ["m", "ft"]}}, "required": ["radius"]}}] + WIRE_TOOLS,
-        "expected": [{"name": "find_area", "arguments": {"radius": [2.0]}}],
-    })
+    return Task.from_dict(
+        {
+            "id": "bfcl-simple-1",
+            "category": "simple",
+            "messages": [
+                {"role": "system", "content": "be brief"},
+                {"role": "user", "content": "What is the discounted price of the jacket?"},
+            ],
+            "tools": [
+                {
+                    "name": "find_area",
+                    "description": "area",
+                    "parameters": {
+                        "type": "dict",
+                        "properties": {
+                            "radius": {"type": "float", "description": "r"},
+                            "dims": {"type": "tuple", "items": {"type": "integer"}},
+                            "unit": {"type": "string", "enum": ["m", "ft"]},
+                        },
+                        "required": ["radius"],
+                    },
+                },
+                *WIRE_TOOLS,
+            ],
+            "expected": [{"name": "find_area", "arguments": {"radius": [2.0]}}],
+        }
+    )
 
 
 def test_query_request_from_task_uses_the_wire_style_and_round_trips():
@@ -62,24 +88,45 @@ def test_task_id_can_be_hidden():
 
 
 def test_subnet_roles_and_extra_message_fields_pass_through():
-    req = P.QueryRequest(task_id="x", messages=[
-        {"role": "user", "content": "hi"},
-        {"role": "tool call", "content": {"name": "f", "arguments": {}}},
-        {"role": "assistant", "content": None, "tool_calls": [{"id": "1"}]}])
+    req = P.QueryRequest(
+        task_id="x",
+        messages=[
+            {"role": "user", "content": "hi"},
+            {"role": "tool call", "content": {"name": "f", "arguments": {}}},
+            {"role": "assistant", "content": None, "tool_calls": [{"id": "1"}]},
+        ],
+    )
     assert req.message_dicts()[1] == {"role": "tool call", "content": {"name": "f", "arguments": {}}}
     assert req.message_dicts()[2]["tool_calls"] == [{"id": "1"}]
 
 
 def test_query_response_calls():
-    resp = P.QueryResponse(task_id="x", response="f(a=1)", tool_calls=[P.WireCall.from_call(FunctionCall("f", {"a": 1}))],
-                           model="org/m", latency_ms=12.5)
+    resp = P.QueryResponse(
+        task_id="x",
+        response="f(a=1)",
+        tool_calls=[P.WireCall.from_call(FunctionCall("f", {"a": 1}))],
+        model="org/m",
+        latency_ms=12.5,
+    )
     back = P.parse_body(P.QueryResponse, P.dumps(resp))
     assert back.calls() == [FunctionCall("f", {"a": 1})]
     assert json.loads(P.dumps(resp))["tool_calls"] == [{"name": "f", "arguments": {"a": 1}}]
 
 
-@pytest.mark.parametrize("version,ok", [("1.0", True), ("1.9", True), ("1", True), ("2.0", False), ("0.1", False),
-                                        ("", False), ("v1", False), (None, False), (1, False)])
+@pytest.mark.parametrize(
+    "version,ok",
+    [
+        ("1.0", True),
+        ("1.9", True),
+        ("1", True),
+        ("2.0", False),
+        ("0.1", False),
+        ("", False),
+        ("v1", False),
+        (None, False),
+        (1, False),
+    ],
+)
 def test_version_rule(version, ok):
     if ok:
         P.check_version(version)
@@ -128,8 +175,11 @@ def test_build_signed_signs_the_exact_bytes_sent():
     headers, body = P.build_signed("kp", "5Miner", P.FEEDBACK_PATH, fb, sign=sign)
     assert body == P.dumps(fb) and seen["body"] == body
     assert (seen["method"], seen["path"], seen["receiver"], seen["wallet"]) == ("POST", P.FEEDBACK_PATH, "5Miner", "kp")
-    assert headers == {"X-Bittensor-Signature": "0xabc", P.PROTOCOL_HEADER: P.PROTOCOL_VERSION,
-                       "Content-Type": "application/json"}
+    assert headers == {
+        "X-Bittensor-Signature": "0xabc",
+        P.PROTOCOL_HEADER: P.PROTOCOL_VERSION,
+        "Content-Type": "application/json",
+    }
     headers, body = P.build_signed("kp", "5Miner", P.INFO_PATH, sign=sign)
     assert body == b"" and seen["method"] == "GET" and "Content-Type" not in headers
 
@@ -143,16 +193,32 @@ def test_build_signed_defaults_to_chain_auth_and_verifies():
     alice, bob = Keypair.create_from_uri("//Alice"), Keypair.create_from_uri("//Bob")
     req = P.QueryRequest.from_task(_task())
     headers, body = P.build_signed(alice, bob.ss58_address, P.QUERY_PATH, req)
-    assert auth.verify_request(headers, body, method="POST", path=P.QUERY_PATH, self_hotkey=bob.ss58_address,
-                               replay_cache=auth.ReplayCache()) == alice.ss58_address
+    assert (
+        auth.verify_request(
+            headers,
+            body,
+            method="POST",
+            path=P.QUERY_PATH,
+            self_hotkey=bob.ss58_address,
+            replay_cache=auth.ReplayCache(),
+        )
+        == alice.ss58_address
+    )
     headers, body = P.build_signed(alice, bob.ss58_address, P.INFO_PATH)
-    assert auth.verify_request(headers, body, method="GET", path=P.INFO_PATH, self_hotkey=bob.ss58_address,
-                               replay_cache=auth.ReplayCache()) == alice.ss58_address
+    assert (
+        auth.verify_request(
+            headers, body, method="GET", path=P.INFO_PATH, self_hotkey=bob.ss58_address, replay_cache=auth.ReplayCache()
+        )
+        == alice.ss58_address
+    )
 
 
 def test_parse_body_refuses_hostile_json_as_bad_json():
-    for body in (b"[" * 5000 + b"]" * 5000, b'{"task_id": "x", "messages": ' + b"[" * 100_000 + b"}",
-                 b'{"task_id": "x", "max_tokens": ' + b"1" * 5000 + b"}"):
+    for body in (
+        b"[" * 5000 + b"]" * 5000,
+        b'{"task_id": "x", "messages": ' + b"[" * 100_000 + b"}",
+        b'{"task_id": "x", "max_tokens": ' + b"1" * 5000 + b"}",
+    ):
         with pytest.raises(P.ProtocolError) as e:
             P.parse_body(P.QueryRequest, body)
         assert e.value.status == 400 and e.value.code == "bad_json" and len(e.value.message) < 300

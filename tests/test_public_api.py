@@ -43,12 +43,23 @@ def test_every_public_name_resolves():
 
 def test_the_documented_imports_work_and_are_the_library_objects():
     from bitagent_cli import EvalReport, Response, ScoreResult, evaluate, load_suite, parse_calls, score_task
-    from bitagent_cli._evaluate import EvalReport as ER, evaluate as ev
-    from bitagent_cli.scoring import Response as R, ScoreResult as SR, parse_calls as pc, score_task as st
+    from bitagent_cli._evaluate import EvalReport as ER
+    from bitagent_cli._evaluate import evaluate as ev
+    from bitagent_cli.scoring import Response as R
+    from bitagent_cli.scoring import ScoreResult as SR
+    from bitagent_cli.scoring import parse_calls as pc
+    from bitagent_cli.scoring import score_task as st
     from bitagent_cli.tasks.suites import load_suite as ls
 
-    assert (evaluate, EvalReport, score_task, parse_calls, Response, ScoreResult, load_suite) == (ev, ER, st, pc, R,
-                                                                                                SR, ls)
+    assert (evaluate, EvalReport, score_task, parse_calls, Response, ScoreResult, load_suite) == (
+        ev,
+        ER,
+        st,
+        pc,
+        R,
+        SR,
+        ls,
+    )
 
 
 def test_the_api_scores_a_shipped_task():
@@ -68,7 +79,9 @@ def test_unknown_attribute_is_an_attribute_error():
 
 def test_import_is_lazy():
     """``import bitagent_cli`` does not pull in the evaluator, the scorer or httpx (``bitagent --help`` stays fast)."""
-    code = ("import sys, bitagent_cli; "
-            "print(sorted(m for m in ('bitagent_cli._evaluate', 'bitagent_cli.scoring', 'httpx') if m in sys.modules))")
+    code = (
+        "import sys, bitagent_cli; "
+        "print(sorted(m for m in ('bitagent_cli._evaluate', 'bitagent_cli.scoring', 'httpx') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "[]"

@@ -32,20 +32,26 @@ def _fast_backoff(monkeypatch):
 
 # ---------------------------------------------------------------- bfcl_summary
 def test_bfcl_columns_show_what_ran_and_not_run_columns_as_na():
-    cats = {"simple": {"tasks": 10, "correct": 10, "accuracy": 1.0},
-            "multiple": {"tasks": 30, "correct": 0, "accuracy": 0.0},
-            "live_simple": {"tasks": 10, "correct": 10, "accuracy": 1.0},
-            "live_multiple": {"tasks": 30, "correct": 0, "accuracy": 0.0},
-            "irrelevance": {"tasks": 4, "correct": 4, "accuracy": 1.0},
-            "live_irrelevance": {"tasks": 100, "correct": 50, "accuracy": 0.5}}
+    cats = {
+        "simple": {"tasks": 10, "correct": 10, "accuracy": 1.0},
+        "multiple": {"tasks": 30, "correct": 0, "accuracy": 0.0},
+        "live_simple": {"tasks": 10, "correct": 10, "accuracy": 1.0},
+        "live_multiple": {"tasks": 30, "correct": 0, "accuracy": 0.0},
+        "irrelevance": {"tasks": 4, "correct": 4, "accuracy": 1.0},
+        "live_irrelevance": {"tasks": 100, "correct": 50, "accuracy": 0.5},
+    }
     cols, s = bfcl_columns(cats), bfcl_summary(cats)
     assert cols["non_live"]["categories"] == ["simple", "multiple"] and cols["non_live"]["tasks"] == 40
     assert cols["irrelevance"]["accuracy"] == s["irrelevance"] == 0.75  # mean of 1.0 and 0.5, not weighted
     assert cols["live"]["accuracy"] == s["live"] and 0 < s["live"] < 1
     assert cols["relevance"] == {"accuracy": None, "tasks": 0, "categories": []}  # not run: N/A, not 0
     assert cols["multi_turn"]["accuracy"] is None
-    cols = bfcl_columns({"multi_turn_base": {"tasks": 2, "correct": 1, "accuracy": 0.5},
-                         "multi_turn_miss_func": {"tasks": 2, "correct": 2, "accuracy": 1.0}})
+    cols = bfcl_columns(
+        {
+            "multi_turn_base": {"tasks": 2, "correct": 1, "accuracy": 0.5},
+            "multi_turn_miss_func": {"tasks": 2, "correct": 2, "accuracy": 1.0},
+        }
+    )
     assert cols["multi_turn"]["categories"] == ["multi_turn_base", "multi_turn_miss_func"]
     assert cols["non_live"]["accuracy"] is None
 
@@ -56,8 +62,15 @@ def report(tmp_path_factory):
     items = load_tasks(["bfcl"], limit=24)
     with FakeOpenAI() as srv:
         srv.teach([it.task for it in items], lambda t: t.category in ("simple", "live_multiple"))
-        return evaluate(srv.model, settings=load_settings("local"), backend="endpoint", base_url=srv.base_url,
-                        suites=["bfcl"], limit=24, store=tmp_path_factory.mktemp("store") / "r.sqlite")
+        return evaluate(
+            srv.model,
+            settings=load_settings("local"),
+            backend="endpoint",
+            base_url=srv.base_url,
+            suites=["bfcl"],
+            limit=24,
+            store=tmp_path_factory.mktemp("store") / "r.sqlite",
+        )
 
 
 def test_overall_figure_and_bfcl_columns(report):
@@ -68,8 +81,11 @@ def test_overall_figure_and_bfcl_columns(report):
         label = BFCL_COLUMNS[key]
         acc = cols[key]["accuracy"]
         shown = "N/A" if acc is None else f"{acc * 100:.1f}%"
-        assert re.search(rf"<div class=label>{re.escape(html.escape(label))}</div><div class=value>"
-                         rf"{re.escape(shown)}</div>", page), label
+        assert re.search(
+            rf"<div class=label>{re.escape(html.escape(label))}</div><div class=value>"
+            rf"{re.escape(shown)}</div>",
+            page,
+        ), label
 
 
 def test_one_svg_chart_per_suite_with_a_bar_per_category(report):
@@ -84,8 +100,9 @@ def test_one_svg_chart_per_suite_with_a_bar_per_category(report):
 
 def test_failures_grouped_by_kind_with_counts_and_details(report):
     page = render_html(report)
-    groups = {k: int(n) for k, n in re.findall(
-        r"<details class=group><summary>([^<]+)<span class=count>(\d+)</span>", page)}
+    groups = {
+        k: int(n) for k, n in re.findall(r"<details class=group><summary>([^<]+)<span class=count>(\d+)</span>", page)
+    }
     want: dict[str, int] = {}
     for f in report.failures():
         want[f["error"] or "wrong_answer"] = want.get(f["error"] or "wrong_answer", 0) + 1
@@ -93,30 +110,63 @@ def test_failures_grouped_by_kind_with_counts_and_details(report):
     assert page.count("<details class=fail>") == len(report.failures())
     f = report.failures()[0]
     task = report.task_index[(f["suite"], f["id"])]
-    assert html.escape(task.messages[0]["content"]) in page                 # the prompt
-    assert html.escape(json.dumps(task.tools[0].name)) in page              # the tools offered
+    assert html.escape(task.messages[0]["content"]) in page  # the prompt
+    assert html.escape(json.dumps(task.tools[0].name)) in page  # the tools offered
     assert "expected call" in page and "raw output" in page and "wrong_fn" in page
 
 
 def test_no_expected_answers_without_details(report):
     page = render_html(report, details=False)
     assert "expected call" not in page and "prompt</div>" not in page
-    assert page.count("<details class=fail>") == len(report.failures())   # still listed, with output
+    assert page.count("<details class=fail>") == len(report.failures())  # still listed, with output
 
 
 def test_a_partial_run_says_so_beside_the_figure():
-    page = render_html({"model": "m", "status": "error", "error": "server died", "accuracy": 1.0, "correct": 4,
-                        "tasks": 4, "completed": 4, "total": 10, "by_suite": {}, "failures": []})
+    page = render_html(
+        {
+            "model": "m",
+            "status": "error",
+            "error": "server died",
+            "accuracy": 1.0,
+            "correct": 4,
+            "tasks": 4,
+            "completed": 4,
+            "total": 10,
+            "by_suite": {},
+            "failures": [],
+        }
+    )
     assert "4 of 4 correct; only 4 of 10 tasks run" in page and "run error: server died" in page
 
 
 def test_report_dict_renders_without_task_details():
-    page = render_html({"model": "m", "status": "ok", "accuracy": 0.5, "correct": 1, "tasks": 2,
-                        "by_suite": {"glaive": {"tasks": 2, "correct": 1, "accuracy": 0.5,
-                                                "by_category": {"simple": {"tasks": 2, "correct": 1,
-                                                                           "accuracy": 0.5}}}},
-                        "failures": [{"suite": "glaive", "id": "g/1", "category": "simple", "error": "no_call",
-                                      "feedback": "<b>", "output": "x"}]})
+    page = render_html(
+        {
+            "model": "m",
+            "status": "ok",
+            "accuracy": 0.5,
+            "correct": 1,
+            "tasks": 2,
+            "by_suite": {
+                "glaive": {
+                    "tasks": 2,
+                    "correct": 1,
+                    "accuracy": 0.5,
+                    "by_category": {"simple": {"tasks": 2, "correct": 1, "accuracy": 0.5}},
+                }
+            },
+            "failures": [
+                {
+                    "suite": "glaive",
+                    "id": "g/1",
+                    "category": "simple",
+                    "error": "no_call",
+                    "feedback": "<b>",
+                    "output": "x",
+                }
+            ],
+        }
+    )
     assert "Non-Live" not in page  # no bfcl suite: no BFCL columns
     assert "&lt;b&gt;" in page and "expected call" not in page
 
@@ -125,8 +175,19 @@ def test_report_dict_renders_without_task_details():
 def _run_model(run_cli, name: str, items, good) -> None:
     with FakeOpenAI(model=name) as srv:
         srv.teach([it.task for it in items], good)
-        code, _out, err = run_cli("eval-model", name, "--backend", "endpoint", "--base-url", srv.base_url,
-                                 "--suite", "bfcl", "--limit", "12", "--json")
+        code, _out, err = run_cli(
+            "eval-model",
+            name,
+            "--backend",
+            "endpoint",
+            "--base-url",
+            srv.base_url,
+            "--suite",
+            "bfcl",
+            "--limit",
+            "12",
+            "--json",
+        )
         assert code == 0, err
 
 
@@ -175,8 +236,20 @@ def test_html_report_file_is_readable(run_cli, tmp_path):
     items = load_tasks(["bfcl"], limit=12)
     with FakeOpenAI() as srv:
         srv.teach([it.task for it in items], True)
-        code, _out, err = run_cli("eval-model", srv.model, "--backend", "endpoint", "--base-url", srv.base_url,
-                                 "--suite", "bfcl", "--limit", "12", "--report", str(tmp_path / "r.html"))
+        code, _out, err = run_cli(
+            "eval-model",
+            srv.model,
+            "--backend",
+            "endpoint",
+            "--base-url",
+            srv.base_url,
+            "--suite",
+            "bfcl",
+            "--limit",
+            "12",
+            "--report",
+            str(tmp_path / "r.html"),
+        )
     assert code == 0, err
     assert stat.S_IMODE(os.stat(tmp_path / "r.html").st_mode) & 0o044 == 0o044  # not 0600
 
@@ -189,8 +262,15 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-                         or shutil.which("google-chrome")), reason="chromium is not installed")
+@pytest.mark.skipif(
+    not (
+        os.environ.get("CHROMIUM")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome")
+    ),
+    reason="chromium is not installed",
+)
 def test_chromium_renders_the_report_at_desktop_and_phone_widths(report, tmp_path):
     sys.path.insert(0, str(REPO / "scripts"))
     try:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bitagent_cli.scoring import Response, first_answer_text, score_task
@@ -20,17 +20,28 @@ from bitagent_cli.scoring.bfcl_rules import decode
 from bitagent_cli.tasks import Task
 
 TRIANGLE = {
-    "name": "calculate_triangle_area", "description": "Area of a triangle.",
-    "parameters": {"type": "dict", "properties": {
-        "base": {"type": "integer"}, "height": {"type": "integer"}, "unit": {"type": "string"}},
-        "required": ["base", "height"]}}
+    "name": "calculate_triangle_area",
+    "description": "Area of a triangle.",
+    "parameters": {
+        "type": "dict",
+        "properties": {"base": {"type": "integer"}, "height": {"type": "integer"}, "unit": {"type": "string"}},
+        "required": ["base", "height"],
+    },
+}
 
 
 def task(category="simple", tools=(TRIANGLE,), expected=None, tid="t/1"):
     if expected is None:
         expected = [{"calculate_triangle_area": {"base": [10], "height": [5], "unit": ["units", ""]}}]
-    return Task.from_dict({"id": tid, "category": category, "messages": [{"role": "user", "content": "q"}],
-                           "tools": list(tools), "expected": expected})
+    return Task.from_dict(
+        {
+            "id": tid,
+            "category": category,
+            "messages": [{"role": "user", "content": "q"}],
+            "tools": list(tools),
+            "expected": expected,
+        }
+    )
 
 
 def bfcl(t, text):
@@ -38,28 +49,33 @@ def bfcl(t, text):
 
 
 # ------------------------------------------------------------------ probes (bfcl-reference.md §2a)
-@pytest.mark.parametrize("text,error", [
-    ("[calculate_triangle_area(base=10, height=5)]", None),
-    ("calculate_triangle_area(base=10, height=5)", None),  # brackets added
-    ("```\n[calculate_triangle_area(base=10, height=5)]\n```", None),  # backticks stripped
-    ("[calculate_triangle_area(base=10, height=5, unit='Units.')]", None),
-    ("[calculate_triangle_area(base=10, height=5, unit='cm')]", "wrong_value"),
-    ("[calculate_triangle_area(base=10.0, height=5)]", "wrong_type"),
-    ("[calculate_triangle_area(base='10', height=5)]", "wrong_type"),
-    ("[calculate_triangle_area(10, 5)]", "missing_required"),  # positional arguments dropped
-    ("[calculate_triangle_area(base=10, height=5, foo=1)]", "unexpected_param"),
-    ("[calculate_triangle_area(base=10, height=5, unit=None)]", "wrong_type"),  # fix 8 not applied
-    ("Sure! [calculate_triangle_area(base=10, height=5)]", "unparseable"),  # fix 5 not applied
-    ("```python\n[calculate_triangle_area(base=10, height=5)]\n```", "unparseable"),
-    ('[{"name": "calculate_triangle_area", "arguments": {"base": 10, "height": 5}}]', "unparseable"),
-    ("<tool_call>{\"name\": \"calculate_triangle_area\", \"arguments\": {\"base\": 10, \"height\": 5}}</tool_call>",
-     "unparseable"),
-    ("[calculate_triangle_area(base=10, height=5), calculate_triangle_area(base=10, height=5)]", "wrong_count"),
-    ("[functions.calculate_triangle_area(base=10, height=5)]", "wrong_func_name"),
-    ("[calculate_triangle_area(base=+10, height=5)]", "wrong_value"),  # BFCL reads +10 as -10
-    ("[calculate_triangle_area(base=2*5, height=5)]", "unparseable"),  # BFCL evaluates it; we never do
-    ("", "no_call"),
-])
+@pytest.mark.parametrize(
+    "text,error",
+    [
+        ("[calculate_triangle_area(base=10, height=5)]", None),
+        ("calculate_triangle_area(base=10, height=5)", None),  # brackets added
+        ("```\n[calculate_triangle_area(base=10, height=5)]\n```", None),  # backticks stripped
+        ("[calculate_triangle_area(base=10, height=5, unit='Units.')]", None),
+        ("[calculate_triangle_area(base=10, height=5, unit='cm')]", "wrong_value"),
+        ("[calculate_triangle_area(base=10.0, height=5)]", "wrong_type"),
+        ("[calculate_triangle_area(base='10', height=5)]", "wrong_type"),
+        ("[calculate_triangle_area(10, 5)]", "missing_required"),  # positional arguments dropped
+        ("[calculate_triangle_area(base=10, height=5, foo=1)]", "unexpected_param"),
+        ("[calculate_triangle_area(base=10, height=5, unit=None)]", "wrong_type"),  # fix 8 not applied
+        ("Sure! [calculate_triangle_area(base=10, height=5)]", "unparseable"),  # fix 5 not applied
+        ("```python\n[calculate_triangle_area(base=10, height=5)]\n```", "unparseable"),
+        ('[{"name": "calculate_triangle_area", "arguments": {"base": 10, "height": 5}}]', "unparseable"),
+        (
+            '<tool_call>{"name": "calculate_triangle_area", "arguments": {"base": 10, "height": 5}}</tool_call>',
+            "unparseable",
+        ),
+        ("[calculate_triangle_area(base=10, height=5), calculate_triangle_area(base=10, height=5)]", "wrong_count"),
+        ("[functions.calculate_triangle_area(base=10, height=5)]", "wrong_func_name"),
+        ("[calculate_triangle_area(base=+10, height=5)]", "wrong_value"),  # BFCL reads +10 as -10
+        ("[calculate_triangle_area(base=2*5, height=5)]", "unparseable"),  # BFCL evaluates it; we never do
+        ("", "no_call"),
+    ],
+)
 def test_bfcl_probes(text, error):
     r = bfcl(task(), text)
     assert r.error == error, r.feedback
@@ -68,8 +84,10 @@ def test_bfcl_probes(text, error):
 
 def test_the_default_rules_differ_where_documented():
     t = task()
-    for text in ("Sure! [calculate_triangle_area(base=10, height=5)]",
-                 "[calculate_triangle_area(base=10, height=5, unit=None)]"):
+    for text in (
+        "Sure! [calculate_triangle_area(base=10, height=5)]",
+        "[calculate_triangle_area(base=10, height=5, unit=None)]",
+    ):
         assert score_task(t, Response(t.id, text)).correct and not bfcl(t, text).correct
 
 
@@ -89,13 +107,22 @@ def test_relevance_any_decoded_call_counts():
 
 
 def test_nested_int_for_float_and_greedy_parallel():
-    floats = {"name": "f", "parameters": {"type": "dict", "properties": {
-        "xs": {"type": "array", "items": {"type": "float"}}, "unit": {"type": "string"}}, "required": []}}
+    floats = {
+        "name": "f",
+        "parameters": {
+            "type": "dict",
+            "properties": {"xs": {"type": "array", "items": {"type": "float"}}, "unit": {"type": "string"}},
+            "required": [],
+        },
+    }
     t = task(tools=[floats], expected=[{"f": {"xs": [[1.0, 2.0]]}}])
     assert bfcl(t, "[f(xs=[1, 2])]").error == "wrong_type"  # issue #1049, kept under BFCL's rules
     assert score_task(t, Response(t.id, "[f(xs=[1, 2])]")).correct
-    par = task(category="parallel", tools=[floats], expected=[
-        {"f": {"unit": ["", "celsius", "kelvin"]}}, {"f": {"unit": ["kelvin"]}}])
+    par = task(
+        category="parallel",
+        tools=[floats],
+        expected=[{"f": {"unit": ["", "celsius", "kelvin"]}}, {"f": {"unit": ["kelvin"]}}],
+    )
     text = "[f(unit='kelvin'), f(unit='celsius')]"
     assert bfcl(par, text).error == "wrong_value"  # greedy first fit takes the wrong call
     assert score_task(par, Response(par.id, text)).correct
@@ -103,8 +130,17 @@ def test_nested_int_for_float_and_greedy_parallel():
 
 def test_decode_reads_what_bfcl_reads():
     (c,) = decode("[f(a=(1, 2), b=..., c=g(), d=h(x=1), e=x[0], f=name, g=-1, h=+2, i=1e400)]")
-    assert c.arguments == {"a": (1, 2), "b": "...", "c": "g()", "d": {"h": {"x": 1}}, "e": "x[0]", "f": "name",
-                           "g": -1, "h": -2, "i": float("inf")}
+    assert c.arguments == {
+        "a": (1, 2),
+        "b": "...",
+        "c": "g()",
+        "d": {"h": {"x": 1}},
+        "e": "x[0]",
+        "f": "name",
+        "g": -1,
+        "h": -2,
+        "i": float("inf"),
+    }
     assert decode("[f(a={1, 2})]") is None and decode("[f(a=lambda: 1)]") is None
     assert decode("not a call") is None and decode("") == []
 
@@ -153,8 +189,27 @@ def bfcl_pairs():
     return bench, f, pairs
 
 
-_MUTATIONS = ["none", "float", "int", "upper", "null", "drop", "extra", "tuple", "plus", "prose", "fence",
-              "fence_py", "reverse", "positional", "ellipsis", "huge", "bool", "nested_call", "quote"]
+_MUTATIONS = [
+    "none",
+    "float",
+    "int",
+    "upper",
+    "null",
+    "drop",
+    "extra",
+    "tuple",
+    "plus",
+    "prose",
+    "fence",
+    "fence_py",
+    "reverse",
+    "positional",
+    "ellipsis",
+    "huge",
+    "bool",
+    "nested_call",
+    "quote",
+]
 
 
 def _mutate(args: dict, how: str, k: str | None) -> tuple[dict, str]:
@@ -179,7 +234,7 @@ def _mutate(args: dict, how: str, k: str | None) -> tuple[dict, str]:
     elif how == "bool" and type(v) is int:
         args[k] = bool(v)
     elif how == "huge":
-        args[k] = 10 ** 400
+        args[k] = 10**400
     return args, ""
 
 

@@ -8,55 +8,72 @@ from bitagent_cli.scoring import Response, ScoreResult, normalise_string, score_
 from bitagent_cli.tasks import Task
 
 TRIANGLE = {
-    "name": "calculate_triangle_area", "description": "Area of a triangle.",
-    "parameters": {"type": "dict", "properties": {
-        "base": {"type": "integer"}, "height": {"type": "integer"}, "unit": {"type": "string"}},
-        "required": ["base", "height"]}}
+    "name": "calculate_triangle_area",
+    "description": "Area of a triangle.",
+    "parameters": {
+        "type": "dict",
+        "properties": {"base": {"type": "integer"}, "height": {"type": "integer"}, "unit": {"type": "string"}},
+        "required": ["base", "height"],
+    },
+}
 
 
 def task(category="simple", tools=(TRIANGLE,), expected=None, tid="t/1"):
     if expected is None:
         expected = [{"calculate_triangle_area": {"base": [10], "height": [5], "unit": ["units", ""]}}]
-    return Task.from_dict({"id": tid, "category": category, "messages": [{"role": "user", "content": "q"}],
-                           "tools": list(tools), "expected": expected})
+    return Task.from_dict(
+        {
+            "id": tid,
+            "category": category,
+            "messages": [{"role": "user", "content": "q"}],
+            "tools": list(tools),
+            "expected": expected,
+        }
+    )
 
 
 def score(t, text=None, tool_calls=None) -> ScoreResult:
     return score_task(t, Response(t.id, text, tool_calls))
 
 
-@pytest.mark.parametrize("text", [
-    "[calculate_triangle_area(base=10, height=5)]",
-    "[calculate_triangle_area(base=10, height=5, unit='units')]",
-    "[calculate_triangle_area(base=10, height=5, unit='Units.')]",  # BFCL's string normalisation
-    "[calculate_triangle_area(height=5, base=10)]",
-    "calculate_triangle_area(base=10, height=5)",
-    "[calculate_triangle_area(base=10, height=5, unit=None)]",  # null for an optional argument = left out
-    '{"name": "calculate_triangle_area", "arguments": {"base": 10, "height": 5}}',
-    "```python\n[calculate_triangle_area(base=10, height=5)]\n```",
-    "Sure! [calculate_triangle_area(base=10, height=5)]",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[calculate_triangle_area(base=10, height=5)]",
+        "[calculate_triangle_area(base=10, height=5, unit='units')]",
+        "[calculate_triangle_area(base=10, height=5, unit='Units.')]",  # BFCL's string normalisation
+        "[calculate_triangle_area(height=5, base=10)]",
+        "calculate_triangle_area(base=10, height=5)",
+        "[calculate_triangle_area(base=10, height=5, unit=None)]",  # null for an optional argument = left out
+        '{"name": "calculate_triangle_area", "arguments": {"base": 10, "height": 5}}',
+        "```python\n[calculate_triangle_area(base=10, height=5)]\n```",
+        "Sure! [calculate_triangle_area(base=10, height=5)]",
+    ],
+)
 def test_simple_correct(text):
     r = score(task(), text)
     assert r.correct and r.score == 1.0 and r.error is None, r.feedback
     assert all(v is True for v in r.criteria.values())
 
 
-@pytest.mark.parametrize("text,code", [
-    ("[calc_area(base=10, height=5)]", "wrong_func_name"),
-    ("[calculate_triangle_area(base=10)]", "missing_required"),
-    ("[calculate_triangle_area(base=10, height=5, foo=1)]", "unexpected_param"),
-    ("[calculate_triangle_area(base='10', height=5)]", "wrong_type"),
-    ("[calculate_triangle_area(base=10.5, height=5)]", "wrong_type"),
-    ("[calculate_triangle_area(base=10.0, height=5)]", "wrong_type"),  # a float for an integer, as in BFCL
-    ("[calculate_triangle_area(base=True, height=5)]", "wrong_type"),
-    ("[calculate_triangle_area(base=11, height=5)]", "wrong_value"),
-    ("[calculate_triangle_area(base=10, height=5, unit='cm')]", "wrong_value"),
-    ("[calculate_triangle_area(base=10, height=5), calculate_triangle_area(base=10, height=5)]", "wrong_count"),
-    ("I cannot help with that.", "no_call"),
-    ("[calculate_triangle_area(10, 5)]", "unparseable"),
-    ("[calculate_triangle_area(base=10, height=5", "unparseable"),
-])
+@pytest.mark.parametrize(
+    "text,code",
+    [
+        ("[calc_area(base=10, height=5)]", "wrong_func_name"),
+        ("[calculate_triangle_area(base=10)]", "missing_required"),
+        ("[calculate_triangle_area(base=10, height=5, foo=1)]", "unexpected_param"),
+        ("[calculate_triangle_area(base='10', height=5)]", "wrong_type"),
+        ("[calculate_triangle_area(base=10.5, height=5)]", "wrong_type"),
+        ("[calculate_triangle_area(base=10.0, height=5)]", "wrong_type"),  # a float for an integer, as in BFCL
+        ("[calculate_triangle_area(base=True, height=5)]", "wrong_type"),
+        ("[calculate_triangle_area(base=11, height=5)]", "wrong_value"),
+        ("[calculate_triangle_area(base=10, height=5, unit='cm')]", "wrong_value"),
+        ("[calculate_triangle_area(base=10, height=5), calculate_triangle_area(base=10, height=5)]", "wrong_count"),
+        ("I cannot help with that.", "no_call"),
+        ("[calculate_triangle_area(10, 5)]", "unparseable"),
+        ("[calculate_triangle_area(base=10, height=5", "unparseable"),
+    ],
+)
 def test_simple_errors(text, code):
     r = score(task(), text)
     assert not r.correct and r.score == 0.0 and r.error == code, (r.error, r.feedback)
@@ -70,11 +87,14 @@ def test_wrong_function_name_scores_zero_not_partial():
 
 
 def test_feedback_never_reveals_expected_values():
-    t = task(expected=[{"calculate_triangle_area": {"base": [1234567], "height": [7654321],
-                                                    "unit": ["parsecs", ""]}}])
-    for text in ["[calculate_triangle_area(base=1, height=7654321)]",
-                 "[calculate_triangle_area(base=1234567, height=7654321, unit='miles')]",
-                 "[calculate_triangle_area(base=1234567)]", "[other(x=1)]", "nothing"]:
+    t = task(expected=[{"calculate_triangle_area": {"base": [1234567], "height": [7654321], "unit": ["parsecs", ""]}}])
+    for text in [
+        "[calculate_triangle_area(base=1, height=7654321)]",
+        "[calculate_triangle_area(base=1234567, height=7654321, unit='miles')]",
+        "[calculate_triangle_area(base=1234567)]",
+        "[other(x=1)]",
+        "nothing",
+    ]:
         fb = score(t, text).feedback
         assert fb  # every wrong answer gets feedback (an empty one would pass the checks below vacuously)
         for expected_value in ("1234567", "7654321", "parsecs"):
@@ -85,13 +105,26 @@ def test_feedback_never_reveals_expected_values():
 
 def test_criteria_breakdown_for_a_wrong_value():
     r = score(task(), "[calculate_triangle_area(base=11, height=5)]")
-    assert r.criteria == {"parsed": True, "call_count": True, "function_names": True, "required_args": True,
-                          "no_unexpected_args": True, "arg_types": True, "arg_values": False}
+    assert r.criteria == {
+        "parsed": True,
+        "call_count": True,
+        "function_names": True,
+        "required_args": True,
+        "no_unexpected_args": True,
+        "arg_types": True,
+        "arg_values": False,
+    }
 
 
 def test_dotted_names_accept_both_spellings():
-    tool = {"name": "spotify.play", "parameters": {"type": "dict", "properties": {
-        "artist": {"type": "string"}, "duration": {"type": "integer"}}, "required": ["artist", "duration"]}}
+    tool = {
+        "name": "spotify.play",
+        "parameters": {
+            "type": "dict",
+            "properties": {"artist": {"type": "string"}, "duration": {"type": "integer"}},
+            "required": ["artist", "duration"],
+        },
+    }
     t = task(tools=[tool], expected=[{"spotify.play": {"artist": ["Taylor Swift"], "duration": [20]}}])
     for name in ("spotify.play", "spotify_play", "functions.spotify.play"):
         assert score(t, f"[{name}(artist='taylor swift', duration=20)]").correct, name
@@ -106,38 +139,63 @@ def test_normalise_string_matches_bfcl():
 
 
 # ------------------------------------------------------------------ numbers: an int is a float at any depth
-FLOATS = {"name": "f", "parameters": {"type": "dict", "properties": {
-    "x": {"type": "float"}, "xs": {"type": "array", "items": {"type": "float"}},
-    "m": {"type": "dict"}, "nested": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}}},
-    "required": []}}
+FLOATS = {
+    "name": "f",
+    "parameters": {
+        "type": "dict",
+        "properties": {
+            "x": {"type": "float"},
+            "xs": {"type": "array", "items": {"type": "float"}},
+            "m": {"type": "dict"},
+            "nested": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
+        },
+        "required": [],
+    },
+}
 
 
-@pytest.mark.parametrize("expected,text", [
-    ({"x": [20.0]}, "[f(x=20)]"),
-    ({"x": [20]}, "[f(x=20.0)]"),
-    ({"xs": [[1.0, 2.0]]}, "[f(xs=[1, 2])]"),  # BFCL issue #1049: type_error:nested
-    ({"xs": [[1, 2]]}, "[f(xs=[1.0, 2.0])]"),
-    ({"nested": [[[1.0, 2.0], [3.0, 4.0]]]}, "[f(nested=[[1.0, 2.0], [3.0, 4.0]])]"),  # GT floats: as listed
-    ({"nested": [[[1.0, 2.0], [3.0, 4.0]]]}, "[f(nested=[[1, 2], [3, 4]])]"),
-    ({"m": [{"k": [20.0]}]}, "[f(m={'k': 20})]"),
-    ({"x": [0.3]}, "[f(x=0.30000000000000004)]"),
-])
+@pytest.mark.parametrize(
+    "expected,text",
+    [
+        ({"x": [20.0]}, "[f(x=20)]"),
+        ({"x": [20]}, "[f(x=20.0)]"),
+        ({"xs": [[1.0, 2.0]]}, "[f(xs=[1, 2])]"),  # BFCL issue #1049: type_error:nested
+        ({"xs": [[1, 2]]}, "[f(xs=[1.0, 2.0])]"),
+        ({"nested": [[[1.0, 2.0], [3.0, 4.0]]]}, "[f(nested=[[1.0, 2.0], [3.0, 4.0]])]"),  # GT floats: as listed
+        ({"nested": [[[1.0, 2.0], [3.0, 4.0]]]}, "[f(nested=[[1, 2], [3, 4]])]"),
+        ({"m": [{"k": [20.0]}]}, "[f(m={'k': 20})]"),
+        ({"x": [0.3]}, "[f(x=0.30000000000000004)]"),
+    ],
+)
 def test_numbers_equal_by_value_at_any_depth(expected, text):
     t = task(tools=[FLOATS], expected=[{"f": expected}])
     assert score(t, text).correct
 
 
-@pytest.mark.parametrize("expected,text", [
-    ({"n": [5]}, "[f(n=5.0)]"),  # math.factorial(number=5.0) is a type error, in Python and in BFCL
-    ({"n": [5]}, "[f(n=6.0)]"),
-    ({"nested": [[[1, 2], [3, 4]]]}, "[f(nested=[[1.0, 2], [3, 4]])]"),
-    ({"ns": [[1, 2]]}, "[f(ns=[1, 2.0])]"),
-    ({"s": [2]}, "[f(s=2.0)]"),  # BFCL's "variable" escape takes exactly the listed type
-])
+@pytest.mark.parametrize(
+    "expected,text",
+    [
+        ({"n": [5]}, "[f(n=5.0)]"),  # math.factorial(number=5.0) is a type error, in Python and in BFCL
+        ({"n": [5]}, "[f(n=6.0)]"),
+        ({"nested": [[[1, 2], [3, 4]]]}, "[f(nested=[[1.0, 2], [3, 4]])]"),
+        ({"ns": [[1, 2]]}, "[f(ns=[1, 2.0])]"),
+        ({"s": [2]}, "[f(s=2.0)]"),  # BFCL's "variable" escape takes exactly the listed type
+    ],
+)
 def test_a_float_is_not_an_integer(expected, text):
-    tool = {"name": "f", "parameters": {"type": "dict", "properties": {
-        "n": {"type": "integer"}, "ns": {"type": "array", "items": {"type": "integer"}}, "s": {"type": "string"},
-        "nested": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}}}, "required": []}}
+    tool = {
+        "name": "f",
+        "parameters": {
+            "type": "dict",
+            "properties": {
+                "n": {"type": "integer"},
+                "ns": {"type": "array", "items": {"type": "integer"}},
+                "s": {"type": "string"},
+                "nested": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
+            },
+            "required": [],
+        },
+    }
     r = score(task(tools=[tool], expected=[{"f": expected}]), text)
     assert r.error == "wrong_type", r.feedback
     assert "must be" in r.feedback or "wrong type" in r.feedback
@@ -153,8 +211,12 @@ def test_a_listed_float_for_an_integer_parameter_is_accepted():
 def test_a_huge_int_where_a_float_is_expected_is_a_wrong_value():
     # an int beyond float range reached math.isclose and raised OverflowError out of score_task
     t = task(tools=[FLOATS], expected=[{"f": {"x": [1.5, ""], "xs": [[1.5, 2.5], ""]}}])
-    for text in ("[f(x=1" + "0" * 400 + ")]", '{"name": "f", "arguments": {"x": 1' + "0" * 400 + "}}",
-                 "[f(xs=[1" + "0" * 400 + ", 2.5])]", "[f(x=-1" + "0" * 400 + ")]"):
+    for text in (
+        "[f(x=1" + "0" * 400 + ")]",
+        '{"name": "f", "arguments": {"x": 1' + "0" * 400 + "}}",
+        "[f(xs=[1" + "0" * 400 + ", 2.5])]",
+        "[f(x=-1" + "0" * 400 + ")]",
+    ):
         for rules in ("bitagent", "bfcl"):
             r = score_task(t, Response(t.id, text), rules)
             assert not r.correct and r.error in ("wrong_value", "unparseable"), (rules, text[:20], r.error)
@@ -163,18 +225,29 @@ def test_a_huge_int_where_a_float_is_expected_is_a_wrong_value():
 def test_booleans_are_not_numbers():
     t = task(tools=[FLOATS], expected=[{"f": {"x": [1.0]}}])
     assert score(t, "[f(x=True)]").error == "wrong_type"
-    tb = task(tools=[{"name": "g", "parameters": {"type": "dict", "properties": {"b": {"type": "boolean"}}}}],
-              expected=[{"g": {"b": [True]}}])
+    tb = task(
+        tools=[{"name": "g", "parameters": {"type": "dict", "properties": {"b": {"type": "boolean"}}}}],
+        expected=[{"g": {"b": [True]}}],
+    )
     assert score(tb, "[g(b=1)]").error == "wrong_type"
     assert score(tb, "[g(b=True)]").correct
     assert score(tb, "[g(b=False)]").error == "wrong_value"
 
 
 # ------------------------------------------------------------------ lists, tuples, dicts
-COLLECTIONS = {"name": "c", "parameters": {"type": "dict", "properties": {
-    "names": {"type": "array", "items": {"type": "string"}}, "point": {"type": "tuple", "items": {"type": "integer"}},
-    "prefs": {"type": "dict", "properties": {}}, "rows": {"type": "array", "items": {"type": "dict"}}},
-    "required": []}}
+COLLECTIONS = {
+    "name": "c",
+    "parameters": {
+        "type": "dict",
+        "properties": {
+            "names": {"type": "array", "items": {"type": "string"}},
+            "point": {"type": "tuple", "items": {"type": "integer"}},
+            "prefs": {"type": "dict", "properties": {}},
+            "rows": {"type": "array", "items": {"type": "dict"}},
+        },
+        "required": [],
+    },
+}
 
 
 def test_lists_are_ordered_and_strings_inside_are_normalised():
@@ -192,8 +265,10 @@ def test_tuples_and_lists_are_interchangeable():
 
 
 def test_bfcl_style_dicts_map_each_key_to_acceptable_values():
-    t = task(tools=[COLLECTIONS], expected=[{"c": {"prefs": [
-        {"size": ["large"], "sweetness": ["", "regular"], "milk": ["almond", "oat"]}]}}])
+    t = task(
+        tools=[COLLECTIONS],
+        expected=[{"c": {"prefs": [{"size": ["large"], "sweetness": ["", "regular"], "milk": ["almond", "oat"]}]}}],
+    )
     assert score(t, "[c(prefs={'size': 'Large', 'milk': 'oat'})]").correct
     assert score(t, "[c(prefs={'size': 'large', 'milk': 'almond', 'sweetness': 'regular'})]").correct
     assert score(t, "[c(prefs={'size': 'large'})]").error == "wrong_value"  # milk is required
@@ -203,12 +278,27 @@ def test_bfcl_style_dicts_map_each_key_to_acceptable_values():
 
 
 def test_list_of_dicts():
-    t = task(tools=[COLLECTIONS], expected=[{"c": {"rows": [[{"field": ["age"], "op": [">"], "value": ["25"]},
-                                                             {"field": ["job"], "op": ["="], "value": ["engineer"]}]]}}])
-    assert score(t, "[c(rows=[{'field': 'age', 'op': '>', 'value': '25'}, "
-                    "{'field': 'job', 'op': '=', 'value': 'Engineer'}])]").correct
-    assert not score(t, "[c(rows=[{'field': 'job', 'op': '=', 'value': 'engineer'}, "
-                        "{'field': 'age', 'op': '>', 'value': '25'}])]").correct
+    t = task(
+        tools=[COLLECTIONS],
+        expected=[
+            {
+                "c": {
+                    "rows": [
+                        [
+                            {"field": ["age"], "op": [">"], "value": ["25"]},
+                            {"field": ["job"], "op": ["="], "value": ["engineer"]},
+                        ]
+                    ]
+                }
+            }
+        ],
+    )
+    assert score(
+        t, "[c(rows=[{'field': 'age', 'op': '>', 'value': '25'}, {'field': 'job', 'op': '=', 'value': 'Engineer'}])]"
+    ).correct
+    assert not score(
+        t, "[c(rows=[{'field': 'job', 'op': '=', 'value': 'engineer'}, {'field': 'age', 'op': '>', 'value': '25'}])]"
+    ).correct
 
 
 def test_plain_expected_dicts_compare_structurally():
@@ -219,8 +309,12 @@ def test_plain_expected_dicts_compare_structurally():
 
 def test_variable_style_expected_values_of_another_type():
     # BFCL's "variable" escape hatch: an expected value of a type other than the schema's is accepted as is
-    t = task(tools=[{"name": "v", "parameters": {"type": "dict", "properties": {"n": {"type": "integer"}},
-                                                 "required": ["n"]}}], expected=[{"v": {"n": ["count"]}}])
+    t = task(
+        tools=[
+            {"name": "v", "parameters": {"type": "dict", "properties": {"n": {"type": "integer"}}, "required": ["n"]}}
+        ],
+        expected=[{"v": {"n": ["count"]}}],
+    )
     assert score(t, "[v(n='count')]").correct
     assert score(t, "[v(n=3)]").error == "wrong_value"
 
@@ -234,10 +328,18 @@ def test_expected_argument_not_in_schema_and_optional_args():
 
 
 # ------------------------------------------------------------------ multiple / parallel
-WEATHER = {"name": "get_weather", "parameters": {"type": "dict", "properties": {
-    "city": {"type": "string"}, "unit": {"type": "string"}}, "required": ["city"]}}
-TIME = {"name": "get_time", "parameters": {"type": "dict", "properties": {"city": {"type": "string"}},
-                                           "required": ["city"]}}
+WEATHER = {
+    "name": "get_weather",
+    "parameters": {
+        "type": "dict",
+        "properties": {"city": {"type": "string"}, "unit": {"type": "string"}},
+        "required": ["city"],
+    },
+}
+TIME = {
+    "name": "get_time",
+    "parameters": {"type": "dict", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
 
 
 def test_multiple_needs_exactly_one_call_to_the_right_tool():
@@ -248,8 +350,14 @@ def test_multiple_needs_exactly_one_call_to_the_right_tool():
 
 
 def test_parallel_any_order():
-    t = task("parallel", [WEATHER], [{"get_weather": {"city": ["Paris"], "unit": ["", "celsius"]}},
-                                     {"get_weather": {"city": ["London"], "unit": ["", "celsius"]}}])
+    t = task(
+        "parallel",
+        [WEATHER],
+        [
+            {"get_weather": {"city": ["Paris"], "unit": ["", "celsius"]}},
+            {"get_weather": {"city": ["London"], "unit": ["", "celsius"]}},
+        ],
+    )
     assert score(t, "[get_weather(city='London'), get_weather(city='Paris')]").correct
     assert score(t, "[get_weather(city='Paris', unit='celsius'), get_weather(city='London')]").correct
     r = score(t, "[get_weather(city='Paris'), get_weather(city='Berlin')]")
@@ -260,30 +368,42 @@ def test_parallel_any_order():
 
 def test_parallel_matching_is_optimal_not_greedy():
     # call 0 fits both expected calls, call 1 fits only the first: greedy first-fit (BFCL) fails this
-    t = task("parallel", [WEATHER], [{"get_weather": {"city": ["Paris"], "unit": ["", "celsius", "kelvin"]}},
-                                     {"get_weather": {"city": ["Paris"], "unit": ["kelvin"]}}])
+    t = task(
+        "parallel",
+        [WEATHER],
+        [
+            {"get_weather": {"city": ["Paris"], "unit": ["", "celsius", "kelvin"]}},
+            {"get_weather": {"city": ["Paris"], "unit": ["kelvin"]}},
+        ],
+    )
     assert score(t, "[get_weather(city='Paris', unit='kelvin'), get_weather(city='Paris', unit='celsius')]").correct
 
 
 def test_parallel_multiple():
-    t = task("parallel_multiple", [WEATHER, TIME], [{"get_weather": {"city": ["Paris"], "unit": [""]}},
-                                                    {"get_time": {"city": ["Tokyo"]}}])
+    t = task(
+        "parallel_multiple",
+        [WEATHER, TIME],
+        [{"get_weather": {"city": ["Paris"], "unit": [""]}}, {"get_time": {"city": ["Tokyo"]}}],
+    )
     assert score(t, "[get_time(city='Tokyo'), get_weather(city='Paris')]").correct
     assert score(t, "[get_time(city='Tokyo'), get_time(city='Paris')]").error == "wrong_func_name"
 
 
 # ------------------------------------------------------------------ irrelevance / relevance
-@pytest.mark.parametrize("text,correct,code", [
-    ("I'm sorry, none of the functions can tell the weather on Mars.", True, None),
-    ("", True, None),
-    ("[]", True, None),
-    ('{"thought": "no tool fits", "tool_calls": []}', True, None),
-    ("[get_weather(city='Mars')]", False, "should_not_call"),
-    # BFCL's flaw (issues #443, #1362): a malformed call counts as a correct refusal. Not here.
-    ("<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Mars\"\n</tool_call>", False, "unparseable"),
-    ("[get_weather(city='Mars')", False, "unparseable"),
-    ("get_weather('Mars')", False, "unparseable"),
-])
+@pytest.mark.parametrize(
+    "text,correct,code",
+    [
+        ("I'm sorry, none of the functions can tell the weather on Mars.", True, None),
+        ("", True, None),
+        ("[]", True, None),
+        ('{"thought": "no tool fits", "tool_calls": []}', True, None),
+        ("[get_weather(city='Mars')]", False, "should_not_call"),
+        # BFCL's flaw (issues #443, #1362): a malformed call counts as a correct refusal. Not here.
+        ('<tool_call>\n{"name": "get_weather", "arguments": {"city": "Mars"\n</tool_call>', False, "unparseable"),
+        ("[get_weather(city='Mars')", False, "unparseable"),
+        ("get_weather('Mars')", False, "unparseable"),
+    ],
+)
 def test_irrelevance(text, correct, code):
     t = task("irrelevance", [WEATHER], [])
     r = score(t, text)
@@ -306,8 +426,9 @@ def test_relevance_any_call_to_an_offered_tool():
 
 def test_openai_tool_calls_and_no_response():
     t = task()
-    tc = [{"type": "function", "function": {"name": "calculate_triangle_area",
-                                            "arguments": "{\"base\": 10, \"height\": 5}"}}]
+    tc = [
+        {"type": "function", "function": {"name": "calculate_triangle_area", "arguments": '{"base": 10, "height": 5}'}}
+    ]
     r = score(t, None, tc)
     assert r.correct and r.format == "openai"
     r = score_task(t, None)
@@ -345,8 +466,12 @@ def test_to_dict_and_summarise():
 # benchmarks/RESULTS.md): a schema-required argument the ground truth marks optional, or a ground-truth
 # argument the schema does not define.
 BFCL_GT_CONTRADICTIONS = {
-    "bfcl/live_multiple/507-149-4", "bfcl/live_multiple/862-181-3", "bfcl/live_multiple/964-207-0",
-    "bfcl/live_simple/106-63-0", "bfcl/live_simple/112-68-0", "bfcl/parallel_multiple/26",
+    "bfcl/live_multiple/507-149-4",
+    "bfcl/live_multiple/862-181-3",
+    "bfcl/live_multiple/964-207-0",
+    "bfcl/live_simple/106-63-0",
+    "bfcl/live_simple/112-68-0",
+    "bfcl/parallel_multiple/26",
 }
 
 

@@ -8,14 +8,26 @@ import pytest
 
 from bitagent_cli.scoring import score_files
 
-TOOL = {"name": "calculate_triangle_area", "parameters": {"type": "object", "properties": {
-    "base": {"type": "integer"}, "height": {"type": "integer"}}, "required": ["base", "height"]}}
+TOOL = {
+    "name": "calculate_triangle_area",
+    "parameters": {
+        "type": "object",
+        "properties": {"base": {"type": "integer"}, "height": {"type": "integer"}},
+        "required": ["base", "height"],
+    },
+}
 
 
 def _task(tid, category="simple", expected=True):
-    return {"id": tid, "category": category, "messages": [{"role": "user", "content": "area?"}], "tools": [TOOL],
-            "expected": [{"name": "calculate_triangle_area", "arguments": {"base": [10], "height": [5]}}]
-            if expected else []}
+    return {
+        "id": tid,
+        "category": category,
+        "messages": [{"role": "user", "content": "area?"}],
+        "tools": [TOOL],
+        "expected": [{"name": "calculate_triangle_area", "arguments": {"base": [10], "height": [5]}}]
+        if expected
+        else [],
+    }
 
 
 @pytest.fixture
@@ -24,14 +36,19 @@ def files(tmp_path):
     resp = tmp_path / "responses.jsonl"
     lines = [_task("a"), _task("b"), _task("c", "irrelevance", False), _task("d", "multiple")]
     tasks.write_text("\n".join(json.dumps(t) for t in lines) + "\n{not json\n" + json.dumps({"id": "x"}) + "\n")
-    resp.write_text("\n".join([
-        json.dumps({"id": "a", "response": "[calculate_triangle_area(base=10, height=5)]"}),
-        json.dumps({"id": "b", "response": "[calculate_triangle_area(base=1, height=5)]"}),
-        json.dumps({"id": "c", "response": "Sorry, no tool for that."}),
-        json.dumps({"id": "zzz", "response": "[f()]"}),
-        "[1, 2",
-        json.dumps({"id": "a", "response": "duplicate"}),
-    ]) + "\n")
+    resp.write_text(
+        "\n".join(
+            [
+                json.dumps({"id": "a", "response": "[calculate_triangle_area(base=10, height=5)]"}),
+                json.dumps({"id": "b", "response": "[calculate_triangle_area(base=1, height=5)]"}),
+                json.dumps({"id": "c", "response": "Sorry, no tool for that."}),
+                json.dumps({"id": "zzz", "response": "[f()]"}),
+                "[1, 2",
+                json.dumps({"id": "a", "response": "duplicate"}),
+            ]
+        )
+        + "\n"
+    )
     return tasks, resp
 
 

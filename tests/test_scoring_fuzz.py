@@ -21,7 +21,7 @@ from bitagent_cli.scoring import Response, parse_calls, score_task
 from bitagent_cli.tasks import load_suite
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-import fuzz  # noqa: E402  benchmarks/fuzz.py
+import fuzz
 
 sys.path.pop(0)
 
@@ -34,7 +34,7 @@ class _Hang(BaseException):
     pass
 
 
-def _alarm(signum, frame):  # noqa: ARG001
+def _alarm(signum, frame):
     raise _Hang
 
 
@@ -58,7 +58,7 @@ def _best_time(fn, *args, **kwargs) -> float:
     """The call's wall time, the best of up to 3 runs when the first is over the bound (a busy box)."""
     best = float("inf")
     for _ in range(3):
-        r, dt = _bounded(fn, *args, **kwargs)
+        _r, dt = _bounded(fn, *args, **kwargs)
         best = min(best, dt)
         if best < BOUND_S:
             break
@@ -77,13 +77,35 @@ def check_one(text, tool_calls=None, task=None):
             assert _best_time(score_task, t, Response(t.id, text, tool_calls), rules) < BOUND_S
 
 
-KNOWN = ["<|im_start|>", "<|x|>", "<tools>", "a<b>c</tags>", "[f(a=1)]<|python_end|>", "Here are my <thoughts>",
-         "f(x=1e400)", "[f(x=1" + "0" * 400 + ")]", "[f(x=" + "9" * 4300 + ")]", "[f(x=" + "9" * 5000 + ")]",
-         '{"name": "f", "arguments": {"x": 1' + "0" * 400 + "}}", "[f(x=-1e309)]", "<|python_tag|>" * 10000,
-         "[" * 100_000, "(" * 5000 + ")" * 5000, "[f(a=" * 3000, "```" * 20000, "<tool_call>" * 10000,
-         "[TOOL_CALLS]" * 10000, "<think>" + "x" * 100, "</think>" * 5000, "[f(a='\ud800')]", "[f(a=1)]\x00",
-         "-" * 10000 + "1", "[f(a=" + "-" * 10000 + "1)]", "[f(a=" + "not " * 3000 + "1)]",
-         "[f(a=b" + ".c" * 20000 + ")]"]
+KNOWN = [
+    "<|im_start|>",
+    "<|x|>",
+    "<tools>",
+    "a<b>c</tags>",
+    "[f(a=1)]<|python_end|>",
+    "Here are my <thoughts>",
+    "f(x=1e400)",
+    "[f(x=1" + "0" * 400 + ")]",
+    "[f(x=" + "9" * 4300 + ")]",
+    "[f(x=" + "9" * 5000 + ")]",
+    '{"name": "f", "arguments": {"x": 1' + "0" * 400 + "}}",
+    "[f(x=-1e309)]",
+    "<|python_tag|>" * 10000,
+    "[" * 100_000,
+    "(" * 5000 + ")" * 5000,
+    "[f(a=" * 3000,
+    "```" * 20000,
+    "<tool_call>" * 10000,
+    "[TOOL_CALLS]" * 10000,
+    "<think>" + "x" * 100,
+    "</think>" * 5000,
+    "[f(a='\ud800')]",
+    "[f(a=1)]\x00",
+    "-" * 10000 + "1",
+    "[f(a=" + "-" * 10000 + "1)]",
+    "[f(a=" + "not " * 3000 + "1)]",
+    "[f(a=b" + ".c" * 20000 + ")]",
+]
 
 
 @pytest.mark.parametrize("text", KNOWN, ids=range(len(KNOWN)))
@@ -123,7 +145,10 @@ def test_rendered_and_mutated_answers(case):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.lists(st.sampled_from([*"[](){}'\"=,.:;<>|/\\ \n_-+e0123456789fxTrueNonalsk", *fuzz.SPECIAL]),
-                max_size=200).map("".join))
+@given(
+    st.lists(st.sampled_from([*"[](){}'\"=,.:;<>|/\\ \n_-+e0123456789fxTrueNonalsk", *fuzz.SPECIAL]), max_size=200).map(
+        "".join
+    )
+)
 def test_random_text(text):
     check_one(text)

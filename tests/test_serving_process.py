@@ -18,14 +18,14 @@ from bitagent_cli.serving.process import ManagedProcess, ServerError, free_port,
 REPO = Path(__file__).resolve().parent.parent
 
 
-
 def _start(script: Path, tmp_path: Path, monkeypatch, mode: str = "ok", delay: float = 0.1) -> ManagedProcess:
     monkeypatch.setenv("FAKE_MODE", mode)
     monkeypatch.setenv("FAKE_DELAY", str(delay))
     monkeypatch.setenv("FAKE_PIDS_FILE", str(tmp_path / "pids.json"))
     port = free_port()
-    p = ManagedProcess([sys.executable, str(script), "--port", str(port)], log_path=tmp_path / "log" / "s.log",
-                       name="fake server")
+    p = ManagedProcess(
+        [sys.executable, str(script), "--port", str(port)], log_path=tmp_path / "log" / "s.log", name="fake server"
+    )
     p.port = port
     return p
 

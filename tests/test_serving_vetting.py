@@ -28,7 +28,6 @@ from bitagent_cli.serving.vetting import (
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
-
 # ---------------------------------------------------------------- helpers
 def write_safetensors(path: Path, tensors: dict[str, tuple[str, list[int]]], *, sparse: bool = False) -> None:
     """A valid safetensors file with zero data (sparse: the data region is a hole, no disk used)."""
@@ -61,8 +60,11 @@ def make_dir(root: Path, name: str = "m", *, config: dict | None = None, params:
 def sib(name: str, size: int = 100, lfs: bool = False, sha256: str | None = None):
     """A repo sibling as model_info(files_metadata=True) gives it (lfs: size and sha256 of the content)."""
     sha256 = sha256 or hashlib.sha256(name.encode()).hexdigest()
-    return SimpleNamespace(rfilename=name, size=None if lfs else size,
-                           lfs=SimpleNamespace(size=size, sha256=sha256, pointer_size=130) if lfs else None)
+    return SimpleNamespace(
+        rfilename=name,
+        size=None if lfs else size,
+        lfs=SimpleNamespace(size=size, sha256=sha256, pointer_size=130) if lfs else None,
+    )
 
 
 def sibs_of(src: Path) -> list:
@@ -72,8 +74,9 @@ def sibs_of(src: Path) -> list:
         if p.is_file():
             rel = p.relative_to(src).as_posix()
             lfs = rel.endswith(".safetensors")
-            out.append(sib(rel, p.stat().st_size, lfs=lfs,
-                           sha256=hashlib.sha256(p.read_bytes()).hexdigest() if lfs else None))
+            out.append(
+                sib(rel, p.stat().st_size, lfs=lfs, sha256=hashlib.sha256(p.read_bytes()).hexdigest() if lfs else None)
+            )
     return out
 
 
@@ -89,12 +92,20 @@ class FakeApi:
     """model_info / snapshot_download / hf_hub_download over a dict of repos (and optional source dirs)."""
 
     def __init__(self, **info):
-        self.info = {"sha": SHA, "siblings": [sib("config.json"), sib("tokenizer.json", 2000),
-                                              sib("model.safetensors", 16_000_000_000, lfs=True),
-                                              sib("README.md"), sib(".gitattributes")],
-                     "safetensors": SimpleNamespace(total=7_240_000_000, parameters={"BF16": 7_240_000_000}),
-                     "card_data": SimpleNamespace(license="apache-2.0"), "tags": ["license:apache-2.0"],
-                     "config": {"model_type": "mistral", "architectures": ["MistralForCausalLM"]}}
+        self.info = {
+            "sha": SHA,
+            "siblings": [
+                sib("config.json"),
+                sib("tokenizer.json", 2000),
+                sib("model.safetensors", 16_000_000_000, lfs=True),
+                sib("README.md"),
+                sib(".gitattributes"),
+            ],
+            "safetensors": SimpleNamespace(total=7_240_000_000, parameters={"BF16": 7_240_000_000}),
+            "card_data": SimpleNamespace(license="apache-2.0"),
+            "tags": ["license:apache-2.0"],
+            "config": {"model_type": "mistral", "architectures": ["MistralForCausalLM"]},
+        }
         self.info.update(info)
         self.calls: list = []
         self.source: Path | None = None
@@ -122,9 +133,11 @@ class FakeApi:
         import fnmatch
 
         self.calls.append(("snapshot_download", repo_id, revision, tuple(allow_patterns)))
-        names = [p.relative_to(self.source).as_posix() for p in self.source.rglob("*")
-                 if p.is_file() and any(fnmatch.fnmatch(p.relative_to(self.source).as_posix(), a)
-                                        for a in allow_patterns)]
+        names = [
+            p.relative_to(self.source).as_posix()
+            for p in self.source.rglob("*")
+            if p.is_file() and any(fnmatch.fnmatch(p.relative_to(self.source).as_posix(), a) for a in allow_patterns)
+        ]
         return str(self._fetch(cache_dir, revision, names))
 
 
@@ -143,8 +156,13 @@ def test_hub_model_accepted_and_pinned_to_sha():
     api = FakeApi()
     v = vet_model("Salesforce/xLAM-7b-r@v1.0", api=api)
     assert api.calls == [("model_info", "Salesforce/xLAM-7b-r", "v1.0", True)]
-    assert (v.repo, v.sha, v.revision, v.params, v.license) == ("Salesforce/xLAM-7b-r", SHA, "v1.0",
-                                                                7_240_000_000, "apache-2.0")
+    assert (v.repo, v.sha, v.revision, v.params, v.license) == (
+        "Salesforce/xLAM-7b-r",
+        SHA,
+        "v1.0",
+        7_240_000_000,
+        "apache-2.0",
+    )
     assert v.files == ("README.md", "config.json", "model.safetensors", "tokenizer.json")  # no .gitattributes
     assert v.size_bytes == 16_000_002_200 and v.local_path is None and v.ref == f"Salesforce/xLAM-7b-r@{SHA}"
     assert v.to_dict()["params_b"] == 7.24
@@ -157,20 +175,25 @@ def test_hub_revision_kwarg_and_conflict():
         vet_model("a/b@main", revision="dev", api=api)
 
 
-@pytest.mark.parametrize("change, match", [
-    ({"siblings": [sib("config.json"), sib("model.safetensors"), sib("pytorch_model.bin")]}, "not safetensors"),
-    ({"siblings": [sib("config.json"), sib("model.safetensors"), sib("original/consolidated.00.pth")]},
-     "not safetensors"),
-    ({"siblings": [sib("config.json"), sib("model.safetensors"), sib("training_args.pkl")]}, "not safetensors"),
-    ({"siblings": [sib("config.json"), sib("pytorch_model.safetensors.bak")]}, "no .safetensors"),
-    ({"safetensors": SimpleNamespace(total=70_000_000_000)}, r"70\.00B parameters, over the 8B limit"),
-    ({"safetensors": None}, "no safetensors metadata"),
-    ({"config": {"model_type": "x", "auto_map": {"AutoModel": "modeling_x.X"}}}, "custom code"),
-    ({"tags": ["custom_code"]}, "custom code"),
-    ({"siblings": [sib("model.safetensors")]}, "no config.json"),
-    ({"siblings": [sib("config.json"), sib("model.safetensors", 50_000_000_000, lfs=True)]}, "over the 40 GB cap"),
-    ({"sha": None}, "did not return a commit sha"),
-])
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"siblings": [sib("config.json"), sib("model.safetensors"), sib("pytorch_model.bin")]}, "not safetensors"),
+        (
+            {"siblings": [sib("config.json"), sib("model.safetensors"), sib("original/consolidated.00.pth")]},
+            "not safetensors",
+        ),
+        ({"siblings": [sib("config.json"), sib("model.safetensors"), sib("training_args.pkl")]}, "not safetensors"),
+        ({"siblings": [sib("config.json"), sib("pytorch_model.safetensors.bak")]}, "no .safetensors"),
+        ({"safetensors": SimpleNamespace(total=70_000_000_000)}, r"70\.00B parameters, over the 8B limit"),
+        ({"safetensors": None}, "no safetensors metadata"),
+        ({"config": {"model_type": "x", "auto_map": {"AutoModel": "modeling_x.X"}}}, "custom code"),
+        ({"tags": ["custom_code"]}, "custom code"),
+        ({"siblings": [sib("model.safetensors")]}, "no config.json"),
+        ({"siblings": [sib("config.json"), sib("model.safetensors", 50_000_000_000, lfs=True)]}, "over the 40 GB cap"),
+        ({"sha": None}, "did not return a commit sha"),
+    ],
+)
 def test_hub_model_refused(change, match):
     with pytest.raises(ModelRefused, match=match) as ei:
         vet_model("org/name", api=FakeApi(**change))
@@ -198,11 +221,14 @@ def test_hub_license_from_tags_and_other():
     assert vet_model("o/n", api=FakeApi(card_data=None, tags=[])).license is None
 
 
-@pytest.mark.parametrize("exc, match", [
-    (RepositoryNotFoundError("404"), "was not found on the Hugging Face Hub"),
-    (GatedRepoError("403"), "is gated"),
-    (ConnectionError("Name or service not known\nmore"), "cannot look up org/name"),
-])
+@pytest.mark.parametrize(
+    "exc, match",
+    [
+        (RepositoryNotFoundError("404"), "was not found on the Hugging Face Hub"),
+        (GatedRepoError("403"), "is gated"),
+        (ConnectionError("Name or service not known\nmore"), "cannot look up org/name"),
+    ],
+)
 def test_hub_errors_are_one_line(exc, match, monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     api = FakeApi()
@@ -246,14 +272,13 @@ def test_download_fetches_only_vetted_files_and_revets(tmp_path, tiny_model_dir)
     (src / "modeling_evil.py").write_text("import os")
     names = [p.name for p in src.iterdir() if p.name not in ("pytorch_model.bin", "modeling_evil.py")]
     params = vet_model(str(tiny_model_dir)).params
-    api = FakeApi(siblings=[sib(n, (src / n).stat().st_size) for n in names],
-                  safetensors=SimpleNamespace(total=params))
+    api = FakeApi(siblings=[sib(n, (src / n).stat().st_size) for n in names], safetensors=SimpleNamespace(total=params))
     api.source = src
     v = vet_model("org/name", api=api)
     path = download_model(v, tmp_path / "cache", api=api)
     assert path.name == SHA and (path / "model.safetensors").is_file()
     assert not (path / "pytorch_model.bin").exists() and not (path / "modeling_evil.py").exists()
-    call = [c for c in api.calls if c[0] == "snapshot_download"][0]
+    call = next(c for c in api.calls if c[0] == "snapshot_download")
     assert call[2] == SHA  # the vetted commit, not the branch
     # the hub lied about the parameter count: the downloaded copy is refused
     api2 = FakeApi(siblings=api.info["siblings"], safetensors=SimpleNamespace(total=10))
@@ -267,8 +292,9 @@ def make_sharded(root: Path, name: str = "src") -> Path:
     (src / "model.safetensors").unlink()
     write_safetensors(src / "model-00001-of-00002.safetensors", {"a": ("F32", [10])})
     write_safetensors(src / "model-00002-of-00002.safetensors", {"b": ("F32", [10])})
-    (src / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {
-        "a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}))
+    (src / "model.safetensors.index.json").write_text(
+        json.dumps({"weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}})
+    )
     return src
 
 
@@ -300,8 +326,10 @@ def test_hub_index_that_hides_a_weight_file_is_refused_before_download(tmp_path,
 def test_hub_index_naming_a_missing_shard_is_refused(tmp_path):
     src = make_sharded(tmp_path)
     names = sibs_of(src)
-    api = FakeApi(siblings=[n for n in names if n.rfilename != "model-00002-of-00002.safetensors"],
-                  safetensors=SimpleNamespace(total=20))
+    api = FakeApi(
+        siblings=[n for n in names if n.rfilename != "model-00002-of-00002.safetensors"],
+        safetensors=SimpleNamespace(total=20),
+    )
     api.source = src
     with pytest.raises(ModelRefused, match="names shards that are not there"):
         vet_model("org/name", api=api)
@@ -317,12 +345,18 @@ def test_download_refused_when_the_files_are_not_what_the_hub_listed(tmp_path):
         download_model(v, tmp_path / "cache", api=api)
 
 
-@pytest.mark.parametrize("change, match", [
-    ({"config": {"model_type": "x", "trust_remote_code": True}}, "custom code"),
-    ({"config": {"model_type": "x", "tokenizer_config": {"auto_map": {"AutoTokenizer": "t.T"}}}}, "custom code"),
-    ({"siblings": [sib("config.json"), sib("model.safetensors"), sib("adapter_config.json")]}, "PEFT adapter"),
-] + [({"siblings": [sib("config.json"), sib("model.safetensors"), sib("extra/weights" + ext)]}, "not safetensors")
-     for ext in REFUSED_WEIGHT_SUFFIXES])
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"config": {"model_type": "x", "trust_remote_code": True}}, "custom code"),
+        ({"config": {"model_type": "x", "tokenizer_config": {"auto_map": {"AutoTokenizer": "t.T"}}}}, "custom code"),
+        ({"siblings": [sib("config.json"), sib("model.safetensors"), sib("adapter_config.json")]}, "PEFT adapter"),
+    ]
+    + [
+        ({"siblings": [sib("config.json"), sib("model.safetensors"), sib("extra/weights" + ext)]}, "not safetensors")
+        for ext in REFUSED_WEIGHT_SUFFIXES
+    ],
+)
 def test_hub_hostile_repos_refused(change, match):
     with pytest.raises(ModelRefused, match=match) as ei:
         vet_model("org/name", api=FakeApi(**change))
@@ -360,7 +394,7 @@ def test_local_sha_follows_content_not_path(tmp_path, tiny_model_dir):
 
 
 def test_local_params_limit(tiny_model_dir):
-    with pytest.raises(ModelRefused, match="over the 0.0001B limit"):
+    with pytest.raises(ModelRefused, match=r"over the 0.0001B limit"):
         vet_model(str(tiny_model_dir), max_params_b=0.0001)
 
 
@@ -372,26 +406,29 @@ def test_local_crafted_header_with_too_many_params(tmp_path):
         vet_model(str(d), max_download_gb=100)
 
 
-@pytest.mark.parametrize("hostile, match", [
-    ("bin", "not safetensors"),
-    ("pt_nested", "not safetensors"),
-    ("auto_map", "custom code"),
-    ("tokenizer_auto_map", "custom code"),
-    ("huge_header", "corrupt or hostile safetensors header"),
-    ("short_file", "too short"),
-    ("bad_json", "not valid JSON"),
-    ("offsets", "invalid shape or data offsets"),
-    ("size_mismatch", "the file is corrupt"),
-    ("dtype", "unknown dtype"),
-    ("symlink_out", "points outside the model directory"),
-    ("symlink_dir", "points outside the model directory"),
-    ("no_config", "no config.json"),
-    ("no_weights", "no .safetensors weights"),
-    ("missing_shard", "names shards that are not there"),
-    ("huge_config", "not a real config file"),
-    ("broken_link", "not a regular file"),
-    ("fifo", "not a regular file"),
-])
+@pytest.mark.parametrize(
+    "hostile, match",
+    [
+        ("bin", "not safetensors"),
+        ("pt_nested", "not safetensors"),
+        ("auto_map", "custom code"),
+        ("tokenizer_auto_map", "custom code"),
+        ("huge_header", "corrupt or hostile safetensors header"),
+        ("short_file", "too short"),
+        ("bad_json", "not valid JSON"),
+        ("offsets", "invalid shape or data offsets"),
+        ("size_mismatch", "the file is corrupt"),
+        ("dtype", "unknown dtype"),
+        ("symlink_out", "points outside the model directory"),
+        ("symlink_dir", "points outside the model directory"),
+        ("no_config", "no config.json"),
+        ("no_weights", "no .safetensors weights"),
+        ("missing_shard", "names shards that are not there"),
+        ("huge_config", "not a real config file"),
+        ("broken_link", "not a regular file"),
+        ("fifo", "not a regular file"),
+    ],
+)
 def test_local_hostile_dirs_refused(tmp_path, hostile, match):
     d = make_dir(tmp_path)
     st = d / "model.safetensors"
@@ -490,8 +527,9 @@ def _attack(d: Path, tmp_path: Path, attack: str) -> None:
         write_safetensors(d / "model-00001-of-00002.safetensors", {"a": ("F32", [10])})
         write_safetensors(d / "model-00002-of-00002.safetensors", {"b": ("F32", [10])})
         st.unlink()
-        (d / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {
-            "a": "model-00001-of-00002.safetensors"}}))
+        (d / "model.safetensors.index.json").write_text(
+            json.dumps({"weight_map": {"a": "model-00001-of-00002.safetensors"}})
+        )
     elif attack == "index_not_a_map":
         (d / "model.safetensors.index.json").write_text(json.dumps({"weight_map": ["model.safetensors"]}))
     elif attack == "index_outside":
@@ -524,14 +562,25 @@ def _attack(d: Path, tmp_path: Path, attack: str) -> None:
     elif attack == "float_shape":
         _raw_header(st, {"w": {"dtype": "F32", "shape": [4.0], "data_offsets": [0, 16]}})
     elif attack == "metadata_not_strings":
-        _raw_header(st, {"__metadata__": {"format": {"pt": 1}},
-                         "w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}})
+        _raw_header(
+            st, {"__metadata__": {"format": {"pt": 1}}, "w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}
+        )
     elif attack == "offsets_gap":  # 4 unaccounted bytes between two tensors: data the count never sees
-        _raw_header(st, {"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
-                         "b": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]}})
+        _raw_header(
+            st,
+            {
+                "a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+                "b": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]},
+            },
+        )
     elif attack == "offsets_overlap":
-        _raw_header(st, {"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]},
-                         "b": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}})
+        _raw_header(
+            st,
+            {
+                "a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]},
+                "b": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]},
+            },
+        )
     elif attack == "trailing_data":
         _raw_header(st, {"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})
     elif attack == "header_not_object":
@@ -558,37 +607,40 @@ def _attack(d: Path, tmp_path: Path, attack: str) -> None:
         raise AssertionError(attack)
 
 
-@pytest.mark.parametrize("attack, match", [
-    ("index_bypass", "model.safetensors.index.json does not name model.safetensors"),
-    ("index_hides_shard", "model.safetensors.index.json does not name model-00002-of-00002.safetensors"),
-    ("index_not_a_map", "model.safetensors.index.json has no valid weight_map"),
-    ("index_outside", "names shards that are not there"),
-    ("hard_link", "tokenizer.json is a hard link"),
-    ("hard_link_weights", "model.safetensors is a hard link"),
-    ("symlink_loop", "json is a symlink loop"),
-    ("self_loop", "loop.safetensors is a symlink loop"),
-    ("nested_header", "model.safetensors \\(safetensors header\\) nests JSON deeper"),
-    ("nested_header_shallow", "model.safetensors \\(safetensors header\\) nests JSON deeper"),
-    ("nested_config", "config.json nests JSON deeper"),
-    ("nested_tokenizer_config", "tokenizer_config.json nests JSON deeper"),
-    ("nested_tokenizer_json", "tokenizer.json nests JSON deeper"),
-    ("broken_generation_config", "generation_config.json is not valid JSON"),
-    ("bool_shape", "model.safetensors: tensor 'w' has an invalid shape"),
-    ("bool_offsets", "model.safetensors: tensor 'w' has an invalid shape or data offsets"),
-    ("float_shape", "model.safetensors: tensor 'w' has an invalid shape"),
-    ("metadata_not_strings", "model.safetensors: __metadata__ .* must map strings to strings"),
-    ("offsets_gap", "model.safetensors: the tensors' byte ranges overlap or leave gaps"),
-    ("offsets_overlap", "model.safetensors: the tensors' byte ranges overlap or leave gaps"),
-    ("trailing_data", "model.safetensors: the tensors cover 8 of the 16 data bytes"),
-    ("header_not_object", "model.safetensors: the safetensors header is not a JSON object"),
-    ("config_list", "config.json is not a JSON object"),
-    ("config_string", "config.json is not a JSON object"),
-    ("tokenizer_config_list", "tokenizer_config.json is not a JSON object"),
-    ("trust_remote_code", "config.json asks for custom code \\(trust_remote_code\\)"),
-    ("nested_auto_map", "config.json asks for custom code \\(auto_map\\)"),
-    ("adapter", "adapter_config.json: a PEFT adapter"),
-    ("unreadable", "tokenizer_config.json"),
-])
+@pytest.mark.parametrize(
+    "attack, match",
+    [
+        ("index_bypass", "model.safetensors.index.json does not name model.safetensors"),
+        ("index_hides_shard", "model.safetensors.index.json does not name model-00002-of-00002.safetensors"),
+        ("index_not_a_map", "model.safetensors.index.json has no valid weight_map"),
+        ("index_outside", "names shards that are not there"),
+        ("hard_link", "tokenizer.json is a hard link"),
+        ("hard_link_weights", "model.safetensors is a hard link"),
+        ("symlink_loop", "json is a symlink loop"),
+        ("self_loop", "loop.safetensors is a symlink loop"),
+        ("nested_header", "model.safetensors \\(safetensors header\\) nests JSON deeper"),
+        ("nested_header_shallow", "model.safetensors \\(safetensors header\\) nests JSON deeper"),
+        ("nested_config", "config.json nests JSON deeper"),
+        ("nested_tokenizer_config", "tokenizer_config.json nests JSON deeper"),
+        ("nested_tokenizer_json", "tokenizer.json nests JSON deeper"),
+        ("broken_generation_config", "generation_config.json is not valid JSON"),
+        ("bool_shape", "model.safetensors: tensor 'w' has an invalid shape"),
+        ("bool_offsets", "model.safetensors: tensor 'w' has an invalid shape or data offsets"),
+        ("float_shape", "model.safetensors: tensor 'w' has an invalid shape"),
+        ("metadata_not_strings", "model.safetensors: __metadata__ .* must map strings to strings"),
+        ("offsets_gap", "model.safetensors: the tensors' byte ranges overlap or leave gaps"),
+        ("offsets_overlap", "model.safetensors: the tensors' byte ranges overlap or leave gaps"),
+        ("trailing_data", "model.safetensors: the tensors cover 8 of the 16 data bytes"),
+        ("header_not_object", "model.safetensors: the safetensors header is not a JSON object"),
+        ("config_list", "config.json is not a JSON object"),
+        ("config_string", "config.json is not a JSON object"),
+        ("tokenizer_config_list", "tokenizer_config.json is not a JSON object"),
+        ("trust_remote_code", "config.json asks for custom code \\(trust_remote_code\\)"),
+        ("nested_auto_map", "config.json asks for custom code \\(auto_map\\)"),
+        ("adapter", "adapter_config.json: a PEFT adapter"),
+        ("unreadable", "tokenizer_config.json"),
+    ],
+)
 def test_issue10_hostile_dirs_refused_naming_the_file(tmp_path, attack, match):
     if attack == "unreadable" and os.geteuid() == 0:
         pytest.skip("root reads files without permission")
@@ -599,7 +651,7 @@ def test_issue10_hostile_dirs_refused_naming_the_file(tmp_path, attack, match):
     assert "\n" not in str(ei.value) and type(ei.value) is ModelRefused
 
 
-@pytest.mark.parametrize("suffix", REFUSED_WEIGHT_SUFFIXES + ("variables.data-00000-of-00001", "model.ckpt.index"))
+@pytest.mark.parametrize("suffix", (*REFUSED_WEIGHT_SUFFIXES, "variables.data-00000-of-00001", "model.ckpt.index"))
 def test_every_other_weight_format_is_refused(tmp_path, suffix):
     d = make_dir(tmp_path)
     (d / "extra").mkdir()
@@ -617,9 +669,20 @@ def test_never_downloaded_either():
 
 # What we refuse, the safetensors library also fails on (so nothing fails only at server start); what
 # we accept, it loads with the same parameter count.
-@pytest.mark.parametrize("attack", ["bool_shape", "bool_offsets", "float_shape", "metadata_not_strings",
-                                    "offsets_gap", "offsets_overlap", "trailing_data", "header_not_object",
-                                    "nested_header"])
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "bool_shape",
+        "bool_offsets",
+        "float_shape",
+        "metadata_not_strings",
+        "offsets_gap",
+        "offsets_overlap",
+        "trailing_data",
+        "header_not_object",
+        "nested_header",
+    ],
+)
 def test_refused_headers_fail_in_the_safetensors_library_too(tmp_path, attack):
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
@@ -637,8 +700,17 @@ def test_headers_the_safetensors_library_writes_are_accepted(tmp_path):
     from safetensors.numpy import save_file
 
     f = tmp_path / "x.safetensors"
-    save_file({"a": np.zeros((3, 5), np.float16), "b": np.zeros(7, np.int64), "c": np.zeros((0, 4), np.float32),
-               "d": np.zeros(3, np.bool_), "e": np.zeros((), np.float32)}, str(f), metadata={"format": "np"})
+    save_file(
+        {
+            "a": np.zeros((3, 5), np.float16),
+            "b": np.zeros(7, np.int64),
+            "c": np.zeros((0, 4), np.float32),
+            "d": np.zeros(3, np.bool_),
+            "e": np.zeros((), np.float32),
+        },
+        str(f),
+        metadata={"format": "np"},
+    )
     assert read_safetensors_header(f)[2] == 15 + 7 + 0 + 3 + 1
 
 
@@ -651,8 +723,9 @@ def test_fingerprint_follows_the_tensors_not_names_or_paths(tmp_path):
     shutil.copytree(a, b)
     (b / "model-00001-of-00002.safetensors").rename(b / "part-z.safetensors")
     (b / "model-00002-of-00002.safetensors").rename(b / "part-a.safetensors")
-    (b / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {
-        "a": "part-z.safetensors", "b": "part-a.safetensors"}}))
+    (b / "model.safetensors.index.json").write_text(
+        json.dumps({"weight_map": {"a": "part-z.safetensors", "b": "part-a.safetensors"}})
+    )
     (b / "config.json").write_text(json.dumps({"model_type": "llama", "torch_dtype": "float32"}))
     vb = vet_model(str(b))
     assert vb.fingerprint == fp and vb.sha != vet_model(str(a)).sha
@@ -661,8 +734,10 @@ def test_fingerprint_follows_the_tensors_not_names_or_paths(tmp_path):
         f.write(b"\x01")
     assert vet_model(str(b)).fingerprint != fp
     # the definition: sha256 over the sorted sha256 of the files
-    hashes = [hashlib.sha256((a / n).read_bytes()).hexdigest() for n in
-              ("model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors")]
+    hashes = [
+        hashlib.sha256((a / n).read_bytes()).hexdigest()
+        for n in ("model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors")
+    ]
     assert fp == weights_fingerprint(reversed(hashes)) == weights_fingerprint(hashes)
 
 

@@ -49,8 +49,9 @@ def test_the_task_sampling_seed_never_reaches_the_model_server():
     from bitagent_cli.serving.backends import vllm_argv
 
     def seed_flag(settings):
-        argv = vllm_argv("someone/plain-model", port=1, served_name="m", executable=["vllm"], device="gpu",
-                         settings=settings)
+        argv = vllm_argv(
+            "someone/plain-model", port=1, served_name="m", executable=["vllm"], device="gpu", settings=settings
+        )
         return argv[argv.index("--seed") + 1]
 
     assert seed_flag({"eval.seed": 1234}) == "0"  # --seed 1234 picks tasks; vLLM keeps its own seed

@@ -15,11 +15,18 @@ import pytest
 from bitagent_cli.store import ResultKey, ResultStore, StoredResult, default_path
 
 
-def _res(task_id: str, *, sha: str = "sha1", suite: str = "suite1", settings: str = "set1",
-         text: str | None = "hi") -> StoredResult:
-    return StoredResult(ResultKey(sha, suite, task_id, settings), text,
-                        [{"type": "function", "function": {"name": "f", "arguments": "{\"a\": 1}"}}],
-                        "stop", {"id": task_id, "correct": True}, 0.25, time.time())
+def _res(
+    task_id: str, *, sha: str = "sha1", suite: str = "suite1", settings: str = "set1", text: str | None = "hi"
+) -> StoredResult:
+    return StoredResult(
+        ResultKey(sha, suite, task_id, settings),
+        text,
+        [{"type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}],
+        "stop",
+        {"id": task_id, "correct": True},
+        0.25,
+        time.time(),
+    )
 
 
 def test_put_and_get_done_round_trip(tmp_path):
@@ -39,8 +46,12 @@ def test_put_and_get_done_round_trip(tmp_path):
 def test_every_key_part_matters(tmp_path):
     with ResultStore(tmp_path / "r.sqlite") as store:
         store.put([_res("t1")])
-        for key in (ResultKey("sha2", "suite1", "t1", "set1"), ResultKey("sha1", "suite2", "t1", "set1"),
-                    ResultKey("sha1", "suite1", "t1", "set2"), ResultKey("sha1", "suite1", "t2", "set1")):
+        for key in (
+            ResultKey("sha2", "suite1", "t1", "set1"),
+            ResultKey("sha1", "suite2", "t1", "set1"),
+            ResultKey("sha1", "suite1", "t1", "set2"),
+            ResultKey("sha1", "suite1", "t2", "set1"),
+        ):
             assert store.get_done([key]) == {}
 
 
@@ -133,8 +144,9 @@ def test_runs_of_a_dead_process_are_marked_interrupted_on_the_next_start(tmp_pat
         from bitagent_cli.store import ResultStore
         print(ResultStore({str(path)!r}).start_run(model="m", model_sha="s", suites=[], settings={{}}))
     """)
-    dead = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                          check=True).stdout.strip()  # exits without finishing its run, like kill -9
+    dead = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.strip()  # exits without finishing its run, like kill -9
     with ResultStore(path) as store:
         mine = store.start_run(model="m", model_sha="s", suites=[], settings={})
         reused = store.start_run(model="m", model_sha="s", suites=[], settings={})
@@ -151,10 +163,12 @@ def test_runs_of_a_dead_process_are_marked_interrupted_on_the_next_start(tmp_pat
 def test_a_file_from_before_run_owners_gets_the_columns(tmp_path):
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path)
-    db.executescript("CREATE TABLE runs (run_id TEXT PRIMARY KEY, model TEXT NOT NULL, model_sha TEXT NOT NULL, "
-                     "suites TEXT NOT NULL, settings TEXT NOT NULL, started_at REAL NOT NULL, finished_at REAL, "
-                     "status TEXT NOT NULL, summary TEXT);"
-                     "INSERT INTO runs VALUES ('old', 'm', 's', '[]', '{}', 1.0, NULL, 'running', NULL);")
+    db.executescript(
+        "CREATE TABLE runs (run_id TEXT PRIMARY KEY, model TEXT NOT NULL, model_sha TEXT NOT NULL, "
+        "suites TEXT NOT NULL, settings TEXT NOT NULL, started_at REAL NOT NULL, finished_at REAL, "
+        "status TEXT NOT NULL, summary TEXT);"
+        "INSERT INTO runs VALUES ('old', 'm', 's', '[]', '{}', 1.0, NULL, 'running', NULL);"
+    )
     db.close()
     with ResultStore(path) as store:
         assert store.reap_interrupted() == []  # owner unknown: left alone

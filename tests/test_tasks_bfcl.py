@@ -21,18 +21,30 @@ def test_counts_and_categories(bfcl):
     cats: dict[str, int] = {}
     for t in bfcl.values():
         cats[t.category] = cats.get(t.category, 0) + 1
-    assert cats == {"simple": 400, "multiple": 200, "parallel": 200, "parallel_multiple": 200,
-                    "irrelevance": 240, "live_simple": 258, "live_multiple": 1053, "live_parallel": 16,
-                    "live_parallel_multiple": 24, "live_irrelevance": 884, "live_relevance": 16,
-                    "simple_java": 100, "simple_javascript": 50}
+    assert cats == {
+        "simple": 400,
+        "multiple": 200,
+        "parallel": 200,
+        "parallel_multiple": 200,
+        "irrelevance": 240,
+        "live_simple": 258,
+        "live_multiple": 1053,
+        "live_parallel": 16,
+        "live_parallel_multiple": 24,
+        "live_irrelevance": 884,
+        "live_relevance": 16,
+        "simple_java": 100,
+        "simple_javascript": 50,
+    }
     assert len(bfcl) == 3641
 
 
 def test_simple_python_0(bfcl):
     t = bfcl["bfcl/simple_python/0"]
     assert t.category == "simple"
-    assert t.messages == ({"role": "user", "content":
-                           "Find the area of a triangle with a base of 10 units and height of 5 units."},)
+    assert t.messages == (
+        {"role": "user", "content": "Find the area of a triangle with a base of 10 units and height of 5 units."},
+    )
     (tool,) = t.tools
     assert tool.name == "calculate_triangle_area"
     assert tool.parameters["type"] == "object"
@@ -60,7 +72,8 @@ def test_any_type_and_dict_params(bfcl):
     cond = t.tools[0].properties["conditions"]
     assert cond["type"] == "object" and set(cond["properties"]) == {"department", "school"}
     assert t.expected[0].arguments["conditions"] == [
-        {"department": ["Science"], "school": ["Bluebird High School", "Bluebird HS"]}]
+        {"department": ["Science"], "school": ["Bluebird High School", "Bluebird HS"]}
+    ]
     assert t.expected[0].arguments["fetch_limit"] == ["", 0]
     # no "dict" survives anywhere in any tool schema
     blob = json.dumps([tl.to_dict() for task in bfcl.values() for tl in task.tools])
@@ -109,6 +122,7 @@ def test_package_data_matches_a_fresh_conversion_and_the_validating_reader():
 
 def test_record_errors():
     from bitagent_cli.tasks import TaskFormatError
+
     rec = {"id": "simple_python_9", "question": [[{"role": "user", "content": "q"}]], "function": []}
     with pytest.raises(TaskFormatError, match="no possible answer"):
         bfcl_record_to_task(rec)
@@ -128,7 +142,8 @@ def test_java_and_javascript_tasks_as_bfcl_shows_them(bfcl):
     assert params["type"] == "string" and params["x-bfcl-type"] == "HashMap"
     assert params["description"].endswith("This is Java HashMap type parameter in string representation.")
     assert tool.properties["object"]["description"].endswith(
-        "This parameter can be of any type of Java object in string representation.")
+        "This parameter can be of any type of Java object in string representation."
+    )
     assert t.expected[0].arguments["params"] == [{"limit": [50], "schemaFilter": ["public"]}]
     arr = bfcl["bfcl/simple_java/83"].tools[0].properties["argv"]
     assert arr["x-bfcl-type"] == "Array" and arr["x-bfcl-items-type"] == "String" and "items" not in arr
@@ -139,8 +154,11 @@ def test_java_and_javascript_tasks_as_bfcl_shows_them(bfcl):
     js = bfcl["bfcl/simple_javascript/5"].tools[0]
     assert js.description.endswith("Note that the provided function is in JavaScript syntax.")
     store = js.properties["store"]
-    assert store["x-bfcl-type"] == "dict" and "properties" not in store and \
-        "The dictionary entries have the following schema" in store["description"]
+    assert (
+        store["x-bfcl-type"] == "dict"
+        and "properties" not in store
+        and "The dictionary entries have the following schema" in store["description"]
+    )
     assert bfcl["bfcl/simple_python/0"].language == "python"
 
 
@@ -153,20 +171,25 @@ def test_bfcl_full_carries_the_multi_turn_tasks(full, bfcl):
     from bitagent_cli.tasks.bfcl import MULTI_TURN_DOC_FILES
 
     multi = [t for t in full if t.multi_turn is not None]
-    assert len(full) == len(bfcl) + 600 and [t.id for t in full[:len(bfcl)]] == list(bfcl)
+    assert len(full) == len(bfcl) + 600 and [t.id for t in full[: len(bfcl)]] == list(bfcl)
     assert {t.category for t in multi} == {"multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param"}
     t = next(t for t in multi if t.id == "bfcl/multi_turn_miss_func/0")
     mt = t.multi_turn
     assert mt["missed_function"] == {"3": ["sort"]} and mt["turns"][3] == []
     assert mt["involved_classes"] == ["TwitterAPI", "GorillaFileSystem"]
-    assert mt["ground_truth"][0] == ["cd(folder='document')", "mkdir(dir_name='temp')",
-                                     "mv(source='final_report.pdf', destination='temp')"]
+    assert mt["ground_truth"][0] == [
+        "cd(folder='document')",
+        "mkdir(dir_name='temp')",
+        "mv(source='final_report.pdf', destination='temp')",
+    ]
     assert len(mt["turns"]) == len(mt["ground_truth"]) == 5 and mt["excluded_function"] == ["cp"]
     assert "GorillaFileSystem" in mt["initial_config"] and mt["path"]
     assert t.messages == tuple(mt["turns"][0]) and t.expected == ()
     names = [x.name for x in t.tools]
     assert "sort" in names and "post_tweet" in names and names.index("post_tweet") < names.index("cd")
-    assert t.meta["tool_classes"]["sort"] == "GorillaFileSystem" and t.meta["tool_classes"]["post_tweet"] == "TwitterAPI"
+    assert (
+        t.meta["tool_classes"]["sort"] == "GorillaFileSystem" and t.meta["tool_classes"]["post_tweet"] == "TwitterAPI"
+    )
     assert set(t.meta["tool_classes"].values()) == set(mt["involved_classes"])
     assert all("missed_function" not in x.multi_turn for x in multi if x.category != "multi_turn_miss_func")
     assert set(MULTI_TURN_DOC_FILES) >= {c for x in multi for c in x.multi_turn["involved_classes"]}

@@ -26,8 +26,23 @@ def test_list_table(run_cli):
 
 def test_export_roundtrip(run_cli, tmp_path):
     out_file = tmp_path / "bfcl.jsonl"
-    code, out, err = run_cli("tasks", "export", "--suite", "bfcl", "--category", "simple", "--category",
-                             "live_parallel", "--limit", "25", "--seed", "7", "--out", str(out_file), "--json")
+    code, out, err = run_cli(
+        "tasks",
+        "export",
+        "--suite",
+        "bfcl",
+        "--category",
+        "simple",
+        "--category",
+        "live_parallel",
+        "--limit",
+        "25",
+        "--seed",
+        "7",
+        "--out",
+        str(out_file),
+        "--json",
+    )
     assert code == 0, err
     summary = json.loads(out)
     assert summary["ok"] and summary["tasks"] == 25 and set(summary["categories"]) == {"simple", "live_parallel"}
@@ -40,8 +55,23 @@ def test_export_roundtrip(run_cli, tmp_path):
     assert set(first) >= {"id", "category", "messages", "tools", "expected"}
     # the same command again gives the same bytes
     before = out_file.read_bytes()
-    assert run_cli("tasks", "export", "--suite", "bfcl", "-c", "simple,live_parallel", "-l", "25", "--seed", "7",
-                   "-o", str(out_file))[0] == 0
+    assert (
+        run_cli(
+            "tasks",
+            "export",
+            "--suite",
+            "bfcl",
+            "-c",
+            "simple,live_parallel",
+            "-l",
+            "25",
+            "--seed",
+            "7",
+            "-o",
+            str(out_file),
+        )[0]
+        == 0
+    )
     assert out_file.read_bytes() == before
 
 
@@ -64,8 +94,9 @@ def test_export_to_stdout(run_cli):
 def test_export_errors(run_cli, tmp_path):
     code, out, err = run_cli("tasks", "export", "--suite", "nope", "--out", str(tmp_path / "x.jsonl"))
     assert code == 2 and err.strip() == "error: unknown suite 'nope'; choose one of: bfcl, glaive, bitagent, bfcl-full"
-    code, out, err = run_cli("tasks", "export", "--suite", "glaive", "-c", "parallel", "--out",
-                             str(tmp_path / "x.jsonl"), "--json")
+    code, out, err = run_cli(
+        "tasks", "export", "--suite", "glaive", "-c", "parallel", "--out", str(tmp_path / "x.jsonl"), "--json"
+    )
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "has no category 'parallel'" in err and "simple" in err
     assert json.loads(out)["ok"] is False
@@ -77,19 +108,37 @@ def test_export_errors(run_cli, tmp_path):
     assert code == 2
     assert not (tmp_path / "x.jsonl").exists()
     # --limit 0 means all, as in eval-model (issue 11)
-    code, out, err = run_cli("tasks", "export", "--suite", "glaive", "--limit", "0", "--out",
-                             str(tmp_path / "all.jsonl"), "--json")
+    code, out, err = run_cli(
+        "tasks", "export", "--suite", "glaive", "--limit", "0", "--out", str(tmp_path / "all.jsonl"), "--json"
+    )
     assert code == 0, err
     assert len((tmp_path / "all.jsonl").read_text().splitlines()) == 296
 
 
 def test_export_hf_local_file(run_cli, tmp_path):
     src = tmp_path / "rows.jsonl"
-    src.write_text(json.dumps({"conversations": [
-        {"from": "human", "value": "area of 5x3"},
-        {"from": "function_call", "value": '{"name": "area", "arguments": {"w": 5, "h": 3}}'}],
-        "tools": json.dumps([{"name": "area", "parameters": {"type": "object", "properties": {
-            "w": {"type": "number"}, "h": {"type": "number"}}}}])}) + "\n")
+    src.write_text(
+        json.dumps(
+            {
+                "conversations": [
+                    {"from": "human", "value": "area of 5x3"},
+                    {"from": "function_call", "value": '{"name": "area", "arguments": {"w": 5, "h": 3}}'},
+                ],
+                "tools": json.dumps(
+                    [
+                        {
+                            "name": "area",
+                            "parameters": {
+                                "type": "object",
+                                "properties": {"w": {"type": "number"}, "h": {"type": "number"}},
+                            },
+                        }
+                    ]
+                ),
+            }
+        )
+        + "\n"
+    )
     out_file = tmp_path / "out.jsonl"
     code, out, err = run_cli("tasks", "export", "--hf", str(src), "--out", str(out_file), "--json")
     assert code == 0, err

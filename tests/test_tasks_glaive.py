@@ -34,10 +34,16 @@ def test_glaive_record_3_second_call(glaive):
     assert [m["role"] for m in t.messages] == ["user", "assistant", "tool", "assistant", "user"]
     call_msg, tool_msg = t.messages[1], t.messages[2]
     assert call_msg["tool_calls"][0]["id"] == tool_msg["tool_call_id"] == "call00000"
-    assert json.loads(call_msg["tool_calls"][0]["function"]["arguments"]) == {"shape": "rectangle",
-                                                                             "dimensions": [5, 3]}
-    assert tool_msg == {"role": "tool", "tool_call_id": "call00000", "name": "calculate_area",
-                        "content": '{"area": 15}'}
+    assert json.loads(call_msg["tool_calls"][0]["function"]["arguments"]) == {
+        "shape": "rectangle",
+        "dimensions": [5, 3],
+    }
+    assert tool_msg == {
+        "role": "tool",
+        "tool_call_id": "call00000",
+        "name": "calculate_area",
+        "content": '{"area": 15}',
+    }
     assert t.messages[-1] == {"role": "user", "content": "What about a circle with a radius of 4 units?"}
     assert t.expected == (ExpectedCall("calculate_area", {"shape": ["circle"], "dimensions": [[4]]}),)
     assert glaive["glaive/3/2"].messages[-1]["content"].startswith("And a square")
@@ -53,7 +59,9 @@ def test_glaive_no_call_tasks(glaive):
     asks = glaive["glaive/0/no_call"]
     assert asks.meta["no_call_reason"] == "missing_arguments"
     assert Counter(t.meta["no_call_reason"] for t in glaive.values() if t.category == "irrelevance") == {
-        "missing_arguments": 47, "unrelated_request": 38}
+        "missing_arguments": 47,
+        "unrelated_request": 38,
+    }
     # every no-call task offers tools and stops at the first user turn
     for t in glaive.values():
         if t.category == "irrelevance":
@@ -78,13 +86,16 @@ def test_glaive_matches_source_file(glaive):
 
 
 def test_sharegpt_parallel_calls_and_unknown_function():
-    conv = [{"from": "human", "value": "weather in Paris and Rome"},
-            {"from": "function_call", "value": '{"name": "w", "arguments": {"city": "Paris"}}'},
-            {"from": "function_call", "value": '{"name": "w", "arguments": "{\\"city\\": \\"Rome\\"}"}'},
-            {"from": "observation", "value": "sunny"}, {"from": "observation", "value": "rain"},
-            {"from": "gpt", "value": "Sunny in Paris, rain in Rome."},
-            {"from": "human", "value": "and call x"},
-            {"from": "function_call", "value": '{"name": "not_declared", "arguments": {}}'}]
+    conv = [
+        {"from": "human", "value": "weather in Paris and Rome"},
+        {"from": "function_call", "value": '{"name": "w", "arguments": {"city": "Paris"}}'},
+        {"from": "function_call", "value": '{"name": "w", "arguments": "{\\"city\\": \\"Rome\\"}"}'},
+        {"from": "observation", "value": "sunny"},
+        {"from": "observation", "value": "rain"},
+        {"from": "gpt", "value": "Sunny in Paris, rain in Rome."},
+        {"from": "human", "value": "and call x"},
+        {"from": "function_call", "value": '{"name": "not_declared", "arguments": {}}'},
+    ]
     tools = json.dumps([{"name": "w", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}])
     tasks = sharegpt_to_tasks(conv, tools, id_prefix="x/0", system="Be nice.")
     assert [t.id for t in tasks] == ["x/0/0"]  # the undeclared function's task is skipped
@@ -94,13 +105,17 @@ def test_sharegpt_parallel_calls_and_unknown_function():
 
 
 def test_glaive_v2_text_form():
-    system = ("SYSTEM: You are a helpful assistant with access to the following functions. Use them if required -\n"
-              '{\n    "name": "detect_language",\n    "parameters": {"type": "object", "properties": {"text": '
-              '{"type": "string"}}, "required": ["text"]}\n}\n\n{"name": "detect_language", "parameters": {}}\n')
-    chat = ("USER: What language is this?\n\n\nASSISTANT: Please provide the text. <|endoftext|>\n\n\n"
-            'USER: Here it is - "Je suis un étudiant"\n\n\nASSISTANT: <functioncall> {"name": "detect_language", '
-            '"arguments": \'{"text": "Je suis un étudiant"}\'} <|endoftext|>\n\n\n'
-            'FUNCTION RESPONSE: {"language": "French"}\n\n\nASSISTANT: It is French. <|endoftext|>\n\n\n')
+    system = (
+        "SYSTEM: You are a helpful assistant with access to the following functions. Use them if required -\n"
+        '{\n    "name": "detect_language",\n    "parameters": {"type": "object", "properties": {"text": '
+        '{"type": "string"}}, "required": ["text"]}\n}\n\n{"name": "detect_language", "parameters": {}}\n'
+    )
+    chat = (
+        "USER: What language is this?\n\n\nASSISTANT: Please provide the text. <|endoftext|>\n\n\n"
+        'USER: Here it is - "Je suis un étudiant"\n\n\nASSISTANT: <functioncall> {"name": "detect_language", '
+        '"arguments": \'{"text": "Je suis un étudiant"}\'} <|endoftext|>\n\n\n'
+        'FUNCTION RESPONSE: {"language": "French"}\n\n\nASSISTANT: It is French. <|endoftext|>\n\n\n'
+    )
     tools, conv = parse_glaive_v2(system, chat)
     assert [t["name"] for t in tools] == ["detect_language"]  # declared twice: first kept
     assert [c["from"] for c in conv] == ["human", "gpt", "human", "function_call", "observation", "gpt"]

@@ -95,8 +95,9 @@ def test_limit_is_deterministic_stratified_and_nested():
     few = load_suite("bfcl", limit=3, seed=0)
     assert len(few) == 3 and few == load_suite("bfcl", limit=3, seed=0)
     assert load_suite("bfcl", limit=10**6) == load_suite("bfcl")
-    assert load_suite("glaive", category="simple", limit=5, seed=9) == \
-        load_suite("glaive", category="simple", limit=5, seed=9)
+    assert load_suite("glaive", category="simple", limit=5, seed=9) == load_suite(
+        "glaive", category="simple", limit=5, seed=9
+    )
 
 
 def test_allocate():
@@ -132,8 +133,10 @@ def test_export_read_roundtrip(tmp_path):
 
 
 def test_loading_is_fast():
-    code = ("import time; t=time.perf_counter(); from bitagent_cli.tasks.suites import load_suite;"
-            "n=sum(len(load_suite(s)) for s in ('bfcl','glaive','bitagent')); print(n, time.perf_counter()-t)")
+    code = (
+        "import time; t=time.perf_counter(); from bitagent_cli.tasks.suites import load_suite;"
+        "n=sum(len(load_suite(s)) for s in ('bfcl','glaive','bitagent')); print(n, time.perf_counter()-t)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     n, secs = out.stdout.split()
     assert int(n) > 4000
@@ -172,8 +175,9 @@ def test_package_data_is_not_git_ignored():
     if not (REPO / ".git").exists():
         pytest.skip("not a git checkout")
     files = [str(p.relative_to(REPO)) for p in DATA.iterdir()]
-    out = subprocess.run(["git", "check-ignore", "--no-index", *files], cwd=REPO, capture_output=True, text=True,
-                         check=False)
+    out = subprocess.run(
+        ["git", "check-ignore", "--no-index", *files], cwd=REPO, capture_output=True, text=True, check=False
+    )
     assert out.returncode == 1 and out.stdout == "", f"ignored by .gitignore: {out.stdout}"
 
 

@@ -15,31 +15,57 @@ ORIGINAL = "What is the discounted price of the jacket, given it was originally 
 
 
 def task(msg=ORIGINAL, expected=None, category="simple"):
-    return Task.from_dict({
-        "id": "t/1", "category": category,
-        "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": msg}],
-        "tools": [{"name": "calculate_discount", "parameters": {"type": "object", "properties": {
-            "original_price": {"type": "number"}, "discount_percentage": {"type": "number"}}}}],
-        "expected": expected if expected is not None else
-        [{"name": "calculate_discount", "arguments": {"original_price": [200], "discount_percentage": [20]}}]})
+    return Task.from_dict(
+        {
+            "id": "t/1",
+            "category": category,
+            "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": msg}],
+            "tools": [
+                {
+                    "name": "calculate_discount",
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"original_price": {"type": "number"}, "discount_percentage": {"type": "number"}},
+                    },
+                }
+            ],
+            "expected": expected
+            if expected is not None
+            else [{"name": "calculate_discount", "arguments": {"original_price": [200], "discount_percentage": [20]}}],
+        }
+    )
 
 
-@pytest.mark.parametrize("rewrite,ok", [
-    ("A jacket cost $200 and is now 20% off. What does it cost after the discount?", True),
-    ("A jacket cost $200 and is now 25% off. What does it cost after the discount?", False),  # new number
-    ("A jacket cost $200 and is now discounted. What does it cost now?", False),  # 20 lost
-    ("", False),
-    ("calculate_discount(original_price=200, discount_percentage=20)", False),
-    ("x " * 400, False),
-])
+@pytest.mark.parametrize(
+    "rewrite,ok",
+    [
+        ("A jacket cost $200 and is now 20% off. What does it cost after the discount?", True),
+        ("A jacket cost $200 and is now 25% off. What does it cost after the discount?", False),  # new number
+        ("A jacket cost $200 and is now discounted. What does it cost now?", False),  # 20 lost
+        ("", False),
+        ("calculate_discount(original_price=200, discount_percentage=20)", False),
+        ("x " * 400, False),
+    ],
+)
 def test_numbers_guard(rewrite, ok):
     assert ground_truth_holds(ORIGINAL, rewrite, task())[0] is ok
 
 
 def test_string_values_must_survive():
     msg = "Book a table at 'Chez Panisse' in Berkeley for tonight."
-    t = task(msg, [{"name": "book", "arguments": {"restaurant": ["Chez Panisse"], "city": ["Berkeley", "berkeley, ca"],
-                                                   "time": ["19:00", ""]}}])
+    t = task(
+        msg,
+        [
+            {
+                "name": "book",
+                "arguments": {
+                    "restaurant": ["Chez Panisse"],
+                    "city": ["Berkeley", "berkeley, ca"],
+                    "time": ["19:00", ""],
+                },
+            }
+        ],
+    )
     assert ground_truth_holds(msg, "Please reserve a table tonight at Chez Panisse, Berkeley.", t)[0]
     ok, reason = ground_truth_holds(msg, "Please reserve a table tonight at a restaurant in Berkeley.", t)
     assert not ok and "restaurant" in reason
@@ -96,8 +122,15 @@ def test_alterer_falls_back_to_the_original(behaviour):
 
 
 def test_no_user_message():
-    t = Task.from_dict({"id": "x", "category": "simple", "messages": [{"role": "system", "content": "hi"}],
-                        "tools": [], "expected": []})
+    t = Task.from_dict(
+        {
+            "id": "x",
+            "category": "simple",
+            "messages": [{"role": "system", "content": "hi"}],
+            "tools": [],
+            "expected": [],
+        }
+    )
     res = run(TaskAlterer(lambda m: None).alter(t))
     assert not res.altered and res.task is t
 
@@ -114,10 +147,21 @@ def test_from_base_url_talks_to_an_openai_compatible_server():
     async def complete(request: Request):
         body = await request.json()
         seen.append(body)
-        return {"id": "x", "object": "chat.completion", "model": body["model"],
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant",
-                                         "content": "The jacket was $200 and is 20% off: what is its new price?"}}]}
+        return {
+            "id": "x",
+            "object": "chat.completion",
+            "model": body["model"],
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {
+                        "role": "assistant",
+                        "content": "The jacket was $200 and is 20% off: what is its new price?",
+                    },
+                }
+            ],
+        }
 
     with ThreadedServer(app) as srv:
         res = run(TaskAlterer.from_base_url(srv.base_url + "/v1", timeout=5).alter(task()))

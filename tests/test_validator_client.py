@@ -10,19 +10,28 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 pytest.importorskip("bittensor")
-from bittensor.sp_core import Keypair  # noqa: E402
+from bittensor.sp_core import Keypair
 
-from bitagent_cli.neurons import protocol as P  # noqa: E402
-from bitagent_cli.neurons.miner import ThreadedServer  # noqa: E402
-from bitagent_cli.neurons.online import HttpMinerClient, score_answer  # noqa: E402
-from bitagent_cli.tasks import Task  # noqa: E402
+from bitagent_cli.neurons import protocol as P
+from bitagent_cli.neurons.miner import ThreadedServer
+from bitagent_cli.neurons.online import HttpMinerClient, score_answer
+from bitagent_cli.tasks import Task
 
 VALI, MINER = Keypair.create_from_uri("//Alice"), Keypair.create_from_uri("//Bob")
-TASK = Task.from_dict({
-    "id": "suite/1", "category": "simple", "messages": [{"role": "user", "content": "Double 21."}],
-    "tools": [{"name": "double", "parameters": {"type": "object", "properties": {"x": {"type": "integer"}},
-                                                "required": ["x"]}}],
-    "expected": [{"name": "double", "arguments": {"x": [21]}}]})
+TASK = Task.from_dict(
+    {
+        "id": "suite/1",
+        "category": "simple",
+        "messages": [{"role": "user", "content": "Double 21."}],
+        "tools": [
+            {
+                "name": "double",
+                "parameters": {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]},
+            }
+        ],
+        "expected": [{"name": "double", "arguments": {"x": [21]}}],
+    }
+)
 
 app = FastAPI()
 seen: list[dict] = []
@@ -34,12 +43,17 @@ async def query(mode: str, request: Request):
     seen.append({"headers": dict(request.headers), "body": json.loads(raw)})
     tid = json.loads(raw)["task_id"]
     if mode == "good":
-        return JSONResponse(P.QueryResponse(task_id=tid, response="double(x=21)",
-                                            tool_calls=[P.WireCall(name="double", arguments={"x": 21})]).model_dump())
+        return JSONResponse(
+            P.QueryResponse(
+                task_id=tid, response="double(x=21)", tool_calls=[P.WireCall(name="double", arguments={"x": 21})]
+            ).model_dump()
+        )
     if mode == "huge":
+
         async def flood():
             for _ in range(100):
                 yield b"x" * 65536
+
         return StreamingResponse(flood(), media_type="application/json")
     if mode == "notjson":
         return Response(b"<html>hello</html>", media_type="text/html")
@@ -58,8 +72,12 @@ async def query(mode: str, request: Request):
 HOSTILE = {
     "deep": lambda tid: b'{"task_id":"%s","response":' % tid.encode() + b"[" * 5000 + b"]" * 5000 + b"}",
     "digits": lambda tid: b'{"task_id":"%s","latency_ms":%s}' % (tid.encode(), b"9" * 5000),
-    "deepargs": lambda tid: (b'{"task_id":"%s","tool_calls":[{"name":"double","arguments":{"x":' % tid.encode()
-                             + b"[" * 900 + b"]" * 900 + b"}}]}"),
+    "deepargs": lambda tid: (
+        b'{"task_id":"%s","tool_calls":[{"name":"double","arguments":{"x":' % tid.encode()
+        + b"[" * 900
+        + b"]" * 900
+        + b"}}]}"
+    ),
     "bigint_text": lambda tid: b'{"task_id":"%s","response":"double(x=%s)"}' % (tid.encode(), b"9" * 5000),
 }
 
@@ -94,11 +112,19 @@ def test_good_answer_is_signed_and_scores(server):
     assert req["headers"][P.PROTOCOL_HEADER.lower()] == P.PROTOCOL_VERSION
 
 
-@pytest.mark.parametrize("mode,error", [
-    ("huge", "response_too_large"), ("notjson", "bad_response: bad_json"), ("wrongid", "wrong_task_id"),
-    ("refuse", "http_403"), ("slow", "timeout"), ("empty", "bad_response: invalid_request"),
-    ("deep", "bad_response: bad_json"), ("digits", "bad_response: bad_json"),
-])
+@pytest.mark.parametrize(
+    "mode,error",
+    [
+        ("huge", "response_too_large"),
+        ("notjson", "bad_response: bad_json"),
+        ("wrongid", "wrong_task_id"),
+        ("refuse", "http_403"),
+        ("slow", "timeout"),
+        ("empty", "bad_response: invalid_request"),
+        ("deep", "bad_response: bad_json"),
+        ("digits", "bad_response: bad_json"),
+    ],
+)
 def test_every_failure_is_an_error_that_scores_zero(server, mode, error):
     ans = ask(server, mode, timeout=0.5, max_response_bytes=100_000)
     assert ans.error == error
@@ -111,8 +137,9 @@ def test_unreachable_miner(server):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    ans = asyncio.run(HttpMinerClient(VALI).query(f"127.0.0.1:{port}", MINER.ss58_address, TASK, task_id="t",
-                                                  timeout=1))
+    ans = asyncio.run(
+        HttpMinerClient(VALI).query(f"127.0.0.1:{port}", MINER.ss58_address, TASK, task_id="t", timeout=1)
+    )
     assert ans.error.startswith("unreachable")
 
 
@@ -140,9 +167,14 @@ def test_validator_records_a_failure_for_a_miner_answering_hostile_bodies(server
     state = ValidatorState(tmp_path / "state.sqlite")
 
     async def one_step():
-        v = Validator(FakeChain(neurons), hotkey=ME, state=state, client=HttpMinerClient(VALI, max_tokens=64),
-                      task_source=lambda block, hk: TASK,
-                      config=ValidatorConfig(sample_size=10, query_timeout=5, step_seconds=0, offline=False))
+        v = Validator(
+            FakeChain(neurons),
+            hotkey=ME,
+            state=state,
+            client=HttpMinerClient(VALI, max_tokens=64),
+            task_source=lambda block, hk: TASK,
+            config=ValidatorConfig(sample_size=10, query_timeout=5, step_seconds=0, offline=False),
+        )
         try:
             return await v.step()
         finally:

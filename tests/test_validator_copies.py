@@ -48,8 +48,11 @@ def drain(worker):
 
 # ---------------------------------------------------------------- the pure part
 def test_same_fingerprint_is_one_model_first_committer_wins():
-    commits = [Commit("orig", "org/model", "s1", 10), Commit("thief", "thief/model", "s2", 20),
-               Commit("other", "org/other", "s3", 15)]
+    commits = [
+        Commit("orig", "org/model", "s1", 10),
+        Commit("thief", "thief/model", "s2", 20),
+        Commit("other", "org/other", "s3", 15),
+    ]
     scores = {"s1": 0.8, "s2": 0.8, "s3": 0.5}
     fps = {"s1": FP_GOOD, "s2": FP_GOOD, "s3": FP_OTHER}
     assert offline_by_hotkey(commits, scores, fingerprints=fps) == {"orig": 0.8, "thief": 0.0, "other": 0.5}
@@ -70,8 +73,9 @@ def test_recommitting_own_weights_under_a_new_sha_keeps_priority():
 def test_the_copy_inherits_when_the_original_leaves():
     """As for a copied sha: the first committer among those committing it *now* owns the score."""
     commits = [Commit("thief", "thief/model", "s2", 20)]
-    assert offline_by_hotkey(commits, {"s1": 0.8, "s2": 0.8}, fingerprints={"s1": FP_GOOD, "s2": FP_GOOD}) == \
-        {"thief": 0.8}
+    assert offline_by_hotkey(commits, {"s1": 0.8, "s2": 0.8}, fingerprints={"s1": FP_GOOD, "s2": FP_GOOD}) == {
+        "thief": 0.8
+    }
 
 
 # ---------------------------------------------------------------- the worker and the state
@@ -113,12 +117,15 @@ def test_no_fingerprint_means_evaluate_as_before(tmp_path):
 
 def test_fingerprint_from_the_evaluation_still_catches_the_copy(tmp_path):
     """An evaluator without a lookup: both shas are evaluated, the report's fingerprint is kept, the copy gets 0."""
-    ev = Evaluator({"s-good": 1.0, "s-copy": 1.0}, {"s-good": FP_GOOD, "s-copy": FP_GOOD}, lookup=False,
-                   in_details=True)
+    ev = Evaluator(
+        {"s-good": 1.0, "s-copy": 1.0}, {"s-good": FP_GOOD, "s-copy": FP_GOOD}, lookup=False, in_details=True
+    )
     v, chain, _ = make_validator(tmp_path, offline=True, ema_alpha=1.0, online_share=0.5)
     v.worker = OfflineWorker(v.state, ev, wanted=v._is_wanted)
-    chain.commits = {"good": Commit("good", "org/good", "s-good", 10),
-                     "garbage": Commit("garbage", "thief/copy", "s-copy", 20)}
+    chain.commits = {
+        "good": Commit("good", "org/good", "s-good", 10),
+        "garbage": Commit("garbage", "thief/copy", "s-copy", 20),
+    }
     asyncio.run(v.step())
     drain(v.worker)
     assert sorted(ev.evaluated) == ["s-copy", "s-good"] and v.state.fingerprints()["s-copy"] == FP_GOOD
@@ -129,9 +136,11 @@ def test_validator_pays_the_original_and_not_the_renamed_copy(tmp_path):
     ev = Evaluator({"s-good": 1.0, "s-garbage": 0.5}, {"s-good": FP_GOOD, "s-copy": FP_GOOD, "s-garbage": FP_OTHER})
     v, chain, _ = make_validator(tmp_path, offline=True, ema_alpha=1.0, online_share=0.5)
     v.worker = OfflineWorker(v.state, ev, wanted=v._is_wanted)
-    chain.commits = {"good": Commit("good", "org/good", "s-good", 10),
-                     "garbage": Commit("garbage", "org/g", "s-garbage", 20),
-                     "dead": Commit("dead", "thief/renamed", "s-copy", 30)}  # good's weights, another repo and sha
+    chain.commits = {
+        "good": Commit("good", "org/good", "s-good", 10),
+        "garbage": Commit("garbage", "org/g", "s-garbage", 20),
+        "dead": Commit("dead", "thief/renamed", "s-copy", 30),
+    }  # good's weights, another repo and sha
     asyncio.run(v.step())
     drain(v.worker)
     asyncio.run(v.step())
@@ -149,9 +158,11 @@ def test_validator_pays_the_original_and_not_the_renamed_copy(tmp_path):
 def test_state_written_before_fingerprints_is_upgraded(tmp_path):
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path)
-    db.execute("CREATE TABLE offline(sha TEXT PRIMARY KEY, repo TEXT NOT NULL, score REAL NOT NULL, "
-               "status TEXT NOT NULL, error TEXT, attempts INTEGER NOT NULL DEFAULT 0, evaluated_at REAL NOT NULL, "
-               "details TEXT)")
+    db.execute(
+        "CREATE TABLE offline(sha TEXT PRIMARY KEY, repo TEXT NOT NULL, score REAL NOT NULL, "
+        "status TEXT NOT NULL, error TEXT, attempts INTEGER NOT NULL DEFAULT 0, evaluated_at REAL NOT NULL, "
+        "details TEXT)"
+    )
     db.execute("INSERT INTO offline VALUES('s1', 'org/m', 0.5, 'ok', NULL, 1, 1.0, '{}')")
     db.commit()
     db.close()
@@ -213,9 +224,16 @@ def test_production_validator_on_the_fake_chain_pays_only_the_first_committer(tm
     fc.set_commitment(76, thief.ss58_address, f"hf:thief/renamed@{sha_copy}", block=4500)
     ev = Evaluator({sha_orig: 0.9}, {sha_orig: FP_GOOD, sha_copy: FP_GOOD})
     with fc.installed():
-        v = build_validator(settings, chain=chain_mod.connect(settings), wallet=vali, task_source=source,
-                            state_file=str(tmp_path / "v.sqlite"), wandb_mode=None, offline_evaluator=ev,
-                            config_overrides={"step_seconds": 0.0, "offline_retry_s": 0.0})
+        v = build_validator(
+            settings,
+            chain=chain_mod.connect(settings),
+            wallet=vali,
+            task_source=source,
+            state_file=str(tmp_path / "v.sqlite"),
+            wandb_mode=None,
+            offline_evaluator=ev,
+            config_overrides={"step_seconds": 0.0, "offline_retry_s": 0.0},
+        )
 
         def wait_for_the_worker(report):  # the worker thread runs while the loop waits here, after step 0
             deadline = time.monotonic() + 60
@@ -241,6 +259,8 @@ def test_results_from_before_fingerprints_are_looked_up_when_idle(tmp_path):
     drain(w)
     assert ev.evaluated == [] and st.offline_scores()["s-copy"] == 0.9
     commits = [Commit("orig", "org/top", "s-old", 10), Commit("thief", "thief/top", "s-copy", 50)]
-    assert offline_by_hotkey(commits, st.offline_scores(), fingerprints=st.fingerprints()) == \
-        {"orig": 0.9, "thief": 0.0}
+    assert offline_by_hotkey(commits, st.offline_scores(), fingerprints=st.fingerprints()) == {
+        "orig": 0.9,
+        "thief": 0.0,
+    }
     assert OfflineWorker(st, lambda r, s, t: OfflineOutcome(1.0)).run_once() is False  # no lookup: no backfill

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 
@@ -19,12 +20,20 @@ ME = "5validator"
 
 
 def make_task(i: int) -> Task:
-    return Task.from_dict({
-        "id": f"suite/{i}", "category": "simple",
-        "messages": [{"role": "user", "content": f"Double the number {i}."}],
-        "tools": [{"name": "double", "parameters": {"type": "object", "properties": {"x": {"type": "integer"}},
-                                                    "required": ["x"]}}],
-        "expected": [{"name": "double", "arguments": {"x": [i]}}]})
+    return Task.from_dict(
+        {
+            "id": f"suite/{i}",
+            "category": "simple",
+            "messages": [{"role": "user", "content": f"Double the number {i}."}],
+            "tools": [
+                {
+                    "name": "double",
+                    "parameters": {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]},
+                }
+            ],
+            "expected": [{"name": "double", "arguments": {"x": [i]}}],
+        }
+    )
 
 
 TASKS = {"s": [make_task(i) for i in range(50)]}
@@ -102,19 +111,35 @@ class FakeMiners:
         return True
 
 
-NEURONS = [NeuronInfo(0, ME, None, True), NeuronInfo(1, "good", "127.0.0.1:1"),
-           NeuronInfo(2, "garbage", "127.0.0.1:2"), NeuronInfo(3, "dead", "127.0.0.1:3"),
-           NeuronInfo(4, "noaxon", None)]
+NEURONS = [
+    NeuronInfo(0, ME, None, True),
+    NeuronInfo(1, "good", "127.0.0.1:1"),
+    NeuronInfo(2, "garbage", "127.0.0.1:2"),
+    NeuronInfo(3, "dead", "127.0.0.1:3"),
+    NeuronInfo(4, "noaxon", None),
+]
 
 
 def make_validator(tmp_path, chain=None, miners=None, **cfg):
     chain = chain or FakeChain(NEURONS)
     miners = miners or FakeMiners({"good": "good", "garbage": "garbage", "dead": "dead"})
-    config = ValidatorConfig(sample_size=cfg.pop("sample_size", 10), query_timeout=cfg.pop("query_timeout", 0.5),
-                             step_seconds=0, ema_alpha=cfg.pop("ema_alpha", 0.5), offline=cfg.pop("offline", False),
-                             chain_timeout=cfg.pop("chain_timeout", 5.0), **cfg)
-    v = Validator(chain, hotkey=ME, state=ValidatorState(tmp_path / "state.sqlite"), client=miners,
-                  task_source=source, config=config)
+    config = ValidatorConfig(
+        sample_size=cfg.pop("sample_size", 10),
+        query_timeout=cfg.pop("query_timeout", 0.5),
+        step_seconds=0,
+        ema_alpha=cfg.pop("ema_alpha", 0.5),
+        offline=cfg.pop("offline", False),
+        chain_timeout=cfg.pop("chain_timeout", 5.0),
+        **cfg,
+    )
+    v = Validator(
+        chain,
+        hotkey=ME,
+        state=ValidatorState(tmp_path / "state.sqlite"),
+        client=miners,
+        task_source=source,
+        config=config,
+    )
     return v, chain, miners
 
 
@@ -175,8 +200,8 @@ def test_steps_score_miners_and_good_one_gets_the_weight(tmp_path):
     # feedback only to miners that answered
     assert {h for h, _, _ in miners.feedback_} == {"good", "garbage"}
     assert chain.set_calls, "weights were never set"
-    block, uids, weights = chain.set_calls[-1]
-    assert dict(zip(uids, weights))[1] == pytest.approx(1.0)
+    _block, uids, weights = chain.set_calls[-1]
+    assert dict(zip(uids, weights, strict=False))[1] == pytest.approx(1.0)
     assert 0 not in uids  # never ourselves
     # the wire task id is opaque
     assert miners.queries and all(not tid.startswith("suite/") for _, tid in miners.queries)
@@ -187,7 +212,7 @@ def test_rate_limit_is_respected(tmp_path):
     reports = run_steps(v, 10)
     blocks = [b for b, _, _ in chain.set_calls]
     assert len(blocks) >= 2
-    assert all(b2 - b1 >= 3 for b1, b2 in zip(blocks, blocks[1:]))
+    assert all(b2 - b1 >= 3 for b1, b2 in itertools.pairwise(blocks))
     assert not [e for r in reports for e in r.errors]  # never tried too early
     assert v.state.last_weights_block() == blocks[-1]
 
@@ -244,7 +269,7 @@ def test_restart_resumes_from_the_same_file(tmp_path):
 
 
 def test_newcomer_on_a_uid_starts_at_the_median(tmp_path):
-    chain = FakeChain(NEURONS + [NeuronInfo(5, "good2", "127.0.0.1:5")])
+    chain = FakeChain([*NEURONS, NeuronInfo(5, "good2", "127.0.0.1:5")])
     miners = FakeMiners({"good": "good", "good2": "good", "garbage": "garbage", "dead": "dead"})
     v, chain, _ = make_validator(tmp_path, chain, miners, ema_alpha=0.5)
     run(v.run(max_steps=2))
@@ -281,9 +306,11 @@ def test_offline_scores_blend_and_copies_get_nothing(tmp_path):
 
     v, chain, _ = make_validator(tmp_path, offline=True, ema_alpha=1.0, online_share=0.5)
     v.worker = OfflineWorker(v.state, evaluator, wanted=v._is_wanted)
-    chain.commits = {"good": Commit("good", "org/good", "s-good", 10),
-                     "garbage": Commit("garbage", "org/g", "s-garbage", 20),
-                     "dead": Commit("dead", "org/copy", "s-good", 30)}  # copies good's sha, later
+    chain.commits = {
+        "good": Commit("good", "org/good", "s-good", 10),
+        "garbage": Commit("garbage", "org/g", "s-garbage", 20),
+        "dead": Commit("dead", "org/copy", "s-good", 30),
+    }  # copies good's sha, later
     run(v.step())
     assert v.state.offline_scores() == {}  # pending: nothing yet
     while v.worker.run_once():

@@ -15,8 +15,14 @@ SCRIPT = REPO / "scripts" / "quickstart_local.sh"
 
 
 def quickstart(*args, env=None):
-    out = subprocess.run(["bash", str(SCRIPT), "--dry-run", *args], capture_output=True, text=True, cwd=REPO,
-                         env={**os.environ, **(env or {})}, timeout=60)
+    out = subprocess.run(
+        ["bash", str(SCRIPT), "--dry-run", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
     return out.returncode, out.stdout, out.stderr
 
 
@@ -27,9 +33,23 @@ def commands(stdout):
 def test_help_lists_the_seed_flags():
     out = subprocess.run(["bash", str(SCRIPT), "--help"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0
-    for flag in ("--num_validators", "--num_miners", "--subnet_prefix", "--skip-wallet", "--skip-faucet",
-                 "--skip-subnet", "--skip-reg", "--skip-val-reg", "--skip-miner-reg", "--skip-launch",
-                 "--skip-launch_v", "--only-launch", "--test-net", "--main-net", "--netuid"):
+    for flag in (
+        "--num_validators",
+        "--num_miners",
+        "--subnet_prefix",
+        "--skip-wallet",
+        "--skip-faucet",
+        "--skip-subnet",
+        "--skip-reg",
+        "--skip-val-reg",
+        "--skip-miner-reg",
+        "--skip-launch",
+        "--skip-launch_v",
+        "--only-launch",
+        "--test-net",
+        "--main-net",
+        "--netuid",
+    ):
         assert flag in out.stdout
 
 
@@ -86,12 +106,13 @@ def test_test_net_and_main_net():
 
 
 def test_model_and_llm_flags():
-    _, out, _ = quickstart("--only-launch", "--openai-api-base", "http://127.0.0.1:8000/v1",
-                           "--llm-base-url", "http://127.0.0.1:9000/v1")
+    _, out, _ = quickstart(
+        "--only-launch", "--openai-api-base", "http://127.0.0.1:8000/v1", "--llm-base-url", "http://127.0.0.1:9000/v1"
+    )
     cmds = commands(out)
     mines = [c for c in cmds if " mine " in f" {c} "]
     assert mines and all("--openai-api-base http://127.0.0.1:8000/v1" in c for c in mines)
-    assert "--llm-base-url http://127.0.0.1:9000/v1" in [c for c in cmds if "validate" in c][0]
+    assert "--llm-base-url http://127.0.0.1:9000/v1" in next(c for c in cmds if "validate" in c)
 
 
 def test_bad_flags_are_usage_errors():
@@ -103,12 +124,24 @@ def test_bad_flags_are_usage_errors():
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 @pytest.mark.parametrize("role", ["miner", "validator"])
 def test_pm2_ecosystem_files_build_the_command(role):
-    env = {**os.environ, "NAME": f"x-{role}", "WALLET_NAME": "cold", "WALLET_HOTKEY": "hk", "PROFILE": "mainnet",
-           "MODEL": "org/m", "PORT": "9000", "LLM_BASE_URL": "http://l/v1", "WANDB": "1",
-           "BITAGENT_BIN": "/venv/bin/bitagent"}
+    env = {
+        **os.environ,
+        "NAME": f"x-{role}",
+        "WALLET_NAME": "cold",
+        "WALLET_HOTKEY": "hk",
+        "PROFILE": "mainnet",
+        "MODEL": "org/m",
+        "PORT": "9000",
+        "LLM_BASE_URL": "http://l/v1",
+        "WANDB": "1",
+        "BITAGENT_BIN": "/venv/bin/bitagent",
+    }
     js = f"const c=require('./scripts/ecosystem.{role}.config.js'); console.log(JSON.stringify(c.apps[0]))"
-    app = json.loads(subprocess.run(["node", "-e", js], capture_output=True, text=True, cwd=REPO, env=env,
-                                    check=True, timeout=30).stdout)
+    app = json.loads(
+        subprocess.run(
+            ["node", "-e", js], capture_output=True, text=True, cwd=REPO, env=env, check=True, timeout=30
+        ).stdout
+    )
     assert app["name"] == f"x-{role}" and app["script"] == "/venv/bin/bitagent" and app["interpreter"] == "none"
     args = app["args"]
     assert args[0] == ("mine" if role == "miner" else "validate")

@@ -22,8 +22,9 @@ KEEP_STEPS, EVERY = 500, 50
 def test_2000_steps_at_256_miners_flat_memory_and_bounded_state(tmp_path):
     if not rss_bytes():
         pytest.skip("no /proc/self/statm: RSS cannot be read on this platform")
-    v, chain = make_validator(N, tmp_path / "state.sqlite", sample_size=10, rate_limit=2,
-                              query_log_steps=KEEP_STEPS, maintain_every=EVERY)
+    v, chain = make_validator(
+        N, tmp_path / "state.sqlite", sample_size=10, rate_limit=2, query_log_steps=KEEP_STEPS, maintain_every=EVERY
+    )
     marks: dict[int, tuple[int, int]] = {}
     errors: list[str] = []
 

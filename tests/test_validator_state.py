@@ -198,16 +198,15 @@ def test_query_log_past_the_retention_is_rolled_up_and_emas_and_resume_are_untou
     with ValidatorState(tmp_path / "v.sqlite") as st:
         st.sync_hotkeys({0: "a", 1: "b"})
         for step in range(10):
-            st.commit_step(step, 100 + step, [rec(0, "a", 1.0), QueryRecord(1, "b", 0.0, error="timeout")],
-                           alpha=0.5)
+            st.commit_step(step, 100 + step, [rec(0, "a", 1.0), QueryRecord(1, "b", 0.0, error="timeout")], alpha=0.5)
         emas = st.emas()
         assert st.prune_queries(0) == 0 and st.prune_queries(100) == 0  # keep all / nothing old enough
         assert st.prune_queries(4) == 12  # steps 0..5 go (next_step 10, the last 4 steps stay)
         assert sorted({q["step"] for q in st.queries()}) == [6, 7, 8, 9]
-        assert st.rollup() == {"a": {"n": 6, "score_sum": 6.0, "correct": 6, "errors": 0, "first_step": 0,
-                                     "last_step": 5},
-                               "b": {"n": 6, "score_sum": 0.0, "correct": 0, "errors": 6, "first_step": 0,
-                                     "last_step": 5}}
+        assert st.rollup() == {
+            "a": {"n": 6, "score_sum": 6.0, "correct": 6, "errors": 0, "first_step": 0, "last_step": 5},
+            "b": {"n": 6, "score_sum": 0.0, "correct": 0, "errors": 6, "first_step": 0, "last_step": 5},
+        }
         st.commit_step(10, 110, [rec(0, "a", 1.0)], alpha=0.5)
         assert st.prune_queries(4) == 2  # step 6 now; the roll-up adds up
         assert st.rollup()["a"]["n"] == 7 and st.rollup()["b"]["n"] == 7 and st.rollup()["a"]["last_step"] == 6

@@ -8,13 +8,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bitagent_cli.neurons.weights import (Commit, final_scores, first_committers, normalise, offline_by_hotkey,
-                                          weights_due)
+from bitagent_cli.neurons.weights import (
+    Commit,
+    final_scores,
+    first_committers,
+    normalise,
+    offline_by_hotkey,
+    weights_due,
+)
 
 
 def test_copies_score_once_for_the_first_committer():
-    commits = [Commit("copycat", "org/copy", "abc", 200), Commit("author", "org/orig", "abc", 100),
-               Commit("other", "org/other", "def", 150)]
+    commits = [
+        Commit("copycat", "org/copy", "abc", 200),
+        Commit("author", "org/orig", "abc", 100),
+        Commit("other", "org/other", "def", 150),
+    ]
     assert first_committers(commits) == {"abc": "author", "def": "other"}
     off = offline_by_hotkey(commits, {"abc": 0.9, "def": 0.4})
     assert off == {"author": 0.9, "copycat": 0.0, "other": 0.4}
@@ -24,8 +33,7 @@ def test_recommitting_the_same_sha_keeps_priority():
     # the author re-commits the same sha at block 300; the state remembers it first saw it at 100
     commits = [Commit("author", "org/orig", "abc", 300), Commit("copycat", "org/copy", "abc", 200)]
     assert first_committers(commits) == {"abc": "copycat"}  # without memory the copier would win
-    assert first_committers(commits, first_seen={("author", "abc"): 100, ("copycat", "abc"): 200}) == \
-        {"abc": "author"}
+    assert first_committers(commits, first_seen={("author", "abc"): 100, ("copycat", "abc"): 200}) == {"abc": "author"}
 
 
 def test_same_block_tie_goes_to_lower_uid():

@@ -45,11 +45,18 @@ def fake_wandb(monkeypatch):
 
 
 def report():
-    return StepReport(step=7, block=100, task_id="abc", category="simple",
-                      queried={1: {"hotkey": "h1", "score": 1.0, "correct": True, "error": None, "latency_s": 0.2},
-                               2: {"hotkey": "h2", "score": 0.0, "correct": False, "error": "timeout",
-                                   "latency_s": 5.0}},
-                      committed=True, weights={1: 1.0})
+    return StepReport(
+        step=7,
+        block=100,
+        task_id="abc",
+        category="simple",
+        queried={
+            1: {"hotkey": "h1", "score": 1.0, "correct": True, "error": None, "latency_s": 0.2},
+            2: {"hotkey": "h2", "score": 0.0, "correct": False, "error": "timeout", "latency_s": 5.0},
+        },
+        committed=True,
+        weights={1: 1.0},
+    )
 
 
 def test_wandb_is_lazy_offline_and_private(tmp_path, fake_wandb):

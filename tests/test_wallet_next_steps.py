@@ -40,7 +40,8 @@ def test_the_suggested_fix_adds_the_hotkey_to_the_same_coldkey(run_cli, tmp_path
 
 
 def test_doctor_fix_keeps_the_wallet_path(run_cli, tmp_path):
-    _code, out, _err = run_cli("doctor", "--json", "--wallet-path", str(tmp_path / "w"), "--network",
-                             "ws://127.0.0.1:1")
+    _code, out, _err = run_cli(
+        "doctor", "--json", "--wallet-path", str(tmp_path / "w"), "--network", "ws://127.0.0.1:1"
+    )
     checks = {c["name"]: c for c in json.loads(out)["checks"]}
     assert f"--wallet-path {tmp_path / 'w'}" in checks["wallet"]["fix"]

@@ -74,22 +74,54 @@ def _signer(wallet_or_keypair: Any) -> Any:
     return wallet_or_keypair
 
 
-def sign_request(wallet_or_keypair: Any, *, method: str, path: str, body: bytes = b"",
-                 receiver_hotkey: str | None = None, nonce_ns: int | None = None) -> dict[str, str]:
+def sign_request(
+    wallet_or_keypair: Any,
+    *,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    receiver_hotkey: str | None = None,
+    nonce_ns: int | None = None,
+) -> dict[str, str]:
     """Headers proving the request comes from this hotkey, for ``receiver_hotkey``, with exactly ``body``."""
-    return dict(_ha.sign(_signer(wallet_or_keypair), method=method.upper(), path=request_target(path),
-                         body=bytes(body or b""), receiver_ss58=receiver_hotkey, nonce_ns=nonce_ns))
+    return dict(
+        _ha.sign(
+            _signer(wallet_or_keypair),
+            method=method.upper(),
+            path=request_target(path),
+            body=bytes(body or b""),
+            receiver_ss58=receiver_hotkey,
+            nonce_ns=nonce_ns,
+        )
+    )
 
 
-def verify_request(headers: Mapping[str, str], body: bytes, *, method: str, path: str, self_hotkey: str,
-                   replay_cache: ReplayCache | None = None, max_age_s: float = DEFAULT_MAX_AGE_S,
-                   allowed_skew_s: float = DEFAULT_ALLOWED_SKEW_S, require_receiver: bool = True,
-                   now_ns: int | None = None) -> str:
+def verify_request(
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    method: str,
+    path: str,
+    self_hotkey: str,
+    replay_cache: ReplayCache | None = None,
+    max_age_s: float = DEFAULT_MAX_AGE_S,
+    allowed_skew_s: float = DEFAULT_ALLOWED_SKEW_S,
+    require_receiver: bool = True,
+    now_ns: int | None = None,
+) -> str:
     """The sender's hotkey (ss58) of a valid request addressed to ``self_hotkey``; raises
     :class:`AuthError` (``MalformedAuth``, ``WrongReceiver``, ``StaleRequest``, ``BadSignature``,
     ``ReplayedRequest``) otherwise. Error messages are safe to return to the caller."""
-    caller = _ha.verify(dict(headers), bytes(body or b""), method=method.upper(), path=request_target(path),
-                        self_hotkey_ss58=self_hotkey, max_age=max_age_s, allowed_skew=allowed_skew_s,
-                        require_receiver=require_receiver,
-                        nonce_store=replay_cache if replay_cache is not None else _default_cache, now_ns=now_ns)
+    caller = _ha.verify(
+        dict(headers),
+        bytes(body or b""),
+        method=method.upper(),
+        path=request_target(path),
+        self_hotkey_ss58=self_hotkey,
+        max_age=max_age_s,
+        allowed_skew=allowed_skew_s,
+        require_receiver=require_receiver,
+        nonce_store=replay_cache if replay_cache is not None else _default_cache,
+        now_ns=now_ns,
+    )
     return str(caller.hotkey_ss58)

@@ -51,9 +51,13 @@ RAO_PER_TAO = 10**9
 DEV_ACCOUNT_URI = "//Alice"  # funded sudo account of every local subtensor (localnet)
 _KNOWN = ("finney", "test", "local", "archive", "devnet")
 _MAINNET_ENDPOINTS = frozenset(
-    [bt_settings.NETWORKS["finney"], bt_settings.NETWORKS["archive"]]
-    + list(bt_settings.FALLBACK_ENDPOINTS.get("finney", []))
-    + list(bt_settings.ARCHIVE_ENDPOINTS.get("finney", [])))
+    [
+        bt_settings.NETWORKS["finney"],
+        bt_settings.NETWORKS["archive"],
+        *bt_settings.FALLBACK_ENDPOINTS.get("finney", []),
+        *bt_settings.ARCHIVE_ENDPOINTS.get("finney", []),
+    ]
+)
 #: Seconds a chain that was never reached gets before the one-line error (docs/chain.md).
 CONNECT_BUDGET_S = 5.0
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "host.docker.internal"}
@@ -61,8 +65,13 @@ _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "host.docker.inte
 # Transport failures worth a reconnect: the SDK's own, plus what a raw socket or a timed-out
 # blocking call can raise.
 _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
-    bt.RpcConnectionError, bt.ConnectionNotReady, ConnectionError, TimeoutError, OSError,
-    concurrent.futures.TimeoutError)
+    bt.RpcConnectionError,
+    bt.ConnectionNotReady,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+    concurrent.futures.TimeoutError,
+)
 
 
 # ---------------------------------------------------------------- network resolution
@@ -86,8 +95,7 @@ class NetworkInfo:
         return host in _LOOPBACK_HOSTS
 
     def to_dict(self) -> dict[str, Any]:
-        return {"network": self.name, "endpoint": self.endpoint, "mainnet": self.is_mainnet,
-                "local": self.is_local}
+        return {"network": self.name, "endpoint": self.endpoint, "mainnet": self.is_mainnet, "local": self.is_local}
 
 
 def _is_ws(value: str) -> bool:
@@ -100,15 +108,17 @@ def resolve_network(network: str | None, endpoint: str | None = None) -> Network
     network = (network or "local").strip()
     endpoint = (endpoint or "").strip()
     if endpoint and not _is_ws(endpoint):
-        raise NetworkConfigError(f"chain endpoint {endpoint!r} is not a ws:// or wss:// URL; "
-                                 f"pass e.g. --chain-endpoint ws://127.0.0.1:9944.")
+        raise NetworkConfigError(
+            f"chain endpoint {endpoint!r} is not a ws:// or wss:// URL; pass e.g. --chain-endpoint ws://127.0.0.1:9944."
+        )
     if _is_ws(network):
         url = endpoint or network
         label = {u: n for n, u in bt_settings.NETWORKS.items()}.get(url, url)
         return NetworkInfo(label, url, pinned=True)
     if network not in _KNOWN:
-        raise NetworkConfigError(f"unknown network {network!r}; use finney, test, local or a ws:// URL "
-                                 f"(--network / chain.network).")
+        raise NetworkConfigError(
+            f"unknown network {network!r}; use finney, test, local or a ws:// URL (--network / chain.network)."
+        )
     if network == "local":
         default = os.environ.get("BT_CHAIN_ENDPOINT") or "ws://127.0.0.1:9944"
     else:
@@ -167,9 +177,16 @@ class Neuron:
         return f"{host}:{self.axon_port}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"uid": self.uid, "hotkey": self.hotkey, "coldkey": self.coldkey, "stake": self.stake,
-                "validator_permit": self.validator_permit, "axon": self.axon, "active": self.active,
-                "last_update": self.last_update}
+        return {
+            "uid": self.uid,
+            "hotkey": self.hotkey,
+            "coldkey": self.coldkey,
+            "stake": self.stake,
+            "validator_permit": self.validator_permit,
+            "axon": self.axon,
+            "active": self.active,
+            "last_update": self.last_update,
+        }
 
 
 @dataclass(frozen=True)
@@ -188,8 +205,12 @@ class TxResult:
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"success": self.success, "message": self.message, "block": self.block,
-                               "extrinsic_id": self.extrinsic_id}
+        out: dict[str, Any] = {
+            "success": self.success,
+            "message": self.message,
+            "block": self.block,
+            "extrinsic_id": self.extrinsic_id,
+        }
         for k in ("explorer_url", "fee_tao", "error_name", "error_code", "remediation"):
             v = getattr(self, k)
             if v is not None:
@@ -210,11 +231,17 @@ def _tx(result: Any, **data: Any) -> TxResult:
         with contextlib.suppress(Exception):
             fee = result.fee.rao / RAO_PER_TAO
     return TxResult(
-        success=bool(result.success), message=str(result.message or ""), block=block,
-        extrinsic_id=result.extrinsic_id, explorer_url=result.explorer_url, fee_tao=fee,
-        error_name=getattr(err, "name", None), error_code=getattr(getattr(err, "code", None), "value", None),
+        success=bool(result.success),
+        message=str(result.message or ""),
+        block=block,
+        extrinsic_id=result.extrinsic_id,
+        explorer_url=result.explorer_url,
+        fee_tao=fee,
+        error_name=getattr(err, "name", None),
+        error_code=getattr(getattr(err, "code", None), "value", None),
         remediation=getattr(err, "remediation", None) if err is not None else None,
-        data={**dict(result.data or {}), **data})
+        data={**dict(result.data or {}), **data},
+    )
 
 
 _RETRY_IN = re.compile(r"[Rr]etry in ~?(\d+) blocks?")
@@ -237,8 +264,12 @@ def _from_chain_error(e: Any, what: str) -> TxFailed:
     message = getattr(e, "message", None) or str(e)
     if code == "rate_limited":
         m = _RETRY_IN.search(message)
-        return RateLimited(f"{what}: {message}", name=getattr(e, "name", None), code=code,
-                           retry_in_blocks=int(m.group(1)) if m else None)
+        return RateLimited(
+            f"{what}: {message}",
+            name=getattr(e, "name", None),
+            code=code,
+            retry_in_blocks=int(m.group(1)) if m else None,
+        )
     return TxFailed(f"{what}: {message}", name=getattr(e, "name", None), code=code)
 
 
@@ -280,8 +311,14 @@ def _hotkey_signer(wallet: Any) -> Any:
 class Chain:
     """A connection to one network. Use as a context manager, or call :meth:`close`."""
 
-    def __init__(self, info: NetworkInfo, *, substrate_factory: SubstrateFactory | None = None,
-                 read_retries: int = 3, retry_wait_s: float = 1.0):
+    def __init__(
+        self,
+        info: NetworkInfo,
+        *,
+        substrate_factory: SubstrateFactory | None = None,
+        read_retries: int = 3,
+        retry_wait_s: float = 1.0,
+    ):
         self.info = info
         self._factory = substrate_factory
         self.read_retries = max(0, int(read_retries))
@@ -307,8 +344,11 @@ class Chain:
         elif self.info.pinned:
             kwargs["fallback_endpoints"] = []
         # A preset name keeps the SDK's fallback/archive pools (finney); anything else is the URL.
-        target = self.info.name if (self.info.name in _KNOWN and self.info.name != "local"
-                                    and not self.info.pinned) else self.info.endpoint
+        target = (
+            self.info.name
+            if (self.info.name in _KNOWN and self.info.name != "local" and not self.info.pinned)
+            else self.info.endpoint
+        )
         return bt.Subtensor(target, **kwargs)
 
     @property
@@ -355,7 +395,7 @@ class Chain:
                 last = e
                 self._drop()
                 if attempt < self.read_retries:
-                    wait = self.retry_wait_s * (2 ** attempt)
+                    wait = self.retry_wait_s * (2**attempt)
                     retry_after = getattr(e, "retry_after", None)
                     with contextlib.suppress(TypeError, ValueError):
                         wait = max(wait, float(retry_after)) if retry_after else wait
@@ -364,13 +404,21 @@ class Chain:
                         if time.monotonic() + wait > deadline:
                             break
                     # details for -v: the one-sentence error below is what a user sees
-                    log.info("reading %s from %s: %s; reconnecting (retry %d/%d in %.1fs)",
-                             what, self.endpoint, e or type(e).__name__, attempt + 1, self.read_retries, wait)
+                    log.info(
+                        "reading %s from %s: %s; reconnecting (retry %d/%d in %.1fs)",
+                        what,
+                        self.endpoint,
+                        e or type(e).__name__,
+                        attempt + 1,
+                        self.read_retries,
+                        wait,
+                    )
                     time.sleep(wait)
         raise ChainUnavailable(
             f"cannot reach the chain at {self.endpoint} (reading {what}: {last or type(last).__name__}); "
             f"check --network/--chain-endpoint and that the node is up, then retry.",
-            endpoint=self.endpoint)
+            endpoint=self.endpoint,
+        )
 
     def _write(self, what: str, fn: Callable[[Any], Any]) -> Any:
         self._read("the current block", lambda s: s.block)  # connects (with retries) before signing
@@ -380,8 +428,10 @@ class Chain:
             self._drop()
             raise ChainUnavailable(
                 f"connection to {self.endpoint} lost while {what} ({e or type(e).__name__}); it may or may "
-                f"not have landed: re-check the chain before retrying.", endpoint=self.endpoint,
-                uncertain=True) from None
+                f"not have landed: re-check the chain before retrying.",
+                endpoint=self.endpoint,
+                uncertain=True,
+            ) from None
 
     # -- reads
     @property
@@ -396,8 +446,9 @@ class Chain:
         return self._block_time
 
     def subnet_exists(self, netuid: int) -> bool:
-        return bool(self._read(f"subnet {netuid}",
-                               lambda s: s.query(bt.storage.SubtensorModule.NetworksAdded, [netuid])))
+        return bool(
+            self._read(f"subnet {netuid}", lambda s: s.query(bt.storage.SubtensorModule.NetworksAdded, [netuid]))
+        )
 
     def uid(self, hotkey_ss58: str, netuid: int) -> int | None:
         """The hotkey's uid on the subnet, or None when it is not registered there."""
@@ -412,19 +463,29 @@ class Chain:
         return int(self._read("the balance", lambda s: s.balances.get(coldkey_ss58)).rao)
 
     def registration_allowed(self, netuid: int) -> bool:
-        return bool(self._read("registration_allowed", lambda s: s.query(
-            bt.storage.SubtensorModule.NetworkRegistrationAllowed, [netuid])))
+        return bool(
+            self._read(
+                "registration_allowed",
+                lambda s: s.query(bt.storage.SubtensorModule.NetworkRegistrationAllowed, [netuid]),
+            )
+        )
 
     def registration_window(self, netuid: int) -> dict[str, int]:
         """When the per-interval registration count resets: ``blocks_left`` until the next adjustment."""
+
         def fn(s: Any) -> dict[str, int]:
             snap = s.at()
             st = bt.storage.SubtensorModule
             interval = int(snap.query(st.AdjustmentInterval, [netuid]) or 0)
             last = int(snap.query(st.LastAdjustmentBlock, [netuid]) or 0)
             left = max(1, last + interval - snap.block) if interval else 1
-            return {"block": snap.block, "adjustment_interval": interval, "last_adjustment_block": last,
-                    "blocks_left": left}
+            return {
+                "block": snap.block,
+                "adjustment_interval": interval,
+                "last_adjustment_block": last,
+                "blocks_left": left,
+            }
+
         return self._read("the registration interval", fn)
 
     def next_epoch_block(self, netuid: int) -> int | None:
@@ -441,12 +502,22 @@ class Chain:
         out = []
         for n in mg.neurons:
             ip, port = _parse_axon(n.axon)
-            out.append(Neuron(uid=int(n.uid), hotkey=str(n.hotkey), coldkey=str(n.coldkey),
-                              stake=float(n.total_stake.rao) / RAO_PER_TAO,
-                              validator_permit=bool(n.validator_permit), axon_ip=ip, axon_port=port,
-                              active=bool(n.active), last_update=int(n.last_update),
-                              block_at_registration=int(n.block_at_registration),
-                              incentive=float(n.incentive), emission=float(n.emission.rao) / RAO_PER_TAO))
+            out.append(
+                Neuron(
+                    uid=int(n.uid),
+                    hotkey=str(n.hotkey),
+                    coldkey=str(n.coldkey),
+                    stake=float(n.total_stake.rao) / RAO_PER_TAO,
+                    validator_permit=bool(n.validator_permit),
+                    axon_ip=ip,
+                    axon_port=port,
+                    active=bool(n.active),
+                    last_update=int(n.last_update),
+                    block_at_registration=int(n.block_at_registration),
+                    incentive=float(n.incentive),
+                    emission=float(n.emission.rao) / RAO_PER_TAO,
+                )
+            )
         return out
 
     def get_commitments(self, netuid: int) -> dict[str, tuple[str, int]]:
@@ -467,8 +538,7 @@ class Chain:
 
     def blocks_since_last_update(self, netuid: int, uid: int) -> int | None:
         """Blocks since ``uid`` last set weights (None when unknown)."""
-        return self._read("blocks_since_last_update",
-                          lambda s: s.epochs.blocks_since_last_update(netuid, uid))
+        return self._read("blocks_since_last_update", lambda s: s.epochs.blocks_since_last_update(netuid, uid))
 
     # -- waiting
     def wait_for_block(self, target: int, *, timeout_s: float | None = None) -> int:
@@ -483,8 +553,10 @@ class Chain:
         except _TRANSPORT_ERRORS as e:
             self._drop()
             if isinstance(e, (TimeoutError, concurrent.futures.TimeoutError)):
-                raise ChainUnavailable(f"the chain at {self.endpoint} did not reach block {target} within "
-                                       f"{timeout_s:.0f}s; is it producing blocks?") from None
+                raise ChainUnavailable(
+                    f"the chain at {self.endpoint} did not reach block {target} within "
+                    f"{timeout_s:.0f}s; is it producing blocks?"
+                ) from None
             return self.block  # dropped subscription: the caller re-reads and decides
         return int(header.number)
 
@@ -506,8 +578,9 @@ class Chain:
                 return _tx(res, shielded=True)
             except bt.ChainError as e:
                 if "MEV Shield" not in str(e):
-                    return TxResult(False, str(e), error_name=e.name, error_code=e.code.value,
-                                    remediation=e.remediation)
+                    return TxResult(
+                        False, str(e), error_name=e.name, error_code=e.code.value, remediation=e.remediation
+                    )
                 log.info("MEV-shield key vanished; registering with the plain call")
         call = bt.calls.SubtensorModule.burned_register(netuid=netuid, hotkey=hotkey_ss58)
         try:
@@ -523,8 +596,9 @@ class Chain:
         info = {"fields": [[{f"Raw{len(payload)}": payload}]]}
         call = bt.calls.Commitments.set_commitment(netuid=netuid, info=info)
         try:
-            res = self._write("writing the commitment",
-                              lambda s: s.submit_call(call, _hotkey_signer(wallet), signer="hotkey"))
+            res = self._write(
+                "writing the commitment", lambda s: s.submit_call(call, _hotkey_signer(wallet), signer="hotkey")
+            )
         except bt.ChainError as e:
             return TxResult(False, str(e), error_name=e.name, error_code=e.code.value, remediation=e.remediation)
         return _tx(res)
@@ -544,15 +618,23 @@ class Chain:
             ipaddress.ip_address(ip)
         except ValueError:
             raise ValueError(f"not an IP address: {ip!r}") from None
-        return self._execute(f"publishing {ip}:{port} on netuid {netuid}",
-                             bt.ServeAxon(netuid=netuid, ip=ip, port=int(port)), _hotkey_signer(wallet))
+        return self._execute(
+            f"publishing {ip}:{port} on netuid {netuid}",
+            bt.ServeAxon(netuid=netuid, ip=ip, port=int(port)),
+            _hotkey_signer(wallet),
+        )
 
-    def set_weights(self, wallet: Any, netuid: int, uids: list[int], weights: list[float], *,
-                    version_key: int = 0) -> TxResult:
+    def set_weights(
+        self, wallet: Any, netuid: int, uids: list[int], weights: list[float], *, version_key: int = 0
+    ) -> TxResult:
         """Set weights (the SDK picks plain or commit-reveal). Raises :class:`RateLimited` (with
         ``retry_in_blocks``) when ``weights_rate_limit`` blocks have not passed, :class:`TxFailed` otherwise."""
-        intent = bt.SetWeights(netuid=netuid, uids=[int(u) for u in uids], weights=[float(w) for w in weights],
-                               version_key=int(version_key))
+        intent = bt.SetWeights(
+            netuid=netuid,
+            uids=[int(u) for u in uids],
+            weights=[float(w) for w in weights],
+            version_key=int(version_key),
+        )
         return self._execute(f"setting weights on netuid {netuid}", intent, _hotkey_signer(wallet))
 
     def transfer(self, signer: Any, dest_ss58: str, amount_rao: int) -> TxResult:
@@ -563,14 +645,20 @@ class Chain:
     def fund_from_dev_account(self, dest_ss58: str, amount_rao: int, *, uri: str = DEV_ACCOUNT_URI) -> TxResult:
         """Local chains only: send ``amount_rao`` from the dev account (``//Alice``) to ``dest_ss58``."""
         if not self.info.is_local:
-            raise NetworkConfigError(f"funding from {uri} only works on a local chain (this is "
-                                     f"{self.info.name}); get test TAO another way.")
+            raise NetworkConfigError(
+                f"funding from {uri} only works on a local chain (this is {self.info.name}); get test TAO another way."
+            )
         dev = bt.sp_core.Keypair.create_from_uri(uri)
         return self.transfer(_Keyed(coldkey=dev, coldkeypub=dev, hotkey=dev), dest_ss58, amount_rao)
 
 
-def connect(settings: Mapping[str, Any] | NetworkInfo, *, substrate_factory: SubstrateFactory | None = None,
-            read_retries: int = 3, retry_wait_s: float = 1.0) -> Chain:
+def connect(
+    settings: Mapping[str, Any] | NetworkInfo,
+    *,
+    substrate_factory: SubstrateFactory | None = None,
+    read_retries: int = 3,
+    retry_wait_s: float = 1.0,
+) -> Chain:
     """A :class:`Chain` for the network in ``settings`` (``chain.network``, ``chain.endpoint``).
 
     Nothing is opened until the first call; use ``with connect(settings) as chain: ...``.

@@ -18,8 +18,17 @@ from .client import Chain
 from .errors import ChainUnavailable, CommitmentError, ModelRejected, NotRegistered
 from .wallets import hotkey_ss58
 
-__all__ = ["COMMITMENT_PREFIX", "MAX_COMMITMENT_BYTES", "ModelRef", "SubmitOutcome", "format_commitment",
-           "model_fingerprint", "parse_commitment", "read_model_commitment", "submit_model"]
+__all__ = [
+    "COMMITMENT_PREFIX",
+    "MAX_COMMITMENT_BYTES",
+    "ModelRef",
+    "SubmitOutcome",
+    "format_commitment",
+    "model_fingerprint",
+    "parse_commitment",
+    "read_model_commitment",
+    "submit_model",
+]
 
 log = logging.getLogger("bitagent_cli.chain")
 
@@ -60,8 +69,10 @@ def format_commitment(ref: ModelRef) -> str:
         raise ValueError(f"not a 40-hex commit sha: {ref.sha!r}")
     text = f"{COMMITMENT_PREFIX}{ref.repo}@{ref.sha}"
     if len(text.encode("utf-8")) > MAX_COMMITMENT_BYTES:
-        raise ValueError(f"commitment {text!r} is {len(text.encode())} bytes; the limit is "
-                         f"{MAX_COMMITMENT_BYTES} (use a shorter repo name)")
+        raise ValueError(
+            f"commitment {text!r} is {len(text.encode())} bytes; the limit is "
+            f"{MAX_COMMITMENT_BYTES} (use a shorter repo name)"
+        )
     return text
 
 
@@ -84,21 +95,33 @@ class SubmitOutcome:
     payload: str
     hotkey: str
     netuid: int
-    committed: bool            # a new commitment was written (False: dry run or already committed)
-    already_committed: bool    # the chain already held exactly this payload
-    verified: bool             # read back and equal
-    block: int | None = None   # block of the commitment on chain
+    committed: bool  # a new commitment was written (False: dry run or already committed)
+    already_committed: bool  # the chain already held exactly this payload
+    verified: bool  # read back and equal
+    block: int | None = None  # block of the commitment on chain
     extrinsic_id: str | None = None
     previous: str | None = None
     dry_run: bool = False
     vet: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model.ref, "repo": self.model.repo, "sha": self.model.sha, "payload": self.payload,
-                "bytes": len(self.payload.encode()), "hotkey": self.hotkey, "netuid": self.netuid,
-                "committed": self.committed, "already_committed": self.already_committed,
-                "verified": self.verified, "block": self.block, "extrinsic_id": self.extrinsic_id,
-                "previous": self.previous, "dry_run": self.dry_run, "vet": self.vet}
+        return {
+            "model": self.model.ref,
+            "repo": self.model.repo,
+            "sha": self.model.sha,
+            "payload": self.payload,
+            "bytes": len(self.payload.encode()),
+            "hotkey": self.hotkey,
+            "netuid": self.netuid,
+            "committed": self.committed,
+            "already_committed": self.already_committed,
+            "verified": self.verified,
+            "block": self.block,
+            "extrinsic_id": self.extrinsic_id,
+            "previous": self.previous,
+            "dry_run": self.dry_run,
+            "vet": self.vet,
+        }
 
 
 VetFn = Callable[..., Any]
@@ -114,9 +137,14 @@ def _is_refusal(e: BaseException) -> bool:
     return isinstance(e, ModelRejected)  # = serving.ModelRefused (and its ModelUnavailable)
 
 
-def vet_and_resolve(ref: str, *, settings: Mapping[str, Any] | None = None, vet: VetFn | None = None,
-                    max_params_b: float | None = None, max_download_gb: float | None = None
-                    ) -> tuple[ModelRef, dict[str, Any]]:
+def vet_and_resolve(
+    ref: str,
+    *,
+    settings: Mapping[str, Any] | None = None,
+    vet: VetFn | None = None,
+    max_params_b: float | None = None,
+    max_download_gb: float | None = None,
+) -> tuple[ModelRef, dict[str, Any]]:
     """Vet ``ref`` exactly as ``eval-model`` does and pin it to ``repo@sha``; raises :class:`ModelRejected`."""
     s = settings or {}
     max_params_b = float(max_params_b if max_params_b is not None else s.get("eval.max_params_b", 8.0))
@@ -129,15 +157,22 @@ def vet_and_resolve(ref: str, *, settings: Mapping[str, Any] | None = None, vet:
         raise
     repo, sha = str(getattr(res, "repo", "")), str(getattr(res, "sha", ""))
     if getattr(res, "local_path", None) is not None and (sha.startswith("local:") or not _SHA_RE.fullmatch(sha)):
-        raise ModelRejected(f"{ref} is a local directory; validators can only fetch Hugging Face models: "
-                            f"upload it and submit org/name.", model=ref)
+        raise ModelRejected(
+            f"{ref} is a local directory; validators can only fetch Hugging Face models: "
+            f"upload it and submit org/name.",
+            model=ref,
+        )
     try:
         model = ModelRef(repo, sha)
         format_commitment(model)
     except ValueError as e:
         raise ModelRejected(f"{ref}: cannot be committed ({e}).", model=ref) from None
-    info = {"params": getattr(res, "params", None), "license": getattr(res, "license", None),
-            "size_bytes": getattr(res, "size_bytes", None), "fingerprint": getattr(res, "fingerprint", None)}
+    info = {
+        "params": getattr(res, "params", None),
+        "license": getattr(res, "license", None),
+        "size_bytes": getattr(res, "size_bytes", None),
+        "fingerprint": getattr(res, "fingerprint", None),
+    }
     return model, info
 
 
@@ -154,10 +189,20 @@ def _retry_hint(chain: Chain, netuid: int) -> tuple[int | None, str]:
     return nxt, f"retry at or after block {nxt} (the next epoch, in ~{mins:.0f} min)"
 
 
-def submit_model(chain: Chain, wallet: Any, netuid: int, ref: str, *, settings: Mapping[str, Any] | None = None,
-                 vet: VetFn | None = None, dry_run: bool = False, skip_if_committed: bool = True,
-                 confirm: Callable[[SubmitOutcome], bool] | None = None,
-                 max_params_b: float | None = None, max_download_gb: float | None = None) -> SubmitOutcome:
+def submit_model(
+    chain: Chain,
+    wallet: Any,
+    netuid: int,
+    ref: str,
+    *,
+    settings: Mapping[str, Any] | None = None,
+    vet: VetFn | None = None,
+    dry_run: bool = False,
+    skip_if_committed: bool = True,
+    confirm: Callable[[SubmitOutcome], bool] | None = None,
+    max_params_b: float | None = None,
+    max_download_gb: float | None = None,
+) -> SubmitOutcome:
     """Vet ``ref``, pin it to ``repo@sha`` and commit ``hf:{repo}@{sha}`` for the wallet's hotkey.
 
     Writes nothing when ``dry_run``, or when the chain already holds the same payload (unless
@@ -166,15 +211,28 @@ def submit_model(chain: Chain, wallet: Any, netuid: int, ref: str, *, settings: 
     equals the payload. Raises :class:`ModelRejected`, :class:`NotRegistered`, :class:`CommitmentError`
     (space/rate limits say when to retry), :class:`ChainUnavailable`.
     """
-    model, vet_info = vet_and_resolve(ref, settings=settings, vet=vet, max_params_b=max_params_b,
-                                      max_download_gb=max_download_gb)
+    model, vet_info = vet_and_resolve(
+        ref, settings=settings, vet=vet, max_params_b=max_params_b, max_download_gb=max_download_gb
+    )
     payload = format_commitment(model)
     hotkey = hotkey_ss58(wallet)
-    out = SubmitOutcome(model=model, payload=payload, hotkey=hotkey, netuid=netuid, committed=False,
-                        already_committed=False, verified=False, dry_run=dry_run, vet=vet_info)
+    out = SubmitOutcome(
+        model=model,
+        payload=payload,
+        hotkey=hotkey,
+        netuid=netuid,
+        committed=False,
+        already_committed=False,
+        verified=False,
+        dry_run=dry_run,
+        vet=vet_info,
+    )
     if chain.uid(hotkey, netuid) is None:
-        raise NotRegistered(f"hotkey {hotkey} is not registered on netuid {netuid} ({chain.network}); "
-                            f"run `bitagent register` first.", hotkey=hotkey, netuid=netuid)
+        raise NotRegistered(
+            f"hotkey {hotkey} is not registered on netuid {netuid} ({chain.network}); run `bitagent register` first.",
+            hotkey=hotkey,
+            netuid=netuid,
+        )
     current = chain.get_commitment(netuid, hotkey)
     if current is not None:
         out.previous = current[0]
@@ -200,18 +258,28 @@ def submit_model(chain: Chain, wallet: Any, netuid: int, ref: str, *, settings: 
         name = res.error_name or "error"
         if name == "SpaceLimitExceeded" or res.error_code == "rate_limited":
             at, hint = _retry_hint(chain, netuid)
-            raise CommitmentError(f"the chain refused the commitment ({name}: this hotkey's commitment space "
-                                  f"or rate for this epoch is used up); {hint}.", retry_at_block=at, error_name=name)
+            raise CommitmentError(
+                f"the chain refused the commitment ({name}: this hotkey's commitment space "
+                f"or rate for this epoch is used up); {hint}.",
+                retry_at_block=at,
+                error_name=name,
+            )
         if name == "AccountNotAllowedCommit":
-            raise CommitmentError(f"the chain refused the commitment ({name}): the hotkey must be registered "
-                                  f"on netuid {netuid} and sign it.", error_name=name)
+            raise CommitmentError(
+                f"the chain refused the commitment ({name}): the hotkey must be registered "
+                f"on netuid {netuid} and sign it.",
+                error_name=name,
+            )
         raise CommitmentError(f"the chain refused the commitment ({name}: {res.message}).", error_name=name)
     out.committed = True
     out.extrinsic_id = res.extrinsic_id
     back = chain.get_commitment(netuid, hotkey)
     if back is None or back[0] != payload:
-        raise CommitmentError(f"wrote {payload!r} but read back {back[0] if back else None!r}; check with "
-                              f"`bitagent submit-model --show` and retry.", payload=payload)
+        raise CommitmentError(
+            f"wrote {payload!r} but read back {back[0] if back else None!r}; check with "
+            f"`bitagent submit-model --show` and retry.",
+            payload=payload,
+        )
     out.verified = True
     out.block = back[1]
     return out
@@ -221,19 +289,28 @@ def read_model_commitment(chain: Chain, netuid: int, hotkey: str) -> dict[str, A
     """What ``hotkey`` has committed on ``netuid``: payload, block, and the parsed model (or None)."""
     got = chain.get_commitment(netuid, hotkey)
     if got is None:
-        return {"hotkey": hotkey, "netuid": netuid, "committed": False, "payload": None, "block": None,
-                "model": None}
+        return {"hotkey": hotkey, "netuid": netuid, "committed": False, "payload": None, "block": None, "model": None}
     ref = parse_commitment(got[0])
-    return {"hotkey": hotkey, "netuid": netuid, "committed": True, "payload": got[0], "block": got[1],
-            "model": ref.to_dict() if ref else None, "valid": ref is not None}
+    return {
+        "hotkey": hotkey,
+        "netuid": netuid,
+        "committed": True,
+        "payload": got[0],
+        "block": got[1],
+        "model": ref.to_dict() if ref else None,
+        "valid": ref is not None,
+    }
 
 
-def model_fingerprint(repo: str, sha: str, *, lookup: Callable[[str, str], str | None] | None = None
-                      ) -> tuple[str | None, str | None]:
+def model_fingerprint(
+    repo: str, sha: str, *, lookup: Callable[[str, str], str | None] | None = None
+) -> tuple[str | None, str | None]:
     """``(fingerprint, None)`` of the weights committed as ``repo@sha`` (from the Hub's file metadata, no
     download), or ``(None, why)`` when the Hub cannot tell (offline, gone, weights outside LFS)."""
     if lookup is None:
-        from ..serving.vetting import remote_fingerprint as lookup  # lazy: only --show asks the Hub
+        from ..serving.vetting import remote_fingerprint  # lazy: only --show asks the Hub
+
+        lookup = remote_fingerprint
     try:
         fp = lookup(repo, sha)
     except Exception as e:  # noqa: BLE001 - the commitment is still shown

@@ -49,8 +49,9 @@ class TxFailed(ChainOpError):
     """An extrinsic was rejected or failed on chain. ``name`` is the exact chain error (e.g.
     ``TooManyRegistrationsThisInterval``), ``code`` the SDK's semantic code (e.g. ``rate_limited``)."""
 
-    def __init__(self, message: str, *, name: str | None = None, code: str | None = None,
-                 result: Any = None, **data: Any):
+    def __init__(
+        self, message: str, *, name: str | None = None, code: str | None = None, result: Any = None, **data: Any
+    ):
         super().__init__(message, error_name=name, error_code=code, **data)
         self.name = name
         self.code = code

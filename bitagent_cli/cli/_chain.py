@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from ._common import EXIT_FAIL, EXIT_USAGE, CliError
-from ._errors import EXIT_PRICE  # noqa: F401 - register's exit 3, named here for the chain commands
+from ._errors import EXIT_PRICE
 
 __all__ = ["EXIT_PRICE", "chain_cli_error", "chain_setup", "confirm_or_refuse", "paragraphs"]
 
@@ -24,8 +24,10 @@ def confirm_or_refuse(yes: bool, question: str) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        raise CliError("refusing to spend or write on chain without confirmation: pass -y/--yes "
-                       "(no terminal to ask on).", EXIT_USAGE)
+        raise CliError(
+            "refusing to spend or write on chain without confirmation: pass -y/--yes (no terminal to ask on).",
+            EXIT_USAGE,
+        )
     if not typer.confirm(question, default=False, err=True):
         raise CliError("not confirmed; nothing was sent.", EXIT_FAIL)
 

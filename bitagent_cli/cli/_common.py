@@ -13,8 +13,9 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Callable, Mapping
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,7 +24,7 @@ from ..config import ConfigError, Settings, load_settings
 from ..errors import BitagentError
 
 # Exit codes shared by every command (documented in `bitagent --help`; the table is _errors.py).
-from ._errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE  # noqa: E402,F401 - re-exported for the commands
+from ._errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE  # noqa: F401 - re-exported for the commands
 
 
 class CliError(BitagentError):
@@ -35,33 +36,52 @@ class CliError(BitagentError):
 
 
 def not_built(command: str) -> CliError:
-    return CliError(f"`bitagent {command}` is not built yet in this version; "
-                    f"follow the project's issues for when it lands.", EXIT_FAIL)
+    return CliError(
+        f"`bitagent {command}` is not built yet in this version; follow the project's issues for when it lands.",
+        EXIT_FAIL,
+    )
 
 
 # ---------------------------------------------------------------- options
-ProfileOpt = Annotated[str | None, typer.Option(
-    "--profile", "-P", help="Profile: local, testnet, mainnet or one of yours (env BITAGENT_PROFILE).",
-    show_default=False)]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        "-P",
+        help="Profile: local, testnet, mainnet or one of yours (env BITAGENT_PROFILE).",
+        show_default=False,
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (for scripts).")]
-VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True,
-                                         help="More logging (-vv shows tracebacks).")]
+VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv shows tracebacks).")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would be done; change nothing on chain.")]
-NetworkOpt = Annotated[str | None, typer.Option(
-    "--network", "-n", help="finney, test, local or ws://host:port (alias --subtensor.network).",
-    show_default=False)]
-ChainEndpointOpt = Annotated[str | None, typer.Option(
-    "--chain-endpoint", help="Explicit chain endpoint ws://... (alias --subtensor.chain_endpoint).",
-    show_default=False)]
-NetuidOpt = Annotated[int | None, typer.Option("--netuid", help="Subnet uid (20 mainnet, 76 testnet).",
-                                                show_default=False)]
-WalletNameOpt = Annotated[str | None, typer.Option(
-    "--wallet-name", "-w", help="Coldkey name (alias --wallet.name).", show_default=False)]
-WalletHotkeyOpt = Annotated[str | None, typer.Option(
-    "--wallet-hotkey", "-H", help="Hotkey name (alias --wallet.hotkey).", show_default=False)]
-WalletPathOpt = Annotated[str | None, typer.Option(
-    "--wallet-path", help="Wallets directory (alias --wallet.path).", show_default=False)]
+NetworkOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--network", "-n", help="finney, test, local or ws://host:port (alias --subtensor.network).", show_default=False
+    ),
+]
+ChainEndpointOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--chain-endpoint",
+        help="Explicit chain endpoint ws://... (alias --subtensor.chain_endpoint).",
+        show_default=False,
+    ),
+]
+NetuidOpt = Annotated[
+    int | None, typer.Option("--netuid", help="Subnet uid (20 mainnet, 76 testnet).", show_default=False)
+]
+WalletNameOpt = Annotated[
+    str | None, typer.Option("--wallet-name", "-w", help="Coldkey name (alias --wallet.name).", show_default=False)
+]
+WalletHotkeyOpt = Annotated[
+    str | None, typer.Option("--wallet-hotkey", "-H", help="Hotkey name (alias --wallet.hotkey).", show_default=False)
+]
+WalletPathOpt = Annotated[
+    str | None, typer.Option("--wallet-path", help="Wallets directory (alias --wallet.path).", show_default=False)
+]
 
 # The seed's dotted flags, kept working for existing pm2 command lines; rewritten before parsing,
 # so they stay out of --help.
@@ -84,7 +104,7 @@ def rewrite_argv(argv: list[str]) -> list[str]:
     out: list[str] = []
     for a in argv:
         if a == "--":
-            out.extend(argv[len(out):])
+            out.extend(argv[len(out) :])
             break
         name, eq, val = a.partition("=")
         if name in DOTTED_ALIASES:
@@ -143,8 +163,14 @@ def json_requested() -> bool:
     return c.json if c is not None else _json_requested
 
 
-def open_context(*, profile: str | None, json_out: bool = False, verbose: int = 0,
-                 overrides: Mapping[str, Any] | None = None, lenient: bool = False) -> Ctx:
+def open_context(
+    *,
+    profile: str | None,
+    json_out: bool = False,
+    verbose: int = 0,
+    overrides: Mapping[str, Any] | None = None,
+    lenient: bool = False,
+) -> Ctx:
     """Resolve settings for a command (flags > env > profile > defaults) and set up logging.
 
     ``lenient``: bad keys in profile files are skipped and listed in ``settings.problems`` (``profile``)."""
@@ -162,8 +188,7 @@ def open_context(*, profile: str | None, json_out: bool = False, verbose: int = 
     except ConfigError as e:
         raise CliError(str(e), EXIT_USAGE) from None
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("bitagent_cli").setLevel(level)
     # The SDK's own loggers print timestamped WARNING lines before our one-sentence error: details for -v.
     for name in _NOISY_LOGGERS:
@@ -171,8 +196,10 @@ def open_context(*, profile: str | None, json_out: bool = False, verbose: int = 
     ctx = Ctx(settings=settings, json=json_out, verbose=verbose)
     _current.set(ctx)
     if implied:
-        ctx.info(f"using profile {implied} for --network {overrides['chain.network']} "  # type: ignore[index]
-                 f"(pass --profile to choose another)")
+        ctx.info(
+            f"using profile {implied} for --network {overrides['chain.network']} "  # type: ignore[index]
+            f"(pass --profile to choose another)"
+        )
     return ctx
 
 
@@ -203,17 +230,32 @@ def public_network_warnings(settings: Mapping[str, Any], *, listens: bool) -> li
     out = []
     host = str(settings.get("miner.host") or "")
     if listens and (host.startswith(_LOOPBACK)):
-        out.append(f"the miner would listen on {host} (loopback) on {where}: validators cannot reach it; "
-                   f"pass --host 0.0.0.0 or --profile {'mainnet' if where == 'finney' else 'testnet'}")
+        out.append(
+            f"the miner would listen on {host} (loopback) on {where}: validators cannot reach it; "
+            f"pass --host 0.0.0.0 or --profile {'mainnet' if where == 'finney' else 'testnet'}"
+        )
     profile = getattr(settings, "profile", None)
     if profile == "local":
-        out.append(f"profile local (netuid {settings.get('chain.netuid')}, development defaults) on {where}; "
-                   f"pass --profile {'mainnet' if where == 'finney' else 'testnet'} for that network's settings")
+        out.append(
+            f"profile local (netuid {settings.get('chain.netuid')}, development defaults) on {where}; "
+            f"pass --profile {'mainnet' if where == 'finney' else 'testnet'} for that network's settings"
+        )
     return out
 
 
-def chain_overrides(network: str | None = None, chain_endpoint: str | None = None, netuid: int | None = None,
-                    wallet_name: str | None = None, wallet_hotkey: str | None = None,
-                    wallet_path: str | None = None) -> dict[str, Any]:
-    return {"chain.network": network, "chain.endpoint": chain_endpoint, "chain.netuid": netuid,
-            "wallet.name": wallet_name, "wallet.hotkey": wallet_hotkey, "wallet.path": wallet_path}
+def chain_overrides(
+    network: str | None = None,
+    chain_endpoint: str | None = None,
+    netuid: int | None = None,
+    wallet_name: str | None = None,
+    wallet_hotkey: str | None = None,
+    wallet_path: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "chain.network": network,
+        "chain.endpoint": chain_endpoint,
+        "chain.netuid": netuid,
+        "wallet.name": wallet_name,
+        "wallet.hotkey": wallet_hotkey,
+        "wallet.path": wallet_path,
+    }

@@ -70,5 +70,7 @@ def error_data(e: BaseException) -> dict[str, Any]:
 def unexpected_message(e: BaseException) -> str:
     """One sentence for an error that is not a library error (a bug)."""
     first = (str(e).strip().splitlines() or [""])[0][:300]
-    return (f"unexpected {type(e).__name__}{': ' + first if first else ''}; this is a bug in bitagent: "
-            f"rerun with -vv for the traceback and report it.")
+    return (
+        f"unexpected {type(e).__name__}{': ' + first if first else ''}; this is a bug in bitagent: "
+        f"rerun with -vv for the traceback and report it."
+    )

@@ -25,36 +25,53 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
     "eval-model": [
         ("the offline demo", "bitagent eval-model builtin:tiny --limit 40"),
         ("a Hub model on a GPU, with an HTML report", "bitagent eval-model Salesforce/xLAM-7b-r --report xlam.html"),
-        ("a server you already run", "bitagent eval-model my-model --backend endpoint "
-                                     "--base-url http://127.0.0.1:8000/v1 --suite bfcl --limit 200"),
-        ("against an earlier run (names: bitagent runs list)", "bitagent eval-model ./my-finetune --compare "
-                                                               "Salesforce/xLAM-7b-r --report cmp.html"),
+        (
+            "a server you already run",
+            "bitagent eval-model my-model --backend endpoint "
+            "--base-url http://127.0.0.1:8000/v1 --suite bfcl --limit 200",
+        ),
+        (
+            "against an earlier run (names: bitagent runs list)",
+            "bitagent eval-model ./my-finetune --compare Salesforce/xLAM-7b-r --report cmp.html",
+        ),
     ],
     "score": [
         ("score a response file", "bitagent score --tasks tasks.jsonl --responses answers.jsonl"),
         ("the contract's JSON", "bitagent score -t tasks.jsonl -r answers.jsonl --json"),
     ],
-    "tasks": [("list the suites", "bitagent tasks list"),
-              ("export 100 BFCL tasks", "bitagent tasks export --suite bfcl --limit 100 --out bfcl.jsonl")],
+    "tasks": [
+        ("list the suites", "bitagent tasks list"),
+        ("export 100 BFCL tasks", "bitagent tasks export --suite bfcl --limit 100 --out bfcl.jsonl"),
+    ],
     "tasks list": [("the suites, categories and hashes", "bitagent tasks list --json")],
     "tasks export": [
         ("100 tasks, stratified by category", "bitagent tasks export --suite bfcl --limit 100 --out bfcl.jsonl"),
         ("one category", "bitagent tasks export --suite bfcl --category live_multiple --out lm.jsonl"),
     ],
     "runs": [("stored runs", "bitagent runs list")],
-    "runs list": [("every stored run", "bitagent runs list"), ("one model's, as JSON", "bitagent runs list org/model --json")],
+    "runs list": [
+        ("every stored run", "bitagent runs list"),
+        ("one model's, as JSON", "bitagent runs list org/model --json"),
+    ],
     "profile": [("the profiles", "bitagent profile list"), ("a profile's settings", "bitagent profile show testnet")],
     "profile list": [("the profiles and their files", "bitagent profile list")],
-    "profile show": [("the active profile", "bitagent profile show"),
-                     ("mainnet, as JSON", "bitagent profile show mainnet --json")],
+    "profile show": [
+        ("the active profile", "bitagent profile show"),
+        ("mainnet, as JSON", "bitagent profile show mainnet --json"),
+    ],
     "wallet-setup": [
-        ("a miner's keys on testnet", "bitagent wallet-setup --role miner --profile testnet --password-file ~/.bt-pass"),
+        (
+            "a miner's keys on testnet",
+            "bitagent wallet-setup --role miner --profile testnet --password-file ~/.bt-pass",
+        ),
         ("see what would be created", "bitagent wallet-setup --role validator --profile mainnet --dry-run"),
     ],
     "register": [
         ("register on testnet", "bitagent register --profile testnet -y"),
-        ("retry until the price is under 1.5 TAO",
-         "until bitagent register --profile mainnet --max-burn 1.5 -y; do [ $? -eq 2 ] && break; sleep 600; done"),
+        (
+            "retry until the price is under 1.5 TAO",
+            "until bitagent register --profile mainnet --max-burn 1.5 -y; do [ $? -eq 2 ] && break; sleep 600; done",
+        ),
     ],
     "submit-model": [
         ("commit a model for evaluation", "bitagent submit-model org/my-finetune --profile testnet -y"),
@@ -69,18 +86,20 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("a dry run (no weights set)", "bitagent validate --profile testnet --dry-run --max-steps 1"),
         ("validate on testnet", "bitagent validate --profile testnet --llm-base-url http://127.0.0.1:8000/v1"),
     ],
-    "doctor": [("check for mining on testnet", "bitagent doctor --profile testnet"),
-               ("as JSON, for scripts", "bitagent doctor --json")],
+    "doctor": [
+        ("check for mining on testnet", "bitagent doctor --profile testnet"),
+        ("as JSON, for scripts", "bitagent doctor --json"),
+    ],
 }
 
 _DEFAULT_CODES = "0 success, 1 failure, 2 usage error (bad flag, unknown profile, bad setting)."
 EXIT_CODES: dict[str, str] = {
     "eval-model": "0 the run finished (whatever the accuracy), 1 failure (model refused, server failed, no "
-                  "task answered, run cut short), 2 usage error.",
+    "task answered, run cut short), 2 usage error.",
     "mine": "0 stopped cleanly (Ctrl-C / SIGTERM) or --dry-run found nothing wrong, 1 failure (--dry-run: a "
-            "check failed), 2 usage error.",
+    "check failed), 2 usage error.",
     "validate": "0 stopped cleanly (Ctrl-C / SIGTERM, or --max-steps reached), 1 failure (chain unreachable, "
-                "not registered), 2 usage error.",
+    "not registered), 2 usage error.",
     "runs list": "0 listed (possibly none), 2 usage error.",
     "profile list": "0 listed (a profile file with errors is marked, not fatal), 2 usage error.",
 }
@@ -132,6 +151,7 @@ def polish(command: Any, path: str = "") -> Any:
         if opt is not None:
             opt.metavar = ""
         return opt
+
     command.get_help_option = _help_option
     for name, sub in (getattr(command, "commands", None) or {}).items():
         polish(sub, f"{path} {name}".strip())

@@ -15,13 +15,14 @@ import traceback
 import typer
 
 try:  # typer >= 0.26 vendors its own click
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # type: ignore
-    from typer.exceptions import Abort, Exit  # type: ignore
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+    from typer.exceptions import Abort, Exit
 except ImportError:  # pragma: no cover - older typer on real click
-    from click.exceptions import Abort, ClickException, Exit, NoArgsIsHelpError, UsageError
+    # the same classes under click's name; mypy sees both branches' types and calls them incompatible
+    from click.exceptions import Abort, ClickException, Exit, NoArgsIsHelpError, UsageError  # type: ignore[assignment]
 
-from . import doctor, eval_model, mine, profile, register, runs, score, submit, tasks, validate, wallet
 from ..errors import BitagentError
+from . import doctor, eval_model, mine, profile, register, runs, score, submit, tasks, validate, wallet
 from ._common import json_requested, rewrite_argv
 from ._errors import EXIT_FAIL, EXIT_USAGE, error_data, exit_code_for, unexpected_message
 from ._help import polish
@@ -29,12 +30,13 @@ from ._help import polish
 app = typer.Typer(
     name="bitagent",
     help="Toolkit for BitAgent (Bittensor subnet 20, testnet 76) miners and validators.\n\n"
-         "Exit codes: 0 success, 1 failure, 2 usage error. Every command takes --profile and --json.",
+    "Exit codes: 0 success, 1 failure, 2 usage error. Every command takes --profile and --json.",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
 
 def _version(value: bool) -> None:
     if value:
@@ -45,8 +47,11 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                       help="Show the version and exit.")) -> None:
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
     """Toolkit for BitAgent (Bittensor subnet 20, testnet 76) miners and validators."""
 
 
@@ -82,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         code = EXIT_USAGE
     except ClickException as e:
         code = EXIT_USAGE if isinstance(e, UsageError) else e.exit_code
-        if "--json" in args[:args.index("--") if "--" in args else len(args)]:
+        if "--json" in args[: args.index("--") if "--" in args else len(args)]:
             # the flag was given but parsing failed before any command ran: scripts still get one JSON object
             sys.stdout.write(json.dumps({"ok": False, "error": e.format_message(), "exit_code": code}) + "\n")
         e.show()

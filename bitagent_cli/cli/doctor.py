@@ -15,17 +15,28 @@ from rich.table import Table
 
 from ..doctor import *  # noqa: F403 - the checks, re-exported for callers of the old location
 from ..doctor import FAIL, OK, WARN, run_checks
-from ._common import (ChainEndpointOpt, JsonOpt, NetuidOpt, NetworkOpt, ProfileOpt, VerboseOpt, WalletHotkeyOpt,
-                      WalletNameOpt, WalletPathOpt, chain_overrides, open_context)
-
+from ._common import (
+    ChainEndpointOpt,
+    JsonOpt,
+    NetuidOpt,
+    NetworkOpt,
+    ProfileOpt,
+    VerboseOpt,
+    WalletHotkeyOpt,
+    WalletNameOpt,
+    WalletPathOpt,
+    chain_overrides,
+    open_context,
+)
 
 # ------------------------------------------------------------------------------------------- command
 _STYLE = {OK: "[green]ok[/green]", WARN: "[yellow]warn[/yellow]", FAIL: "[red]FAIL[/red]"}
 
 
 def doctor_cmd(
-    chain_timeout: Annotated[float, typer.Option("--chain-timeout", min=0.5, help="Seconds to wait for the chain.")]
-    = 8.0,
+    chain_timeout: Annotated[
+        float, typer.Option("--chain-timeout", min=0.5, help="Seconds to wait for the chain.")
+    ] = 8.0,
     network: NetworkOpt = None,
     chain_endpoint: ChainEndpointOpt = None,
     netuid: NetuidOpt = None,
@@ -43,9 +54,12 @@ def doctor_cmd(
     """
     from ..config import data_dir
 
-    ctx = open_context(profile=profile, json_out=json_out, verbose=verbose,
-                       overrides=chain_overrides(network, chain_endpoint, netuid, wallet_name, wallet_hotkey,
-                                                 wallet_path))
+    ctx = open_context(
+        profile=profile,
+        json_out=json_out,
+        verbose=verbose,
+        overrides=chain_overrides(network, chain_endpoint, netuid, wallet_name, wallet_hotkey, wallet_path),
+    )
     checks = run_checks(ctx.settings, data_dir(ctx.settings), chain_timeout=chain_timeout)
     ok = not any(c.status == FAIL for c in checks)
     out = {"ok": ok, "profile": ctx.settings.profile, "checks": [c.to_dict() for c in checks]}
@@ -57,8 +71,12 @@ def doctor_cmd(
         table.add_column("detail", overflow="fold")
         table.add_column("fix", overflow="fold")
         for c in checks:
-            table.add_row(c.name + ("" if c.required else " (optional)"), _STYLE[c.status], escape(c.detail),
-                          escape(c.fix) if c.status != OK else "")
+            table.add_row(
+                c.name + ("" if c.required else " (optional)"),
+                _STYLE[c.status],
+                escape(c.detail),
+                escape(c.fix) if c.status != OK else "",
+            )
         console.print(table)
         failed = [c.name for c in checks if c.status == FAIL]
         console.print("[green]ready.[/green]" if ok else f"[red]not ready:[/red] fix {', '.join(failed)} first.")

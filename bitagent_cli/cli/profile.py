@@ -40,8 +40,9 @@ def list_cmd(profile: ProfileOpt = None, json_out: JsonOpt = False, verbose: Ver
 
 @profile_app.command("show")
 def show_cmd(
-    name: Annotated[str | None, typer.Argument(help="Profile to show (default: --profile, else the active one).")
-                    ] = None,
+    name: Annotated[
+        str | None, typer.Argument(help="Profile to show (default: --profile, else the active one).")
+    ] = None,
     profile: ProfileOpt = None,
     json_out: JsonOpt = False,
     verbose: VerboseOpt = 0,

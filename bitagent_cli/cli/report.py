@@ -101,16 +101,20 @@ def _colour(acc: float) -> str:
 
 
 def _page(title: str, body: Iterable[str]) -> str:
-    return ("<!doctype html><html lang=en><head><meta charset=utf-8>"
-            "<meta name=viewport content='width=device-width,initial-scale=1'>"
-            f"<meta http-equiv=Content-Security-Policy content=\"{_CSP}\">"
-            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>" + "".join(body) + "</body></html>\n")
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f'<meta http-equiv=Content-Security-Policy content="{_CSP}">'
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>" + "".join(body) + "</body></html>\n"
+    )
 
 
 # ---------------------------------------------------------------- pieces
 def _card(label: str, value: str, sub: str = "", cls: str = "") -> str:
-    return (f"<div class='card {cls}'><div class=label>{_e(label)}</div><div class=value>{_e(value)}</div>"
-            f"<div class=sub>{_e(sub)}</div></div>")
+    return (
+        f"<div class='card {cls}'><div class=label>{_e(label)}</div><div class=value>{_e(value)}</div>"
+        f"<div class=sub>{_e(sub)}</div></div>"
+    )
 
 
 def _bfcl_suite(by_suite: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -124,33 +128,42 @@ def _bfcl_cards(by_category: Mapping[str, Any]) -> list[str]:
     cards = [_card("BFCL v4 overall", _pct(overall.get("overall")), overall.get("overall_note") or "")]
     for key, col in bfcl_columns(by_category).items():
         acc = col["accuracy"]
-        sub = (f"{col['tasks']} task{'s' if col['tasks'] != 1 else ''}: " + ", ".join(col["categories"])) if acc is not None else "not in this run"
+        sub = (
+            (f"{col['tasks']} task{'s' if col['tasks'] != 1 else ''}: " + ", ".join(col["categories"]))
+            if acc is not None
+            else "not in this run"
+        )
         cards.append(_card(BFCL_COLUMNS.get(key, key), _pct(acc), sub, "na" if acc is None else ""))
     return cards
 
 
-def bar_chart(by_category: Mapping[str, Mapping[str, Any]], overall: float | None = None, *,
-              label: str = "") -> str:
+def bar_chart(by_category: Mapping[str, Mapping[str, Any]], overall: float | None = None, *, label: str = "") -> str:
     """An inline SVG: one row per category (name and figures above a bar), widths in % so it fits any
     screen without scaling the text; ``overall`` is drawn as a dashed line."""
     row = 38
     rows = list(by_category.items())
     h = row * len(rows) + 6
-    parts = [f"<svg class=chart xmlns='http://www.w3.org/2000/svg' width='100%' height='{h}' role=img "
-             f"aria-label='{_e(label or 'accuracy per category')}'>"]
+    parts = [
+        f"<svg class=chart xmlns='http://www.w3.org/2000/svg' width='100%' height='{h}' role=img "
+        f"aria-label='{_e(label or 'accuracy per category')}'>"
+    ]
     for i, (cat, c) in enumerate(rows):
         acc = max(0.0, min(1.0, float(c.get("accuracy", 0.0))))
         y = i * row
         figs = f"{acc * 100:.1f}%  {int(c.get('correct', 0))}/{int(c.get('tasks', 0))}"
-        parts.append(f"<text x='0' y='{y + 14}'>{_e(cat)}</text>"
-                     f"<text class=pct x='100%' y='{y + 14}' text-anchor='end'>{_e(figs)}</text>"
-                     f"<rect x='0' y='{y + 20}' width='100%' height='11' rx='3' fill='#eaeef2'/>"
-                     f"<rect x='0' y='{y + 20}' width='{acc * 100:.2f}%' height='11' rx='3' "
-                     f"fill='{_colour(acc)}'><title>{_e(cat)}: {acc * 100:.1f}%</title></rect>")
+        parts.append(
+            f"<text x='0' y='{y + 14}'>{_e(cat)}</text>"
+            f"<text class=pct x='100%' y='{y + 14}' text-anchor='end'>{_e(figs)}</text>"
+            f"<rect x='0' y='{y + 20}' width='100%' height='11' rx='3' fill='#eaeef2'/>"
+            f"<rect x='0' y='{y + 20}' width='{acc * 100:.2f}%' height='11' rx='3' "
+            f"fill='{_colour(acc)}'><title>{_e(cat)}: {acc * 100:.1f}%</title></rect>"
+        )
     if overall is not None and rows:
         x = f"{max(0.0, min(1.0, overall)) * 100:.2f}%"
-        parts.append(f"<line x1='{x}' x2='{x}' y1='16' y2='{h}' stroke='#0969da' stroke-width='2' "
-                     f"stroke-dasharray='4 3'><title>suite accuracy {overall * 100:.1f}%</title></line>")
+        parts.append(
+            f"<line x1='{x}' x2='{x}' y1='16' y2='{h}' stroke='#0969da' stroke-width='2' "
+            f"stroke-dasharray='4 3'><title>suite accuracy {overall * 100:.1f}%</title></line>"
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -172,8 +185,11 @@ def _expected_text(task: Any) -> str:
 
 
 def _prompt_text(task: Any) -> str:
-    return "\n\n".join(f"[{m.get('role')}]\n{m.get('content') if isinstance(m.get('content'), str) else json.dumps(m.get('content'), ensure_ascii=False)}"
-                       for m in task.messages)
+    def content(m: dict) -> str:
+        c = m.get("content")
+        return c if isinstance(c, str) else json.dumps(c, ensure_ascii=False)
+
+    return "\n\n".join(f"[{m.get('role')}]\n{content(m)}" for m in task.messages)
 
 
 def _tools_text(task: Any) -> str:
@@ -192,12 +208,18 @@ def _raw_output(o: Any) -> str:
 
 
 def _failure_item(f: Mapping[str, Any], detail: Mapping[str, str] | None) -> str:
-    head = (f"<summary><code>{_e(f.get('id'))}</code> <span class=muted>{_e(f.get('suite'))} · "
-            f"{_e(f.get('category'))}</span> — {_e((f.get('feedback') or '')[:160])}</summary>")
+    head = (
+        f"<summary><code>{_e(f.get('id'))}</code> <span class=muted>{_e(f.get('suite'))} · "
+        f"{_e(f.get('category'))}</span> — {_e((f.get('feedback') or '')[:160])}</summary>"
+    )
     rows = [("feedback", f.get("feedback") or "")]
     if detail is not None:
-        rows += [("prompt", detail["prompt"]), ("tools offered", detail["tools"]),
-                 ("expected call", detail["expected"]), ("raw output", detail["output"])]
+        rows += [
+            ("prompt", detail["prompt"]),
+            ("tools offered", detail["tools"]),
+            ("expected call", detail["expected"]),
+            ("raw output", detail["output"]),
+        ]
     else:
         rows.append(("model output", f.get("output") or ""))
     body = "".join(f"<div>{_e(k)}</div><div><pre>{_e(_clip(v))}</pre></div>" for k, v in rows)
@@ -208,12 +230,14 @@ def _failures_section(d: Mapping[str, Any], report: Any, details: bool) -> list[
     failures = list(d.get("failures") or [])
     parts = [f"<h2>Failures ({len(failures)})</h2>"]
     if not failures:
-        return parts + ["<p>None.</p>"]
+        return [*parts, "<p>None.</p>"]
     index: Mapping[tuple[str, str], Any] = (getattr(report, "task_index", None) or {}) if details else {}
     outcomes = {(o.suite, o.id): o for o in getattr(report, "outcomes", []) or []} if index else {}
     if details and index:
-        parts.append("<p class='muted small'>Each failure opens to the prompt, the tools offered, the expected "
-                     "call and the model's raw output (local runs only).</p>")
+        parts.append(
+            "<p class='muted small'>Each failure opens to the prompt, the tools offered, the expected "
+            "call and the model's raw output (local runs only).</p>"
+        )
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for f in failures:
         groups.setdefault(str(f.get("error") or "wrong_answer"), []).append(f)
@@ -225,14 +249,20 @@ def _failures_section(d: Mapping[str, Any], report: Any, details: bool) -> list[
             detail = None
             if key in index and shown < MAX_DETAILED_FAILURES:
                 task, o = index[key], outcomes.get(key)
-                detail = {"prompt": _prompt_text(task), "tools": _tools_text(task), "expected": _expected_text(task),
-                          "output": _raw_output(o) if o is not None else (f.get("output") or "")}
+                detail = {
+                    "prompt": _prompt_text(task),
+                    "tools": _tools_text(task),
+                    "expected": _expected_text(task),
+                    "output": _raw_output(o) if o is not None else (f.get("output") or ""),
+                }
                 shown += 1
             parts.append(_failure_item(f, detail))
         parts.append("</details>")
     if index and shown < len(failures):
-        parts.append(f"<p class='muted small'>Details are shown for the first {shown} failures; "
-                     f"the others show their feedback and output.</p>")
+        parts.append(
+            f"<p class='muted small'>Details are shown for the first {shown} failures; "
+            f"the others show their feedback and output.</p>"
+        )
     return parts
 
 
@@ -245,9 +275,12 @@ def render_html(report: Any, *, details: bool = True) -> str:
     d = report.to_dict() if hasattr(report, "to_dict") else dict(report)
     model = str(d.get("model") or "")
     title = f"{model}: bitagent eval-model report"
-    parts = [f"<h1>{_e(model)}</h1><p class='muted small'>bitagent eval-model report · generated "
-             f"{_e(time.strftime('%Y-%m-%d %H:%M:%S'))}" + (f" · run {_e(d.get('run_id'))}" if d.get("run_id") else "")
-             + "</p>"]
+    parts = [
+        f"<h1>{_e(model)}</h1><p class='muted small'>bitagent eval-model report · generated "
+        f"{_e(time.strftime('%Y-%m-%d %H:%M:%S'))}"
+        + (f" · run {_e(d.get('run_id'))}" if d.get("run_id") else "")
+        + "</p>"
+    ]
     if d.get("error") or (d.get("status") not in (None, "ok")):
         parts.append(f"<p class=err>run {_e(d.get('status'))}: {_e(d.get('error'))}</p>")
     acc = float(d.get("accuracy") or 0.0)
@@ -261,23 +294,33 @@ def render_html(report: Any, *, details: bool = True) -> str:
         cards += _bfcl_cards(bfcl_cats)
     parts.append("<div class=cards>" + "".join(cards) + "</div>")
     if bfcl_cats:
-        parts.append("<p class='muted small'>BFCL columns as its leaderboard computes them (bfcl-eval's summary) "
-                     "from the BFCL categories of this run: Non-Live and Irrelevance are unweighted means, Live is "
-                     "weighted by BFCL's category sizes, and a category not run counts 0, as in BFCL's Overall.</p>")
+        parts.append(
+            "<p class='muted small'>BFCL columns as its leaderboard computes them (bfcl-eval's summary) "
+            "from the BFCL categories of this run: Non-Live and Irrelevance are unweighted means, Live is "
+            "weighted by BFCL's category sizes, and a category not run counts 0, as in BFCL's Overall.</p>"
+        )
     for name, summary in by_suite.items():
         summary = summary or {}
         sacc = float(summary.get("accuracy", 0.0))
-        parts.append(f"<h2>{_e(name)}: {sacc * 100:.1f}% <span class='muted small'>({int(summary.get('correct', 0))}"
-                     f"/{int(summary.get('tasks', 0))})</span></h2>")
+        parts.append(
+            f"<h2>{_e(name)}: {sacc * 100:.1f}% <span class='muted small'>({int(summary.get('correct', 0))}"
+            f"/{int(summary.get('tasks', 0))})</span></h2>"
+        )
         parts.append(bar_chart(summary.get("by_category") or {}, sacc, label=f"{name}: accuracy per category"))
     errors = d.get("errors") or {}
     parts += _failures_section(d, report, details)
     facts = [
-        ("model", d.get("model")), ("model sha", d.get("model_sha")), ("served as", d.get("served_model")),
-        ("backend", d.get("backend")), ("prompt mode", "yes (BFCL system prompt)" if d.get("prompt_mode") else "no"),
+        ("model", d.get("model")),
+        ("model sha", d.get("model_sha")),
+        ("served as", d.get("served_model")),
+        ("backend", d.get("backend")),
+        ("prompt mode", "yes (BFCL system prompt)" if d.get("prompt_mode") else "no"),
         ("suites", ", ".join(f"{s['name']} ({s['tasks']} tasks, {s['hash']})" for s in d.get("suites", []))),
-        ("tasks", f"{d.get('completed')} of {d.get('total')} done, {d.get('cached')} from the cache, "
-                  f"{d.get('request_errors')} failed requests"),
+        (
+            "tasks",
+            f"{d.get('completed')} of {d.get('total')} done, {d.get('cached')} from the cache, "
+            f"{d.get('request_errors')} failed requests",
+        ),
         ("errors by kind", ", ".join(f"{k} {v}" for k, v in errors.items()) or "none"),
         ("wall time", f"{d.get('wall_s')} s"),
         ("settings", ", ".join(f"{k}={v}" for k, v in (d.get("settings") or {}).items())),
@@ -288,8 +331,11 @@ def render_html(report: Any, *, details: bool = True) -> str:
         facts.append(("parameters", f"{vet.get('params', 0):,}"))
         facts.append(("license", vet.get("license") or "not declared"))
         facts.append(("weights fingerprint", vet.get("fingerprint") or "unknown"))
-    parts.append("<h2>Run</h2><div class=scroll><table class=facts>"
-                 + "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in facts) + "</table></div>")
+    parts.append(
+        "<h2>Run</h2><div class=scroll><table class=facts>"
+        + "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in facts)
+        + "</table></div>"
+    )
     return _page(title, parts)
 
 
@@ -308,8 +354,9 @@ def _pair_svg(a: float | None, b: float | None) -> str:
     for y, v, fill in ((1, a, "#8c959f"), (10, b, "#0969da")):
         out.append(f"<rect x='0' y='{y}' width='100%' height='7' rx='2' fill='#eaeef2'/>")
         if v is not None:
-            out.append(f"<rect x='0' y='{y}' width='{max(0.0, min(1.0, v)) * 100:.2f}%' height='7' rx='2' "
-                       f"fill='{fill}'/>")
+            out.append(
+                f"<rect x='0' y='{y}' width='{max(0.0, min(1.0, v)) * 100:.2f}%' height='7' rx='2' fill='{fill}'/>"
+            )
     out.append("</svg>")
     return "".join(out)
 
@@ -318,16 +365,24 @@ def render_compare_html(data: Mapping[str, Any]) -> str:
     """The ``--compare`` page from ``compare_runs``' result: overall figures, BFCL columns, per-category deltas."""
     a, b = data["a"], data["b"]
     title = f"{a['model']} vs {b['model']}: bitagent comparison"
-    parts = [f"<h1>{_e(b['model'])} <span class=muted>vs</span> {_e(a['model'])}</h1>"
-             f"<p class='muted small'>bitagent eval-model --compare · generated "
-             f"{_e(time.strftime('%Y-%m-%d %H:%M:%S'))} · delta = B − A in points</p>"]
+    parts = [
+        f"<h1>{_e(b['model'])} <span class=muted>vs</span> {_e(a['model'])}</h1>"
+        f"<p class='muted small'>bitagent eval-model --compare · generated "
+        f"{_e(time.strftime('%Y-%m-%d %H:%M:%S'))} · delta = B − A in points</p>"
+    ]
     sa, sb = a.get("summary") or {}, b.get("summary") or {}
     acc_a = float(sa["accuracy"]) if sa else None
     acc_b = float(sb["accuracy"]) if sb else None
-    cards = [_card("A: " + str(a["model"]), _pct(acc_a), f"run {a.get('run_id')} ({a.get('status')})"),
-             _card("B: " + str(b["model"]), _pct(acc_b), f"run {b.get('run_id')} ({b.get('status')})"),
-             _card("B − A", "N/A" if acc_a is None or acc_b is None else f"{(acc_b - acc_a) * 100:+.1f}",
-                   "points of accuracy, all tasks", "main")]
+    cards = [
+        _card("A: " + str(a["model"]), _pct(acc_a), f"run {a.get('run_id')} ({a.get('status')})"),
+        _card("B: " + str(b["model"]), _pct(acc_b), f"run {b.get('run_id')} ({b.get('status')})"),
+        _card(
+            "B − A",
+            "N/A" if acc_a is None or acc_b is None else f"{(acc_b - acc_a) * 100:+.1f}",
+            "points of accuracy, all tasks",
+            "main",
+        ),
+    ]
     parts.append("<div class=cards>" + "".join(cards) + "</div>")
     bfa = _bfcl_suite(a.get("by_suite") or {})
     bfb = _bfcl_suite(b.get("by_suite") or {})
@@ -337,30 +392,46 @@ def render_compare_html(data: Mapping[str, Any]) -> str:
         for key in dict.fromkeys([*ca, *cb]):
             va = (ca.get(key) or {}).get("accuracy")
             vb = (cb.get(key) or {}).get("accuracy")
-            rows.append(f"<tr><td>{_e(BFCL_COLUMNS.get(key, key))}</td><td class=num>{_pct(va)}</td>"
-                        f"<td class=num>{_pct(vb)}</td><td class=num>{_delta(va, vb)}</td></tr>")
-        parts.append("<h2>BFCL summary</h2><div class=scroll><table><tr><th>column</th><th class=num>A</th>"
-                     "<th class=num>B</th><th class=num>B − A</th></tr>" + "".join(rows) + "</table></div>")
-    parts.append("<h2>Per category</h2><p class='muted small'>Bars: A grey (top), B blue (bottom).</p>"
-                 "<div class=scroll><table class=cmp><tr><th>suite / category</th><th class=num>A</th><th class=num>B</th>"
-                 "<th class=num>B − A</th><th class=bars style='width:30%'></th></tr>")
+            rows.append(
+                f"<tr><td>{_e(BFCL_COLUMNS.get(key, key))}</td><td class=num>{_pct(va)}</td>"
+                f"<td class=num>{_pct(vb)}</td><td class=num>{_delta(va, vb)}</td></tr>"
+            )
+        parts.append(
+            "<h2>BFCL summary</h2><div class=scroll><table><tr><th>column</th><th class=num>A</th>"
+            "<th class=num>B</th><th class=num>B − A</th></tr>" + "".join(rows) + "</table></div>"
+        )
+    parts.append(
+        "<h2>Per category</h2><p class='muted small'>Bars: A grey (top), B blue (bottom).</p>"
+        "<div class=scroll><table class=cmp><tr><th>suite / category</th><th class=num>A</th><th class=num>B</th>"
+        "<th class=num>B − A</th><th class=bars style='width:30%'></th></tr>"
+    )
     for r in data.get("rows") or []:
         ra, rb = r.get("a"), r.get("b")
         va = None if ra is None else float(ra["accuracy"])
         vb = None if rb is None else float(rb["accuracy"])
         label = "all" if r["suite"] == "all" else f"{r['suite']} / {r['category']}"
         tag = "th" if r["category"] == "all" else "td"
-        cell = (lambda c, v: "–" if c is None else f"{_pct(v)} <span class='muted small cnt'>({int(c['tasks'])})</span>")
-        parts.append(f"<tr><{tag}>{_e(label)}</{tag}><{tag} class=num>{cell(ra, va)}</{tag}>"
-                     f"<{tag} class=num>{cell(rb, vb)}</{tag}><{tag} class=num>{_delta(va, vb)}</{tag}>"
-                     f"<{tag} class=bars>{_pair_svg(va, vb)}</{tag}></tr>")
+        cell = lambda c, v: "–" if c is None else f"{_pct(v)} <span class='muted small cnt'>({int(c['tasks'])})</span>"
+        parts.append(
+            f"<tr><{tag}>{_e(label)}</{tag}><{tag} class=num>{cell(ra, va)}</{tag}>"
+            f"<{tag} class=num>{cell(rb, vb)}</{tag}><{tag} class=num>{_delta(va, vb)}</{tag}>"
+            f"<{tag} class=bars>{_pair_svg(va, vb)}</{tag}></tr>"
+        )
     parts.append("</table></div>")
     facts = []
     for side, run in (("A", a), ("B", b)):
-        facts.append((f"{side}", f"{run['model']} · sha {run.get('model_sha')} · run {run.get('run_id')} "
-                                 f"({run.get('status')}) · {run.get('completed')}/{run.get('total')} tasks"))
-    parts.append("<h2>Runs</h2><div class=scroll><table class=facts>"
-                 + "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in facts) + "</table></div>")
+        facts.append(
+            (
+                f"{side}",
+                f"{run['model']} · sha {run.get('model_sha')} · run {run.get('run_id')} "
+                f"({run.get('status')}) · {run.get('completed')}/{run.get('total')} tasks",
+            )
+        )
+    parts.append(
+        "<h2>Runs</h2><div class=scroll><table class=facts>"
+        + "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in facts)
+        + "</table></div>"
+    )
     return _page(title, parts)
 
 

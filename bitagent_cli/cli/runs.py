@@ -20,21 +20,29 @@ def list_runs(store: Any, *, model: str | None = None, limit: int = 50) -> list[
     for r in store.runs(model, limit=limit):
         s = (r.get("summary") or {}).get("summary") or {}
         started = r.get("started_at")
-        out.append({
-            "run_id": r["run_id"], "model": r["model"], "model_sha": r["model_sha"],
-            "suites": [x.get("name") if isinstance(x, dict) else str(x) for x in (r.get("suites") or [])],
-            "date": _dt.datetime.fromtimestamp(started, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
-            if started else None,
-            "status": r["status"], "accuracy": s.get("accuracy"), "tasks": s.get("tasks"),
-            "correct": s.get("correct"),
-        })
+        out.append(
+            {
+                "run_id": r["run_id"],
+                "model": r["model"],
+                "model_sha": r["model_sha"],
+                "suites": [x.get("name") if isinstance(x, dict) else str(x) for x in (r.get("suites") or [])],
+                "date": _dt.datetime.fromtimestamp(started, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+                if started
+                else None,
+                "status": r["status"],
+                "accuracy": s.get("accuracy"),
+                "tasks": s.get("tasks"),
+                "correct": s.get("correct"),
+            }
+        )
     return out
 
 
 @runs_app.command("list")
 def list_cmd(
-    model: Annotated[str | None, typer.Argument(help="Only the runs of this model (name as run, or sha).",
-                                                show_default=False)] = None,
+    model: Annotated[
+        str | None, typer.Argument(help="Only the runs of this model (name as run, or sha).", show_default=False)
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-l", min=1, help="Newest N runs.")] = 50,
     profile: ProfileOpt = None,
     json_out: JsonOpt = False,
@@ -60,8 +68,14 @@ def list_cmd(
             t.add_column(col, justify="right" if col == "accuracy" else "left", overflow="fold")
         for r in rows:
             acc = "-" if r["accuracy"] is None else f"{r['accuracy'] * 100:.1f}% ({r['correct']}/{r['tasks']})"
-            t.add_row(r["date"] or "-", escape(r["model"]), escape(str(r["model_sha"])[:12]),
-                      escape(",".join(r["suites"])), r["status"], acc)
+            t.add_row(
+                r["date"] or "-",
+                escape(r["model"]),
+                escape(str(r["model_sha"])[:12]),
+                escape(",".join(r["suites"])),
+                r["status"],
+                acc,
+            )
         console.print(t)
         console.print("compare two: bitagent eval-model MODEL --compare OTHER")
 

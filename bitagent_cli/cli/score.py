@@ -12,24 +12,50 @@ from rich.table import Table
 
 from ._common import EXIT_FAIL, CliError, JsonOpt, ProfileOpt, VerboseOpt, open_context
 
-TasksOpt = Annotated[Path, typer.Option(
-    "--tasks", "-t", help="Tasks JSONL file (docs/task-format.md; .gz accepted), e.g. from `bitagent tasks export`.",
-    show_default=False)]
-ResponsesOpt = Annotated[Path, typer.Option(
-    "--responses", "-r", help="Responses JSONL file: one {\"id\", \"response\" and/or \"tool_calls\"} a line.",
-    show_default=False)]
+TasksOpt = Annotated[
+    Path,
+    typer.Option(
+        "--tasks",
+        "-t",
+        help="Tasks JSONL file (docs/task-format.md; .gz accepted), e.g. from `bitagent tasks export`.",
+        show_default=False,
+    ),
+]
+ResponsesOpt = Annotated[
+    Path,
+    typer.Option(
+        "--responses",
+        "-r",
+        help='Responses JSONL file: one {"id", "response" and/or "tool_calls"} a line.',
+        show_default=False,
+    ),
+]
 #: Rejected lines printed as warnings; the rest are counted (--json has them all).
 MAX_WARNINGS = 20
 
-FailuresOpt = Annotated[int, typer.Option(
-    "--failures", help="How many failures to list under the table (0 = none).", min=0)]
-RulesOpt = Annotated[str | None, typer.Option(
-    "--rules", help="bitagent (BFCL's checker with its known flaws fixed, docs/scoring.md) or bfcl (BFCL's own "
-                    "rules: the leaderboard's verdict). Default: eval.rules.", show_default=False)]
+FailuresOpt = Annotated[
+    int, typer.Option("--failures", help="How many failures to list under the table (0 = none).", min=0)
+]
+RulesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--rules",
+        help="bitagent (BFCL's checker with its known flaws fixed, docs/scoring.md) or bfcl (BFCL's own "
+        "rules: the leaderboard's verdict). Default: eval.rules.",
+        show_default=False,
+    ),
+]
 
 
-def score_cmd(tasks: TasksOpt, responses: ResponsesOpt, failures: FailuresOpt = 10, rules: RulesOpt = None,
-              profile: ProfileOpt = None, json_out: JsonOpt = False, verbose: VerboseOpt = 0) -> None:
+def score_cmd(
+    tasks: TasksOpt,
+    responses: ResponsesOpt,
+    failures: FailuresOpt = 10,
+    rules: RulesOpt = None,
+    profile: ProfileOpt = None,
+    json_out: JsonOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
     """Score a file of responses against a file of tasks.
 
     Prints accuracy per category and the first failures with their error code and feedback (-v: all of them).
@@ -48,24 +74,36 @@ def score_cmd(tasks: TasksOpt, responses: ResponsesOpt, failures: FailuresOpt = 
         raise CliError(str(e), EXIT_FAIL) from None
     if report["summary"]["tasks"] == 0:
         bad = [e for e in report["errors"] if e["path"] == str(tasks)]
-        why = (f"{len(bad)} line(s) rejected, the first: line {bad[0]['line']}: {bad[0]['message']}" if bad
-               else "it is empty")
-        raise CliError(f"no task was read from {tasks} ({why}); --tasks takes a task file "
-                       f"(docs/task-format.md, e.g. from `bitagent tasks export`) and --responses the answers: "
-                       f"are they swapped?", EXIT_FAIL)
+        why = (
+            f"{len(bad)} line(s) rejected, the first: line {bad[0]['line']}: {bad[0]['message']}"
+            if bad
+            else "it is empty"
+        )
+        raise CliError(
+            f"no task was read from {tasks} ({why}); --tasks takes a task file "
+            f"(docs/task-format.md, e.g. from `bitagent tasks export`) and --responses the answers: "
+            f"are they swapped?",
+            EXIT_FAIL,
+        )
     if not ctx.json:
         errors = report["errors"]
         for err in errors[:MAX_WARNINGS]:
-            ctx.err.print(f"[yellow]warning:[/yellow] {escape(err['path'])}:{err['line']}: {escape(err['message'])}",
-                          soft_wrap=True)
+            ctx.err.print(
+                f"[yellow]warning:[/yellow] {escape(err['path'])}:{err['line']}: {escape(err['message'])}",
+                soft_wrap=True,
+            )
         if len(errors) > MAX_WARNINGS:
-            ctx.err.print(f"[yellow]warning:[/yellow] {len(errors) - MAX_WARNINGS} more rejected line(s) not shown "
-                          f"({len(errors)} in all; --json lists every one)", soft_wrap=True)
+            ctx.err.print(
+                f"[yellow]warning:[/yellow] {len(errors) - MAX_WARNINGS} more rejected line(s) not shown "
+                f"({len(errors)} in all; --json lists every one)",
+                soft_wrap=True,
+            )
         if report["unknown_ids"]:
             ids = report["unknown_ids"]
             shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
-            ctx.err.print(f"[yellow]warning:[/yellow] {len(ids)} response(s) match no task and were not scored: "
-                          f"{escape(shown)}")
+            ctx.err.print(
+                f"[yellow]warning:[/yellow] {len(ids)} response(s) match no task and were not scored: {escape(shown)}"
+            )
     ctx.emit(report, lambda console: _render(console, report, failures, verbose))
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ._chain import chain_cli_error, chain_setup, confirm_or_refuse, paragraphs
 from ._common import (
     EXIT_USAGE,
     ChainEndpointOpt,
@@ -24,7 +25,6 @@ from ._common import (
     chain_overrides,
     open_context,
 )
-from ._chain import chain_cli_error, chain_setup, confirm_or_refuse, paragraphs
 
 HELP = """Vet a model, then commit repo@sha on chain for your hotkey; --show reads what is committed.
 
@@ -45,14 +45,24 @@ password, no -y without a terminal).
 
 
 def submit_model_cmd(
-    model: Annotated[str | None, typer.Argument(help="ORG/NAME\\[@REVISION] on the Hugging Face Hub.",
-                                                show_default=False)] = None,
+    model: Annotated[
+        str | None, typer.Argument(help="ORG/NAME\\[@REVISION] on the Hugging Face Hub.", show_default=False)
+    ] = None,
     show: Annotated[bool, typer.Option("--show", help="Read the committed model instead of submitting.")] = False,
-    hotkey: Annotated[str | None, typer.Option(
-        "--hotkey", help="With --show: whose commitment (an ss58 address or a hotkey name of the wallet).",
-        show_default=False)] = None,
-    password_file: Annotated[Path | None, typer.Option(
-        "--password-file", help="Password file, only if the hotkey file is encrypted.", show_default=False)] = None,
+    hotkey: Annotated[
+        str | None,
+        typer.Option(
+            "--hotkey",
+            help="With --show: whose commitment (an ss58 address or a hotkey name of the wallet).",
+            show_default=False,
+        ),
+    ] = None,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--password-file", help="Password file, only if the hotkey file is encrypted.", show_default=False
+        ),
+    ] = None,
     netuid: NetuidOpt = None,
     network: NetworkOpt = None,
     chain_endpoint: ChainEndpointOpt = None,
@@ -65,17 +75,19 @@ def submit_model_cmd(
     json_out: JsonOpt = False,
     verbose: VerboseOpt = 0,
 ) -> None:
-    ctx = open_context(profile=profile, json_out=json_out, verbose=verbose,
-                       overrides=chain_overrides(network, chain_endpoint, netuid, wallet_name, wallet_hotkey,
-                                                 wallet_path))
+    ctx = open_context(
+        profile=profile,
+        json_out=json_out,
+        verbose=verbose,
+        overrides=chain_overrides(network, chain_endpoint, netuid, wallet_name, wallet_hotkey, wallet_path),
+    )
     info, net = chain_setup(ctx)
     if show:
         if model:
             raise CliError("--show takes no MODEL; use --hotkey to pick whose commitment to read.", EXIT_USAGE)
         return _show(ctx, info, net, hotkey)
     if not model:
-        raise CliError("give the model to submit: bitagent submit-model ORG/NAME[@REVISION] (or --show).",
-                       EXIT_USAGE)
+        raise CliError("give the model to submit: bitagent submit-model ORG/NAME[@REVISION] (or --show).", EXIT_USAGE)
     if hotkey:
         raise CliError("--hotkey is only for --show; to sign with another hotkey pass -H NAME.", EXIT_USAGE)
 
@@ -90,8 +102,9 @@ def submit_model_cmd(
         return True
 
     try:
-        wallet = load_wallet(ctx.settings, unlock_hotkey=not dry_run,
-                             password_file=str(password_file) if password_file else None)
+        wallet = load_wallet(
+            ctx.settings, unlock_hotkey=not dry_run, password_file=str(password_file) if password_file else None
+        )
         with connect(info) as chain:
             out = submit_model(chain, wallet, net, model, settings=ctx.settings, dry_run=dry_run, confirm=confirm)
     except (E.ChainOpError, E.ModelRejected) as e:
@@ -103,15 +116,19 @@ def submit_model_cmd(
         if out.already_committed:
             console.print(f"already committed: {out.payload} (block {out.block}); nothing written")
         elif out.dry_run:
-            console.print(f"dry run: would commit {out.payload} ({len(out.payload.encode())} bytes) for hotkey "
-                          f"{out.hotkey} on netuid {net} ({info.name})"
-                          + (f", replacing {out.previous}" if out.previous else ""), markup=False)
+            console.print(
+                f"dry run: would commit {out.payload} ({len(out.payload.encode())} bytes) for hotkey "
+                f"{out.hotkey} on netuid {net} ({info.name})" + (f", replacing {out.previous}" if out.previous else ""),
+                markup=False,
+            )
         else:
-            console.print(f"committed {out.payload} for hotkey {out.hotkey} on netuid {net} in block {out.block}; "
-                          f"read back and verified", markup=False)
+            console.print(
+                f"committed {out.payload} for hotkey {out.hotkey} on netuid {net} in block {out.block}; "
+                f"read back and verified",
+                markup=False,
+            )
         fp = (out.vet or {}).get("fingerprint")
-        console.print(f"weights fingerprint: {fp or 'unknown (the Hub lists no sha256 for the weights)'}",
-                      markup=False)
+        console.print(f"weights fingerprint: {fp or 'unknown (the Hub lists no sha256 for the weights)'}", markup=False)
 
     ctx.emit(result, render)
 
@@ -144,8 +161,12 @@ def _show(ctx: Any, info: Any, net: int, hotkey: str | None) -> None:
         what = f"{model['repo']}@{model['sha']}" if model else "not a model commitment"
         console.print(f"{address} on netuid {net}: {got['payload']} (block {got['block']}) -> {what}", markup=False)
         if model:
-            console.print(f"weights fingerprint: {got['fingerprint']}" if got["fingerprint"] else
-                          f"weights fingerprint: unknown ({got['fingerprint_error']})", markup=False)
+            console.print(
+                f"weights fingerprint: {got['fingerprint']}"
+                if got["fingerprint"]
+                else f"weights fingerprint: unknown ({got['fingerprint_error']})",
+                markup=False,
+            )
 
     ctx.emit(result, render)
 

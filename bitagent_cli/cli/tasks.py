@@ -11,8 +11,9 @@ from rich.table import Table
 
 from ._common import EXIT_FAIL, EXIT_USAGE, CliError, JsonOpt, ProfileOpt, VerboseOpt, open_context
 
-tasks_app = typer.Typer(help="List and export task suites (JSONL in the format of docs/task-format.md).",
-                        no_args_is_help=True)
+tasks_app = typer.Typer(
+    help="List and export task suites (JSONL in the format of docs/task-format.md).", no_args_is_help=True
+)
 
 
 @tasks_app.command("list")
@@ -41,22 +42,42 @@ def list_cmd(profile: ProfileOpt = None, json_out: JsonOpt = False, verbose: Ver
 
 @tasks_app.command("export")
 def export_cmd(
-    out: Annotated[str, typer.Option("--out", "-o", help="Output JSONL file ('-' = stdout; .gz = gzip).",
-                                     show_default=False)],
-    suite: Annotated[str | None, typer.Option("--suite", "-s", help="Suite: bfcl, glaive or bitagent.",
-                                              show_default=False)] = None,
-    category: Annotated[list[str] | None, typer.Option(
-        "--category", "-c", help="Only these categories (repeat or comma-separate), e.g. simple,live_simple.",
-        show_default=False)] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-l", min=0, show_default=False,
-                                              help="At most N tasks, sampled across categories (0 = all, as in "
-                                                   "eval-model).")] = None,
+    out: Annotated[
+        str, typer.Option("--out", "-o", help="Output JSONL file ('-' = stdout; .gz = gzip).", show_default=False)
+    ],
+    suite: Annotated[
+        str | None, typer.Option("--suite", "-s", help="Suite: bfcl, glaive or bitagent.", show_default=False)
+    ] = None,
+    category: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--category",
+            "-c",
+            help="Only these categories (repeat or comma-separate), e.g. simple,live_simple.",
+            show_default=False,
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            "-l",
+            min=0,
+            show_default=False,
+            help="At most N tasks, sampled across categories (0 = all, as in eval-model).",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the --limit sample.")] = 0,
-    hf: Annotated[str | None, typer.Option(
-        "--hf", help="Instead of --suite: a Hugging Face dataset (e.g. glaiveai/glaive-function-calling-v2) or a "
-                     "local .json/.jsonl file in one of its formats (with --limit: its first N tasks); needs the \\[data] "
-                     "extra.",
-        show_default=False)] = None,
+    hf: Annotated[
+        str | None,
+        typer.Option(
+            "--hf",
+            help="Instead of --suite: a Hugging Face dataset (e.g. glaiveai/glaive-function-calling-v2) or a "
+            "local .json/.jsonl file in one of its formats (with --limit: its first N tasks); needs the \\[data] "
+            "extra.",
+            show_default=False,
+        ),
+    ] = None,
     split: Annotated[str, typer.Option("--split", help="Dataset split for --hf.")] = "train",
     profile: ProfileOpt = None,
     json_out: JsonOpt = False,
@@ -76,12 +97,15 @@ def export_cmd(
     ctx = open_context(profile=profile, json_out=json_out, verbose=verbose)
     limit = limit or None  # 0 = all, as eval-model's --limit
     if (suite is None) == (hf is None):
-        raise CliError("give exactly one of --suite NAME (bfcl, glaive, bitagent, bfcl-full) or --hf DATASET", EXIT_USAGE)
+        raise CliError(
+            "give exactly one of --suite NAME (bfcl, glaive, bitagent, bfcl-full) or --hf DATASET", EXIT_USAGE
+        )
     try:
         if suite is not None:
             tasks = load_suite(suite, category=category, limit=limit, seed=seed)
             source = suite
         else:
+            assert hf is not None  # exactly one of --suite/--hf: checked above
             from ..tasks.hf import DatasetsUnavailable, load_hf_tasks
 
             try:
@@ -90,8 +114,9 @@ def export_cmd(
             except DatasetsUnavailable as e:
                 raise CliError(str(e), EXIT_FAIL) from None
             except Exception as e:  # noqa: BLE001 - network, auth, missing dataset: one line
-                raise CliError(f"could not load dataset {hf!r}: {type(e).__name__}: {e}".splitlines()[0],
-                               EXIT_FAIL) from None
+                raise CliError(
+                    f"could not load dataset {hf!r}: {type(e).__name__}: {e}".splitlines()[0], EXIT_FAIL
+                ) from None
             tasks = sample_tasks(select_categories(pool, category, suite=hf), limit, seed)
             source = hf
     except (UnknownSuite, UnknownCategory) as e:
@@ -112,8 +137,16 @@ def export_cmd(
             write_tasks(out, tasks)
         except OSError as e:
             raise CliError(f"cannot write {out}: {e.strerror or e}; choose a writable --out path", EXIT_FAIL) from None
-    result = {"ok": True, "source": source, "out": out if out == "-" else str(Path(out)), "tasks": len(tasks),
-              "categories": cats, "hash": digest, "seed": seed, "limit": limit}
+    result = {
+        "ok": True,
+        "source": source,
+        "out": out if out == "-" else str(Path(out)),
+        "tasks": len(tasks),
+        "categories": cats,
+        "hash": digest,
+        "seed": seed,
+        "limit": limit,
+    }
     if out == "-":  # stdout carries the tasks: the summary goes to stderr
         ctx.err.print(f"{len(tasks)} tasks from {source}, hash {digest}")
         return

@@ -15,38 +15,89 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ._common import (EXIT_FAIL, EXIT_USAGE, ChainEndpointOpt, CliError, DryRunOpt, JsonOpt, NetuidOpt, NetworkOpt,
-                      ProfileOpt, VerboseOpt, WalletHotkeyOpt, WalletNameOpt, WalletPathOpt, chain_overrides, open_context,
-                      public_network_warnings)
+from ._common import (
+    EXIT_FAIL,
+    EXIT_USAGE,
+    ChainEndpointOpt,
+    CliError,
+    DryRunOpt,
+    JsonOpt,
+    NetuidOpt,
+    NetworkOpt,
+    ProfileOpt,
+    VerboseOpt,
+    WalletHotkeyOpt,
+    WalletNameOpt,
+    WalletPathOpt,
+    chain_overrides,
+    open_context,
+    public_network_warnings,
+)
 
 
 def validate_cmd(
-    llm_base_url: Annotated[str | None, typer.Option(
-        "--llm-base-url", help="OpenAI-compatible server that rephrases tasks, e.g. http://127.0.0.1:8000/v1 "
-                               "(validator.llm_base_url; empty: tasks go out unaltered).", show_default=False)] = None,
-    sample_size: Annotated[int | None, typer.Option(
-        "--sample-size", min=1, help="Miners queried per step (validator.sample_size).", show_default=False)] = None,
-    step_seconds: Annotated[float | None, typer.Option(
-        "--step-seconds", min=0, help="Seconds between steps (validator.step_seconds).", show_default=False)] = None,
-    query_timeout: Annotated[float | None, typer.Option(
-        "--query-timeout", min=0.1, help="Seconds a miner has to answer (validator.query_timeout).",
-        show_default=False)] = None,
-    max_steps: Annotated[int | None, typer.Option(
-        "--max-steps", min=1, help="Stop after N steps (default: run until Ctrl-C / SIGTERM).",
-        show_default=False)] = None,
-    no_offline: Annotated[bool, typer.Option(
-        "--no-offline", help="Do not evaluate submitted models; weights from online scores only.")] = False,
-    offline_cluster: Annotated[str | None, typer.Option(
-        "--offline-cluster", help="Evaluate submitted models on a Ray cluster, several at once: ray://HOST:PORT, "
-                                  "HOST:PORT or auto (this machine's GPUs); needs bitagent-cli[cluster] "
-                                  "(validator.offline_cluster; empty: one model at a time here).",
-        show_default=False)] = None,
-    wandb: Annotated[bool, typer.Option(
-        "--wandb", help="Log to wandb online (your own private project; default: offline files only).")] = False,
+    llm_base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--llm-base-url",
+            help="OpenAI-compatible server that rephrases tasks, e.g. http://127.0.0.1:8000/v1 "
+            "(validator.llm_base_url; empty: tasks go out unaltered).",
+            show_default=False,
+        ),
+    ] = None,
+    sample_size: Annotated[
+        int | None,
+        typer.Option(
+            "--sample-size", min=1, help="Miners queried per step (validator.sample_size).", show_default=False
+        ),
+    ] = None,
+    step_seconds: Annotated[
+        float | None,
+        typer.Option(
+            "--step-seconds", min=0, help="Seconds between steps (validator.step_seconds).", show_default=False
+        ),
+    ] = None,
+    query_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--query-timeout",
+            min=0.1,
+            help="Seconds a miner has to answer (validator.query_timeout).",
+            show_default=False,
+        ),
+    ] = None,
+    max_steps: Annotated[
+        int | None,
+        typer.Option(
+            "--max-steps", min=1, help="Stop after N steps (default: run until Ctrl-C / SIGTERM).", show_default=False
+        ),
+    ] = None,
+    no_offline: Annotated[
+        bool, typer.Option("--no-offline", help="Do not evaluate submitted models; weights from online scores only.")
+    ] = False,
+    offline_cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--offline-cluster",
+            help="Evaluate submitted models on a Ray cluster, several at once: ray://HOST:PORT, "
+            "HOST:PORT or auto (this machine's GPUs); needs bitagent-cli[cluster] "
+            "(validator.offline_cluster; empty: one model at a time here).",
+            show_default=False,
+        ),
+    ] = None,
+    wandb: Annotated[
+        bool,
+        typer.Option("--wandb", help="Log to wandb online (your own private project; default: offline files only)."),
+    ] = False,
     no_wandb: Annotated[bool, typer.Option("--no-wandb", help="No wandb logging at all.")] = False,
-    state_file: Annotated[str | None, typer.Option(
-        "--state-file", help="SQLite state file (default: <data dir>/validator/<network>-<netuid>/<hotkey>/).",
-        show_default=False)] = None,
+    state_file: Annotated[
+        str | None,
+        typer.Option(
+            "--state-file",
+            help="SQLite state file (default: <data dir>/validator/<network>-<netuid>/<hotkey>/).",
+            show_default=False,
+        ),
+    ] = None,
     dry_run: DryRunOpt = False,
     network: NetworkOpt = None,
     chain_endpoint: ChainEndpointOpt = None,
@@ -65,10 +116,15 @@ def validate_cmd(
     committer). State is kept in SQLite, so a restart resumes. --dry-run runs the loop but sets no
     weights. With --json, one object with the final state is printed when the loop stops.
     """
-    overrides = {"validator.llm_base_url": llm_base_url, "validator.sample_size": sample_size,
-                 "validator.step_seconds": step_seconds, "validator.query_timeout": query_timeout,
-                 "validator.wandb": True if wandb else None, "validator.offline_cluster": offline_cluster,
-                 **chain_overrides(network, chain_endpoint, netuid, wallet_name, wallet_hotkey, wallet_path)}
+    overrides = {
+        "validator.llm_base_url": llm_base_url,
+        "validator.sample_size": sample_size,
+        "validator.step_seconds": step_seconds,
+        "validator.query_timeout": query_timeout,
+        "validator.wandb": True if wandb else None,
+        "validator.offline_cluster": offline_cluster,
+        **chain_overrides(network, chain_endpoint, netuid, wallet_name, wallet_hotkey, wallet_path),
+    }
     ctx = open_context(profile=profile, json_out=json_out, verbose=verbose, overrides=overrides)
     from ..neurons.validator import build_validator, run_validator
 
@@ -85,13 +141,15 @@ def validate_cmd(
         except ClusterError as e:
             raise CliError(str(e), EXIT_USAGE) from None
     try:
-        validator = build_validator(s, state_file=state_file, offline=not no_offline, dry_run=dry_run,
-                                    wandb_mode=wandb_mode)
-    except Exception as e:
+        validator = build_validator(
+            s, state_file=state_file, offline=not no_offline, dry_run=dry_run, wandb_mode=wandb_mode
+        )
+    except Exception as e:  # noqa: BLE001 (_known turns known library errors into one clear line)
         raise _known(e) from None
-    ctx.info(f"validating netuid {s['chain.netuid']} on {s['chain.endpoint'] or s['chain.network']} as "
-             f"{validator.hotkey}; state {validator.state.path}"
-             + ("; dry run: no weights are set" if dry_run else ""))
+    ctx.info(
+        f"validating netuid {s['chain.netuid']} on {s['chain.endpoint'] or s['chain.network']} as "
+        f"{validator.hotkey}; state {validator.state.path}" + ("; dry run: no weights are set" if dry_run else "")
+    )
 
     reached = False  # did any step read the chain?
     first_error: list[str] = []
@@ -115,27 +173,45 @@ def validate_cmd(
         steps = result.steps if result else 0
         if steps and not reached:  # never reached the chain: nothing validated
             first = first_error[0] if first_error else "no block was read"
-            raise CliError(f"no step reached the chain ({steps} run): {first.removeprefix('sync: ')}",
-                           EXIT_FAIL, {"steps_run": steps})
-        out = {"ok": True, "steps_run": steps, "dry_run": dry_run, **validator.summary(),
-               "last_step": result.last.to_dict() if result and result.last else None}
+            raise CliError(
+                f"no step reached the chain ({steps} run): {first.removeprefix('sync: ')}",
+                EXIT_FAIL,
+                {"steps_run": steps},
+            )
+        out = {
+            "ok": True,
+            "steps_run": steps,
+            "dry_run": dry_run,
+            **validator.summary(),
+            "last_step": result.last.to_dict() if result and result.last else None,
+        }
     finally:
         validator.state.close()
     ctx.emit(out, lambda console: _render(console, out))
 
 
 def _render(console: Console, out: dict[str, Any]) -> None:
-    table = Table(title=f"validator uid {out['uid']} on netuid {out['netuid']}: {out['steps_run']} step(s) run",
-                  title_justify="left")
+    table = Table(
+        title=f"validator uid {out['uid']} on netuid {out['netuid']}: {out['steps_run']} step(s) run",
+        title_justify="left",
+    )
     for col in ("uid", "hotkey", "online", "offline", "weight", "model"):
         table.add_column(col, justify="right" if col in ("uid", "online", "offline", "weight") else "left")
     for m in out["miners"]:
-        table.add_row(str(m["uid"]), m["hotkey"][:12], f"{m['online']:.3f}", f"{m['offline']:.3f}",
-                      f"{m['weight']:.3f}", m["model"] or "")
+        table.add_row(
+            str(m["uid"]),
+            m["hotkey"][:12],
+            f"{m['online']:.3f}",
+            f"{m['offline']:.3f}",
+            f"{m['weight']:.3f}",
+            m["model"] or "",
+        )
     console.print(table)
     c = out["counts"]
-    console.print(f"steps {c['steps']}, queries {c['queries']}, models scored {c['offline_results']}, "
-                  f"queued {c['offline_queued']}; last weights at block {out['last_weights_block']}")
+    console.print(
+        f"steps {c['steps']}, queries {c['queries']}, models scored {c['offline_results']}, "
+        f"queued {c['offline_queued']}; last weights at block {out['last_weights_block']}"
+    )
 
 
 def _known(e: Exception) -> CliError:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ._chain import paragraphs
 from ._common import (
     EXIT_FAIL,
     EXIT_USAGE,
@@ -25,7 +26,6 @@ from ._common import (
     chain_overrides,
     open_context,
 )
-from ._chain import paragraphs
 
 
 class Role(str, enum.Enum):
@@ -66,37 +66,65 @@ def _network_flags(s: Any) -> str:
 def _next_steps(role: Role, name: str, hotkeys: list[str], network_flag: str, path: str | None = None) -> list[str]:
     hk = hotkeys[0]
     # the same wallets directory in every step: without it, they would look in ~/.bittensor/wallets
-    where = f" --wallet-path {path}" if path and Path(path).expanduser() != Path("~/.bittensor/wallets").expanduser() \
+    where = (
+        f" --wallet-path {path}"
+        if path and Path(path).expanduser() != Path("~/.bittensor/wallets").expanduser()
         else ""
+    )
     w = f"-w {name} -H {hk}{where}{network_flag}"
     steps = [f"bitagent register {w} --max-burn TAO"]
     if role is Role.miner:
         steps += [f"bitagent submit-model ORG/MODEL {w}", f"bitagent mine {w}"]
     elif role is Role.validator:
-        steps += [f"btcli stake add --wallet.name {name} --wallet.hotkey {hk}"
-                  + (f" --wallet.path {path}" if where else "") + "  (stake for a validator permit)",
-                  f"bitagent validate {w}"]
+        steps += [
+            f"btcli stake add --wallet.name {name} --wallet.hotkey {hk}"
+            + (f" --wallet.path {path}" if where else "")
+            + "  (stake for a validator permit)",
+            f"bitagent validate {w}",
+        ]
     else:
-        steps = [f"btcli subnets create --wallet.name {name} --wallet.hotkey {hk}"
-                 + (f" --wallet.path {path}" if where else "") + "  (create the subnet)"] + steps
+        steps = [
+            f"btcli subnets create --wallet.name {name} --wallet.hotkey {hk}"
+            + (f" --wallet.path {path}" if where else "")
+            + "  (create the subnet)",
+            *steps,
+        ]
     return steps
 
 
 def wallet_setup_cmd(
-    role: Annotated[Role, typer.Option("--role", case_sensitive=False,
-                                       help="What the keys are for: miner, validator or owner.")] = Role.miner,
-    count: Annotated[int, typer.Option("--count", min=1, max=256,
-                                       help="Hotkeys to create (N > 1: HOTKEY1..HOTKEYN, for local testing).")] = 1,
-    password_file: Annotated[Path | None, typer.Option(
-        "--password-file", help="File whose first line is the coldkey password (else $BT_WALLET_PASSWORD).",
-        show_default=False)] = None,
+    role: Annotated[
+        Role, typer.Option("--role", case_sensitive=False, help="What the keys are for: miner, validator or owner.")
+    ] = Role.miner,
+    count: Annotated[
+        int,
+        typer.Option("--count", min=1, max=256, help="Hotkeys to create (N > 1: HOTKEY1..HOTKEYN, for local testing)."),
+    ] = 1,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--password-file",
+            help="File whose first line is the coldkey password (else $BT_WALLET_PASSWORD).",
+            show_default=False,
+        ),
+    ] = None,
     no_password: Annotated[bool, typer.Option("--no-password", help="Unencrypted coldkey (test keys only).")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing keys (they are lost).")] = False,
-    mnemonic_out: Annotated[Path | None, typer.Option(
-        "--mnemonic-out", help="Append the new mnemonics to this file (created 0600).", show_default=False)] = None,
-    fund: Annotated[float | None, typer.Option(
-        "--fund", min=0.0, help="Local chain only: send this much test TAO from //Alice to the coldkey.",
-        show_default=False)] = None,
+    mnemonic_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--mnemonic-out", help="Append the new mnemonics to this file (created 0600).", show_default=False
+        ),
+    ] = None,
+    fund: Annotated[
+        float | None,
+        typer.Option(
+            "--fund",
+            min=0.0,
+            help="Local chain only: send this much test TAO from //Alice to the coldkey.",
+            show_default=False,
+        ),
+    ] = None,
     wallet_name: WalletNameOpt = None,
     wallet_hotkey: WalletHotkeyOpt = None,
     wallet_path: WalletPathOpt = None,
@@ -107,8 +135,12 @@ def wallet_setup_cmd(
     json_out: JsonOpt = False,
     verbose: VerboseOpt = 0,
 ) -> None:
-    ctx = open_context(profile=profile, json_out=json_out, verbose=verbose,
-                       overrides=chain_overrides(network, chain_endpoint, None, wallet_name, wallet_hotkey, wallet_path))
+    ctx = open_context(
+        profile=profile,
+        json_out=json_out,
+        verbose=verbose,
+        overrides=chain_overrides(network, chain_endpoint, None, wallet_name, wallet_hotkey, wallet_path),
+    )
     from ..chain import errors as E
     from ..chain.client import resolve_network
     from ..chain.wallets import MnemonicFile, create_keys, new_coldkey_password, open_wallet, wallet_location
@@ -123,26 +155,34 @@ def wallet_setup_cmd(
         raise CliError(e.message, EXIT_USAGE) from None
     hotkeys = _hotkey_names(base, count)
     if fund is not None and not info.is_local:
-        raise CliError(f"--fund sends TAO from the //Alice dev account, which exists only on a local chain "
-                       f"(this is {info.name}); get test TAO for {info.name} another way.", EXIT_USAGE)
+        raise CliError(
+            f"--fund sends TAO from the //Alice dev account, which exists only on a local chain "
+            f"(this is {info.name}); get test TAO for {info.name} another way.",
+            EXIT_USAGE,
+        )
 
     probe = open_wallet(name=name, hotkey=hotkeys[0], path=path)
     new_coldkey = overwrite or not (probe.coldkey_file.exists_on_device() or probe.coldkeypub_file.exists_on_device())
     password: str | None = None
     if new_coldkey:  # the policy (and its usage errors) is chain.wallets.new_coldkey_password
-        password = new_coldkey_password(no_password=no_password, password_file=password_file,
-                                        mainnet=info.is_mainnet)
+        password = new_coldkey_password(no_password=no_password, password_file=password_file, mainnet=info.is_mainnet)
 
     stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    sink = MnemonicFile(None if dry_run else mnemonic_out,
-                        f"# bitagent wallet-setup {stamp} role={role.value} wallet={name} path={path}\n")
+    sink = MnemonicFile(
+        None if dry_run else mnemonic_out,
+        f"# bitagent wallet-setup {stamp} role={role.value} wallet={name} path={path}\n",
+    )
     sink.check()
     try:
-        setup = create_keys(path, name, hotkeys, password=password, overwrite=overwrite, on_mnemonic=sink,
-                            dry_run=dry_run)
+        setup = create_keys(
+            path, name, hotkeys, password=password, overwrite=overwrite, on_mnemonic=sink, dry_run=dry_run
+        )
     except E.WalletError as e:
-        raise CliError(e.message, EXIT_USAGE if e.kind in ("exists", "invalid", "password_missing") else EXIT_FAIL,
-                       data={"kind": e.kind}) from None
+        raise CliError(
+            e.message,
+            EXIT_USAGE if e.kind in ("exists", "invalid", "password_missing") else EXIT_FAIL,
+            data={"kind": e.kind},
+        ) from None
     finally:
         sink.close()
 
@@ -152,17 +192,26 @@ def wallet_setup_cmd(
 
     network_flag = _network_flags(s)
     out: dict[str, Any] = {
-        "ok": True, "role": role.value, **setup.to_dict(), "hotkeys": hotkeys,
+        "ok": True,
+        "role": role.value,
+        **setup.to_dict(),
+        "hotkeys": hotkeys,
         "mnemonic_out": str(mnemonic_out) if mnemonic_out and not dry_run else None,
-        "mnemonics_saved": sink.count, "funded": funded,
+        "mnemonics_saved": sink.count,
+        "funded": funded,
         "next_steps": _next_steps(role, name, hotkeys, network_flag, path),
     }
 
     def render(console: Any) -> None:
         verb = "would create" if dry_run else "created"
         for k in setup.created:
-            enc = " (encrypted)" if k.kind == "coldkey" and k.encrypted else \
-                " (NOT encrypted)" if k.kind == "coldkey" else ""
+            enc = (
+                " (encrypted)"
+                if k.kind == "coldkey" and k.encrypted
+                else " (NOT encrypted)"
+                if k.kind == "coldkey"
+                else ""
+            )
             console.print(f"{verb} {k.kind} [bold]{k.name}[/bold] {k.ss58 or ''}{enc}")
         for k in setup.replaced:
             console.print(f"{'would replace' if dry_run else 'replaced'} {k.kind} [bold]{k.name}[/bold] {k.ss58 or ''}")
@@ -178,11 +227,15 @@ def wallet_setup_cmd(
     made = [k for k in setup.created + setup.replaced]
     if made and not dry_run:
         if mnemonic_out is None:
-            ctx.err.print("warning: the new mnemonics were not saved anywhere (pass --mnemonic-out FILE to keep "
-                          "a recovery copy); without them lost key files cannot be restored.")
+            ctx.err.print(
+                "warning: the new mnemonics were not saved anywhere (pass --mnemonic-out FILE to keep "
+                "a recovery copy); without them lost key files cannot be restored."
+            )
         else:
-            ctx.err.print(f"mnemonics of {sink.count} new key(s) appended to {mnemonic_out} (mode 0600); "
-                          f"move it somewhere safe and offline.")
+            ctx.err.print(
+                f"mnemonics of {sink.count} new key(s) appended to {mnemonic_out} (mode 0600); "
+                f"move it somewhere safe and offline."
+            )
 
 
 def _fund(ctx: Any, info: Any, setup: Any, amount: float) -> dict[str, Any]:
@@ -194,7 +247,7 @@ def _fund(ctx: Any, info: Any, setup: Any, amount: float) -> dict[str, Any]:
         raise CliError("no coldkey address to fund.", EXIT_FAIL)
     try:
         with connect(info) as chain:
-            res = chain.fund_from_dev_account(cold.ss58, int(round(amount * RAO_PER_TAO)))
+            res = chain.fund_from_dev_account(cold.ss58, round(amount * RAO_PER_TAO))
             balance = chain.balance_rao(cold.ss58) / RAO_PER_TAO
     except E.ChainOpError as e:
         raise CliError(f"keys created, but funding failed: {e.message}", EXIT_FAIL) from None

@@ -14,9 +14,10 @@ from __future__ import annotations
 import math
 import os
 import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BitagentError
 
@@ -28,8 +29,18 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["ConfigError", "SETTINGS", "Settings", "Spec", "list_profiles", "load_settings",
-           "profile_dirs", "profile_problems", "user_config_dir", "data_dir"]
+__all__ = [
+    "SETTINGS",
+    "ConfigError",
+    "Settings",
+    "Spec",
+    "data_dir",
+    "list_profiles",
+    "load_settings",
+    "profile_dirs",
+    "profile_problems",
+    "user_config_dir",
+]
 
 DEFAULT_PROFILE = "local"
 
@@ -55,68 +66,107 @@ def _s(key: str, typ: type, default: Any, help: str, choices: tuple[str, ...] | 
     return Spec(key, typ, default, help, choices)
 
 
-SETTINGS: dict[str, Spec] = {s.key: s for s in [
-    _s("chain.network", str, "local", "finney, test, local, or a ws:// endpoint"),
-    _s("chain.endpoint", str, "", "explicit chain endpoint (ws://...); overrides the network's default"),
-    _s("chain.netuid", int, 76, "subnet uid (20 on mainnet, 76 on testnet)"),
-    _s("wallet.name", str, "default", "coldkey (wallet) name"),
-    _s("wallet.hotkey", str, "default", "hotkey name"),
-    _s("wallet.path", str, "~/.bittensor/wallets", "wallets directory"),
-    _s("eval.backend", str, "auto", "model server backend", ("auto", "vllm", "transformers", "endpoint")),
-    _s("eval.base_url", str, "", "OpenAI-compatible base URL for the endpoint backend"),
-    _s("eval.suites", list, ["bfcl", "glaive"], "task suites run by default (the validator's suite)"),
-    _s("eval.limit", int, 0, "tasks per suite (0 = all)"),
-    _s("eval.seed", int, 0, "sampling seed for --limit"),
-    _s("eval.generation_seed", int, 0, "the model server's own seed (vLLM --seed); eval.seed samples tasks"),
-    _s("eval.concurrency", int, 64, "requests in flight (unset: 256 for vLLM; transformers is capped at 4)"),
-    _s("eval.request_timeout", float, 120.0, "seconds per request"),
-    _s("eval.max_params_b", float, 8.0, "largest model accepted, in billions of parameters"),
-    _s("eval.max_download_gb", float, 40.0, "largest download accepted, in GB"),
-    _s("eval.max_model_len", int, 8192, "vLLM --max-model-len"),
-    _s("eval.gpu_memory_utilization", float, 0.85, "vLLM --gpu-memory-utilization"),
-    _s("eval.kv_cache_bytes", int, 1 << 30, "vLLM on a CPU: --kv-cache-memory-bytes (GPU: the utilization above)"),
-    _s("eval.dtype", str, "auto", "vLLM --dtype (auto on a CPU: bfloat16 with AVX512-BF16/AMX, else float32)"),
-    _s("eval.startup_timeout", float, 900.0, "seconds to wait for a model server to become healthy"),
-    _s("eval.max_tokens", int, 512, "completion tokens per request"),
-    _s("eval.rules", str, "bitagent", "scoring rules of `score` and `eval-model`: bitagent (BFCL's checker with its "
-       "known flaws fixed) or bfcl (BFCL's own rules: the leaderboard's verdict)", ("bitagent", "bfcl")),
-    _s("miner.host", str, "0.0.0.0", "address the miner listens on"),
-    _s("miner.port", int, 8091, "port the miner listens on (the seed's --axon.port)"),
-    _s("miner.external_ip", str, "", "IP published on chain (default: detected)"),
-    _s("miner.model", str, "", "model the miner serves (--hf-model-name-to-run)"),
-    _s("miner.submit_model", str, "", "model the miner submits (--miner-hf-model-name-to-submit)"),
-    _s("miner.openai_api_base", str, "", "attach to a running OpenAI-compatible server instead of starting one"),
-    _s("miner.min_validator_stake", float, 1000.0, "stake a caller needs to be served"),
-    _s("miner.rate_limit_per_min", int, 120, "requests per minute per validator hotkey"),
-    _s("miner.max_body_bytes", int, 1_000_000, "largest request body accepted"),
-    _s("miner.max_connections", int, 1024, "open connections at most (lowered to fit the file-descriptor limit); "
-                                           "past it the longest-idle connection is closed"),
-    _s("miner.request_timeout_s", float, 10.0, "seconds a connection has to send a whole request (headers and "
-                                               "body) once it is open or idle"),
-    _s("miner.keep_alive_s", float, 15.0, "seconds an idle kept-alive connection stays open"),
-    _s("validator.llm_base_url", str, "", "OpenAI-compatible server used to alter tasks (empty: no alteration)"),
-    _s("validator.sample_size", int, 10, "miners queried per step"),
-    _s("validator.query_timeout", float, 20.0, "seconds a miner has to answer"),
-    _s("validator.step_seconds", float, 60.0, "seconds between online steps"),
-    _s("validator.ema_alpha", float, 0.1, "weight of a new online score in the moving average"),
-    _s("validator.online_share", float, 0.5, "share of the final score that is online"),
-    _s("validator.offline_limit", int, 500, "tasks per offline evaluation"),
-    _s("validator.offline_score", str, "accuracy",
-       "offline score: accuracy over eval.suites, or BFCL v4's overall (run the bfcl-full suite)",
-       ("accuracy", "bfcl_overall")),
-    _s("validator.wandb", bool, False, "log to wandb online (otherwise offline mode)"),
-    _s("validator.query_log_days", float, 7.0, "days of per-query rows kept in the state file (older ones are "
-                                               "rolled up; EMAs and resume never need them)"),
-    _s("validator.offline_cluster", str, "", "Ray cluster that evaluates submitted models, several at once: "
-       "ray://HOST:PORT, HOST:PORT or auto (this machine); empty: one model at a time here"),
-    _s("validator.offline_gpus_per_model", float, 1.0, "GPUs one model's evaluation takes on the Ray cluster"),
-    _s("validator.offline_max_in_flight", int, 0, "models evaluated at once on the Ray cluster (0: its GPUs "
-                                                  "divided by the GPUs per model)"),
-    _s("validator.offline_max_retries", int, 2, "Ray retries of an evaluation whose worker or node died (after "
-                                                "them it is retried later, never scored 0)"),
-    _s("eval.data_parallel", int, 1, "vLLM --data-parallel-size: copies of the model over this box's GPUs"),
-    _s("paths.data_dir", str, "", "where caches and state live (default: the platform's data dir)"),
-]}
+SETTINGS: dict[str, Spec] = {
+    s.key: s
+    for s in [
+        _s("chain.network", str, "local", "finney, test, local, or a ws:// endpoint"),
+        _s("chain.endpoint", str, "", "explicit chain endpoint (ws://...); overrides the network's default"),
+        _s("chain.netuid", int, 76, "subnet uid (20 on mainnet, 76 on testnet)"),
+        _s("wallet.name", str, "default", "coldkey (wallet) name"),
+        _s("wallet.hotkey", str, "default", "hotkey name"),
+        _s("wallet.path", str, "~/.bittensor/wallets", "wallets directory"),
+        _s("eval.backend", str, "auto", "model server backend", ("auto", "vllm", "transformers", "endpoint")),
+        _s("eval.base_url", str, "", "OpenAI-compatible base URL for the endpoint backend"),
+        _s("eval.suites", list, ["bfcl", "glaive"], "task suites run by default (the validator's suite)"),
+        _s("eval.limit", int, 0, "tasks per suite (0 = all)"),
+        _s("eval.seed", int, 0, "sampling seed for --limit"),
+        _s("eval.generation_seed", int, 0, "the model server's own seed (vLLM --seed); eval.seed samples tasks"),
+        _s("eval.concurrency", int, 64, "requests in flight (unset: 256 for vLLM; transformers is capped at 4)"),
+        _s("eval.request_timeout", float, 120.0, "seconds per request"),
+        _s("eval.max_params_b", float, 8.0, "largest model accepted, in billions of parameters"),
+        _s("eval.max_download_gb", float, 40.0, "largest download accepted, in GB"),
+        _s("eval.max_model_len", int, 8192, "vLLM --max-model-len"),
+        _s("eval.gpu_memory_utilization", float, 0.85, "vLLM --gpu-memory-utilization"),
+        _s("eval.kv_cache_bytes", int, 1 << 30, "vLLM on a CPU: --kv-cache-memory-bytes (GPU: the utilization above)"),
+        _s("eval.dtype", str, "auto", "vLLM --dtype (auto on a CPU: bfloat16 with AVX512-BF16/AMX, else float32)"),
+        _s("eval.startup_timeout", float, 900.0, "seconds to wait for a model server to become healthy"),
+        _s("eval.max_tokens", int, 512, "completion tokens per request"),
+        _s(
+            "eval.rules",
+            str,
+            "bitagent",
+            "scoring rules of `score` and `eval-model`: bitagent (BFCL's checker with its "
+            "known flaws fixed) or bfcl (BFCL's own rules: the leaderboard's verdict)",
+            ("bitagent", "bfcl"),
+        ),
+        _s("miner.host", str, "0.0.0.0", "address the miner listens on"),
+        _s("miner.port", int, 8091, "port the miner listens on (the seed's --axon.port)"),
+        _s("miner.external_ip", str, "", "IP published on chain (default: detected)"),
+        _s("miner.model", str, "", "model the miner serves (--hf-model-name-to-run)"),
+        _s("miner.submit_model", str, "", "model the miner submits (--miner-hf-model-name-to-submit)"),
+        _s("miner.openai_api_base", str, "", "attach to a running OpenAI-compatible server instead of starting one"),
+        _s("miner.min_validator_stake", float, 1000.0, "stake a caller needs to be served"),
+        _s("miner.rate_limit_per_min", int, 120, "requests per minute per validator hotkey"),
+        _s("miner.max_body_bytes", int, 1_000_000, "largest request body accepted"),
+        _s(
+            "miner.max_connections",
+            int,
+            1024,
+            "open connections at most (lowered to fit the file-descriptor limit); "
+            "past it the longest-idle connection is closed",
+        ),
+        _s(
+            "miner.request_timeout_s",
+            float,
+            10.0,
+            "seconds a connection has to send a whole request (headers and body) once it is open or idle",
+        ),
+        _s("miner.keep_alive_s", float, 15.0, "seconds an idle kept-alive connection stays open"),
+        _s("validator.llm_base_url", str, "", "OpenAI-compatible server used to alter tasks (empty: no alteration)"),
+        _s("validator.sample_size", int, 10, "miners queried per step"),
+        _s("validator.query_timeout", float, 20.0, "seconds a miner has to answer"),
+        _s("validator.step_seconds", float, 60.0, "seconds between online steps"),
+        _s("validator.ema_alpha", float, 0.1, "weight of a new online score in the moving average"),
+        _s("validator.online_share", float, 0.5, "share of the final score that is online"),
+        _s("validator.offline_limit", int, 500, "tasks per offline evaluation"),
+        _s(
+            "validator.offline_score",
+            str,
+            "accuracy",
+            "offline score: accuracy over eval.suites, or BFCL v4's overall (run the bfcl-full suite)",
+            ("accuracy", "bfcl_overall"),
+        ),
+        _s("validator.wandb", bool, False, "log to wandb online (otherwise offline mode)"),
+        _s(
+            "validator.query_log_days",
+            float,
+            7.0,
+            "days of per-query rows kept in the state file (older ones are rolled up; EMAs and resume never need them)",
+        ),
+        _s(
+            "validator.offline_cluster",
+            str,
+            "",
+            "Ray cluster that evaluates submitted models, several at once: "
+            "ray://HOST:PORT, HOST:PORT or auto (this machine); empty: one model at a time here",
+        ),
+        _s("validator.offline_gpus_per_model", float, 1.0, "GPUs one model's evaluation takes on the Ray cluster"),
+        _s(
+            "validator.offline_max_in_flight",
+            int,
+            0,
+            "models evaluated at once on the Ray cluster (0: its GPUs divided by the GPUs per model)",
+        ),
+        _s(
+            "validator.offline_max_retries",
+            int,
+            2,
+            "Ray retries of an evaluation whose worker or node died (after them it is retried later, never scored 0)",
+        ),
+        _s("eval.data_parallel", int, 1, "vLLM --data-parallel-size: copies of the model over this box's GPUs"),
+        _s("paths.data_dir", str, "", "where caches and state live (default: the platform's data dir)"),
+    ]
+}
 
 _ENV_TRUE = {"1", "true", "yes", "on"}
 _ENV_FALSE = {"0", "false", "no", "off", ""}
@@ -131,7 +181,7 @@ def user_config_dir() -> Path:
     return Path(platformdirs.user_config_dir("bitagent"))
 
 
-def data_dir(settings: "Settings | None" = None) -> Path:
+def data_dir(settings: Mapping[str, Any] | None = None) -> Path:
     if settings is not None and settings.get("paths.data_dir"):
         return Path(settings["paths.data_dir"]).expanduser()
     env = os.environ.get("BITAGENT_PATHS_DATA_DIR") or os.environ.get("BITAGENT_DATA_DIR")
@@ -187,8 +237,9 @@ def _coerce(spec: Spec, value: Any, where: str) -> Any:
                 raise ValueError
             out = float(value)
             if not math.isfinite(out) or out < 0 or (out == 0 and spec.key.endswith("timeout")):
-                fix = f"set {spec.key} to a finite number" + (" above 0" if spec.key.endswith("timeout")
-                                                              else " of at least 0")
+                fix = f"set {spec.key} to a finite number" + (
+                    " above 0" if spec.key.endswith("timeout") else " of at least 0"
+                )
                 raise ValueError
         elif spec.type is list:
             if isinstance(value, str):
@@ -225,6 +276,7 @@ def _unknown_key(path: Path, key: str) -> ConfigError:
 def _read_profile_file(path: Path, problems: list[str] | None = None) -> dict[str, Any]:
     """The file's settings as dotted keys. With ``problems`` (a list), a bad key or file is recorded there
     and skipped instead of raising :class:`ConfigError` (what ``profile list/show`` use)."""
+
     def fail(err: ConfigError) -> None:
         if problems is None:
             raise err
@@ -244,8 +296,12 @@ def _read_profile_file(path: Path, problems: list[str] | None = None) -> dict[st
         if section == "description":
             continue
         if not isinstance(body, dict):
-            fail(ConfigError(f"{path}: top-level key {section!r} must be a [section]; "
-                             f"put it under one of [chain], [wallet], [eval], [miner], [validator], [paths]."))
+            fail(
+                ConfigError(
+                    f"{path}: top-level key {section!r} must be a [section]; "
+                    f"put it under one of [chain], [wallet], [eval], [miner], [validator], [paths]."
+                )
+            )
             continue
         for k, v in body.items():
             key = f"{section}.{k}"
@@ -278,7 +334,8 @@ class Settings(Mapping[str, Any]):
     """Resolved settings plus where each value came from."""
 
     profile: str
-    values: dict[str, Any]
+    # the field shadows Mapping.values(): callers read the dict (settings.values[key]), never call values()
+    values: dict[str, Any]  # type: ignore[assignment]
     sources: dict[str, str] = field(default_factory=dict)
     #: What was skipped when loaded with ``lenient=True`` (bad keys or files, one sentence each).
     problems: list[str] = field(default_factory=list)
@@ -286,27 +343,33 @@ class Settings(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self.values)
 
     def __len__(self) -> int:
         return len(self.values)
 
     @property
-    def typed(self) -> "TypedSettings":
+    def typed(self) -> TypedSettings:
         """The same values as frozen dataclasses per section (``settings.typed.eval.seed``); see sections.py."""
         from .sections import TypedSettings
 
         return TypedSettings.from_mapping(self)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"profile": self.profile,
-                "settings": {k: {"value": v, "source": self.sources.get(k, "default")}
-                             for k, v in self.values.items()}}
+        return {
+            "profile": self.profile,
+            "settings": {k: {"value": v, "source": self.sources.get(k, "default")} for k, v in self.values.items()},
+        }
 
 
-def load_settings(profile: str | None = None, overrides: Mapping[str, Any] | None = None,
-                  env: Mapping[str, str] | None = None, *, lenient: bool = False) -> Settings:
+def load_settings(
+    profile: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    lenient: bool = False,
+) -> Settings:
     """Resolve settings: defaults < profile (builtin, then user file) < ``BITAGENT_*`` env < overrides.
 
     ``overrides`` holds flag values; ``None`` values are ignored (flag not given). ``lenient``: a bad key in
@@ -319,8 +382,10 @@ def load_settings(profile: str | None = None, overrides: Mapping[str, Any] | Non
     available = list_profiles()
     if name not in available:
         known = ", ".join(sorted(available)) or "none"
-        raise ConfigError(f"unknown profile {name!r} (known: {known}); "
-                          f"add {user_config_dir() / 'profiles' / (name + '.toml')} or pick a known one.")
+        raise ConfigError(
+            f"unknown profile {name!r} (known: {known}); "
+            f"add {user_config_dir() / 'profiles' / (name + '.toml')} or pick a known one."
+        )
     values = {k: s.default for k, s in SETTINGS.items()}
     sources = {k: "default" for k in SETTINGS}
     for path in available[name]:
@@ -340,9 +405,9 @@ def load_settings(profile: str | None = None, overrides: Mapping[str, Any] | Non
     for k, v in (overrides or {}).items():
         if v is None:
             continue
-        spec = SETTINGS.get(k)
-        if spec is None:
+        flag_spec = SETTINGS.get(k)
+        if flag_spec is None:
             raise ConfigError(f"internal: unknown setting {k!r}")
-        values[k] = _coerce(spec, v, "command-line flag")
+        values[k] = _coerce(flag_spec, v, "command-line flag")
         sources[k] = "flag"
     return Settings(profile=name, values=values, sources=sources, problems=problems or [])

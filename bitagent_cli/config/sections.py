@@ -14,7 +14,8 @@ List settings become tuples (the dataclasses are frozen and hashable).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from . import SETTINGS
 
@@ -43,8 +44,9 @@ def _make(section_name: str) -> type:
         if sec == section_name:
             fields.append((name, _field_type(spec.type), dataclasses.field(default=_frozen(spec.default))))
     cls_name = section_name.capitalize() + "Settings"
-    cls = dataclasses.make_dataclass(cls_name, fields, frozen=True, slots=True,
-                                     namespace={"__doc__": f"The ``[{section_name}]`` settings (frozen)."})
+    cls = dataclasses.make_dataclass(
+        cls_name, fields, frozen=True, slots=True, namespace={"__doc__": f"The ``[{section_name}]`` settings (frozen)."}
+    )
     cls.__module__ = __name__
     return cls
 
@@ -87,5 +89,7 @@ class TypedSettings:
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any], profile: str | None = None) -> TypedSettings:
         prof = profile if profile is not None else str(getattr(settings, "profile", ""))
-        return cls(profile=prof, **{name: section(settings, name) for name in
-                                    ("chain", "wallet", "eval", "miner", "validator", "paths")})
+        return cls(
+            profile=prof,
+            **{name: section(settings, name) for name in ("chain", "wallet", "eval", "miner", "validator", "paths")},
+        )

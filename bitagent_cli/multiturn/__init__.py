@@ -12,13 +12,31 @@ from __future__ import annotations
 from .calls import Call, CallSyntaxError, parse_call, result_text
 from .checker import CheckResult, MultiTurnCase, check_multi_turn
 from .loop import (
-    ADDED_FUNCTIONS_PROMPT, MAX_STEPS, Conversation, multi_turn_data, run_multi_turn, score_conversation,
+    ADDED_FUNCTIONS_PROMPT,
+    MAX_STEPS,
+    Conversation,
+    multi_turn_data,
+    run_multi_turn,
+    score_conversation,
     stored_turns,
 )
 from .session import Session, UnknownClassError
 
 __all__ = [
-    "ADDED_FUNCTIONS_PROMPT", "MAX_STEPS", "Call", "CallSyntaxError", "CheckResult", "Conversation",
-    "MultiTurnCase", "Session", "UnknownClassError", "check_multi_turn", "multi_turn_data", "parse_call",
-    "result_text", "run_multi_turn", "score_conversation", "stored_turns",
+    "ADDED_FUNCTIONS_PROMPT",
+    "MAX_STEPS",
+    "Call",
+    "CallSyntaxError",
+    "CheckResult",
+    "Conversation",
+    "MultiTurnCase",
+    "Session",
+    "UnknownClassError",
+    "check_multi_turn",
+    "multi_turn_data",
+    "parse_call",
+    "result_text",
+    "run_multi_turn",
+    "score_conversation",
+    "stored_turns",
 ]

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..tasks import FunctionCall
 
-__all__ = ["Call", "CallSyntaxError", "MAX_CALL_CHARS", "parse_call", "result_text"]
+__all__ = ["MAX_CALL_CHARS", "Call", "CallSyntaxError", "parse_call", "result_text"]
 
 #: A call string (or a call's arguments, as JSON) longer than this is refused before it is read.
 MAX_CALL_CHARS = 64 * 1024
@@ -40,7 +40,7 @@ class Call:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_function_call(cls, fc: FunctionCall) -> "Call":
+    def from_function_call(cls, fc: FunctionCall) -> Call:
         return cls(fc.name, (), dict(fc.arguments))
 
     def text(self) -> str:
@@ -62,7 +62,11 @@ def _literal(node: ast.AST, depth: int) -> Any:
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
             raise CallSyntaxError("'**' in a dict literal")
-        return {_literal(k, depth + 1): _literal(v, depth + 1) for k, v in zip(node.keys, node.values)}
+        return {
+            _literal(k, depth + 1): _literal(v, depth + 1)
+            for k, v in zip(node.keys, node.values, strict=False)
+            if k is not None  # all are: checked above
+        }
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         v = _literal(node.operand, depth + 1)
         if isinstance(v, (int, float, complex)) and not isinstance(v, bool):

@@ -19,8 +19,9 @@ making too many steps) fails with ``multi_turn:force_terminated``. The task pass
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from .apis import public_state
 from .calls import Call, CallSyntaxError, parse_call
@@ -47,23 +48,31 @@ class MultiTurnCase:
         return "long_context" in self.category or "composite" in self.category
 
     @classmethod
-    def from_bfcl(cls, entry: dict, answer: dict) -> "MultiTurnCase":
+    def from_bfcl(cls, entry: dict, answer: dict) -> MultiTurnCase:
         """From a BFCL question line and its possible-answer line."""
         return cls(
-            id=entry["id"], category=entry["id"].rsplit("_", 1)[0], turns=entry["question"],
-            involved_classes=list(entry["involved_classes"]), initial_config=entry.get("initial_config") or {},
-            ground_truth=answer["ground_truth"], missed_function=dict(entry.get("missed_function") or {}),
+            id=entry["id"],
+            category=entry["id"].rsplit("_", 1)[0],
+            turns=entry["question"],
+            involved_classes=list(entry["involved_classes"]),
+            initial_config=entry.get("initial_config") or {},
+            ground_truth=answer["ground_truth"],
+            missed_function=dict(entry.get("missed_function") or {}),
         )
 
     @classmethod
-    def from_task(cls, task: Any) -> "MultiTurnCase":
+    def from_task(cls, task: Any) -> MultiTurnCase:
         """From a :class:`bitagent_cli.tasks.Task` whose ``multi_turn`` field holds BFCL's fields."""
         mt = getattr(task, "multi_turn", None) or (getattr(task, "meta", None) or {}).get("multi_turn")
         if not isinstance(mt, dict):
             raise ValueError(f"task {task.id} has no multi-turn data")
         return cls(
-            id=task.id, category=task.category, turns=mt["turns"], involved_classes=list(mt["involved_classes"]),
-            initial_config=mt.get("initial_config") or {}, ground_truth=mt["ground_truth"],
+            id=task.id,
+            category=task.category,
+            turns=mt["turns"],
+            involved_classes=list(mt["involved_classes"]),
+            initial_config=mt.get("initial_config") or {},
+            ground_truth=mt["ground_truth"],
             missed_function=dict(mt.get("missed_function") or {}),
         )
 
@@ -83,8 +92,13 @@ class CheckResult:
     details: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"valid": self.valid, "error_type": self.error_type, "error_message": self.error_message,
-                "turn": self.turn, "details": self.details}
+        return {
+            "valid": self.valid,
+            "error_type": self.error_type,
+            "error_message": self.error_message,
+            "turn": self.turn,
+            "details": self.details,
+        }
 
 
 def _missing(expected: list[str], got: list[str]) -> list[str]:
@@ -121,9 +135,11 @@ def check_multi_turn(case: MultiTurnCase, model_turns: Sequence[Sequence[Sequenc
     """Check a conversation's calls (turn -> step -> calls) against the case's ground truth (module docs)."""
     gt_turns = case.ground_truth
     if len(model_turns) != len(gt_turns):
-        return CheckResult(False, "multi_turn:force_terminated",
-                           f"the conversation has {len(model_turns)} turns, the ground truth {len(gt_turns)} "
-                           "(the model was stopped)")
+        return CheckResult(
+            False,
+            "multi_turn:force_terminated",
+            f"the conversation has {len(model_turns)} turns, the ground truth {len(gt_turns)} (the model was stopped)",
+        )
     model: Session | None = None
     truth = case.session()
     all_model_results: list[str] = []
@@ -141,18 +157,27 @@ def check_multi_turn(case: MultiTurnCase, model_turns: Sequence[Sequence[Sequenc
         if not gt_strings:
             continue
         if not steps or model is None:
-            return CheckResult(False, "multi_turn:empty_turn_model_response",
-                               f"Model response list is empty for turn {t}", t)
+            return CheckResult(
+                False, "multi_turn:empty_turn_model_response", f"Model response list is empty for turn {t}", t
+            )
         diff = _state_difference(model, truth)
         if diff is not None:
             cname, diffs = diff
-            return CheckResult(False, "multi_turn:instance_state_mismatch",
-                               f"Model instance for {cname} does not match the state with ground truth instance.",
-                               t, {"class": cname, "differences": diffs})
+            return CheckResult(
+                False,
+                "multi_turn:instance_state_mismatch",
+                f"Model instance for {cname} does not match the state with ground truth instance.",
+                t,
+                {"class": cname, "differences": diffs},
+            )
         missing = _missing(gt_results, all_model_results)
         if missing:
-            return CheckResult(False, "multi_turn:execution_response_mismatch",
-                               f"Model response execution results so far does not contain all the ground truth "
-                               f"response execution results for turn {t}.", t,
-                               {"missing_items": [_short(m) for m in missing]})
+            return CheckResult(
+                False,
+                "multi_turn:execution_response_mismatch",
+                f"Model response execution results so far does not contain all the ground truth "
+                f"response execution results for turn {t}.",
+                t,
+                {"missing_items": [_short(m) for m in missing]},
+            )
     return CheckResult(True)

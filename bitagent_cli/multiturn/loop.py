@@ -21,20 +21,29 @@ so the loop does not care which server answers.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any
 
 from ..scoring import ScoreResult, parse_calls
 from ..tasks import Tool
 from .calls import Call
 from .checker import CheckResult, MultiTurnCase, check_multi_turn
 
-__all__ = ["ADDED_FUNCTIONS_PROMPT", "MAX_STEPS", "Conversation", "multi_turn_data", "run_multi_turn",
-           "score_conversation", "stored_turns"]
+__all__ = [
+    "ADDED_FUNCTIONS_PROMPT",
+    "MAX_STEPS",
+    "Conversation",
+    "multi_turn_data",
+    "run_multi_turn",
+    "score_conversation",
+    "stored_turns",
+]
 
 #: BFCL's MAXIMUM_STEP_LIMIT: steps (answers with calls) per turn before the conversation is stopped.
 MAX_STEPS = 20
-#: BFCL's user message for a turn that only adds the withheld functions (DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC).
+#: BFCL's user message for a turn that only adds the withheld functions
+#: (DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC).
 ADDED_FUNCTIONS_PROMPT = "I have updated some more functions you can choose from. What about now?"
 #: A tool result longer than this is cut before it is sent back (BFCL's longest is about 100 kB).
 MAX_TOOL_MESSAGE_CHARS = 256 * 1024
@@ -60,7 +69,7 @@ class Conversation:
     requests: int = 0
     latency_s: float = 0.0
     force_quit: bool = False
-    failed: Any = None                 # the Completion of a request that failed (the conversation stopped)
+    failed: Any = None  # the Completion of a request that failed (the conversation stopped)
     last_text: str | None = None
     messages: list[dict[str, Any]] = field(default_factory=list)
 
@@ -70,17 +79,27 @@ class Conversation:
 
     def stored_text(self) -> str:
         """The calls made, as JSON (what the results cache keeps; :func:`stored_turns` reads it back)."""
-        return json.dumps({"multi_turn_calls": [
-            [[{"name": c.name, "args": list(c.args), "kwargs": c.kwargs} for c in step] for step in turn]
-            for turn in self.turns], "force_quit": self.force_quit}, ensure_ascii=False, default=repr)
+        return json.dumps(
+            {
+                "multi_turn_calls": [
+                    [[{"name": c.name, "args": list(c.args), "kwargs": c.kwargs} for c in step] for step in turn]
+                    for turn in self.turns
+                ],
+                "force_quit": self.force_quit,
+            },
+            ensure_ascii=False,
+            default=repr,
+        )
 
 
 def stored_turns(text: str | None) -> list[list[list[Call]]] | None:
     """The calls of a conversation stored with :meth:`Conversation.stored_text`, or None if unreadable."""
     try:
         d = json.loads(text or "")
-        return [[[Call(c["name"], tuple(c.get("args") or ()), dict(c.get("kwargs") or {})) for c in step]
-                 for step in turn] for turn in d["multi_turn_calls"]]
+        return [
+            [[Call(c["name"], tuple(c.get("args") or ()), dict(c.get("kwargs") or {})) for c in step] for step in turn]
+            for turn in d["multi_turn_calls"]
+        ]
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
 
@@ -104,13 +123,21 @@ def _tool_messages(comp: Any, calls: list[Call], results: list[str]) -> tuple[di
             ids.append(str(tc["id"]))
             fixed.append(tc)
         assistant = {"role": "assistant", "content": comp.text or "", "tool_calls": fixed}
-        return assistant, [{"role": "tool", "tool_call_id": i, "content": r} for i, r in zip(ids, results)]
+        return assistant, [
+            {"role": "tool", "tool_call_id": i, "content": r} for i, r in zip(ids, results, strict=False)
+        ]
     assistant = {"role": "assistant", "content": comp.text or ""}
-    return assistant, [{"role": "tool", "name": c.text(), "content": r} for c, r in zip(calls, results)]
+    return assistant, [{"role": "tool", "name": c.text(), "content": r} for c, r in zip(calls, results, strict=False)]
 
 
-async def run_multi_turn(task_or_case: Any, ask: Ask, *, tools: Sequence[Tool] | None = None,
-                         max_steps: int = MAX_STEPS, keep_messages: bool = False) -> Conversation:
+async def run_multi_turn(
+    task_or_case: Any,
+    ask: Ask,
+    *,
+    tools: Sequence[Tool] | None = None,
+    max_steps: int = MAX_STEPS,
+    keep_messages: bool = False,
+) -> Conversation:
     """Play the conversation with ``ask`` and check it (see the module docs).
 
     ``task_or_case``: a :class:`bitagent_cli.tasks.Task` with multi-turn data, or a :class:`MultiTurnCase`
@@ -201,23 +228,33 @@ def score_conversation(task: Any, conv: Conversation | None = None, *, stored: s
 _FEEDBACK = {
     "multi_turn:force_terminated": "The conversation was stopped: more than {max} steps with calls in one turn.",
     "multi_turn:empty_turn_model_response": "Turn {turn} needed tool calls, but you made none.",
-    "multi_turn:instance_state_mismatch": "After turn {turn} the {cls} state differs from the expected one "
-                                          "({attrs}).",
+    "multi_turn:instance_state_mismatch": "After turn {turn} the {cls} state differs from the expected one ({attrs}).",
     "multi_turn:execution_response_mismatch": "After turn {turn} some results the task needs were never "
-                                              "obtained by your calls.",
+    "obtained by your calls.",
 }
 
 
 def _feedback(check: CheckResult) -> str:
     tmpl = _FEEDBACK.get(check.error_type or "", check.error_message or "The conversation failed.")
     d = check.details or {}
-    return tmpl.format(max=MAX_STEPS, turn=check.turn, cls=d.get("class", "API"),
-                       attrs=", ".join(sorted(d.get("differences", {}))) or "?")
+    return tmpl.format(
+        max=MAX_STEPS,
+        turn=check.turn,
+        cls=d.get("class", "API"),
+        attrs=", ".join(sorted(d.get("differences", {}))) or "?",
+    )
 
 
 def _score(task: Any, correct: bool, error: str | None, feedback: str, calls: list | None = None) -> ScoreResult:
-    crit = {"parsed": None, "call_count": None, "function_names": None, "required_args": None,
-            "no_unexpected_args": None, "arg_types": None, "arg_values": None}
-    return ScoreResult(task.id, task.category, correct, 1.0 if correct else 0.0, error, crit, feedback,
-                       list(calls or []), None)
-
+    crit: dict[str, bool | None] = {
+        "parsed": None,
+        "call_count": None,
+        "function_names": None,
+        "required_args": None,
+        "no_unexpected_args": None,
+        "arg_types": None,
+        "arg_values": None,
+    }
+    return ScoreResult(
+        task.id, task.category, correct, 1.0 if correct else 0.0, error, crit, feedback, list(calls or []), None
+    )

@@ -13,7 +13,8 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .apis import API_CLASSES, STATELESS, public_state
 from .calls import Call, error_text, result_text
@@ -26,7 +27,7 @@ MAX_SESSION_CALLS = 2_000
 _REFUSED = frozenset({"kill", "exit", "quit", "remove", "unlink", "popen", "Popen", "run"})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _public_methods(cls: type) -> tuple[str, ...]:
     return tuple(n for n, _ in inspect.getmembers(cls, predicate=inspect.isfunction) if not n.startswith("_"))
 
@@ -38,8 +39,9 @@ class UnknownClassError(ValueError):
 class Session:
     """Live instances of the involved API classes (see the module docs)."""
 
-    def __init__(self, involved_classes: Iterable[str], initial_config: dict | None, *,
-                 long_context: bool = False) -> None:
+    def __init__(
+        self, involved_classes: Iterable[str], initial_config: dict | None, *, long_context: bool = False
+    ) -> None:
         config = initial_config or {}
         self.instances: dict[str, Any] = {}
         self._methods: dict[str, Any] = {}
@@ -52,7 +54,8 @@ class Session:
             if name not in STATELESS:
                 api._load_scenario(copy.deepcopy(config.get(name, {})), long_context=long_context)
             self.instances[name] = api
-            for mname in _public_methods(cls):  # a later class's method of the same name wins, as in BFCL
+            # a class object is hashable; mypy checks SimulatedAPI's instance __hash__ instead
+            for mname in _public_methods(cls):  # type: ignore[arg-type]  # a later class's method of the same name wins, as in BFCL
                 self._methods[mname] = getattr(api, mname)
 
     @property

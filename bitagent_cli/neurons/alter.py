@@ -17,12 +17,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any
 
 from ..tasks import Task
 
-__all__ = ["AlterResult", "TaskAlterer", "ground_truth_holds", "REWRITE_PROMPT"]
+__all__ = ["REWRITE_PROMPT", "AlterResult", "TaskAlterer", "ground_truth_holds"]
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ REWRITE_PROMPT = (
     "You rewrite requests that users send to an assistant. Rephrase the user's message so that it asks for "
     "exactly the same thing in different words. Keep every name, quoted text, number, date, unit, code and "
     "value exactly as written. Do not add information, numbers or details, do not drop any, do not answer "
-    "the request and do not mention tools or functions. Reply with the rewritten message only.")
+    "the request and do not mention tools or functions. Reply with the rewritten message only."
+)
 
 _NUM = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?![\w])|(?<![\w.])-?\d*\.\d+(?![\w])")
 _PREFIX = re.compile(r"^\s*(?:rewritten(?: message)?|rephrased(?: message)?|here is[^:]*)\s*:\s*", re.I)
@@ -130,10 +132,10 @@ class TaskAlterer:
         self.timeout = timeout
 
     @classmethod
-    def from_base_url(cls, base_url: str, *, model: str | None = None, timeout: float = 20.0,
-                      max_tokens: int = 512) -> "TaskAlterer":
-        return cls(_OpenAICompletion(base_url, model=model, timeout=timeout, max_tokens=max_tokens),
-                   timeout=timeout)
+    def from_base_url(
+        cls, base_url: str, *, model: str | None = None, timeout: float = 20.0, max_tokens: int = 512
+    ) -> TaskAlterer:
+        return cls(_OpenAICompletion(base_url, model=model, timeout=timeout, max_tokens=max_tokens), timeout=timeout)
 
     async def alter(self, task: Task) -> AlterResult:
         idx = _last_user_index(task)
@@ -155,8 +157,9 @@ class TaskAlterer:
             return AlterResult(task, False, reason)
         messages = list(task.messages)
         messages[idx] = {**messages[idx], "content": text}
-        return AlterResult(dataclasses.replace(task, messages=tuple(messages), meta={**task.meta, "altered": True}),
-                           True)
+        return AlterResult(
+            dataclasses.replace(task, messages=tuple(messages), meta={**task.meta, "altered": True}), True
+        )
 
 
 class _OpenAICompletion:
@@ -182,8 +185,17 @@ class _OpenAICompletion:
 
         async with httpx.AsyncClient() as client:
             model = await self._model(client)
-            out = await chat(client, self.base_url, model, messages, None, temperature=0.0,
-                             max_tokens=self.max_tokens, timeout=self.timeout, retries=0)
+            out = await chat(
+                client,
+                self.base_url,
+                model,
+                messages,
+                None,
+                temperature=0.0,
+                max_tokens=self.max_tokens,
+                timeout=self.timeout,
+                retries=0,
+            )
         if getattr(out, "error", None):
             raise RuntimeError(out.error)
         return out.text

@@ -35,7 +35,7 @@ from typing import Any
 from ..store.validator_state import QueueItem, ValidatorState
 from .offline import OfflineEvaluator, OfflineOutcome, OfflineWorker
 
-__all__ = ["ClusterError", "ClusterWorker", "RAY_FIX", "parse_address", "require_ray"]
+__all__ = ["RAY_FIX", "ClusterError", "ClusterWorker", "parse_address", "require_ray"]
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,10 @@ def parse_address(address: str | None) -> str | None:
         return None
     if a == "auto" or _ADDRESS.match(a):
         return a
-    raise ClusterError(f"--offline-cluster {address!r} is not a Ray address; use ray://HOST:PORT (the head's client "
-                       f"port, 10001 by default), HOST:PORT, or auto (this machine)")
+    raise ClusterError(
+        f"--offline-cluster {address!r} is not a Ray address; use ray://HOST:PORT (the head's client "
+        f"port, 10001 by default), HOST:PORT, or auto (this machine)"
+    )
 
 
 def require_ray() -> None:
@@ -114,15 +116,21 @@ def run_task(evaluator: OfflineEvaluator, repo: str, sha: str, timeout_s: float)
             out = OfflineOutcome(float(out))
     except Exception as e:  # noqa: BLE001
         out = OfflineOutcome(0.0, "error", f"{type(e).__name__}: {e}"[:500])
-    return {"score": float(out.score), "status": str(out.status), "error": out.error,
-            "details": _small(out.details), "node": socket.gethostname(), "seconds": round(time.monotonic() - t0, 3)}
+    return {
+        "score": float(out.score),
+        "status": str(out.status),
+        "error": out.error,
+        "details": _small(out.details),
+        "node": socket.gethostname(),
+        "seconds": round(time.monotonic() - t0, 3),
+    }
 
 
 @dataclass
 class _Flight:
     item: QueueItem
     fingerprint: str | None
-    started: float   # time.monotonic() at submission
+    started: float  # time.monotonic() at submission
     deadline: float  # past it the driver cancels the task (the in-task bound should have fired long before)
 
 
@@ -131,10 +139,22 @@ class ClusterWorker(OfflineWorker):
     :meth:`run_once` on a connected process). Same interface as :class:`OfflineWorker`; ``current`` lists
     the models in flight."""
 
-    def __init__(self, state: ValidatorState, evaluator: OfflineEvaluator, *, address: str,
-                 gpus_per_model: float = 1.0, cpus_per_model: float = 1.0, max_in_flight: int = 0,
-                 max_retries: int = 2, poll_s: float = 1.0, deadline_slack_s: float = 900.0,
-                 reuse_workers: bool = False, init_kwargs: dict[str, Any] | None = None, **kw: Any):
+    def __init__(
+        self,
+        state: ValidatorState,
+        evaluator: OfflineEvaluator,
+        *,
+        address: str,
+        gpus_per_model: float = 1.0,
+        cpus_per_model: float = 1.0,
+        max_in_flight: int = 0,
+        max_retries: int = 2,
+        poll_s: float = 1.0,
+        deadline_slack_s: float = 900.0,
+        reuse_workers: bool = False,
+        init_kwargs: dict[str, Any] | None = None,
+        **kw: Any,
+    ):
         super().__init__(state, evaluator, **kw)
         parsed = parse_address(address)
         if parsed is None:
@@ -155,8 +175,8 @@ class ClusterWorker(OfflineWorker):
         self.stats = {"submitted": 0, "recorded": 0, "lost": 0}
         self.last_error: str | None = None
         self._flight: dict[Any, _Flight] = {}  # ObjectRef -> what it evaluates
-        self._held: dict[str, float] = {}      # sha -> time.time() before which it is not handed out again
-        self._lost: dict[str, int] = {}        # sha -> times lost to the cluster (in memory: a restart forgets)
+        self._held: dict[str, float] = {}  # sha -> time.time() before which it is not handed out again
+        self._lost: dict[str, int] = {}  # sha -> times lost to the cluster (in memory: a restart forgets)
         self._remote: Any = None
         self._owns = False
         self._cap: tuple[float, int] | None = None
@@ -187,14 +207,15 @@ class ClusterWorker(OfflineWorker):
                     ray.cancel(ref, force=False)  # KeyboardInterrupt in the task: its child is terminated
                 except Exception:  # noqa: BLE001
                     pass
-            log.info("offline: %d evaluation(s) on the cluster cancelled by shutdown; they stay queued",
-                     len(self._flight))
+            log.info(
+                "offline: %d evaluation(s) on the cluster cancelled by shutdown; they stay queued", len(self._flight)
+            )
         self._flight.clear()
         self._sync_current()
         if self._owns:
             try:
                 _ray().shutdown()
-            except Exception:  # noqa: BLE001
+            except Exception:  # logged with its traceback
                 log.debug("ray.shutdown failed", exc_info=True)
             self._owns = False
         self._remote = None
@@ -211,15 +232,19 @@ class ClusterWorker(OfflineWorker):
                         delay, failures = self.reconnect_s, 0
                     except Exception as e:  # noqa: BLE001 - the online half goes on; we retry the cluster
                         self.last_error = f"{type(e).__name__}: {e}"[:300]
-                        log.warning("offline: cannot reach the Ray cluster at %s (%s); retrying in %.0fs",
-                                    self.address, self.last_error, delay)
+                        log.warning(
+                            "offline: cannot reach the Ray cluster at %s (%s); retrying in %.0fs",
+                            self.address,
+                            self.last_error,
+                            delay,
+                        )
                         self._pause(delay)
                         delay = min(delay * 2, 300.0)
                         continue
                 try:
                     did = self.run_once()
                     failures = 0
-                except Exception as e:  # noqa: BLE001 - the driver outlives anything
+                except Exception as e:  # the driver outlives anything
                     failures += 1
                     self.last_error = f"{type(e).__name__}: {e}"[:300]
                     log.warning("offline cluster driver error (%s)", self.last_error, exc_info=failures == 1)
@@ -264,10 +289,19 @@ class ClusterWorker(OfflineWorker):
         opts: dict[str, Any] = {}
         if self.reuse_workers:
             opts["max_calls"] = 0  # unlimited: saves a worker start (about a second) per model
-        self._remote = _ray().remote(num_gpus=self.gpus_per_model, num_cpus=self.cpus_per_model,
-                                     max_retries=self.max_retries, retry_exceptions=False, **opts)(run_task)
-        log.info("offline: evaluating on the Ray cluster at %s (%s GPU(s) per model, up to %d at once)",
-                 self.address, self.gpus_per_model, self.capacity())
+        self._remote = _ray().remote(
+            num_gpus=self.gpus_per_model,
+            num_cpus=self.cpus_per_model,
+            max_retries=self.max_retries,
+            retry_exceptions=False,
+            **opts,
+        )(run_task)
+        log.info(
+            "offline: evaluating on the Ray cluster at %s (%s GPU(s) per model, up to %d at once)",
+            self.address,
+            self.gpus_per_model,
+            self.capacity(),
+        )
 
     # ------------------------------------------------------------------ one pass
     def run_once(self) -> bool:
@@ -292,8 +326,11 @@ class ClusterWorker(OfflineWorker):
             if self.gpus_per_model > 0:
                 gpus = float(res.get("GPU", 0.0))
                 if gpus <= 0:
-                    self._warn_once("no-gpu", "offline: the Ray cluster has no GPU; models wait until a node with "
-                                    "one joins (`ray start --address=... --num-gpus=N`)")
+                    self._warn_once(
+                        "no-gpu",
+                        "offline: the Ray cluster has no GPU; models wait until a node with "
+                        "one joins (`ray start --address=... --num-gpus=N`)",
+                    )
                 n = int(gpus / self.gpus_per_model + 1e-9)
             else:
                 n = int(float(res.get("CPU", 1.0)) / max(self.cpus_per_model, 1e-9) + 1e-9)
@@ -329,8 +366,12 @@ class ClusterWorker(OfflineWorker):
             f = self._flight.pop(ref)
             try:
                 res = ray.get(ref, timeout=30)
-                out = OfflineOutcome(float(res["score"]), str(res["status"]), res.get("error"),
-                                     {**dict(res.get("details") or {}), "node": res.get("node")})
+                out = OfflineOutcome(
+                    float(res["score"]),
+                    str(res["status"]),
+                    res.get("error"),
+                    {**dict(res.get("details") or {}), "node": res.get("node")},
+                )
             except Exception as e:  # noqa: BLE001 - a lost worker/node after Ray's retries, a cancelled task
                 self._lose(f, f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:300])
                 continue
@@ -366,8 +407,15 @@ class ClusterWorker(OfflineWorker):
         self._held[sha] = time.time() + delay
         self.stats["lost"] += 1
         self.last_error = why
-        log.warning("offline: %s@%s lost on the cluster (%s) after %d Ray retries; not the miner's fault, handed "
-                    "out again in %.0fs", f.item.repo, sha[:12], why, self.max_retries, delay)
+        log.warning(
+            "offline: %s@%s lost on the cluster (%s) after %d Ray retries; not the miner's fault, handed "
+            "out again in %.0fs",
+            f.item.repo,
+            sha[:12],
+            why,
+            self.max_retries,
+            delay,
+        )
         self._notify(f.item.repo, sha, OfflineOutcome(0.0, "lost", why))
 
     # ------------------------------------------------------------------ helpers
@@ -387,5 +435,11 @@ class ClusterWorker(OfflineWorker):
             log.warning(msg)
 
     def summary(self) -> dict[str, Any]:
-        return {"address": self.address, "connected": self._remote is not None, "in_flight": self.in_flight(),
-                "held": len(self._held), **self.stats, "last_error": self.last_error}
+        return {
+            "address": self.address,
+            "connected": self._remote is not None,
+            "in_flight": self.in_flight(),
+            "held": len(self._held),
+            **self.stats,
+            "last_error": self.last_error,
+        }

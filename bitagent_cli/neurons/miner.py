@@ -34,18 +34,19 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterator, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from ..tasks import FunctionCall, Tool
-from . import protocol as P
 from ..config.sections import section
 from ..errors import BitagentError
+from ..tasks import FunctionCall, Tool
+from . import protocol as P
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,9 @@ class MinerError(BitagentError, RuntimeError):
 class ModelClient(Protocol):
     model_name: str
 
-    def __call__(self, messages: list[dict[str, Any]], tools: list[Tool], *,
-                 max_tokens: int | None) -> Awaitable[Any]: ...
+    def __call__(
+        self, messages: list[dict[str, Any]], tools: list[Tool], *, max_tokens: int | None
+    ) -> Awaitable[Any]: ...
 
 
 class _Refusal(Exception):
@@ -94,8 +96,9 @@ class _Refusal(Exception):
 
 
 def _error(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(P.ErrorBody(error=code, message=message).model_dump(), status_code=status,
-                        headers=dict(headers or {}))
+    return JSONResponse(
+        P.ErrorBody(error=code, message=message).model_dump(), status_code=status, headers=dict(headers or {})
+    )
 
 
 # ---------------------------------------------------------------- rate limit
@@ -145,8 +148,9 @@ def _default_parser() -> Parser:
 
 async def _read_capped(request: Request, cap: int) -> bytes:
     """The raw body, refusing (413) as soon as it is longer than ``cap``; nothing is parsed."""
-    too_big = _Refusal(413, "body_too_large",
-                       f"request body is larger than this miner's limit of {cap} bytes (miner.max_body_bytes)")
+    too_big = _Refusal(
+        413, "body_too_large", f"request body is larger than this miner's limit of {cap} bytes (miner.max_body_bytes)"
+    )
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -182,10 +186,17 @@ def _target(request: Request) -> str:
     return (raw + (b"?" + qs if qs else b"")).decode("latin-1")
 
 
-def create_app(*, model_client: ModelClient, verifier: Verifier, neuron_lookup: NeuronLookup,
-               settings: Mapping[str, Any], parse: Parser | None = None,
-               model_timeout: float | None = None, model_submitted: str | None = None,
-               clock: Callable[[], float] = time.monotonic) -> FastAPI:
+def create_app(
+    *,
+    model_client: ModelClient,
+    verifier: Verifier,
+    neuron_lookup: NeuronLookup,
+    settings: Mapping[str, Any],
+    parse: Parser | None = None,
+    model_timeout: float | None = None,
+    model_submitted: str | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> FastAPI:
     """The miner's FastAPI app (see the module docstring for the parts and the order of checks).
 
     ``model_timeout`` bounds one model call (default: ``validator.query_timeout``, since an answer
@@ -202,10 +213,10 @@ def create_app(*, model_client: ModelClient, verifier: Verifier, neuron_lookup: 
     submitted = model_submitted if model_submitted is not None else str(cfg.submit_model)
     parse_fn = parse or _default_parser()
 
-    app = FastAPI(title="bitagent miner", version=P.PROTOCOL_VERSION, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(title="bitagent miner", version=P.PROTOCOL_VERSION, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.rate_limiter = limiter
-    app.state.stats = stats = {"queries": 0, "feedback": 0, "refused": {}}
+    stats: dict[str, Any] = {"queries": 0, "feedback": 0, "refused": {}}
+    app.state.stats = stats
 
     @app.exception_handler(_Refusal)
     async def _on_refusal(request: Request, exc: _Refusal) -> JSONResponse:
@@ -216,8 +227,9 @@ def create_app(*, model_client: ModelClient, verifier: Verifier, neuron_lookup: 
     @app.exception_handler(StarletteHTTPException)
     async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(exc.status_code, code, f"{request.method} {request.url.path}: {exc.detail}",
-                      getattr(exc, "headers", None))
+        return _error(
+            exc.status_code, code, f"{request.method} {request.url.path}: {exc.detail}", getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def _on_bug(request: Request, exc: Exception) -> JSONResponse:
@@ -236,12 +248,14 @@ def create_app(*, model_client: ModelClient, verifier: Verifier, neuron_lookup: 
         try:
             hotkey = verifier(request.headers, body, request.method, _target(request))
         except AuthRejected as e:
-            raise _Refusal(401, "unauthorized", f"signature check failed: {e}",
-                           {"WWW-Authenticate": "btauth/1"}) from None
-        except Exception as e:  # fail closed on a verifier bug, but say so in the log
+            raise _Refusal(
+                401, "unauthorized", f"signature check failed: {e}", {"WWW-Authenticate": "btauth/1"}
+            ) from None
+        except Exception as e:  # noqa: BLE001 fail closed on a verifier bug, but say so in the log
             log.warning("verifier failed unexpectedly: %s: %s", type(e).__name__, e)
-            raise _Refusal(401, "unauthorized", "the request signature could not be verified",
-                           {"WWW-Authenticate": "btauth/1"}) from None
+            raise _Refusal(
+                401, "unauthorized", "the request signature could not be verified", {"WWW-Authenticate": "btauth/1"}
+            ) from None
         neuron = neuron_lookup(hotkey)
         if neuron is None:
             raise _Refusal(403, "not_registered", f"hotkey {hotkey} is not registered on this subnet")
@@ -249,15 +263,21 @@ def create_app(*, model_client: ModelClient, verifier: Verifier, neuron_lookup: 
         if not permit:
             raise _Refusal(403, "no_validator_permit", f"hotkey {hotkey} has no validator permit")
         if float(stake) < min_stake:
-            raise _Refusal(403, "insufficient_stake",
-                           f"hotkey {hotkey} has stake {float(stake):g}, below this miner's "
-                           f"minimum of {min_stake:g} (miner.min_validator_stake)")
+            raise _Refusal(
+                403,
+                "insufficient_stake",
+                f"hotkey {hotkey} has stake {float(stake):g}, below this miner's "
+                f"minimum of {min_stake:g} (miner.min_validator_stake)",
+            )
         wait = limiter.check(hotkey)
         if wait > 0:
-            raise _Refusal(429, "rate_limited",
-                           f"more than {limiter.per_min} requests in 60 s from {hotkey} "
-                           f"(miner.rate_limit_per_min); retry in {math.ceil(wait)} s",
-                           {"Retry-After": str(math.ceil(wait))})
+            raise _Refusal(
+                429,
+                "rate_limited",
+                f"more than {limiter.per_min} requests in 60 s from {hotkey} "
+                f"(miner.rate_limit_per_min); retry in {math.ceil(wait)} s",
+                {"Retry-After": str(math.ceil(wait))},
+            )
         return hotkey, body
 
     def _parse(model: type, body: bytes, hotkey: str) -> Any:
@@ -276,20 +296,30 @@ def create_app(*, model_client: ModelClient, verifier: Verifier, neuron_lookup: 
     @app.get(P.INFO_PATH)
     async def info(request: Request) -> JSONResponse:
         await _admit(request)
-        return JSONResponse(P.InfoResponse(model_served=getattr(model_client, "model_name", "") or "",
-                                           model_submitted=submitted).model_dump())
+        return JSONResponse(
+            P.InfoResponse(
+                model_served=getattr(model_client, "model_name", "") or "", model_submitted=submitted
+            ).model_dump()
+        )
 
     @app.post(P.FEEDBACK_PATH)
     async def feedback(request: Request) -> JSONResponse:
         hotkey, body = await _admit(request)
         fb: P.FeedbackRequest = _parse(P.FeedbackRequest, body, hotkey)
         stats["feedback"] += 1
-        log.debug("feedback from %s on task %s: score=%.3f correct=%s%s\n%s", hotkey, fb.task_id, fb.score,
-                  fb.correct, f" error={fb.error}" if fb.error else "", fb.feedback)
+        log.debug(
+            "feedback from %s on task %s: score=%.3f correct=%s%s\n%s",
+            hotkey,
+            fb.task_id,
+            fb.score,
+            fb.correct,
+            f" error={fb.error}" if fb.error else "",
+            fb.feedback,
+        )
         return JSONResponse(P.FeedbackResponse().model_dump())
 
     @app.post(P.QUERY_PATH)
-    async def query(request: Request) -> JSONResponse:
+    async def query(request: Request) -> Response:
         hotkey, body = await _admit(request)
         req: P.QueryRequest = _parse(P.QueryRequest, body, hotkey)
         tools = req.normalised_tools()  # also types the XML formats' string values when parsing (Qwen3, GLM-4.5)
@@ -297,8 +327,7 @@ def create_app(*, model_client: ModelClient, verifier: Verifier, neuron_lookup: 
         try:
             completion = await _within(model_client(req.message_dicts(), tools, max_tokens=req.max_tokens), timeout)
         except (asyncio.TimeoutError, TimeoutError):
-            raise _Refusal(504, "model_timeout",
-                           f"the model did not answer within {timeout:g} s") from None
+            raise _Refusal(504, "model_timeout", f"the model did not answer within {timeout:g} s") from None
         except Exception as e:  # noqa: BLE001 - any model-side failure is the model server's
             raise _Refusal(502, "model_error", f"the model server failed: {type(e).__name__}: {e}") from None
         latency_ms = (time.perf_counter() - t0) * 1000.0
@@ -316,9 +345,13 @@ def create_app(*, model_client: ModelClient, verifier: Verifier, neuron_lookup: 
         calls: Sequence[FunctionCall] = getattr(parsed, "calls", None) or []
         stats["queries"] += 1
         log.debug("answered %s for %s in %.0f ms: %d call(s)", req.task_id, hotkey, latency_ms, len(calls))
-        resp = P.QueryResponse(task_id=req.task_id, response=text,
-                               tool_calls=[P.WireCall.from_call(c) for c in calls],
-                               model=getattr(model_client, "model_name", "") or "", latency_ms=latency_ms)
+        resp = P.QueryResponse(
+            task_id=req.task_id,
+            response=text,
+            tool_calls=[P.WireCall.from_call(c) for c in calls],
+            model=getattr(model_client, "model_name", "") or "",
+            latency_ms=latency_ms,
+        )
         return Response(resp.model_dump_json(), media_type=P.CONTENT_TYPE)
 
     return app
@@ -349,8 +382,17 @@ class OpenAIModelClient:
     measures the hop.
     """
 
-    def __init__(self, base_url: str, model_name: str, *, max_tokens: int = 512, request_timeout: float = 60.0,
-                 prompt_mode: bool = False, shards: int = 16, per_shard: int = 16):
+    def __init__(
+        self,
+        base_url: str,
+        model_name: str,
+        *,
+        max_tokens: int = 512,
+        request_timeout: float = 60.0,
+        prompt_mode: bool = False,
+        shards: int = 16,
+        per_shard: int = 16,
+    ):
         self.base_url = base_url
         self.model_name = model_name
         self.max_tokens = max_tokens
@@ -358,21 +400,28 @@ class OpenAIModelClient:
         self.prompt_mode = prompt_mode  # the server cannot take `tools`: put them in the prompt
         from ..serving.client import client_pool  # the same pools as evaluate's (local_transport on this machine)
 
-        self._clients: list[Any] = client_pool(base_url, clients=shards, per_client=per_shard,
-                                               timeout=request_timeout)
+        self._clients: list[Any] = client_pool(base_url, clients=shards, per_client=per_shard, timeout=request_timeout)
         self._busy = [0] * len(self._clients)
 
-    async def __call__(self, messages: list[dict[str, Any]], tools: list[Tool], *,
-                       max_tokens: int | None) -> Any:
+    async def __call__(self, messages: list[dict[str, Any]], tools: list[Tool], *, max_tokens: int | None) -> Any:
         from ..serving.client import chat
 
         i = min(range(len(self._clients)), key=self._busy.__getitem__)
         self._busy[i] += 1
         try:
             # one retry: it covers a kept-alive connection the server closed meanwhile
-            return await chat(self._clients[i], self.base_url, self.model_name, messages, tools, temperature=0,
-                              max_tokens=min(max_tokens or self.max_tokens, self.max_tokens),
-                              timeout=self.request_timeout, retries=1, prompt_mode=self.prompt_mode)
+            return await chat(
+                self._clients[i],
+                self.base_url,
+                self.model_name,
+                messages,
+                tools,
+                temperature=0,
+                max_tokens=min(max_tokens or self.max_tokens, self.max_tokens),
+                timeout=self.request_timeout,
+                retries=1,
+                prompt_mode=self.prompt_mode,
+            )
         finally:
             self._busy[i] -= 1
 
@@ -415,8 +464,7 @@ class MetagraphCache:
                 await asyncio.to_thread(self.refresh)
                 log.debug("metagraph refreshed: %d neurons", len(self.neurons))
             except Exception as e:  # noqa: BLE001 - keep serving on the last snapshot
-                log.warning("metagraph refresh failed (%s: %s); keeping the previous snapshot",
-                            type(e).__name__, e)
+                log.warning("metagraph refresh failed (%s: %s); keeping the previous snapshot", type(e).__name__, e)
 
 
 # ---------------------------------------------------------------- connections
@@ -599,8 +647,11 @@ class _RepeatFilter(logging.Filter):
                 self._seen.clear()
             self._seen[key] = [now, 1, 0]
             if held:
-                record.msg = f"{record.getMessage()} ({held} more like this held back in the last " \
-                             f"{self.window:g} s)".replace("%", "%%")
+                record.msg = (
+                    f"{record.getMessage()} ({held} more like this held back in the last {self.window:g} s)".replace(
+                        "%", "%%"
+                    )
+                )
                 record.args = None
             return True
         if entry[1] < self.burst:
@@ -631,8 +682,15 @@ class _Server:
     connections bounded by a :class:`_ConnectionGuard` (``miner.max_connections``,
     ``miner.request_timeout_s``, ``miner.keep_alive_s``) and WebSocket upgrades off."""
 
-    def __init__(self, app: FastAPI, *, host: str, port: int, log_level: str = "warning",
-                 settings: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        app: FastAPI,
+        *,
+        host: str,
+        port: int,
+        log_level: str = "warning",
+        settings: Mapping[str, Any] | None = None,
+    ):
         import uvicorn
 
         class _Quiet(uvicorn.Server):
@@ -643,13 +701,23 @@ class _Server:
         settings = settings or {}
         cfg = section(settings, "miner")
         keep_alive = float(cfg.keep_alive_s)
-        self.guard = _ConnectionGuard(connection_cap(int(cfg.max_connections)), float(cfg.request_timeout_s),
-                                      keep_alive)
-        self.config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="off",
-                                     access_log=False, timeout_graceful_shutdown=5, backlog=_ACCEPT_BURST,
-                                     http=_guarded_protocol(self.guard), ws="none",
-                                     timeout_keep_alive=max(1, math.ceil(keep_alive)),
-                                     h11_max_incomplete_event_size=16 * 1024)
+        self.guard = _ConnectionGuard(
+            connection_cap(int(cfg.max_connections)), float(cfg.request_timeout_s), keep_alive
+        )
+        self.config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            lifespan="off",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+            backlog=_ACCEPT_BURST,
+            http=_guarded_protocol(self.guard),
+            ws="none",
+            timeout_keep_alive=max(1, math.ceil(keep_alive)),
+            h11_max_incomplete_event_size=16 * 1024,
+        )
         self.server = _Quiet(self.config)
 
     async def serve(self, sock: socket.socket) -> None:
@@ -683,8 +751,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as e:
         sock.close()
-        raise MinerError(f"cannot listen on {host}:{port} ({e.strerror or e}); pick another --port "
-                         f"or stop what is using it") from None
+        raise MinerError(
+            f"cannot listen on {host}:{port} ({e.strerror or e}); pick another --port or stop what is using it"
+        ) from None
     return sock
 
 
@@ -694,8 +763,15 @@ class ThreadedServer:
     ``port=0`` picks a free port; ``base_url`` is ``http://host:port``. Use as a context manager.
     """
 
-    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning",
-                 settings: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        app: FastAPI,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        log_level: str = "warning",
+        settings: Mapping[str, Any] | None = None,
+    ):
         self._srv = _Server(app, host=host, port=port, log_level=log_level, settings=settings)
         self._sock = bind_socket(host, port)
         self.host, self.port = host, self._sock.getsockname()[1]
@@ -713,7 +789,7 @@ class ThreadedServer:
         except BaseException as e:  # noqa: BLE001 - reported by start()
             self._error = e
 
-    def start(self, timeout: float = 10.0) -> "ThreadedServer":
+    def start(self, timeout: float = 10.0) -> ThreadedServer:
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._srv.server.started:
@@ -731,7 +807,7 @@ class ThreadedServer:
         with contextlib.suppress(OSError):
             self._sock.close()
 
-    def __enter__(self) -> "ThreadedServer":
+    def __enter__(self) -> ThreadedServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -746,8 +822,10 @@ def plan_miner(settings: Mapping[str, Any]) -> dict[str, Any]:
     model = str(cfg.model or "")
     base = str(cfg.openai_api_base or "")
     if not model and not base:
-        raise MinerError("no model to serve: pass --hf-model-name-to-run ORG/NAME (started here) "
-                         "or --openai-api-base URL (an OpenAI-compatible server already running)")
+        raise MinerError(
+            "no model to serve: pass --hf-model-name-to-run ORG/NAME (started here) "
+            "or --openai-api-base URL (an OpenAI-compatible server already running)"
+        )
     backend = "endpoint" if base else str(section(settings, "eval").backend)
     return {
         "model": model or None,
@@ -766,8 +844,12 @@ def plan_miner(settings: Mapping[str, Any]) -> dict[str, Any]:
         "max_body_bytes": int(section(settings, "miner").max_body_bytes),
         "model_timeout_s": float(section(settings, "validator").query_timeout),
         "protocol_version": P.PROTOCOL_VERSION,
-        "endpoints": [f"POST {P.QUERY_PATH}", f"POST {P.FEEDBACK_PATH}", f"GET {P.INFO_PATH}",
-                      f"GET {P.HEALTH_PATH} (unauthenticated)"],
+        "endpoints": [
+            f"POST {P.QUERY_PATH}",
+            f"POST {P.FEEDBACK_PATH}",
+            f"GET {P.INFO_PATH}",
+            f"GET {P.HEALTH_PATH} (unauthenticated)",
+        ],
     }
 
 
@@ -777,14 +859,17 @@ def vet_models(settings: Mapping[str, Any]) -> dict[str, Any]:
     Raises ``serving.ModelRefused`` (one line)."""
     from ..serving import vet_model
 
-    caps = {"max_params_b": float(section(settings, "eval").max_params_b),
-            "max_download_gb": float(section(settings, "eval").max_download_gb)}
+    ev = section(settings, "eval")
+
+    def vet(ref: str) -> dict[str, Any]:
+        return vet_model(ref, max_params_b=float(ev.max_params_b), max_download_gb=float(ev.max_download_gb)).to_dict()
+
     plan = plan_miner(settings)
     out: dict[str, Any] = {"model": None, "submit_model": None}
     if not plan["openai_api_base"]:
-        out["model"] = vet_model(str(plan["model"]), **caps).to_dict()
+        out["model"] = vet(str(plan["model"]))
     if plan["submit_model"]:
-        out["submit_model"] = vet_model(str(plan["submit_model"]), **caps).to_dict()
+        out["submit_model"] = vet(str(plan["submit_model"]))
     return out
 
 
@@ -794,8 +879,11 @@ def _prepare_model(plan: Mapping[str, Any], settings: Mapping[str, Any]) -> tupl
         return str(plan["model"] or ""), None
     from ..serving import download_model, vet_model
 
-    vet = vet_model(str(plan["model"]), max_params_b=float(section(settings, "eval").max_params_b),
-                    max_download_gb=float(section(settings, "eval").max_download_gb))
+    vet = vet_model(
+        str(plan["model"]),
+        max_params_b=float(section(settings, "eval").max_params_b),
+        max_download_gb=float(section(settings, "eval").max_download_gb),
+    )
     path = download_model(vet)
     return str(path), (None if vet.is_local else vet.repo)
 
@@ -824,16 +912,26 @@ def resolve_external_ip(settings: Mapping[str, Any]) -> str:
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError:
-        raise MinerError(f"cannot tell which IP to publish ({ip!r}); set miner.external_ip "
-                         f"(BITAGENT_MINER_EXTERNAL_IP) to the address validators reach you at") from None
+        raise MinerError(
+            f"cannot tell which IP to publish ({ip!r}); set miner.external_ip "
+            f"(BITAGENT_MINER_EXTERNAL_IP) to the address validators reach you at"
+        ) from None
     if not explicit and not addr.is_global and not _local_network(settings):
-        raise MinerError(f"the detected address {ip} is not reachable by validators; set miner.external_ip "
-                         f"(--external-ip, BITAGENT_MINER_EXTERNAL_IP) to your public IP")
+        raise MinerError(
+            f"the detected address {ip} is not reachable by validators; set miner.external_ip "
+            f"(--external-ip, BITAGENT_MINER_EXTERNAL_IP) to your public IP"
+        )
     return ip
 
 
-def _submit_if_needed(chain: Any, wallet: Any, settings: Mapping[str, Any], netuid: int,
-                      status: Callable[[str], None], vet: Callable[..., Any] | None = None) -> dict[str, Any] | None:
+def _submit_if_needed(
+    chain: Any,
+    wallet: Any,
+    settings: Mapping[str, Any],
+    netuid: int,
+    status: Callable[[str], None],
+    vet: Callable[..., Any] | None = None,
+) -> dict[str, Any] | None:
     """``--miner-hf-model-name-to-submit``: commit the model (``chain.submit_model``) unless this hotkey
     already committed exactly it. A model that cannot be committed stops the start (a setup error); a
     chain that refuses the write now (space or rate limit, connection) is reported and mining goes on."""
@@ -851,10 +949,16 @@ def _submit_if_needed(chain: Any, wallet: Any, settings: Mapping[str, Any], netu
     return out.to_dict()
 
 
-def run_miner(settings: Mapping[str, Any], *, chain: Any = None, wallet: Any = None,
-              on_ready: Callable[[dict[str, Any]], None] | None = None, refresh_s: float = 300.0,
-              status: Callable[[str], None] = lambda m: log.info(m),
-              vet_submission: Callable[..., Any] | None = None) -> dict[str, Any]:
+def run_miner(
+    settings: Mapping[str, Any],
+    *,
+    chain: Any = None,
+    wallet: Any = None,
+    on_ready: Callable[[dict[str, Any]], None] | None = None,
+    refresh_s: float = 300.0,
+    status: Callable[[str], None] = lambda m: log.info(m),
+    vet_submission: Callable[..., Any] | None = None,
+) -> dict[str, Any]:
     """Serve until SIGINT/SIGTERM; returns a summary. Raises :class:`MinerError` for setup problems.
 
     Order: plan -> listening socket (fails fast on a busy port) -> wallet -> chain and registration
@@ -872,8 +976,12 @@ def run_miner(settings: Mapping[str, Any], *, chain: Any = None, wallet: Any = N
     netuid = plan["netuid"]
     ip = resolve_external_ip(settings)
     soft, hard = raise_fd_limit()
-    log.debug("open-file limit %d (hard %d): at most %d connections", soft, hard,
-              connection_cap(int(section(settings, "miner").max_connections)))
+    log.debug(
+        "open-file limit %d (hard %d): at most %d connections",
+        soft,
+        hard,
+        connection_cap(int(section(settings, "miner").max_connections)),
+    )
     sock = bind_socket(plan["host"], plan["port"])
     try:
         wallet = wallet if wallet is not None else chain_mod.load_wallet(settings)
@@ -883,28 +991,39 @@ def run_miner(settings: Mapping[str, Any], *, chain: Any = None, wallet: Any = N
         cache.refresh()
         me = cache.find(hotkey)
         if me is None:
-            raise MinerError(f"hotkey {hotkey} is not registered on netuid {netuid}; "
-                             f"run `bitagent register` first")
+            raise MinerError(f"hotkey {hotkey} is not registered on netuid {netuid}; run `bitagent register` first")
         submitted = _submit_if_needed(chain, wallet, settings, netuid, status, vet_submission)
 
-        status(f"model server: attaching to {plan['openai_api_base']}" if plan["openai_api_base"]
-               else f"model server: starting {plan['model']} ({plan['backend']})")
+        status(
+            f"model server: attaching to {plan['openai_api_base']}"
+            if plan["openai_api_base"]
+            else f"model server: starting {plan['model']} ({plan['backend']})"
+        )
         model_ref, served_name = _prepare_model(plan, settings)
         kwargs: dict[str, Any] = {"backend": plan["backend"], "settings": settings, "served_name": served_name}
         if plan["openai_api_base"]:
             kwargs["base_url"] = plan["openai_api_base"]
         with start_server(model_ref, **kwargs) as model_server:
-            client = OpenAIModelClient(model_server.base_url, model_server.model_name,
-                                       max_tokens=int(section(settings, "eval").max_tokens),
-                                       request_timeout=float(section(settings, "validator").query_timeout),
-                                       prompt_mode=getattr(model_server, "supports_tools", None) is False)
-            app = create_app(model_client=client, verifier=make_verifier(hotkey), neuron_lookup=cache,
-                             settings=settings)
+            client = OpenAIModelClient(
+                model_server.base_url,
+                model_server.model_name,
+                max_tokens=int(section(settings, "eval").max_tokens),
+                request_timeout=float(section(settings, "validator").query_timeout),
+                prompt_mode=getattr(model_server, "supports_tools", None) is False,
+            )
+            app = create_app(
+                model_client=client, verifier=make_verifier(hotkey), neuron_lookup=cache, settings=settings
+            )
             summary: dict[str, Any] = {
-                "hotkey": hotkey, "uid": getattr(me, "uid", None), "netuid": netuid,
-                "model_served": model_server.model_name, "model_base_url": model_server.base_url,
-                "endpoint": f"{ip}:{plan['port']}", "listen": f"{plan['host']}:{plan['port']}",
-                "submitted": submitted}
+                "hotkey": hotkey,
+                "uid": getattr(me, "uid", None),
+                "netuid": netuid,
+                "model_served": model_server.model_name,
+                "model_base_url": model_server.base_url,
+                "endpoint": f"{ip}:{plan['port']}",
+                "listen": f"{plan['host']}:{plan['port']}",
+                "submitted": submitted,
+            }
 
             async def publish() -> None:
                 if (getattr(me, "axon_ip", None), getattr(me, "axon_port", None)) == (ip, plan["port"]):
@@ -936,9 +1055,16 @@ def _hotkey_of(wallet: Any) -> str:
     return chain_mod.hotkey_ss58(wallet)  # raises WalletError (one line) when the hotkey is missing
 
 
-async def _serve(app: FastAPI, sock: socket.socket, cache: MetagraphCache, refresh_s: float,
-                 publish: Callable[[], Awaitable[None]], on_ready: Callable[[], None],
-                 client: OpenAIModelClient, settings: Mapping[str, Any] | None = None) -> None:
+async def _serve(
+    app: FastAPI,
+    sock: socket.socket,
+    cache: MetagraphCache,
+    refresh_s: float,
+    publish: Callable[[], Awaitable[None]],
+    on_ready: Callable[[], None],
+    client: OpenAIModelClient,
+    settings: Mapping[str, Any] | None = None,
+) -> None:
     host, port = sock.getsockname()[:2]
     server = _Server(app, host=host, port=port, log_level="warning", settings=settings)
     srv = server.server

@@ -23,8 +23,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ..errors import ModelRefused
 from ..store.validator_state import QueueItem, ValidatorState
@@ -53,10 +54,18 @@ OfflineEvaluator = Callable[[str, str, float], OfflineOutcome]
 class OfflineWorker:
     """Evaluates queued models one at a time on a daemon thread (or synchronously via :meth:`run_once`)."""
 
-    def __init__(self, state: ValidatorState, evaluator: OfflineEvaluator, *, timeout_s: float = 3600.0,
-                 max_attempts: int = 3, retry_delay_s: float = 600.0, idle_poll_s: float = 5.0,
-                 wanted: Callable[[str], bool] | None = None,
-                 on_result: Callable[[str, str, OfflineOutcome], None] | None = None):
+    def __init__(
+        self,
+        state: ValidatorState,
+        evaluator: OfflineEvaluator,
+        *,
+        timeout_s: float = 3600.0,
+        max_attempts: int = 3,
+        retry_delay_s: float = 600.0,
+        idle_poll_s: float = 5.0,
+        wanted: Callable[[str], bool] | None = None,
+        on_result: Callable[[str, str, OfflineOutcome], None] | None = None,
+    ):
         self.state = state
         self.evaluator = evaluator
         self.timeout_s = timeout_s
@@ -97,7 +106,7 @@ class OfflineWorker:
         while not self._stop.is_set():
             try:
                 did = self.run_once()
-            except Exception:  # noqa: BLE001 - the worker outlives anything
+            except Exception:  # the worker outlives anything
                 log.exception("offline worker error")
                 did = False
             if not did:
@@ -142,13 +151,27 @@ class OfflineWorker:
             return False, None
         fp = self._fingerprint(item.repo, item.sha)
         original = self.state.offline_by_fingerprint(fp) if fp else None
-        if original is not None and original.sha != item.sha:  # the same weights already scored: no evaluation
-            out = OfflineOutcome(original.score, original.status, original.error,
-                                 {"copy_of": f"{original.repo}@{original.sha}"})
-            self.state.record_offline(item.sha, item.repo, original.score, original.status, error=original.error,
-                                      attempts=item.attempts, details=out.details, fingerprint=fp)
-            log.info("offline: %s holds the same weights as %s@%s (fingerprint %s); not evaluated again",
-                     item.sha[:12], original.repo, original.sha[:12], fp[:12])  # type: ignore[index]
+        if fp and original is not None and original.sha != item.sha:  # the same weights already scored: no evaluation
+            out = OfflineOutcome(
+                original.score, original.status, original.error, {"copy_of": f"{original.repo}@{original.sha}"}
+            )
+            self.state.record_offline(
+                item.sha,
+                item.repo,
+                original.score,
+                original.status,
+                error=original.error,
+                attempts=item.attempts,
+                details=out.details,
+                fingerprint=fp,
+            )
+            log.info(
+                "offline: %s holds the same weights as %s@%s (fingerprint %s); not evaluated again",
+                item.sha[:12],
+                original.repo,
+                original.sha[:12],
+                fp[:12],
+            )
             self._notify(item.repo, item.sha, out)
             return False, fp
         return True, fp
@@ -159,16 +182,31 @@ class OfflineWorker:
         attempts = item.attempts + 1
         if out.status in ("ok", "refused"):
             score = out.score if out.status == "ok" else 0.0
-            self.state.record_offline(item.sha, item.repo, score, out.status, error=out.error, attempts=attempts,
-                                      details={**out.details, "seconds": round(elapsed, 1)},
-                                      fingerprint=fp or _str_or_none(out.details.get("fingerprint")))
+            self.state.record_offline(
+                item.sha,
+                item.repo,
+                score,
+                out.status,
+                error=out.error,
+                attempts=attempts,
+                details={**out.details, "seconds": round(elapsed, 1)},
+                fingerprint=fp or _str_or_none(out.details.get("fingerprint")),
+            )
             log.info("offline: sha %s scored %.4f (%s) in %.0fs", item.sha[:12], score, out.status, elapsed)
         else:
             err = out.error or "unknown error"
-            attempts = self.state.defer(item.sha, err, self.retry_delay_s * (2 ** item.attempts))
+            attempts = self.state.defer(item.sha, err, self.retry_delay_s * (2**item.attempts))
             if attempts >= self.max_attempts:
-                self.state.record_offline(item.sha, item.repo, 0.0, "failed", error=err, attempts=attempts,
-                                          details={"seconds": round(elapsed, 1)}, fingerprint=fp)
+                self.state.record_offline(
+                    item.sha,
+                    item.repo,
+                    0.0,
+                    "failed",
+                    error=err,
+                    attempts=attempts,
+                    details={"seconds": round(elapsed, 1)},
+                    fingerprint=fp,
+                )
                 log.warning("offline: sha %s failed %d times (%s); scored 0", item.sha[:12], attempts, err)
                 out = OfflineOutcome(0.0, "failed", err)
             else:
@@ -205,7 +243,7 @@ class OfflineWorker:
         if self.on_result is not None:
             try:
                 self.on_result(repo, sha, out)
-            except Exception:  # noqa: BLE001
+            except Exception:  # logged with its traceback
                 log.debug("offline on_result hook failed", exc_info=True)
 
 
@@ -214,8 +252,9 @@ def _str_or_none(v: Any) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------- pipeline
-def _child(conn: Any, repo: str, sha: str, profile: str, values: Mapping[str, Any], suites: list[str],
-           limit: int | None) -> None:  # pragma: no cover - runs in a spawned process
+def _child(
+    conn: Any, repo: str, sha: str, profile: str, values: Mapping[str, Any], suites: list[str], limit: int | None
+) -> None:  # pragma: no cover - runs in a spawned process
     import signal
 
     def _term(*_: Any) -> None:
@@ -231,8 +270,9 @@ def _child(conn: Any, repo: str, sha: str, profile: str, values: Mapping[str, An
         report = evaluate(f"{repo}@{sha}" if sha else repo, suites=suites, settings=settings, limit=limit)
         conn.send(("ok", offline_score(report, settings["validator.offline_score"]), _summary(report)))
     except BaseException as e:  # noqa: BLE001 - report everything to the parent
-        conn.send(("refused" if isinstance(e, ModelRefused) else "error", 0.0,
-                   {"error": f"{type(e).__name__}: {e}"[:500]}))
+        conn.send(
+            ("refused" if isinstance(e, ModelRefused) else "error", 0.0, {"error": f"{type(e).__name__}: {e}"[:500]})
+        )
 
 
 def offline_score(report: Any, how: str = "accuracy") -> float:
@@ -268,8 +308,17 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in a spawned process
 
 def _summary(report: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key in ("tasks", "correct", "accuracy", "by_category", "by_suite", "bfcl_summary", "backend", "model_sha",
-                "fingerprint"):
+    for key in (
+        "tasks",
+        "correct",
+        "accuracy",
+        "by_category",
+        "by_suite",
+        "bfcl_summary",
+        "backend",
+        "model_sha",
+        "fingerprint",
+    ):
         v = getattr(report, key, None)
         if v is not None:
             out[key] = v
@@ -309,16 +358,23 @@ class PipelineEvaluator:
         from ..serving.vetting import vet_model
 
         settings = Settings(profile=self.profile, values=dict(self.values))
-        return vet_model(f"{repo}@{sha}", max_params_b=float(settings.get("eval.max_params_b", 8.0)),
-                         max_download_gb=float(settings.get("eval.max_download_gb", 40.0))).fingerprint
+        return vet_model(
+            f"{repo}@{sha}",
+            max_params_b=float(settings.get("eval.max_params_b", 8.0)),
+            max_download_gb=float(settings.get("eval.max_download_gb", 40.0)),
+        ).fingerprint
 
     def __call__(self, repo: str, sha: str, timeout_s: float) -> OfflineOutcome:
         import multiprocessing as mp
 
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child, args=(child, repo, sha, self.profile, self.values, self.suites,
-                                                self.limit), name="bitagent-offline-eval", daemon=False)
+        proc = ctx.Process(
+            target=_child,
+            args=(child, repo, sha, self.profile, self.values, self.suites, self.limit),
+            name="bitagent-offline-eval",
+            daemon=False,
+        )
         self._cancel.clear()
         proc.start()
         child.close()

@@ -21,13 +21,23 @@ import logging
 import math
 import random
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 from ..tasks import Task
 
-__all__ = ["HttpMinerClient", "MinerAnswer", "MinerClient", "pick_task", "sample_uids", "score_answer",
-           "seed_of", "suite_task_source", "wire_id"]
+__all__ = [
+    "HttpMinerClient",
+    "MinerAnswer",
+    "MinerClient",
+    "pick_task",
+    "sample_uids",
+    "score_answer",
+    "seed_of",
+    "suite_task_source",
+    "wire_id",
+]
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +102,18 @@ class MinerAnswer:
 class MinerClient(Protocol):
     async def query(self, axon: str, hotkey: str, task: Task, *, task_id: str, timeout: float) -> MinerAnswer: ...
 
-    async def feedback(self, axon: str, hotkey: str, *, task_id: str, score: float, correct: bool,
-                       error: str | None, feedback: str, timeout: float) -> bool: ...
+    async def feedback(
+        self,
+        axon: str,
+        hotkey: str,
+        *,
+        task_id: str,
+        score: float,
+        correct: bool,
+        error: str | None,
+        feedback: str,
+        timeout: float,
+    ) -> bool: ...
 
 
 def _url(axon: str, path: str) -> str:
@@ -116,8 +136,9 @@ class HttpMinerClient:
         self._signer = signer
         self.max_tokens = max_tokens
         self.max_response_bytes = max_response_bytes
-        self._client = httpx.AsyncClient(limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-                                         follow_redirects=False)
+        self._client = httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64), follow_redirects=False
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -131,8 +152,9 @@ class HttpMinerClient:
         try:
             req = QueryRequest.from_task(task, task_id=task_id, max_tokens=self.max_tokens)
             headers, body = build_signed(self._signer, hotkey, QUERY_PATH, req)
-            request = self._client.build_request("POST", _url(axon, QUERY_PATH), content=body, headers=headers,
-                                                 timeout=timeout)
+            request = self._client.build_request(
+                "POST", _url(axon, QUERY_PATH), content=body, headers=headers, timeout=timeout
+            )
             r = await self._client.send(request, stream=True)
             try:
                 status, content = r.status_code, await self._read_capped(r)
@@ -157,8 +179,9 @@ class HttpMinerClient:
             calls = [c.to_call().to_openai() for c in resp.tool_calls]
         except (RecursionError, ValueError, TypeError):
             return MinerAnswer(latency_s=latency, error="bad_response: bad_json", status=status)
-        return MinerAnswer(text=resp.response or None, tool_calls=calls or None, latency_s=latency,
-                           status=status, model=resp.model)
+        return MinerAnswer(
+            text=resp.response or None, tool_calls=calls or None, latency_s=latency, status=status, model=resp.model
+        )
 
     async def _read_capped(self, r: Any) -> bytes | None:
         """The body, or None once it passes ``max_response_bytes`` (a miner cannot flood our memory)."""
@@ -170,8 +193,18 @@ class HttpMinerClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def feedback(self, axon: str, hotkey: str, *, task_id: str, score: float, correct: bool,
-                       error: str | None, feedback: str, timeout: float) -> bool:
+    async def feedback(
+        self,
+        axon: str,
+        hotkey: str,
+        *,
+        task_id: str,
+        score: float,
+        correct: bool,
+        error: str | None,
+        feedback: str,
+        timeout: float,
+    ) -> bool:
         from .protocol import FEEDBACK_PATH, FeedbackRequest, build_signed
 
         try:
@@ -200,7 +233,9 @@ def score_answer(task: Task, answer: MinerAnswer, scorer: Callable[..., Any] | N
         from ..scoring import Response
 
         if scorer is None:
-            from ..scoring import score_task as scorer
+            from ..scoring import score_task
+
+            scorer = score_task
         result = scorer(task, Response(id=task.id, text=answer.text, tool_calls=answer.tool_calls))
         score = float(result.score)
         score = min(1.0, max(0.0, score)) if math.isfinite(score) else 0.0
@@ -210,18 +245,20 @@ def score_answer(task: Task, answer: MinerAnswer, scorer: Callable[..., Any] | N
         return Scored(0.0, False, "scoring_error", "the answer could not be scored")
 
 
-async def query_all(client: MinerClient, targets: Sequence[tuple[int, str, str]], task: Task, *, task_id: str,
-                    timeout: float) -> dict[int, MinerAnswer]:
+async def query_all(
+    client: MinerClient, targets: Sequence[tuple[int, str, str]], task: Task, *, task_id: str, timeout: float
+) -> dict[int, MinerAnswer]:
     """Query ``(uid, hotkey, axon)`` targets concurrently; every uid gets an answer (an error at worst)."""
 
     async def one(uid: int, hotkey: str, axon: str) -> MinerAnswer:
         try:
-            return await asyncio.wait_for(client.query(axon, hotkey, task, task_id=task_id, timeout=timeout),
-                                          timeout + 1.0)
+            return await asyncio.wait_for(
+                client.query(axon, hotkey, task, task_id=task_id, timeout=timeout), timeout + 1.0
+            )
         except asyncio.TimeoutError:
             return MinerAnswer(latency_s=timeout, error="timeout")
         except Exception as e:  # noqa: BLE001 - a broken miner client must not stop the step
             return MinerAnswer(error=f"client_error: {type(e).__name__}")
 
     answers = await asyncio.gather(*(one(u, h, a) for u, h, a in targets))
-    return {uid: ans for (uid, _, _), ans in zip(targets, answers)}
+    return {uid: ans for (uid, _, _), ans in zip(targets, answers, strict=False)}

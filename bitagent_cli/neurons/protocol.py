@@ -18,12 +18,13 @@ The old synapses map as: ``QueryTask`` -> ``/v1/query``, ``QueryResult`` -> ``/v
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..tasks import FunctionCall, Task, Tool, normalise_tool
 from ..errors import BitagentError
+from ..tasks import FunctionCall, Task, Tool, normalise_tool
 
 __all__ = [
     "CONTENT_TYPE",
@@ -98,7 +99,8 @@ def check_version(version: Any) -> None:
     if theirs != ours:
         raise UnsupportedVersion(
             f"protocol version {version!r} is not supported: this peer speaks bitagent protocol "
-            f"{PROTOCOL_VERSION} (major {ours}); upgrade the older side (pip install -U bitagent-cli)")
+            f"{PROTOCOL_VERSION} (major {ours}); upgrade the older side (pip install -U bitagent-cli)"
+        )
 
 
 class _Model(BaseModel):
@@ -124,7 +126,7 @@ class WireTool(_Model):
     arguments: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @classmethod
-    def from_tool(cls, tool: Tool | Mapping[str, Any]) -> "WireTool":
+    def from_tool(cls, tool: Tool | Mapping[str, Any]) -> WireTool:
         """From a :class:`Tool` or any style :func:`normalise_tool` accepts."""
         return cls.model_validate(normalise_tool(tool).to_wire())
 
@@ -139,7 +141,7 @@ class WireCall(_Model):
     arguments: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
-    def from_call(cls, call: FunctionCall | Mapping[str, Any]) -> "WireCall":
+    def from_call(cls, call: FunctionCall | Mapping[str, Any]) -> WireCall:
         if isinstance(call, FunctionCall):
             return cls(name=call.name, arguments=dict(call.arguments))
         return cls.model_validate(call)
@@ -167,12 +169,15 @@ class QueryRequest(_Versioned):
     max_tokens: int | None = Field(default=None, ge=1, le=32768)
 
     @classmethod
-    def from_task(cls, task: Task, *, task_id: str | None = None, max_tokens: int | None = None
-                  ) -> "QueryRequest":
+    def from_task(cls, task: Task, *, task_id: str | None = None, max_tokens: int | None = None) -> QueryRequest:
         """The request for ``task`` (tools converted to the wire style). ``task_id`` defaults to the
         task's id; a validator that must not reveal which suite task it is sends its own id."""
-        return cls(task_id=task_id or task.id, messages=[ChatMessage.model_validate(m) for m in task.messages],
-                   tools=[WireTool.from_tool(t) for t in task.tools], max_tokens=max_tokens)
+        return cls(
+            task_id=task_id or task.id,
+            messages=[ChatMessage.model_validate(m) for m in task.messages],
+            tools=[WireTool.from_tool(t) for t in task.tools],
+            max_tokens=max_tokens,
+        )
 
     def normalised_tools(self) -> list[Tool]:
         """The tools in the JSON-schema style the rest of bitagent speaks."""
@@ -277,9 +282,15 @@ def _first_errors(e: ValidationError, limit: int = 3) -> str:
 Signer = Callable[..., Mapping[str, str]]
 
 
-def build_signed(wallet_or_keypair: Any, receiver_hotkey: str, path: str,
-                 payload: BaseModel | Mapping[str, Any] | None = None, *, method: str | None = None,
-                 sign: Signer | None = None) -> tuple[dict[str, str], bytes]:
+def build_signed(
+    wallet_or_keypair: Any,
+    receiver_hotkey: str,
+    path: str,
+    payload: BaseModel | Mapping[str, Any] | None = None,
+    *,
+    method: str | None = None,
+    sign: Signer | None = None,
+) -> tuple[dict[str, str], bytes]:
     """Sign a request for the miner whose hotkey is ``receiver_hotkey``; returns ``(headers, body)``.
 
     Send ``body`` byte for byte with ``headers`` (httpx: ``content=body, headers=headers``) to

@@ -29,8 +29,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from ..store.validator_state import QueryRecord, ValidatorState
 from ..tasks import Task
@@ -70,7 +71,7 @@ class ChainView(Protocol):
 
 
 class RunLogger(Protocol):
-    def log_step(self, report: "StepReport") -> None: ...
+    def log_step(self, report: StepReport) -> None: ...
 
     def log_offline(self, repo: str, sha: str, outcome: OfflineOutcome) -> None: ...
 
@@ -89,33 +90,37 @@ class ValidatorConfig:
     offline_timeout_s: float = 3600.0
     offline_max_attempts: int = 3
     offline_retry_s: float = 600.0
-    offline_cluster: str = ""             # Ray address (ray://HOST:PORT, HOST:PORT, auto); empty: one local worker
-    offline_gpus_per_model: float = 1.0   # Ray num_gpus of one model's task
-    offline_max_in_flight: int = 0        # models on the cluster at once (0: its GPUs / gpus_per_model)
-    offline_max_retries: int = 2          # Ray retries of a task whose worker or node died
+    offline_cluster: str = ""  # Ray address (ray://HOST:PORT, HOST:PORT, auto); empty: one local worker
+    offline_gpus_per_model: float = 1.0  # Ray num_gpus of one model's task
+    offline_max_in_flight: int = 0  # models on the cluster at once (0: its GPUs / gpus_per_model)
+    offline_max_retries: int = 2  # Ray retries of a task whose worker or node died
     feedback_timeout: float = 5.0
     chain_timeout: float = 60.0
     dry_run: bool = False
     query_log_steps: int = 10080  # per-query rows kept (a week at 60 s steps); 0 keeps them all
-    maintain_every: int = 60      # steps between upkeeps (prune the query log, truncate the WAL)
+    maintain_every: int = 60  # steps between upkeeps (prune the query log, truncate the WAL)
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any], **overrides: Any) -> "ValidatorConfig":
+    def from_settings(cls, settings: Mapping[str, Any], **overrides: Any) -> ValidatorConfig:
         """From resolved settings; the offline time bound covers a model server's start plus the tasks."""
         limit = int(settings["validator.offline_limit"]) or 500
         per_task = float(settings["eval.request_timeout"]) / max(1, int(settings["eval.concurrency"]))
-        cfg = cls(netuid=int(settings["chain.netuid"]), sample_size=int(settings["validator.sample_size"]),
-                  query_timeout=float(settings["validator.query_timeout"]),
-                  step_seconds=float(settings["validator.step_seconds"]),
-                  ema_alpha=float(settings["validator.ema_alpha"]),
-                  online_share=float(settings["validator.online_share"]),
-                  offline_timeout_s=float(settings["eval.startup_timeout"]) + max(600.0, limit * per_task),
-                  query_log_steps=_retention_steps(float(settings["validator.query_log_days"]),
-                                                   float(settings["validator.step_seconds"])),
-                  offline_cluster=str(settings.get("validator.offline_cluster") or ""),
-                  offline_gpus_per_model=float(settings.get("validator.offline_gpus_per_model", 1.0)),
-                  offline_max_in_flight=int(settings.get("validator.offline_max_in_flight", 0)),
-                  offline_max_retries=int(settings.get("validator.offline_max_retries", 2)))
+        cfg = cls(
+            netuid=int(settings["chain.netuid"]),
+            sample_size=int(settings["validator.sample_size"]),
+            query_timeout=float(settings["validator.query_timeout"]),
+            step_seconds=float(settings["validator.step_seconds"]),
+            ema_alpha=float(settings["validator.ema_alpha"]),
+            online_share=float(settings["validator.online_share"]),
+            offline_timeout_s=float(settings["eval.startup_timeout"]) + max(600.0, limit * per_task),
+            query_log_steps=_retention_steps(
+                float(settings["validator.query_log_days"]), float(settings["validator.step_seconds"])
+            ),
+            offline_cluster=str(settings.get("validator.offline_cluster") or ""),
+            offline_gpus_per_model=float(settings.get("validator.offline_gpus_per_model", 1.0)),
+            offline_max_in_flight=int(settings.get("validator.offline_max_in_flight", 0)),
+            offline_max_retries=int(settings.get("validator.offline_max_retries", 2)),
+        )
         for k, v in overrides.items():
             if v is not None:
                 setattr(cfg, k, v)
@@ -160,10 +165,20 @@ class StepReport:
 
 
 class Validator:
-    def __init__(self, chain: ChainView, *, hotkey: str, state: ValidatorState, client: MinerClient,
-                 task_source: Callable[[int, str], Task], config: ValidatorConfig | None = None,
-                 scorer: Callable[..., Any] | None = None, alterer: Any = None,
-                 offline_evaluator: OfflineEvaluator | None = None, logger: RunLogger | None = None):
+    def __init__(
+        self,
+        chain: ChainView,
+        *,
+        hotkey: str,
+        state: ValidatorState,
+        client: MinerClient,
+        task_source: Callable[[int, str], Task],
+        config: ValidatorConfig | None = None,
+        scorer: Callable[..., Any] | None = None,
+        alterer: Any = None,
+        offline_evaluator: OfflineEvaluator | None = None,
+        logger: RunLogger | None = None,
+    ):
         self.chain = chain
         self.hotkey = hotkey
         self.state = state
@@ -182,17 +197,25 @@ class Validator:
         self._warned: set[str] = set()
         self.worker: OfflineWorker | None = None
         if self.config.offline and offline_evaluator is not None:
-            common: dict[str, Any] = dict(timeout_s=self.config.offline_timeout_s,
-                                          max_attempts=self.config.offline_max_attempts,
-                                          retry_delay_s=self.config.offline_retry_s, wanted=self._is_wanted,
-                                          on_result=self._on_offline)
+            common: dict[str, Any] = dict(
+                timeout_s=self.config.offline_timeout_s,
+                max_attempts=self.config.offline_max_attempts,
+                retry_delay_s=self.config.offline_retry_s,
+                wanted=self._is_wanted,
+                on_result=self._on_offline,
+            )
             if self.config.offline_cluster:  # the queue on a Ray cluster (neurons/cluster.py; Ray imported there)
                 from .cluster import ClusterWorker
 
-                self.worker = ClusterWorker(state, offline_evaluator, address=self.config.offline_cluster,
-                                            gpus_per_model=self.config.offline_gpus_per_model,
-                                            max_in_flight=self.config.offline_max_in_flight,
-                                            max_retries=self.config.offline_max_retries, **common)
+                self.worker = ClusterWorker(
+                    state,
+                    offline_evaluator,
+                    address=self.config.offline_cluster,
+                    gpus_per_model=self.config.offline_gpus_per_model,
+                    max_in_flight=self.config.offline_max_in_flight,
+                    max_retries=self.config.offline_max_retries,
+                    **common,
+                )
             else:
                 self.worker = OfflineWorker(state, offline_evaluator, **common)
 
@@ -224,8 +247,13 @@ class Validator:
         mine = [n.uid for n in self.neurons if n.hotkey == self.hotkey]
         self.uid = mine[0] if mine else None
         if self.uid is None:
-            self._warn_once("unregistered", "our hotkey %s is not registered on netuid %d: queries go out, but "
-                            "weights cannot be set; run `bitagent register`", self.hotkey, self.config.netuid)
+            self._warn_once(
+                "unregistered",
+                "our hotkey %s is not registered on netuid %d: queries go out, but "
+                "weights cannot be set; run `bitagent register`",
+                self.hotkey,
+                self.config.netuid,
+            )
         newcomers = self.state.sync_hotkeys({n.uid: n.hotkey for n in self.neurons}, step)
         if newcomers:
             log.info("new hotkeys (start at the median): %s", ", ".join(h[:10] for h in newcomers))
@@ -245,8 +273,9 @@ class Validator:
         owners = first_committers(self.commits.values(), self.state.first_seen(), registered)
         self._wanted = set(owners)
         done = self.state.offline_scores()
-        queued = self.state.enqueue_many((sha, self.commits[hk].repo, self.commits[hk].block)
-                                         for sha, hk in owners.items() if sha not in done)
+        queued = self.state.enqueue_many(
+            (sha, self.commits[hk].repo, self.commits[hk].block) for sha, hk in owners.items() if sha not in done
+        )
         if queued:
             log.info("offline: %d new model(s) queued", queued)
 
@@ -271,11 +300,25 @@ class Validator:
             for uid in uids:
                 ans = answers[uid]
                 s = score_answer(task, ans, self.scorer)
-                records.append(QueryRecord(uid=uid, hotkey=by_uid[uid].hotkey, score=s.score, correct=s.correct,
-                                           error=s.error, latency_s=round(ans.latency_s, 4), task_id=tid,
-                                           category=task.category))
-                report.queried[uid] = {"hotkey": by_uid[uid].hotkey, "score": s.score, "correct": s.correct,
-                                       "error": s.error, "latency_s": round(ans.latency_s, 4)}
+                records.append(
+                    QueryRecord(
+                        uid=uid,
+                        hotkey=by_uid[uid].hotkey,
+                        score=s.score,
+                        correct=s.correct,
+                        error=s.error,
+                        latency_s=round(ans.latency_s, 4),
+                        task_id=tid,
+                        category=task.category,
+                    )
+                )
+                report.queried[uid] = {
+                    "hotkey": by_uid[uid].hotkey,
+                    "score": s.score,
+                    "correct": s.correct,
+                    "error": s.error,
+                    "latency_s": round(ans.latency_s, 4),
+                }
                 feedback[uid] = s.feedback
         report.committed = self.state.commit_step(step, block, records, alpha=cfg.ema_alpha, task_id=tid)
         if report.committed and tid is not None:
@@ -284,18 +327,37 @@ class Validator:
                     self._send_feedback(by_uid[uid], tid, q, feedback[uid])
 
     def _send_feedback(self, n: NeuronInfo, tid: str, q: Mapping[str, Any], text: str) -> None:
-        coro = self.client.feedback(n.axon or "", n.hotkey, task_id=tid, score=q["score"], correct=q["correct"],
-                                    error=q["error"], feedback=text, timeout=self.config.feedback_timeout)
+        coro = self.client.feedback(
+            n.axon or "",
+            n.hotkey,
+            task_id=tid,
+            score=q["score"],
+            correct=q["correct"],
+            error=q["error"],
+            feedback=text,
+            timeout=self.config.feedback_timeout,
+        )
         t = asyncio.ensure_future(asyncio.wait_for(coro, self.config.feedback_timeout + 1.0))
         self._feedback.add(t)
-        t.add_done_callback(lambda f: (self._feedback.discard(f), f.cancelled() or f.exception()))
+
+        def done(f: asyncio.Future[Any]) -> None:
+            self._feedback.discard(f)
+            if not f.cancelled():
+                f.exception()  # retrieved, so asyncio does not log it as never retrieved
+
+        t.add_done_callback(done)
 
     def offline_scores(self) -> dict[str, float]:
         """``hotkey -> offline score`` of the live hotkeys' current commitments (copies, by sha or by weights
         fingerprint, get 0)."""
         uid_of = {hk: uid for uid, hk in self.live().items()}
-        return offline_by_hotkey(self.commits.values(), self.state.offline_scores(), self.state.first_seen(), uid_of,
-                                 self.state.fingerprints())
+        return offline_by_hotkey(
+            self.commits.values(),
+            self.state.offline_scores(),
+            self.state.first_seen(),
+            uid_of,
+            self.state.fingerprints(),
+        )
 
     def compute_weights(self) -> dict[int, float]:
         """Normalised final scores over the live uids (ourselves excluded); online only without offline."""
@@ -309,8 +371,9 @@ class Validator:
         rate = int(await self._chain(self.chain.weights_rate_limit))
         since = await self._chain(self.chain.blocks_since_last_update, self.uid) if self.uid is not None else None
         last = self._dry_last_block if cfg.dry_run else self.state.last_weights_block()
-        if not weights_due(block, rate_limit=rate, blocks_since_last_update=None if cfg.dry_run else since,
-                           last_weights_block=last):
+        if not weights_due(
+            block, rate_limit=rate, blocks_since_last_update=None if cfg.dry_run else since, last_weights_block=last
+        ):
             return None
         weights = self.compute_weights()
         if not weights:
@@ -319,8 +382,12 @@ class Validator:
         uids = sorted(weights)
         if cfg.dry_run:
             self._dry_last_block = block
-            log.info("dry run: would set weights on %d uid(s) at block %d: %s", len(uids), block,
-                     {u: round(weights[u], 4) for u in uids})
+            log.info(
+                "dry run: would set weights on %d uid(s) at block %d: %s",
+                len(uids),
+                block,
+                {u: round(weights[u], 4) for u in uids},
+            )
             return weights
         await self._chain(self.chain.set_weights, uids, [weights[u] for u in uids])
         self.state.record_weights(block, weights)
@@ -357,14 +424,14 @@ class Validator:
         for name, run in phases:
             try:
                 await run()
-            except Exception as e:  # noqa: BLE001 - one failing phase never stops the others
+            except Exception as e:
                 report.errors.append(f"{name}: {type(e).__name__}: {e}")
                 log.warning("%s phase failed: %s: %s", name, type(e).__name__, e, exc_info=log.isEnabledFor(10))
         report.seconds = round(time.monotonic() - t0, 3)
         if self.logger is not None:
             try:
                 self.logger.log_step(report)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.debug("step logging failed", exc_info=True)
         return report
 
@@ -375,8 +442,13 @@ class Validator:
             log.debug("upkeep: %d query row(s) past the last %d steps rolled up", pruned, self.config.query_log_steps)
         return pruned
 
-    async def run(self, *, max_steps: int | None = None, stop: asyncio.Event | None = None,
-                  on_step: Callable[[StepReport], None] | None = None) -> RunResult:
+    async def run(
+        self,
+        *,
+        max_steps: int | None = None,
+        stop: asyncio.Event | None = None,
+        on_step: Callable[[StepReport], None] | None = None,
+    ) -> RunResult:
         """Run steps until ``stop`` is set or ``max_steps`` steps ran. Each report goes to ``on_step``;
         only the count and the last one are kept (a validator runs for months)."""
         stop = stop or asyncio.Event()
@@ -388,7 +460,7 @@ class Validator:
                 t0 = time.monotonic()
                 try:
                     rep = await self.step()
-                except Exception as e:  # noqa: BLE001 - step() does not raise; belt and braces
+                except Exception as e:
                     log.exception("step failed")
                     rep = StepReport(step=-1, errors=[f"step: {type(e).__name__}: {e}"])
                 result.steps += 1
@@ -421,16 +493,28 @@ class Validator:
         live = self.live()
         offline = self.offline_scores()
         weights = self.compute_weights()
-        return {"uid": self.uid, "hotkey": self.hotkey, "netuid": self.config.netuid,
-                "counts": self.state.counts(), "last_weights_block": self.state.last_weights_block(),
-                "miners": [{"uid": uid, "hotkey": hk, "online": round(emas.get(hk, 0.0), 6),
-                            "offline": round(offline.get(hk, 0.0), 6), "weight": round(weights.get(uid, 0.0), 6),
-                            "model": (f"{self.commits[hk].repo}@{self.commits[hk].sha[:12]}"
-                                      if hk in self.commits else None)}
-                           for uid, hk in sorted(live.items())],
-                "offline_queue": [q.sha for q in self.state.queued()],
-                "offline_current": self.worker.current if self.worker else None,
-                **({"offline_cluster": self.worker.summary()} if hasattr(self.worker, "summary") else {})}
+        cluster_summary = getattr(self.worker, "summary", None)  # a ClusterWorker's
+        return {
+            "uid": self.uid,
+            "hotkey": self.hotkey,
+            "netuid": self.config.netuid,
+            "counts": self.state.counts(),
+            "last_weights_block": self.state.last_weights_block(),
+            "miners": [
+                {
+                    "uid": uid,
+                    "hotkey": hk,
+                    "online": round(emas.get(hk, 0.0), 6),
+                    "offline": round(offline.get(hk, 0.0), 6),
+                    "weight": round(weights.get(uid, 0.0), 6),
+                    "model": (f"{self.commits[hk].repo}@{self.commits[hk].sha[:12]}" if hk in self.commits else None),
+                }
+                for uid, hk in sorted(live.items())
+            ],
+            "offline_queue": [q.sha for q in self.state.queued()],
+            "offline_current": self.worker.current if self.worker else None,
+            **({"offline_cluster": cluster_summary()} if cluster_summary is not None else {}),
+        }
 
 
 # ---------------------------------------------------------------------------------------------- wiring
@@ -455,9 +539,15 @@ class ChainAdapter:
             if not axon:
                 ip, port = getattr(n, "axon_ip", None), getattr(n, "axon_port", None)
                 axon = f"{ip}:{port}" if ip and port and str(ip) not in ("0.0.0.0", "0") else None
-            out.append(NeuronInfo(uid=int(n.uid), hotkey=str(n.hotkey), axon=axon or None,
-                                  validator_permit=bool(getattr(n, "validator_permit", False)),
-                                  stake=float(getattr(n, "stake", 0.0) or 0.0)))
+            out.append(
+                NeuronInfo(
+                    uid=int(n.uid),
+                    hotkey=str(n.hotkey),
+                    axon=axon or None,
+                    validator_permit=bool(getattr(n, "validator_permit", False)),
+                    stake=float(getattr(n, "stake", 0.0) or 0.0),
+                )
+            )
         return out
 
     def commitments(self) -> dict[str, Commit]:
@@ -487,8 +577,9 @@ class WandbLogger:
     ``$WANDB_PROJECT``), never the subnet's public project; expected answers are never logged.
     """
 
-    def __init__(self, *, mode: str, dir: str, config: Mapping[str, Any], name: str | None = None,
-                 project: str | None = None):
+    def __init__(
+        self, *, mode: str, dir: str, config: Mapping[str, Any], name: str | None = None, project: str | None = None
+    ):
         import os
 
         self.mode = mode
@@ -509,12 +600,19 @@ class WandbLogger:
                 import wandb
 
                 os.makedirs(self.dir, exist_ok=True)
-                self._run = wandb.init(project=self.project, mode=self.mode, dir=self.dir, config=self.config,
-                                       name=self.name, settings=wandb.Settings(console="off", silent=True))
+                self._run = wandb.init(
+                    project=self.project,
+                    mode=self.mode,
+                    dir=self.dir,
+                    config=self.config,
+                    name=self.name,
+                    settings=wandb.Settings(console="off", silent=True),
+                )
             except Exception as e:  # noqa: BLE001 - wandb is optional; the validator goes on without it
                 self._off = True
-                log.warning("wandb disabled (%s: %s); pip install 'bitagent-cli[wandb]' to log runs",
-                            type(e).__name__, e)
+                log.warning(
+                    "wandb disabled (%s: %s); pip install 'bitagent-cli[wandb]' to log runs", type(e).__name__, e
+                )
                 return None
         return self._run
 
@@ -530,9 +628,14 @@ class WandbLogger:
 
     def log_step(self, report: StepReport) -> None:
         scores = [q["score"] for q in report.queried.values()]
-        data: dict[str, Any] = {"block": report.block, "queried": len(scores), "altered": int(report.altered),
-                                "seconds": report.seconds, "errors": len(report.errors),
-                                "online/mean_score": sum(scores) / len(scores) if scores else None}
+        data: dict[str, Any] = {
+            "block": report.block,
+            "queried": len(scores),
+            "altered": int(report.altered),
+            "seconds": report.seconds,
+            "errors": len(report.errors),
+            "online/mean_score": sum(scores) / len(scores) if scores else None,
+        }
         if report.category:
             data["task_category"] = report.category
         for uid, q in report.queried.items():
@@ -545,8 +648,14 @@ class WandbLogger:
         self._log({k: v for k, v in data.items() if v is not None}, step=report.step)
 
     def log_offline(self, repo: str, sha: str, outcome: OfflineOutcome) -> None:
-        self._log({"offline/sha": sha[:12], "offline/score": outcome.score, "offline/status": outcome.status,
-                   **({"offline/error": outcome.error[:200]} if outcome.error else {})})
+        self._log(
+            {
+                "offline/sha": sha[:12],
+                "offline/score": outcome.score,
+                "offline/status": outcome.status,
+                **({"offline/error": outcome.error[:200]} if outcome.error else {}),
+            }
+        )
 
     def close(self) -> None:
         if self._run is not None:
@@ -575,11 +684,19 @@ def _hotkey_of(wallet: Any) -> str:
     return addr if isinstance(addr, str) else chain_mod.hotkey_ss58(wallet)
 
 
-def build_validator(settings: Mapping[str, Any], *, chain: Any = None, wallet: Any = None,
-                    state_file: str | None = None, offline: bool = True, dry_run: bool = False,
-                    wandb_mode: str | None = "offline", config_overrides: Mapping[str, Any] | None = None,
-                    task_source: Callable[[int, str], Task] | None = None,
-                    offline_evaluator: OfflineEvaluator | None = None) -> Validator:
+def build_validator(
+    settings: Mapping[str, Any],
+    *,
+    chain: Any = None,
+    wallet: Any = None,
+    state_file: str | None = None,
+    offline: bool = True,
+    dry_run: bool = False,
+    wandb_mode: str | None = "offline",
+    config_overrides: Mapping[str, Any] | None = None,
+    task_source: Callable[[int, str], Task] | None = None,
+    offline_evaluator: OfflineEvaluator | None = None,
+) -> Validator:
     """The production validator: the chain and wallet from ``bitagent_cli.chain``, signed httpx queries,
     the shipped suites (``eval.suites``), the LLM alterer when ``validator.llm_base_url`` is set, the
     eval pipeline offline, wandb (``offline`` by default, ``online`` with ``--wandb``, ``None`` for none).
@@ -601,23 +718,40 @@ def build_validator(settings: Mapping[str, Any], *, chain: Any = None, wallet: A
     llm = str(settings["validator.llm_base_url"] or "")
     logger = None
     if wandb_mode:
-        logger = WandbLogger(mode=wandb_mode, dir=str(path.parent / "wandb"),
-                             config={"netuid": cfg.netuid, "hotkey": hotkey, "sample_size": cfg.sample_size,
-                                     "ema_alpha": cfg.ema_alpha, "online_share": cfg.online_share,
-                                     "suites": suites},
-                             name=f"validator-{hotkey[:8]}")
+        logger = WandbLogger(
+            mode=wandb_mode,
+            dir=str(path.parent / "wandb"),
+            config={
+                "netuid": cfg.netuid,
+                "hotkey": hotkey,
+                "sample_size": cfg.sample_size,
+                "ema_alpha": cfg.ema_alpha,
+                "online_share": cfg.online_share,
+                "suites": suites,
+            },
+            name=f"validator-{hotkey[:8]}",
+        )
     return Validator(
-        ChainAdapter(chain, wallet, cfg.netuid), hotkey=hotkey, state=state,
+        ChainAdapter(chain, wallet, cfg.netuid),
+        hotkey=hotkey,
+        state=state,
         client=HttpMinerClient(wallet, max_tokens=int(settings["eval.max_tokens"])),
-        task_source=task_source or suite_task_source(suites), config=cfg,
+        task_source=task_source or suite_task_source(suites),
+        config=cfg,
         alterer=TaskAlterer.from_base_url(llm) if llm else None,
-        offline_evaluator=(offline_evaluator or PipelineEvaluator(
-            settings, suites=suites, limit=int(settings["validator.offline_limit"]) or None)) if offline else None,
-        logger=logger)
+        offline_evaluator=(
+            offline_evaluator
+            or PipelineEvaluator(settings, suites=suites, limit=int(settings["validator.offline_limit"]) or None)
+        )
+        if offline
+        else None,
+        logger=logger,
+    )
 
 
-def run_validator(validator: Validator, *, max_steps: int | None = None,
-                  on_step: Callable[[StepReport], None] | None = None) -> RunResult:
+def run_validator(
+    validator: Validator, *, max_steps: int | None = None, on_step: Callable[[StepReport], None] | None = None
+) -> RunResult:
     """Run the loop until ``max_steps``, SIGINT or SIGTERM (the step in progress finishes first; a second
     signal stops at once), then close the miner client and the logger (the state stays open)."""
     import signal

@@ -13,8 +13,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 __all__ = ["Commit", "final_scores", "first_committers", "normalise", "offline_by_hotkey", "weights_due"]
 
@@ -29,9 +29,12 @@ class Commit:
     block: int
 
 
-def first_committers(commits: Iterable[Commit], first_seen: Mapping[tuple[str, str], int] | None = None,
-                     uid_of: Mapping[str, int] | None = None,
-                     fingerprints: Mapping[str, str] | None = None) -> dict[str, str]:
+def first_committers(
+    commits: Iterable[Commit],
+    first_seen: Mapping[tuple[str, str], int] | None = None,
+    uid_of: Mapping[str, int] | None = None,
+    fingerprints: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """``sha -> hotkey`` of the first committer among the hotkeys committing it now.
 
     ``first_seen`` (``(hotkey, sha) -> block``, from the state) keeps a miner's priority when it commits
@@ -49,8 +52,8 @@ def first_committers(commits: Iterable[Commit], first_seen: Mapping[tuple[str, s
 
     seen: dict[tuple[str, str], int] = {}
     for (hk, sha), b in first_seen.items():
-        k = (hk, key_of(sha))
-        seen[k] = min(b, seen.get(k, b))
+        hk_key = (hk, key_of(sha))
+        seen[hk_key] = min(b, seen.get(hk_key, b))
     best: dict[str, tuple[int, int, str]] = {}
     for c in commits:
         k = key_of(c.sha)
@@ -61,10 +64,13 @@ def first_committers(commits: Iterable[Commit], first_seen: Mapping[tuple[str, s
     return {k: rank[2] for k, rank in best.items()}
 
 
-def offline_by_hotkey(commits: Iterable[Commit], offline_scores: Mapping[str, float],
-                      first_seen: Mapping[tuple[str, str], int] | None = None,
-                      uid_of: Mapping[str, int] | None = None,
-                      fingerprints: Mapping[str, str] | None = None) -> dict[str, float]:
+def offline_by_hotkey(
+    commits: Iterable[Commit],
+    offline_scores: Mapping[str, float],
+    first_seen: Mapping[tuple[str, str], int] | None = None,
+    uid_of: Mapping[str, int] | None = None,
+    fingerprints: Mapping[str, str] | None = None,
+) -> dict[str, float]:
     """Each committing hotkey's offline score: its sha's cached score if it is the first committer, else 0.
 
     A sha without a result yet (queued, being evaluated) scores 0 until it has one: a pending model must
@@ -82,16 +88,19 @@ def offline_by_hotkey(commits: Iterable[Commit], offline_scores: Mapping[str, fl
     return out
 
 
-def final_scores(live: Mapping[int, str], online: Mapping[str, float], offline: Mapping[str, float], *,
-                 online_share: float = 0.5) -> dict[int, float]:
+def final_scores(
+    live: Mapping[int, str], online: Mapping[str, float], offline: Mapping[str, float], *, online_share: float = 0.5
+) -> dict[int, float]:
     """``uid -> online_share * EMA + (1 - online_share) * offline`` for the live ``uid -> hotkey`` map.
 
     A hotkey with no EMA or no offline score contributes 0 for that part.
     """
     if not 0.0 <= online_share <= 1.0:
         raise ValueError(f"online_share must be within [0, 1], got {online_share}")
-    return {uid: online_share * _clip01(online.get(hk, 0.0)) + (1.0 - online_share) * _clip01(offline.get(hk, 0.0))
-            for uid, hk in live.items()}
+    return {
+        uid: online_share * _clip01(online.get(hk, 0.0)) + (1.0 - online_share) * _clip01(offline.get(hk, 0.0))
+        for uid, hk in live.items()
+    }
 
 
 def normalise(scores: Mapping[int, float]) -> dict[int, float]:
@@ -103,8 +112,9 @@ def normalise(scores: Mapping[int, float]) -> dict[int, float]:
     return {uid: s / total for uid, s in sorted(clean.items())}
 
 
-def weights_due(block: int, *, rate_limit: int, blocks_since_last_update: int | None = None,
-                last_weights_block: int | None = None) -> bool:
+def weights_due(
+    block: int, *, rate_limit: int, blocks_since_last_update: int | None = None, last_weights_block: int | None = None
+) -> bool:
     """True when setting weights now would pass the chain's ``weights_rate_limit``.
 
     Both the chain's own count (``blocks_since_last_update`` of our uid) and the block we last set

@@ -6,12 +6,25 @@ from .check import ERROR_CODES, RULES, Response, ScoreResult, normalise_string, 
 from .files import ScoreFileError, read_responses, score_files
 from .parse import ParseResult, parse_calls
 
-__all__ = ["ERROR_CODES", "RULES", "ParseResult", "Response", "ScoreFileError", "ScoreResult", "first_acceptable",
-           "first_answer_text", "normalise_string", "parse_calls", "read_responses", "score_files", "score_task",
-           "summarise"]
+__all__ = [
+    "ERROR_CODES",
+    "RULES",
+    "ParseResult",
+    "Response",
+    "ScoreFileError",
+    "ScoreResult",
+    "first_acceptable",
+    "first_answer_text",
+    "normalise_string",
+    "parse_calls",
+    "read_responses",
+    "score_files",
+    "score_task",
+    "summarise",
+]
 
 # ast.parse warns (SyntaxWarning, "invalid decimal literal"...) on odd text in model output: not ours to print.
 # Model output is parsed without a file name, so the warnings come from "<unknown>".
-import warnings as _warnings  # noqa: E402
+import warnings as _warnings
 
 _warnings.filterwarnings("ignore", category=SyntaxWarning, module="<unknown>")

@@ -30,9 +30,23 @@ from typing import Any
 
 from ..tasks import ExpectedCall, FunctionCall, Task, Tool
 from . import parse as _parse
-from .check import (_ALL_TRUE, _NO_CALL_OK, _PROGRESS, _FMT_HINT, Response, ScoreResult, _criteria,
-                    _criteria_for, _feedback_for, _is_relevance, _Miss, _offered, _result, _score,
-                    normalise_string)
+from .check import (
+    _ALL_TRUE,
+    _FMT_HINT,
+    _NO_CALL_OK,
+    _PROGRESS,
+    Response,
+    ScoreResult,
+    _criteria,
+    _criteria_for,
+    _feedback_for,
+    _is_relevance,
+    _Miss,
+    _offered,
+    _result,
+    _score,
+    normalise_string,
+)
 
 __all__ = ["decode", "score_bfcl"]
 
@@ -85,7 +99,7 @@ def _decode(text: str | None) -> tuple[list[FunctionCall] | None, bool]:
         return None, False
 
 
-def _call(node: ast.Call, depth: int, odd: list) -> tuple[str, dict]:
+def _call(node: ast.Call, depth: int, odd: list[Any]) -> tuple[str, dict[str, Any]]:
     """BFCL's ``resolve_ast_call``."""
     parts = []
     f = node.func
@@ -100,7 +114,7 @@ def _call(node: ast.Call, depth: int, odd: list) -> tuple[str, dict]:
     return ".".join(reversed(parts)), args
 
 
-def _value(node: ast.AST, depth: int, odd: list) -> Any:
+def _value(node: ast.AST, depth: int, odd: list[Any]) -> Any:
     """BFCL's ``resolve_ast_by_type``, except that nothing is evaluated."""
     if depth > _MAX_DEPTH:
         raise _Undecodable
@@ -120,8 +134,10 @@ def _value(node: ast.AST, depth: int, odd: list) -> Any:
     if t is ast.List:
         return [_value(e, depth + 1, odd) for e in node.elts]  # type: ignore[attr-defined]
     if t is ast.Dict:
-        return {_value(k, depth + 1, odd): _value(v, depth + 1, odd)  # type: ignore[arg-type]
-                for k, v in zip(node.keys, node.values)}  # type: ignore[attr-defined]
+        return {
+            _value(k, depth + 1, odd): _value(v, depth + 1, odd)  # type: ignore[arg-type]
+            for k, v in zip(node.keys, node.values, strict=False)  # type: ignore[attr-defined]
+        }
     if t is ast.Name:
         return node.id  # type: ignore[attr-defined]
     if t is ast.Call:
@@ -143,8 +159,7 @@ def _jsonable(v: Any) -> Any:
     if t is list or t is tuple:
         return [_jsonable(x) for x in v]
     if t is dict:
-        return {(k if type(k) in (str, int, float, bool) or k is None else repr(k)): _jsonable(x)
-                for k, x in v.items()}
+        return {(k if type(k) in (str, int, float, bool) or k is None else repr(k)): _jsonable(x) for k, x in v.items()}
     return v
 
 
@@ -171,14 +186,14 @@ def _bfcl_type(schema: Any) -> tuple[str | None, type | None]:
     return None, None
 
 
-def _answer_type(answers: list) -> type | None:
+def _answer_type(answers: list[Any]) -> type | None:
     for a in answers:
         if a != "":
             return type(a)
     return None
 
 
-def _type_ok(v: Any, answers: list, exp: type, nested: type | None) -> tuple[bool, bool]:
+def _type_ok(v: Any, answers: list[Any], exp: type[Any], nested: type | None) -> tuple[bool, bool]:
     """BFCL's ``type_checker``: (valid, is_variable)."""
     pat = _answer_type(answers)
     is_var = pat is not None and pat is not exp
@@ -198,7 +213,7 @@ def _std(x: Any) -> Any:
     return normalise_string(x) if type(x) is str else x
 
 
-def _dict_ok(v: dict, answers: list) -> bool:
+def _dict_ok(v: dict[str, Any], answers: list[Any]) -> bool:
     """BFCL's ``dict_checker``."""
     for pa in answers:
         if pa == "":
@@ -222,7 +237,7 @@ def _dict_ok(v: dict, answers: list) -> bool:
     return False
 
 
-def _list_dict_ok(v: list, answers: list) -> bool:
+def _list_dict_ok(v: list[Any], answers: list[Any]) -> bool:
     """BFCL's ``list_dict_checker``."""
     for pa in answers:
         if len(v) == len(pa) and all(_dict_ok(v[i], [pa[i]]) for i in range(len(v))):
@@ -230,7 +245,7 @@ def _list_dict_ok(v: list, answers: list) -> bool:
     return False
 
 
-def _list_ok(v: list, answers: list) -> bool:
+def _list_ok(v: list[Any], answers: list[Any]) -> bool:
     """BFCL's ``list_checker``: strings normalised one level deep, then Python ``==``, in order."""
     got = [_std(x) for x in v]
     return any(got == [_std(a[j]) for j in range(len(a))] for a in answers)
@@ -334,24 +349,44 @@ def score_bfcl(task: Task, response: Response | None) -> ScoreResult:
     if relevance or not expected:
         if not relevance:
             if calls:
-                return _result(task, False, "should_not_call", _criteria(True, False), (
-                    "None of the offered tools fits this request, so the right answer is to call nothing "
-                    "and say so."), shown, fmt)
-            return ScoreResult(task.id, task.category, True, 1.0, None, _NO_CALL_OK.copy(),
-                               "Correct: you made no call.", shown, None)
+                return _result(
+                    task,
+                    False,
+                    "should_not_call",
+                    _criteria(True, False),
+                    ("None of the offered tools fits this request, so the right answer is to call nothing and say so."),
+                    shown,
+                    fmt,
+                )
+            return ScoreResult(
+                task.id, task.category, True, 1.0, None, _NO_CALL_OK.copy(), "Correct: you made no call.", shown, None
+            )
         if calls:
-            return _result(task, True, None, _criteria(True, True, True),
-                           "Correct: you made a call.", shown, fmt)
+            return _result(task, True, None, _criteria(True, True, True), "Correct: you made a call.", shown, fmt)
         if calls is None:
             return _result(task, False, "unparseable", _criteria(False), _UNDECODABLE)
-        return _result(task, False, "no_call", _criteria(True, False),
-                       "This request needs a tool call, but your answer made none.", shown, fmt)
+        return _result(
+            task,
+            False,
+            "no_call",
+            _criteria(True, False),
+            "This request needs a tool call, but your answer made none.",
+            shown,
+            fmt,
+        )
     if calls is None:
         return _result(task, False, "unparseable", _criteria(False), _UNDECODABLE)
     n, ne = len(calls), len(expected)
     if n == 0:
-        return _result(task, False, "no_call", _criteria(True, False),
-                       "This request needs a tool call, but your answer made none.", shown, fmt)
+        return _result(
+            task,
+            False,
+            "no_call",
+            _criteria(True, False),
+            "This request needs a tool call, but your answer made none.",
+            shown,
+            fmt,
+        )
     cat = task.category
     if "parallel" in cat or "multiple" in cat:
         need = ne
@@ -359,8 +394,15 @@ def score_bfcl(task: Task, response: Response | None) -> ScoreResult:
         need = 1
     if n != need:
         want = "exactly 1 call" if need == 1 else f"{need} calls"
-        return _result(task, False, "wrong_count", _criteria(True, False),
-                       f"You made {n} call{'s' if n != 1 else ''}, but this request needs {want}.", shown, fmt)
+        return _result(
+            task,
+            False,
+            "wrong_count",
+            _criteria(True, False),
+            f"You made {n} call{'s' if n != 1 else ''}, but this request needs {want}.",
+            shown,
+            fmt,
+        )
     if "parallel" in cat:
         miss = _greedy(task, calls)
     else:
@@ -369,9 +411,10 @@ def score_bfcl(task: Task, response: Response | None) -> ScoreResult:
         miss = _check(tool, e, calls[0])
     if miss is None:
         return ScoreResult(task.id, task.category, True, 1.0, None, _ALL_TRUE.copy(), "Correct.", shown, fmt)
-    return _result(task, False, miss.code, _criteria_for(miss.code), _feedback_for(miss, _offered(task)),
-                   shown, fmt)
+    return _result(task, False, miss.code, _criteria_for(miss.code), _feedback_for(miss, _offered(task)), shown, fmt)
 
 
-_UNDECODABLE = ("Your output could not be read by BFCL's decoder, which reads only a Python list of calls "
-                "and nothing around it; " + _FMT_HINT.split(" or ")[0] + ".")
+_UNDECODABLE = (
+    "Your output could not be read by BFCL's decoder, which reads only a Python list of calls "
+    "and nothing around it; " + _FMT_HINT.split(" or ")[0] + "."
+)

@@ -26,26 +26,37 @@ the task.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
-from ..tasks import FunctionCall, Task, TaskFormatError
+from ..tasks import ExpectedCall, FunctionCall, Task, TaskFormatError
 from .parse import _read
 
 __all__ = ["ERROR_CODES", "RULES", "Response", "ScoreResult", "normalise_string", "score_task", "summarise"]
 
 #: Every error code a result can carry, roughly in the order the checks run. ``scoring_error`` is the scorer's
 #: own failure on an output it did not foresee (a bug to report): the answer scores 0, nothing raises.
-ERROR_CODES = ("no_response", "unparseable", "should_not_call", "no_call", "wrong_count", "wrong_func_name",
-               "missing_required", "unexpected_param", "wrong_type", "wrong_value", "scoring_error")
+ERROR_CODES = (
+    "no_response",
+    "unparseable",
+    "should_not_call",
+    "no_call",
+    "wrong_count",
+    "wrong_func_name",
+    "missing_required",
+    "unexpected_param",
+    "wrong_type",
+    "wrong_value",
+    "scoring_error",
+)
 
 #: The rule sets: ``bitagent`` (BFCL's checker with its known flaws fixed, docs/scoring.md) and ``bfcl``
 #: (BFCL's own decoder and checker rules, flaws included: the leaderboard's verdict).
 RULES = ("bitagent", "bfcl")
 
 # How far a candidate call got through the checks (used to report the closest miss among parallel calls).
-_PROGRESS = {"wrong_func_name": 0, "missing_required": 1, "unexpected_param": 2, "wrong_type": 3,
-             "wrong_value": 4}
+_PROGRESS = {"wrong_func_name": 0, "missing_required": 1, "unexpected_param": 2, "wrong_type": 3, "wrong_value": 4}
 
 # --------------------------------------------------------------------------------------------- strings
 _DELETE = str.maketrans("", "", " ,./-_*^")
@@ -63,10 +74,10 @@ class Response:
 
     id: str
     text: str | None = None
-    tool_calls: list | None = None
+    tool_calls: list[Any] | None = None
 
     @classmethod
-    def from_dict(cls, d: Any) -> "Response":
+    def from_dict(cls, d: Any) -> Response:
         if not isinstance(d, dict):
             raise TaskFormatError("a response must be a JSON object")
         rid = d.get("id")
@@ -116,18 +127,38 @@ class ScoreResult:
     format: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "category": self.category, "correct": self.correct, "score": self.score,
-                "error": self.error, "criteria": self.criteria, "feedback": self.feedback,
-                "calls": [c.to_dict() for c in self.calls], "format": self.format}
+        return {
+            "id": self.id,
+            "category": self.category,
+            "correct": self.correct,
+            "score": self.score,
+            "error": self.error,
+            "criteria": self.criteria,
+            "feedback": self.feedback,
+            "calls": [c.to_dict() for c in self.calls],
+            "format": self.format,
+        }
 
 
-def _criteria(parsed: bool | None = None, call_count: bool | None = None, function_names: bool | None = None,
-              required_args: bool | None = None, no_unexpected_args: bool | None = None,
-              arg_types: bool | None = None, arg_values: bool | None = None) -> dict[str, bool | None]:
+def _criteria(
+    parsed: bool | None = None,
+    call_count: bool | None = None,
+    function_names: bool | None = None,
+    required_args: bool | None = None,
+    no_unexpected_args: bool | None = None,
+    arg_types: bool | None = None,
+    arg_values: bool | None = None,
+) -> dict[str, bool | None]:
     """Per-criterion breakdown; ``None`` = not checked (an earlier criterion already failed, or n/a)."""
-    return {"parsed": parsed, "call_count": call_count, "function_names": function_names,
-            "required_args": required_args, "no_unexpected_args": no_unexpected_args,
-            "arg_types": arg_types, "arg_values": arg_values}
+    return {
+        "parsed": parsed,
+        "call_count": call_count,
+        "function_names": function_names,
+        "required_args": required_args,
+        "no_unexpected_args": no_unexpected_args,
+        "arg_types": arg_types,
+        "arg_values": arg_values,
+    }
 
 
 _ALL_TRUE = _criteria(True, True, True, True, True, True, True)
@@ -160,20 +191,21 @@ def _prep(v: Any) -> Any:
 @dataclass(slots=True)
 class _Param:
     """One expected argument's acceptable values, prepared for the slower comparisons."""
-    optional: bool                  # "" is acceptable: the argument may be left out
-    strs: frozenset                 # normalised acceptable strings
-    nums: tuple                     # acceptable numbers (int/float, not bool)
+
+    optional: bool  # "" is acceptable: the argument may be left out
+    strs: frozenset[str]  # normalised acceptable strings
+    nums: tuple[Any, ...]  # acceptable numbers (int/float, not bool)
     none_ok: bool
-    structured: tuple               # acceptable lists/dicts, strings normalised
+    structured: tuple[Any, ...]  # acceptable lists/dicts, strings normalised
 
 
 class _Expected:
     """One expected call, compiled: name spellings, required arguments, acceptable values per argument
     (prepared lazily: an exact hit on a listed value needs no preparation)."""
 
-    __slots__ = ("name", "names", "values", "required", "props", "_params")
+    __slots__ = ("_params", "name", "names", "props", "required", "values")
 
-    def __init__(self, name: str, values: dict[str, list], required: tuple[str, ...], props: dict[str, Any]):
+    def __init__(self, name: str, values: dict[str, list[Any]], required: tuple[str, ...], props: dict[str, Any]):
         self.name = name
         self.names = (name, name.replace(".", "_")) if "." in name else (name,)
         self.values = values
@@ -191,7 +223,7 @@ class _Expected:
 
 
 class _Compiled:
-    __slots__ = ("expected", "_task")
+    __slots__ = ("_task", "expected")
 
     def __init__(self, expected: tuple[_Expected, ...], task: Task):
         self.expected = expected
@@ -300,17 +332,17 @@ def _eq(v: Any, a: Any) -> bool:
     if a is None:
         return v is None
     if ta is list:
-        return (tv is list or tv is tuple) and len(v) == len(a) and all(_eq(x, y) for x, y in zip(v, a))
+        return (tv is list or tv is tuple) and len(v) == len(a) and all(_eq(x, y) for x, y in zip(v, a, strict=False))
     if ta is dict:
         if tv is not dict:
             return False
         if v.keys() == a.keys() and all(_eq(v[k], a[k]) for k in a):
             return True
         return _alt_dict_eq(v, a)
-    return v == a
+    return bool(v == a)
 
 
-def _alt_dict_eq(v: dict, a: dict) -> bool:
+def _alt_dict_eq(v: dict[str, Any], a: dict[str, Any]) -> bool:
     """BFCL's dict convention: each expected key maps to a list of acceptable values ("" = may be left out)."""
     if not a or not all(type(x) is list for x in a.values()):
         return False
@@ -342,7 +374,7 @@ def _matches(v: Any, p: _Param) -> bool:
     return any(_eq(v, a) for a in p.structured)
 
 
-def _exact_hit(v: Any, values: list) -> bool:
+def _exact_hit(v: Any, values: list[Any]) -> bool:
     """Is ``v`` literally one of the listed values (bools never standing in for numbers)?"""
     tv = type(v)
     if tv is str:
@@ -393,7 +425,7 @@ def _conforms(v: Any, schema: Any, depth: int = 0) -> bool:
     return True
 
 
-def _no_float(schema: dict) -> bool:
+def _no_float(schema: dict[str, Any]) -> bool:
     """Does the schema give a type that is not a number (``integer``, ``string``...)?"""
     t = schema.get("type")
     if type(t) is str:
@@ -416,14 +448,28 @@ def _float_for_int(v: Any, schema: Any, depth: int = 0) -> bool:
     return False
 
 
-_TYPE_WORDS = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "a boolean",
-               "array": "a list", "object": "a dict", "null": "null"}
+_TYPE_WORDS = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+    "array": "a list",
+    "object": "a dict",
+    "null": "null",
+}
 
 
 def _type_word(v: Any) -> str:
     t = type(v)
-    return {str: "a string", int: "an integer", float: "a float", bool: "a boolean", list: "a list",
-            tuple: "a list", dict: "a dict"}.get(t, "null" if v is None else t.__name__)
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a float",
+        bool: "a boolean",
+        list: "a list",
+        tuple: "a list",
+        dict: "a dict",
+    }.get(t, "null" if v is None else t.__name__)
 
 
 # --------------------------------------------------------------------------------------------- one call
@@ -492,13 +538,13 @@ def _same(v: Any, a: Any) -> bool:
     if tv is not ta:
         return tv is int and ta is float and v == a  # an int for a float (a float for an int: compiled check)
     if tv is list:
-        return len(v) == len(a) and all(_same(x, y) for x, y in zip(v, a))
+        return len(v) == len(a) and all(_same(x, y) for x, y in zip(v, a, strict=False))
     if tv is dict:
         return v.keys() == a.keys() and all(_same(x, a[k]) for k, x in v.items())
-    return v == a
+    return bool(v == a)
 
 
-def _same_in(v: Any, values: list) -> bool:
+def _same_in(v: Any, values: list[Any]) -> bool:
     for a in values:
         if a == v and _same(v, a):
             return True
@@ -512,7 +558,7 @@ def _raw_ok(task: Task, calls: list[FunctionCall]) -> bool:
     False, and the compiled check decides; so True here implies the compiled check finds no miss."""
     tools = task.tools
     last = None
-    for e, call in zip(task.expected, calls):
+    for e, call in zip(task.expected, calls, strict=False):
         name = e.name
         if call.name != name:
             return False
@@ -580,7 +626,7 @@ def _match_all(exp: tuple[_Expected, ...], calls: list[FunctionCall]) -> _Miss |
     return _kuhn(exp, calls, memo)
 
 
-def _kuhn(exp: tuple[_Expected, ...], calls: list[FunctionCall], memo: dict) -> _Miss | None:
+def _kuhn(exp: tuple[_Expected, ...], calls: list[FunctionCall], memo: dict[Any, Any]) -> _Miss | None:
     n = len(exp)
 
     def fits(i: int, j: int) -> bool:
@@ -614,10 +660,10 @@ def _kuhn(exp: tuple[_Expected, ...], calls: list[FunctionCall], memo: dict) -> 
 
 
 # --------------------------------------------------------------------------------------------- feedback
-_FMT_HINT = "write calls as [func(arg=value)] or a JSON list of {\"name\": ..., \"arguments\": {...}}"
+_FMT_HINT = 'write calls as [func(arg=value)] or a JSON list of {"name": ..., "arguments": {...}}'
 
 
-def _feedback_for(m: _Miss, tool_names: frozenset) -> str:
+def _feedback_for(m: _Miss, tool_names: frozenset[str]) -> str:
     if m.code == "wrong_func_name":
         if tool_names and m.call not in tool_names and _model_name(m.call) not in tool_names:
             return f"You called `{m.call}`, which is not one of the offered tools; call only the tools listed."
@@ -625,27 +671,50 @@ def _feedback_for(m: _Miss, tool_names: frozenset) -> str:
     if m.code == "missing_required":
         return f"Your call to `{m.call}` leaves out the argument `{m.param}`, which this request needs."
     if m.code == "unexpected_param":
-        return (f"Your call to `{m.call}` passes `{m.param}`, which the tool does not define or this request "
-                f"does not need; leave it out.")
+        return (
+            f"Your call to `{m.call}` passes `{m.param}`, which the tool does not define or this request "
+            f"does not need; leave it out."
+        )
     if m.code == "wrong_type":
         want = None
         if isinstance(m.schema, dict):
             t = m.schema.get("type")
             want = _TYPE_WORDS.get(t) if isinstance(t, str) else None
         if want:
-            return (f"Argument `{m.param}` of `{m.call}` must be {want} per the tool's schema, "
-                    f"but you passed {_type_word(m.value)}.")
+            return (
+                f"Argument `{m.param}` of `{m.call}` must be {want} per the tool's schema, "
+                f"but you passed {_type_word(m.value)}."
+            )
         return f"Argument `{m.param}` of `{m.call}` has the wrong type for the tool's schema."
-    return (f"Argument `{m.param}` of `{m.call}` has a value that does not match what the request asks for; "
-            f"re-read the request for it." if m.param else
-            f"One of your calls to `{m.call}` does not match what the request asks for.")
+    return (
+        f"Argument `{m.param}` of `{m.call}` has a value that does not match what the request asks for; "
+        f"re-read the request for it."
+        if m.param
+        else f"One of your calls to `{m.call}` does not match what the request asks for."
+    )
 
 
 # --------------------------------------------------------------------------------------------- scoring
-def _result(task: Task, correct: bool, error: str | None, criteria: dict, feedback: str,
-            calls: list | None = None, fmt: str | None = None) -> ScoreResult:
-    return ScoreResult(task.id, task.category, correct, 1.0 if correct else 0.0, error, criteria, feedback,
-                       [] if calls is None else calls, fmt)
+def _result(
+    task: Task,
+    correct: bool,
+    error: str | None,
+    criteria: dict[str, Any],
+    feedback: str,
+    calls: list[Any] | None = None,
+    fmt: str | None = None,
+) -> ScoreResult:
+    return ScoreResult(
+        task.id,
+        task.category,
+        correct,
+        1.0 if correct else 0.0,
+        error,
+        criteria,
+        feedback,
+        [] if calls is None else calls,
+        fmt,
+    )
 
 
 def _is_relevance(task: Task) -> bool:
@@ -653,7 +722,7 @@ def _is_relevance(task: Task) -> bool:
     return c.endswith("relevance") and not c.endswith("irrelevance")
 
 
-def _offered(task: Task) -> frozenset:
+def _offered(task: Task) -> frozenset[str]:
     return frozenset(n for t in task.tools for n in _name_variants(t.name))
 
 
@@ -676,9 +745,16 @@ def score_task(task: Task, response: Response | None, rules: str = "bitagent") -
 
             return score_bfcl(task, response)
     except Exception as e:  # noqa: BLE001 - a scorer bug must not stop a run: the answer scores 0
-        return _result(task, False, "scoring_error", _criteria(), (
-            f"Your answer could not be scored ({type(e).__name__}); this is a bug in the scorer, please "
-            f"report it with the output."))
+        return _result(
+            task,
+            False,
+            "scoring_error",
+            _criteria(),
+            (
+                f"Your answer could not be scored ({type(e).__name__}); this is a bug in the scorer, please "
+                f"report it with the output."
+            ),
+        )
     raise ValueError(f"unknown rules {rules!r}; use one of: {', '.join(RULES)}")
 
 
@@ -689,13 +765,18 @@ def _score(task: Task, response: Response | None) -> ScoreResult:
     if parsed is None:
         calls: list[FunctionCall] = []
         fmt = None
-    elif type(parsed) is list:
+    elif isinstance(parsed, list):
         calls = parsed
         fmt = "pythonic" if calls else None
     else:
         if not parsed.ok:
-            return _result(task, False, "unparseable", _criteria(False),
-                           f"Your output could not be read as tool calls ({parsed.error}); {_FMT_HINT}.")
+            return _result(
+                task,
+                False,
+                "unparseable",
+                _criteria(False),
+                f"Your output could not be read as tool calls ({parsed.error}); {_FMT_HINT}.",
+            )
         calls = parsed.calls
         fmt = parsed.format
     n = len(calls)
@@ -707,36 +788,73 @@ def _score(task: Task, response: Response | None) -> ScoreResult:
     if relevance or not expected:  # relevance (any call to an offered tool) or irrelevance (no call)
         if not relevance:
             if n:
-                return _result(task, False, "should_not_call", _criteria(True, False), (
-                    "None of the offered tools fits this request, so the right answer is to call nothing "
-                    "and say so."), calls, fmt)
-            return ScoreResult(task.id, task.category, True, 1.0, None, _NO_CALL_OK.copy(),
-                               "Correct: you made no call.", calls, None)
+                return _result(
+                    task,
+                    False,
+                    "should_not_call",
+                    _criteria(True, False),
+                    ("None of the offered tools fits this request, so the right answer is to call nothing and say so."),
+                    calls,
+                    fmt,
+                )
+            return ScoreResult(
+                task.id, task.category, True, 1.0, None, _NO_CALL_OK.copy(), "Correct: you made no call.", calls, None
+            )
         if n == 0:
-            return _result(task, False, "no_call", _criteria(True, False),
-                           "This request needs a tool call, but your answer made none.", calls, fmt)
+            return _result(
+                task,
+                False,
+                "no_call",
+                _criteria(True, False),
+                "This request needs a tool call, but your answer made none.",
+                calls,
+                fmt,
+            )
         offered = _offered(task)
         if offered:
             for c in calls:
                 if c.name not in offered and _model_name(c.name) not in offered:
-                    return _result(task, False, "wrong_func_name", _criteria(True, True, False),
-                                   f"You called `{c.name}`, which is not one of the offered tools.", calls, fmt)
-        return _result(task, True, None, _criteria(True, True, True),
-                       "Correct: you called one of the offered tools.", calls, fmt)
+                    return _result(
+                        task,
+                        False,
+                        "wrong_func_name",
+                        _criteria(True, True, False),
+                        f"You called `{c.name}`, which is not one of the offered tools.",
+                        calls,
+                        fmt,
+                    )
+        return _result(
+            task, True, None, _criteria(True, True, True), "Correct: you called one of the offered tools.", calls, fmt
+        )
     raise AssertionError("unreachable: a task with expected calls is scored by _score_calls")
 
 
-def _score_calls(task: Task, expected: tuple, calls: list[FunctionCall], fmt: str | None,
-                 n: int) -> ScoreResult:
+def _score_calls(
+    task: Task, expected: tuple[ExpectedCall, ...], calls: list[FunctionCall], fmt: str | None, n: int
+) -> ScoreResult:
     """A task with expected calls (not relevance): the calls against them."""
     if n == 0:
-        return _result(task, False, "no_call", _criteria(True, False),
-                       "This request needs a tool call, but your answer made none.", calls, fmt)
+        return _result(
+            task,
+            False,
+            "no_call",
+            _criteria(True, False),
+            "This request needs a tool call, but your answer made none.",
+            calls,
+            fmt,
+        )
     ne = len(expected)
     if n != ne:
         need = "exactly 1 call" if ne == 1 else f"{ne} calls"
-        return _result(task, False, "wrong_count", _criteria(True, False),
-                       f"You made {n} call{'s' if n != 1 else ''}, but this request needs {need}.", calls, fmt)
+        return _result(
+            task,
+            False,
+            "wrong_count",
+            _criteria(True, False),
+            f"You made {n} call{'s' if n != 1 else ''}, but this request needs {need}.",
+            calls,
+            fmt,
+        )
     key = id(task)
     c = _CACHE.get(key)
     if c is None or c._task is not task:
@@ -769,8 +887,10 @@ def summarise(results: Iterable[ScoreResult]) -> dict[str, Any]:
             errors[r.error] = errors.get(r.error, 0) + 1
     for c in by_cat.values():
         c["accuracy"] = round(c["correct"] / c["tasks"], 6) if c["tasks"] else 0.0
-    return {"tasks": tasks, "correct": correct, "accuracy": round(correct / tasks, 6) if tasks else 0.0,
-            "by_category": dict(sorted(by_cat.items())), "errors": dict(sorted(errors.items()))}
-
-
-
+    return {
+        "tasks": tasks,
+        "correct": correct,
+        "accuracy": round(correct / tasks, 6) if tasks else 0.0,
+        "by_category": dict(sorted(by_cat.items())),
+        "errors": dict(sorted(errors.items())),
+    }

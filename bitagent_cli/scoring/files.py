@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from ..errors import BitagentError
 from ..tasks.io import LineError, read_records, read_tasks
 from .check import Response, ScoreResult, score_task, summarise
-from ..errors import BitagentError
+
+T = TypeVar("T")
 
 __all__ = ["ScoreFileError", "read_responses", "score_files"]
 
@@ -22,7 +25,7 @@ def read_responses(path: str | os.PathLike[str]) -> tuple[list[Response], list[L
     return read_records(path, Response.from_dict, kind="response")
 
 
-def _read(fn, path: str | os.PathLike[str], what: str):
+def _read(fn: Callable[[str | os.PathLike[str]], T], path: str | os.PathLike[str], what: str) -> T:
     try:
         return fn(path)
     except FileNotFoundError:
@@ -30,11 +33,14 @@ def _read(fn, path: str | os.PathLike[str], what: str):
     except IsADirectoryError:
         raise ScoreFileError(f"cannot read the {what} file {str(path)!r}: it is a directory") from None
     except (OSError, EOFError) as e:  # permissions, a broken .gz
-        raise ScoreFileError(f"cannot read the {what} file {str(path)!r}: {e.strerror or e}") from None
+        raise ScoreFileError(
+            f"cannot read the {what} file {str(path)!r}: {getattr(e, 'strerror', None) or e}"
+        ) from None
 
 
-def score_files(tasks_path: str | os.PathLike[str], responses_path: str | os.PathLike[str],
-                rules: str = "bitagent") -> dict[str, Any]:
+def score_files(
+    tasks_path: str | os.PathLike[str], responses_path: str | os.PathLike[str], rules: str = "bitagent"
+) -> dict[str, Any]:
     """Score every task in ``tasks_path`` with its response in ``responses_path``.
 
     Returns the contract's object: ``summary``, ``results`` (one per task, in task-file order), plus

@@ -45,15 +45,27 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..tasks import FunctionCall, Task, Tool
 from ..tasks._types import HINT_KEYS
 from .parse import parse_calls
 
-__all__ = ["MAX_CHARS", "MAX_DEPTH", "JavaLikeError", "convert_value", "first_answer_call", "first_answer_text",
-           "parse_call_text",
-           "parse_literal", "render_literal", "score_javalike"]
+if TYPE_CHECKING:
+    from .check import ScoreResult
+
+__all__ = [
+    "MAX_CHARS",
+    "MAX_DEPTH",
+    "JavaLikeError",
+    "convert_value",
+    "first_answer_call",
+    "first_answer_text",
+    "parse_call_text",
+    "parse_literal",
+    "render_literal",
+    "score_javalike",
+]
 
 MAX_CHARS = 200_000
 MAX_DEPTH = 32
@@ -71,15 +83,27 @@ class _TooDeep(JavaLikeError):
 _NUM_RE = re.compile(r"(?:0[xX][0-9a-fA-F_]+|(?:\d[\d_]*(?:\.\d[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d+)?)[lLfFdDn]?")
 _IDENT_RE = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _PLAIN_NUM_RE = re.compile(r"-?(?:\d[\d_]*(?:\.\d[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d+)?[lLfFdDn]?")
-_JAVA_ESC = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "0": "\0", "s": " ",
-             "\\": "\\", "'": "'", '"': '"', "`": "`", "v": "\v"}
+_JAVA_ESC = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "b": "\b",
+    "f": "\f",
+    "0": "\0",
+    "s": " ",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "`": "`",
+    "v": "\v",
+}
 
 
 @dataclasses.dataclass(slots=True)
 class _Tok:
-    kind: str      # str, char, num, ident, punct
-    text: str      # source text
-    value: Any     # decoded string for str/char
+    kind: str  # str, char, num, ident, punct
+    text: str  # source text
+    value: Any  # decoded string for str/char
     start: int
     end: int
 
@@ -95,8 +119,8 @@ def _string(s: str, i: int, quote: str) -> tuple[str, int]:
             return "".join(out), j + 1
         if c == "\\" and j + 1 < n:
             e = s[j + 1]
-            if e == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", s[j + 2:j + 6] or ""):
-                out.append(chr(int(s[j + 2:j + 6], 16)))
+            if e == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", s[j + 2 : j + 6] or ""):
+                out.append(chr(int(s[j + 2 : j + 6], 16)))
                 j += 6
                 continue
             if e == "\n":  # JS line continuation
@@ -107,15 +131,17 @@ def _string(s: str, i: int, quote: str) -> tuple[str, int]:
             continue
         if c == "\n" and quote != "`":
             raise JavaLikeError("a string literal runs past the end of the line")
-        if quote == "`" and c == "$" and s[j + 1:j + 2] == "{":
+        if quote == "`" and c == "$" and s[j + 1 : j + 2] == "{":
             raise JavaLikeError("template literals with ${...} are expressions")
         out.append(c)
         j += 1
     raise JavaLikeError("a string literal is not closed")
 
 
-_TOKEN_RE = re.compile(r"\s*(?:(?P<num>" + _NUM_RE.pattern + r")|(?P<ident>[A-Za-z_$][A-Za-z0-9_$]*)|(?P<q>[\"'`])"
-                       r"|(?P<p>\S))")
+_TOKEN_RE = re.compile(
+    r"\s*(?:(?P<num>" + _NUM_RE.pattern + r")|(?P<ident>[A-Za-z_$][A-Za-z0-9_$]*)|(?P<q>[\"'`])"
+    r"|(?P<p>\S))"
+)
 
 
 def _lex(s: str, language: str) -> list[_Tok]:
@@ -126,7 +152,7 @@ def _lex(s: str, language: str) -> list[_Tok]:
         m = match(s, i)
         if m is None:  # only whitespace is left
             break
-        kind = m.lastgroup
+        kind = cast(str, m.lastgroup)  # every alternative of the pattern is a named group
         a = m.start(kind)
         if kind == "q":
             c = m.group("q")
@@ -150,12 +176,26 @@ def _lex(s: str, language: str) -> list[_Tok]:
 # --------------------------------------------------------------------------------------------- literals
 # A parsed literal: (kind, payload, source text). kinds: num (payload: the text, sign included), str, char,
 # bool, null, list (payload: [nodes]), map (payload: [(key node, value node)]), expr (payload: None).
-Node = tuple
+Node = tuple[Any, ...]
 
 
 _OPEN = {"(": ")", "[": "]", "{": "}"}
-_JAVA_LISTS = {"ArrayList", "LinkedList", "List", "Vector", "CopyOnWriteArrayList", "Collection", "Set",
-               "HashSet", "LinkedHashSet", "TreeSet", "ArrayDeque", "Stack", "Queue", "Deque"}
+_JAVA_LISTS = {
+    "ArrayList",
+    "LinkedList",
+    "List",
+    "Vector",
+    "CopyOnWriteArrayList",
+    "Collection",
+    "Set",
+    "HashSet",
+    "LinkedHashSet",
+    "TreeSet",
+    "ArrayDeque",
+    "Stack",
+    "Queue",
+    "Deque",
+}
 _JAVA_MAPS = {"HashMap", "Map", "LinkedHashMap", "TreeMap", "Hashtable", "ConcurrentHashMap"}
 
 
@@ -180,7 +220,7 @@ class _P:
         self.i += 1
 
     def text(self, a: int, b: int) -> str:
-        return self.src[self.t[a].start:self.t[b - 1].end] if b > a else ""
+        return self.src[self.t[a].start : self.t[b - 1].end] if b > a else ""
 
     def value(self, depth: int) -> Node:
         """One value: a literal, or else one expression kept as its text (a variable, ``f(x)``, ``new Path(p)``)."""
@@ -224,9 +264,9 @@ class _P:
         tok = self.peek()
         if tok is None:
             raise JavaLikeError("a value is missing")
-        if tok.kind == "punct" and tok.text in "-+" and self.peek(1) is not None and self.peek(1).kind == "num":
+        if tok.kind == "punct" and tok.text in "-+" and (nxt := self.peek(1)) is not None and nxt.kind == "num":
             self.i += 2
-            num = self.peek(-1).text
+            num = nxt.text
             return ("num", ("-" if tok.text == "-" else "") + num, self.text(a, self.i))
         if tok.kind == "num":
             self.i += 1
@@ -291,8 +331,8 @@ class _P:
             raise JavaLikeError("a type name is missing")
         name = tok.text
         self.i += 1
-        while self.is_(".") and self.peek(1) is not None and self.peek(1).kind == "ident":
-            name = self.peek(1).text
+        while self.is_(".") and (nxt := self.peek(1)) is not None and nxt.kind == "ident":
+            name = nxt.text
             self.i += 2
         if self.is_("<"):
             level = 0
@@ -372,7 +412,7 @@ class _P:
     def factory(self, depth: int, a: int) -> Node | None:
         """``Arrays.asList(...)``, ``List.of(...)``, ``Set.of``, ``Map.of(k, v, ...)``, ``Array.of(...)``."""
         tok, dot, meth, par = self.peek(), self.peek(1), self.peek(2), self.peek(3)
-        if not (dot and meth and par and dot.text == "." and par.text == "(" and meth.kind == "ident"):
+        if not (tok and dot and meth and par and dot.text == "." and par.text == "(" and meth.kind == "ident"):
             return None
         pair = (tok.text, meth.text)
         if self.lang == "java":
@@ -477,8 +517,15 @@ def _number(node: Node, language: str, want: str) -> Any:
     return None
 
 
-_JAVA_NUM = {"byte": "int", "short": "int", "integer": "int", "int": "int", "long": "long", "float": "float",
-             "double": "double"}
+_JAVA_NUM = {
+    "byte": "int",
+    "short": "int",
+    "integer": "int",
+    "int": "int",
+    "long": "long",
+    "float": "float",
+    "double": "double",
+}
 _JS_NUM = {"integer": "int", "float": "float", "Bigint": "bigint"}
 
 
@@ -603,8 +650,13 @@ def _one_expression(vt: list[_Tok], name: str, language: str) -> None:
     ternary = 0
     for j, x in enumerate(vt):
         y = vt[j + 1] if j + 1 < len(vt) else None
-        if y is not None and x.kind in _ATOMS and y.kind in _ATOMS and x.text not in _PREFIX_WORDS \
-                and y.text not in _INFIX_WORDS:
+        if (
+            y is not None
+            and x.kind in _ATOMS
+            and y.kind in _ATOMS
+            and x.text not in _PREFIX_WORDS
+            and y.text not in _INFIX_WORDS
+        ):
             raise JavaLikeError(f"the value of {name} is not one {_LANG[language]} expression")
         if x.kind != "punct":
             continue
@@ -631,23 +683,46 @@ def _arg(src: str, toks: list[_Tok], a: int, b: int, args: dict[str, Any], langu
         name = toks[a].text
         if name in args:
             raise JavaLikeError(f"argument {name} is given twice")
-        vt = toks[a + 2:b]
+        vt = toks[a + 2 : b]
         _one_expression(vt, name, language)
         if len(vt) == 1 and vt[0].kind == "str":
             args[name] = vt[0].value  # a lone string literal: its content (BFCL's decoders unquote it)
         else:
-            args[name] = src[vt[0].start:vt[-1].end]
+            args[name] = src[vt[0].start : vt[-1].end]
     # a positional argument has no name: not counted (BFCL drops it too)
 
 
 # --------------------------------------------------------------------------------------------- scoring
 _JSON_TYPE = {
-    "java": {"byte": "integer", "short": "integer", "integer": "integer", "long": "integer", "float": "number",
-             "double": "number", "boolean": "boolean", "char": "string", "String": "string", "any": "string",
-             "Array": "array", "ArrayList": "array", "HashMap": "object", "Hashtable": "object", "Set": "array",
-             "Queue": "array", "Stack": "array"},
-    "javascript": {"String": "string", "any": "string", "integer": "integer", "float": "number",
-                   "Bigint": "integer", "Boolean": "boolean", "dict": "object", "array": "array"},
+    "java": {
+        "byte": "integer",
+        "short": "integer",
+        "integer": "integer",
+        "long": "integer",
+        "float": "number",
+        "double": "number",
+        "boolean": "boolean",
+        "char": "string",
+        "String": "string",
+        "any": "string",
+        "Array": "array",
+        "ArrayList": "array",
+        "HashMap": "object",
+        "Hashtable": "object",
+        "Set": "array",
+        "Queue": "array",
+        "Stack": "array",
+    },
+    "javascript": {
+        "String": "string",
+        "any": "string",
+        "integer": "integer",
+        "float": "number",
+        "Bigint": "integer",
+        "Boolean": "boolean",
+        "dict": "object",
+        "array": "array",
+    },
 }
 
 
@@ -727,7 +802,7 @@ def _embedded(text: str) -> str | None:
     if m is None or m.start() == 0:
         return None
     end = text.rfind("]")
-    return text[m.start():end + 1] if end > m.start() else None
+    return text[m.start() : end + 1] if end > m.start() else None
 
 
 def _looks_structured(s: str) -> bool:
@@ -735,20 +810,22 @@ def _looks_structured(s: str) -> bool:
     return s.startswith(("{", "[{", "<")) or s.lower().startswith(("json", "```json"))
 
 
-def score_javalike(task: Task, response: Any, rules: str = "bitagent") -> Any:
+def score_javalike(task: Task, response: Any, rules: str = "bitagent") -> ScoreResult:
     """Score one response to a Java/JS task (see the module docs); returns a :class:`ScoreResult`. ``rules`` is
     passed on to ``check.score_task`` for the converted call."""
     from .check import Response, ScoreResult
     from .check import score_task as _score_task
 
-    def score_task(t: Task, r: Any) -> Any:
+    def score_task(t: Task, r: Any) -> ScoreResult:
         return _score_task(t, r, rules)
 
     if task.multi_turn is not None:  # a conversation, not one answer: played and checked by eval-model
-        base = score_task(dataclasses.replace(task, multi_turn=None, meta={**task.meta, "language": "python"}),
-                          None)
-        return dataclasses.replace(base, feedback="A multi-turn task is scored by playing its conversation "
-                                                  "(bitagent eval-model), not from one response.")
+        base = score_task(dataclasses.replace(task, multi_turn=None, meta={**task.meta, "language": "python"}), None)
+        return dataclasses.replace(
+            base,
+            feedback="A multi-turn task is scored by playing its conversation "
+            "(bitagent eval-model), not from one response.",
+        )
     declared = _declared(task)
     if response is None:
         return score_task(declared, None)
@@ -776,17 +853,35 @@ def score_javalike(task: Task, response: Any, rules: str = "bitagent") -> Any:
         cc, bad = _convert_call(task, c)
         if bad is not None:
             base = score_task(declared, Response(response.id, None, []))
-            crit = {k: None for k in base.criteria}
-            crit.update({"parsed": True, "call_count": True, "function_names": True, "required_args": True,
-                         "no_unexpected_args": True, "arg_types": False})
-            return ScoreResult(task.id, task.category, False, 0.0, "wrong_type", crit,
-                               f"Argument `{bad}` of `{c.name}` must be a {_LANG[task.language]} literal written "
-                               f"as a string (e.g. \"true\", \"42\", \"new int[]{{1, 2}}\"), as the tool's schema "
-                               f"says.", calls, fmt)
+            crit: dict[str, bool | None] = {k: None for k in base.criteria}
+            crit.update(
+                {
+                    "parsed": True,
+                    "call_count": True,
+                    "function_names": True,
+                    "required_args": True,
+                    "no_unexpected_args": True,
+                    "arg_types": False,
+                }
+            )
+            return ScoreResult(
+                task.id,
+                task.category,
+                False,
+                0.0,
+                "wrong_type",
+                crit,
+                f"Argument `{bad}` of `{c.name}` must be a {_LANG[task.language]} literal written "
+                f'as a string (e.g. "true", "42", "new int[]{{1, 2}}"), as the tool\'s schema '
+                f"says.",
+                calls,
+                fmt,
+            )
         converted.append(cc)
     payload = [{"type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in converted]
-    result = score_task(declared, Response(response.id, None, payload) if payload else
-                        Response(response.id, "", None))  # "": no call at all
+    result = score_task(
+        declared, Response(response.id, None, payload) if payload else Response(response.id, "", None)
+    )  # "": no call at all
     return dataclasses.replace(result, calls=calls, format=fmt if calls else result.format)
 
 
@@ -818,8 +913,16 @@ def _natural_literal(v: Any, language: str) -> str:
     return str(v)
 
 
-_JAVA_ARRAY_TYPE = {"String": "String", "integer": "int", "long": "long", "char": "char", "boolean": "boolean",
-                    "double": "double", "float": "float", "any": "Object"}
+_JAVA_ARRAY_TYPE = {
+    "String": "String",
+    "integer": "int",
+    "long": "long",
+    "char": "char",
+    "boolean": "boolean",
+    "double": "double",
+    "float": "float",
+    "any": "Object",
+}
 
 
 def render_literal(v: Any, declared: str | None, items: str | None, language: str) -> str:
@@ -893,6 +996,10 @@ def first_answer_call(task: Task) -> FunctionCall:
     req = set(tool.required) if tool is not None else set()
     call = e.first_answer(req)
     props = tool.properties if tool is not None else {}
-    args = {k: render_literal(v, (props.get(k) or {}).get("x-bfcl-type"), (props.get(k) or {}).get("x-bfcl-items-type"),
-                              task.language) for k, v in call.arguments.items()}
+    args = {
+        k: render_literal(
+            v, (props.get(k) or {}).get("x-bfcl-type"), (props.get(k) or {}).get("x-bfcl-items-type"), task.language
+        )
+        for k, v in call.arguments.items()
+    }
     return FunctionCall(call.name, args)

@@ -26,9 +26,10 @@ import keyword
 import math
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import accumulate
-from typing import Any
+from typing import Any, cast
 
 from ..tasks import FunctionCall
 
@@ -68,8 +69,7 @@ class ParseResult:
     format: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"calls": [c.to_dict() for c in self.calls], "ok": self.ok, "error": self.error,
-                "format": self.format}
+        return {"calls": [c.to_dict() for c in self.calls], "ok": self.ok, "error": self.error, "format": self.format}
 
 
 class _Bad(Exception):
@@ -90,7 +90,7 @@ def _bad(msg: str) -> ParseResult:
 
 
 # --------------------------------------------------------------------------------------------- entry point
-def parse_calls(text: str | None, tool_calls: list | None = None, tools: Any = None) -> ParseResult:
+def parse_calls(text: str | None, tool_calls: list[Any] | None = None, tools: Any = None) -> ParseResult:
     """Read the calls in a model's output (``text``) or in its OpenAI ``tool_calls`` list.
 
     Structured ``tool_calls`` win when present and non-empty; otherwise ``text`` is parsed. ``tools`` (the
@@ -100,7 +100,7 @@ def parse_calls(text: str | None, tool_calls: list | None = None, tools: Any = N
     r = _read(text, tool_calls, tools)
     if r is None:
         return ParseResult([], True, None, None)
-    if type(r) is list:
+    if isinstance(r, list):
         return ParseResult(r, True, None, "pythonic" if r else None)
     return r
 
@@ -117,8 +117,7 @@ class _State(threading.local):
 _ST = _State()
 
 
-def _read(text: str | None, tool_calls: list | None,
-          tools: Any = None) -> ParseResult | list[FunctionCall] | None:
+def _read(text: str | None, tool_calls: list[Any] | None, tools: Any = None) -> ParseResult | list[FunctionCall] | None:
     """:func:`parse_calls` without a result object on the two common paths (for the scorer): None for an
     output without calls, a list for calls read by the pythonic fast path (format ``pythonic``), else the
     ParseResult. Never raises."""
@@ -170,9 +169,25 @@ def _read(text: str | None, tool_calls: list | None,
 
 
 # --------------------------------------------------------------------------------------------- cleaning
-_SPECIAL_TOKENS = ("<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|end|>", "<|endoftext|>", "</s>", "<eos>",
-                   "<end_of_turn>", "<|end_of_text|>", "<|return|>", "<|call|>", "<|eot|>", "<|eom|>",
-                   "<|python_end|>", "<\uff5cend\u2581of\u2581sentence\uff5c>", "<|observation|>", "<|user|>")
+_SPECIAL_TOKENS = (
+    "<|eot_id|>",
+    "<|eom_id|>",
+    "<|im_end|>",
+    "<|end|>",
+    "<|endoftext|>",
+    "</s>",
+    "<eos>",
+    "<end_of_turn>",
+    "<|end_of_text|>",
+    "<|return|>",
+    "<|call|>",
+    "<|eot|>",
+    "<|eom|>",
+    "<|python_end|>",
+    "<\uff5cend\u2581of\u2581sentence\uff5c>",
+    "<|observation|>",
+    "<|user|>",
+)
 # The trailing tokens are matched on the reversed text by one regex: literal alternatives separated by
 # whitespace, so the match is linear and no loop in Python runs over the tokens.
 _TRAILING_RE = re.compile(r"(?:\s*(?:" + "|".join(re.escape(t[::-1]) for t in _SPECIAL_TOKENS) + "))*")
@@ -184,13 +199,13 @@ def _clean(text: str) -> str:
     if "</think>" in text:
         # reasoning comes first; "</think>" inside a call list's string value is just text
         if text.startswith("<think>") or not _looks_like_calls(text):
-            text = text[text.rfind("</think>") + 8:].strip()
+            text = text[text.rfind("</think>") + 8 :].strip()
     elif text.startswith("<think>"):
         return ""  # reasoning that never finished: no call was made
     if text.endswith(">"):  # trailing end-of-turn tokens only (never inside an argument value)
-        cut = _TRAILING_RE.match(text[::-1]).end()  # type: ignore[union-attr]  (a star always matches)
+        cut = _TRAILING_RE.match(text[::-1]).end()  # type: ignore[union-attr]  # a star always matches
         if cut:
-            text = text[:len(text) - cut].rstrip()
+            text = text[: len(text) - cut].rstrip()
     return text
 
 
@@ -200,12 +215,13 @@ def _clean(text: str) -> str:
 # ast path decides. Tokens are plain strings, classified by their first character.
 _TOKEN_RE = re.compile(
     r"""[ \t\n]*("""
-    r"""[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"""          # name, possibly dotted
-    r"""|[\[\](){}=,:]"""                                                # punctuation
+    r"""[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"""  # name, possibly dotted
+    r"""|[\[\](){}=,:]"""  # punctuation
     r"""|'[^'\\\n\r\x00\ud800-\udfff]*'|"[^"\\\n\r\x00\ud800-\udfff]*\""""  # a string without escapes
-    r"""|[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"""        # a number, possibly signed
-    r"""|.)""",                                                          # anything else: decline
-    re.S)
+    r"""|[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"""  # a number, possibly signed
+    r"""|.)""",  # anything else: decline
+    re.S,
+)
 _FAST_START_RE = re.compile(r"\[\s*(?:\]|[A-Za-z_])|[A-Za-z_][\w.]*\s*\(")
 _CONSTS = {"True": True, "False": False, "None": None}
 _KEYWORDS = frozenset(keyword.kwlist)
@@ -216,7 +232,7 @@ _GOOD_KW: set[str] = set()  # keyword names already found valid (a bounded cache
 _GOOD_NAMES: set[str] = set()  # function names already found valid (a bounded cache)
 
 
-def _call_maker():
+def _call_maker() -> Callable[[str, dict[str, Any]], FunctionCall]:
     """``FunctionCall(name, args)`` for the fast path, without the frozen dataclass's ``__init__`` (which sets
     each field through ``object.__setattr__``: ~0.3 us a call, half the cost of a short call's parse). Used
     only while FunctionCall is exactly a slotted (name, arguments) pair with nothing run at construction;
@@ -230,9 +246,10 @@ def _call_maker():
         return FunctionCall
     if names != ("name", "arguments") or tuple(slots) != names or hasattr(FunctionCall, "__post_init__"):
         return FunctionCall
-    new, set_name, set_args = object.__new__, FunctionCall.name.__set__, FunctionCall.arguments.__set__
+    # the slots' member descriptors: mypy types FunctionCall.name as the field's value, not its descriptor
+    new, set_name, set_args = object.__new__, FunctionCall.name.__set__, FunctionCall.arguments.__set__  # type: ignore[attr-defined,misc]
 
-    def make(name: str, args: dict) -> FunctionCall:
+    def make(name: str, args: dict[str, Any]) -> FunctionCall:
         c = new(FunctionCall)
         set_name(c, name)
         set_args(c, args)
@@ -436,8 +453,7 @@ def _check_depth(s: str) -> None:
         return
     depth = 0
     for i in range(0, len(s), 16384):  # in chunks, so that a flood of brackets stops at the first
-        run = list(accumulate(map(_DEPTH_STEP.__getitem__, _BRACKETS_RE.findall(s, i, i + 16384)),
-                              initial=depth))
+        run = list(accumulate(map(_DEPTH_STEP.__getitem__, _BRACKETS_RE.findall(s, i, i + 16384)), initial=depth))
         if max(run) > MAX_DEPTH:
             raise _Fatal(f"the output nests brackets deeper than {MAX_DEPTH} levels")
         depth = run[-1]
@@ -453,7 +469,7 @@ def _spend_ast(n: int) -> None:
             raise _Fatal("the output is too long to try every reading of it (write the calls as JSON)")
 
 
-def _ast_calls(s: str, mode: int = _ARGS) -> list[FunctionCall] | Any:  # noqa: C901
+def _ast_calls(s: str, mode: int = _ARGS) -> list[FunctionCall] | Any:
     """Parse pythonic text with ast. Returns a list of calls, or (for a plain literal such as a dict) the
     literal value so that the caller can read it as JSON-style calls. ``mode`` ``_ARGS_JSON`` also reads
     bare ``null``/``true``/``false`` in arguments as JSON values (OLMo 3). Raises _Bad."""
@@ -487,7 +503,7 @@ def _ast_calls(s: str, mode: int = _ARGS) -> list[FunctionCall] | Any:  # noqa: 
         if isinstance(node, ast.Call):
             calls.append(_ast_call(node, mode))
         elif isinstance(node, (ast.List, ast.Tuple)) and all(isinstance(e, ast.Call) for e in node.elts):
-            calls.extend(_ast_call(e, mode) for e in node.elts)
+            calls.extend(_ast_call(e, mode) for e in node.elts if isinstance(e, ast.Call))  # all are Calls
         elif body is not None and isinstance(node, (ast.Dict, ast.List)):
             return _lit(node, 0, _DATA)  # a literal (JSON-like dict/list with Python quoting): read as data
         else:
@@ -553,7 +569,7 @@ def _lit(node: ast.AST, depth: int, data: int = 0) -> Any:
         return out
     if t is ast.Dict:
         d: dict[Any, Any] = {}
-        for k, v in zip(node.keys, node.values):  # type: ignore[attr-defined]
+        for k, v in zip(node.keys, node.values, strict=False):  # type: ignore[attr-defined]
             if k is None:
                 raise _Bad("an argument uses ** unpacking")
             key = _lit(k, depth + 1, data)
@@ -564,7 +580,7 @@ def _lit(node: ast.AST, depth: int, data: int = 0) -> Any:
     if t is ast.UnaryOp and type(node.op) in (ast.USub, ast.UAdd):  # type: ignore[attr-defined]
         operand = node.operand  # type: ignore[attr-defined]
         if type(operand) is ast.Constant and type(operand.value) in (int, float):
-            v = operand.value
+            v = cast(float, operand.value)  # int or float: type() checked just above (isinstance would take bool)
             if not math.isfinite(v):
                 raise _Bad("an argument is not a finite number")
             return -v if type(node.op) is ast.USub else v  # type: ignore[attr-defined]
@@ -846,7 +862,7 @@ _KIMI_CALL = "<|tool_call_begin|>"
 _KIMI_ARGS = "<|tool_call_argument_begin|>"
 
 
-def _markers(s: str) -> ParseResult | None:  # noqa: C901 - one line per family
+def _markers(s: str) -> ParseResult | None:
     if "<|tool_calls_section_begin|>" in s or _KIMI_CALL in s:
         return _ok(_kimi(s), "kimi_k2")
     if _DS_CALLS in s or _DS_CALL in s:
@@ -856,14 +872,14 @@ def _markers(s: str) -> ParseResult | None:  # noqa: C901 - one line per family
     if "<tool_call>" in s:
         return _ok(*_tool_call_blocks(s))
     if "<function=" in s:  # Qwen3-Coder without the <tool_call> wrapper (vLLM reads it too)
-        return _ok(_qwen3_xml(s[s.index("<function="):]), "qwen3_xml")
+        return _ok(_qwen3_xml(s[s.index("<function=") :]), "qwen3_xml")
     if "[TOOL_CALLS]" in s:
         return _ok(*_mistral(s))
     if "<|python_start|>" in s:
-        body = s[s.index("<|python_start|>") + 16:].replace("<|python_end|>", "\n")
+        body = s[s.index("<|python_start|>") + 16 :].replace("<|python_end|>", "\n")
         return _ok(_payload(body)[0], "llama4")
     if "<|python_tag|>" in s:
-        rest = s[s.index("<|python_tag|>") + 14:].replace("<|python_tag|>", ";")
+        rest = s[s.index("<|python_tag|>") + 14 :].replace("<|python_tag|>", ";")
         calls, _ = _payload(rest)
         return _ok(calls, "llama")
     if "<TOOLCALL>" in s:
@@ -873,7 +889,7 @@ def _markers(s: str) -> ParseResult | None:  # noqa: C901 - one line per family
     if "<tool_calls>" in s:  # Jamba
         return _ok(_tagged(s, "<tool_calls>", "</tool_calls>"), "jamba")
     if "<|tool_call|>" in s:  # Granite 3.0
-        return _ok(_payload(s[s.index("<|tool_call|>") + 13:])[0], "granite")
+        return _ok(_payload(s[s.index("<|tool_call|>") + 13 :])[0], "granite")
     if "<function_calls>" in s:  # OLMo 3: one pythonic call a line
         return _ok(_olmo3(s), "olmo3")
     if "<function_call>" in s:  # Granite-20B-FC: one JSON object after each tag
@@ -943,7 +959,7 @@ def _tool_call_blocks(s: str) -> tuple[list[FunctionCall], str]:
 
 
 # ------------------------------------------------ XML parameter values, typed by the tool's schema (as vLLM)
-def _schema_props(name: str) -> dict | None:
+def _schema_props(name: str) -> dict[str, Any] | None:
     """The JSON-schema ``properties`` of the tool called ``name`` among the parse's tools, or None."""
     tools = _ST.tools
     if not tools:
@@ -952,7 +968,8 @@ def _schema_props(name: str) -> dict | None:
         if i > 4096:
             break
         if isinstance(t, dict):
-            fn = t.get("function") if isinstance(t.get("function"), dict) else t
+            f = t.get("function")
+            fn = f if isinstance(f, dict) else t
             tname, params = fn.get("name"), fn.get("parameters")
         else:
             tname, params = getattr(t, "name", None), getattr(t, "parameters", None)
@@ -962,7 +979,7 @@ def _schema_props(name: str) -> dict | None:
     return None
 
 
-def _schema_type(props: dict | None, key: str) -> str | None:
+def _schema_type(props: dict[str, Any] | None, key: str) -> str | None:
     spec = props.get(key) if props else None
     t = spec.get("type") if isinstance(spec, dict) else None
     if isinstance(t, list):  # ["integer", "null"]
@@ -1005,7 +1022,7 @@ def _typed(raw: str, typ: str | None, untyped: str) -> Any:
             return raw
         if not math.isfinite(f):
             return raw
-        return int(f) if f.is_integer() and abs(f) < 2 ** 53 else f
+        return int(f) if f.is_integer() and abs(f) < 2**53 else f
     if typ in ("boolean", "bool", "binary"):
         low = raw.strip().lower()
         return True if low == "true" else False if low == "false" else raw
@@ -1055,7 +1072,7 @@ def _qwen3_xml(s: str) -> list[FunctionCall]:
             pgt = p.find(">")
             if pgt < 0:
                 raise _Bad(f"a <parameter=...> tag of {name!r} is not closed")
-            pairs.append((p[:pgt], _one_newline(p[pgt + 1:])))
+            pairs.append((p[:pgt], _one_newline(p[pgt + 1 :])))
         calls.append(_xml_args(name, pairs, "string"))
         if len(calls) > MAX_CALLS:
             raise _Fatal(f"more than {MAX_CALLS} calls")
@@ -1064,15 +1081,15 @@ def _qwen3_xml(s: str) -> list[FunctionCall]:
     return calls
 
 
-def _glm45(b: str, m: re.Match) -> FunctionCall:
+def _glm45(b: str, m: re.Match[str]) -> FunctionCall:
     """GLM-4.5: ``name\\n<arg_key>k</arg_key>\\n<arg_value>v</arg_value>...`` (one call a <tool_call>)."""
     name = _call_name(m.group(1), "GLM-4.5")
-    rest = b[m.end():]
+    rest = b[m.end() :]
     keys = _blocks(rest, "<arg_key>", "</arg_key>")
     values = _blocks(rest, "<arg_value>", "</arg_value>")
     if len(keys) != len(values) or (not keys and rest.strip()):
         raise _Bad(f"the <arg_key>/<arg_value> pairs of {name!r} do not match")
-    return _xml_args(name, [(k, v.strip()) for k, v in zip(keys, values)], "data")
+    return _xml_args(name, [(k, v.strip()) for k, v in zip(keys, values, strict=False)], "data")
 
 
 def _minimax(s: str) -> list[FunctionCall]:
@@ -1089,7 +1106,7 @@ def _minimax(s: str) -> list[FunctionCall]:
                 pgt = p.find(">")
                 if pgt < 0:
                     raise _Bad(f"a <parameter name=...> tag of {name!r} is not closed")
-                pairs.append((p[:pgt].strip().strip("\"'"), _one_newline(p[pgt + 1:].strip())))
+                pairs.append((p[:pgt].strip().strip("\"'"), _one_newline(p[pgt + 1 :].strip())))
             calls.append(_xml_args(name, pairs, "string"))
             if len(calls) > MAX_CALLS:
                 raise _Fatal(f"more than {MAX_CALLS} calls")
@@ -1203,7 +1220,7 @@ _MISTRAL_NAME_RE = re.compile(r"([A-Za-z0-9_.\-]{1,256})\s*(?=\{)")
 def _mistral(s: str) -> tuple[list[FunctionCall], str]:
     """Mistral: ``[TOOL_CALLS] [{...}]`` (text after the list is ignored, as vLLM does),
     ``[TOOL_CALLS]name[ARGS]{...}`` and v11+ ``[TOOL_CALLS]name{...}``, each possibly repeated."""
-    rest = s[s.index("[TOOL_CALLS]") + 12:]
+    rest = s[s.index("[TOOL_CALLS]") + 12 :]
     calls: list[FunctionCall] = []
     segments = rest.split("[TOOL_CALLS]", MAX_CALLS + 1)
     if len(segments) > MAX_CALLS + 1:
@@ -1319,10 +1336,13 @@ def _fenced(s: str) -> ParseResult | None:
 
 
 # Where calls may start inside prose.
-_EMBED_RE = re.compile(r"""\[\s*[A-Za-z_][\w.]*\s*\(         # [f(   pythonic list
+_EMBED_RE = re.compile(
+    r"""\[\s*[A-Za-z_][\w.]*\s*\(         # [f(   pythonic list
                           |(?:\[\s*)?\{\s*["'](?:name|function|tool_calls)["']   # {"name": ...} JSON
                           |(?m:^)[ \t]*[A-Za-z_][\w.]*\s*\(\s*(?:\)|[A-Za-z_]\w*\s*=)   # f(a= at a line start
-                       """, re.X)
+                       """,
+    re.X,
+)
 _SCAN_RE = re.compile(r"[\[\](){}'\"\\\n]")
 _CLOSE = {"[": "]", "(": ")", "{": "}"}
 
@@ -1412,7 +1432,7 @@ def _embedded(s: str) -> ParseResult | None:
             if end < 0:
                 continue
             eol = s.find("\n", end)
-            tail = s[end:eol if eol >= 0 else len(s)].strip()
+            tail = s[end : eol if eol >= 0 else len(s)].strip()
             if tail not in ("", ".", ";", ","):
                 continue
             done = end

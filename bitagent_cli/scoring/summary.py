@@ -33,16 +33,37 @@ from typing import Any
 __all__ = ["BFCL_COLUMNS", "BFCL_SIZES", "OVERALL_WEIGHTS", "bfcl_columns", "bfcl_summary"]
 
 #: Column key -> the label BFCL's leaderboard uses.
-BFCL_COLUMNS: dict[str, str] = {"non_live": "Non-Live (AST)", "live": "Live (AST)", "multi_turn": "Multi-Turn",
-                                "relevance": "Relevance", "irrelevance": "Irrelevance"}
+BFCL_COLUMNS: dict[str, str] = {
+    "non_live": "Non-Live (AST)",
+    "live": "Live (AST)",
+    "multi_turn": "Multi-Turn",
+    "relevance": "Relevance",
+    "irrelevance": "Irrelevance",
+}
 
 #: Entries per BFCL v4 category (bfcl-eval 2026.3.23), the live weights.
 BFCL_SIZES = {
-    "simple_python": 400, "simple_java": 100, "simple_javascript": 50, "multiple": 200, "parallel": 200,
-    "parallel_multiple": 200, "irrelevance": 240, "live_simple": 258, "live_multiple": 1053, "live_parallel": 16,
-    "live_parallel_multiple": 24, "live_irrelevance": 884, "live_relevance": 16, "multi_turn_base": 200,
-    "multi_turn_miss_func": 200, "multi_turn_miss_param": 200, "multi_turn_long_context": 200,
-    "web_search_base": 100, "web_search_no_snippet": 100, "memory_kv": 155, "memory_vector": 155,
+    "simple_python": 400,
+    "simple_java": 100,
+    "simple_javascript": 50,
+    "multiple": 200,
+    "parallel": 200,
+    "parallel_multiple": 200,
+    "irrelevance": 240,
+    "live_simple": 258,
+    "live_multiple": 1053,
+    "live_parallel": 16,
+    "live_parallel_multiple": 24,
+    "live_irrelevance": 884,
+    "live_relevance": 16,
+    "multi_turn_base": 200,
+    "multi_turn_miss_func": 200,
+    "multi_turn_miss_param": 200,
+    "multi_turn_long_context": 200,
+    "web_search_base": 100,
+    "web_search_no_snippet": 100,
+    "memory_kv": 155,
+    "memory_vector": 155,
     "memory_rec_sum": 155,
 }
 
@@ -87,10 +108,10 @@ def bfcl_summary(per_category: Mapping[str, Any]) -> dict[str, Any]:
     ``{"accuracy": a, "tasks": n}``, or a bare accuracy); category names are BFCL's, ``simple`` = simple_python.
 
     Returns a flat dict of fractions (0..1, 6 decimals): ``non_live`` (non-live AST), ``simple`` (its Simple),
-    ``live`` (live AST), ``multi_turn``, ``relevance``, ``irrelevance``, ``agentic`` (None when no category of the column ran; a
-    column that ran in part counts its missing categories as 0, as BFCL's Overall does), ``overall`` (None when
-    no BFCL category ran), ``overall_v3`` (the v3 formula the subnet's validators used), ``overall_note`` and
-    ``not_run`` (the BFCL categories that counted 0)."""
+    ``live`` (live AST), ``multi_turn``, ``relevance``, ``irrelevance``, ``agentic`` (None when no category of the
+    column ran; a column that ran in part counts its missing categories as 0, as BFCL's Overall does),
+    ``overall`` (None when no BFCL category ran), ``overall_v3`` (the v3 formula the subnet's validators used),
+    ``overall_note`` and ``not_run`` (the BFCL categories that counted 0)."""
     accs: dict[str, float] = {}
     for cat, c in per_category.items():
         name = _ALIASES.get(cat, cat)
@@ -114,24 +135,28 @@ def bfcl_summary(per_category: Mapping[str, Any]) -> dict[str, Any]:
         "irrelevance": irrelevance if _ran(accs, _IRRELEVANCE) else None,
         "agentic": agentic if _ran(accs, _WEB + _MEMORY) else None,
     }
-    parts = {"non_live": non_live, "live": live, "irrelevance": irrelevance, "multi_turn": multi_turn,
-             "agentic": agentic}
+    parts = {
+        "non_live": non_live,
+        "live": live,
+        "irrelevance": irrelevance,
+        "multi_turn": multi_turn,
+        "agentic": agentic,
+    }
     overall = sum(OVERALL_WEIGHTS[k] * v for k, v in parts.items()) if accs else None
     non_live_v3 = (simple + sum(accs.get(c, 0.0) for c in _NON_LIVE) + accs.get("irrelevance", 0.0)) / 5
-    live_v3_cats = _LIVE + ("live_irrelevance", "live_relevance")
+    live_v3_cats = (*_LIVE, "live_irrelevance", "live_relevance")
     live_v3 = sum(accs.get(c, 0.0) * BFCL_SIZES[c] for c in live_v3_cats) / sum(BFCL_SIZES[c] for c in live_v3_cats)
     overall_v3 = (non_live_v3 + live_v3 + multi_turn) / 3 if accs else None
     in_overall = _SIMPLE + _NON_LIVE + _LIVE + _IRRELEVANCE + _MULTI_TURN + _WEB + _MEMORY
     not_run = [c for c in in_overall if c not in accs]
-    note = ("BFCL v4 overall = 0.10 non-live AST + 0.10 live AST + 0.10 irrelevance + 0.30 multi-turn "
-            "+ 0.40 agentic")
+    note = "BFCL v4 overall = 0.10 non-live AST + 0.10 live AST + 0.10 irrelevance + 0.30 multi-turn + 0.40 agentic"
     if not_run:
-        agentic = _WEB + _MEMORY
-        said = [c for c in not_run if c not in agentic]
-        if all(c in not_run for c in agentic):
+        agentic_cats = _WEB + _MEMORY
+        said = [c for c in not_run if c not in agentic_cats]
+        if all(c in not_run for c in agentic_cats):
             said.insert(0, "the agentic categories (web search, memory: they need the network)")
         else:
-            said.extend(c for c in not_run if c in agentic)
+            said.extend(c for c in not_run if c in agentic_cats)
         note += "; not run, counted 0 as BFCL counts a missing category: " + ", ".join(said)
     out: dict[str, Any] = {k: (None if v is None else round(v, 6)) for k, v in columns.items()}
     out["overall"] = None if overall is None else round(overall, 6)
@@ -141,8 +166,13 @@ def bfcl_summary(per_category: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-_COLUMN_CATEGORIES = {"non_live": _SIMPLE + _NON_LIVE, "live": _LIVE, "multi_turn": _MULTI_TURN,
-                      "relevance": ("live_relevance",), "irrelevance": _IRRELEVANCE}
+_COLUMN_CATEGORIES = {
+    "non_live": _SIMPLE + _NON_LIVE,
+    "live": _LIVE,
+    "multi_turn": _MULTI_TURN,
+    "relevance": ("live_relevance",),
+    "irrelevance": _IRRELEVANCE,
+}
 
 
 def bfcl_columns(per_category: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

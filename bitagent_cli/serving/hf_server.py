@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -48,7 +48,8 @@ class _Model:
         major_minor = tuple(int(x) for x in transformers.__version__.split(".")[:2])
         dtype_kw = "dtype" if major_minor >= (4, 56) else "torch_dtype"  # renamed in 4.56
         self.model = AutoModelForCausalLM.from_pretrained(
-            path, trust_remote_code=False, use_safetensors=True, **{dtype_kw: torch.float32})
+            path, trust_remote_code=False, use_safetensors=True, **{dtype_kw: torch.float32}
+        )
         self.model.eval()
         cfg = self.model.config
         limit = getattr(cfg, "max_position_embeddings", None) or max_model_len
@@ -56,24 +57,32 @@ class _Model:
         gen_eos = getattr(self.model.generation_config, "eos_token_id", None)
         eos = gen_eos if gen_eos is not None else self.tokenizer.eos_token_id
         self.eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
-        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else (
-            next(iter(self.eos_ids)) if self.eos_ids else 0)
+        self.pad_id = (
+            self.tokenizer.pad_token_id
+            if self.tokenizer.pad_token_id is not None
+            else (next(iter(self.eos_ids)) if self.eos_ids else 0)
+        )
         self.lock = threading.Lock()
         self.created = int(time.time())
 
     def render(self, messages: list[dict], tools: list | None) -> list[int]:
-        text = self.tokenizer.apply_chat_template(messages, tools=tools or None, add_generation_prompt=True,
-                                                  tokenize=False)
+        text = self.tokenizer.apply_chat_template(
+            messages, tools=tools or None, add_generation_prompt=True, tokenize=False
+        )
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def generate(self, ids: list[int], max_tokens: int, temperature: float, seed: int | None,
-                 min_tokens: int = 0) -> tuple[str, int, str]:
+    def generate(
+        self, ids: list[int], max_tokens: int, temperature: float, seed: int | None, min_tokens: int = 0
+    ) -> tuple[str, int, str]:
         torch = self.torch
         with self.lock, torch.inference_mode():
             torch.manual_seed(self.seed if seed is None else seed)
             inp = torch.tensor([ids], dtype=torch.long)
-            kwargs: dict[str, Any] = {"max_new_tokens": max_tokens, "pad_token_id": self.pad_id,
-                                      "attention_mask": torch.ones_like(inp)}
+            kwargs: dict[str, Any] = {
+                "max_new_tokens": max_tokens,
+                "pad_token_id": self.pad_id,
+                "attention_mask": torch.ones_like(inp),
+            }
             if self.eos_ids:
                 kwargs["eos_token_id"] = sorted(self.eos_ids)
             if min_tokens:
@@ -83,10 +92,10 @@ class _Model:
             else:
                 kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
             out = self.model.generate(inp, **kwargs)
-        new = out[0, len(ids):].tolist()
+        new = out[0, len(ids) :].tolist()
         finish = "stop" if new and new[-1] in self.eos_ids else ("length" if len(new) >= max_tokens else "stop")
         text = self.tokenizer.decode(new, skip_special_tokens=True)
-        return text, len(new), finish
+        return cast(str, text), len(new), finish  # one id list decodes to one string
 
 
 def _xlam_calls(text: str) -> list[dict] | None:
@@ -104,8 +113,13 @@ def _xlam_calls(text: str) -> list[dict] | None:
     for c in data:
         if not (isinstance(c, dict) and isinstance(c.get("name"), str) and isinstance(c.get("arguments", {}), dict)):
             return None
-        calls.append({"id": "call_" + uuid.uuid4().hex[:24], "type": "function",
-                      "function": {"name": c["name"], "arguments": json.dumps(c.get("arguments", {}))}})
+        calls.append(
+            {
+                "id": "call_" + uuid.uuid4().hex[:24],
+                "type": "function",
+                "function": {"name": c["name"], "arguments": json.dumps(c.get("arguments", {}))},
+            }
+        )
     return calls
 
 
@@ -122,8 +136,18 @@ def build_app(m: _Model):
 
     @app.get("/v1/models")
     async def models():
-        return {"object": "list", "data": [{"id": m.name, "object": "model", "created": m.created,
-                                            "owned_by": "bitagent", "max_model_len": m.max_model_len}]}
+        return {
+            "object": "list",
+            "data": [
+                {
+                    "id": m.name,
+                    "object": "model",
+                    "created": m.created,
+                    "owned_by": "bitagent",
+                    "max_model_len": m.max_model_len,
+                }
+            ],
+        }
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request):
@@ -153,28 +177,37 @@ def build_app(m: _Model):
         min_tokens = body.get("min_tokens") or 0  # vLLM's extra parameter
         if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
             return _error(400, "max_tokens must be a positive integer")
-        if not isinstance(temperature, (int, float)) or not isinstance(seed, (int, type(None))) \
-                or not isinstance(min_tokens, int):
+        if (
+            not isinstance(temperature, (int, float))
+            or not isinstance(seed, (int, type(None)))
+            or not isinstance(min_tokens, int)
+        ):
             return _error(400, "temperature must be a number, seed and min_tokens integers")
         try:
             ids = m.render(messages, tools)
-        except Exception as e:  # template errors (no template, bad roles) are the client's problem
+        except Exception as e:  # noqa: BLE001 template errors (no template, bad roles) are the client's problem
             return _error(400, f"chat template failed: {type(e).__name__}: {str(e)[:300]}")
         if len(ids) >= m.max_model_len:
-            return _error(400, f"This model's maximum context length is {m.max_model_len} tokens. "
-                               f"However, your request has {len(ids)} input tokens.")
+            return _error(
+                400,
+                f"This model's maximum context length is {m.max_model_len} tokens. "
+                f"However, your request has {len(ids)} input tokens.",
+            )
         max_tokens = min(max_tokens, m.max_model_len - len(ids))
-        text, n_out, finish = await asyncio.to_thread(m.generate, ids, max_tokens, float(temperature), seed,
-                                                      min_tokens)
+        text, n_out, finish = await asyncio.to_thread(m.generate, ids, max_tokens, float(temperature), seed, min_tokens)
         calls = _xlam_calls(text) if tools else None
         message: dict[str, Any] = {"role": "assistant", "content": None if calls else text}
         if calls:
             message["tool_calls"] = calls
             finish = "tool_calls" if finish == "stop" else finish
-        return {"id": "chatcmpl-" + uuid.uuid4().hex, "object": "chat.completion", "created": int(time.time()),
-                "model": m.name, "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                "usage": {"prompt_tokens": len(ids), "completion_tokens": n_out,
-                          "total_tokens": len(ids) + n_out}}
+        return {
+            "id": "chatcmpl-" + uuid.uuid4().hex,
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": m.name,
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": {"prompt_tokens": len(ids), "completion_tokens": n_out, "total_tokens": len(ids) + n_out},
+        }
 
     return app
 
@@ -214,16 +247,20 @@ def main(argv: list[str] | None = None) -> int:
     name = args.served_model_name or os.path.basename(os.path.abspath(args.model))
     try:
         m = _Model(args.model, name, args.max_model_len, args.seed, args.threads)
-    except Exception as e:
-        print(f"error: could not load the model from {args.model}: {type(e).__name__}: {e}", file=sys.stderr,
-              flush=True)
+    except Exception as e:  # noqa: BLE001 (any load failure is reported in one line)
+        print(
+            f"error: could not load the model from {args.model}: {type(e).__name__}: {e}", file=sys.stderr, flush=True
+        )
         return 1
-    print(f"Loaded {name} from {args.model} in {time.monotonic() - t0:.2f} s "
-          f"(max_model_len={m.max_model_len})", flush=True)
+    print(
+        f"Loaded {name} from {args.model} in {time.monotonic() - t0:.2f} s (max_model_len={m.max_model_len})",
+        flush=True,
+    )
     import uvicorn
 
-    uvicorn.run(build_app(m), host=args.host, port=args.port, log_level="info", access_log=False,
-                timeout_graceful_shutdown=3)
+    uvicorn.run(
+        build_app(m), host=args.host, port=args.port, log_level="info", access_log=False, timeout_graceful_shutdown=3
+    )
     return 0
 
 

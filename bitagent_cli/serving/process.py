@@ -22,13 +22,21 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 from ..errors import BitagentError
 
-__all__ = ["ManagedProcess", "ServerError", "first_error_line", "free_port", "group_alive", "http_get", "pid_alive",
-           "stop_all"]
+__all__ = [
+    "ManagedProcess",
+    "ServerError",
+    "first_error_line",
+    "free_port",
+    "group_alive",
+    "http_get",
+    "pid_alive",
+    "stop_all",
+]
 
 LOG_TAIL_LINES = 40
 #: How much of a dead server's log is searched for the exception that killed it.
@@ -62,7 +70,7 @@ def _proc_pgrp_state(pid: int) -> tuple[int, str] | None:
     except OSError:
         return None
     # comm is in parentheses and may contain spaces: split after the last ')'.
-    rest = raw[raw.rfind(")") + 2:].split()
+    rest = raw[raw.rfind(")") + 2 :].split()
     try:
         return int(rest[2]), rest[0]
     except (IndexError, ValueError):
@@ -157,7 +165,7 @@ def first_error_line(text: str) -> str:
 
 # ---------------------------------------------------------------- registry and exit handling
 # Strong references: a server whose handle was dropped without stop() is still stopped at exit.
-_live: "set[ManagedProcess]" = set()
+_live: set[ManagedProcess] = set()
 _handlers_installed = False
 _previous_handlers: dict[int, object] = {}
 
@@ -210,8 +218,15 @@ class ManagedProcess:
     or call ``start()`` / ``stop()``; ``stop`` is idempotent and also runs at interpreter exit.
     """
 
-    def __init__(self, argv: Sequence[str], *, log_path: Path, env: Mapping[str, str] | None = None,
-                 cwd: Path | None = None, name: str | None = None):
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        name: str | None = None,
+    ):
         self.argv = [str(a) for a in argv]
         self.log_path = Path(log_path)
         self.env = dict(env) if env is not None else None
@@ -226,7 +241,7 @@ class ManagedProcess:
     def pid(self) -> int | None:
         return self.proc.pid if self.proc is not None else None
 
-    def start(self) -> "ManagedProcess":
+    def start(self) -> ManagedProcess:
         if self.proc is not None:
             return self
         _install_handlers()
@@ -235,11 +250,19 @@ class ManagedProcess:
         with self.log_path.open("ab") as log:
             try:
                 self.proc = subprocess.Popen(
-                    self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    env=env, cwd=self.cwd, start_new_session=True, close_fds=True)
+                    self.argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    cwd=self.cwd,
+                    start_new_session=True,
+                    close_fds=True,
+                )
             except OSError as e:
-                raise ServerError(f"could not start {self.name}: {e.strerror or e} ({self.argv[0]})",
-                                  log_path=self.log_path) from None
+                raise ServerError(
+                    f"could not start {self.name}: {e.strerror or e} ({self.argv[0]})", log_path=self.log_path
+                ) from None
         self.pgid = self.proc.pid  # start_new_session: the child leads its own group
         _live.add(self)
         return self
@@ -259,13 +282,17 @@ class ManagedProcess:
         tail = self.log_tail()
         cause = first_error_line(_tail(self.log_path, lines=5000, max_bytes=ERROR_SCAN_BYTES))
         rc = self.returncode
-        how = f"{what} with code {rc}" if rc is not None and rc >= 0 else (
-            f"was killed by signal {-rc}" if rc is not None else what)
+        how = (
+            f"{what} with code {rc}"
+            if rc is not None and rc >= 0
+            else (f"was killed by signal {-rc}" if rc is not None else what)
+        )
         msg = f"{self.name} {how}" + (f": {cause}" if cause else "") + f" (log: {self.log_path})"
         return ServerError(msg, log_tail=tail, log_path=self.log_path)
 
-    def wait_healthy(self, url: str | Iterable[str], timeout: float, *, interval: float = 0.5,
-                     request_timeout: float = 2.0) -> None:
+    def wait_healthy(
+        self, url: str | Iterable[str], timeout: float, *, interval: float = 0.5, request_timeout: float = 2.0
+    ) -> None:
         """Poll ``url`` (or each of several URLs in turn) until one answers 200, while the child lives.
 
         Raises ServerError if the child exits (with the last log line) or after ``timeout`` seconds
@@ -290,7 +317,9 @@ class ManagedProcess:
                     f"{self.name} did not become healthy within {timeout:g} s and was stopped"
                     + (f"; last log line: {last}" if last else "")
                     + f" (log: {self.log_path}); raise the start-up timeout if the model is large",
-                    log_tail=tail, log_path=self.log_path)
+                    log_tail=tail,
+                    log_path=self.log_path,
+                )
             time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
 
     def stop(self, timeout: float = 15.0) -> int | None:
@@ -328,7 +357,7 @@ class ManagedProcess:
             raise interrupted
         return self.proc.returncode
 
-    def __enter__(self) -> "ManagedProcess":
+    def __enter__(self) -> ManagedProcess:
         return self.start()
 
     def __exit__(self, *exc) -> None:

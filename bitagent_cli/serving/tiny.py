@@ -3,8 +3,8 @@
 ``make_tiny_model(dest)`` writes a complete Hugging Face model directory: a byte-level BPE
 tokenizer trained here on a few KB of built-in text, a chat template that renders ``tools``, a
 2-layer Llama with hidden size 64
-(two attention heads of 32, a size vLLM's CPU attention supports) and random weights, saved as safetensors. Its answers are
-noise, but everything around them (vetting, serving, the chat template, HTTP, scoring, the
+(two attention heads of 32, a size vLLM's CPU attention supports) and random weights, saved as safetensors.
+Its answers are noise, but everything around them (vetting, serving, the chat template, HTTP, scoring, the
 cache) is the real code path.
 """
 
@@ -21,7 +21,7 @@ SPECIAL_TOKENS = ["<s>", "</s>", "<pad>", "<|system|>", "<|user|>", "<|assistant
 CHAT_TEMPLATE = (
     "{{ bos_token }}"
     "{% if tools %}<|system|>\nYou can call these functions. Answer with a JSON list of calls, "
-    "[{\"name\": ..., \"arguments\": {...}}], or with text when no function fits.\n"
+    '[{"name": ..., "arguments": {...}}], or with text when no function fits.\n'
     "{{ tools | tojson }}</s>\n{% endif %}"
     "{% for m in messages %}"
     "{% if m.role in ['system', 'user', 'assistant'] %}<|{{ m.role }}|>\n{% else %}<|tool|>\n{% endif %}"
@@ -53,11 +53,20 @@ def _build_tokenizer(vocab_size: int = 512):
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tok.train_from_iterator([_CORPUS] * 4, trainer=trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
-                                   additional_special_tokens=SPECIAL_TOKENS[3:])
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        additional_special_tokens=SPECIAL_TOKENS[3:],
+    )
     fast.chat_template = CHAT_TEMPLATE
     return fast
 
@@ -74,23 +83,34 @@ def make_tiny_model(dest: Path, *, seed: int = 0, hidden_size: int = 64, layers:
     dest.mkdir(parents=True, exist_ok=True)
     tokenizer = _build_tokenizer()
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=hidden_size * 2,
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=hidden_size * 2,
         # Head size 32 (2 heads of hidden 64): vLLM's CPU attention takes 32, 64, 80, ... but not 16.
-        num_hidden_layers=layers, num_attention_heads=max(1, hidden_size // 32), num_key_value_heads=1,
-        head_dim=32, max_position_embeddings=16384,  # its byte-level tokens make long prompts
+        num_hidden_layers=layers,
+        num_attention_heads=max(1, hidden_size // 32),
+        num_key_value_heads=1,
+        head_dim=32,
+        max_position_embeddings=16384,  # its byte-level tokens make long prompts
         tie_word_embeddings=False,  # tied, a random model only repeats its last token
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id)
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
     model.generation_config = GenerationConfig(
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id, do_sample=False)
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        do_sample=False,
+    )
     model.save_pretrained(dest)  # safetensors is the default (and the only format transformers 5 writes)
     tokenizer.save_pretrained(dest)
     (dest / "README.md").write_text(
         "---\nlicense: mit\n---\n# tiny-model\n\nA randomly initialised 2-layer Llama built by "
-        "`bitagent_cli.serving.tiny.make_tiny_model` for tests and demos. Its outputs are noise.\n")
+        "`bitagent_cli.serving.tiny.make_tiny_model` for tests and demos. Its outputs are noise.\n"
+    )
     if not list(dest.glob("*.safetensors")):  # pragma: no cover - older transformers defaulting to .bin
         raise RuntimeError("transformers did not write safetensors weights")
     json.loads((dest / "config.json").read_text())

@@ -41,13 +41,26 @@ import os
 import re
 import stat
 import struct
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-__all__ = ["ALLOW_PATTERNS", "REFUSED_WEIGHT_SUFFIXES", "ModelRefused", "ModelUnavailable", "VetResult",
-           "download_model", "local_fingerprint", "parse_ref", "read_safetensors_header", "remote_fingerprint",
-           "vet_local", "vet_model", "weights_fingerprint"]
+__all__ = [
+    "ALLOW_PATTERNS",
+    "REFUSED_WEIGHT_SUFFIXES",
+    "ModelRefused",
+    "ModelUnavailable",
+    "VetResult",
+    "download_model",
+    "local_fingerprint",
+    "parse_ref",
+    "read_safetensors_header",
+    "remote_fingerprint",
+    "vet_local",
+    "vet_model",
+    "weights_fingerprint",
+]
 
 # What download_model fetches: weights, configs, tokenizer files, chat templates. Nothing else.
 ALLOW_PATTERNS = ["*.safetensors", "*.json", "*.model", "*.txt", "*.jinja", "README.md"]
@@ -59,29 +72,96 @@ ALLOW_PATTERNS = ["*.safetensors", "*.json", "*.model", "*.txt", "*.jinja", "REA
 #: never downloaded.
 REFUSED_WEIGHT_SUFFIXES = (
     # pickle (torch.load, joblib, numpy allow_pickle, NeMo/TorchServe archives)
-    ".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".dill", ".npy", ".npz", ".pth.tar", ".tar",
-    ".mar", ".nemo",
+    ".bin",
+    ".pt",
+    ".pth",
+    ".pkl",
+    ".pickle",
+    ".ckpt",
+    ".joblib",
+    ".dill",
+    ".npy",
+    ".npz",
+    ".pth.tar",
+    ".tar",
+    ".mar",
+    ".nemo",
     # Keras/TensorFlow, Flax, ONNX, llama.cpp, TFLite, rust-bert, Paddle, MXNet, Caffe, Core ML, TensorRT, MNN,
     # ExecuTorch, MindSpore, Darknet
-    ".h5", ".hdf5", ".keras", ".pb", ".tflite", ".lite", ".msgpack", ".onnx", ".onnx_data", ".ort", ".gguf",
-    ".ggml", ".ggjt", ".llamafile", ".ot", ".pdparams", ".pdiparams", ".pdmodel", ".params", ".caffemodel",
-    ".mlmodel", ".engine", ".plan", ".trt", ".mnn", ".pte", ".mindir", ".weights",
+    ".h5",
+    ".hdf5",
+    ".keras",
+    ".pb",
+    ".tflite",
+    ".lite",
+    ".msgpack",
+    ".onnx",
+    ".onnx_data",
+    ".ort",
+    ".gguf",
+    ".ggml",
+    ".ggjt",
+    ".llamafile",
+    ".ot",
+    ".pdparams",
+    ".pdiparams",
+    ".pdmodel",
+    ".params",
+    ".caffemodel",
+    ".mlmodel",
+    ".engine",
+    ".plan",
+    ".trt",
+    ".mnn",
+    ".pte",
+    ".mindir",
+    ".weights",
     # vLLM's tensorizer files, torch distributed checkpoints
-    ".tensors", ".distcp",
+    ".tensors",
+    ".distcp",
     # archives, which can hold any of the above
-    ".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z", ".rar", ".lz4",
+    ".zip",
+    ".gz",
+    ".tgz",
+    ".bz2",
+    ".xz",
+    ".zst",
+    ".7z",
+    ".rar",
+    ".lz4",
 )
 # TensorFlow checkpoints: variables.data-00000-of-00001 beside variables.index
 _REFUSED_WEIGHT_RE = re.compile(r"(\.data-\d+-of-\d+|\.ckpt\.index|^variables\.index)$")
 INDEX_NAME = "model.safetensors.index.json"  # the one index transformers and vLLM read
-ADAPTER_NAME = "adapter_config.json"         # PEFT: transformers would load base_model_name_or_path
+ADAPTER_NAME = "adapter_config.json"  # PEFT: transformers would load base_model_name_or_path
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # the safetensors library's own limit
 MAX_JSON_BYTES = 50 * 1024 * 1024
 MAX_JSON_DEPTH = 64  # real configs nest 3-4 deep; safetensors headers 3
 # bits per value, as the safetensors library defines them
-_DTYPE_BITS = {"F64": 64, "F32": 32, "F16": 16, "BF16": 16, "I64": 64, "I32": 32, "I16": 16, "I8": 8, "U8": 8,
-               "U16": 16, "U32": 32, "U64": 64, "BOOL": 8, "F8_E4M3": 8, "F8_E5M2": 8, "F8_E8M0": 8,
-               "F8_E4M3FNUZ": 8, "F8_E5M2FNUZ": 8, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6, "C64": 64}
+_DTYPE_BITS = {
+    "F64": 64,
+    "F32": 32,
+    "F16": 16,
+    "BF16": 16,
+    "I64": 64,
+    "I32": 32,
+    "I16": 16,
+    "I8": 8,
+    "U8": 8,
+    "U16": 16,
+    "U32": 32,
+    "U64": 64,
+    "BOOL": 8,
+    "F8_E4M3": 8,
+    "F8_E5M2": 8,
+    "F8_E8M0": 8,
+    "F8_E4M3FNUZ": 8,
+    "F8_E5M2FNUZ": 8,
+    "F4": 4,
+    "F6_E2M3": 6,
+    "F6_E3M2": 6,
+    "C64": 64,
+}
 _CODE_KEYS = ("auto_map", "custom_pipelines")
 _REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9_.-]{1,96}$")
 _REV_RE = re.compile(r"^[A-Za-z0-9_.\-/]{1,200}$")
@@ -101,13 +181,13 @@ class ModelUnavailable(ModelRefused):
 
 @dataclass(frozen=True)
 class VetResult:
-    repo: str                     # hub id, or the directory's absolute path
-    sha: str                      # commit sha, or "local:<sha256>"
-    revision: str | None          # what was asked for (branch, tag, sha), None = default branch
-    params: int                   # parameters, from the safetensors metadata
-    license: str | None           # self-declared on the model card (reported only)
-    files: tuple[str, ...]        # the files download_model fetches (relative paths)
-    size_bytes: int               # their total size
+    repo: str  # hub id, or the directory's absolute path
+    sha: str  # commit sha, or "local:<sha256>"
+    revision: str | None  # what was asked for (branch, tag, sha), None = default branch
+    params: int  # parameters, from the safetensors metadata
+    license: str | None  # self-declared on the model card (reported only)
+    files: tuple[str, ...]  # the files download_model fetches (relative paths)
+    size_bytes: int  # their total size
     local_path: Path | None = None  # set for local directories (and after download_model)
     fingerprint: str | None = None  # weights_fingerprint of the .safetensors files (None: the Hub gave no hashes)
     info: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -154,11 +234,15 @@ def _check_limits(what: str, params: int, size_bytes: int, max_params_b: float, 
     if params <= 0:
         raise ModelRefused(f"{what}: the safetensors files declare no parameters; the weights look empty or broken")
     if params > max_params_b * 1e9:
-        raise ModelRefused(f"{what} has {params / 1e9:.2f}B parameters, over the {max_params_b:g}B limit; "
-                           f"pick a smaller model or raise eval.max_params_b")
+        raise ModelRefused(
+            f"{what} has {params / 1e9:.2f}B parameters, over the {max_params_b:g}B limit; "
+            f"pick a smaller model or raise eval.max_params_b"
+        )
     if size_bytes > max_download_gb * 1e9:
-        raise ModelRefused(f"{what} is {_gb(size_bytes)} to download, over the {max_download_gb:g} GB cap; "
-                           f"raise eval.max_download_gb if that is intended")
+        raise ModelRefused(
+            f"{what} is {_gb(size_bytes)} to download, over the {max_download_gb:g} GB cap; "
+            f"raise eval.max_download_gb if that is intended"
+        )
 
 
 def refused_weight_format(name: str) -> bool:
@@ -171,15 +255,19 @@ def refused_weight_format(name: str) -> bool:
 def _refuse_formats(what: str, names: Iterable[str]) -> None:
     bad = sorted(n for n in names if refused_weight_format(n))
     if bad:
-        raise ModelRefused(f"{what} contains weight files that are not safetensors ({_few(bad)}); only "
-                           f"safetensors models are accepted (pickle-format files can run code when loaded, other "
-                           f"formats escape the checks): delete them (or convert the weights to safetensors)")
+        raise ModelRefused(
+            f"{what} contains weight files that are not safetensors ({_few(bad)}); only "
+            f"safetensors models are accepted (pickle-format files can run code when loaded, other "
+            f"formats escape the checks): delete them (or convert the weights to safetensors)"
+        )
 
 
 def _refuse_adapter(what: str, names: Iterable[str]) -> None:
     if ADAPTER_NAME in names:
-        raise ModelRefused(f"{what}/{ADAPTER_NAME}: a PEFT adapter makes transformers load another, unvetted base "
-                           f"model; merge the adapter into the weights (merge_and_unload) and upload the full model")
+        raise ModelRefused(
+            f"{what}/{ADAPTER_NAME}: a PEFT adapter makes transformers load another, unvetted base "
+            f"model; merge the adapter into the weights (merge_and_unload) and upload the full model"
+        )
 
 
 def _allowed(name: str) -> bool:
@@ -205,16 +293,19 @@ def _check_code_keys(what: str, data: Any) -> None:
         if isinstance(node, dict):
             for k, v in node.items():
                 if k in _CODE_KEYS or (k == "trust_remote_code" and v not in (False, None)):
-                    raise ModelRefused(f"{what} asks for custom code ({k!s}); only models that run with the "
-                                       f"standard transformers/vLLM architectures are accepted")
+                    raise ModelRefused(
+                        f"{what} asks for custom code ({k!s}); only models that run with the "
+                        f"standard transformers/vLLM architectures are accepted"
+                    )
                 stack.append(v)
         elif isinstance(node, list):
             stack.extend(node)
 
 
 # ---------------------------------------------------------------- hub
-def vet_model(ref: str, *, max_params_b: float = 8.0, max_download_gb: float = 40.0, revision: str | None = None,
-              api: Any = None) -> VetResult:
+def vet_model(
+    ref: str, *, max_params_b: float = 8.0, max_download_gb: float = 40.0, revision: str | None = None, api: Any = None
+) -> VetResult:
     """Vet a hub model (``org/name[@rev]``) or a local directory. Raises ModelRefused (one line)."""
     if looks_local(ref):
         return vet_local(Path(ref), max_params_b=max_params_b, max_download_gb=max_download_gb)
@@ -229,8 +320,9 @@ def vet_model(ref: str, *, max_params_b: float = 8.0, max_download_gb: float = 4
     try:
         info = _model_info(api, repo, rev)
     except ModelUnavailable as e:
-        cached = _vet_cached(repo, rev, max_params_b=max_params_b, max_download_gb=max_download_gb) \
-            if e.offline else None
+        cached = (
+            _vet_cached(repo, rev, max_params_b=max_params_b, max_download_gb=max_download_gb) if e.offline else None
+        )
         if cached is None:
             raise
         return cached
@@ -247,8 +339,10 @@ def vet_model(ref: str, *, max_params_b: float = 8.0, max_download_gb: float = 4
     config = getattr(info, "config", None) or {}
     tags = [str(t) for t in (getattr(info, "tags", None) or [])]
     if "custom_code" in tags:
-        raise ModelRefused(f"{what} needs custom code (the Hub tags it custom_code); only models that run with the "
-                           f"standard transformers/vLLM architectures are accepted")
+        raise ModelRefused(
+            f"{what} needs custom code (the Hub tags it custom_code); only models that run with the "
+            f"standard transformers/vLLM architectures are accepted"
+        )
     if isinstance(config, dict):
         _check_code_keys(f"{what}/config.json", config)
     _refuse_adapter(what, names)
@@ -262,11 +356,25 @@ def vet_model(ref: str, *, max_params_b: float = 8.0, max_download_gb: float = 4
     unknown = [n for n in files if sizes.get(n) is None]
     size_bytes = sum(sizes.get(n) or 0 for n in files)
     _check_limits(what, params, size_bytes, max_params_b, max_download_gb)
-    return VetResult(repo=repo, sha=sha, revision=rev, params=params, license=_hub_license(info), files=files,
-                     size_bytes=size_bytes, local_path=None, fingerprint=_hub_fingerprint(siblings, weights),
-                     info={"unknown_sizes": unknown, "gated": getattr(info, "gated", None),
-                           "max_params_b": max_params_b, "max_download_gb": max_download_gb,
-                           "pipeline_tag": getattr(info, "pipeline_tag", None), "weights": weights})
+    return VetResult(
+        repo=repo,
+        sha=sha,
+        revision=rev,
+        params=params,
+        license=_hub_license(info),
+        files=files,
+        size_bytes=size_bytes,
+        local_path=None,
+        fingerprint=_hub_fingerprint(siblings, weights),
+        info={
+            "unknown_sizes": unknown,
+            "gated": getattr(info, "gated", None),
+            "max_params_b": max_params_b,
+            "max_download_gb": max_download_gb,
+            "pipeline_tag": getattr(info, "pipeline_tag", None),
+            "weights": weights,
+        },
+    )
 
 
 def remote_fingerprint(repo: str, sha: str, *, api: Any = None) -> str | None:
@@ -304,26 +412,31 @@ def _hub_index(api: Any, repo: str, sha: str, what: str) -> dict:
         path = api.hf_hub_download(repo_id=repo, filename=INDEX_NAME, revision=sha)
     except Exception as e:  # noqa: BLE001 - any failure to fetch is "could not look it up", not a verdict
         msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-        raise ModelUnavailable(f"could not fetch {what}/{INDEX_NAME} ({msg}); check the network and run again",
-                               offline=isinstance(e, OSError)) from None
+        raise ModelUnavailable(
+            f"could not fetch {what}/{INDEX_NAME} ({msg}); check the network and run again",
+            offline=isinstance(e, OSError),
+        ) from None
     return _read_json_file(Path(path), f"{what}/{INDEX_NAME}")
 
 
 def _check_index(where: str, index: dict, weights: list[str]) -> None:
     """The index must name exactly the .safetensors files present: every loader then loads what was counted."""
     wm = index.get("weight_map")
-    if not isinstance(wm, dict) or not wm or not all(isinstance(k, str) and isinstance(v, str)
-                                                     for k, v in wm.items()):
+    if not isinstance(wm, dict) or not wm or not all(isinstance(k, str) and isinstance(v, str) for k, v in wm.items()):
         raise ModelRefused(f"{where} has no valid weight_map (tensor name -> shard file); re-save the model")
     named = set(wm.values())
     missing = sorted(named - set(weights))
     if missing:
-        raise ModelRefused(f"{where} names shards that are not there ({_few(missing)}); the model is incomplete, "
-                           f"upload the missing files")
+        raise ModelRefused(
+            f"{where} names shards that are not there ({_few(missing)}); the model is incomplete, "
+            f"upload the missing files"
+        )
     extra = sorted(set(weights) - named)
     if extra:
-        raise ModelRefused(f"{where} does not name {_few(extra)}; a loader could read weights that the index hides "
-                           f"from the checks: delete the extra .safetensors files (or the index)")
+        raise ModelRefused(
+            f"{where} does not name {_few(extra)}; a loader could read weights that the index hides "
+            f"from the checks: delete the extra .safetensors files (or the index)"
+        )
 
 
 def _few(names: list[str], n: int = 3) -> str:
@@ -333,25 +446,33 @@ def _few(names: list[str], n: int = 3) -> str:
 def _model_info(api: Any, repo: str, rev: str | None) -> Any:
     try:
         return api.model_info(repo, revision=rev, files_metadata=True)
-    except Exception as e:  # classify by name: the hub's error classes moved between versions
+    except Exception as e:  # noqa: BLE001 classify by name: the hub's error classes moved between versions
         kind = type(e).__name__
         if kind == "RepositoryNotFoundError":
-            raise ModelUnavailable(f"{repo} was not found on the Hugging Face Hub (or it is private); "
-                                   f"check the name, or log in with `hf auth login`") from None
+            raise ModelUnavailable(
+                f"{repo} was not found on the Hugging Face Hub (or it is private); "
+                f"check the name, or log in with `hf auth login`"
+            ) from None
         if kind == "RevisionNotFoundError":
-            raise ModelUnavailable(f"{repo} has no revision {rev!r}; use a branch, tag or commit sha that exists") \
-                from None
+            raise ModelUnavailable(
+                f"{repo} has no revision {rev!r}; use a branch, tag or commit sha that exists"
+            ) from None
         if kind == "GatedRepoError":
-            raise ModelUnavailable(f"{repo} is gated; accept its terms on huggingface.co and log in "
-                                   f"with `hf auth login`") from None
+            raise ModelUnavailable(
+                f"{repo} is gated; accept its terms on huggingface.co and log in with `hf auth login`"
+            ) from None
         if kind == "OfflineModeIsEnabled" or os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
-            raise ModelUnavailable(f"cannot look up {repo}: Hugging Face Hub access is off (HF_HUB_OFFLINE) and "
-                                   f"it is not in the local cache; unset it, or pass a local model directory",
-                                   offline=True) from None
+            raise ModelUnavailable(
+                f"cannot look up {repo}: Hugging Face Hub access is off (HF_HUB_OFFLINE) and "
+                f"it is not in the local cache; unset it, or pass a local model directory",
+                offline=True,
+            ) from None
         msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else kind
-        raise ModelUnavailable(f"cannot look up {repo} on the Hugging Face Hub ({msg}) and it is not in the local "
-                               f"cache; check the network or pass a local model directory",
-                               offline=isinstance(e, OSError) or "connect" in kind.lower()) from None
+        raise ModelUnavailable(
+            f"cannot look up {repo} on the Hugging Face Hub ({msg}) and it is not in the local "
+            f"cache; check the network or pass a local model directory",
+            offline=isinstance(e, OSError) or "connect" in kind.lower(),
+        ) from None
 
 
 def _sibling_size(s: Any) -> int | None:
@@ -377,10 +498,12 @@ def _hub_params(api: Any, info: Any, repo: str, sha: str) -> int:
             n = sum(int(v) for v in counts.values())
             if n > 0:
                 return n
-        except Exception:
+        except Exception:  # noqa: BLE001 (no usable metadata: the refusal below)
             pass
-    raise ModelRefused(f"{repo}@{sha[:12]}: the Hub has no safetensors metadata for it, so its size cannot be "
-                       f"checked; vet a downloaded copy instead (pass the local directory)")
+    raise ModelRefused(
+        f"{repo}@{sha[:12]}: the Hub has no safetensors metadata for it, so its size cannot be "
+        f"checked; vet a downloaded copy instead (pass the local directory)"
+    )
 
 
 def _hub_license(info: Any) -> str | None:
@@ -396,7 +519,7 @@ def _hub_license(info: Any) -> str | None:
     if not lic:
         for t in getattr(info, "tags", None) or []:
             if str(t).startswith("license:"):
-                lic = str(t)[len("license:"):]
+                lic = str(t)[len("license:") :]
                 break
     if isinstance(lic, list):
         lic = ",".join(map(str, lic))
@@ -430,10 +553,18 @@ def _vet_cached(repo: str, rev: str | None, *, max_params_b: float, max_download
     if not re.fullmatch(r"[0-9a-f]{40}", sha) or not snap.is_dir():
         return None
     local = vet_local(snap, max_params_b=max_params_b, max_download_gb=max_download_gb)
-    return VetResult(repo=repo, sha=sha, revision=rev, params=local.params, license=local.license,
-                     files=local.files, size_bytes=local.size_bytes, local_path=local.local_path,
-                     fingerprint=local.fingerprint, info={**local.info, "offline": True, "max_params_b": max_params_b,
-                           "max_download_gb": max_download_gb})
+    return VetResult(
+        repo=repo,
+        sha=sha,
+        revision=rev,
+        params=local.params,
+        license=local.license,
+        files=local.files,
+        size_bytes=local.size_bytes,
+        local_path=local.local_path,
+        fingerprint=local.fingerprint,
+        info={**local.info, "offline": True, "max_params_b": max_params_b, "max_download_gb": max_download_gb},
+    )
 
 
 # ---------------------------------------------------------------- local directories
@@ -442,16 +573,18 @@ def _parse_json(raw: bytes | str, what: str) -> Any:
     try:
         data = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
     except RecursionError:
-        raise ModelRefused(f"{what} nests JSON deeper than any real file ({MAX_JSON_DEPTH} levels); "
-                           f"it is not a valid model file") from None
+        raise ModelRefused(
+            f"{what} nests JSON deeper than any real file ({MAX_JSON_DEPTH} levels); it is not a valid model file"
+        ) from None
     except (UnicodeDecodeError, ValueError):
         raise ModelRefused(f"{what} is not valid JSON; fix or re-save it") from None
     stack = [(data, 1)]
     while stack:  # iterative: the depth check itself cannot recurse
         node, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
-            raise ModelRefused(f"{what} nests JSON deeper than any real file ({MAX_JSON_DEPTH} levels); "
-                               f"it is not a valid model file")
+            raise ModelRefused(
+                f"{what} nests JSON deeper than any real file ({MAX_JSON_DEPTH} levels); it is not a valid model file"
+            )
         if isinstance(node, dict):
             stack.extend((v, depth + 1) for v in node.values())
         elif isinstance(node, list):
@@ -480,8 +613,10 @@ def read_safetensors_header(path: Path, where: str | None = None) -> tuple[dict[
             raise ModelRefused(f"{name} is not a safetensors file (too short)")
         (n,) = struct.unpack("<Q", head)
         if n > MAX_HEADER_BYTES or n + 8 > size:
-            raise ModelRefused(f"{name} has a corrupt or hostile safetensors header (declares {n} header bytes "
-                               f"in a {size}-byte file); re-save the weights with safetensors")
+            raise ModelRefused(
+                f"{name} has a corrupt or hostile safetensors header (declares {n} header bytes "
+                f"in a {size}-byte file); re-save the weights with safetensors"
+            )
         raw = f.read(n)
     if not raw.startswith(b"{"):
         raise ModelRefused(f"{name}: the safetensors header is not a JSON object; re-save the weights")
@@ -490,8 +625,9 @@ def read_safetensors_header(path: Path, where: str | None = None) -> tuple[dict[
         raise ModelRefused(f"{name}: the safetensors header is not a JSON object; re-save the weights")
     meta = header.get("__metadata__")
     if meta is not None and not (isinstance(meta, dict) and all(isinstance(v, str) for v in meta.values())):
-        raise ModelRefused(f"{name}: __metadata__ in the safetensors header must map strings to strings; "
-                           f"re-save the weights")
+        raise ModelRefused(
+            f"{name}: __metadata__ in the safetensors header must map strings to strings; re-save the weights"
+        )
     data_len = size - 8 - n
     params = 0
     spans = []
@@ -501,30 +637,45 @@ def read_safetensors_header(path: Path, where: str | None = None) -> tuple[dict[
         shape = t.get("shape") if isinstance(t, dict) else None
         offsets = t.get("data_offsets") if isinstance(t, dict) else None
         dtype = t.get("dtype") if isinstance(t, dict) else None
-        if (not isinstance(shape, list) or not all(_is_count(d) for d in shape)
-                or not isinstance(offsets, list) or len(offsets) != 2
-                or not all(_is_count(o) and o <= data_len for o in offsets) or offsets[0] > offsets[1]):
-            raise ModelRefused(f"{name}: tensor {str(tname)[:80]!r} has an invalid shape or data offsets; "
-                               f"re-save the weights with safetensors")
+        if (
+            not isinstance(shape, list)
+            or not all(_is_count(d) for d in shape)
+            or not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(_is_count(o) and o <= data_len for o in offsets)
+            or offsets[0] > offsets[1]
+        ):
+            raise ModelRefused(
+                f"{name}: tensor {str(tname)[:80]!r} has an invalid shape or data offsets; "
+                f"re-save the weights with safetensors"
+            )
         count = math.prod(shape)
         bits = _DTYPE_BITS.get(dtype) if isinstance(dtype, str) else None
         if bits is None:
-            raise ModelRefused(f"{name}: tensor {str(tname)[:80]!r} has an unknown dtype {str(dtype)[:20]!r}; "
-                               f"re-save the weights with safetensors")
+            raise ModelRefused(
+                f"{name}: tensor {str(tname)[:80]!r} has an unknown dtype {str(dtype)[:20]!r}; "
+                f"re-save the weights with safetensors"
+            )
         if count * bits % 8 or count * bits // 8 != offsets[1] - offsets[0]:
-            raise ModelRefused(f"{name}: tensor {str(tname)[:80]!r} declares {count} values of {dtype} in "
-                               f"{offsets[1] - offsets[0]} bytes; the file is corrupt")
+            raise ModelRefused(
+                f"{name}: tensor {str(tname)[:80]!r} declares {count} values of {dtype} in "
+                f"{offsets[1] - offsets[0]} bytes; the file is corrupt"
+            )
         params += count
         spans.append((offsets[0], offsets[1]))
     end = 0
     for a, b in sorted(spans):
         if a != end:
-            raise ModelRefused(f"{name}: the tensors' byte ranges overlap or leave gaps; the file is corrupt "
-                               f"(re-save the weights with safetensors)")
+            raise ModelRefused(
+                f"{name}: the tensors' byte ranges overlap or leave gaps; the file is corrupt "
+                f"(re-save the weights with safetensors)"
+            )
         end = b
     if end != data_len:
-        raise ModelRefused(f"{name}: the tensors cover {end} of the {data_len} data bytes; the file is corrupt "
-                           f"(re-save the weights with safetensors)")
+        raise ModelRefused(
+            f"{name}: the tensors cover {end} of the {data_len} data bytes; the file is corrupt "
+            f"(re-save the weights with safetensors)"
+        )
     return header, raw, params
 
 
@@ -532,8 +683,7 @@ def _read_json_file(path: Path, what: str) -> dict:
     """A JSON file that must hold an object (config, tokenizer config, index), bounded in size and depth."""
     try:
         if path.stat().st_size > MAX_JSON_BYTES:
-            raise ModelRefused(f"{what} is larger than {MAX_JSON_BYTES // 1_000_000} MB; it is not a real config "
-                               f"file")
+            raise ModelRefused(f"{what} is larger than {MAX_JSON_BYTES // 1_000_000} MB; it is not a real config file")
         raw = path.read_bytes()
     except OSError as e:
         raise ModelRefused(f"cannot read {what} ({e.strerror or e}); check its permissions") from None
@@ -574,23 +724,29 @@ def _walk(root: Path) -> Iterable[tuple[str, Path]]:
             except OSError as e:
                 if e.errno == errno.ELOOP:
                     raise ModelRefused(f"{root}: {rel} is a symlink loop; remove it") from None
-                raise ModelRefused(f"{root}: {rel} is not a regular file (a broken link, a pipe or a device); "
-                                   f"remove it") from None
+                raise ModelRefused(
+                    f"{root}: {rel} is not a regular file (a broken link, a pipe or a device); remove it"
+                ) from None
             if p.is_symlink():
                 if not any(_inside(target, r) for r in allowed_roots):
-                    raise ModelRefused(f"{root}: {rel} is a symlink that points outside the model directory "
-                                       f"({target}); copy the real file in instead")
+                    raise ModelRefused(
+                        f"{root}: {rel} is a symlink that points outside the model directory "
+                        f"({target}); copy the real file in instead"
+                    )
                 if target.is_dir():
                     raise ModelRefused(f"{root}: {rel} is a symlink to a directory; copy the files in instead")
             if name in filenames:
                 st = target.stat()
                 if not stat.S_ISREG(st.st_mode):  # FIFO, device, socket: nothing to read safely
-                    raise ModelRefused(f"{root}: {rel} is not a regular file (a broken link, a pipe or a device); "
-                                       f"remove it")
+                    raise ModelRefused(
+                        f"{root}: {rel} is not a regular file (a broken link, a pipe or a device); remove it"
+                    )
                 if st.st_nlink > 1:
-                    raise ModelRefused(f"{root}: {rel} is a hard link ({st.st_nlink} names for the same file, maybe "
-                                       f"outside the directory, through which it can change after vetting); replace "
-                                       f"it with a copy (cp, not ln or cp -l)")
+                    raise ModelRefused(
+                        f"{root}: {rel} is a hard link ({st.st_nlink} names for the same file, maybe "
+                        f"outside the directory, through which it can change after vetting); replace "
+                        f"it with a copy (cp, not ln or cp -l)"
+                    )
                 yield rel, target
 
 
@@ -630,8 +786,9 @@ def vet_local(path: Path, *, max_params_b: float = 8.0, max_download_gb: float =
         return _vet_dir(root, what, max_params_b, max_download_gb)
     except OSError as e:  # unreadable file, vanished mid-way: say which, never "unexpected"
         where = e.filename or what
-        raise ModelRefused(f"cannot read {where} ({e.strerror or e}); check the directory and its permissions") \
-            from None
+        raise ModelRefused(
+            f"cannot read {where} ({e.strerror or e}); check the directory and its permissions"
+        ) from None
 
 
 def _vet_dir(root: Path, what: str, max_params_b: float, max_download_gb: float) -> VetResult:
@@ -643,8 +800,10 @@ def _vet_dir(root: Path, what: str, max_params_b: float, max_download_gb: float)
     config = _read_json_file(entries["config.json"], f"{what}/config.json")
     _check_code_keys(f"{what}/config.json", config)
     if "tokenizer_config.json" in entries:
-        _check_code_keys(f"{what}/tokenizer_config.json",
-                         _read_json_file(entries["tokenizer_config.json"], f"{what}/tokenizer_config.json"))
+        _check_code_keys(
+            f"{what}/tokenizer_config.json",
+            _read_json_file(entries["tokenizer_config.json"], f"{what}/tokenizer_config.json"),
+        )
     # Every .safetensors file, at any depth, is a weight file: the loaders disagree on which ones they read
     # (transformers prefers model.safetensors, vLLM globs *.safetensors and filters by the index), so all
     # of them are counted and fingerprinted, and the index must name exactly them.
@@ -668,17 +827,24 @@ def _vet_dir(root: Path, what: str, max_params_b: float, max_download_gb: float)
             if name.endswith(".json"):  # every loader parses these: bad or deeply nested JSON fails here, not there
                 _parse_json(raw, f"{what}/{name}")
             digest.update(b"\0" + name.encode() + b"\0" + raw)
-    return VetResult(repo=what, sha="local:" + digest.hexdigest(), revision=None, params=params,
-                     license=_local_license(root), files=files, size_bytes=size_bytes, local_path=root,
-                     fingerprint=fingerprint,
-                     info={"weights": weights, "model_type": config.get("model_type"),
-                           "architectures": config.get("architectures")})
+    return VetResult(
+        repo=what,
+        sha="local:" + digest.hexdigest(),
+        revision=None,
+        params=params,
+        license=_local_license(root),
+        files=files,
+        size_bytes=size_bytes,
+        local_path=root,
+        fingerprint=fingerprint,
+        info={"weights": weights, "model_type": config.get("model_type"), "architectures": config.get("architectures")},
+    )
 
 
 def _local_license(root: Path) -> str | None:
     readme = root / "README.md"
     try:
-        if not readme.is_file() or readme.is_symlink() and not _inside(readme.resolve(), root):
+        if not readme.is_file() or (readme.is_symlink() and not _inside(readme.resolve(), root)):
             return None
         text = readme.read_text("utf-8", errors="replace")[:20000]
     except OSError:
@@ -710,20 +876,26 @@ def download_model(vet: VetResult, dest: Path | None = None, *, api: Any = None)
     cache = str(dest) if dest else None
     where = f"{vet.repo}@{vet.sha[:12]}"
     try:
-        path = api.snapshot_download(repo_id=vet.repo, revision=vet.sha, cache_dir=cache,
-                                     allow_patterns=[glob_escape(f) for f in vet.files])
-    except Exception as e:
+        path = api.snapshot_download(
+            repo_id=vet.repo, revision=vet.sha, cache_dir=cache, allow_patterns=[glob_escape(f) for f in vet.files]
+        )
+    except Exception as e:  # noqa: BLE001 (any download failure is ModelUnavailable)
         msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-        raise ModelUnavailable(f"could not download {where} ({msg}); check the network and disk space, "
-                               f"then run again") from None
+        raise ModelUnavailable(
+            f"could not download {where} ({msg}); check the network and disk space, then run again"
+        ) from None
     local = vet_local(Path(path), max_params_b=max_params_b, max_download_gb=max_download_gb)
     if vet.params and local.params > vet.params:
-        raise ModelRefused(f"{where}: the downloaded weights hold {local.params} parameters, more than the "
-                           f"{vet.params} the Hub declared; refusing to serve them")
+        raise ModelRefused(
+            f"{where}: the downloaded weights hold {local.params} parameters, more than the "
+            f"{vet.params} the Hub declared; refusing to serve them"
+        )
     if vet.fingerprint and local.fingerprint != vet.fingerprint:
-        raise ModelRefused(f"{where}: the downloaded weights ({path}) are not the ones the Hub listed (fingerprint "
-                           f"{str(local.fingerprint)[:12]}, expected {vet.fingerprint[:12]}); delete that snapshot "
-                           f"and run again")
+        raise ModelRefused(
+            f"{where}: the downloaded weights ({path}) are not the ones the Hub listed (fingerprint "
+            f"{str(local.fingerprint)[:12]}, expected {vet.fingerprint[:12]}); delete that snapshot "
+            f"and run again"
+        )
     return Path(path)
 
 

@@ -33,16 +33,28 @@ def compare_runs(store: Any, a: str, b: str) -> dict[str, Any]:
     for ref in (a, b):
         run = next((r for c in _candidates(ref) if (r := store.latest_run(c)) is not None), None)
         if run is None:
-            raise RunNotFound(f"no run of {ref!r} in {store.path}; run `bitagent eval-model {ref}` first "
-                              f"(--compare names models as they were run, a directory, or a sha: see "
-                              f"`bitagent runs list`)", model=ref)
+            raise RunNotFound(
+                f"no run of {ref!r} in {store.path}; run `bitagent eval-model {ref}` first "
+                f"(--compare names models as they were run, a directory, or a sha: see "
+                f"`bitagent runs list`)",
+                model=ref,
+            )
         runs.append(run)
     sides = []
     for r in runs:
         s = r["summary"] or {}
-        sides.append({"model": r["model"], "model_sha": r["model_sha"], "run_id": r["run_id"],
-                      "status": r["status"], "total": s.get("total"), "completed": s.get("completed"),
-                      "summary": s.get("summary", {}), "by_suite": s.get("by_suite", {})})
+        sides.append(
+            {
+                "model": r["model"],
+                "model_sha": r["model_sha"],
+                "run_id": r["run_id"],
+                "status": r["status"],
+                "total": s.get("total"),
+                "completed": s.get("completed"),
+                "summary": s.get("summary", {}),
+                "by_suite": s.get("by_suite", {}),
+            }
+        )
     rows: list[dict[str, Any]] = []
     suites = list(dict.fromkeys([*sides[0]["by_suite"], *sides[1]["by_suite"]]))
     for suite in suites:
@@ -58,8 +70,17 @@ def compare_runs(store: Any, a: str, b: str) -> dict[str, Any]:
 
 def _row(suite: str, cat: str, ca: dict | None, cb: dict | None) -> dict[str, Any]:
     def cell(c: dict | None) -> dict | None:
-        return None if not c else {"tasks": c.get("tasks", 0), "correct": c.get("correct", 0),
-                                   "accuracy": float(c.get("accuracy", 0.0))}
+        return (
+            None
+            if not c
+            else {"tasks": c.get("tasks", 0), "correct": c.get("correct", 0), "accuracy": float(c.get("accuracy", 0.0))}
+        )
+
     a, b = cell(ca), cell(cb)
-    return {"suite": suite, "category": cat, "a": a, "b": b,
-            "delta": None if a is None or b is None else round(b["accuracy"] - a["accuracy"], 6)}
+    return {
+        "suite": suite,
+        "category": cat,
+        "a": a,
+        "b": b,
+        "delta": None if a is None or b is None else round(b["accuracy"] - a["accuracy"], 6),
+    }

@@ -24,9 +24,10 @@ import sqlite3
 import sys
 import time
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 __all__ = ["ResultKey", "ResultStore", "StoredResult", "default_path"]
 
@@ -108,8 +109,9 @@ class ResultStore:
             self._add_owner_columns()
         except sqlite3.DatabaseError as e:
             self._db.close()
-            raise sqlite3.DatabaseError(f"{self.path} is not a usable results database ({e}); move it aside "
-                                        f"and run again") from None
+            raise sqlite3.DatabaseError(
+                f"{self.path} is not a usable results database ({e}); move it aside and run again"
+            ) from None
 
     def _add_owner_columns(self) -> None:
         """Files written before runs recorded their owner get the columns (NULL: owner unknown)."""
@@ -126,7 +128,7 @@ class ResultStore:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "ResultStore":
+    def __enter__(self) -> ResultStore:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -141,25 +143,39 @@ class ResultStore:
         out: dict[ResultKey, StoredResult] = {}
         for (sha, suite, sett), ids in groups.items():
             for i in range(0, len(ids), _CHUNK):
-                chunk = ids[i:i + _CHUNK]
+                chunk = ids[i : i + _CHUNK]
                 rows = self._db.execute(
                     "SELECT task_id, text, tool_calls, finish_reason, score, latency_s, created_at FROM results "
                     "WHERE model_sha=? AND suite_hash=? AND settings_hash=? "
-                    f"AND task_id IN ({','.join('?' * len(chunk))})", (sha, suite, sett, *chunk)).fetchall()
+                    f"AND task_id IN ({','.join('?' * len(chunk))})",
+                    (sha, suite, sett, *chunk),
+                ).fetchall()
                 for tid, text, calls, finish, score, lat, created in rows:
                     key = ResultKey(sha, suite, tid, sett)
-                    out[key] = StoredResult(key, text, json.loads(calls) if calls else None, finish,
-                                            json.loads(score), lat, created)
+                    out[key] = StoredResult(
+                        key, text, json.loads(calls) if calls else None, finish, json.loads(score), lat, created
+                    )
         return out
 
     def put(self, results: Sequence[StoredResult]) -> None:
         """Store a batch in one transaction (all or nothing); an existing key is replaced."""
         if not results:
             return
-        rows = [(r.key.model_sha, r.key.suite_hash, r.key.task_id, r.key.settings_hash, r.text,
-                 json.dumps(r.tool_calls, ensure_ascii=False) if r.tool_calls is not None else None,
-                 r.finish_reason, json.dumps(r.score, ensure_ascii=False, default=str), float(r.latency_s),
-                 r.created_at or time.time()) for r in results]
+        rows = [
+            (
+                r.key.model_sha,
+                r.key.suite_hash,
+                r.key.task_id,
+                r.key.settings_hash,
+                r.text,
+                json.dumps(r.tool_calls, ensure_ascii=False) if r.tool_calls is not None else None,
+                r.finish_reason,
+                json.dumps(r.score, ensure_ascii=False, default=str),
+                float(r.latency_s),
+                r.created_at or time.time(),
+            )
+            for r in results
+        ]
         with self._tx():
             self._db.executemany("INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
 
@@ -172,10 +188,21 @@ class ResultStore:
     def start_run(self, *, model: str, model_sha: str, suites: Any, settings: Any) -> str:
         run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         with self._tx():
-            self._db.execute("INSERT INTO runs (run_id, model, model_sha, suites, settings, started_at, finished_at, "
-                             "status, summary, host, pid, pid_start) VALUES (?,?,?,?,?,?,NULL,'running',NULL,?,?,?)",
-                             (run_id, model, model_sha, json.dumps(suites), json.dumps(settings, default=str),
-                              time.time(), socket.gethostname(), os.getpid(), process_start(os.getpid())))
+            self._db.execute(
+                "INSERT INTO runs (run_id, model, model_sha, suites, settings, started_at, finished_at, "
+                "status, summary, host, pid, pid_start) VALUES (?,?,?,?,?,?,NULL,'running',NULL,?,?,?)",
+                (
+                    run_id,
+                    model,
+                    model_sha,
+                    json.dumps(suites),
+                    json.dumps(settings, default=str),
+                    time.time(),
+                    socket.gethostname(),
+                    os.getpid(),
+                    process_start(os.getpid()),
+                ),
+            )
         return run_id
 
     def reap_interrupted(self) -> list[dict[str, Any]]:
@@ -184,22 +211,27 @@ class ResultStore:
         ``model``, ``model_sha``). Runs of another host, or written before owners were recorded, are left
         alone: this process cannot tell."""
         host = socket.gethostname()
-        rows = self._db.execute("SELECT run_id, model, model_sha, pid, pid_start FROM runs "
-                                "WHERE status='running' AND host=? AND pid IS NOT NULL", (host,)).fetchall()
+        rows = self._db.execute(
+            "SELECT run_id, model, model_sha, pid, pid_start FROM runs "
+            "WHERE status='running' AND host=? AND pid IS NOT NULL",
+            (host,),
+        ).fetchall()
         gone = [(rid, model, sha) for rid, model, sha, pid, start in rows if not _alive(int(pid), start)]
         if gone:
             now = time.time()
             with self._tx():
                 self._db.executemany(
                     "UPDATE runs SET status='interrupted', finished_at=? WHERE run_id=? AND status='running'",
-                    [(now, rid) for rid, _, _ in gone])
+                    [(now, rid) for rid, _, _ in gone],
+                )
         return [{"run_id": rid, "model": model, "model_sha": sha} for rid, model, sha in gone]
 
     def finish_run(self, run_id: str, *, status: str, summary: Mapping[str, Any] | None) -> None:
         with self._tx():
-            self._db.execute("UPDATE runs SET finished_at=?, status=?, summary=? WHERE run_id=?",
-                             (time.time(), status, json.dumps(summary, default=str) if summary is not None
-                              else None, run_id))
+            self._db.execute(
+                "UPDATE runs SET finished_at=?, status=?, summary=? WHERE run_id=?",
+                (time.time(), status, json.dumps(summary, default=str) if summary is not None else None, run_id),
+            )
 
     def runs(self, model: str | None = None, *, limit: int = 50) -> list[dict[str, Any]]:
         """Runs, newest first (of one model when given: matched on the name as run, or the sha)."""
@@ -213,7 +245,7 @@ class ResultStore:
         names = [d[0] for d in cur.description]
         out = []
         for row in cur.fetchall():
-            d = dict(zip(names, row))
+            d = dict(zip(names, row, strict=False))
             d.pop("rowid", None)
             for k in ("suites", "settings", "summary"):
                 d[k] = json.loads(d[k]) if d[k] else None
@@ -243,7 +275,7 @@ def process_start(pid: int) -> str | None:
                 stat = f.read()
         except OSError:
             return None
-        fields = stat[stat.rfind(b")") + 2:].split()  # after "pid (comm) ": state is field 3
+        fields = stat[stat.rfind(b")") + 2 :].split()  # after "pid (comm) ": state is field 3
         return fields[19].decode() if len(fields) > 19 else "?"  # field 22: starttime
     try:
         os.kill(pid, 0)

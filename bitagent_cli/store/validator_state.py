@@ -37,12 +37,13 @@ import sqlite3
 import statistics
 import threading
 import time
+from collections.abc import Container, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Container, Iterable, Iterator, Mapping
+from typing import Any
 
-__all__ = ["OfflineRecord", "QueryRecord", "QueueItem", "ValidatorState", "SCHEMA_VERSION"]
+__all__ = ["SCHEMA_VERSION", "OfflineRecord", "QueryRecord", "QueueItem", "ValidatorState"]
 
 SCHEMA_VERSION = 1
 
@@ -116,9 +117,17 @@ class OfflineRecord:
     fingerprint: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"sha": self.sha, "repo": self.repo, "score": self.score, "status": self.status,
-                "error": self.error, "attempts": self.attempts, "evaluated_at": self.evaluated_at,
-                "details": self.details, "fingerprint": self.fingerprint}
+        return {
+            "sha": self.sha,
+            "repo": self.repo,
+            "score": self.score,
+            "status": self.status,
+            "error": self.error,
+            "attempts": self.attempts,
+            "evaluated_at": self.evaluated_at,
+            "details": self.details,
+            "fingerprint": self.fingerprint,
+        }
 
 
 def _add_fingerprint_column(db: sqlite3.Connection) -> None:
@@ -143,8 +152,7 @@ class ValidatorState:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None,
-                                   check_same_thread=False)
+        self._db = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
@@ -160,8 +168,10 @@ class ValidatorState:
             if row is None:
                 db.execute("INSERT INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
             elif int(row["value"]) > SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path}: state written by a newer bitagent (schema {row['value']}); "
-                                   f"upgrade bitagent or move the file away.")
+                raise RuntimeError(
+                    f"{self.path}: state written by a newer bitagent (schema {row['value']}); "
+                    f"upgrade bitagent or move the file away."
+                )
 
     # ------------------------------------------------------------------ plumbing
     @contextmanager
@@ -199,7 +209,7 @@ class ValidatorState:
         with self._lock:
             self._db.close()
 
-    def __enter__(self) -> "ValidatorState":
+    def __enter__(self) -> ValidatorState:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -211,8 +221,10 @@ class ValidatorState:
 
     @staticmethod
     def _set_meta(db: sqlite3.Connection, key: str, value: Any) -> None:
-        db.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                   (key, str(value)))
+        db.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, str(value)),
+        )
 
     # ------------------------------------------------------------------ meta
     def next_step(self) -> int:
@@ -246,8 +258,11 @@ class ValidatorState:
         step = self.next_step() if step is None else step
         with self._tx() as db:
             known = {r["hotkey"]: r for r in db.execute("SELECT hotkey, uid, ema, n FROM online")}
-            present = [known[hk]["ema"] for uid, hk in uid_hotkeys.items()
-                       if hk in known and known[hk]["uid"] == uid and known[hk]["n"] > 0]
+            present = [
+                known[hk]["ema"]
+                for uid, hk in uid_hotkeys.items()
+                if hk in known and known[hk]["uid"] == uid and known[hk]["n"] > 0
+            ]
             start = float(statistics.median(present)) if present else 0.0
             newcomers = []
             for uid, hk in uid_hotkeys.items():
@@ -259,7 +274,8 @@ class ValidatorState:
                     "INSERT INTO online(hotkey, uid, ema, n, first_step, updated_step) VALUES(?, ?, ?, 0, ?, NULL) "
                     "ON CONFLICT(hotkey) DO UPDATE SET uid=excluded.uid, ema=excluded.ema, n=0, "
                     "first_step=excluded.first_step, updated_step=NULL",
-                    (hk, int(uid), start, step))
+                    (hk, int(uid), start, step),
+                )
         return newcomers
 
     def emas(self) -> dict[str, float]:
@@ -270,8 +286,9 @@ class ValidatorState:
         with self._lock:
             return [dict(r) for r in self._db.execute("SELECT * FROM online ORDER BY uid")]
 
-    def commit_step(self, step: int, block: int | None, records: Iterable[QueryRecord], *, alpha: float,
-                    task_id: str | None = None) -> bool:
+    def commit_step(
+        self, step: int, block: int | None, records: Iterable[QueryRecord], *, alpha: float, task_id: str | None = None
+    ) -> bool:
         """Write a step's query log and fold its scores into the EMAs, at most once per step.
 
         Returns False (and changes nothing) when the step was already committed. A query row whose
@@ -289,15 +306,28 @@ class ValidatorState:
                 cur = db.execute(
                     "INSERT OR IGNORE INTO queries(step, uid, hotkey, task_id, category, score, correct, error, "
                     "latency_s, ts) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (step, r.uid, r.hotkey, r.task_id or task_id, r.category, float(r.score), int(bool(r.correct)),
-                     r.error, r.latency_s, now))
+                    (
+                        step,
+                        r.uid,
+                        r.hotkey,
+                        r.task_id or task_id,
+                        r.category,
+                        float(r.score),
+                        int(bool(r.correct)),
+                        r.error,
+                        r.latency_s,
+                        now,
+                    ),
+                )
                 if cur.rowcount != 1:
                     continue
                 counted += 1
                 ema = self._update_ema(db, step, r, alpha)
                 db.execute("UPDATE queries SET ema_after=? WHERE step=? AND uid=?", (ema, step, r.uid))
-            db.execute("INSERT INTO steps(step, block, task_id, n_queries, committed_at) VALUES(?, ?, ?, ?, ?)",
-                       (step, block, task_id, counted, now))
+            db.execute(
+                "INSERT INTO steps(step, block, task_id, n_queries, committed_at) VALUES(?, ?, ?, ?, ?)",
+                (step, block, task_id, counted, now),
+            )
             self._set_meta(db, "next_step", max(step + 1, int(self._get_meta(db, "next_step") or 0)))
         return True
 
@@ -306,8 +336,10 @@ class ValidatorState:
         row = db.execute("SELECT ema FROM online WHERE hotkey=?", (r.hotkey,)).fetchone()
         if row is None:  # queried before any sync recorded it: start from the score itself
             ema = float(r.score)
-            db.execute("INSERT INTO online(hotkey, uid, ema, n, first_step, updated_step) VALUES(?, ?, ?, 1, ?, ?)",
-                       (r.hotkey, r.uid, ema, step, step))
+            db.execute(
+                "INSERT INTO online(hotkey, uid, ema, n, first_step, updated_step) VALUES(?, ?, ?, 1, ?, ?)",
+                (r.hotkey, r.uid, ema, step, step),
+            )
             return ema
         ema = alpha * float(r.score) + (1.0 - alpha) * float(row["ema"])
         db.execute("UPDATE online SET ema=?, n=n+1, updated_step=? WHERE hotkey=?", (ema, step, r.hotkey))
@@ -318,7 +350,8 @@ class ValidatorState:
             return self._db.execute("SELECT 1 FROM steps WHERE step=?", (step,)).fetchone() is not None
 
     def queries(self, *, hotkey: str | None = None, step: int | None = None) -> list[dict[str, Any]]:
-        sql, args = "SELECT * FROM queries", []
+        sql = "SELECT * FROM queries"
+        args: list[Any] = []
         where = []
         if hotkey is not None:
             where.append("hotkey=?")
@@ -334,12 +367,15 @@ class ValidatorState:
     def counts(self) -> dict[str, int]:
         """Rows in each table; ``queries_rolled_up`` counts the query rows pruned into ``query_rollup``."""
         with self._lock:
-            one = lambda sql: int(self._db.execute(sql).fetchone()[0])  # noqa: E731
-            return {"steps": one("SELECT COUNT(*) FROM steps"), "queries": one("SELECT COUNT(*) FROM queries"),
-                    "queries_rolled_up": one("SELECT COALESCE(SUM(n), 0) FROM query_rollup"),
-                    "hotkeys": one("SELECT COUNT(*) FROM online"),
-                    "offline_results": one("SELECT COUNT(*) FROM offline"),
-                    "offline_queued": one("SELECT COUNT(*) FROM offline_queue")}
+            one = lambda sql: int(self._db.execute(sql).fetchone()[0])
+            return {
+                "steps": one("SELECT COUNT(*) FROM steps"),
+                "queries": one("SELECT COUNT(*) FROM queries"),
+                "queries_rolled_up": one("SELECT COALESCE(SUM(n), 0) FROM query_rollup"),
+                "hotkeys": one("SELECT COUNT(*) FROM online"),
+                "offline_results": one("SELECT COUNT(*) FROM offline"),
+                "offline_queued": one("SELECT COUNT(*) FROM offline_queue"),
+            }
 
     # ------------------------------------------------------------------ upkeep
     def prune_queries(self, keep_steps: int) -> int:
@@ -359,7 +395,8 @@ class ValidatorState:
                 "ON CONFLICT(hotkey) DO UPDATE SET n=n+excluded.n, score_sum=score_sum+excluded.score_sum, "
                 "correct=correct+excluded.correct, errors=errors+excluded.errors, "
                 "first_step=MIN(first_step, excluded.first_step), last_step=MAX(last_step, excluded.last_step)",
-                (cutoff,))
+                (cutoff,),
+            )
             pruned = db.execute("DELETE FROM queries WHERE step < ?", (cutoff,)).rowcount
             db.execute("DELETE FROM steps WHERE step < ?", (cutoff,))
         return int(pruned)
@@ -367,8 +404,10 @@ class ValidatorState:
     def rollup(self) -> dict[str, dict[str, Any]]:
         """``hotkey -> {n, score_sum, correct, errors, first_step, last_step}`` of the pruned query rows."""
         with self._lock:
-            return {r["hotkey"]: {k: r[k] for k in r.keys() if k != "hotkey"}  # noqa: SIM118 - a Row
-                    for r in self._db.execute("SELECT * FROM query_rollup")}
+            return {
+                r["hotkey"]: {k: r[k] for k in r.keys() if k != "hotkey"}
+                for r in self._db.execute("SELECT * FROM query_rollup")
+            }
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database and truncate it to zero bytes (a no-op while a reader holds it)."""
@@ -393,20 +432,25 @@ class ValidatorState:
         A miner that commits the same sha again (a newer block) keeps its original priority.
         """
         with self._tx() as db:
-            seen = {(r["hotkey"], r["sha"]): int(r["first_block"])
-                    for r in db.execute("SELECT hotkey, sha, first_block FROM commit_seen")}
+            seen = {
+                (r["hotkey"], r["sha"]): int(r["first_block"])
+                for r in db.execute("SELECT hotkey, sha, first_block FROM commit_seen")
+            }
             for hk, (repo, sha, block) in commitments.items():
                 if seen.get((hk, sha), int(block) + 1) <= int(block):
                     continue  # known, and from an earlier block: nothing to write (the common case)
                 db.execute(
                     "INSERT INTO commit_seen(hotkey, sha, repo, first_block) VALUES(?, ?, ?, ?) "
                     "ON CONFLICT(hotkey, sha) DO UPDATE SET first_block=MIN(first_block, excluded.first_block)",
-                    (hk, sha, repo, int(block)))
+                    (hk, sha, repo, int(block)),
+                )
 
     def first_seen(self) -> dict[tuple[str, str], int]:
         with self._lock:
-            return {(r["hotkey"], r["sha"]): int(r["first_block"])
-                    for r in self._db.execute("SELECT hotkey, sha, first_block FROM commit_seen")}
+            return {
+                (r["hotkey"], r["sha"]): int(r["first_block"])
+                for r in self._db.execute("SELECT hotkey, sha, first_block FROM commit_seen")
+            }
 
     # ------------------------------------------------------------------ offline
     def enqueue(self, sha: str, repo: str, first_block: int | None = None) -> bool:
@@ -414,8 +458,10 @@ class ValidatorState:
         with self._tx() as db:
             if db.execute("SELECT 1 FROM offline WHERE sha=?", (sha,)).fetchone() is not None:
                 return False
-            cur = db.execute("INSERT OR IGNORE INTO offline_queue(sha, repo, first_block, enqueued_at) "
-                             "VALUES(?, ?, ?, ?)", (sha, repo, first_block, time.time()))
+            cur = db.execute(
+                "INSERT OR IGNORE INTO offline_queue(sha, repo, first_block, enqueued_at) VALUES(?, ?, ?, ?)",
+                (sha, repo, first_block, time.time()),
+            )
             return cur.rowcount == 1
 
     def enqueue_many(self, items: Iterable[tuple[str, str, int | None]]) -> int:
@@ -439,7 +485,9 @@ class ValidatorState:
         with self._lock:
             cur = self._db.execute(
                 "SELECT * FROM offline_queue WHERE not_before <= ? "
-                "ORDER BY first_block IS NULL, first_block, enqueued_at", (now,))
+                "ORDER BY first_block IS NULL, first_block, enqueued_at",
+                (now,),
+            )
             r = next((row for row in cur if row["sha"] not in exclude), None)
             cur.close()
         if r is None:
@@ -448,15 +496,18 @@ class ValidatorState:
 
     def queued(self) -> list[QueueItem]:
         with self._lock:
-            rows = self._db.execute("SELECT * FROM offline_queue ORDER BY first_block IS NULL, first_block, "
-                                    "enqueued_at").fetchall()
+            rows = self._db.execute(
+                "SELECT * FROM offline_queue ORDER BY first_block IS NULL, first_block, enqueued_at"
+            ).fetchall()
         return [QueueItem(r["sha"], r["repo"], r["first_block"], int(r["attempts"]), r["last_error"]) for r in rows]
 
     def defer(self, sha: str, error: str, delay_s: float) -> int:
         """Count a failed attempt (our side) and retry after ``delay_s``; returns the attempts so far."""
         with self._tx() as db:
-            db.execute("UPDATE offline_queue SET attempts=attempts+1, not_before=?, last_error=? WHERE sha=?",
-                       (time.time() + delay_s, error[:500], sha))
+            db.execute(
+                "UPDATE offline_queue SET attempts=attempts+1, not_before=?, last_error=? WHERE sha=?",
+                (time.time() + delay_s, error[:500], sha),
+            )
             r = db.execute("SELECT attempts FROM offline_queue WHERE sha=?", (sha,)).fetchone()
         return int(r["attempts"]) if r else 0
 
@@ -465,9 +516,18 @@ class ValidatorState:
         with self._tx() as db:
             db.execute("DELETE FROM offline_queue WHERE sha=?", (sha,))
 
-    def record_offline(self, sha: str, repo: str, score: float, status: str, *, error: str | None = None,
-                       attempts: int = 1, details: Mapping[str, Any] | None = None,
-                       fingerprint: str | None = None) -> None:
+    def record_offline(
+        self,
+        sha: str,
+        repo: str,
+        score: float,
+        status: str,
+        *,
+        error: str | None = None,
+        attempts: int = 1,
+        details: Mapping[str, Any] | None = None,
+        fingerprint: str | None = None,
+    ) -> None:
         """Store a final offline result and take the model off the queue (one transaction)."""
         if status not in OFFLINE_STATUSES:
             raise ValueError(f"status must be one of {OFFLINE_STATUSES}, got {status!r}")
@@ -477,21 +537,37 @@ class ValidatorState:
                 "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(sha) DO UPDATE SET repo=excluded.repo, "
                 "score=excluded.score, status=excluded.status, error=excluded.error, attempts=excluded.attempts, "
                 "evaluated_at=excluded.evaluated_at, details=excluded.details, fingerprint=excluded.fingerprint",
-                (sha, repo, float(score), status, error, attempts, time.time(), json.dumps(dict(details or {})),
-                 fingerprint or None))
+                (
+                    sha,
+                    repo,
+                    float(score),
+                    status,
+                    error,
+                    attempts,
+                    time.time(),
+                    json.dumps(dict(details or {})),
+                    fingerprint or None,
+                ),
+            )
             db.execute("DELETE FROM offline_queue WHERE sha=?", (sha,))
 
     def fingerprints(self) -> dict[str, str]:
         """``sha -> weights fingerprint`` of every offline result that has one (copies share a fingerprint)."""
         with self._lock:
-            return {r["sha"]: r["fingerprint"] for r in self._db.execute(
-                "SELECT sha, fingerprint FROM offline WHERE fingerprint IS NOT NULL AND fingerprint != ''")}
+            return {
+                r["sha"]: r["fingerprint"]
+                for r in self._db.execute(
+                    "SELECT sha, fingerprint FROM offline WHERE fingerprint IS NOT NULL AND fingerprint != ''"
+                )
+            }
 
     def unfingerprinted(self) -> OfflineRecord | None:
         """The oldest final result whose fingerprint was never looked up (NULL; ``''`` = looked up, unknown)."""
         with self._lock:
-            r = self._db.execute("SELECT * FROM offline WHERE fingerprint IS NULL AND status IN ('ok', 'refused') "
-                                 "ORDER BY evaluated_at, sha LIMIT 1").fetchone()
+            r = self._db.execute(
+                "SELECT * FROM offline WHERE fingerprint IS NULL AND status IN ('ok', 'refused') "
+                "ORDER BY evaluated_at, sha LIMIT 1"
+            ).fetchone()
         return None if r is None else self._record(r)
 
     def set_fingerprint(self, sha: str, fingerprint: str | None) -> None:
@@ -502,14 +578,26 @@ class ValidatorState:
     def offline_by_fingerprint(self, fingerprint: str) -> OfflineRecord | None:
         """The first final result (``ok`` or ``refused``) recorded for these weights under any sha, if any."""
         with self._lock:
-            r = self._db.execute("SELECT * FROM offline WHERE fingerprint=? AND status IN ('ok', 'refused') "
-                                 "ORDER BY evaluated_at, sha LIMIT 1", (fingerprint,)).fetchone()
+            r = self._db.execute(
+                "SELECT * FROM offline WHERE fingerprint=? AND status IN ('ok', 'refused') "
+                "ORDER BY evaluated_at, sha LIMIT 1",
+                (fingerprint,),
+            ).fetchone()
         return None if r is None else self._record(r)
 
     @staticmethod
     def _record(r: sqlite3.Row) -> OfflineRecord:
-        return OfflineRecord(r["sha"], r["repo"], float(r["score"]), r["status"], r["error"], int(r["attempts"]),
-                             float(r["evaluated_at"]), json.loads(r["details"] or "{}"), r["fingerprint"] or None)
+        return OfflineRecord(
+            r["sha"],
+            r["repo"],
+            float(r["score"]),
+            r["status"],
+            r["error"],
+            int(r["attempts"]),
+            float(r["evaluated_at"]),
+            json.loads(r["details"] or "{}"),
+            r["fingerprint"] or None,
+        )
 
     def offline_scores(self) -> dict[str, float]:
         with self._lock:

@@ -27,8 +27,8 @@ __all__ = [
     "EXTRA_CATEGORIES",
     "ExpectedCall",
     "FunctionCall",
-    "TaskFormatError",
     "Task",
+    "TaskFormatError",
     "Tool",
     "base_category",
     "normalise_schema",
@@ -40,8 +40,14 @@ CATEGORIES = ("simple", "multiple", "parallel", "parallel_multiple", "irrelevanc
 
 #: BFCL's categories beyond the contract's: calls in Java / JavaScript syntax (one expected call, argument values
 #: written as Java/JS literals in strings) and multi-turn conversations (``Task.multi_turn``). No ``live_`` prefix.
-EXTRA_CATEGORIES = ("simple_java", "simple_javascript", "multi_turn_base", "multi_turn_miss_func",
-                    "multi_turn_miss_param", "multi_turn_long_context")
+EXTRA_CATEGORIES = (
+    "simple_java",
+    "simple_javascript",
+    "multi_turn_base",
+    "multi_turn_miss_func",
+    "multi_turn_miss_param",
+    "multi_turn_long_context",
+)
 
 #: The language the calls of a category are written in (default ``python``).
 _LANGUAGES = {"simple_java": "java", "simple_javascript": "javascript"}
@@ -58,13 +64,29 @@ def base_category(category: str) -> str:
 
 # JSON-schema type for every spelling seen in the wild (BFCL's Python names, the subnet's wire names).
 _TYPE_ALIASES: dict[str, str] = {
-    "string": "string", "str": "string", "text": "string", "char": "string",
-    "integer": "integer", "int": "integer", "long": "integer",
-    "number": "number", "float": "number", "double": "number", "decimal": "number",
-    "boolean": "boolean", "bool": "boolean",
-    "array": "array", "list": "array", "tuple": "array",
-    "object": "object", "dict": "object", "dictionary": "object", "hashmap": "object", "map": "object",
-    "null": "null", "none": "null",
+    "string": "string",
+    "str": "string",
+    "text": "string",
+    "char": "string",
+    "integer": "integer",
+    "int": "integer",
+    "long": "integer",
+    "number": "number",
+    "float": "number",
+    "double": "number",
+    "decimal": "number",
+    "boolean": "boolean",
+    "bool": "boolean",
+    "array": "array",
+    "list": "array",
+    "tuple": "array",
+    "object": "object",
+    "dict": "object",
+    "dictionary": "object",
+    "hashmap": "object",
+    "map": "object",
+    "null": "null",
+    "none": "null",
     "any": "any",
 }
 
@@ -123,7 +145,7 @@ def normalise_schema(schema: Any, _depth: int = 0) -> Any:
     return out
 
 
-def normalise_tool(raw: Any) -> "Tool":
+def normalise_tool(raw: Any) -> Tool:
     """Accept a tool in JSON-schema, OpenAI (``{"type": "function", "function": {...}}``), wire or BFCL
     style and return the normalised :class:`Tool`."""
     if isinstance(raw, Tool):
@@ -182,8 +204,14 @@ class Tool:
 
     def to_openai(self) -> dict[str, Any]:
         """The OpenAI ``tools`` entry (``x-python-type`` hints stripped)."""
-        return {"type": "function", "function": {"name": self.name, "description": self.description,
-                                                 "parameters": _strip_hints(self.parameters)}}
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": _strip_hints(self.parameters),
+            },
+        }
 
     def to_wire(self) -> dict[str, Any]:
         """The subnet's wire style (``arguments`` with per-argument ``required``)."""
@@ -215,8 +243,10 @@ class FunctionCall:
         return {"name": self.name, "arguments": self.arguments}
 
     def to_openai(self, call_id: str | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": "function",
-                               "function": {"name": self.name, "arguments": json.dumps(self.arguments)}}
+        out: dict[str, Any] = {
+            "type": "function",
+            "function": {"name": self.name, "arguments": json.dumps(self.arguments)},
+        }
         if call_id:
             out["id"] = call_id
         return out
@@ -227,7 +257,7 @@ class FunctionCall:
         return f"{self.name}({args})"
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "FunctionCall":
+    def from_dict(cls, d: dict[str, Any]) -> FunctionCall:
         if not isinstance(d, dict) or not isinstance(d.get("name"), str):
             raise TaskFormatError("a call needs a string 'name'")
         args = d.get("arguments", {})
@@ -250,7 +280,7 @@ class ExpectedCall:
         return {"name": self.name, "arguments": self.arguments}
 
     @classmethod
-    def from_dict(cls, d: Any) -> "ExpectedCall":
+    def from_dict(cls, d: Any) -> ExpectedCall:
         if not isinstance(d, dict):
             raise TaskFormatError("each 'expected' entry must be an object")
         if "name" not in d and len(d) == 1:  # BFCL's {"fn": {"arg": [...]}} form
@@ -264,7 +294,7 @@ class ExpectedCall:
         norm = {k: (v if isinstance(v, list) else [v]) for k, v in args.items()}
         return cls(name=name, arguments=norm)
 
-    def first_answer(self, required: "set[str] | frozenset[str]" = frozenset()) -> FunctionCall:
+    def first_answer(self, required: set[str] | frozenset[str] = frozenset()) -> FunctionCall:
         """The call made of each argument's first acceptable value, nested BFCL-style dicts included.
 
         ``""`` first means the argument may be left out, and it is, unless it is in ``required`` (BFCL's data marks
@@ -348,18 +378,20 @@ class Task:
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=False)
 
     @classmethod
-    def from_dict(cls, d: Any) -> "Task":
+    def from_dict(cls, d: Any) -> Task:
         if not isinstance(d, dict):
             raise TaskFormatError("a task must be a JSON object")
         tid = d.get("id")
         if not isinstance(tid, str) or not tid:
             raise TaskFormatError("a task needs a non-empty string 'id'")
         category = d.get("category", "simple")
-        if not isinstance(category, str) or (base_category(category) not in CATEGORIES
-                                             and category not in EXTRA_CATEGORIES):
+        if not isinstance(category, str) or (
+            base_category(category) not in CATEGORIES and category not in EXTRA_CATEGORIES
+        ):
             raise TaskFormatError(
                 f"task {tid!r}: unknown category {category!r} (one of {', '.join(CATEGORIES)}, optionally live_, "
-                f"or {', '.join(EXTRA_CATEGORIES)})")
+                f"or {', '.join(EXTRA_CATEGORIES)})"
+            )
         messages = d.get("messages")
         if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
             raise TaskFormatError(f"task {tid!r}: 'messages' must be a list of objects")
@@ -385,17 +417,28 @@ class Task:
         meta = d.get("meta") or {}
         multi_turn = d.get("multi_turn")
         if multi_turn is not None:
-            if not isinstance(multi_turn, dict) or not isinstance(multi_turn.get("turns"), list) or not all(
-                    isinstance(t, list) and all(isinstance(m, dict) for m in t) for t in multi_turn["turns"]):
-                raise TaskFormatError(f"task {tid!r}: 'multi_turn' must be an object whose 'turns' is a list of "
-                                      f"lists of messages")
+            if (
+                not isinstance(multi_turn, dict)
+                or not isinstance(multi_turn.get("turns"), list)
+                or not all(isinstance(t, list) and all(isinstance(m, dict) for m in t) for t in multi_turn["turns"])
+            ):
+                raise TaskFormatError(
+                    f"task {tid!r}: 'multi_turn' must be an object whose 'turns' is a list of lists of messages"
+                )
         elif category.startswith("multi_turn_"):
             raise TaskFormatError(f"task {tid!r}: a {category} task needs a 'multi_turn' object")
-        return cls(id=tid, category=category, messages=tuple(messages), tools=tools,
-                   expected=expected, meta=meta if isinstance(meta, dict) else {}, multi_turn=multi_turn)
+        return cls(
+            id=tid,
+            category=category,
+            messages=tuple(messages),
+            tools=tools,
+            expected=expected,
+            meta=meta if isinstance(meta, dict) else {},
+            multi_turn=multi_turn,
+        )
 
     @classmethod
-    def from_json(cls, line: str) -> "Task":
+    def from_json(cls, line: str) -> Task:
         try:
             d = json.loads(line)
         except json.JSONDecodeError as e:

@@ -38,9 +38,17 @@ from typing import Any
 
 from ._types import ExpectedCall, Task, TaskFormatError, normalise_tool
 
-__all__ = ["BFCL_CATEGORIES", "MULTI_TURN_CATEGORIES", "MULTI_TURN_DOC_FILES", "bfcl_multi_turn_record_to_task",
-           "bfcl_record_to_task", "convert_bfcl_dir", "convert_bfcl_multi_turn", "load_multi_turn_docs",
-           "split_bfcl_id"]
+__all__ = [
+    "BFCL_CATEGORIES",
+    "MULTI_TURN_CATEGORIES",
+    "MULTI_TURN_DOC_FILES",
+    "bfcl_multi_turn_record_to_task",
+    "bfcl_record_to_task",
+    "convert_bfcl_dir",
+    "convert_bfcl_multi_turn",
+    "load_multi_turn_docs",
+    "split_bfcl_id",
+]
 
 #: BFCL single-turn category -> contract category.
 BFCL_CATEGORIES: dict[str, str] = {
@@ -76,8 +84,10 @@ MULTI_TURN_DOC_FILES: dict[str, str] = {
 }
 
 _LANGUAGE = {"simple_java": "java", "simple_javascript": "javascript"}
-_NOTE = {"java": " Note that the provided function is in Java 8 SDK syntax.",
-         "javascript": " Note that the provided function is in JavaScript syntax."}
+_NOTE = {
+    "java": " Note that the provided function is in Java 8 SDK syntax.",
+    "javascript": " Note that the provided function is in JavaScript syntax.",
+}
 _LANG_NAME = {"java": "Java", "javascript": "JavaScript"}
 
 #: Categories whose right answer is to call nothing (irrelevance) or anything (relevance): no ground truth.
@@ -88,18 +98,22 @@ def split_bfcl_id(bfcl_id: str, known: Iterable[str] = BFCL_CATEGORIES) -> tuple
     """``live_parallel_multiple_3-2-0`` -> ``("live_parallel_multiple", "3-2-0")`` (longest category wins)."""
     for cat in sorted(known, key=len, reverse=True):
         if bfcl_id.startswith(cat + "_"):
-            return cat, bfcl_id[len(cat) + 1:]
+            return cat, bfcl_id[len(cat) + 1 :]
     raise TaskFormatError(f"BFCL id {bfcl_id!r} does not start with a known category")
 
 
-def bfcl_record_to_task(record: dict[str, Any], answer: dict[str, Any] | None = None,
-                        bfcl_category: str | None = None) -> Task:
+def bfcl_record_to_task(
+    record: dict[str, Any], answer: dict[str, Any] | None = None, bfcl_category: str | None = None
+) -> Task:
     """Convert one BFCL question record (and its possible answer, if the category has one)."""
     bfcl_id = record.get("id")
     if not isinstance(bfcl_id, str):
         raise TaskFormatError("BFCL record without a string 'id'")
-    cat, suffix = split_bfcl_id(bfcl_id) if bfcl_category is None else (
-        bfcl_category, bfcl_id[len(bfcl_category) + 1:] if bfcl_id.startswith(bfcl_category + "_") else bfcl_id)
+    cat, suffix = (
+        split_bfcl_id(bfcl_id)
+        if bfcl_category is None
+        else (bfcl_category, bfcl_id[len(bfcl_category) + 1 :] if bfcl_id.startswith(bfcl_category + "_") else bfcl_id)
+    )
     if cat not in BFCL_CATEGORIES:
         raise TaskFormatError(f"{bfcl_id}: BFCL category {cat!r} is not a single-turn category")
     question = record.get("question")
@@ -130,8 +144,14 @@ def bfcl_record_to_task(record: dict[str, Any], answer: dict[str, Any] | None = 
     meta: dict[str, Any] = {"source": "bfcl", "bfcl_id": bfcl_id, "bfcl_category": cat}
     if language:
         meta["language"] = language
-    return Task(id=f"bfcl/{cat}/{suffix}", category=BFCL_CATEGORIES[cat], messages=tuple(messages),
-                tools=tools, expected=expected, meta=meta)
+    return Task(
+        id=f"bfcl/{cat}/{suffix}",
+        category=BFCL_CATEGORIES[cat],
+        messages=tuple(messages),
+        tools=tools,
+        expected=expected,
+        meta=meta,
+    )
 
 
 def _language_doc(fn: Any, language: str) -> Any:
@@ -161,8 +181,10 @@ def _language_doc(fn: Any, language: str) -> Any:
             value["x-bfcl-items-type"] = items.get("type")
             del value["items"]
         if language == "javascript" and t == "dict" and "properties" in value:
-            desc += (" The dictionary entries have the following schema; they are not in string representation. "
-                     + json.dumps(value["properties"]))
+            desc += (
+                " The dictionary entries have the following schema; they are not in string representation. "
+                + json.dumps(value["properties"])
+            )
             del value["properties"]
         value["description"] = desc
         value["x-bfcl-type"] = t
@@ -173,12 +195,12 @@ def _language_doc(fn: Any, language: str) -> Any:
 def load_multi_turn_docs(doc_dir: str | Path) -> dict[str, list[dict[str, Any]]]:
     """Class name -> its function docs (file order), from BFCL's ``multi_turn_func_doc/`` folder."""
     root = Path(doc_dir)
-    return {cls: _read_jsonl(root / fname) for cls, fname in MULTI_TURN_DOC_FILES.items()
-            if (root / fname).exists()}
+    return {cls: _read_jsonl(root / fname) for cls, fname in MULTI_TURN_DOC_FILES.items() if (root / fname).exists()}
 
 
-def bfcl_multi_turn_record_to_task(record: dict[str, Any], answer: dict[str, Any],
-                                   docs: dict[str, list[dict[str, Any]]], bfcl_category: str) -> Task:
+def bfcl_multi_turn_record_to_task(
+    record: dict[str, Any], answer: dict[str, Any], docs: dict[str, list[dict[str, Any]]], bfcl_category: str
+) -> Task:
     """One BFCL multi-turn question (and its ground truth) -> a task with ``Task.multi_turn``.
 
     ``tools``: the docs of every involved class, in ``involved_classes`` order (BFCL's), withheld functions
@@ -206,19 +228,27 @@ def bfcl_multi_turn_record_to_task(record: dict[str, Any], answer: dict[str, Any
         for f in docs[cls]:
             functions.append(f)
             tool_classes.setdefault(f["name"], cls)
-    mt: dict[str, Any] = {"turns": turns, "involved_classes": classes,
-                          "initial_config": record.get("initial_config") or {}, "ground_truth": gt}
+    mt: dict[str, Any] = {
+        "turns": turns,
+        "involved_classes": classes,
+        "initial_config": record.get("initial_config") or {},
+        "ground_truth": gt,
+    }
     if "missed_function" in record:
         mt["missed_function"] = record["missed_function"]
     for key in ("path", "excluded_function"):
         if key in record:
             mt[key] = record[key]
-    suffix = bfcl_id[len(bfcl_category) + 1:]
-    return Task(id=f"bfcl/{bfcl_category}/{suffix}", category=bfcl_category,
-                messages=tuple(dict(m) for m in turns[0]), tools=tuple(normalise_tool(f) for f in functions),
-                expected=(), meta={"source": "bfcl", "bfcl_id": bfcl_id, "bfcl_category": bfcl_category,
-                                   "tool_classes": tool_classes},
-                multi_turn=mt)
+    suffix = bfcl_id[len(bfcl_category) + 1 :]
+    return Task(
+        id=f"bfcl/{bfcl_category}/{suffix}",
+        category=bfcl_category,
+        messages=tuple(dict(m) for m in turns[0]),
+        tools=tuple(normalise_tool(f) for f in functions),
+        expected=(),
+        meta={"source": "bfcl", "bfcl_id": bfcl_id, "bfcl_category": bfcl_category, "tool_classes": tool_classes},
+        multi_turn=mt,
+    )
 
 
 def convert_bfcl_multi_turn(data_dir: str | Path, *, version: str = "v4") -> list[Task]:
@@ -263,7 +293,8 @@ def convert_bfcl_dir(data_dir: str | Path, *, version: str = "v4") -> list[Task]
         if cat not in _NO_GROUND_TRUTH:
             answers = {a["id"]: a for a in _read_jsonl(apath)}
         for rec in _read_jsonl(qpath):
-            tasks.append(bfcl_record_to_task(rec, answers.get(rec.get("id")), cat))
+            rid = rec.get("id")
+            tasks.append(bfcl_record_to_task(rec, answers.get(rid) if isinstance(rid, str) else None, cat))
     if not found:
         raise FileNotFoundError(f"no BFCL_{version}_*.json question files in {root}")
     return tasks

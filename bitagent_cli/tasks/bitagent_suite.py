@@ -45,7 +45,69 @@ TOOLS_PER_TASK = 5
 IRRELEVANCE_SHARE = 4
 DEFAULT_SEED = 20
 
-_GENERIC = frozenset(["get", "set", "calculate", "calc", "compute", "create", "make", "generate", "find", "search", "check", "convert", "fetch", "list", "update", "delete", "add", "remove", "send", "book", "play", "retrieve", "lookup", "look", "up", "info", "information", "details", "detail", "data", "by", "for", "of", "the", "to", "and", "a", "an", "in", "on", "with", "from", "random", "new", "api", "v1", "v2", "current", "default", "all", "query", "run", "do", "is", "tool", "func", "function", "value", "values"])
+_GENERIC = frozenset(
+    [
+        "get",
+        "set",
+        "calculate",
+        "calc",
+        "compute",
+        "create",
+        "make",
+        "generate",
+        "find",
+        "search",
+        "check",
+        "convert",
+        "fetch",
+        "list",
+        "update",
+        "delete",
+        "add",
+        "remove",
+        "send",
+        "book",
+        "play",
+        "retrieve",
+        "lookup",
+        "look",
+        "up",
+        "info",
+        "information",
+        "details",
+        "detail",
+        "data",
+        "by",
+        "for",
+        "of",
+        "the",
+        "to",
+        "and",
+        "a",
+        "an",
+        "in",
+        "on",
+        "with",
+        "from",
+        "random",
+        "new",
+        "api",
+        "v1",
+        "v2",
+        "current",
+        "default",
+        "all",
+        "query",
+        "run",
+        "do",
+        "is",
+        "tool",
+        "func",
+        "function",
+        "value",
+        "values",
+    ]
+)
 
 
 def name_words(name: str) -> set[str]:
@@ -106,8 +168,8 @@ def build_bitagent_suite(bfcl: Sequence[Task], glaive: Sequence[Task], *, seed: 
         own = list(src.tools)
         names = {t.name for t in own}
         words: set[str] = set()
-        for t in own:
-            words |= name_words(t.name)
+        for tool in own:
+            words |= name_words(tool.name)
         for e in src.expected:
             words |= name_words(e.name)
         words = {_stem(w) for w in words}
@@ -120,12 +182,14 @@ def build_bitagent_suite(bfcl: Sequence[Task], glaive: Sequence[Task], *, seed: 
         distractors = rng.sample(candidates, min(n_distractors, len(candidates)))
         tools = distractors if irrelevant else own + distractors
         rng.shuffle(tools)
-        tasks.append(Task(
-            id=f"bitagent/{src.id}",
-            category="irrelevance" if irrelevant else ("multiple" if len(tools) > 1 else "simple"),
-            messages=src.messages,
-            tools=tuple(tools),
-            expected=() if irrelevant else src.expected,
-            meta={"source": "bitagent", "from": src.id, "distractors": [t.name for t in distractors]},
-        ))
+        tasks.append(
+            Task(
+                id=f"bitagent/{src.id}",
+                category="irrelevance" if irrelevant else ("multiple" if len(tools) > 1 else "simple"),
+                messages=src.messages,
+                tools=tuple(tools),
+                expected=() if irrelevant else src.expected,
+                meta={"source": "bitagent", "from": src.id, "distractors": [t.name for t in distractors]},
+            )
+        )
     return tasks

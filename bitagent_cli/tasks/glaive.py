@@ -41,8 +41,11 @@ from ._types import ExpectedCall, Task, TaskFormatError, Tool, normalise_tool
 
 __all__ = ["convert_glaive_sharegpt", "parse_glaive_v2", "parse_tools_field", "sharegpt_to_tasks"]
 
-_REFUSAL = re.compile(r"\b(sorry|unable|can't|cannot|can not|not able|don't have the (capability|ability)|"
-                      r"do not have the (capability|ability))\b", re.IGNORECASE)
+_REFUSAL = re.compile(
+    r"\b(sorry|unable|can't|cannot|can not|not able|don't have the (capability|ability)|"
+    r"do not have the (capability|ability))\b",
+    re.IGNORECASE,
+)
 _ASKS = re.compile(r"\?|\bplease (provide|tell|share|give|let me know)\b", re.IGNORECASE)
 
 
@@ -102,9 +105,15 @@ def _no_call_reason(text: str) -> str | None:
     return None
 
 
-def sharegpt_to_tasks(conversations: list[dict[str, Any]], tools_raw: Any, *, id_prefix: str,
-                      system: str | None = None, meta: dict[str, Any] | None = None,
-                      no_call_tasks: bool = True) -> list[Task]:
+def sharegpt_to_tasks(
+    conversations: list[dict[str, Any]],
+    tools_raw: Any,
+    *,
+    id_prefix: str,
+    system: str | None = None,
+    meta: dict[str, Any] | None = None,
+    no_call_tasks: bool = True,
+) -> list[Task]:
     """Tasks from one ShareGPT conversation (see the module doc). ``id_prefix`` + ``/<k>`` for the k-th
     call group, ``/no_call`` for the no-call task."""
     tools: tuple[Tool, ...] = tuple(normalise_tool(t) for t in parse_tools_field(tools_raw))
@@ -131,28 +140,45 @@ def sharegpt_to_tasks(conversations: list[dict[str, Any]], tools_raw: Any, *, id
                 calls.append(_decode_call(turns[j].get("value", turns[j].get("content"))))
                 j += 1
             if all(c["name"] in names for c in calls):
-                expected = tuple(ExpectedCall(c["name"], {k: [v] for k, v in c["arguments"].items()})
-                                 for c in calls)
-                tasks.append(Task(id=f"{id_prefix}/{group}", category=_category(len(tools), len(calls)),
-                                  messages=tuple(dict(m) for m in history), tools=tools, expected=expected,
-                                  meta={**base_meta, "turn": i}))
+                expected = tuple(ExpectedCall(c["name"], {k: [v] for k, v in c["arguments"].items()}) for c in calls)
+                tasks.append(
+                    Task(
+                        id=f"{id_prefix}/{group}",
+                        category=_category(len(tools), len(calls)),
+                        messages=tuple(dict(m) for m in history),
+                        tools=tools,
+                        expected=expected,
+                        meta={**base_meta, "turn": i},
+                    )
+                )
             group += 1
             tool_calls = []
             for c in calls:
                 cid = _call_id(n_calls)
                 n_calls += 1
                 pending.append(cid)
-                tool_calls.append({"id": cid, "type": "function",
-                                   "function": {"name": c["name"],
-                                                "arguments": json.dumps(c["arguments"], ensure_ascii=False)}})
+                tool_calls.append(
+                    {
+                        "id": cid,
+                        "type": "function",
+                        "function": {"name": c["name"], "arguments": json.dumps(c["arguments"], ensure_ascii=False)},
+                    }
+                )
             history.append({"role": "assistant", "content": "", "tool_calls": tool_calls})
             first_assistant_seen = True
             i = j
             continue
         if who in ("observation", "tool", "function_response"):
             cid = pending.pop(0) if pending else _call_id(max(n_calls - 1, 0))
-            name = next((tc["function"]["name"] for m in reversed(history) for tc in m.get("tool_calls", ())
-                         if tc["id"] == cid), "")
+            name = next(
+                (
+                    tc["function"]["name"]
+                    for m in reversed(history)
+                    for tc in m.get("tool_calls", ())
+                    if tc["id"] == cid
+                ),
+                "",
+            )
             msg: dict[str, Any] = {"role": "tool", "tool_call_id": cid}
             if name:
                 msg["name"] = name
@@ -162,13 +188,19 @@ def sharegpt_to_tasks(conversations: list[dict[str, Any]], tools_raw: Any, *, id
             history.append({"role": "user", "content": value if isinstance(value, str) else str(value)})
         elif who in ("gpt", "assistant"):
             text = value if isinstance(value, str) else str(value)
-            if (no_call_tasks and not first_assistant_seen and tools and history
-                    and history[-1]["role"] == "user"):
+            if no_call_tasks and not first_assistant_seen and tools and history and history[-1]["role"] == "user":
                 reason = _no_call_reason(text)
                 if reason is not None:
-                    tasks.append(Task(id=f"{id_prefix}/no_call", category="irrelevance",
-                                      messages=tuple(dict(m) for m in history), tools=tools, expected=(),
-                                      meta={**base_meta, "turn": i, "no_call_reason": reason}))
+                    tasks.append(
+                        Task(
+                            id=f"{id_prefix}/no_call",
+                            category="irrelevance",
+                            messages=tuple(dict(m) for m in history),
+                            tools=tools,
+                            expected=(),
+                            meta={**base_meta, "turn": i, "no_call_reason": reason},
+                        )
+                    )
             first_assistant_seen = True
             history.append({"role": "assistant", "content": text})
         elif who == "system":
@@ -179,13 +211,21 @@ def sharegpt_to_tasks(conversations: list[dict[str, Any]], tools_raw: Any, *, id
     return tasks
 
 
-def convert_glaive_sharegpt(records: Iterable[dict[str, Any]], *, prefix: str = "glaive",
-                            source: str = "glaive_toolcall_en_demo") -> list[Task]:
+def convert_glaive_sharegpt(
+    records: Iterable[dict[str, Any]], *, prefix: str = "glaive", source: str = "glaive_toolcall_en_demo"
+) -> list[Task]:
     """Every record of a ShareGPT Glaive file -> tasks ``<prefix>/<record index>/<k>`` (and ``/no_call``)."""
     out: list[Task] = []
     for idx, rec in enumerate(records):
-        out.extend(sharegpt_to_tasks(rec.get("conversations") or [], rec.get("tools"), id_prefix=f"{prefix}/{idx}",
-                                     system=rec.get("system"), meta={"source": source, "record": idx}))
+        out.extend(
+            sharegpt_to_tasks(
+                rec.get("conversations") or [],
+                rec.get("tools"),
+                id_prefix=f"{prefix}/{idx}",
+                system=rec.get("system"),
+                meta={"source": source, "record": idx},
+            )
+        )
     return out
 
 
@@ -199,7 +239,7 @@ def _parse_v2_tools(system: str) -> list[dict[str, Any]]:
     at = system.find(_FUNCTIONS_MARK)
     if at < 0:
         return []
-    text = system[at + len(_FUNCTIONS_MARK):]
+    text = system[at + len(_FUNCTIONS_MARK) :]
     dec = json.JSONDecoder()
     tools: list[dict[str, Any]] = []
     pos = 0
@@ -224,14 +264,14 @@ def _parse_v2_call(text: str) -> dict[str, Any] | None:
     at = text.find("<functioncall>")
     if at < 0:
         return None
-    body = text[at + len("<functioncall>"):].replace(_EOT, "").strip()
+    body = text[at + len("<functioncall>") :].replace(_EOT, "").strip()
     m = re.match(r'\{\s*"name"\s*:\s*"([^"]+)"\s*,\s*"arguments"\s*:\s*', body)
     if not m:
         try:
             return _decode_call(body)
         except TaskFormatError:
             return None
-    name, rest = m.group(1), body[m.end():].rstrip()
+    name, rest = m.group(1), body[m.end() :].rstrip()
     if rest.endswith("}"):
         rest = rest[:-1].rstrip()
     if len(rest) >= 2 and rest[0] == rest[-1] == "'":
@@ -257,7 +297,7 @@ def parse_glaive_v2(system: str | None, chat: str | None) -> tuple[list[dict[str
     marks = list(_TURN.finditer(text))
     for n, m in enumerate(marks):
         end = marks[n + 1].start() if n + 1 < len(marks) else len(text)
-        body = text[m.end():end].replace(_EOT, "").strip()
+        body = text[m.end() : end].replace(_EOT, "").strip()
         who = m.group(1)
         if who == "USER":
             conv.append({"from": "human", "value": body})

@@ -27,9 +27,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..errors import BitagentError
 from ._types import ExpectedCall, Task, TaskFormatError, Tool, normalise_tool
 from .glaive import parse_glaive_v2, parse_tools_field, sharegpt_to_tasks
-from ..errors import BitagentError
 
 __all__ = ["DatasetsUnavailable", "convert_hf_record", "load_hf_tasks"]
 
@@ -42,12 +42,13 @@ class DatasetsUnavailable(BitagentError, RuntimeError):
     """The optional ``datasets`` package is not installed."""
 
 
-def _import_datasets():
+def _import_datasets() -> Any:  # the datasets module (untyped)
     try:
         import datasets
     except ImportError:
         raise DatasetsUnavailable(
-            "loading Hugging Face datasets needs the `datasets` package: pip install 'bitagent-cli[data]'") from None
+            "loading Hugging Face datasets needs the `datasets` package: pip install 'bitagent-cli[data]'"
+        ) from None
     return datasets
 
 
@@ -89,8 +90,16 @@ def _category(n_tools: int, n_calls: int) -> str:
 
 
 # ---------------------------------------------------------------- per format
-_ROLE = {"user": "user", "human": "user", "assistant": "assistant", "gpt": "assistant", "system": "system",
-         "tool response": "tool", "tool_response": "tool", "tool": "tool"}
+_ROLE = {
+    "user": "user",
+    "human": "user",
+    "assistant": "assistant",
+    "gpt": "assistant",
+    "system": "system",
+    "tool response": "tool",
+    "tool_response": "tool",
+    "tool": "tool",
+}
 
 
 def _bitagent_row(row: dict[str, Any], prefix: str, meta: dict[str, Any]) -> list[Task]:
@@ -112,8 +121,12 @@ def _bitagent_row(row: dict[str, Any], prefix: str, meta: dict[str, Any]) -> lis
         if mapped is None:
             raise TaskFormatError(f"unknown conversation role {m.get('role')!r}")
         content = m.get("content")
-        messages.append({"role": mapped, "content": content if isinstance(content, str) else
-                         json.dumps(content, ensure_ascii=False)})
+        messages.append(
+            {
+                "role": mapped,
+                "content": content if isinstance(content, str) else json.dumps(content, ensure_ascii=False),
+            }
+        )
     if call is None:
         raise TaskFormatError("no 'tool call' message in the conversation")
     if not isinstance(call, dict):
@@ -129,8 +142,16 @@ def _bitagent_row(row: dict[str, Any], prefix: str, meta: dict[str, Any]) -> lis
             expected = (ExpectedCall(call["name"], {k: [v] for k, v in args.items()}),)
     if not messages:
         raise TaskFormatError("no message before the tool call")
-    return [Task(id=prefix, category=_category(len(tools), len(expected)), messages=tuple(messages),
-                 tools=tools, expected=expected, meta=meta)]
+    return [
+        Task(
+            id=prefix,
+            category=_category(len(tools), len(expected)),
+            messages=tuple(messages),
+            tools=tools,
+            expected=expected,
+            meta=meta,
+        )
+    ]
 
 
 def _xlam_params(params: Any) -> dict[str, Any]:
@@ -154,16 +175,26 @@ def _xlam_params(params: Any) -> dict[str, Any]:
 
 def _xlam_row(row: dict[str, Any], prefix: str, meta: dict[str, Any]) -> list[Task]:
     raw_tools = parse_tools_field(row.get("tools"))
-    tools = tuple(normalise_tool({**_strip_none(t), "parameters": _xlam_params(_strip_none(t.get("parameters")))})
-                  for t in raw_tools)
+    tools = tuple(
+        normalise_tool({**_strip_none(t), "parameters": _xlam_params(_strip_none(t.get("parameters")))})
+        for t in raw_tools
+    )
     answers = _maybe_json(row.get("answers"))
     if not isinstance(answers, list):
         raise TaskFormatError("'answers' must be a list (or a JSON string of one)")
-    expected = tuple(ExpectedCall(a["name"], {k: [v] for k, v in (_maybe_json(a.get("arguments")) or {}).items()})
-                     for a in answers)
-    return [Task(id=prefix, category=_category(len(tools), len(expected)),
-                 messages=({"role": "user", "content": str(row.get("query"))},), tools=tools, expected=expected,
-                 meta=meta)]
+    expected = tuple(
+        ExpectedCall(a["name"], {k: [v] for k, v in (_maybe_json(a.get("arguments")) or {}).items()}) for a in answers
+    )
+    return [
+        Task(
+            id=prefix,
+            category=_category(len(tools), len(expected)),
+            messages=({"role": "user", "content": str(row.get("query"))},),
+            tools=tools,
+            expected=expected,
+            meta=meta,
+        )
+    ]
 
 
 def convert_hf_record(row: dict[str, Any], *, id_prefix: str, meta: dict[str, Any] | None = None) -> list[Task]:
@@ -177,8 +208,13 @@ def convert_hf_record(row: dict[str, Any], *, id_prefix: str, meta: dict[str, An
         if not isinstance(conv, list):
             raise TaskFormatError("'conversations' must be a list")
         system = row.get("system") if isinstance(row.get("system"), str) else None
-        return sharegpt_to_tasks([_strip_none(c) for c in conv], _strip_none(_maybe_json(row.get("tools"))),
-                                 id_prefix=id_prefix, system=system, meta=meta)
+        return sharegpt_to_tasks(
+            [_strip_none(c) for c in conv],
+            _strip_none(_maybe_json(row.get("tools"))),
+            id_prefix=id_prefix,
+            system=system,
+            meta=meta,
+        )
     if "conversation" in row:
         return _bitagent_row(row, id_prefix, meta)
     if "query" in row and "answers" in row:
@@ -188,9 +224,16 @@ def convert_hf_record(row: dict[str, Any], *, id_prefix: str, meta: dict[str, An
     raise TaskFormatError(f"unrecognised row format (keys: {', '.join(sorted(row))})")
 
 
-def load_hf_tasks(dataset: str, *, split: str = "train", data_files: str | list[str] | dict | None = None,
-                  limit: int | None = None, revision: str | None = None, streaming: bool | None = None,
-                  **load_kwargs: Any) -> list[Task]:
+def load_hf_tasks(
+    dataset: str,
+    *,
+    split: str = "train",
+    data_files: str | list[str] | dict[str, Any] | None = None,
+    limit: int | None = None,
+    revision: str | None = None,
+    streaming: bool | None = None,
+    **load_kwargs: Any,
+) -> list[Task]:
     """Load a dataset with ``datasets.load_dataset`` and convert its rows to tasks (at most ``limit``).
 
     With a ``limit`` the dataset is streamed (nothing beyond the rows needed is downloaded) unless
@@ -202,8 +245,11 @@ def load_hf_tasks(dataset: str, *, split: str = "train", data_files: str | list[
     if data_files is None and suffix in _LOCAL_BUILDERS and Path(dataset).exists():
         data_files, dataset = dataset, _LOCAL_BUILDERS[suffix]
     if data_files is not None and dataset in _LOCAL_BUILDERS.values():
-        first = data_files if isinstance(data_files, str) else (
-            next(iter(data_files.values())) if isinstance(data_files, dict) else data_files[0])
+        first = (
+            data_files
+            if isinstance(data_files, str)
+            else (next(iter(data_files.values())) if isinstance(data_files, dict) else data_files[0])
+        )
         first = first if isinstance(first, str) else first[0]
         name = Path(first).name.split(".")[0]
     if streaming is None:

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from ._types import Task, TaskFormatError
 
@@ -41,7 +41,7 @@ class LineError:
         return {"path": self.path, "line": self.line_no, "message": self.message}
 
 
-def _open_bytes(path: Path):
+def _open_bytes(path: Path) -> IO[bytes] | gzip.GzipFile:
     if path.suffix == ".gz":
         return gzip.open(path, "rb")
     return open(path, "rb")
@@ -77,8 +77,9 @@ def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, Any]]:
                 yield line_no, LineError(shown, line_no, "not valid JSON (nested too deeply)")
 
 
-def read_records(path: str | os.PathLike[str], parse: Callable[[Any], R], *,
-                 kind: str = "record") -> tuple[list[R], list[LineError]]:
+def read_records(
+    path: str | os.PathLike[str], parse: Callable[[Any], R], *, kind: str = "record"
+) -> tuple[list[R], list[LineError]]:
     """Read a JSONL file of records with an ``id``: ``(records, errors)``. ``parse`` turns one JSON object into
     a record (raising :class:`TaskFormatError` when it can't); a malformed line or a duplicate id is an error for
     that line only and the first record with an id wins. Raises OSError if the file cannot be opened."""
@@ -101,8 +102,9 @@ def read_records(path: str | os.PathLike[str], parse: Callable[[Any], R], *,
         rid = rec.id  # type: ignore[attr-defined]
         first = seen.get(rid)
         if first is not None:
-            errors.append(LineError(shown, line_no, f"duplicate {kind} id {rid!r} (first on line {first}); "
-                                                    f"this line is skipped"))
+            errors.append(
+                LineError(shown, line_no, f"duplicate {kind} id {rid!r} (first on line {first}); this line is skipped")
+            )
             continue
         seen[rid] = line_no
         out.append(rec)

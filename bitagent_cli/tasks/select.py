@@ -6,8 +6,8 @@ here (:class:`UnknownSuite`, :class:`UnknownCategory`), before anything is downl
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from ..errors import InvalidArgument
 from ._types import Task
@@ -25,8 +25,9 @@ class SuiteTask:
     task: Task
 
 
-def load_tasks(suites: Sequence[str], *, category: str | Iterable[str] | None = None, limit: int | None = None,
-               seed: int = 0) -> list[SuiteTask]:
+def load_tasks(
+    suites: Sequence[str], *, category: str | Iterable[str] | None = None, limit: int | None = None, seed: int = 0
+) -> list[SuiteTask]:
     """The selected tasks of each suite (``limit`` per suite). A category applies to the suites that have
     it; one that no suite has raises :class:`UnknownCategory` listing the valid ones."""
     if not suites:

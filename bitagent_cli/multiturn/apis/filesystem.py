@@ -32,7 +32,7 @@ MAX_CONTENT_CHARS = 1_000_000
 class File:
     """A file: a name and text content. Equal when name and content are."""
 
-    __slots__ = ("name", "content")
+    __slots__ = ("content", "name")
 
     def __init__(self, name: str, content: str = "") -> None:
         self.name = name
@@ -48,9 +48,9 @@ class File:
 class Directory:
     """A folder: a name, a parent link and named entries (insertion-ordered). Equal when name and entries are."""
 
-    __slots__ = ("name", "parent", "contents")
+    __slots__ = ("contents", "name", "parent")
 
-    def __init__(self, name: str, parent: "Directory | None" = None) -> None:
+    def __init__(self, name: str, parent: Directory | None = None) -> None:
         self.name = name
         self.parent = parent
         self.contents: dict[str, File | Directory] = {}
@@ -66,14 +66,14 @@ class Directory:
             raise ValueError(f"File '{name}' already exists in directory '{self.name}'.")
         self.contents[name] = File(name, content)
 
-    def new_directory(self, name: str) -> "Directory":
+    def new_directory(self, name: str) -> Directory:
         if name in self.contents:
             raise ValueError(f"Directory '{name}' already exists in directory '{self.name}'.")
         d = Directory(name, self)
         self.contents[name] = d
         return d
 
-    def entry(self, name: str) -> "File | Directory | None":
+    def entry(self, name: str) -> File | Directory | None:
         return self if name == "." else self.contents.get(name)
 
 
@@ -95,7 +95,7 @@ class GorillaFileSystem(SimulatedAPI):
         self.root = Directory("/", None)
         tree = scenario.get("root")
         if tree:
-            (root_name, root_spec), = list(tree.items())[:1]
+            ((root_name, root_spec),) = list(tree.items())[:1]
             self.root = Directory(root_name, None)
             self._fill(self.root, root_spec["contents"])
         self._current_dir = self.root
@@ -128,7 +128,7 @@ class GorillaFileSystem(SimulatedAPI):
     def _valid_name(name: str) -> bool:
         return not any(c in name for c in _BAD_NAME_CHARS)
 
-    def _resolve(self, path: str | None) -> "Directory | dict":
+    def _resolve(self, path: str | None) -> Directory | dict:
         if path is None or path == ".":
             return self._current_dir
         if path == "/":
@@ -142,11 +142,11 @@ class GorillaFileSystem(SimulatedAPI):
             node = nxt
         return node
 
-    def _here(self, name: str) -> "File | Directory | None":
+    def _here(self, name: str) -> File | Directory | None:
         return self._current_dir.entry(name) if name in self._current_dir.contents else None
 
     # ------------------------------------------------------------------ commands
-    def pwd(self):
+    def pwd(self) -> dict[str, str]:
         names = []
         node: Directory | None = self._current_dir
         while node is not None:  # BFCL's loop stops only past the root, so the root's own name is included
@@ -279,7 +279,7 @@ class GorillaFileSystem(SimulatedAPI):
 
     def du(self, human_readable: bool = False):
         total = 0
-        stack = [(self._current_dir, 0)]
+        stack: list[tuple[File | Directory, int]] = [(self._current_dir, 0)]
         visited = 0
         while stack:
             node, depth = stack.pop()
@@ -317,7 +317,9 @@ class GorillaFileSystem(SimulatedAPI):
             a, b = _file(here[file_name1]), _file(here[file_name2])
         if a is None or b is None:
             return {"error": f"diff: {file_name1} or {file_name2}: No such file or directory"}
-        changed = [f"- {x}\n+ {y}" for x, y in zip(a.content.splitlines(), b.content.splitlines()) if x != y]
+        changed = [
+            f"- {x}\n+ {y}" for x, y in zip(a.content.splitlines(), b.content.splitlines(), strict=False) if x != y
+        ]
         return {"diff_lines": "\n".join(changed)}
 
     def _transfer(self, verb: str, source: str, destination: str, keep: bool):
@@ -325,14 +327,18 @@ class GorillaFileSystem(SimulatedAPI):
         if source not in here.contents:
             return {"error": f"{verb}: cannot {'copy' if keep else 'move'} '{source}': No such file or directory"}
         item = here.entry(source)
+        if item is None:  # not reached: source is in here.contents
+            return {"error": f"{verb}: cannot {'copy' if keep else 'move'} '{source}': No such file or directory"}
         if "/" in destination:
             return {"error": f"{verb}: path not allowed in destination. Provide only a file or directory name."}
         done = "copied" if keep else "moved"
         if destination in here.contents:
             into = here.entry(destination)
             if not isinstance(into, Directory):
-                return {"error": f"{verb}: cannot {'copy' if keep else 'move'} '{source}' to '{destination}': "
-                                 "Not a directory"}
+                return {
+                    "error": f"{verb}: cannot {'copy' if keep else 'move'} '{source}' to '{destination}': "
+                    "Not a directory"
+                }
             if not keep and source in into.contents:
                 return {"error": f"mv: cannot move '{source}' to '{destination}/{source}': File exists"}
             if not keep:
@@ -344,7 +350,7 @@ class GorillaFileSystem(SimulatedAPI):
         self._place(here, destination, item, keep)
         return {"result": f"'{source}' {done} to '{destination}'"}
 
-    def _place(self, folder: Directory, name: str, item: "File | Directory", copy: bool) -> None:
+    def _place(self, folder: Directory, name: str, item: File | Directory, copy: bool) -> None:
         self._grow()
         if isinstance(item, File):
             folder.new_file(name, item.content)

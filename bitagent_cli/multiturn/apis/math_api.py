@@ -23,9 +23,18 @@ MAX_POWER_BITS = 100_000
 
 _TO_METERS = {"km": 1000, "m": 1, "cm": 0.01, "mm": 0.001, "um": 1e-06, "nm": 1e-09}
 _IMPERIAL = {
-    "cm_to_in": 0.393701, "in_to_cm": 2.54, "m_to_ft": 3.28084, "ft_to_m": 0.3048, "m_to_yd": 1.09361,
-    "yd_to_m": 0.9144, "km_to_miles": 0.621371, "miles_to_km": 1.60934, "kg_to_lb": 2.20462,
-    "lb_to_kg": 0.453592, "celsius_to_fahrenheit": 1.8, "fahrenheit_to_celsius": 5 / 9,
+    "cm_to_in": 0.393701,
+    "in_to_cm": 2.54,
+    "m_to_ft": 3.28084,
+    "ft_to_m": 0.3048,
+    "m_to_yd": 1.09361,
+    "yd_to_m": 0.9144,
+    "km_to_miles": 0.621371,
+    "miles_to_km": 1.60934,
+    "kg_to_lb": 2.20462,
+    "lb_to_kg": 0.453592,
+    "celsius_to_fahrenheit": 1.8,
+    "fahrenheit_to_celsius": 5 / 9,
 }
 
 
@@ -144,7 +153,7 @@ class MathAPI(SimulatedAPI):
             if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
                 if exponent * abs(base).bit_length() > MAX_POWER_BITS:
                     raise OverflowError(f"result would exceed {MAX_POWER_BITS} bits")
-            return {"result": base ** exponent}
+            return {"result": base**exponent}
         except TypeError:
             return {"error": "Both inputs must be numbers"}
 
@@ -167,8 +176,12 @@ class MathAPI(SimulatedAPI):
             return {"error": "Input must be a number"}
 
     def round_number(self, number: float, decimal_places: int = 0):
-        if (isinstance(number, int) and isinstance(decimal_places, int) and decimal_places < -MAX_PRECISION
-                and -decimal_places > len(str(abs(int(number)))) + 1):
+        if (
+            isinstance(number, int)
+            and isinstance(decimal_places, int)
+            and decimal_places < -MAX_PRECISION
+            and -decimal_places > len(str(abs(int(number)))) + 1
+        ):
             return {"result": 0}  # what Python gives, without computing 10 ** -decimal_places first
         try:
             return {"result": round(number, decimal_places)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import random
+from typing import Any
 
 from ._base import LimitError, SimulatedAPI
 
@@ -34,6 +35,14 @@ _DEFAULTS = {
 
 class MessageAPI(SimulatedAPI):
     """See the module docs."""
+
+    # state, set from the scenario by _load_scenario
+    generated_ids: set[int]
+    user_count: int
+    user_map: dict[str, str]
+    inbox: list[dict[str, str]]
+    message_count: int
+    current_user: str | None
 
     def _load_scenario(self, scenario: dict, long_context: bool = False) -> None:
         d = copy.deepcopy(_DEFAULTS)
@@ -75,26 +84,28 @@ class MessageAPI(SimulatedAPI):
         new_id = self._new_id()
         self.inbox.append({receiver_id: message})
         self.message_count += 1
-        return {"sent_status": True, "message_id": new_id,
-                "message": f"Message sent to '{receiver_id}' successfully."}
+        return {"sent_status": True, "message_id": new_id, "message": f"Message sent to '{receiver_id}' successfully."}
 
     def delete_message(self, receiver_id: str):
         if not self.current_user:
             return {"error": "No user is currently logged in."}
         for entry in reversed(list(self.inbox)):
-            receiver, _text = list(entry.items())[0]
+            receiver, _text = next(iter(entry.items()))
             if receiver == receiver_id:
                 self.inbox.remove(entry)
-                return {"deleted_status": True, "receiver_id": receiver,
-                        "message": f"Receiver {receiver_id}'s latest message deleted successfully."}
+                return {
+                    "deleted_status": True,
+                    "receiver_id": receiver,
+                    "message": f"Receiver {receiver_id}'s latest message deleted successfully.",
+                }
         return {"error": f"Receiver ID {receiver_id} not found."}
 
-    def view_messages_sent(self):
+    def view_messages_sent(self) -> dict[str, Any]:
         if not self.current_user:
             return {"error": "No user is currently logged in."}
         by_receiver: dict = {}
         for entry in self.inbox:
-            receiver, text = list(entry.items())[0]
+            receiver, text = next(iter(entry.items()))
             by_receiver.setdefault(receiver, []).append(text)
         return {"messages": by_receiver}
 
@@ -116,7 +127,7 @@ class MessageAPI(SimulatedAPI):
         needle = keyword.lower()
         hits = []
         for entry in self.inbox:
-            receiver, text = list(entry.items())[0]
+            receiver, text = next(iter(entry.items()))
             if needle in text.lower():
                 hits.append({"receiver_id": receiver, "message": text})
         return {"results": hits}
@@ -124,5 +135,5 @@ class MessageAPI(SimulatedAPI):
     def get_message_stats(self):
         if not self.current_user:
             return {"error": "No user is currently logged in."}
-        receivers = [list(entry.items())[0][0] for entry in self.inbox]
+        receivers = [next(iter(entry.items()))[0] for entry in self.inbox]
         return {"stats": {"received_count": len(receivers), "total_contacts": len(set(receivers))}}

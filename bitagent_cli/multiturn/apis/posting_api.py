@@ -10,6 +10,7 @@ State compared: ``username``, ``password``, ``authenticated``, ``tweets`` (by in
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from ._base import LimitError, SimulatedAPI
 
@@ -19,8 +20,14 @@ MAX_TWEETS = 10_000
 MAX_LIST = 10_000
 
 _DEFAULTS = {
-    "username": "john", "password": "john123", "authenticated": False, "tweets": {}, "comments": {},
-    "retweets": {}, "following_list": ["alice", "bob"], "tweet_counter": 0,
+    "username": "john",
+    "password": "john123",
+    "authenticated": False,
+    "tweets": {},
+    "comments": {},
+    "retweets": {},
+    "following_list": ["alice", "bob"],
+    "tweet_counter": 0,
 }
 
 
@@ -35,10 +42,28 @@ def _unauthenticated(action: str) -> dict:
 class TwitterAPI(SimulatedAPI):
     """See the module docs."""
 
+    # state, set from the scenario by _load_scenario
+    username: str
+    password: str
+    authenticated: bool
+    tweets: dict[int, dict[str, Any]]
+    comments: dict[int, list[dict[str, str]]]
+    retweets: dict[str, list[int]]
+    following_list: list[str]
+    tweet_counter: int
+
     def _load_scenario(self, scenario: dict, long_context: bool = False) -> None:
         d = copy.deepcopy(_DEFAULTS)
-        for key in ("username", "password", "authenticated", "tweets", "comments", "retweets",
-                    "following_list", "tweet_counter"):
+        for key in (
+            "username",
+            "password",
+            "authenticated",
+            "tweets",
+            "comments",
+            "retweets",
+            "following_list",
+            "tweet_counter",
+        ):
             setattr(self, key, scenario.get(key, d[key]))
         self.tweets = {int(k): v for k, v in self.tweets.items()}
 
@@ -59,8 +84,13 @@ class TwitterAPI(SimulatedAPI):
             return _unauthenticated("posting")
         if len(self.tweets) >= MAX_TWEETS:
             raise LimitError(f"too many posts ({MAX_TWEETS})")
-        post = {"id": self.tweet_counter, "username": self.username, "content": content,
-                "tags": [] if tags is _FRESH else tags, "mentions": [] if mentions is _FRESH else mentions}
+        post = {
+            "id": self.tweet_counter,
+            "username": self.username,
+            "content": content,
+            "tags": [] if tags is _FRESH else tags,
+            "mentions": [] if mentions is _FRESH else mentions,
+        }
         self.tweets[self.tweet_counter] = post
         self.tweet_counter += 1
         return post
@@ -127,8 +157,11 @@ class TwitterAPI(SimulatedAPI):
 
     def search_tweets(self, keyword: str):
         # the keyword is lowered per post, as BFCL does (so no posts means no error for a non-string)
-        return [t for t in self.tweets.values()
-                if keyword.lower() in t["content"].lower() or keyword.lower() in [g.lower() for g in t["tags"]]]
+        return [
+            t
+            for t in self.tweets.values()
+            if keyword.lower() in t["content"].lower() or keyword.lower() in [g.lower() for g in t["tags"]]
+        ]
 
     def get_tweet_comments(self, tweet_id: int):
         return self._missing(tweet_id) or self.comments.get(tweet_id, [])

@@ -6,6 +6,7 @@ State compared: ``ticket_queue``, ``ticket_counter``, ``current_user``.
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from ._base import LimitError, SimulatedAPI
 
@@ -18,6 +19,11 @@ _EDITABLE = {"title", "description", "status", "priority"}
 
 class TicketAPI(SimulatedAPI):
     """See the module docs."""
+
+    # state, set from the scenario by _load_scenario
+    ticket_queue: list[dict[str, Any]]
+    ticket_counter: int
+    current_user: str | None
 
     def _load_scenario(self, scenario: dict, long_context: bool = False) -> None:
         d = copy.deepcopy(_DEFAULTS)
@@ -34,8 +40,14 @@ class TicketAPI(SimulatedAPI):
             return {"error": "Invalid priority. Priority must be between 1 and 5."}
         if len(self.ticket_queue) >= MAX_TICKETS:
             raise LimitError(f"too many tickets ({MAX_TICKETS})")
-        ticket = {"id": self.ticket_counter, "title": title, "description": description, "status": "Open",
-                  "priority": priority, "created_by": self.current_user}
+        ticket = {
+            "id": self.ticket_counter,
+            "title": title,
+            "description": description,
+            "status": "Open",
+            "priority": priority,
+            "created_by": self.current_user,
+        }
         self.ticket_queue.append(ticket)
         self.ticket_counter += 1
         return ticket

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import random
 from datetime import datetime, timedelta
+from typing import Any
 
 from ._base import LimitError, SimulatedAPI, long_context_data
 
@@ -22,33 +23,63 @@ MAX_HISTORY = 10_000
 NOW = datetime(2024, 9, 1, 10, 30)
 
 _STOCKS = {
-    "AAPL": (227.16, 0.17, 2.552, 227.11, 227.09), "GOOG": (2840.34, 0.24, 1.123, 2835.67, 2842.15),
-    "TSLA": (667.92, -0.12, 1.654, 671.15, 668.2), "MSFT": (310.23, 0.09, 3.234, 309.88, 310.11),
-    "NVDA": (220.34, 0.34, 1.234, 220.45, 220.67), "ALPH": (1320.45, -0.08, 1.567, 1321.12, 1325.78),
-    "OMEG": (457.23, 0.12, 2.345, 456.78, 458.12), "QUAS": (725.89, -0.03, 1.789, 726.45, 728.0),
-    "NEPT": (88.34, 0.19, 0.654, 88.21, 88.67), "SYNX": (345.67, 0.11, 2.112, 345.34, 346.12),
+    "AAPL": (227.16, 0.17, 2.552, 227.11, 227.09),
+    "GOOG": (2840.34, 0.24, 1.123, 2835.67, 2842.15),
+    "TSLA": (667.92, -0.12, 1.654, 671.15, 668.2),
+    "MSFT": (310.23, 0.09, 3.234, 309.88, 310.11),
+    "NVDA": (220.34, 0.34, 1.234, 220.45, 220.67),
+    "ALPH": (1320.45, -0.08, 1.567, 1321.12, 1325.78),
+    "OMEG": (457.23, 0.12, 2.345, 456.78, 458.12),
+    "QUAS": (725.89, -0.03, 1.789, 726.45, 728.0),
+    "NEPT": (88.34, 0.19, 0.654, 88.21, 88.67),
+    "SYNX": (345.67, 0.11, 2.112, 345.34, 346.12),
     "ZETA": (22.09, -0.05, 0.789, 22.12, 22.34),
 }
 _DEFAULTS = {
     "orders": {
-        12345: {"id": 12345, "order_type": "Buy", "symbol": "AAPL", "price": 210.65, "amount": 10,
-                "status": "Completed"},
-        12446: {"id": 12446, "order_type": "Sell", "symbol": "GOOG", "price": 2840.56, "amount": 5,
-                "status": "Pending"},
+        12345: {
+            "id": 12345,
+            "order_type": "Buy",
+            "symbol": "AAPL",
+            "price": 210.65,
+            "amount": 10,
+            "status": "Completed",
+        },
+        12446: {
+            "id": 12446,
+            "order_type": "Sell",
+            "symbol": "GOOG",
+            "price": 2840.56,
+            "amount": 5,
+            "status": "Pending",
+        },
     },
     "account_info": {"account_id": 12345, "balance": 10000.0, "binding_card": 1974202140965533},
     "authenticated": False,
     "market_status": "Closed",
     "order_counter": 12446,
-    "stocks": {s: dict(zip(("price", "percent_change", "volume", "MA(5)", "MA(20)"), v)) for s, v in _STOCKS.items()},
+    "stocks": {
+        s: dict(zip(("price", "percent_change", "volume", "MA(5)", "MA(20)"), v, strict=False))
+        for s, v in _STOCKS.items()
+    },
     "watch_list": ["NVDA"],
     "transaction_history": [],
     "random_seed": 1053520,
 }
 _SYMBOLS = {
-    "Apple": "AAPL", "Google": "GOOG", "Tesla": "TSLA", "Microsoft": "MSFT", "Nvidia": "NVDA",
-    "Zeta Corp": "ZETA", "Alpha Tech": "ALPH", "Omega Industries": "OMEG", "Quasar Ltd.": "QUAS",
-    "Neptune Systems": "NEPT", "Synex Solutions": "SYNX", "Amazon": "AMZN", "Gorilla": "GORI",
+    "Apple": "AAPL",
+    "Google": "GOOG",
+    "Tesla": "TSLA",
+    "Microsoft": "MSFT",
+    "Nvidia": "NVDA",
+    "Zeta Corp": "ZETA",
+    "Alpha Tech": "ALPH",
+    "Omega Industries": "OMEG",
+    "Quasar Ltd.": "QUAS",
+    "Neptune Systems": "NEPT",
+    "Synex Solutions": "SYNX",
+    "Amazon": "AMZN",
+    "Gorilla": "GORI",
 }
 _SECTORS = {"Technology": ["AAPL", "GOOG", "MSFT", "NVDA"], "Automobile": ["TSLA", "F", "GM"]}
 
@@ -60,12 +91,29 @@ def _need_login(what: str) -> dict:
 class TradingBot(SimulatedAPI):
     """See the module docs."""
 
+    # state, set from the scenario by _load_scenario
+    orders: dict[int, dict[str, Any]]
+    account_info: dict[str, Any]
+    authenticated: bool
+    market_status: str
+    order_counter: int
+    stocks: dict[str, dict[str, Any]]
+    watch_list: list[str]
+    transaction_history: list[dict[str, Any]]
+
     def _load_scenario(self, scenario: dict, long_context: bool = False) -> None:
         d = copy.deepcopy(_DEFAULTS)
         orders = scenario.get("orders", d["orders"])
         self.orders = {int(k) if isinstance(k, str) and k.isdigit() else k: v for k, v in orders.items()}
-        for key in ("account_info", "authenticated", "market_status", "order_counter", "stocks", "watch_list",
-                    "transaction_history"):
+        for key in (
+            "account_info",
+            "authenticated",
+            "market_status",
+            "order_counter",
+            "stocks",
+            "watch_list",
+            "transaction_history",
+        ):
             setattr(self, key, scenario.get(key, d[key]))
         self.long_context = long_context
         self._random = random.Random(scenario.get("random_seed", d["random_seed"]))
@@ -95,8 +143,9 @@ class TradingBot(SimulatedAPI):
 
     def get_order_details(self, order_id: int):
         if order_id not in self.orders:
-            return {"error": f"Order with ID {order_id} not found.Here is the list of orders_id: "
-                             f"{list(self.orders.keys())}"}
+            return {
+                "error": f"Order with ID {order_id} not found.Here is the list of orders_id: {list(self.orders.keys())}"
+            }
         if not self.long_context:
             return self.orders[order_id]
         order = dict(self.orders[order_id])
@@ -133,8 +182,14 @@ class TradingBot(SimulatedAPI):
             raise LimitError(f"too many orders ({MAX_ORDERS})")
         price = float(price)
         oid = self.order_counter
-        self.orders[oid] = {"id": oid, "order_type": order_type, "symbol": symbol, "price": price,
-                            "amount": amount, "status": "Open"}
+        self.orders[oid] = {
+            "id": oid,
+            "order_type": order_type,
+            "symbol": symbol,
+            "price": price,
+            "amount": amount,
+            "status": "Open",
+        }
         self.order_counter += 1
         return {"order_id": oid, "order_type": order_type, "status": "Pending", "price": price, "amount": amount}
 
@@ -205,8 +260,9 @@ class TradingBot(SimulatedAPI):
             return [_need_login("view transaction history")]
         lo = datetime.strptime(start_date, "%Y-%m-%d") if start_date else datetime.min
         hi = datetime.strptime(end_date, "%Y-%m-%d") if end_date else datetime.max
-        rows = [t for t in self.transaction_history
-                if lo <= datetime.strptime(t["timestamp"], "%Y-%m-%d %H:%M:%S") <= hi]
+        rows = [
+            t for t in self.transaction_history if lo <= datetime.strptime(t["timestamp"], "%Y-%m-%d %H:%M:%S") <= hi
+        ]
         if self.long_context:
             rows.extend(long_context_data()["TRANSACTION_HISTORY_EXTENSION"])
         return {"transaction_history": rows}

@@ -14,6 +14,7 @@ import copy
 import functools
 import random
 from datetime import datetime
+from typing import Any
 
 from ._base import LimitError, SimulatedAPI, flight_base_costs, long_context_data
 
@@ -22,23 +23,81 @@ __all__ = ["TravelAPI"]
 MAX_RECORDS = 10_000
 
 _DEFAULTS = {
-    "random_seed": 141053, "credit_card_list": {}, "booking_record": {}, "access_token": None, "token_type": None,
-    "token_expires_in": None, "token_scope": None, "user_first_name": None, "user_last_name": None,
+    "random_seed": 141053,
+    "credit_card_list": {},
+    "booking_record": {},
+    "access_token": None,
+    "token_type": None,
+    "token_expires_in": None,
+    "token_scope": None,
+    "user_first_name": None,
+    "user_last_name": None,
     "budget_limit": None,
 }
 _STATE_KEYS = tuple(k for k in _DEFAULTS if k != "random_seed")
-_AIRPORTS = ["RMS", "SBK", "MPC", "SVP", "SHD", "CDG", "LHR", "SSV", "OKD", "WLB", "PEK", "HND", "HKG", "CIA",
-             "CRH", "ATV", "PHV", "GFD", "SFO", "LAX", "JFK", "ORD", "BOS"]
+_AIRPORTS = [
+    "RMS",
+    "SBK",
+    "MPC",
+    "SVP",
+    "SHD",
+    "CDG",
+    "LHR",
+    "SSV",
+    "OKD",
+    "WLB",
+    "PEK",
+    "HND",
+    "HKG",
+    "CIA",
+    "CRH",
+    "ATV",
+    "PHV",
+    "GFD",
+    "SFO",
+    "LAX",
+    "JFK",
+    "ORD",
+    "BOS",
+]
 _CITY_AIRPORT = {
-    "Rivermist": "RMS", "Stonebrook": "SBK", "Maplecrest": "MPC", "Silverpine": "SVP", "Shadowridge": "SHD",
-    "London": "LHR", "Paris": "CDG", "Sunset Valley": "SSV", "Oakendale": "OKD", "Willowbend": "WLB",
-    "Crescent Hollow": "CRH", "Autumnville": "ATV", "Pinehaven": "PHV", "Greenfield": "GFD",
-    "San Francisco": "SFO", "Los Angeles": "LAX", "New York": "JFK", "Chicago": "ORD", "Boston": "BOS",
-    "Beijing": "PEK", "Hong Kong": "HKG", "Rome": "CIA", "Tokyo": "HND",
+    "Rivermist": "RMS",
+    "Stonebrook": "SBK",
+    "Maplecrest": "MPC",
+    "Silverpine": "SVP",
+    "Shadowridge": "SHD",
+    "London": "LHR",
+    "Paris": "CDG",
+    "Sunset Valley": "SSV",
+    "Oakendale": "OKD",
+    "Willowbend": "WLB",
+    "Crescent Hollow": "CRH",
+    "Autumnville": "ATV",
+    "Pinehaven": "PHV",
+    "Greenfield": "GFD",
+    "San Francisco": "SFO",
+    "Los Angeles": "LAX",
+    "New York": "JFK",
+    "Chicago": "ORD",
+    "Boston": "BOS",
+    "Beijing": "PEK",
+    "Hong Kong": "HKG",
+    "Rome": "CIA",
+    "Tokyo": "HND",
 }
 #: USD -> currency; the other direction divides and rounds to cents.
-_USD_RATES = [("RMB", 7), ("EUR", 0.8), ("JPY", 110), ("GBP", 0.7), ("CAD", 1.3), ("AUD", 1.4), ("INR", 70),
-              ("RUB", 60), ("BRL", 3.8), ("MXN", 20)]
+_USD_RATES = [
+    ("RMB", 7),
+    ("EUR", 0.8),
+    ("JPY", 110),
+    ("GBP", 0.7),
+    ("CAD", 1.3),
+    ("AUD", 1.4),
+    ("INR", 70),
+    ("RUB", 60),
+    ("BRL", 3.8),
+    ("MXN", 20),
+]
 _CLASS_FACTOR = {"economy": 1, "business": 2, "first": 5}
 
 
@@ -49,6 +108,17 @@ def _routes() -> dict:
 
 class TravelAPI(SimulatedAPI):
     """See the module docs."""
+
+    # state, set from the scenario by _load_scenario
+    credit_card_list: dict[str, dict[str, Any]]
+    booking_record: dict[str, dict[str, Any]]
+    access_token: str | None
+    token_type: str | None
+    token_expires_in: int | None
+    token_scope: str | None
+    user_first_name: str | None
+    user_last_name: str | None
+    budget_limit: float | None
 
     def __init__(self) -> None:
         self._flight_cost_lookup: dict = {}
@@ -73,8 +143,15 @@ class TravelAPI(SimulatedAPI):
             return "Invalid access token"
         return None
 
-    def authenticate_travel(self, client_id: str, client_secret: str, refresh_token: str, grant_type: str,
-                            user_first_name: str, user_last_name: str):
+    def authenticate_travel(
+        self,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        grant_type: str,
+        user_first_name: str,
+        user_last_name: str,
+    ):
         self.token_expires_in = 2
         self.access_token = str(self._random.randint(100000, 999999))
         self.token_type = "Bearer"
@@ -89,8 +166,14 @@ class TravelAPI(SimulatedAPI):
     def get_budget_fiscal_year(self, lastModifiedAfter: str | None = None, includeRemoved: str | None = None):
         return {"budget_fiscal_year": "2018"}
 
-    def register_credit_card(self, access_token: str, card_number: str, expiration_date: str,
-                             cardholder_name: str, card_verification_number: int):
+    def register_credit_card(
+        self,
+        access_token: str,
+        card_number: str,
+        expiration_date: str,
+        cardholder_name: str,
+        card_verification_number: int,
+    ):
         if self.token_expires_in is None:
             return {"error": "Token not initialized"}
         if (p := self._token_problem(access_token)) is not None:
@@ -101,8 +184,11 @@ class TravelAPI(SimulatedAPI):
             raise LimitError(f"too many cards ({MAX_RECORDS})")
         card_id = str(self._random.randint(100000000000, 999999999999))
         self.credit_card_list[card_id] = {
-            "card_number": card_number, "expiration_date": expiration_date, "cardholder_name": cardholder_name,
-            "card_verification_number": card_verification_number, "balance": self._random.randint(10000, 99999),
+            "card_number": card_number,
+            "expiration_date": expiration_date,
+            "cardholder_name": cardholder_name,
+            "card_verification_number": card_verification_number,
+            "balance": self._random.randint(10000, 99999),
         }
         return {"card_id": card_id}
 
@@ -131,12 +217,14 @@ class TravelAPI(SimulatedAPI):
         if (p := self._token_problem(access_token)) is not None:
             return {"error": p}
         if card_id not in self.credit_card_list:
-            return {"error": "Card not registered. Here are a list of card_id's: "
-                             + str(list(self.credit_card_list.keys()))}
+            return {
+                "error": "Card not registered. Here are a list of card_id's: " + str(list(self.credit_card_list.keys()))
+            }
         return {"card_balance": self.credit_card_list[card_id]["balance"]}
 
-    def book_flight(self, access_token: str, card_id: str, travel_date: str, travel_from: str, travel_to: str,
-                    travel_class: str):
+    def book_flight(
+        self, access_token: str, card_id: str, travel_date: str, travel_from: str, travel_to: str, travel_class: str
+    ):
         def fail(msg: str) -> dict:
             return {"booking_status": False, "error": msg}
 
@@ -159,8 +247,9 @@ class TravelAPI(SimulatedAPI):
         if travel_class not in classes:
             return fail(f"Invalid travel class. Must be one of {classes}")
         try:
-            self.get_flight_cost(travel_from=travel_from, travel_to=travel_to, travel_date=travel_date,
-                                 travel_class=travel_class)
+            self.get_flight_cost(
+                travel_from=travel_from, travel_to=travel_to, travel_date=travel_date, travel_class=travel_class
+            )
             entry = self._flight_cost_lookup.get(f"{travel_from}|{travel_to}|{travel_class}|{travel_date}")
             if entry is None:
                 return fail("No available route for the given parameters")
@@ -177,11 +266,20 @@ class TravelAPI(SimulatedAPI):
         booking_id = str(self._random.randint(1000000, 9999999))
         transaction_id = str(self._random.randint(10000000, 99999999))
         self.booking_record[booking_id] = {
-            "card_id": card_id, "travel_date": travel_date, "travel_from": travel_from, "travel_to": travel_to,
-            "travel_class": travel_class, "travel_cost": cost, "transaction_id": transaction_id,
+            "card_id": card_id,
+            "travel_date": travel_date,
+            "travel_from": travel_from,
+            "travel_to": travel_to,
+            "travel_class": travel_class,
+            "travel_cost": cost,
+            "transaction_id": transaction_id,
         }
-        return {"booking_id": booking_id, "transaction_id": transaction_id, "booking_status": True,
-                "booking_history": self.booking_record if self.long_context else {}}
+        return {
+            "booking_id": booking_id,
+            "transaction_id": transaction_id,
+            "booking_status": True,
+            "booking_history": self.booking_record if self.long_context else {},
+        }
 
     def retrieve_invoice(self, access_token: str, booking_id: str | None = None, insurance_id: str | None = None):
         if (p := self._token_problem(access_token)) is not None:
@@ -220,14 +318,15 @@ class TravelAPI(SimulatedAPI):
                 return {"exchanged_value": round(value / rate, 2)}
         raise ValueError("No available exchange rate for the given currencies.")
 
-    def verify_traveler_information(self, first_name: str, last_name: str, date_of_birth: str,
-                                    passport_number: str):
+    def verify_traveler_information(self, first_name: str, last_name: str, date_of_birth: str, passport_number: str):
         def fail(msg: str) -> dict:
             return {"verification_status": False, "verification_failure": msg}
 
         if self.user_first_name != first_name or self.user_last_name != last_name:
-            return fail("Cannot book flight information for another user."
-                        f"Expected {self.user_first_name} {self.user_last_name}, got {first_name} {last_name}")
+            return fail(
+                "Cannot book flight information for another user."
+                f"Expected {self.user_first_name} {self.user_last_name}, got {first_name} {last_name}"
+            )
         try:
             born = datetime.strptime(date_of_birth, "%Y-%m-%d")
         except ValueError:
@@ -249,8 +348,9 @@ class TravelAPI(SimulatedAPI):
     def get_nearest_airport_by_city(self, location: str):
         return {"nearest_airport": _CITY_AIRPORT.get(location, "Unknown")}
 
-    def purchase_insurance(self, access_token: str, insurance_type: str, booking_id: str, insurance_cost: float,
-                           card_id: str):
+    def purchase_insurance(
+        self, access_token: str, insurance_type: str, booking_id: str, insurance_cost: float, card_id: str
+    ):
         def fail(msg: str) -> dict:
             return {"insurance_status": False, "error": msg}
 
@@ -268,8 +368,10 @@ class TravelAPI(SimulatedAPI):
     def contact_customer_support(self, booking_id: str, message: str):
         if booking_id not in self.booking_record:
             return {"error": "Booking not found"}
-        return {"customer_support_message": "Thank you for contacting customer support. Your message has been "
-                                            "received and we will get back to you shortly."}
+        return {
+            "customer_support_message": "Thank you for contacting customer support. Your message has been "
+            "received and we will get back to you shortly."
+        }
 
     def get_all_credit_cards(self):
         return {"credit_card_list": self.credit_card_list}

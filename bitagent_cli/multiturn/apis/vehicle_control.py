@@ -24,23 +24,55 @@ MIN_FUEL_LEVEL = 0.0
 MILE_PER_GALLON = 20.0
 
 _DEFAULTS = {
-    "random_seed": 141053, "fuelLevel": 0.0, "batteryVoltage": 12.6, "engineState": "stopped",
+    "random_seed": 141053,
+    "fuelLevel": 0.0,
+    "batteryVoltage": 12.6,
+    "engineState": "stopped",
     "doorStatus": {"driver": "unlocked", "passenger": "unlocked", "rear_left": "unlocked", "rear_right": "unlocked"},
-    "acTemperature": 25.0, "fanSpeed": 50, "acMode": "auto", "humidityLevel": 50.0, "headLightStatus": "off",
-    "parkingBrakeStatus": "released", "parkingBrakeForce": 0.0, "slopeAngle": 0.0, "brakePedalStatus": "released",
-    "brakePedalForce": 0.0, "distanceToNextVehicle": 50.0, "cruiseStatus": "inactive", "destination": "None",
-    "frontLeftTirePressure": 32.0, "frontRightTirePressure": 32.0, "rearLeftTirePressure": 30.0,
+    "acTemperature": 25.0,
+    "fanSpeed": 50,
+    "acMode": "auto",
+    "humidityLevel": 50.0,
+    "headLightStatus": "off",
+    "parkingBrakeStatus": "released",
+    "parkingBrakeForce": 0.0,
+    "slopeAngle": 0.0,
+    "brakePedalStatus": "released",
+    "brakePedalForce": 0.0,
+    "distanceToNextVehicle": 50.0,
+    "cruiseStatus": "inactive",
+    "destination": "None",
+    "frontLeftTirePressure": 32.0,
+    "frontRightTirePressure": 32.0,
+    "rearLeftTirePressure": 30.0,
     "rearRightTirePressure": 30.0,
 }
 _ZIP = {
-    "Rivermist": "83214", "Stonebrook": "74532", "Maplecrest": "56108", "Silverpine": "62947",
-    "Shadowridge": "71354", "Sunset Valley": "83462", "Oakendale": "47329", "Willowbend": "52013",
-    "Crescent Hollow": "69238", "Autumnville": "51479", "San Francisco": "94016",
+    "Rivermist": "83214",
+    "Stonebrook": "74532",
+    "Maplecrest": "56108",
+    "Silverpine": "62947",
+    "Shadowridge": "71354",
+    "Sunset Valley": "83462",
+    "Oakendale": "47329",
+    "Willowbend": "52013",
+    "Crescent Hollow": "69238",
+    "Autumnville": "51479",
+    "San Francisco": "94016",
 }
 _DISTANCES = [
-    ("83214", "74532", 750.0), ("56108", "62947", 320.0), ("71354", "83462", 450.0), ("47329", "52013", 290.0),
-    ("69238", "51479", 630.0), ("94016", "83214", 980.0), ("94016", "94704", 600.0), ("94704", "08540", 2550.0),
-    ("94016", "08540", 1950.0), ("62947", "47329", 1053.0), ("94016", "62947", 780.0), ("74532", "94016", 880.0),
+    ("83214", "74532", 750.0),
+    ("56108", "62947", 320.0),
+    ("71354", "83462", 450.0),
+    ("47329", "52013", 290.0),
+    ("69238", "51479", 630.0),
+    ("94016", "83214", 980.0),
+    ("94016", "94704", 600.0),
+    ("94704", "08540", 2550.0),
+    ("94016", "08540", 1950.0),
+    ("62947", "47329", 1053.0),
+    ("94016", "62947", 780.0),
+    ("74532", "94016", 880.0),
 ]
 
 
@@ -84,8 +116,10 @@ class VehicleControlAPI(SimulatedAPI):
             self.engine_state = "stopped"
         if self.remainingUnlockedDoors > 0:
             unlocked = [door for door, s in self.doorStatus.items() if s == "unlocked"]
-            return {"error": "All doors must be locked before starting the engine. Here are the unlocked doors: "
-                             + ", ".join(unlocked)}
+            return {
+                "error": "All doors must be locked before starting the engine. Here are the unlocked doors: "
+                + ", ".join(unlocked)
+            }
         if self.brakePedalStatus != "pressed":
             return {"error": "Brake pedal needs to be pressed when starting the engine."}
         if self._brakePedalForce != 1000.0:
@@ -116,8 +150,7 @@ class VehicleControlAPI(SimulatedAPI):
             self.remainingUnlockedDoors += 1 if unlock else -1
         return {"lockStatus": want, "remainingUnlockedDoors": self.remainingUnlockedDoors}
 
-    def adjustClimateControl(self, temperature: float, unit: str = "celsius", fanSpeed: int = 50,
-                             mode: str = "auto"):
+    def adjustClimateControl(self, temperature: float, unit: str = "celsius", fanSpeed: int = 50, mode: str = "auto"):
         if not 0 <= fanSpeed <= 100:
             return {"error": "Fan speed must be between 0 and 100."}
         self.acTemperature = (temperature - 32) * 5 / 9 if unit == "fahrenheit" else temperature
@@ -148,13 +181,19 @@ class VehicleControlAPI(SimulatedAPI):
             "fuel": lambda: {"fuelLevel": self.fuelLevel},
             "battery": lambda: {"batteryVoltage": self.batteryVoltage},
             "doors": lambda: {"doorStatus": self.doorStatus},
-            "climate": lambda: {"currentACTemperature": self.acTemperature, "fanSpeed": self.fanSpeed,
-                                "climateMode": self.acMode, "humidityLevel": self.humidityLevel},
+            "climate": lambda: {
+                "currentACTemperature": self.acTemperature,
+                "fanSpeed": self.fanSpeed,
+                "climateMode": self.acMode,
+                "humidityLevel": self.humidityLevel,
+            },
             "headlights": lambda: {"headlightStatus": self.headLightStatus},
-            "parkingBrake": lambda: {"parkingBrakeStatus": self.parkingBrakeStatus,
-                                     "parkingBrakeForce": self._parkingBrakeForce, "slopeAngle": self._slopeAngle},
-            "brakePedal": lambda: {"brakePedalStatus": self.brakePedalStatus,
-                                   "brakePedalForce": self._brakePedalForce},
+            "parkingBrake": lambda: {
+                "parkingBrakeStatus": self.parkingBrakeStatus,
+                "parkingBrakeForce": self._parkingBrakeForce,
+                "slopeAngle": self._slopeAngle,
+            },
+            "brakePedal": lambda: {"brakePedalStatus": self.brakePedalStatus, "brakePedalForce": self._brakePedalForce},
             "engine": lambda: {"engineState": self.engine_state},
         }
         view = views.get(option) if isinstance(option, str) else None
@@ -168,8 +207,11 @@ class VehicleControlAPI(SimulatedAPI):
         self.parkingBrakeStatus = "engaged" if engage else "released"
         self._parkingBrakeForce = 500.0 if engage else 0.0
         self._slopeAngle = 10.0
-        out = {"parkingBrakeStatus": self.parkingBrakeStatus, "_parkingBrakeForce": self._parkingBrakeForce,
-               "_slopeAngle": 10.0}
+        out = {
+            "parkingBrakeStatus": self.parkingBrakeStatus,
+            "_parkingBrakeForce": self._parkingBrakeForce,
+            "_slopeAngle": 10.0,
+        }
         if self.long_context:
             return {"parkingBrakeInstruction": long_context_data()["PARKING_BRAKE_INSTRUCTION"], **out}
         return out
@@ -203,8 +245,11 @@ class VehicleControlAPI(SimulatedAPI):
             self.cruiseStatus = "active"
         else:
             self.cruiseStatus = "inactive"
-        return {"cruiseStatus": self.cruiseStatus, "currentSpeed": speed,
-                "distanceToNextVehicle": distanceToNextVehicle}
+        return {
+            "cruiseStatus": self.cruiseStatus,
+            "currentSpeed": speed,
+            "distanceToNextVehicle": distanceToNextVehicle,
+        }
 
     def get_current_speed(self):
         return {"currentSpeed": self._random.uniform(0.0, 120.0)}
@@ -239,12 +284,21 @@ class VehicleControlAPI(SimulatedAPI):
         return {"status": "Navigating to " + destination}
 
     def check_tire_pressure(self):
-        tires = (self.frontLeftTirePressure, self.frontRightTirePressure, self.rearLeftTirePressure,
-                 self.rearRightTirePressure)
+        tires = (
+            self.frontLeftTirePressure,
+            self.frontRightTirePressure,
+            self.rearLeftTirePressure,
+            self.rearRightTirePressure,
+        )
         healthy = 30 <= sum(tires) / 4 <= 35
-        status = {"frontLeftTirePressure": tires[0], "frontRightTirePressure": tires[1],
-                  "rearLeftTirePressure": tires[2], "rearRightTirePressure": tires[3],
-                  "healthy_tire_pressure": healthy, "car_info": {}}
+        status = {
+            "frontLeftTirePressure": tires[0],
+            "frontRightTirePressure": tires[1],
+            "rearLeftTirePressure": tires[2],
+            "rearRightTirePressure": tires[3],
+            "healthy_tire_pressure": healthy,
+            "car_info": {},
+        }
         if self.long_context:
             status["car_info"] = long_context_data()["CAR_STATUS_METADATA_EXTENSION"]
         return status
