@@ -179,16 +179,16 @@ def test_literal_values():
     ],
 )
 def test_hostile_input_is_a_quick_clean_unparseable(text):
-    t = time.perf_counter()
+    t = time.thread_time()  # CPU time of this thread: other processes on a busy machine do not count
     r = parse_calls(text)
-    assert time.perf_counter() - t < 0.5
+    assert time.thread_time() - t < 0.5
     assert not r.ok and r.calls == [] and r.error
 
 
 def test_oversized_input_is_refused_without_reading():
-    t = time.perf_counter()
+    t = time.thread_time()
     r = parse_calls("[" * (1024 * 1024))
-    assert time.perf_counter() - t < 0.05
+    assert time.thread_time() - t < 0.05
     assert not r.ok and str(MAX_INPUT_CHARS) in r.error
 
 
@@ -207,9 +207,9 @@ def test_oversized_input_is_refused_without_reading():
     ],
 )
 def test_adversarial_prose_stays_fast(text):
-    t = time.perf_counter()
+    t = time.thread_time()
     r = parse_calls(text)
-    assert time.perf_counter() - t < 1.0
+    assert time.thread_time() - t < 1.0
     assert isinstance(r.ok, bool)
 
 

@@ -134,16 +134,16 @@ def test_export_read_roundtrip(tmp_path):
 
 def test_loading_is_fast():
     code = (
-        "import time; t=time.perf_counter(); from bitagent_cli.tasks.suites import load_suite;"
-        "n=sum(len(load_suite(s)) for s in ('bfcl','glaive','bitagent')); print(n, time.perf_counter()-t)"
+        "import time; t=time.process_time(); from bitagent_cli.tasks.suites import load_suite;"
+        "n=sum(len(load_suite(s)) for s in ('bfcl','glaive','bitagent')); print(n, time.process_time()-t)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     n, secs = out.stdout.split()
     assert int(n) > 4000
-    assert float(secs) < 2.5, f"loading all suites took {secs}s"  # ~0.4 s on the dev machine
-    t = time.perf_counter()
+    assert float(secs) < 2.5, f"loading all suites took {secs}s of CPU"  # ~0.4 s on the dev machine
+    t = time.thread_time()  # CPU time: a busy machine's preemption is not the code's
     load_suite("bfcl", limit=10)
-    assert time.perf_counter() - t < 0.5  # cached
+    assert time.thread_time() - t < 0.5  # cached
 
 
 def test_package_data_is_small_and_licensed():
