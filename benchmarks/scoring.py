@@ -295,7 +295,7 @@ def by_category(pairs, bpairs, f, repeat: int, out) -> dict:
         for _ in range(repeat):
             for t, _r in ps:
                 _check._CACHE.pop(id(t), None)
-                _check._SEEN.discard(id(t))
+                _check._SEEN.pop(id(t), None)
             t0 = time.perf_counter()
             for t, r in ps:
                 score_task(t, r)

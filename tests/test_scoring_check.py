@@ -505,6 +505,16 @@ def test_a_task_is_compiled_once_it_is_scored_again():
     assert score(t, "[calculate_triangle_area(base=10, height=6)]").error == "wrong_value"
 
 
+def test_a_recycled_id_is_not_taken_for_a_task_scored_before():
+    from bitagent_cli.scoring import check as C
+
+    answer = "[calculate_triangle_area(base=10, height=5)]"
+    fresh = task(tid="fresh/1")
+    C._SEEN[id(fresh)] = task(tid="dead/1")  # what a task scored once, then freed, leaves at a recycled address
+    assert score(fresh, answer).correct and id(fresh) not in C._CACHE  # its first sight: not compiled, not cached
+    assert score(fresh, answer).correct and C._CACHE[id(fresh)]._task is fresh  # its second: compiled
+
+
 def test_results_do_not_share_mutable_state():
     t = task("irrelevance", [WEATHER], [])
     a, b = score(t, "No."), score(t, "Nope.")

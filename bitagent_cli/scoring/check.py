@@ -288,7 +288,9 @@ _CACHE: dict[int, _Compiled] = {}
 _CACHE_MAX = 200_000
 
 
-_SEEN: set[int] = set()
+#: Tasks scored once so far, by id(task). Each entry holds its task, as _CACHE does, so that a dead task's id
+#: reused by a new one is not taken for "seen" (which made first sights compile, at random).
+_SEEN: dict[int, Task] = {}
 
 
 def _compiled(task: Task) -> _Compiled:
@@ -297,10 +299,10 @@ def _compiled(task: Task) -> _Compiled:
     if c is not None and c._task is task:
         return c
     c = _compile_task(task)
-    if key not in _SEEN:  # scored once so far: caching would not pay off yet
+    if _SEEN.get(key) is not task:  # scored once so far: caching would not pay off yet
         if len(_SEEN) >= _CACHE_MAX:
             _SEEN.clear()
-        _SEEN.add(key)
+        _SEEN[key] = task
         return c
     if len(_CACHE) >= _CACHE_MAX:
         _CACHE.clear()
@@ -858,10 +860,10 @@ def _score_calls(
     key = id(task)
     c = _CACHE.get(key)
     if c is None or c._task is not task:
-        if key not in _SEEN and _raw_ok(task, calls):  # first sight, and the raw check settles it
+        if _SEEN.get(key) is not task and _raw_ok(task, calls):  # first sight, and the raw check settles it
             if len(_SEEN) >= _CACHE_MAX:
                 _SEEN.clear()
-            _SEEN.add(key)
+            _SEEN[key] = task
             return ScoreResult(task.id, task.category, True, 1.0, None, _ALL_TRUE.copy(), "Correct.", calls, fmt)
         c = _compiled(task)
     exp = c.expected
