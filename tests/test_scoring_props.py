@@ -15,7 +15,14 @@ from bitagent_cli.scoring import Response, first_answer_text, normalise_string, 
 from bitagent_cli.scoring.parse import _ast_calls, _Bad, _fast_pythonic
 from bitagent_cli.tasks import FunctionCall, Task
 
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+# derandomize: CI runs the same examples as every local run (a new random find is a bug to pin as an @example,
+# not a CI failure at random)
+SETTINGS = settings(
+    max_examples=120,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 ident = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True).filter(
     lambda s: not keyword.iskeyword(s) and s.lower() not in ("nan", "inf", "infinity")
@@ -63,6 +70,8 @@ def test_bare_pythonic_call_roundtrips(c):
     st.lists(calls, min_size=1, max_size=4),
     st.sampled_from(["plain", "fence", "prose", "xlam", "hermes", "openai", "mistral", "llama"]),
 )
+@example([FunctionCall("A", {"A": {"</think>": None}})], "hermes")  # a "</think>" inside a value is not reasoning
+@example([FunctionCall("A", {"A": {"</think>": None}})], "fence")
 @pytest.mark.slow
 def test_json_renderings_roundtrip(cs, style):
     objs = [{"name": c.name, "arguments": c.arguments} for c in cs]

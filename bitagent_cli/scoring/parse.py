@@ -197,8 +197,9 @@ def _clean(text: str) -> str:
     """Drop reasoning blocks and trailing end-of-turn special tokens; strip whitespace."""
     text = text.strip()
     if "</think>" in text:
-        # reasoning comes first; "</think>" inside a call list's string value is just text
-        if text.startswith("<think>") or not _looks_like_calls(text):
+        # reasoning comes first; "</think>" inside a call's string value is just text (a text that opens with
+        # a call or a tool-call marker has no reasoning before it)
+        if text.startswith("<think>") or not (_looks_like_calls(text) or text.startswith(_CALL_OPENERS)):
             text = text[text.rfind("</think>") + 8 :].strip()
     elif text.startswith("<think>"):
         return ""  # reasoning that never finished: no call was made
@@ -743,6 +744,26 @@ def _check_value(v: Any, depth: int) -> None:
 # "Sure (I think) ..." is not mistaken for one).
 _BARE_CALL_RE = re.compile(r"[A-Za-z_][\w.]*(?:\(|\s+\(\s*(?:\)|[A-Za-z_]\w*\s*=))")
 _TUPLE_START_RE = re.compile(r"\(\s*[A-Za-z_][\w.]*\s*\(")
+
+
+#: How an answer that is calls may open (a reasoning text never does).
+_CALL_OPENERS = (
+    "<tool_call>",
+    "```",
+    "<|python_tag|>",
+    "<|python_start|>",
+    "[TOOL_CALLS]",
+    "<functioncall>",
+    "<function_call>",
+    "<function_calls>",
+    "<tool_calls>",
+    "<|tool_call|>",
+    "<TOOLCALL>",
+    "<tools>",
+    "<minimax:tool_call>",
+    "<|tool_calls_section_begin|>",
+    "<\uff5ctool\u2581calls\u2581begin\uff5c>",
+)
 
 
 def _looks_like_calls(s: str) -> bool:
