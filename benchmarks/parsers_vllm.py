@@ -51,7 +51,6 @@ DELIBERATE = {
     "unwrapped into its inner object (it is a call with one unexpected argument)",
     "mistral-truncated": "a [TOOL_CALLS] call whose JSON is cut off is unparseable; vLLM returns the truncated "
     "argument text as the call's arguments",
-    "mistral-junk": "text between [TOOL_CALLS] and the JSON list is not skipped",
     "unterminated": "an unterminated last block is read in every family (as vLLM's hermes and qwen3_coder do): "
     "a GLM-4.5 call cut off before </tool_call> is a call, where vLLM's glm45 returns it as content",
     "no-args-key": "a call object with a name and no arguments key is a call with no arguments (xLAM and "
@@ -803,7 +802,6 @@ CASES += [
         f"{_M}: pre_v11 regex_fallback",
         '[TOOL_CALLS]  junk [{"name": "add", "arguments":{"a": 1, "b": 2}}] trail',
         [("add", {"a": 1, "b": 2})],
-        deliberate="mistral-junk",
     ),
     Case(
         "mistral",
