@@ -44,15 +44,13 @@ DELIBERATE = {
     "irrelevance task on a broken call)",
     "tried-to-call": "an output that opens a tool call but holds none that can be read is unparseable, not "
     "content (a refusal): a broken call is neither a correct abstention nor 'no call'",
-    "kimi-id": "Kimi K2's call id is not validated or guessed: a malformed id (no ':N') still names the "
-    "function; a bare counter id names a function '0' (vLLM skips the first and infers the second from "
-    "the tools)",
+    "kimi-id": "Kimi K2's call id is not validated: a malformed id (no ':N') still names the function, where "
+    "vLLM skips that call; a bare counter id that fits more than one tool stays a call to '0', where vLLM "
+    "drops it",
     "v4-fc-block": "DeepSeek V3.2's <｜DSML｜function_calls> and V4's <｜DSML｜tool_calls> are both read, whatever "
     "model wrote them (vLLM's deepseek_v4 parser refuses the V3.2 wrapper; its deepseek_v32 parser reads it)",
-    "dsml-unwrap": "a DSML call with one 'arguments'/'input' parameter the schema does not define is not "
-    "unwrapped into its inner object (it is a call with one unexpected argument)",
-    "mistral-truncated": "a [TOOL_CALLS] call whose JSON is cut off is unparseable; vLLM returns the truncated "
-    "argument text as the call's arguments",
+    "cut-off-json": "a call whose JSON arguments are cut off is unparseable; vLLM's mistral and kimi_k2 parsers "
+    "return the cut text as the call's arguments",
     "unterminated": "an unterminated last block is read in every family (as vLLM's hermes and qwen3_coder do): "
     "a GLM-4.5 call cut off before </tool_call> is a call, where vLLM's glm45 returns it as content",
     "no-args-key": "a call object with a name and no arguments key is a call with no arguments (xLAM and "
@@ -928,7 +926,7 @@ CASES += [
         f"{_M}: v11 complex (JSON cut off)",
         'hi{hi[TOOL_CALLS]bash{"command": "print(\\"hello world!\\")\\nre.compile(r\'{}\')',
         [("bash", '{"command": "print(\\"hello world!\\")\\nre.compile(r\'{}\')')],  # type: ignore[list-item]
-        deliberate="mistral-truncated",
+        deliberate="cut-off-json",
     ),
     Case(
         "mistral",
@@ -1181,7 +1179,14 @@ CASES += [
         _dsml("get_weather", [("arguments", '{"location":"Beijing"}', "false")]),
         [("get_weather", {"location": "Beijing"})],
         tools=[_tool("get_weather", {"location": {"type": "string"}})],
-        deliberate="dsml-unwrap",
+    ),
+    Case(
+        "deepseek_v32",
+        "deepseek_v32",
+        f"{_D32}: input_wrapper_repaired",
+        _dsml("get_weather", [("input", '{"location":"Beijing"}', "true")]),
+        [("get_weather", {"location": "Beijing"})],
+        tools=[_tool("get_weather", {"location": {"type": "string"}})],
     ),
     Case(
         "deepseek_v32",
@@ -1352,7 +1357,50 @@ CASES += [
         "Let me check. " + _KS + _kt("0", '{"city": "Tokyo", "unit": "celsius"}') + _KE,
         [("get_weather", {"city": "Tokyo", "unit": "celsius"})],
         tools=[_tool("get_weather", {"city": {"type": "string"}, "unit": {"type": "string"}})],
+    ),
+    Case(
+        "kimi_k2",
+        "kimi_k2",
+        f"{_K}: bare_counter_single_tool_invalid_json_still_extracted",
+        "Let me check. " + _KS + _kt("0", '{"city": "Tokyo"') + _KE,
+        [("get_weather", '{"city": "Tokyo"')],  # type: ignore[list-item]  # vLLM passes the cut JSON on
+        tools=[_tool("get_weather", {"city": {"type": "string"}, "unit": {"type": "string"}})],
+        deliberate="cut-off-json",
+    ),
+    Case(
+        "kimi_k2",
+        "kimi_k2",
+        f"{_K}: bare_counter_multiple_tools_infers_by_args",
+        "Let me check. " + _KS + _kt("0", '{"city": "Tokyo", "unit": "celsius"}') + _KE,
+        [("get_weather", {"city": "Tokyo", "unit": "celsius"})],
+        tools=[
+            _tool("read_file", {"path": {"type": "string"}}),
+            _tool("get_weather", {"city": {"type": "string"}, "unit": {"type": "string"}}),
+        ],
+    ),
+    Case(
+        "kimi_k2",
+        "kimi_k2",
+        f"{_K}: bare_counter_multiple_tools_skips_unsafe_inference[ambiguous]",
+        "Let me check. " + _KS + _kt("0", '{"city": "Tokyo"}') + _KE,
+        [],
+        tools=[
+            _tool("get_weather", {"city": {"type": "string"}, "unit": {"type": "string"}}),
+            _tool("book_flight", {"city": {"type": "string"}}),
+        ],
         deliberate="kimi-id",
+    ),
+    Case(
+        "kimi_k2",
+        "kimi_k2",
+        f"{_K}: bare_counter_multiple_tools_skips_unsafe_inference[malformed_json]",
+        "Let me check. " + _KS + _kt("0", '{"city": "Tokyo"') + _KE,
+        [],
+        tools=[
+            _tool("get_weather", {"city": {"type": "string"}, "unit": {"type": "string"}}),
+            _tool("book_flight", {"city": {"type": "string"}}),
+        ],
+        deliberate="tried-to-call",
     ),
 ]
 

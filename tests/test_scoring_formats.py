@@ -472,6 +472,42 @@ def test_broken_family_output_is_unparseable(text):
     assert not r.ok and r.calls == [] and r.error
 
 
+def test_a_kimi_bare_counter_id_is_the_tool_it_can_only_be():
+    # Kimi's newer template writes a bare counter as the id; like vLLM's kimi_k2, the function is the one
+    # tool offered, or the one tool whose parameters include every argument; otherwise it is not guessed
+    def kimi(args):
+        return (
+            "<|tool_calls_section_begin|><|tool_call_begin|>0 <|tool_call_argument_begin|>"
+            f"{args}<|tool_call_end|><|tool_calls_section_end|>"
+        )
+
+    weather = Tool("get_weather", "", {"properties": {"city": {"type": "string"}, "unit": {"type": "string"}}})
+    read = Tool("read_file", "", {"properties": {"path": {"type": "string"}}})
+    flight = Tool("book_flight", "", {"properties": {"city": {"type": "string"}}})
+    args = '{"city": "Paris", "unit": "c"}'
+    assert calls(parse(kimi(args), [weather])) == [("get_weather", {"city": "Paris", "unit": "c"})]
+    assert calls(parse(kimi(args), [read, weather])) == [("get_weather", {"city": "Paris", "unit": "c"})]
+    assert calls(parse(kimi('{"city": "Paris"}'), [weather, flight])) == [("0", {"city": "Paris"})]  # ambiguous
+    assert calls(parse(kimi(args))) == [("0", {"city": "Paris", "unit": "c"})]  # no tools: nothing to go by
+    assert not parse(kimi('{"city": "Paris"'), [weather]).ok  # cut-off JSON is still unparseable
+
+
+def test_a_dsml_arguments_wrapper_is_unwrapped_only_when_it_holds_the_schemas_parameters():
+    # vLLM's deepseek_v32 repairs <parameter name="arguments"> / "input" holding the call's object
+    loc = Tool("get_weather", "", {"properties": {"location": {"type": "string"}}})
+    for key, flag in (("arguments", "false"), ("input", "true")):
+        text = dsml("get_weather", [(key, '{"location": "Beijing"}', flag)])
+        assert calls(parse(text, [loc])) == [("get_weather", {"location": "Beijing"})]
+    # not when the schema defines that parameter, the object holds other keys, or there are no tools
+    wrapped = Tool("get_weather", "", {"properties": {"input": {"type": "object"}}})
+    text = dsml("get_weather", [("input", '{"location": "Beijing"}', "false")])
+    assert calls(parse(text, [wrapped])) == [("get_weather", {"input": {"location": "Beijing"}})]
+    text = dsml("get_weather", [("arguments", '{"city": "Beijing"}', "false")])
+    assert calls(parse(text, [loc])) == [("get_weather", {"arguments": {"city": "Beijing"}})]
+    text = dsml("get_weather", [("arguments", '{"location": "Beijing"}', "false")])
+    assert calls(parse(text)) == [("get_weather", {"arguments": {"location": "Beijing"}})]
+
+
 def test_one_bad_call_makes_the_whole_output_unparseable():
     # vLLM's parsers drop a bad block or turn everything into content; here the output is unparseable
     good = "<tool_call>\n<function=f>\n<parameter=a>\n1\n</parameter>\n</function>\n</tool_call>"

@@ -26,7 +26,7 @@ import keyword
 import math
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any, cast
@@ -989,11 +989,11 @@ def _tool_call_blocks(s: str) -> tuple[list[FunctionCall], str]:
 
 
 # ------------------------------------------------ XML parameter values, typed by the tool's schema (as vLLM)
-def _schema_props(name: str) -> dict[str, Any] | None:
-    """The JSON-schema ``properties`` of the tool called ``name`` among the parse's tools, or None."""
+def _tool_schemas() -> Iterator[tuple[Any, dict[str, Any]]]:
+    """(name, JSON-schema ``properties``) of each of the parse's tools (at most 4,097)."""
     tools = _ST.tools
     if not tools:
-        return None
+        return
     for i, t in enumerate(tools):
         if i > 4096:
             break
@@ -1003,10 +1003,27 @@ def _schema_props(name: str) -> dict[str, Any] | None:
             tname, params = fn.get("name"), fn.get("parameters")
         else:
             tname, params = getattr(t, "name", None), getattr(t, "parameters", None)
+        props = params.get("properties") if isinstance(params, dict) else None
+        yield tname, props if isinstance(props, dict) else {}
+
+
+def _schema_props(name: str) -> dict[str, Any] | None:
+    """The JSON-schema ``properties`` of the tool called ``name`` among the parse's tools, or None."""
+    for tname, props in _tool_schemas():
         if tname == name:
-            props = params.get("properties") if isinstance(params, dict) else None
-            return props if isinstance(props, dict) else {}
+            return props
     return None
+
+
+def _only_tool_for(args: dict[str, Any]) -> str | None:
+    """The tool a call that does not name its function can only mean: the one tool offered, or the one tool
+    whose parameters include every argument given (as vLLM's kimi_k2 resolves a bare counter id); None when
+    more than one fits (or none)."""
+    tools = [(n, p) for n, p in _tool_schemas() if isinstance(n, str) and n]
+    if len(tools) == 1:
+        return tools[0][0]
+    fits = [n for n, p in tools if set(args) <= set(p)]
+    return fits[0] if len(fits) == 1 else None
 
 
 def _schema_type(props: dict[str, Any] | None, key: str) -> str | None:
@@ -1166,6 +1183,22 @@ def _quoted(head: str) -> tuple[str, str]:
     return head, ""
 
 
+def _unwrapped(call: FunctionCall) -> FunctionCall:
+    """A DSML call whose one parameter is an ``arguments`` or ``input`` wrapper the tool's schema does not define,
+    holding an object of the schema's parameters, is a call with that object's arguments (vLLM's deepseek_v32
+    repairs it the same way); anything else is left as it is."""
+    if len(call.arguments) != 1:
+        return call
+    ((key, value),) = call.arguments.items()
+    props = _schema_props(call.name) if key in ("arguments", "input") else None
+    if not props or key in props:
+        return call
+    inner = _data_or_none(value) if isinstance(value, str) else value
+    if isinstance(inner, dict) and inner and set(inner) <= set(props):
+        return FunctionCall(call.name, _arguments(inner, call.name))
+    return call
+
+
 def _dsml(s: str) -> list[FunctionCall]:
     """DeepSeek V3.2 / V4: ``<｜DSML｜function_calls>`` (V3.2) or ``<｜DSML｜tool_calls>`` (V4) around
     ``<｜DSML｜invoke name="f">`` blocks of ``<｜DSML｜parameter name="k" string="true">v</｜DSML｜parameter>``.
@@ -1188,7 +1221,7 @@ def _dsml(s: str) -> list[FunctionCall]:
             kinds.append(
                 "data" if attrs.replace(" ", "").startswith(('string="false"', "string='false'")) else "string"
             )
-        calls.append(_xml_args(name, pairs, "string", kinds))
+        calls.append(_unwrapped(_xml_args(name, pairs, "string", kinds)))
         if len(calls) > MAX_CALLS:
             raise _Fatal(f"more than {MAX_CALLS} calls")
     if not calls:
@@ -1230,7 +1263,10 @@ def _kimi(s: str) -> list[FunctionCall]:
         if head.startswith("functions."):
             head = head[10:]
         name = _call_name(head, "Kimi")
-        calls.append(FunctionCall(name, _json_object(args.replace("<|tool_calls_section_end|>", ""), name)))
+        arguments = _json_object(args.replace("<|tool_calls_section_end|>", ""), name)
+        if name.isdigit():  # a bare counter id (Kimi's newer template): the function is the tool it can only be
+            name = _only_tool_for(arguments) or name
+        calls.append(FunctionCall(name, arguments))
     if not calls:
         raise _Bad("<|tool_calls_section_begin|> is followed by no call")
     return calls
