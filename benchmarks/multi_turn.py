@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Our simulated multi-turn APIs and checker against BFCL's own, on BFCL's four multi-turn files.
 
-    python benchmarks/multi_turn.py [--data ../shared/data/bfcl] [--limit N] [--json]
+    python benchmarks/multi_turn.py [--data ../shared/data/bfcl] [--suite] [--limit N] [--json]
+
+``--suite`` checks the multi-turn tasks the ``bfcl-full`` suite ships (its package data, long context
+included) instead of BFCL's files; the verdicts are also given per category.
 
 1. **Ground-truth replay.** Every ground-truth call of every task (base, miss_func, miss_param, long_context:
    800 tasks) runs through our APIs (:class:`bitagent_cli.multiturn.Session`) and through BFCL's classes
@@ -62,6 +65,23 @@ def load_bfcl():
     except Exception as e:  # noqa: BLE001
         return f"bfcl-eval's multi-turn checker could not be imported ({type(e).__name__}: {e})"
     return execute_multi_turn_func_call, multi_turn_checker
+
+
+def suite_cases(limit: int | None) -> list[MultiTurnCase]:
+    """The multi-turn tasks the ``bfcl-full`` suite ships (base, miss_func, miss_param, long_context), as cases
+    named by their BFCL ids, ``limit`` per category."""
+    import dataclasses
+
+    from bitagent_cli.tasks import load_suite
+
+    per: Counter = Counter()
+    cases = []
+    for t in load_suite("bfcl-full"):
+        if t.multi_turn is None or (limit is not None and per[t.category] >= limit):
+            continue
+        per[t.category] += 1
+        cases.append(dataclasses.replace(MultiTurnCase.from_task(t), id=t.meta["bfcl_id"]))
+    return cases
 
 
 def read_cases(data: Path, limit: int | None) -> list[MultiTurnCase]:
@@ -223,6 +243,7 @@ def verdicts(cases: list[MultiTurnCase], bfcl_checker) -> dict:
     agree = Counter()
     type_agree = Counter()
     differences: list[str] = []
+    by_cat: dict[str, Counter] = {}
     t_ours = t_bfcl = 0.0
     for n, case in enumerate(cases):
         entry = {"id": case.id, "initial_config": case.initial_config, "involved_classes": case.involved_classes}
@@ -238,6 +259,10 @@ def verdicts(cases: list[MultiTurnCase], bfcl_checker) -> dict:
             t_bfcl += t2 - t1
             rows[kind] += 1
             passed[kind] += bool(theirs["valid"])
+            cat = by_cat.setdefault(case.category, Counter())
+            cat["checks"] += 1
+            cat["bfcl_passes"] += bool(theirs["valid"])
+            cat["agree"] += mine.valid == theirs["valid"]
             if mine.valid == theirs["valid"]:
                 agree[kind] += 1
                 if mine.valid or mine.error_type == theirs.get("error_type"):
@@ -258,6 +283,7 @@ def verdicts(cases: list[MultiTurnCase], bfcl_checker) -> dict:
             k: {"checks": rows[k], "bfcl_passes": passed[k], "agree": agree[k], "error_type_agree": type_agree[k]}
             for k in rows
         },
+        "by_category": {c: dict(v) for c, v in by_cat.items()},
         "differences": differences,
         "seconds_ours": round(t_ours, 3),
         "seconds_bfcl": round(t_bfcl, 3),
@@ -414,6 +440,11 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--limit", type=int, default=None, help="tasks per category (default: all)")
     ap.add_argument("--fuzz", type=int, default=30, help="random calls per task (0: skip)")
+    ap.add_argument(
+        "--suite",
+        action="store_true",
+        help="check the multi-turn tasks the bfcl-full suite ships (package data) instead of BFCL's files",
+    )
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     bfcl = load_bfcl()
@@ -421,7 +452,7 @@ def main() -> int:
         print(f"skipped: {bfcl}")
         return 0
     bfcl_exec, bfcl_checker = bfcl
-    cases = read_cases(a.data, a.limit)
+    cases = suite_cases(a.limit) if a.suite else read_cases(a.data, a.limit)
     reps = [replay(cases, bfcl_exec, kind) for kind in ("unchanged", "dropped_call", "wrong_argument", "swapped_pair")]
     ver = verdicts(cases, bfcl_checker)
     fz = fuzz(cases, bfcl_exec, a.fuzz) if a.fuzz > 0 else None
@@ -450,6 +481,8 @@ def main() -> int:
             f"  {k:15s} {v['agree']}/{v['checks']} agree (BFCL passes {v['bfcl_passes']}), "
             f"error type equal {v['error_type_agree']}"
         )
+    for c, v in ver["by_category"].items():
+        print(f"  {c:25s} {v['agree']}/{v['checks']} agree (BFCL passes {v['bfcl_passes']})")
     for d in ver["differences"]:
         print("   ", d)
     print(

@@ -165,6 +165,32 @@ def test_ground_truth_results_and_states_equal_bfcl_classes_on_a_sample():
     assert compared > 100
 
 
+@needs_data
+def test_shipped_long_context_tasks_get_bfcls_verdict_on_their_ground_truth_and_a_mutant():
+    # bfcl-full ships multi_turn_long_context: from the suite's own tasks, the ground truth passes and a
+    # trajectory missing its last call fails, in our checker and in BFCL's (both with the long-context setup)
+    from bitagent_cli.tasks import load_suite
+
+    tasks = [t for t in load_suite("bfcl-full", category="multi_turn_long_context")]
+    assert len(tasks) == 200
+    b = _bfcl()
+    compared = 0
+    for task in tasks[::20]:
+        case = MultiTurnCase.from_task(task)
+        assert case.long_context
+        gt = [[g] if g else [] for g in case.ground_truth_calls()]
+        last = max(i for i, t in enumerate(gt) if t and t[0])
+        cut = [list(t) for t in gt]
+        cut[last] = [cut[last][0][:-1]] if len(cut[last][0]) > 1 else []
+        for turns, want in ((gt, True), (cut, False)):
+            assert check_multi_turn(case, turns).valid is want, (task.id, want)
+            if b is not None:
+                bfcl_case = MultiTurnCase(**{**vars(case), "id": task.meta["bfcl_id"]})
+                assert _bfcl_verdict(bfcl_case, turns) is want, (task.id, want)
+                compared += 1
+    assert compared in (0, 20)
+
+
 # ================================================================== calls and sessions are safe and bounded
 @pytest.mark.parametrize(
     "text",

@@ -97,6 +97,14 @@ def ds_v31(name, args_json):
 
 DS_BEGIN, DS_END = f"<{DS}tool{SP}calls{SP}begin{DS}>", f"<{DS}tool{SP}calls{SP}end{DS}>"
 EOS = f"<{DS}end{SP}of{SP}sentence{DS}>"
+DSML = f"<{DS}DSML{DS}"  # DeepSeek V3.2 / V4 markup
+
+
+def dsml(name, params, wrapper="function_calls"):
+    """A DeepSeek V3.2 (``function_calls``) or V4 (``tool_calls``) call, as vLLM's tests write them."""
+    ps = "".join(f'{DSML}parameter name="{k}" string="{s}">{v}</{DS}DSML{DS}parameter>\n' for k, v, s in params)
+    return f'{DSML}{wrapper}>\n{DSML}invoke name="{name}">\n{ps}</{DS}DSML{DS}invoke>\n</{DS}DSML{DS}{wrapper}>'
+
 
 FORMATS = [
     # Mistral, v11+ tokenizers (vLLM mistral parser, fn_name_regex): name then JSON, several in a row
@@ -239,6 +247,37 @@ FORMATS = [
         [("process_html", {"html": "<div>content</div>"})],
         "kimi_k2",
     ),
+    # DeepSeek V3.2 (deepseek_v32) and V4 (deepseek_v4): DSML invoke/parameter blocks
+    (dsml("get_weather", [("city", "San Francisco", "true")]), W, "deepseek_v32"),
+    ("Let me check. " + dsml("get_weather", [("city", "San Francisco", "true")], "tool_calls"), W, "deepseek_v4"),
+    (
+        f'{DSML}function_calls>\n{DSML}invoke name="get_weather">\n{DSML}parameter name="city" string="true">'
+        f'Beijing</{DS}DSML{DS}parameter>\n</{DS}DSML{DS}invoke>\n{DSML}invoke name="get_weather">\n'
+        f'{DSML}parameter name="city" string="true">Paris</{DS}DSML{DS}parameter>\n</{DS}DSML{DS}invoke>\n'
+        f"</{DS}DSML{DS}function_calls>" + EOS,
+        WW,
+        "deepseek_v32",
+    ),
+    (
+        f'{DSML}tool_calls>{DSML}invoke name="get_time"></{DS}DSML{DS}invoke></{DS}DSML{DS}tool_calls>',
+        [("get_time", {})],
+        "deepseek_v4",
+    ),
+    # string="false": the value is JSON (without a schema), string="true": text
+    (
+        dsml("f", [("a", "1", "false"), ("b", "[1, 2]", "false"), ("c", "1", "true"), ("d", "null", "false")]),
+        [("f", {"a": 1, "b": [1, 2], "c": "1", "d": None})],
+        "deepseek_v32",
+    ),
+    # Granite 3.0 after prose, with prose after the list (vLLM's own granite test; vLLM xfails it)
+    (
+        "Let me check the weather for you.\n"
+        '<|tool_call|> [{"name": "get_weather", "arguments": {"city": "San Francisco"}}]'
+        "\nI'll get that information.",
+        W,
+        "granite",
+    ),
+    ('<|tool_call|>[{"arguments": {"city": "San Francisco"}, "name": "get_weather"}]', W, "granite"),
     # MiniMax M2 (minimax_m2): <invoke name="..."> with <parameter name="...">
     (
         '<minimax:tool_call>\n<invoke name="get_weather">\n<parameter name="city">San Francisco</parameter>\n'
@@ -317,6 +356,10 @@ def glm(**params):
     return f"<tool_call>get_weather\n{body}</tool_call>"
 
 
+def dsml_typed(**params):
+    return dsml("get_weather", [(k, v, "true") for k, v in params.items()])
+
+
 TYPED = dict(
     city="Paris",
     days="3",
@@ -339,13 +382,34 @@ TYPED_OUT = {
 }
 
 
-@pytest.mark.parametrize("make", [qwen3, minimax, glm])
+@pytest.mark.parametrize("make", [qwen3, minimax, glm, dsml_typed])
 def test_xml_values_follow_the_schema(make):
     [(name, args)] = calls(parse(make(**TYPED), [WEATHER]))
     assert name == "get_weather" and args == TYPED_OUT
     # the same tools as OpenAI dicts (what a request carries)
     [(_, args)] = calls(parse(make(**TYPED), [WEATHER.to_openai()]))
     assert args == TYPED_OUT
+
+
+def _composed(schema_type):
+    # Pydantic v2's Optional[T]: the type is in anyOf / oneOf alternatives (vLLM's qwen3coder and
+    # deepseek_v32 tests)
+    props = {
+        k: {"anyOf": [{"type": t}, {"type": "null"}]} if i % 2 else {"oneOf": [{"type": "null"}, {"type": t}]}
+        for i, (k, t) in enumerate(schema_type.items())
+    }
+    return Tool("get_weather", "", {"type": "object", "properties": props})
+
+
+@pytest.mark.parametrize("make", [qwen3, minimax, glm, dsml_typed])
+def test_xml_values_follow_an_anyof_or_oneof_schema(make):
+    types = {k: WEATHER.parameters["properties"][k]["type"] for k in TYPED}
+    types["note"] = "string"
+    [(_, args)] = calls(parse(make(**TYPED), [_composed(types)]))
+    assert args == TYPED_OUT
+    # the first non-null alternative wins (anyOf [string, integer]: the text stays a string)
+    multi = Tool("get_weather", "", {"properties": {"days": {"anyOf": [{"type": "string"}, {"type": "integer"}]}}})
+    assert calls(parse(make(days="3"), [multi])) == [("get_weather", {"days": "3"})]
 
 
 def test_xml_values_that_do_not_fit_stay_strings():
@@ -393,6 +457,10 @@ def test_xml_values_are_never_evaluated():
         '<tool_calls>[{"name": "f"</tool_calls>',
         '<|tool_call|>[{"name": 1}]',
         "<|python_start|>[f(a=1)<|python_end|>",
+        f"{DSML}function_calls>\n</{DS}DSML{DS}function_calls>",  # a DSML block without an invoke
+        f'{DSML}tool_calls>{DSML}invoke name="f"',  # cut off in the invoke tag
+        f'{DSML}tool_calls>{DSML}invoke name="f">{DSML}parameter name="a" string="true">1</{DS}DSML{DS}parameter>'
+        f'{DSML}parameter name="a" string="true">2</{DS}DSML{DS}parameter></{DS}DSML{DS}invoke>',  # a repeat
         # a family this parser does not read, or a marker without its call, is not a refusal either
         "<tool_use>f a=1</tool_use>",
         "<|function_call_begin|>f<|function_call_end|>",
@@ -402,6 +470,42 @@ def test_xml_values_are_never_evaluated():
 def test_broken_family_output_is_unparseable(text):
     r = parse(text)
     assert not r.ok and r.calls == [] and r.error
+
+
+def test_a_kimi_bare_counter_id_is_the_tool_it_can_only_be():
+    # Kimi's newer template writes a bare counter as the id; like vLLM's kimi_k2, the function is the one
+    # tool offered, or the one tool whose parameters include every argument; otherwise it is not guessed
+    def kimi(args):
+        return (
+            "<|tool_calls_section_begin|><|tool_call_begin|>0 <|tool_call_argument_begin|>"
+            f"{args}<|tool_call_end|><|tool_calls_section_end|>"
+        )
+
+    weather = Tool("get_weather", "", {"properties": {"city": {"type": "string"}, "unit": {"type": "string"}}})
+    read = Tool("read_file", "", {"properties": {"path": {"type": "string"}}})
+    flight = Tool("book_flight", "", {"properties": {"city": {"type": "string"}}})
+    args = '{"city": "Paris", "unit": "c"}'
+    assert calls(parse(kimi(args), [weather])) == [("get_weather", {"city": "Paris", "unit": "c"})]
+    assert calls(parse(kimi(args), [read, weather])) == [("get_weather", {"city": "Paris", "unit": "c"})]
+    assert calls(parse(kimi('{"city": "Paris"}'), [weather, flight])) == [("0", {"city": "Paris"})]  # ambiguous
+    assert calls(parse(kimi(args))) == [("0", {"city": "Paris", "unit": "c"})]  # no tools: nothing to go by
+    assert not parse(kimi('{"city": "Paris"'), [weather]).ok  # cut-off JSON is still unparseable
+
+
+def test_a_dsml_arguments_wrapper_is_unwrapped_only_when_it_holds_the_schemas_parameters():
+    # vLLM's deepseek_v32 repairs <parameter name="arguments"> / "input" holding the call's object
+    loc = Tool("get_weather", "", {"properties": {"location": {"type": "string"}}})
+    for key, flag in (("arguments", "false"), ("input", "true")):
+        text = dsml("get_weather", [(key, '{"location": "Beijing"}', flag)])
+        assert calls(parse(text, [loc])) == [("get_weather", {"location": "Beijing"})]
+    # not when the schema defines that parameter, the object holds other keys, or there are no tools
+    wrapped = Tool("get_weather", "", {"properties": {"input": {"type": "object"}}})
+    text = dsml("get_weather", [("input", '{"location": "Beijing"}', "false")])
+    assert calls(parse(text, [wrapped])) == [("get_weather", {"input": {"location": "Beijing"}})]
+    text = dsml("get_weather", [("arguments", '{"city": "Beijing"}', "false")])
+    assert calls(parse(text, [loc])) == [("get_weather", {"arguments": {"city": "Beijing"}})]
+    text = dsml("get_weather", [("arguments", '{"location": "Beijing"}', "false")])
+    assert calls(parse(text)) == [("get_weather", {"arguments": {"location": "Beijing"}})]
 
 
 def test_one_bad_call_makes_the_whole_output_unparseable():
@@ -451,6 +555,9 @@ IRRELEVANCE = task("irrelevance", [])
         "<arg_value>3</arg_value>\n</tool_call>",
         '[TOOL_CALLS]get_weather{"city": "Paris", "days": 3}',
         DS_BEGIN + ds_v31("get_weather", '{"city": "Paris", "days": 3}') + DS_END,
+        dsml("get_weather", [("city", "Paris", "true"), ("days", "3", "false")], "tool_calls"),
+        dsml("get_weather", [("city", "Paris", "true"), ("days", "3", "true")]),  # typed by the schema
+        'Sure.\n<|tool_call|>[{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}]\nDone.',
     ],
 )
 def test_family_output_scores_through_score_task(text):
@@ -468,6 +575,7 @@ def test_family_output_scores_through_score_task(text):
         "<tool_call>\n<function=get_weather\n<parameter=city>\nParis",  # cut off in a tag
         "<tools>",
         "<function_calls>\nget_weather(city=\n</function_calls>",
+        f"{DSML}tool_calls>\n{DSML}invoke",  # DeepSeek V4, cut off
     ],
 )
 def test_unreadable_marker_is_neither_no_call_nor_a_refusal(text):
@@ -542,6 +650,11 @@ def _adversarial() -> list[str]:
         "\t;",
         "(a(",
         "<functionx",
+        DSML,
+        f'{DSML}invoke name="a">',
+        f'{DSML}parameter name="a" string="true">',
+        f"</{DS}DSML{DS}invoke>",
+        '"a" string="',
     ]
     out = [(u * (n // len(u) + 1))[:n] for u in units]
     out += [
@@ -615,6 +728,12 @@ FRAGMENTS = [
     f"<{DS}tool{SP}call{SP}begin{DS}>",
     f"<{DS}tool{SP}sep{DS}>",
     f"<{DS}tool{SP}call{SP}end{DS}>",
+    f"{DSML}function_calls>",
+    f"{DSML}tool_calls>",
+    f'{DSML}invoke name="f">',
+    f'{DSML}parameter name="a" string="false">',
+    f"</{DS}DSML{DS}parameter>",
+    f"</{DS}DSML{DS}invoke>",
     "<think>",
     "</think>",
     "```json\n",

@@ -32,6 +32,7 @@ VLLM_PARSERS = {
     "deepseek_v3",
     "deepseek_v31",
     "deepseek_v32",
+    "deepseek_v4",
     "kimi_k2",
     "glm45",
     "glm47",
@@ -112,6 +113,18 @@ FAMILIES = [
         "deepseek_v31",
         f"<{DS}tool{SP}calls{SP}begin{DS}><{DS}tool{SP}call{SP}begin{DS}>get_weather<{DS}tool{SP}sep{DS}>"
         f'{{"city": "Paris"}}<{DS}tool{SP}call{SP}end{DS}><{DS}tool{SP}calls{SP}end{DS}>',
+    ),
+    (
+        "deepseek-ai/DeepSeek-V3.2-Exp",
+        "deepseek_v32",
+        f'<{DS}DSML{DS}function_calls>\n<{DS}DSML{DS}invoke name="get_weather">\n<{DS}DSML{DS}parameter name="city" '
+        f'string="true">Paris</{DS}DSML{DS}parameter>\n</{DS}DSML{DS}invoke>\n</{DS}DSML{DS}function_calls>',
+    ),
+    (
+        "deepseek-ai/DeepSeek-V4-Flash",
+        "deepseek_v4",
+        f'<{DS}DSML{DS}tool_calls>\n<{DS}DSML{DS}invoke name="get_weather">\n<{DS}DSML{DS}parameter name="city" '
+        f'string="true">Paris</{DS}DSML{DS}parameter>\n</{DS}DSML{DS}invoke>\n</{DS}DSML{DS}tool_calls>',
     ),
     (
         "zai-org/GLM-4.5-Air",

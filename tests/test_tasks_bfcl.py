@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 
 import pytest
@@ -171,8 +172,13 @@ def test_bfcl_full_carries_the_multi_turn_tasks(full, bfcl):
     from bitagent_cli.tasks.bfcl import MULTI_TURN_DOC_FILES
 
     multi = [t for t in full if t.multi_turn is not None]
-    assert len(full) == len(bfcl) + 600 and [t.id for t in full[: len(bfcl)]] == list(bfcl)
-    assert {t.category for t in multi} == {"multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param"}
+    assert len(full) == len(bfcl) + 800 and [t.id for t in full[: len(bfcl)]] == list(bfcl)
+    assert collections.Counter(t.category for t in multi) == {
+        "multi_turn_base": 200,
+        "multi_turn_miss_func": 200,
+        "multi_turn_miss_param": 200,
+        "multi_turn_long_context": 200,
+    }
     t = next(t for t in multi if t.id == "bfcl/multi_turn_miss_func/0")
     mt = t.multi_turn
     assert mt["missed_function"] == {"3": ["sort"]} and mt["turns"][3] == []
@@ -196,6 +202,23 @@ def test_bfcl_full_carries_the_multi_turn_tasks(full, bfcl):
     # the JSONL form round-trips through the validating reader
     for x in multi[::97]:
         assert Task.from_dict(json.loads(x.to_json())) == x
+
+
+def test_bfcl_full_long_context_tasks_play_with_bfcls_long_context_setup(full):
+    # multi_turn_long_context: its own questions (the same conversations as multi_turn_base, some with more
+    # files), played over APIs loaded with BFCL's long-context filler, for the model and for the checker
+    from bitagent_cli.multiturn import MultiTurnCase, Session, parse_call
+
+    lc = [t for t in full if t.category == "multi_turn_long_context"]
+    assert len(lc) == 200 and lc[0].id == "bfcl/multi_turn_long_context/0"
+    case = MultiTurnCase.from_task(lc[0])
+    assert case.long_context
+    assert not MultiTurnCase.from_task(next(t for t in full if t.category == "multi_turn_base")).long_context
+    # BFCL's long-context filler is in the state the model works on (and the checker compares): more files
+    find = [parse_call("find(path='.')")]
+    (plain,) = Session(case.involved_classes, case.initial_config).execute(find)
+    (padded,) = case.session().execute(find)
+    assert len(json.loads(padded)["matches"]) > len(json.loads(plain)["matches"]) + 5
 
 
 def test_multi_turn_task_format_errors():

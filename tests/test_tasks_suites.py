@@ -39,7 +39,7 @@ def test_list_suites():
         assert s.license.startswith("Apache-2.0") and s.description
         assert s.to_dict()["categories"] == s.categories
     assert infos["bfcl"].count == 3641
-    assert infos["bfcl-full"].count == 4241  # the 16 categories the subnet's validators scored
+    assert infos["bfcl-full"].count == 4441  # BFCL's 17 offline categories (the validators' 16 + long context)
     assert set(infos["glaive"].categories) == {"simple", "multiple", "irrelevance"}
     assert set(infos["bitagent"].categories) == {"multiple", "irrelevance"}
 

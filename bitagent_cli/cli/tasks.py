@@ -29,8 +29,8 @@ def list_cmd(profile: ProfileOpt = None, json_out: JsonOpt = False, verbose: Ver
         t.add_column("suite", no_wrap=True)
         t.add_column("tasks", justify="right")
         t.add_column("hash", no_wrap=True)
-        t.add_column("categories", no_wrap=True)
-        t.add_column("license", min_width=10)
+        t.add_column("categories")  # multi_turn_long_context folds on an 80-column terminal
+        t.add_column("license", no_wrap=True)
         for s in suites:
             cats = "\n".join(f"{c} {n}" for c, n in s.categories.items())
             t.add_row(s.name, str(s.count), s.hash, cats, s.license)

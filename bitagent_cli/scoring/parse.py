@@ -26,7 +26,7 @@ import keyword
 import math
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any, cast
@@ -763,6 +763,8 @@ _CALL_OPENERS = (
     "<minimax:tool_call>",
     "<|tool_calls_section_begin|>",
     "<\uff5ctool\u2581calls\u2581begin\uff5c>",
+    "<\uff5cDSML\uff5cfunction_calls>",
+    "<\uff5cDSML\uff5ctool_calls>",
 )
 
 
@@ -881,6 +883,11 @@ _DS_CALL_END = f"<{_DS}tool\u2581call\u2581end{_DS}>"
 _DS_SEP = f"<{_DS}tool\u2581sep{_DS}>"
 _KIMI_CALL = "<|tool_call_begin|>"
 _KIMI_ARGS = "<|tool_call_argument_begin|>"
+_DSML = f"<{_DS}DSML{_DS}"  # DeepSeek V3.2 / V4 markup: <｜DSML｜invoke name="f"><｜DSML｜parameter name="k" ...>
+_DSML_INVOKE = _DSML + "invoke name="
+_DSML_INVOKE_END = f"</{_DS}DSML{_DS}invoke>"
+_DSML_PARAM = _DSML + "parameter name="
+_DSML_PARAM_END = f"</{_DS}DSML{_DS}parameter>"
 
 
 def _markers(s: str) -> ParseResult | None:
@@ -890,6 +897,8 @@ def _markers(s: str) -> ParseResult | None:
         return _ok(*_deepseek(s))
     if "<minimax:tool_call>" in s:
         return _ok(_minimax(s), "minimax_m2")
+    if _DSML in s:
+        return _ok(_dsml(s), "deepseek_v4" if f"{_DSML}tool_calls>" in s else "deepseek_v32")
     if "<tool_call>" in s:
         return _ok(*_tool_call_blocks(s))
     if "<function=" in s:  # Qwen3-Coder without the <tool_call> wrapper (vLLM reads it too)
@@ -909,8 +918,8 @@ def _markers(s: str) -> ParseResult | None:
         return _ok(_tagged(s, "<tools>", "</tools>"), "qwen25_coder")
     if "<tool_calls>" in s:  # Jamba
         return _ok(_tagged(s, "<tool_calls>", "</tool_calls>"), "jamba")
-    if "<|tool_call|>" in s:  # Granite 3.0
-        return _ok(_payload(s[s.index("<|tool_call|>") + 13 :])[0], "granite")
+    if "<|tool_call|>" in s:  # Granite 3.0: a JSON list after the token; prose after the list is ignored
+        return _ok(_json_after_tags(s, "<|tool_call|>", "</|tool_call|>"), "granite")
     if "<function_calls>" in s:  # OLMo 3: one pythonic call a line
         return _ok(_olmo3(s), "olmo3")
     if "<function_call>" in s:  # Granite-20B-FC: one JSON object after each tag
@@ -980,11 +989,11 @@ def _tool_call_blocks(s: str) -> tuple[list[FunctionCall], str]:
 
 
 # ------------------------------------------------ XML parameter values, typed by the tool's schema (as vLLM)
-def _schema_props(name: str) -> dict[str, Any] | None:
-    """The JSON-schema ``properties`` of the tool called ``name`` among the parse's tools, or None."""
+def _tool_schemas() -> Iterator[tuple[Any, dict[str, Any]]]:
+    """(name, JSON-schema ``properties``) of each of the parse's tools (at most 4,097)."""
     tools = _ST.tools
     if not tools:
-        return None
+        return
     for i, t in enumerate(tools):
         if i > 4096:
             break
@@ -994,17 +1003,43 @@ def _schema_props(name: str) -> dict[str, Any] | None:
             tname, params = fn.get("name"), fn.get("parameters")
         else:
             tname, params = getattr(t, "name", None), getattr(t, "parameters", None)
+        props = params.get("properties") if isinstance(params, dict) else None
+        yield tname, props if isinstance(props, dict) else {}
+
+
+def _schema_props(name: str) -> dict[str, Any] | None:
+    """The JSON-schema ``properties`` of the tool called ``name`` among the parse's tools, or None."""
+    for tname, props in _tool_schemas():
         if tname == name:
-            props = params.get("properties") if isinstance(params, dict) else None
-            return props if isinstance(props, dict) else {}
+            return props
     return None
 
 
+def _only_tool_for(args: dict[str, Any]) -> str | None:
+    """The tool a call that does not name its function can only mean: the one tool offered, or the one tool
+    whose parameters include every argument given (as vLLM's kimi_k2 resolves a bare counter id); None when
+    more than one fits (or none)."""
+    tools = [(n, p) for n, p in _tool_schemas() if isinstance(n, str) and n]
+    if len(tools) == 1:
+        return tools[0][0]
+    fits = [n for n, p in tools if set(args) <= set(p)]
+    return fits[0] if len(fits) == 1 else None
+
+
 def _schema_type(props: dict[str, Any] | None, key: str) -> str | None:
+    """The JSON-schema type of parameter ``key``: its ``type`` (the first non-null one of a list), else the
+    first non-null ``type`` among its ``anyOf``/``oneOf`` alternatives (Pydantic's ``Optional[int]``), as
+    vLLM's parsers read it."""
     spec = props.get(key) if props else None
-    t = spec.get("type") if isinstance(spec, dict) else None
+    if not isinstance(spec, dict):
+        return None
+    t = spec.get("type")
+    if t is None:
+        alts = spec.get("anyOf") or spec.get("oneOf")
+        if isinstance(alts, list):
+            t = [a.get("type") for a in alts[:64] if isinstance(a, dict) and isinstance(a.get("type"), str)]
     if isinstance(t, list):  # ["integer", "null"]
-        t = next((x for x in t if x != "null"), None)
+        t = next((x for x in t if x != "null" and isinstance(x, str)), None)
     return t.strip().lower() if isinstance(t, str) else None
 
 
@@ -1051,16 +1086,18 @@ def _typed(raw: str, typ: str | None, untyped: str) -> Any:
     return raw if v is None else v
 
 
-def _xml_args(name: str, pairs: list[tuple[str, str]], untyped: str) -> FunctionCall:
+def _xml_args(name: str, pairs: list[tuple[str, str]], untyped: str, kinds: list[str] | None = None) -> FunctionCall:
+    """The call ``name`` with its (key, text) parameters typed by the schema; ``kinds`` (one a pair) overrides
+    ``untyped`` for a parameter the schema does not type."""
     props = _schema_props(name)
     args: dict[str, Any] = {}
-    for key, raw in pairs:
+    for i, (key, raw) in enumerate(pairs):
         key = key.strip()
         if not key or len(key) > 256 or any(c.isspace() or c in "<>" for c in key):
             raise _Bad(f"a parameter of {name!r} has no readable name")
         if key in args:
             raise _Bad(f"call to {name!r} repeats argument {key!r}")
-        args[key] = _typed(raw, _schema_type(props, key), untyped)
+        args[key] = _typed(raw, _schema_type(props, key), kinds[i] if kinds else untyped)
     return FunctionCall(name, _arguments(args, name))
 
 
@@ -1136,6 +1173,62 @@ def _minimax(s: str) -> list[FunctionCall]:
     return calls
 
 
+def _quoted(head: str) -> tuple[str, str]:
+    """The value of a tag's first quoted attribute (``"f"`` or ``'f'``) and the text after it."""
+    head = head.strip()
+    if head[:1] in ("'", '"'):
+        end = head.find(head[0], 1)
+        if end > 0:
+            return head[1:end], head[end + 1 :]
+    return head, ""
+
+
+def _unwrapped(call: FunctionCall) -> FunctionCall:
+    """A DSML call whose one parameter is an ``arguments`` or ``input`` wrapper the tool's schema does not define,
+    holding an object of the schema's parameters, is a call with that object's arguments (vLLM's deepseek_v32
+    repairs it the same way); anything else is left as it is."""
+    if len(call.arguments) != 1:
+        return call
+    ((key, value),) = call.arguments.items()
+    props = _schema_props(call.name) if key in ("arguments", "input") else None
+    if not props or key in props:
+        return call
+    inner = _data_or_none(value) if isinstance(value, str) else value
+    if isinstance(inner, dict) and inner and set(inner) <= set(props):
+        return FunctionCall(call.name, _arguments(inner, call.name))
+    return call
+
+
+def _dsml(s: str) -> list[FunctionCall]:
+    """DeepSeek V3.2 / V4: ``<｜DSML｜function_calls>`` (V3.2) or ``<｜DSML｜tool_calls>`` (V4) around
+    ``<｜DSML｜invoke name="f">`` blocks of ``<｜DSML｜parameter name="k" string="true">v</｜DSML｜parameter>``.
+    A value is typed by the tool's schema; without one, ``string="true"`` keeps the text and
+    ``string="false"`` reads it as JSON (as vLLM's deepseek_v32 / deepseek_v4 parsers do)."""
+    calls: list[FunctionCall] = []
+    for inv in _blocks(s, _DSML_INVOKE, _DSML_INVOKE_END):
+        gt = inv.find(">")
+        if gt < 0:
+            raise _Bad("a <\uff5cDSML\uff5cinvoke name=...> tag is not closed")
+        name = _call_name(_quoted(inv[:gt])[0], "DeepSeek DSML")
+        pairs: list[tuple[str, str]] = []
+        kinds: list[str] = []
+        for p in _blocks(inv, _DSML_PARAM, _DSML_PARAM_END, gt + 1):
+            pgt = p.find(">")
+            if pgt < 0:
+                raise _Bad(f"a <\uff5cDSML\uff5cparameter name=...> tag of {name!r} is not closed")
+            key, attrs = _quoted(p[:pgt])
+            pairs.append((key, p[pgt + 1 :]))
+            kinds.append(
+                "data" if attrs.replace(" ", "").startswith(('string="false"', "string='false'")) else "string"
+            )
+        calls.append(_unwrapped(_xml_args(name, pairs, "string", kinds)))
+        if len(calls) > MAX_CALLS:
+            raise _Fatal(f"more than {MAX_CALLS} calls")
+    if not calls:
+        raise _Bad("a DeepSeek DSML tool call holds no <\uff5cDSML\uff5cinvoke name=...>")
+    return calls
+
+
 # ------------------------------------------------ special-token formats with JSON arguments
 def _json_object(s: str, name: str) -> dict[str, Any]:
     """The arguments of ``name``: one JSON object (a fenced ```json block is unwrapped)."""
@@ -1170,7 +1263,10 @@ def _kimi(s: str) -> list[FunctionCall]:
         if head.startswith("functions."):
             head = head[10:]
         name = _call_name(head, "Kimi")
-        calls.append(FunctionCall(name, _json_object(args.replace("<|tool_calls_section_end|>", ""), name)))
+        arguments = _json_object(args.replace("<|tool_calls_section_end|>", ""), name)
+        if name.isdigit():  # a bare counter id (Kimi's newer template): the function is the tool it can only be
+            name = _only_tool_for(arguments) or name
+        calls.append(FunctionCall(name, arguments))
     if not calls:
         raise _Bad("<|tool_calls_section_begin|> is followed by no call")
     return calls

@@ -11,9 +11,9 @@ BFCL (``eval_runner_helper.generate_leaderboard_csv``, bfcl-eval 2026.3.23) comp
 * Overall = 0.10 x Non-live + 0.10 x Live + 0.10 x Irrelevance + 0.30 x Multi-turn + 0.40 x Agentic.
 
 A category that was not run counts as 0 in Overall, as in BFCL (which shows "N/A" for it in its sub-table but
-still adds 0). We never run the agentic categories (web search and memory need the network) nor
-``multi_turn_long_context`` (BFCL makes it in code), so they always count 0 here, as they did for the subnet's
-validators; ``overall_note`` says which categories counted 0.
+still adds 0). We never run the agentic categories (web search and memory need the network), so they always
+count 0 here, as they did for the subnet's validators (who did not run ``multi_turn_long_context`` either; the
+``bfcl-full`` suite does); ``overall_note`` says which categories counted 0.
 
 ``overall_v3`` is the formula of BFCL v3 (until 2025-07-17), the one the subnet's validators' pinned BFCL
 (gorilla 56d7a7c, 2025-05) computed: the unweighted mean of non-live (unweighted mean of Simple, multiple,

@@ -164,7 +164,8 @@ _NAME_PARSERS: list[tuple[str, str]] = [
     (r"glm[-_]?4\.7", "glm47"),
     (r"olmo[-_]?3", "olmo3"),  # <function_calls>f(a=1)\ng(b=2)</function_calls>
     (r"jamba", "jamba"),  # <tool_calls>[...]</tool_calls>
-    (r"deepseek[-_]?v3[-_.]?2", "deepseek_v32"),
+    (r"deepseek[-_]?v4", "deepseek_v4"),  # <｜DSML｜tool_calls><｜DSML｜invoke name="f">...
+    (r"deepseek[-_]?v3[-_.]?2", "deepseek_v32"),  # <｜DSML｜function_calls><｜DSML｜invoke name="f">...
     (r"deepseek[-_]?v3[-_.]?1", "deepseek_v31"),  # <｜tool▁call▁begin｜>f<｜tool▁sep｜>{...}
     (r"deepseek[-_]?(?:v3|r1)(?![-_.]?distill)", "deepseek_v3"),  # ...function<｜tool▁sep｜>f\n```json...
     (r"kimi[-_]?k2", "kimi_k2"),  # <|tool_call_begin|>functions.f:0<|tool_call_argument_begin|>{...}

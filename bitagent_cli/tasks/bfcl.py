@@ -24,8 +24,9 @@ description ending "Note that the provided function is in Java 8 SDK syntax." / 
 the original type is kept for the checker as ``x-bfcl-type`` (``x-bfcl-items-type`` for list elements).
 ``meta.language`` is ``java`` / ``javascript``; expected values are BFCL's ground truth, unchanged.
 
-Multi-turn (``multi_turn_base``, ``multi_turn_miss_func``, ``multi_turn_miss_param``): see
-:func:`bfcl_multi_turn_record_to_task`; BFCL's fields are kept verbatim in ``Task.multi_turn``.
+Multi-turn (``multi_turn_base``, ``multi_turn_miss_func``, ``multi_turn_miss_param``,
+``multi_turn_long_context``): see :func:`bfcl_multi_turn_record_to_task`; BFCL's fields are kept verbatim in
+``Task.multi_turn``.
 """
 
 from __future__ import annotations
@@ -67,9 +68,11 @@ BFCL_CATEGORIES: dict[str, str] = {
     "simple_javascript": "simple_javascript",
 }
 
-#: BFCL's multi-turn categories that ship (``multi_turn_long_context`` is made by BFCL's code inflating the
-#: API states, not by its data, so it is not converted).
-MULTI_TURN_CATEGORIES = ("multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param")
+#: BFCL's multi-turn categories that ship. ``multi_turn_long_context`` has its own question file; its long
+#: context is BFCL's setup, not its data: the APIs of a task whose category names ``long_context`` load their
+#: scenario with ``long_context=True`` (filler files, records and texts), for the model and the checker alike
+#: (``multiturn.MultiTurnCase.long_context``).
+MULTI_TURN_CATEGORIES = ("multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param", "multi_turn_long_context")
 
 #: Simulated API class -> its function-document file in ``multi_turn_func_doc/`` (BFCL's mapping).
 MULTI_TURN_DOC_FILES: dict[str, str] = {

@@ -77,8 +77,9 @@ SUITES: dict[str, SuiteSpec] = {
     ),
     "bfcl-full": SuiteSpec(
         "bfcl-full",
-        "The 16 BFCL v4 categories the subnet's validators scored: the bfcl suite plus multi_turn_base, "
-        "multi_turn_miss_func and multi_turn_miss_param (conversations over simulated APIs, played turn by turn).",
+        "BFCL v4's 17 categories that run offline: the bfcl suite plus multi_turn_base, multi_turn_miss_func, "
+        "multi_turn_miss_param and multi_turn_long_context (conversations over simulated APIs, played turn by "
+        "turn; the subnet's validators scored all but long_context).",
         "Apache-2.0",
         "bfcl.jsonl.gz",
         ("bfcl_multi_turn.jsonl.gz",),
