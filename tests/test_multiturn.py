@@ -23,6 +23,7 @@ from test_eval_fakes import FakeOpenAI
 from bitagent_cli.multiturn import (
     ADDED_FUNCTIONS_PROMPT,
     MAX_STEPS,
+    BudgetExceeded,
     Call,
     CallSyntaxError,
     MultiTurnCase,
@@ -267,8 +268,13 @@ def test_walking_copies_of_copies_is_bounded():
             ]
         )
     assert len(json.loads(s.execute_one(Call("ls")))["current_directory_content"]) == 1
-    assert "entries to walk" in s.execute_one(Call("find"))
-    assert "entries to walk" in s.execute_one(Call("du"))
+    # a copy is charged the entries it really holds: the tree stops growing when the file system is full
+    assert "file system is full" in s.execute_one(Call("cp", ("l40", "again")))
+    assert s.instances["GorillaFileSystem"]._nodes <= filesystem.MAX_NODES
+    assert "disk_usage" in s.execute_one(Call("du"))  # every real entry, walked once
+    with pytest.raises(BudgetExceeded) as e:  # its ~16k paths are more than one result may hold
+        s.execute_one(Call("find"))
+    assert e.value.budget == "result"
 
 
 def test_state_growth_and_costly_arithmetic_are_bounded(monkeypatch):
@@ -285,7 +291,9 @@ def test_a_session_stops_executing_after_its_call_budget():
     s = Session(["MathAPI"], {})
     for _ in range(MAX_SESSION_CALLS):
         s.execute_one(Call("add", (1, 2)))
-    assert "call budget" in s.execute_one(Call("add", (1, 2)))
+    with pytest.raises(BudgetExceeded) as e:
+        s.execute_one(Call("add", (1, 2)))
+    assert e.value.budget == "calls"
 
 
 # ================================================================== the checker's rules
