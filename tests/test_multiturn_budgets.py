@@ -215,3 +215,42 @@ def test_calls_run_off_the_event_loop_so_other_conversations_go_on(monkeypatch):
 
     conv = asyncio.run(both())
     assert conv.budget_exceeded is None and conv.requests >= 2
+
+
+@needs_data
+def test_evaluate_counts_the_models_faults_and_the_honest_task_beside_it_passes(monkeypatch):
+    from test_multiturn import ground_truth_player
+
+    from bitagent_cli import _evaluate
+    from bitagent_cli.config import load_settings
+
+    hostile, honest = _case("base", 0), _case("base", 1)
+    items = [_evaluate._Item("bfcl", "h", _task(c)) for c in (hostile, honest)]
+    monkeypatch.setattr(_evaluate, "load_tasks", lambda *a, **k: list(items))
+    steps = _attack_steps()
+    good = ground_truth_player(honest)
+
+    def play(body: dict) -> dict:
+        first = next(m for m in body["messages"] if m["role"] == "user")
+        if first != hostile.turns[0][0]:
+            return good(body)
+        n = sum(1 for m in body["messages"] if m["role"] == "assistant")
+        return {"tool_calls": _tool_calls(steps[n])} if n < len(steps) else {"content": "Done."}
+
+    seen = []
+    settings = load_settings("local")
+    with ScriptedServer(play) as srv:
+        rep = _evaluate.evaluate(
+            srv.model,
+            settings=settings,
+            backend="endpoint",
+            base_url=srv.base_url,
+            suites=["bfcl"],
+            concurrency=2,
+            progress=seen.append,
+        )
+    assert rep.ok and rep.tasks == 2 and rep.correct == 1
+    assert rep.model_faults == {"budget_exceeded:result": 1} == rep.to_dict()["model_faults"]
+    assert seen[-1].faults == 1
+    (bad,) = [o for o in rep.outcomes if not o.correct]
+    assert bad.error == "budget_exceeded" and "characters in one result" in bad.feedback
