@@ -34,8 +34,8 @@ __all__ = [
 #: is a few hundred. (2,000 ``find()`` calls used to be 30 minutes of CPU.)
 MAX_SESSION_CALLS = 2_000
 #: Folder entries visited by all of a session's walks together (``find``, ``du``, sizing a folder ``cp``
-#: copies). ~5 us an entry: about 2.5 s of CPU. BFCL's trees have at most a few hundred entries.
-MAX_WALK_ENTRIES = 500_000
+#: copies). ~5 us an entry: about 0.5 s of CPU. BFCL's trees have at most a few hundred entries.
+MAX_WALK_ENTRIES = 100_000
 #: Characters in one result, counted while it is built (``find``'s paths, ``ls``'s names...) and checked on
 #: the finished text of every other result. BFCL's longest (long-context files) is about 100 kB.
 MAX_RESULT_CHARS = 1_000_000
@@ -99,12 +99,14 @@ class Budget:
             self._t0 = None
 
     def walk(self, n: int = 1) -> None:
-        """``n`` more entries walked; every 4,096 entries the clock is read too."""
+        """``n`` more entries walked; every 1,024 entries the clock is read and the GIL is offered to the other
+        threads (the event loop that runs the other conversations comes first)."""
         before = self.walked
         self.walked += n
         if self.walked > MAX_WALK_ENTRIES:
             raise BudgetExceeded("walk")
-        if (before >> 12) != (self.walked >> 12):
+        if (before >> 10) != (self.walked >> 10):
+            time.sleep(0)
             self.check_time()
 
     def result(self, chars: int) -> None:
