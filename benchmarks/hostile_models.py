@@ -52,9 +52,15 @@ Step = list[tuple[str, dict[str, Any]]]  # one model answer: (function name, arg
 # ---------------------------------------------------------------- the attacks
 @dataclass(frozen=True)
 class Attack:
+    """One entry of :data:`ATTACKS`. ``steps``: the hostile model's answers, in order (then it answers in
+    text), played on the first conversation through the loopback endpoint. An attack that is not a model's
+    answers (a hostile chat template, a model directory) gives ``run(args) -> row`` instead: it runs its own
+    evaluation (``run_eval`` helps) and returns a row with the same keys."""
+
     name: str
     what: str
-    steps: Callable[[], list[Step]]  # the hostile model's answers, in order (then it answers in text)
+    steps: Callable[[], list[Step]] = list
+    run: Callable[[argparse.Namespace], dict[str, Any]] | None = None
 
 
 def _doubling_tree(levels: int = 16, pad: int = 300) -> list[tuple[str, dict[str, Any]]]:
@@ -355,6 +361,9 @@ def main() -> int:
     for attack in [a for a in ATTACKS if a.name in wanted]:
         runs = []
         for _ in range(max(1, args.repeat)):
+            if attack.run is not None:
+                runs.append(attack.run(args))
+                continue
             with Endpoint(gt, attack, args.latency_ms / 1000) as ep:
                 runs.append(
                     run_eval(
