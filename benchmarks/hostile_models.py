@@ -107,10 +107,30 @@ def cpu_steps() -> list[Step]:
     return [*_chunks(build, 60), *([[("find", {"name": "nothing matches"})] * 500] * 4)]
 
 
+def cycle_steps() -> list[Step]:
+    """A folder of 200 files copied into itself (a cycle, as under BFCL): each ``find()`` walks it 256 levels
+    deep, ~51k entries, before failing with a recursion error; then 1,700 of them."""
+    build: list[tuple[str, dict[str, Any]]] = [("mkdir", {"dir_name": "a"}), ("cd", {"folder": "a"})]
+    build += [("touch", {"file_name": f"f{i}"}) for i in range(200)]
+    build += [("cd", {"folder": ".."}), ("cp", {"source": "a", "destination": "a"})]
+    return [*_chunks(build, 100), *([[("find", {"path": "a"})] * 425] * 4)]
+
+
+def output_steps() -> list[Step]:
+    """One 16 kB file read back 400 times a step for 6 steps: ~38 MB of results in the conversation."""
+    build: list[tuple[str, dict[str, Any]]] = [
+        ("touch", {"file_name": "big"}),
+        ("echo", {"content": "x" * 16_000, "file_name": "big"}),
+    ]
+    return [build, *([[("cat", {"file_name": "big"})] * 400] * 6)]
+
+
 ATTACKS: list[Attack] = [
     Attack("honest", "every conversation plays BFCL's ground truth (the baseline)", lambda: []),
     Attack("multi_turn_memory", "doubling tree of shared copies, then find() of it", memory_steps),
     Attack("multi_turn_cpu", "a tree past the walk limit, walked by 2,000 find() calls", cpu_steps),
+    Attack("multi_turn_cycle", "a folder copied into itself, walked 1,700 times", cycle_steps),
+    Attack("multi_turn_output", "a 16 kB file read back 2,400 times", output_steps),
 ]
 
 

@@ -17,7 +17,7 @@ import threading
 import tracemalloc
 
 import pytest
-from test_multiturn import ScriptedServer, _case, _converse, _task, needs_data
+from test_multiturn import ScriptedServer, _case, _cases, _converse, _task, needs_data
 
 from bitagent_cli.multiturn import (
     BudgetExceeded,
@@ -99,6 +99,28 @@ def test_walking_the_largest_tree_again_and_again_spends_the_walk_budget_in_a_fe
     assert e.value.budget == "walk"
     # sizing the copies and each walk of the (at most MAX_NODES) real entries are charged: a few dozen calls
     assert s.calls_made <= len(build) + 2 + limits.MAX_WALK_ENTRIES // 10_000, s.calls_made
+
+
+def test_reading_a_file_back_again_and_again_spends_the_output_budget():
+    s = Session(["GorillaFileSystem"], FS)
+    s.execute([Call("touch", ("big",)), Call("echo", ("x" * 16_000, "big"))])
+    with pytest.raises(BudgetExceeded) as e:
+        for _ in range(limits.MAX_SESSION_CALLS):
+            s.execute_one(Call("cat", ("big",)))
+    assert e.value.budget == "output"
+    assert s.calls_made <= 2 + limits.MAX_OUTPUT_CHARS // 16_000 + 1
+
+
+@needs_data
+@pytest.mark.parametrize("category", ["base", "miss_func", "miss_param", "long_context"])
+def test_honest_ground_truths_are_far_from_every_budget(category):
+    for case in _cases(category):
+        s = case.session()
+        for turn in case.ground_truth_calls():
+            s.execute(turn)
+        b = s.budget
+        assert b.walked * 100 < limits.MAX_WALK_ENTRIES and b.output * 20 < limits.MAX_OUTPUT_CHARS, case.id
+        assert b.calls * 10 < limits.MAX_SESSION_CALLS and b.spent_s * 100 < limits.MAX_EXECUTION_S, case.id
 
 
 def test_a_memory_error_in_a_call_ends_the_conversation_not_an_ordinary_error(monkeypatch):

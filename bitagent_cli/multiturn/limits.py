@@ -7,8 +7,8 @@ goes, a result counts its characters while it is built, a folder copy is charged
 tree far larger than its entry count). A :class:`Budget` belongs to one :class:`~.session.Session`; when a
 budget is spent the call raises :class:`BudgetExceeded`, which no API catches: the conversation ends there,
 scores 0 and records which budget (``budget_exceeded``, :data:`BUDGETS` names them). An honest conversation
-is nowhere near any of these (BFCL's 800 ground truths: at most a few hundred entries walked, results under
-~100 kB), so BFCL's verdicts are unchanged.
+is nowhere near any of these (BFCL's 800 ground truths: at most 74 entries walked, 70 kB of results and 16 ms
+of execution in a conversation), so BFCL's verdicts are unchanged.
 
 Per-call bounds that BFCL's APIs have as ordinary failures (a full inbox, too many posts, a file system
 full of entries) stay :class:`~.apis.LimitError` s: the call reads as an error and the conversation goes on.
@@ -39,9 +39,9 @@ MAX_WALK_ENTRIES = 100_000
 #: Characters in one result, counted while it is built (``find``'s paths, ``ls``'s names...) and checked on
 #: the finished text of every other result. BFCL's longest (long-context files) is about 100 kB.
 MAX_RESULT_CHARS = 1_000_000
-#: Characters of all of a session's results together: what the conversation's messages and the checker can
-#: hold (the tool messages sent back are cut at 256 kB each, the checker keeps digests).
-MAX_OUTPUT_CHARS = 16_000_000
+#: Characters of all of a session's results together: what the conversation's messages (sent again with
+#: every request) and the checker can hold. BFCL's largest ground truth produces 70 kB in all.
+MAX_OUTPUT_CHARS = 4_000_000
 #: Seconds of simulated execution per session (its calls, on the thread that runs them), checked between
 #: calls and inside walks; the checker's replay has its own. An honest conversation needs milliseconds.
 MAX_EXECUTION_S = 30.0
