@@ -139,6 +139,9 @@ def _jsonl(p: Path) -> list[dict]:
     return [json.loads(x) for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
 
 
+IDS: dict[str, str] = {}  # first user message -> BFCL id ("multi_turn_base_35")
+
+
 def load_ground_truth(data: Path) -> dict[str, list[list[str]]]:
     """First user message of each multi_turn_base task -> its ground truth (calls per turn)."""
     answers = {a["id"]: a["ground_truth"] for a in _jsonl(data / "possible_answer" / "BFCL_v4_multi_turn_base.json")}
@@ -146,6 +149,7 @@ def load_ground_truth(data: Path) -> dict[str, list[list[str]]]:
     for q in _jsonl(data / "BFCL_v4_multi_turn_base.json"):
         first = next(m["content"] for m in q["question"][0] if m["role"] == "user")
         out[first] = answers[q["id"]]
+        IDS[first] = q["id"]
     return out
 
 
@@ -330,13 +334,14 @@ def run_eval(
     except ValueError:
         pass
     hostile_fail = None
-    for f in report.get("failures") or []:
-        if (ep.hostile is not None and f.get("error") not in (None, "multi_turn:instance_state_mismatch")) or (
-            f.get("error") == "budget_exceeded"
-        ):
-            hostile_fail = {"id": f.get("id"), "error": f.get("error"), "feedback": (f.get("feedback") or "")[:160]}
-            if f.get("error") == "budget_exceeded":
-                break
+    if ep.hostile is not None and report:
+        number = IDS.get(ep.hostile, "?").rsplit("_", 1)[-1]
+        mine = [f for f in report.get("failures") or [] if str(f.get("id", "")).endswith(f"/{number}")]
+        hostile_fail = (
+            {"id": mine[0].get("id"), "error": mine[0].get("error"), "feedback": (mine[0].get("feedback") or "")[:160]}
+            if mine
+            else {"error": "none: scored correct"}
+        )
     honest = ep.honest_done
     span = (max(honest) - (ep.honest_first or max(honest))) if honest else 0.0
     tail = err_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] if err_path.exists() else []
