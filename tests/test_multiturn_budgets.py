@@ -120,7 +120,8 @@ def test_honest_ground_truths_are_far_from_every_budget(category):
             s.execute(turn)
         b = s.budget
         assert b.walked * 100 < limits.MAX_WALK_ENTRIES and b.output * 20 < limits.MAX_OUTPUT_CHARS, case.id
-        assert b.calls * 10 < limits.MAX_SESSION_CALLS and b.spent_s * 100 < limits.MAX_EXECUTION_S, case.id
+        assert b.calls * 10 < limits.MAX_SESSION_CALLS, case.id
+        assert b.spent_s < limits.MAX_EXECUTION_S / 3, case.id  # (wall time: generous, ~16 ms on an idle box)
 
 
 def test_a_memory_error_in_a_call_ends_the_conversation_not_an_ordinary_error(monkeypatch):

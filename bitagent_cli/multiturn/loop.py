@@ -233,6 +233,8 @@ async def run_multi_turn(
             if conv.force_quit:
                 break
         conv.check = await asyncio.to_thread(check_multi_turn, case, conv.turns)
+        if conv.check.error_type == "budget_exceeded":  # the replay spent one (its time, its memory)
+            conv.budget_exceeded = str(conv.check.details.get("budget"))
     except BudgetExceeded as e:
         conv.budget_exceeded = e.budget
         conv.check = budget_result(e, len(conv.turns) - 1 if conv.turns else None)

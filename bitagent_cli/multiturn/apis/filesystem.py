@@ -299,8 +299,8 @@ class GorillaFileSystem(SimulatedAPI):
         while stack:
             node, depth = stack.pop()
             if isinstance(node, File):
-                c = node.content  # (a non-string content fails on .encode below, as under BFCL)
-                budget.walk(1 + (len(c) if isinstance(c, str) else 0) // _CHARS_PER_UNIT)
+                content = node.content  # (a non-string content fails on .encode below, as under BFCL)
+                budget.walk(1 + (len(content) if isinstance(content, str) else 0) // _CHARS_PER_UNIT)
                 total += len(node.content.encode("utf-8"))
             elif isinstance(node, Directory):
                 budget.walk()
