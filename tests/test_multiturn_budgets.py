@@ -136,7 +136,7 @@ def test_a_memory_error_in_a_call_ends_the_conversation_not_an_ordinary_error(mo
 
 
 def test_the_execution_time_of_a_session_is_bounded():
-    s = Session(["GorillaFileSystem"], FS, execution_s=0.0)
+    s = Session(["GorillaFileSystem"], FS, execution_s=-1.0)  # spent before the first call
     with pytest.raises(BudgetExceeded) as e:
         s.execute_one(Call("ls"))
     assert e.value.budget == "execution_time"

@@ -1,15 +1,14 @@
 """Fault attribution in the validator's offline worker (issue 18): what the model did is the miner's 0 with its
 reason, final; what failed on our side is retried.
 
-The evaluation child is replaced by small functions of this module (``offline._CHILD``, spawned as the real
-one is) that talk the real pipe protocol: ``("progress", faults, {})`` while running, then a result.
+The evaluation child is replaced by the small functions of ``offline_children.py`` (``offline._CHILD``,
+spawned as the real one is) that talk the real pipe protocol: ``("progress", faults, {})`` while running,
+then a result.
 """
 
 from __future__ import annotations
 
-import os
-import time
-
+import offline_children as children
 import pytest
 
 from bitagent_cli.config import load_settings
@@ -26,26 +25,6 @@ from bitagent_cli.store.validator_state import ValidatorState
 SHA = "c" * 40
 
 
-# ---------------------------------------------------------------- children (run in a spawned process)
-def _faults_then_hang(conn, *args) -> None:
-    conn.send(("progress", 2, {}))
-    time.sleep(60)
-
-
-def _hang(conn, *args) -> None:
-    time.sleep(60)
-
-
-def _faults_then_die(conn, *args) -> None:
-    conn.send(("progress", 1, {}))
-    os._exit(137)  # as the kernel's OOM killer leaves it
-
-
-def _finish_with_faults(conn, *args) -> None:
-    conn.send(("progress", 1, {}))
-    conn.send(("ok", 0.75, {"tasks": 4, "model_faults": {"budget_exceeded:walk": 1}}))
-
-
 def _evaluate_with(monkeypatch, tmp_path, child, timeout_s: float) -> OfflineOutcome:
     monkeypatch.setattr(offline, "_CHILD", child)
     ev = PipelineEvaluator(load_settings("local", {"paths.data_dir": str(tmp_path)}), suites=["bfcl"], limit=1)
@@ -54,23 +33,23 @@ def _evaluate_with(monkeypatch, tmp_path, child, timeout_s: float) -> OfflineOut
 
 
 def test_a_timeout_after_the_models_own_faults_is_the_miners_final_zero(monkeypatch, tmp_path):
-    out = _evaluate_with(monkeypatch, tmp_path, _faults_then_hang, 4)
+    out = _evaluate_with(monkeypatch, tmp_path, children.faults_then_hang, 4)
     assert out.status == "refused" and out.score == 0.0
     assert "timed out" in out.error and "budget" in out.error and out.details["fault"] == "model"
 
 
 def test_a_plain_timeout_is_still_our_error(monkeypatch, tmp_path):
-    out = _evaluate_with(monkeypatch, tmp_path, _hang, 3)
+    out = _evaluate_with(monkeypatch, tmp_path, children.hang, 1)
     assert out.status == "error" and "timed out" in out.error
 
 
 def test_a_child_killed_after_the_models_faults_is_the_miners(monkeypatch, tmp_path):
-    out = _evaluate_with(monkeypatch, tmp_path, _faults_then_die, 30)
+    out = _evaluate_with(monkeypatch, tmp_path, children.faults_then_die, 30)
     assert out.status == "refused" and "died" in out.error
 
 
 def test_a_finished_evaluation_keeps_its_score_and_names_the_models_faults(monkeypatch, tmp_path):
-    out = _evaluate_with(monkeypatch, tmp_path, _finish_with_faults, 30)
+    out = _evaluate_with(monkeypatch, tmp_path, children.finish_with_faults, 30)
     assert out.status == "ok" and out.score == 0.75
     assert "budget_exceeded:walk x1" in out.error and out.details["model_faults"] == {"budget_exceeded:walk": 1}
 
