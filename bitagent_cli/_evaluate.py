@@ -11,7 +11,10 @@
    when nothing is left, no server is started at all;
 4. start the server (or attach to the endpoint) and send the rest concurrently (asyncio + httpx,
    ``concurrency`` requests in flight, a timeout per request), score each answer with
-   ``scoring.score_task`` and store it in batches;
+   ``scoring.score_task`` and store it in batches; a multi-turn task is a whole conversation
+   (``multiturn.run_multi_turn``: its calls run on a worker thread under the conversation's budgets and time
+   limit, so the other workers go on; a spent budget is the model's 0 on that task, ``budget_exceeded``,
+   counted in ``EvalReport.model_faults`` and ``Progress.faults``, never an error of the run);
 5. summarise per suite and category, list the failures (id, error, feedback, output).
 
 A run where no task was answered (every request failed, e.g. an endpoint answering 500) is an error
@@ -38,7 +41,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from .errors import BitagentError, InvalidArgument
-from .multiturn import multi_turn_data, run_multi_turn, score_conversation
+from .multiturn import multi_turn_data, run_multi_turn, score_conversation, stored_budget
 from .scoring import RULES, Response, ScoreResult, score_task, summarise
 from .serving.client import Completion, chat, client_pool
 from .store.results import ResultKey, ResultStore, StoredResult, default_path
@@ -126,6 +129,10 @@ def _output_text(text: str | None, tool_calls: list | None, limit: int = _OUTPUT
     return out if len(out) <= limit else out[:limit] + "…"
 
 
+#: The error of a task the model lost by its own fault (multi-turn budgets): counted in ``model_faults``.
+MODEL_FAULT = "budget_exceeded"
+
+
 @dataclass(slots=True)
 class Progress:
     """What the progress callback sees after each task."""
@@ -136,6 +143,8 @@ class Progress:
     errors: int
     cached: int
     elapsed_s: float
+    #: Tasks the model lost by its own fault so far (a conversation that spent a budget: ``model_faults``).
+    faults: int = 0
 
     @property
     def accuracy(self) -> float:
@@ -233,6 +242,18 @@ class EvalReport:
     def failures(self) -> list[dict[str, Any]]:
         return [o.to_dict() for o in self.outcomes if not o.correct]
 
+    @property
+    def model_faults(self) -> dict[str, int]:
+        """Tasks lost by the model's own fault, by kind: ``budget_exceeded:<budget>`` (a multi-turn
+        conversation whose calls spent one of its budgets, ``multiturn.limits``). The model's 0 on those
+        tasks, never an error of the evaluation."""
+        out: dict[str, int] = {}
+        for o in self.outcomes:
+            if o.error == MODEL_FAULT:
+                kind = f"{MODEL_FAULT}:{stored_budget(o.text) or '?'}"
+                out[kind] = out.get(kind, 0) + 1
+        return out
+
     def run_summary(self) -> dict[str, Any]:
         """What the ``runs`` table keeps (and ``--compare`` shows)."""
         return {
@@ -279,6 +300,7 @@ class EvalReport:
             "by_suite": self.by_suite,
             "bfcl_summary": self.bfcl_summary,
             "errors": self.summary.get("errors", {}),
+            "model_faults": self.model_faults,
             "failures": self.failures(),
             "wall_s": round(self.wall_s, 3),
             "startup_s": None if self.startup_s is None else round(self.startup_s, 3),
@@ -428,6 +450,7 @@ class _Run:
         self.correct = sum(1 for o in done if o.correct)
         self.cached = len(done)  # everything done before the run started came from the cache
         self.errors = 0
+        self.faults = sum(1 for o in done if o.error == MODEL_FAULT)
 
     def flush(self) -> None:
         batch, self.pending = self.pending, []
@@ -440,6 +463,8 @@ class _Run:
             self.correct += 1
         if outcome.request_error:
             self.errors += 1
+        if outcome.error == MODEL_FAULT:
+            self.faults += 1
         if stored is not None:
             self.pending.append(stored)
             if len(self.pending) >= _FLUSH_EVERY or time.monotonic() - self.last_flush >= _FLUSH_SECONDS:
@@ -449,7 +474,13 @@ class _Run:
 
     def snapshot(self) -> Progress:
         return Progress(
-            len(self.outcomes), self.total, self.correct, self.errors, self.cached, time.monotonic() - self.t0
+            len(self.outcomes),
+            self.total,
+            self.correct,
+            self.errors,
+            self.cached,
+            time.monotonic() - self.t0,
+            self.faults,
         )
 
 

@@ -23,6 +23,7 @@ from test_eval_fakes import FakeOpenAI
 from bitagent_cli.multiturn import (
     ADDED_FUNCTIONS_PROMPT,
     MAX_STEPS,
+    BudgetExceeded,
     Call,
     CallSyntaxError,
     MultiTurnCase,
@@ -34,6 +35,7 @@ from bitagent_cli.multiturn import (
     stored_turns,
 )
 from bitagent_cli.multiturn.apis import filesystem, math_api
+from bitagent_cli.multiturn.limits import MAX_RESULT_CHARS, MAX_WALK_ENTRIES
 from bitagent_cli.multiturn.session import MAX_SESSION_CALLS
 from bitagent_cli.serving import client as client_mod
 from bitagent_cli.serving.client import chat
@@ -283,8 +285,9 @@ def test_walking_copies_of_copies_is_bounded():
             }
         },
     )
-    for i in range(40):  # each level holds two names for the same folder: 2^40 paths
-        s.execute(
+    out = []
+    for i in range(16):  # each level holds two names for the same folder: 2^16 paths
+        out += s.execute(
             [
                 Call("cp", (f"l{i}", "twin")),
                 Call("mkdir", (f"l{i + 1}",)),
@@ -293,8 +296,16 @@ def test_walking_copies_of_copies_is_bounded():
             ]
         )
     assert len(json.loads(s.execute_one(Call("ls")))["current_directory_content"]) == 1
-    assert "entries to walk" in s.execute_one(Call("find"))
-    assert "entries to walk" in s.execute_one(Call("du"))
+    # a copy is charged the entries it really holds: the tree stops growing when the file system is full
+    assert any("file system is full" in o for o in out)
+    assert s.instances["GorillaFileSystem"]._nodes <= filesystem.MAX_NODES
+    assert "disk_usage" in s.execute_one(Call("du"))  # every real entry, walked once
+    try:
+        found = s.execute_one(Call("find"))
+        assert len(found) <= MAX_RESULT_CHARS
+    except BudgetExceeded as e:
+        assert e.budget in ("result", "walk")
+    assert s.budget.walked <= MAX_WALK_ENTRIES
 
 
 def test_state_growth_and_costly_arithmetic_are_bounded(monkeypatch):
@@ -311,7 +322,9 @@ def test_a_session_stops_executing_after_its_call_budget():
     s = Session(["MathAPI"], {})
     for _ in range(MAX_SESSION_CALLS):
         s.execute_one(Call("add", (1, 2)))
-    assert "call budget" in s.execute_one(Call("add", (1, 2)))
+    with pytest.raises(BudgetExceeded) as e:
+        s.execute_one(Call("add", (1, 2)))
+    assert e.value.budget == "calls"
 
 
 # ================================================================== the checker's rules

@@ -14,10 +14,16 @@ A turn whose ground truth is empty (a ``miss_param`` turn that should ask for th
 turn before the function is offered) is not checked, but the model's calls in it are executed, so they count
 in the next turn's state. A conversation that has fewer turns than the ground truth (the model was stopped for
 making too many steps) fails with ``multi_turn:force_terminated``. The task passes when every turn passes.
+
+Bounded: the model's results are kept as digests (length and BLAKE2b of the text), not as texts, and the
+replay runs under the sessions' budgets (:mod:`.limits`); a replay of the model's calls that spends one
+fails with ``budget_exceeded`` (``details["budget"]`` names it), the verdict the conversation got when it
+was played.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +31,7 @@ from typing import Any
 
 from .apis import public_state
 from .calls import Call, CallSyntaxError, parse_call
+from .limits import BudgetExceeded
 from .session import Session
 
 __all__ = ["CheckResult", "MultiTurnCase", "check_multi_turn"]
@@ -101,16 +108,27 @@ class CheckResult:
         }
 
 
-def _missing(expected: list[str], got: list[str]) -> list[str]:
-    """The expected results not found in ``got`` (multiset: each found result is used once)."""
+def _digest(text: str) -> tuple[int, bytes]:
+    """What the checker keeps of a result: enough to tell two texts apart, bounded whatever the text."""
+    return len(text), hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def _missing(expected: list[str], got: Counter[tuple[int, bytes]]) -> list[str]:
+    """The expected results not found in ``got`` (digests, a multiset: each found result is used once)."""
     pool = Counter(got)
     out = []
     for r in expected:
-        if pool[r] > 0:
-            pool[r] -= 1
+        d = _digest(r)
+        if pool[d] > 0:
+            pool[d] -= 1
         else:
             out.append(r)
     return out
+
+
+def budget_result(e: BudgetExceeded, turn: int | None = None) -> CheckResult:
+    """The verdict of a conversation whose calls spent a budget (the model's fault)."""
+    return CheckResult(False, "budget_exceeded", str(e), turn, {"budget": e.budget})
 
 
 def _state_difference(model: Session, truth: Session) -> tuple[str, dict] | None:
@@ -142,13 +160,16 @@ def check_multi_turn(case: MultiTurnCase, model_turns: Sequence[Sequence[Sequenc
         )
     model: Session | None = None
     truth = case.session()
-    all_model_results: list[str] = []
+    all_model_results: Counter[tuple[int, bytes]] = Counter()
     for t, gt_strings in enumerate(gt_turns):
         steps = [list(s) for s in model_turns[t] if s]
         for step in steps:
             if model is None:
                 model = case.session()
-            all_model_results.extend(model.execute(step))
+            try:
+                all_model_results.update(_digest(r) for r in model.execute(step))
+            except BudgetExceeded as e:
+                return budget_result(e, t)
         try:
             gt_calls = [parse_call(s) for s in gt_strings]
         except CallSyntaxError as e:

@@ -14,13 +14,20 @@ lacks a parameter is empty, so the model should ask instead of calling (any call
 counts in the next turn's state).
 
 The calls made are then checked by :func:`check_multi_turn` (BFCL's checker re-runs them from the initial
-state). ``ask`` is any coroutine ``ask(messages, tools) -> Completion`` (see :mod:`bitagent_cli.serving.client`),
-so the loop does not care which server answers.
+state). The calls and the checker run on a worker thread (``asyncio.to_thread``), never on the event loop, so
+the other conversations and tasks of an evaluation go on while one model makes costly calls; they run under
+the session's budgets (:mod:`.limits`), and the whole conversation under :data:`~.limits.MAX_CONVERSATION_S`.
+A spent budget (or a call that runs out of memory, or the conversation's time) ends the conversation at once:
+its verdict is ``budget_exceeded`` (``check.details["budget"]`` says which), score 0, the model's fault.
+``ask`` is any coroutine ``ask(messages, tools) -> Completion`` (see :mod:`bitagent_cli.serving.client`), so
+the loop does not care which server answers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +35,9 @@ from typing import Any
 from ..scoring import ScoreResult, parse_calls
 from ..tasks import Tool
 from .calls import Call
-from .checker import CheckResult, MultiTurnCase, check_multi_turn
+from .checker import CheckResult, MultiTurnCase, budget_result, check_multi_turn
+from .limits import BUDGETS, MAX_CONVERSATION_S, MAX_EXECUTION_S, BudgetExceeded
+from .session import Session
 
 __all__ = [
     "ADDED_FUNCTIONS_PROMPT",
@@ -37,6 +46,7 @@ __all__ = [
     "multi_turn_data",
     "run_multi_turn",
     "score_conversation",
+    "stored_budget",
     "stored_turns",
 ]
 
@@ -72,6 +82,7 @@ class Conversation:
     failed: Any = None  # the Completion of a request that failed (the conversation stopped)
     last_text: str | None = None
     messages: list[dict[str, Any]] = field(default_factory=list)
+    budget_exceeded: str | None = None  # the budget the model's calls spent (limits.BUDGETS), if any
 
     @property
     def correct(self) -> bool:
@@ -86,6 +97,7 @@ class Conversation:
                     for turn in self.turns
                 ],
                 "force_quit": self.force_quit,
+                "budget_exceeded": self.budget_exceeded,
             },
             ensure_ascii=False,
             default=repr,
@@ -102,6 +114,15 @@ def stored_turns(text: str | None) -> list[list[list[Call]]] | None:
         ]
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
+
+
+def stored_budget(text: str | None) -> str | None:
+    """The budget a stored conversation spent (:attr:`Conversation.budget_exceeded`), or None."""
+    try:
+        b = json.loads(text or "").get("budget_exceeded")
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return b if isinstance(b, str) and b else None
 
 
 def _offered(tools: Sequence[Tool], withheld: set[str]) -> list[Tool]:
@@ -137,12 +158,16 @@ async def run_multi_turn(
     tools: Sequence[Tool] | None = None,
     max_steps: int = MAX_STEPS,
     keep_messages: bool = False,
+    max_seconds: float = MAX_CONVERSATION_S,
+    execution_s: float = MAX_EXECUTION_S,
 ) -> Conversation:
     """Play the conversation with ``ask`` and check it (see the module docs).
 
     ``task_or_case``: a :class:`bitagent_cli.tasks.Task` with multi-turn data, or a :class:`MultiTurnCase`
     (then ``tools`` must be given). Never raises for what the model does; a failed request stops the
-    conversation and is returned in ``Conversation.failed``.
+    conversation and is returned in ``Conversation.failed``; a spent budget (``max_seconds`` for the whole
+    conversation, ``execution_s`` of simulated execution, the others in :mod:`.limits`) ends it with the
+    ``budget_exceeded`` verdict.
     """
     if isinstance(task_or_case, MultiTurnCase):
         case = task_or_case
@@ -153,50 +178,66 @@ async def run_multi_turn(
     by_name = {t.name: t for t in all_tools}
     withheld = {n for names in case.missed_function.values() for n in names}
     offered = _offered(all_tools, withheld)
-    session = case.session()
+    session = Session(
+        case.involved_classes, case.initial_config, long_context=case.long_context, execution_s=execution_s
+    )
     conv = Conversation(case.id)
     messages: list[dict[str, Any]] = []
-    for idx, turn_messages in enumerate(case.turns):
-        added = case.missed_function.get(str(idx))
-        if added:
-            for name in added:
-                withheld.discard(name)
-                if name in by_name:
-                    offered.append(by_name[name])
-            if not turn_messages:
-                turn_messages = [{"role": "user", "content": ADDED_FUNCTIONS_PROMPT}]
-        messages.extend(dict(m) for m in turn_messages)
-        steps: list[list[Call]] = []
-        count = 0
-        while True:
-            comp = await ask(messages, list(offered))
-            conv.requests += 1
-            conv.latency_s += float(getattr(comp, "latency_s", 0.0) or 0.0)
-            if not comp.ok:
-                conv.failed = comp
-                conv.turns.append(steps)
-                if keep_messages:
-                    conv.messages = messages
-                return conv
-            conv.last_text = comp.text
-            parsed = parse_calls(comp.text, comp.tool_calls)
-            if not parsed.ok or not parsed.calls:
-                messages.append({"role": "assistant", "content": comp.text or ""})
+    deadline = time.monotonic() + max_seconds
+    try:
+        for idx, turn_messages in enumerate(case.turns):
+            added = case.missed_function.get(str(idx))
+            if added:
+                for name in added:
+                    withheld.discard(name)
+                    if name in by_name:
+                        offered.append(by_name[name])
+                if not turn_messages:
+                    turn_messages = [{"role": "user", "content": ADDED_FUNCTIONS_PROMPT}]
+            messages.extend(dict(m) for m in turn_messages)
+            steps: list[list[Call]] = []
+            conv.turns.append(steps)
+            count = 0
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BudgetExceeded("conversation_time")
+                try:
+                    comp = await asyncio.wait_for(ask(messages, list(offered)), left)
+                except asyncio.TimeoutError:
+                    conv.requests += 1
+                    raise BudgetExceeded("conversation_time", "waiting for the model's answer") from None
+                conv.requests += 1
+                conv.latency_s += float(getattr(comp, "latency_s", 0.0) or 0.0)
+                if not comp.ok:
+                    conv.failed = comp
+                    if keep_messages:
+                        conv.messages = messages
+                    return conv
+                conv.last_text = comp.text
+                parsed = parse_calls(comp.text, comp.tool_calls)
+                if not parsed.ok or not parsed.calls:
+                    messages.append({"role": "assistant", "content": comp.text or ""})
+                    break
+                calls = [Call.from_function_call(fc) for fc in parsed.calls]
+                steps.append(calls)
+                # off the event loop: the other conversations go on while this one's calls run
+                results = await asyncio.to_thread(session.execute, calls)
+                assistant, tool_msgs = _tool_messages(comp, calls, results)
+                messages.append(assistant)
+                messages.extend(tool_msgs)
+                count += 1
+                if count > max_steps:
+                    conv.force_quit = True
+                    break
+            if conv.force_quit:
                 break
-            calls = [Call.from_function_call(fc) for fc in parsed.calls]
-            results = session.execute(calls)
-            steps.append(calls)
-            assistant, tool_msgs = _tool_messages(comp, calls, results)
-            messages.append(assistant)
-            messages.extend(tool_msgs)
-            count += 1
-            if count > max_steps:
-                conv.force_quit = True
-                break
-        conv.turns.append(steps)
-        if conv.force_quit:
-            break
-    conv.check = check_multi_turn(case, conv.turns)
+        conv.check = await asyncio.to_thread(check_multi_turn, case, conv.turns)
+        if conv.check.error_type == "budget_exceeded":  # the replay spent one (its time, its memory)
+            conv.budget_exceeded = str(conv.check.details.get("budget"))
+    except BudgetExceeded as e:
+        conv.budget_exceeded = e.budget
+        conv.check = budget_result(e, len(conv.turns) - 1 if conv.turns else None)
     if keep_messages:
         conv.messages = messages
     return conv
@@ -210,7 +251,8 @@ def score_conversation(task: Any, conv: Conversation | None = None, *, stored: s
         turns = stored_turns(stored)
         if turns is None:
             return _score(task, False, "no_response", "No stored conversation could be read for this task.")
-        check = check_multi_turn(case, turns)
+        spent = stored_budget(stored)  # (time and memory are not replayed: the stored verdict stands)
+        check = budget_result(BudgetExceeded(spent)) if spent else check_multi_turn(case, turns)
         calls = [c for turn in turns for step in turn for c in step]
     else:
         if conv.failed is not None:
@@ -226,6 +268,8 @@ def score_conversation(task: Any, conv: Conversation | None = None, *, stored: s
 
 
 _FEEDBACK = {
+    "budget_exceeded": "The conversation was stopped: your calls exceeded its budget of {budget}. Make calls "
+    "that do what the user asks, not calls that walk, copy or print without end.",
     "multi_turn:force_terminated": "The conversation was stopped: more than {max} steps with calls in one turn.",
     "multi_turn:empty_turn_model_response": "Turn {turn} needed tool calls, but you made none.",
     "multi_turn:instance_state_mismatch": "After turn {turn} the {cls} state differs from the expected one ({attrs}).",
@@ -242,6 +286,7 @@ def _feedback(check: CheckResult) -> str:
         turn=check.turn,
         cls=d.get("class", "API"),
         attrs=", ".join(sorted(d.get("differences", {}))) or "?",
+        budget=BUDGETS.get(str(d.get("budget")), str(d.get("budget"))),
     )
 
 

@@ -4,8 +4,12 @@ A :class:`Session` holds one instance of every class a task involves, loaded fro
 ``initial_config`` (long-context filler added when asked). :meth:`Session.execute` runs calls by looking the
 function name up among the instances' public methods and calling the method with the decoded literal
 arguments: nothing is ever evaluated. Each call's result is a string (see :func:`calls.result_text`); a call
-that fails reads ``"Error during execution: <reason>"``, as under BFCL. Every session has a call budget, and
-the APIs bound their own state (files, posts, messages...), so a model cannot make a session grow without end.
+that fails reads ``"Error during execution: <reason>"``, as under BFCL. Every session has a
+:class:`~.limits.Budget` (calls, entries walked, characters produced, seconds; :mod:`.limits`) that its APIs
+charge as they work, and the APIs bound their own state (files, posts, messages...), so a model cannot make a
+session run long or grow without end. A spent budget, or a call that runs out of memory, raises
+:class:`~.limits.BudgetExceeded` out of :meth:`Session.execute`: the conversation ends there (the model's
+fault), it is never an ordinary call error.
 """
 
 from __future__ import annotations
@@ -18,11 +22,9 @@ from typing import Any
 
 from .apis import API_CLASSES, STATELESS, public_state
 from .calls import Call, error_text, result_text
+from .limits import MAX_EXECUTION_S, MAX_SESSION_CALLS, Budget, BudgetExceeded
 
 __all__ = ["MAX_SESSION_CALLS", "Session", "UnknownClassError"]
-
-#: Most calls one session executes; later calls read as an error and change nothing.
-MAX_SESSION_CALLS = 2_000
 #: Names BFCL refuses to run whatever the API (it checks them before executing).
 _REFUSED = frozenset({"kill", "exit", "quit", "remove", "unlink", "popen", "Popen", "run"})
 
@@ -40,12 +42,17 @@ class Session:
     """Live instances of the involved API classes (see the module docs)."""
 
     def __init__(
-        self, involved_classes: Iterable[str], initial_config: dict | None, *, long_context: bool = False
+        self,
+        involved_classes: Iterable[str],
+        initial_config: dict | None,
+        *,
+        long_context: bool = False,
+        execution_s: float = MAX_EXECUTION_S,
     ) -> None:
         config = initial_config or {}
         self.instances: dict[str, Any] = {}
         self._methods: dict[str, Any] = {}
-        self.calls_made = 0
+        self.budget = Budget(execution_s=execution_s)
         for name in involved_classes:
             cls = API_CLASSES.get(name)
             if cls is None:
@@ -53,6 +60,7 @@ class Session:
             api = cls()
             if name not in STATELESS:
                 api._load_scenario(copy.deepcopy(config.get(name, {})), long_context=long_context)
+            api._budget = self.budget
             self.instances[name] = api
             # a class object is hashable; mypy checks SimulatedAPI's instance __hash__ instead
             for mname in _public_methods(cls):  # type: ignore[arg-type]  # a later class's method of the same name wins, as in BFCL
@@ -62,10 +70,19 @@ class Session:
     def function_names(self) -> frozenset[str]:
         return frozenset(self._methods)
 
+    @property
+    def calls_made(self) -> int:
+        return self.budget.calls
+
     def execute_one(self, call: Call) -> str:
-        self.calls_made += 1
-        if self.calls_made > MAX_SESSION_CALLS:
-            return error_text(RuntimeError(f"call budget of this conversation ({MAX_SESSION_CALLS}) is spent"))
+        """Run one call; its result text. Raises :class:`BudgetExceeded` when the session's budget is spent."""
+        self.budget.call()
+        try:
+            return self._run(call)
+        finally:
+            self.budget.done()
+
+    def _run(self, call: Call) -> str:
         name = call.name
         if name in _REFUSED:
             return error_text(RuntimeError(f"Function call {name} is not allowed."))
@@ -77,11 +94,17 @@ class Session:
             # fresh copies of the arguments, as BFCL's evaluation of the call text makes: the APIs keep
             # argument lists in their state, and the same calls are executed again by the checker
             args, kwargs = copy.deepcopy(call.args), copy.deepcopy(call.kwargs)
-            return result_text(method(*args, **kwargs))
+            text = result_text(method(*args, **kwargs))
+        except BudgetExceeded:
+            raise
+        except MemoryError:
+            raise BudgetExceeded("memory", f"in {name}") from None
         except RecursionError:
-            return error_text(RecursionError("maximum recursion depth exceeded"))
+            text = error_text(RecursionError("maximum recursion depth exceeded"))
         except Exception as e:  # noqa: BLE001 - a failed call is reported to the model, as BFCL does
-            return error_text(e)
+            text = error_text(e)
+        self.budget.produced(len(text))
+        return text
 
     def execute(self, calls: Iterable[Call]) -> list[str]:
         return [self.execute_one(c) for c in calls]

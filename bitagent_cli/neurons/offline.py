@@ -13,9 +13,15 @@ its fingerprint (from that lookup, or from the evaluation's report; results reco
 looked up when the queue is empty), and the weights phase gives the score to the first committer of
 the weights (``weights.offline_by_hotkey``); the copier gets 0.
 
-Failures are told apart: a model *refused* (too large, no weights, gone from the Hub) is the miner's
-fault and scores 0 at once; an *error* on our side (server crash, out of memory, timeout) is retried
-with backoff, and after ``max_attempts`` the model scores 0 (``failed``) so it cannot block the queue.
+Failures are told apart (fault attribution): a model *refused* (too large, no weights, gone from the
+Hub, a chat template that fails vetting's bounded render: ``ModelRefused``) is the miner's fault and
+scores 0 at once, never retried; so is an evaluation that ran past its time, or whose child died, after
+the model's own conversations had spent their budgets (``budget_exceeded``, ``multiturn.limits``: the
+child reports them as they happen), the reason in the record's ``error``. An *error* on our side (server
+crash, our GPU, our disk, out of memory with no model fault seen, a plain timeout) is retried with
+backoff, and after ``max_attempts`` the model scores 0 (``failed``) so it cannot block the queue. An
+evaluation that finishes keeps its score: the conversations the model lost by its own fault are 0 in it,
+and ``details["model_faults"]`` (and ``error``) say which budgets.
 """
 
 from __future__ import annotations
@@ -30,7 +36,14 @@ from typing import Any
 from ..errors import ModelRefused
 from ..store.validator_state import QueueItem, ValidatorState
 
-__all__ = ["OfflineEvaluator", "OfflineOutcome", "OfflineWorker", "PipelineEvaluator"]
+__all__ = [
+    "OfflineEvaluator",
+    "OfflineOutcome",
+    "OfflineWorker",
+    "PipelineEvaluator",
+    "finished_outcome",
+    "stopped_outcome",
+]
 
 log = logging.getLogger(__name__)
 
@@ -267,12 +280,26 @@ def _child(
         from ..config import Settings
 
         settings = Settings(profile=profile, values=dict(values))
-        report = evaluate(f"{repo}@{sha}" if sha else repo, suites=suites, settings=settings, limit=limit)
+        told = [0]
+
+        def progress(p: Any) -> None:  # the model's faults as they happen: a timeout after them is the model's
+            faults = int(getattr(p, "faults", 0) or 0)
+            if faults != told[0]:
+                told[0] = faults
+                conn.send(("progress", faults, {}))
+
+        report = evaluate(
+            f"{repo}@{sha}" if sha else repo, suites=suites, settings=settings, limit=limit, progress=progress
+        )
         conn.send(("ok", offline_score(report, settings["validator.offline_score"]), _summary(report)))
     except BaseException as e:  # noqa: BLE001 - report everything to the parent
         conn.send(
             ("refused" if isinstance(e, ModelRefused) else "error", 0.0, {"error": f"{type(e).__name__}: {e}"[:500]})
         )
+
+
+#: What the evaluation child runs (a module-level function, so that a spawned process can import it).
+_CHILD = _child
 
 
 def offline_score(report: Any, how: str = "accuracy") -> float:
@@ -318,11 +345,40 @@ def _summary(report: Any) -> dict[str, Any]:
         "backend",
         "model_sha",
         "fingerprint",
+        "model_faults",
     ):
         v = getattr(report, key, None)
         if v is not None:
             out[key] = v
     return out
+
+
+def finished_outcome(status: str, score: float, details: Mapping[str, Any]) -> OfflineOutcome:
+    """The outcome of an evaluation child that reported: ``ok`` keeps its score (the model's own faults, if
+    any, named in ``error`` and ``details``), ``refused`` is final, ``error`` is ours (retried)."""
+    if status != "ok":
+        return OfflineOutcome(0.0, status, str(details.get("error") or status), {})
+    faults = details.get("model_faults") or {}
+    err = None
+    if faults:
+        err = "the model lost conversations by its own fault: " + ", ".join(
+            f"{k} x{v}" for k, v in sorted(faults.items())
+        )
+    return OfflineOutcome(score, "ok", err, dict(details))
+
+
+def stopped_outcome(what: str, model_faults: int) -> OfflineOutcome:
+    """An evaluation that did not finish (timed out, its process died): the miner's 0 (``refused``, final)
+    when the model's conversations had already spent their budgets, else an error on our side (retried)."""
+    if model_faults > 0:
+        return OfflineOutcome(
+            0.0,
+            "refused",
+            f"{what} after the model's own calls spent their conversation budgets {model_faults} times "
+            "(budget_exceeded): the model's fault",
+            {"fault": "model", "model_faults": model_faults},
+        )
+    return OfflineOutcome(0.0, "error", what)
 
 
 class PipelineEvaluator:
@@ -370,7 +426,7 @@ class PipelineEvaluator:
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe(duplex=False)
         proc = ctx.Process(
-            target=_child,
+            target=_CHILD,
             args=(child, repo, sha, self.profile, self.values, self.suites, self.limit),
             name="bitagent-offline-eval",
             daemon=False,
@@ -379,20 +435,23 @@ class PipelineEvaluator:
         proc.start()
         child.close()
         deadline = time.monotonic() + timeout_s
+        faults = 0  # conversations the model lost by its own fault so far (the child's "progress")
         try:
             while not self._cancel.is_set() and time.monotonic() < deadline:
                 if parent.poll(min(1.0, max(0.0, deadline - time.monotonic()))):
                     status, score, details = parent.recv()
+                    if status == "progress":
+                        faults = int(score)
+                        continue
                     proc.join(self.grace_s)
-                    err = details.get("error") if status != "ok" else None
-                    return OfflineOutcome(score, status, err, details if status == "ok" else {})
+                    return finished_outcome(status, float(score), details)
                 if not proc.is_alive() and not parent.poll(0):
-                    return OfflineOutcome(0.0, "error", f"evaluation process died (exit {proc.exitcode})")
+                    return stopped_outcome(f"evaluation process died (exit {proc.exitcode})", faults)
             if self._cancel.is_set():
                 return OfflineOutcome(0.0, "error", "cancelled")
-            return OfflineOutcome(0.0, "error", f"timed out after {timeout_s:.0f}s")
+            return stopped_outcome(f"timed out after {timeout_s:.0f}s", faults)
         except EOFError:
-            return OfflineOutcome(0.0, "error", f"evaluation process died (exit {proc.exitcode})")
+            return stopped_outcome(f"evaluation process died (exit {proc.exitcode})", faults)
         finally:
             if proc.is_alive():
                 proc.terminate()

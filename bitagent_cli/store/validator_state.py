@@ -47,8 +47,11 @@ __all__ = ["SCHEMA_VERSION", "OfflineRecord", "QueryRecord", "QueueItem", "Valid
 
 SCHEMA_VERSION = 1
 
-#: Offline result statuses. ``ok``: evaluated; ``refused``: the model was refused (miner's fault,
-#: final); ``failed``: evaluation kept failing on our side and the attempts ran out (final, score 0).
+#: Offline result statuses. ``ok``: evaluated (``error`` names the budgets the model's own conversations
+#: spent, if any: those tasks are 0 in the score); ``refused``: the miner's fault, final, never retried
+#: (refused at vetting, or an evaluation cut short by its time or a dead child after the model's conversations
+#: spent their budgets: ``details["fault"] == "model"``; ``error`` says why); ``failed``: evaluation kept
+#: failing on our side (GPU, disk, our bug) and the attempts ran out (final, score 0).
 OFFLINE_STATUSES = ("ok", "refused", "failed")
 
 _SCHEMA = """

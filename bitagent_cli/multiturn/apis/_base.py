@@ -8,6 +8,8 @@ import json
 from importlib import resources
 from typing import Any
 
+from ..limits import Budget
+
 __all__ = ["LimitError", "SimulatedAPI", "flight_base_costs", "long_context_data", "public_state"]
 
 
@@ -24,8 +26,17 @@ class SimulatedAPI:
     ``initial_config`` entry (missing keys take the API's defaults).
     """
 
+    #: What the session running this instance may still spend (set by :class:`~..session.Session`; an
+    #: instance made on its own gets a fresh budget on first use). Private: the checker does not compare it.
+    _budget: Budget | None = None
+
     def _load_scenario(self, scenario: dict, long_context: bool = False) -> None:  # stateless APIs
         return None
+
+    def _costs(self) -> Budget:
+        if self._budget is None:
+            self._budget = Budget()
+        return self._budget
 
 
 def public_state(api: Any) -> dict[str, Any]:

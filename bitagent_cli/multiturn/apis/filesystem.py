@@ -21,12 +21,16 @@ __all__ = ["Directory", "File", "GorillaFileSystem"]
 _BAD_NAME_CHARS = '|/\\?%*:"><'
 #: Folders deeper than this are not walked (``find``/``du``): a folder copied into itself would loop forever.
 MAX_WALK_DEPTH = 256
-#: Most entries one ``find``/``du`` visits: copies share their children, so a few dozen copies of copies make
-#: a tree with billions of paths.
-MAX_WALK_ENTRIES = 200_000
-#: Most entries (files and folders) one file system may hold, and the longest file content.
+#: Most entries (files and folders) one file system may create, and the longest file content. A folder
+#: copy shares its children with the original (BFCL's behaviour), so it is charged every entry it holds:
+#: counted through the shared subtrees, the tree never holds more than this (copies of copies used to make
+#: a 130k-path tree out of ~50 counted entries). The entries walked and the characters of the results are
+#: the session's budget (:mod:`..limits`).
 MAX_NODES = 20_000
 MAX_CONTENT_CHARS = 1_000_000
+#: A walk charges one unit an entry plus one per this many characters of the entry's name (``find``
+#: compares it) or, for ``du``, of a file's content (it is measured): long names cost what they cost.
+_CHARS_PER_UNIT = 1024
 
 
 class File:
@@ -120,9 +124,9 @@ class GorillaFileSystem(SimulatedAPI):
 
     # ------------------------------------------------------------------ helpers
     def _grow(self, n: int = 1) -> None:
-        self._nodes += n
-        if self._nodes > MAX_NODES:
+        if self._nodes + n > MAX_NODES:
             raise LimitError(f"the file system is full ({MAX_NODES} entries created)")
+        self._nodes += n
 
     @staticmethod
     def _valid_name(name: str) -> bool:
@@ -155,9 +159,15 @@ class GorillaFileSystem(SimulatedAPI):
         return {"current_working_directory": "/" + "/".join(reversed(names))}
 
     def ls(self, a: bool = False):
-        names = list(self._current_dir.contents)
-        if not a:
-            names = [n for n in names if not n.startswith(".")]
+        budget = self._costs()
+        names = []
+        size = 0
+        for n in self._current_dir.contents:
+            budget.walk()
+            if a or not n.startswith("."):
+                size += len(n) + 4  # the JSON text: quotes and a separator
+                budget.result(size)
+                names.append(n)
         return {"current_directory_content": names}
 
     def cd(self, folder: str):
@@ -228,29 +238,34 @@ class GorillaFileSystem(SimulatedAPI):
         if isinstance(start, dict):
             msg = start.get("error", "")
             return {"error": "find:" + msg[3:]} if msg.startswith("cd:") else start
+        budget = self._costs()
         found: list[str] = []
-        # an explicit stack of iterators (depth-first, entries in order) instead of recursion
+        size = 0
+        # an explicit stack of iterators (depth-first, entries in order) instead of recursion; a path is built
+        # only when it matches, after its length is charged to the result (the folders' names are stacked)
         out_iter = [iter(start.contents.items())]
-        prefixes = [path.rstrip("/")]
-        visited = 0
+        names = [path.rstrip("/")]
+        lengths = [len(names[0])]
         while out_iter:
             try:
                 entry_name, node = next(out_iter[-1])
             except StopIteration:
                 out_iter.pop()
-                prefixes.pop()
+                names.pop()
+                lengths.pop()
                 continue
-            visited += 1
-            if visited > MAX_WALK_ENTRIES:
-                raise LimitError(f"more than {MAX_WALK_ENTRIES} entries to walk")
-            p = f"{prefixes[-1]}/{entry_name}"
+            budget.walk(1 + len(entry_name) // _CHARS_PER_UNIT)
+            length = lengths[-1] + 1 + len(entry_name)
             if name is None or name in entry_name:
-                found.append(p)
+                size += length + 4  # the JSON text: quotes and a separator
+                budget.result(size)
+                found.append("/".join(names) + "/" + entry_name)
             if isinstance(node, Directory):
                 if len(out_iter) >= MAX_WALK_DEPTH:
                     raise RecursionError("maximum recursion depth exceeded")
                 out_iter.append(iter(node.contents.items()))
-                prefixes.append(p)
+                names.append(entry_name)
+                lengths.append(length)
         return {"matches": found}
 
     def wc(self, file_name: str, mode: str = "l"):
@@ -278,17 +293,17 @@ class GorillaFileSystem(SimulatedAPI):
         return {"matching_lines": [ln for ln in f.content.splitlines() if pattern in ln]}
 
     def du(self, human_readable: bool = False):
+        budget = self._costs()
         total = 0
         stack: list[tuple[File | Directory, int]] = [(self._current_dir, 0)]
-        visited = 0
         while stack:
             node, depth = stack.pop()
-            visited += 1
-            if visited > MAX_WALK_ENTRIES:
-                raise LimitError(f"more than {MAX_WALK_ENTRIES} entries to walk")
             if isinstance(node, File):
+                content = node.content  # (a non-string content fails on .encode below, as under BFCL)
+                budget.walk(1 + (len(content) if isinstance(content, str) else 0) // _CHARS_PER_UNIT)
                 total += len(node.content.encode("utf-8"))
             elif isinstance(node, Directory):
+                budget.walk()
                 if depth >= MAX_WALK_DEPTH:
                     raise RecursionError("maximum recursion depth exceeded")
                 stack.extend((c, depth + 1) for c in node.contents.values())
@@ -350,8 +365,31 @@ class GorillaFileSystem(SimulatedAPI):
         self._place(here, destination, item, keep)
         return {"result": f"'{source}' {done} to '{destination}'"}
 
+    def _entries_below(self, folder: Directory) -> int:
+        """How many entries ``folder`` really holds, counted through shared subtrees (walk charged to the
+        budget); past what the file system may still create (or too deep to walk), LimitError."""
+        room = MAX_NODES - self._nodes
+        budget = self._costs()
+        count = 0
+        stack: list[tuple[Directory, int]] = [(folder, 0)]
+        while stack:
+            node, depth = stack.pop()
+            for child in node.contents.values():
+                budget.walk()
+                count += 1
+                if count > room:
+                    raise LimitError(f"the file system is full ({MAX_NODES} entries created)")
+                if isinstance(child, Directory):
+                    if depth + 1 >= MAX_WALK_DEPTH:
+                        raise LimitError("the folder is nested too deeply to copy")
+                    stack.append((child, depth + 1))
+        return count
+
     def _place(self, folder: Directory, name: str, item: File | Directory, copy: bool) -> None:
-        self._grow()
+        # a copied folder shares its children (below), so it is charged every entry it holds; a move creates
+        # nothing (and must not fail: its source is already taken out of its folder)
+        if copy:
+            self._grow(1 + (self._entries_below(item) if isinstance(item, Directory) else 0))
         if isinstance(item, File):
             folder.new_file(name, item.content)
         else:
