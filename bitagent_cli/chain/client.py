@@ -31,7 +31,16 @@ from urllib.parse import urlparse
 import bittensor as bt
 from bittensor import settings as bt_settings
 
-from .errors import ChainUnavailable, NetworkConfigError, RateLimited, RuntimeLacks, TxFailed, sdk_error_kind, translate
+from .errors import (
+    ChainUnavailable,
+    NetworkConfigError,
+    RateLimited,
+    RuntimeLacks,
+    TxFailed,
+    error_text,
+    sdk_error_kind,
+    translate,
+)
 
 __all__ = [
     "DEV_ACCOUNT_URI",
@@ -263,10 +272,21 @@ def _raise_for(result: TxResult, what: str) -> TxResult:
     raise TxFailed(msg, name=result.error_name, code=result.error_code, result=result)
 
 
+def _with_fix(text: str, e: BaseException) -> str:
+    """``text`` as one sentence that ends with what to do: the SDK's remediation, else our table's fix."""
+    text = " ".join(text.split())
+    if text.endswith((".", "!", "?")):
+        return text
+    fix = getattr(e, "remediation", None)
+    if not isinstance(fix, str) or not fix.strip():
+        fix = sdk_error_kind(e)[2]
+    return f"{text}; {fix.strip().rstrip('.')}."
+
+
 def _from_chain_error(e: Any, what: str) -> TxFailed:
     """An SDK ``ChainError`` raised before signing (intent preflight) as our error."""
     code = getattr(getattr(e, "code", None), "value", None)
-    message = getattr(e, "message", None) or str(e)
+    message = _with_fix(getattr(e, "message", None) or error_text(e), e)
     if code == "rate_limited":
         m = _RETRY_IN.search(message)
         return RateLimited(
@@ -289,9 +309,9 @@ def _result_or_chain_error(fn: Callable[[], Any]) -> Any:
 def _refused(e: Any) -> TxResult:
     return TxResult(
         False,
-        str(e),
-        error_name=e.name,
-        error_code=getattr(e.code, "value", None),
+        error_text(e),
+        error_name=getattr(e, "name", None),
+        error_code=getattr(getattr(e, "code", None), "value", None),
         remediation=getattr(e, "remediation", None),
     )
 
@@ -433,14 +453,14 @@ class Chain:
                         "reading %s from %s: %s; reconnecting (retry %d/%d in %.1fs)",
                         what,
                         self.endpoint,
-                        e or type(e).__name__,
+                        error_text(e),
                         attempt + 1,
                         self.read_retries,
                         wait,
                     )
                     time.sleep(wait)
         raise ChainUnavailable(
-            f"cannot reach the chain at {self.endpoint} (reading {what}: {last or type(last).__name__}); "
+            f"cannot reach the chain at {self.endpoint} (reading {what}: {error_text(last) if last else 'no answer'}); "
             f"check --network/--chain-endpoint and that the node is up, then retry.",
             endpoint=self.endpoint,
         )
@@ -454,7 +474,7 @@ class Chain:
                 raise translate(e, what, endpoint=self.endpoint, write=True) from None
             self._drop()
             raise ChainUnavailable(
-                f"connection to {self.endpoint} lost while {what} ({e or type(e).__name__}); it may or may "
+                f"connection to {self.endpoint} lost while {what} ({error_text(e)}); it may or may "
                 f"not have landed: re-check the chain before retrying.",
                 endpoint=self.endpoint,
                 uncertain=True,
@@ -647,7 +667,7 @@ class Chain:
             except bt.BittensorError as e:  # bad arguments (e.g. all weights zero)
                 if _transport_failure(e):
                     raise
-                raise TxFailed(f"{what}: {e}", code="invalid_argument") from None
+                raise TxFailed(_with_fix(f"{what}: {error_text(e)}", e), code="invalid_argument") from None
 
         return _raise_for(_tx(self._write(what, run)), what)
 

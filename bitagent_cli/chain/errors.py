@@ -327,7 +327,7 @@ def missing_feature(exc: BaseException) -> str | None:
     """The ``Pallet.Item`` / ``Api.method`` an exception says this runtime lacks, or None."""
     if not isinstance(exc, (ValueError, KeyError, LookupError)) and "StorageFunctionNotFound" not in type(exc).__name__:
         return None
-    text = _text(exc)
+    text = error_text(exc)
     for pattern in _MISSING:
         m = pattern.search(text)
         if m:
@@ -335,7 +335,7 @@ def missing_feature(exc: BaseException) -> str | None:
     return None
 
 
-def _text(exc: BaseException) -> str:
+def error_text(exc: BaseException) -> str:
     """``str(exc)`` that never raises (some websockets exceptions need attributes a bare instance lacks)."""
     try:
         text = str(exc)
@@ -354,7 +354,7 @@ def translate(
         return exc
     kind, sentence, fix, row = sdk_error_kind(exc)
     feature = missing_feature(exc) or "a storage item or runtime API"
-    detail = _text(exc)
+    detail = error_text(exc)
     name = getattr(exc, "name", None) if isinstance(getattr(exc, "name", None), str) else None
     code_v = getattr(getattr(exc, "code", None), "value", None)
     code = code_v if isinstance(code_v, str) else None
