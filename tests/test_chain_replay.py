@@ -438,3 +438,47 @@ def test_set_weights_on_runtime_475_needs_preflight_reads_the_recordings_lack(re
     assert srv.submitted == []
     _xfail_if_missing(srv, start, "set_weights' preflight (Uids, CommitRevealWeightsEnabled, WeightsSetRateLimit, ...)")
     pytest.fail("set_weights now gets past its preflight on the replay: decode its extrinsic")
+
+
+# ---------------------------------------------------------------- the commands, as a user runs them
+def test_submit_model_show_reads_the_recorded_commitment_from_the_command_line(replay, run_cli):
+    srv = replay("get_commitment")
+    code, out, err = run_cli(
+        "submit-model", "--show", "--hotkey", HOTKEY, "--netuid", str(NETUID), "--network", srv.url, "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out) == {
+        "ok": True,
+        "network": srv.url,
+        "hotkey": HOTKEY,
+        "netuid": NETUID,
+        "committed": False,
+        "payload": None,
+        "block": None,
+        "model": None,
+    }
+    reads = [e for e in srv.log if e.method == "state_getStorageAt"]
+    assert reads and all(e.source in ("recorded", "head") for e in reads)
+
+
+def test_register_dry_run_on_a_read_the_recordings_lack_is_one_sentence_not_a_traceback(replay, run_cli, tmp_path):
+    from chain_fakes import make_wallet
+
+    w = make_wallet(tmp_path / "wallets", "m", "h")
+    srv = replay("subnet_exists")
+    code, out, err = run_cli(
+        "register", *w.flags, "--netuid", str(NETUID), "--network", srv.url, "--max-burn", "1", "--dry-run", "--json"
+    )
+    assert code == 1, (out, err)
+    body = json.loads(out)
+    assert body["ok"] is False and "\n" not in body["error"] and "replay: no recorded reply" in body["error"]
+    assert "Traceback" not in err
+    assert srv.missing  # and it says which: the uid of a hotkey the recordings never read
+
+
+def test_the_commitment_retry_hint_degrades_on_a_runtime_without_the_epoch_schedule_api(replay):
+    from bitagent_cli.chain.commit import _retry_hint
+
+    srv = replay("subnet_exists")
+    with _user_chain(srv) as c:
+        assert _retry_hint(c, NETUID) == (None, "retry after the next epoch")
