@@ -15,6 +15,7 @@ replay can answer it).
 
 from __future__ import annotations
 
+import functools
 import gc
 import ipaddress
 import json
@@ -114,8 +115,32 @@ def _drain(c: chain.Chain) -> None:
     assert c.block > 0
 
 
+@functools.lru_cache(maxsize=1)
+def _storage_names() -> dict[str, str]:
+    """The 32-byte key prefix of every storage item of specs 343 and 475 -> ``Pallet.Item``."""
+    v15 = strip_option_opaque_metadata(bytes.fromhex(metadata_v15_343_hex().removeprefix("0x")))
+    assert v15 is not None
+    names: dict[str, str] = {}
+    for codec in (
+        RuntimeCodec(v15, spec_version=343, transaction_version=1),
+        RuntimeCodec(metadata_v14_475(), spec_version=475, transaction_version=1),
+    ):
+        for p in codec.metadata_ir().pallets:
+            for item in p.storage:
+                entry = codec.storage_entry(p.name, item.name)
+                names[codec.storage_key(entry, [])[:32].hex()] = f"{p.name}.{item.name}"
+    return names
+
+
 def _missing_after(srv: ReplayServer, start: int) -> list[str]:
-    return [f"{e.method} {json.dumps(e.params)[:110]}" for e in srv.log[start:] if e.source == "missing"]
+    out = []
+    for e in srv.log[start:]:
+        if e.source != "missing":
+            continue
+        key = str(e.params[0]) if e.params else ""
+        name = _storage_names().get(key.removeprefix("0x")[:64]) if e.method.startswith("state_get") else None
+        out.append(f"{e.method} {name or json.dumps(e.params)[:110]}")
+    return out
 
 
 def _xfail_if_missing(srv: ReplayServer, start: int, what: str) -> None:
@@ -345,9 +370,7 @@ def _write_server(replay, runtime: str) -> ReplayServer:
     if runtime == "475":
         # the recordings predate the MEV shield: say "no key this block" (the state of a chain whose shield is
         # off), so registration takes the plain call; listed here, not answered silently
-        synthetic['state_getStorageAt ["0x9e94fc9ecf3c8d51c7baba39080fb4339ab50f1d245f1373b95e2a965fa883ac", null]'] = (
-            lambda p: None
-        )
+        synthetic[f"state_getStorageAt {MEV_NEXT_KEY}"] = lambda p: None
     return replay("subnet_exists", runtime=runtime, **synthetic)
 
 
@@ -396,6 +419,61 @@ def test_burned_register_without_an_mev_shield_key_signs_the_plain_call(replay, 
     args, call_data = _decoded_write(codecs[runtime], srv, "SubtensorModule", "burned_register", kp)
     assert args == {"netuid": NETUID, "hotkey": HOTKEY}
     assert call_data[2:] == NETUID.to_bytes(2, "little") + bytes(bt.sp_core.ss58_decode(HOTKEY))
+
+
+MEV_NEXT_KEY = '["0x9e94fc9ecf3c8d51c7baba39080fb4339ab50f1d245f1373b95e2a965fa883ac", null]'  # MevShield.NextKey
+
+
+def test_burned_register_with_an_mev_shield_key_signs_the_encrypted_carrier(replay, codecs):
+    """Runtime 475 with a key in ``MevShield.NextKey`` (synthetic: the recordings predate the shield; a
+    well-formed ML-KEM-768 encapsulation key, 1184 bytes): the SDK's shielded path signs the inner
+    burned_register, encrypts it, and submits ``MevShield.submit_encrypted`` signed by the coldkey."""
+    import os
+
+    key = bytes(1152) + os.urandom(32)  # 3x256 zero coefficients (12-bit packed) + rho: encapsulation accepts it
+    value = codecs["475"].encode(codecs["475"].storage_entry("MevShield", "NextKey").value_type, key)
+    srv = replay(
+        "recycle",  # the session that read Burn[23], which the intent's preflight reads
+        runtime="475",
+        account_nextIndex=lambda p: NONCE,
+        **{f"state_getStorageAt {MEV_NEXT_KEY}": lambda p: "0x" + value.hex()},
+    )
+    kp, wallet = _alice()
+    with _user_chain(srv) as c:
+        assert c.block
+        start = len(srv.log)
+        res = c.burned_register(wallet, NETUID, HOTKEY)
+    if not srv.submitted:  # the preflight also reads CollateralLockShare (runtime 435+), never recorded
+        _xfail_if_missing(srv, start, "the shielded BurnedRegister intent's preflight")
+    assert not res.success and res.data.get("shielded") is True, res
+    args, _ = _decoded_write(codecs["475"], srv, "MevShield", "submit_encrypted", kp)
+    ciphertext = _as_bytes(args["ciphertext"])
+    # the inner extrinsic is the plain burned_register signed at nonce+1: the same length as the plain one
+    # (compact nonce 7 or 8: one byte), under ML-KEM-768's 1088-byte ciphertext and the AEAD's framing
+    plain = replay(
+        "recycle",
+        runtime="475",
+        account_nextIndex=lambda p: NONCE,
+        **{f"state_getStorageAt {MEV_NEXT_KEY}": lambda p: None},
+    )
+    with _user_chain(plain) as c:
+        c.burned_register(wallet, NETUID, HOTKEY)
+    inner_len = len(plain.submitted[0])
+    assert len(ciphertext) > 1088 + inner_len
+    assert len(ciphertext) - inner_len == len(_encrypt_overhead(key))
+
+
+def _encrypt_overhead(key: bytes) -> bytes:
+    import bittensor_core
+
+    return bittensor_core.encrypt_mlkem768(key, b"", include_key_hash=True)
+
+
+def _as_bytes(v: Any) -> bytes:
+    """The decoder gives a byte vector as text when it is valid UTF-8, else as 0x-hex."""
+    if isinstance(v, str) and v.startswith("0x"):
+        return bytes.fromhex(v[2:])
+    return v.encode() if isinstance(v, str) else bytes(v)
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
