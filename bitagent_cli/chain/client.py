@@ -71,21 +71,12 @@ _MAINNET_ENDPOINTS = frozenset(
 CONNECT_BUDGET_S = 5.0
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "host.docker.internal"}
 
-# Transport failures worth a reconnect: the SDK's own, plus what a raw socket or a timed-out
-# blocking call can raise.
-_TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
-    bt.RpcConnectionError,
-    bt.ConnectionNotReady,
-    ConnectionError,
-    TimeoutError,
-    OSError,
-    concurrent.futures.TimeoutError,
-)
-
 
 def _transport_failure(e: BaseException) -> bool:
-    """A dropped, refused or timed-out connection (worth a reconnect), by our table of SDK errors."""
-    return isinstance(e, _TRANSPORT_ERRORS) or sdk_error_kind(e)[0] in ("unavailable", "rate_limited")
+    """A dropped, refused or timed-out connection, worth a reconnect: the SDK's own (RpcConnectionError,
+    ConnectionNotReady...), websockets', and what a raw socket or a timed-out blocking call raises (OSError,
+    TimeoutError), by chain/errors.py's table (a missing key file is an OSError too, but a wallet error there)."""
+    return sdk_error_kind(e)[0] in ("unavailable", "rate_limited")
 
 
 # ---------------------------------------------------------------- network resolution

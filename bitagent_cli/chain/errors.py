@@ -266,6 +266,21 @@ SDK_ERRORS: dict[str, tuple[str, str, str]] = {
         "a key needed a password and none was given ({what})",
         "pass --password-file or set $BT_WALLET_PASSWORD",
     ),
+    "builtins.FileNotFoundError": (
+        "wallet",
+        "a key file is missing ({what})",
+        "check --wallet-name/--wallet-hotkey/--wallet-path, or create the keys with wallet-setup",
+    ),
+    "builtins.PermissionError": (
+        "wallet",
+        "a key file cannot be read ({what})",
+        "check the wallet directory's permissions (key files are 0600, owned by you)",
+    ),
+    "concurrent.futures._base.TimeoutError": (  # Python 3.10; an alias of TimeoutError from 3.11
+        "unavailable",
+        "the node did not answer in time while {what}",
+        "check that the node is up, then retry",
+    ),
     "builtins.TimeoutError": (
         "unavailable",
         "the node did not answer in time while {what}",
