@@ -218,6 +218,7 @@ NOT_RECORDED: list[tuple[str, str, Callable[[chain.Chain], Any]]] = [
     ("registration_allowed", "subnet_exists", lambda c: c.registration_allowed(NETUID)),
     ("registration_window", "get_commitment", lambda c: c.registration_window(NETUID)),
     ("get_commitments", "get_commitment", lambda c: c.get_commitments(NETUID)),
+    ("wait_for_block", "subnet_exists", lambda c: c.wait_for_block(c.block + 1, timeout_s=5)),
 ]
 
 
