@@ -47,8 +47,7 @@ METADATA_V14_475 = DATA / "metadata_spec475.scale.gz"
 
 #: The largest frame the server accepts from a client (a signed extrinsic is a few hundred bytes).
 MAX_FRAME = 1 << 20
-#: The server's websockets logger: silent. (A traceback formatted on this thread while pytest formats one on the
-#: main thread trips CPython 3.11's process-wide AST recursion counter: "AST constructor recursion depth mismatch".)
+#: The server's websockets logger: silent (a client that goes away mid-frame would log a traceback: noise here).
 _QUIET = logging.getLogger("tests.chain_replay.websockets")
 _QUIET.addHandler(logging.NullHandler())
 _QUIET.propagate = False

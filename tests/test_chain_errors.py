@@ -147,6 +147,8 @@ def test_the_runtime_features_the_sdk_probes_are_named_in_the_sentence():
     e = E.translate(_storage_missing("SubtensorModule.SubnetEpochConsensus"), "setting weights", write=True)
     assert isinstance(e, chain.TxFailed) and e.code == "runtime_lacks"
     assert "added in runtime 475" in str(e)
+    cr = E.translate(_storage_missing("SubtensorModule.CommitRevealWeightsEnabled"), "setting weights", write=True)
+    assert isinstance(cr, chain.TxFailed) and "commit-reveal weights" in str(cr)
     r = E.translate(_storage_missing("MevShield.NextKey"), "reading the MEV-shield key")
     assert isinstance(r, chain.RuntimeLacks) and r.feature == "MevShield.NextKey"
     api = E.translate(ValueError("Runtime API Call 'SubnetInfoRuntimeApi.get_metagraph' not found in registry"), "x")

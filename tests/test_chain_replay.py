@@ -82,10 +82,8 @@ def _compact(data: bytes, at: int = 0) -> tuple[int, int]:
 def replay(monkeypatch) -> Iterator[Callable[..., ReplayServer]]:
     """``replay(group, runtime="343", **synthetic)`` starts a server; all are stopped after the test.
 
-    asyncio's logger is silenced meanwhile: the SDK's event-loop thread logs "Task exception was never retrieved"
-    with a traceback when a preflight's gathered reads fail, and a traceback formatted on that thread while
-    pytest formats one on the main thread trips CPython 3.11's process-wide AST recursion counter
-    ("SystemError: AST constructor recursion depth mismatch").
+    asyncio's logger is silenced meanwhile (the SDK's event-loop thread logs "Task exception was never
+    retrieved", with a traceback, when a preflight's gathered reads fail: noise here).
     """
     monkeypatch.setattr(logging.getLogger("asyncio"), "disabled", True)
     servers: list[ReplayServer] = []
@@ -98,8 +96,10 @@ def replay(monkeypatch) -> Iterator[Callable[..., ReplayServer]]:
     yield start
     for srv in servers:
         srv.stop()
-    # the SDK's loop thread may leave coroutines to be collected after its loop closed: collect them here, not
-    # inside some later ast.parse (whose recursion counter a warning formatted mid-parse would corrupt)
+    # The SDK's loop thread can leave coroutines that are collected after their loop closed ("Exception ignored
+    # in: <coroutine Connection.recv>"). Collected later, inside some ast.parse of pytest's (garbage collection
+    # runs there), the unraisable hook formats a traceback mid-parse, which resets CPython 3.11's AST recursion
+    # counter: "SystemError: AST constructor recursion depth mismatch" and an INTERNALERROR. Collect them here.
     gc.collect()
 
 
