@@ -394,7 +394,7 @@ def translate(
         kind_w = "wrong_password" if "WrongPassword" in row else "password_missing" if "EOFError" in row else "invalid"
         return WalletError(f"{sentence.format(what=what)}: {detail}; {fix}.", kind_w, **data)
     msg = f"{sentence.format(what=what)}{at}: {detail}; {fix}."
-    if kind == "chain" and code == "rate_limited":
+    if write and kind == "chain" and code == "rate_limited":
         m = _RETRY_IN.search(detail)
         return RateLimited(msg, name=name, code=code, retry_in_blocks=int(m.group(1)) if m else None, **data)
     if write:
