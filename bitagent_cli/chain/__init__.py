@@ -39,6 +39,7 @@ from .commit import (
     vet_and_resolve,
 )
 from .errors import (
+    ChainError,
     ChainOpError,
     ChainUnavailable,
     CommitmentError,
@@ -48,6 +49,7 @@ from .errors import (
     PriceAboveCap,
     RateLimited,
     RegistrationGaveUp,
+    RuntimeLacks,
     TxFailed,
     WalletError,
 )
@@ -71,6 +73,7 @@ __all__ = [
     "DEV_ACCOUNT_URI",
     "MAX_COMMITMENT_BYTES",
     "Chain",
+    "ChainError",
     "ChainOpError",
     "ChainUnavailable",
     "CommitmentError",
@@ -86,6 +89,7 @@ __all__ = [
     "RegisterOutcome",
     "RegistrationGaveUp",
     "RegistrationPlan",
+    "RuntimeLacks",
     "SubmitOutcome",
     "TxFailed",
     "TxResult",

@@ -31,7 +31,16 @@ from urllib.parse import urlparse
 import bittensor as bt
 from bittensor import settings as bt_settings
 
-from .errors import ChainUnavailable, NetworkConfigError, RateLimited, TxFailed
+from .errors import (
+    ChainUnavailable,
+    NetworkConfigError,
+    RateLimited,
+    RuntimeLacks,
+    TxFailed,
+    error_text,
+    sdk_error_kind,
+    translate,
+)
 
 __all__ = [
     "DEV_ACCOUNT_URI",
@@ -62,16 +71,12 @@ _MAINNET_ENDPOINTS = frozenset(
 CONNECT_BUDGET_S = 5.0
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "host.docker.internal"}
 
-# Transport failures worth a reconnect: the SDK's own, plus what a raw socket or a timed-out
-# blocking call can raise.
-_TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
-    bt.RpcConnectionError,
-    bt.ConnectionNotReady,
-    ConnectionError,
-    TimeoutError,
-    OSError,
-    concurrent.futures.TimeoutError,
-)
+
+def _transport_failure(e: BaseException) -> bool:
+    """A dropped, refused or timed-out connection, worth a reconnect: the SDK's own (RpcConnectionError,
+    ConnectionNotReady...), websockets', and what a raw socket or a timed-out blocking call raises (OSError,
+    TimeoutError), by chain/errors.py's table (a missing key file is an OSError too, but a wallet error there)."""
+    return sdk_error_kind(e)[0] in ("unavailable", "rate_limited")
 
 
 # ---------------------------------------------------------------- network resolution
@@ -258,10 +263,21 @@ def _raise_for(result: TxResult, what: str) -> TxResult:
     raise TxFailed(msg, name=result.error_name, code=result.error_code, result=result)
 
 
+def _with_fix(text: str, e: BaseException) -> str:
+    """``text`` as one sentence that ends with what to do: the SDK's remediation, else our table's fix."""
+    text = " ".join(text.split())
+    if text.endswith((".", "!", "?")):
+        return text
+    fix = getattr(e, "remediation", None)
+    if not isinstance(fix, str) or not fix.strip():
+        fix = sdk_error_kind(e)[2]
+    return f"{text}; {fix.strip().rstrip('.')}."
+
+
 def _from_chain_error(e: Any, what: str) -> TxFailed:
     """An SDK ``ChainError`` raised before signing (intent preflight) as our error."""
     code = getattr(getattr(e, "code", None), "value", None)
-    message = getattr(e, "message", None) or str(e)
+    message = _with_fix(getattr(e, "message", None) or error_text(e), e)
     if code == "rate_limited":
         m = _RETRY_IN.search(message)
         return RateLimited(
@@ -271,6 +287,24 @@ def _from_chain_error(e: Any, what: str) -> TxFailed:
             retry_in_blocks=int(m.group(1)) if m else None,
         )
     return TxFailed(f"{what}: {message}", name=getattr(e, "name", None), code=code)
+
+
+def _result_or_chain_error(fn: Callable[[], Any]) -> Any:
+    """``fn()``'s ExtrinsicResult, or the SDK ChainError it raised (a refusal reported as a result, not raised)."""
+    try:
+        return fn()
+    except bt.ChainError as e:
+        return e
+
+
+def _refused(e: Any) -> TxResult:
+    return TxResult(
+        False,
+        error_text(e),
+        error_name=getattr(e, "name", None),
+        error_code=getattr(getattr(e, "code", None), "value", None),
+        remediation=getattr(e, "remediation", None),
+    )
 
 
 def _parse_axon(axon: str | None) -> tuple[str | None, int | None]:
@@ -391,7 +425,9 @@ class Chain:
                 out = fn(self.sub)
                 self._reached = True
                 return out
-            except _TRANSPORT_ERRORS as e:
+            except Exception as e:  # noqa: BLE001 - the SDK boundary: only our errors leave (chain/errors.py)
+                if not _transport_failure(e):
+                    raise translate(e, f"reading {what}", endpoint=self.endpoint) from None
                 last = e
                 self._drop()
                 if attempt < self.read_retries:
@@ -408,14 +444,14 @@ class Chain:
                         "reading %s from %s: %s; reconnecting (retry %d/%d in %.1fs)",
                         what,
                         self.endpoint,
-                        e or type(e).__name__,
+                        error_text(e),
                         attempt + 1,
                         self.read_retries,
                         wait,
                     )
                     time.sleep(wait)
         raise ChainUnavailable(
-            f"cannot reach the chain at {self.endpoint} (reading {what}: {last or type(last).__name__}); "
+            f"cannot reach the chain at {self.endpoint} (reading {what}: {error_text(last) if last else 'no answer'}); "
             f"check --network/--chain-endpoint and that the node is up, then retry.",
             endpoint=self.endpoint,
         )
@@ -424,10 +460,12 @@ class Chain:
         self._read("the current block", lambda s: s.block)  # connects (with retries) before signing
         try:
             return fn(self.sub)
-        except _TRANSPORT_ERRORS as e:
+        except Exception as e:  # noqa: BLE001 - the SDK boundary: only our errors leave (chain/errors.py)
+            if not _transport_failure(e):
+                raise translate(e, what, endpoint=self.endpoint, write=True) from None
             self._drop()
             raise ChainUnavailable(
-                f"connection to {self.endpoint} lost while {what} ({e or type(e).__name__}); it may or may "
+                f"connection to {self.endpoint} lost while {what} ({error_text(e)}); it may or may "
                 f"not have landed: re-check the chain before retrying.",
                 endpoint=self.endpoint,
                 uncertain=True,
@@ -550,7 +588,9 @@ class Chain:
             timeout_s = (target - now) * self.block_time() * 3 + 60
         try:
             header = self.sub.wait_for_block(target, timeout=timeout_s)
-        except _TRANSPORT_ERRORS as e:
+        except Exception as e:  # noqa: BLE001 - the SDK boundary (chain/errors.py)
+            if not _transport_failure(e):
+                raise translate(e, f"waiting for block {target}", endpoint=self.endpoint) from None
             self._drop()
             if isinstance(e, (TimeoutError, concurrent.futures.TimeoutError)):
                 raise ChainUnavailable(
@@ -572,21 +612,24 @@ class Chain:
         result (check ``success``); raises only for transport problems.
         """
         intent = bt.BurnedRegister(netuid=netuid, hotkey_ss58=hotkey_ss58)
-        if self.mev_shield_active():
-            try:
-                res = self._write("registering", lambda s: s.execute(intent, signer))
-                return _tx(res, shielded=True)
-            except bt.ChainError as e:
-                if "MEV Shield" not in str(e):
-                    return TxResult(
-                        False, str(e), error_name=e.name, error_code=e.code.value, remediation=e.remediation
-                    )
-                log.info("MEV-shield key vanished; registering with the plain call")
-        call = bt.calls.SubtensorModule.burned_register(netuid=netuid, hotkey=hotkey_ss58)
         try:
-            res = self._write("registering", lambda s: s.submit_call(call, signer, signer="coldkey"))
-        except bt.ChainError as e:
-            return TxResult(False, str(e), error_name=e.name, error_code=e.code.value, remediation=e.remediation)
+            shielded = self.mev_shield_active()
+        except RuntimeLacks:  # no MevShield pallet at all (an older localnet, a lagging testnet)
+            log.info("this chain's runtime has no MEV shield; registering with the plain call")
+            shielded = False
+        if shielded:
+            res = self._write("registering", lambda s: _result_or_chain_error(lambda: s.execute(intent, signer)))
+            if not isinstance(res, bt.ChainError):
+                return _tx(res, shielded=True)
+            if "MEV Shield" not in str(res):
+                return _refused(res)
+            log.info("MEV-shield key vanished; registering with the plain call")
+        call = bt.calls.SubtensorModule.burned_register(netuid=netuid, hotkey=hotkey_ss58)
+        res = self._write(
+            "registering", lambda s: _result_or_chain_error(lambda: s.submit_call(call, signer, signer="coldkey"))
+        )
+        if isinstance(res, bt.ChainError):
+            return _refused(res)
         return _tx(res, shielded=False)
 
     def set_commitment(self, wallet: Any, netuid: int, payload: bytes) -> TxResult:
@@ -595,22 +638,29 @@ class Chain:
             raise ValueError(f"commitment payload must be 1..128 bytes, got {len(payload)}")
         info = {"fields": [[{f"Raw{len(payload)}": payload}]]}
         call = bt.calls.Commitments.set_commitment(netuid=netuid, info=info)
-        try:
-            res = self._write(
-                "writing the commitment", lambda s: s.submit_call(call, _hotkey_signer(wallet), signer="hotkey")
-            )
-        except bt.ChainError as e:
-            return TxResult(False, str(e), error_name=e.name, error_code=e.code.value, remediation=e.remediation)
+        signer = _hotkey_signer(wallet)
+        res = self._write(
+            "writing the commitment",
+            lambda s: _result_or_chain_error(lambda: s.submit_call(call, signer, signer="hotkey")),
+        )
+        if isinstance(res, bt.ChainError):
+            return _refused(res)
         return _tx(res)
 
     def _execute(self, what: str, intent: Any, signer: Any) -> TxResult:
-        try:
-            res = self._write(what, lambda s: s.execute(intent, signer))
-        except bt.ChainError as e:
-            raise _from_chain_error(e, what) from None
-        except bt.BittensorError as e:  # bad arguments (e.g. all weights zero), policy
-            raise TxFailed(f"{what}: {e}", code="invalid_argument") from None
-        return _raise_for(_tx(res), what)
+        def run(s: Any) -> Any:
+            try:
+                return s.execute(intent, signer)
+            except bt.ChainError as e:  # intent preflight: not registered, rate limited, bad weights
+                raise _from_chain_error(e, what) from None
+            except bt.PolicyError:
+                raise
+            except bt.BittensorError as e:  # bad arguments (e.g. all weights zero)
+                if _transport_failure(e):
+                    raise
+                raise TxFailed(_with_fix(f"{what}: {error_text(e)}", e), code="invalid_argument") from None
+
+        return _raise_for(_tx(self._write(what, run)), what)
 
     def serve_endpoint(self, wallet: Any, netuid: int, ip: str, port: int) -> TxResult:
         """Publish ``ip:port`` for the hotkey on the subnet (``ServeAxon``). Raises on failure."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .client import Chain
-from .errors import ChainUnavailable, CommitmentError, ModelRejected, NotRegistered
+from .errors import ChainError, ChainUnavailable, CommitmentError, ModelRejected, NotRegistered
 from .wallets import hotkey_ss58
 
 __all__ = [
@@ -181,7 +181,7 @@ def _retry_hint(chain: Chain, netuid: int) -> tuple[int | None, str]:
         nxt = chain.next_epoch_block(netuid)
         block = chain.block
         bt_s = chain.block_time()
-    except ChainUnavailable:
+    except (ChainUnavailable, ChainError):  # unreachable, or a runtime without the epoch-schedule API
         return None, "retry after the next epoch"
     if nxt is None:
         return None, "retry after the next epoch"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .client import RAO_PER_TAO, Chain
-from .errors import ChainUnavailable, NetworkConfigError, PriceAboveCap, RegistrationGaveUp
+from .errors import ChainError, ChainUnavailable, NetworkConfigError, PriceAboveCap, RegistrationGaveUp
 from .wallets import coldkey_ss58, hotkey_ss58, unlock_coldkey
 
 __all__ = ["RegisterOutcome", "RegistrationPlan", "fmt_tao", "plan_registration", "register_hotkey", "tao"]
@@ -175,7 +175,7 @@ def _backoff_blocks(chain: Chain, netuid: int, how: str | int, default: int) -> 
     if how == "interval":
         try:
             return max(1, int(chain.registration_window(netuid)["blocks_left"]))
-        except ChainUnavailable:
+        except (ChainUnavailable, ChainError):  # unreachable, or a runtime without the interval items
             return default
     return default
 
