@@ -7,6 +7,13 @@ Endpoints: ``GET /health`` (200 once the model is loaded), ``GET /v1/models`` an
 greedy decoding at temperature 0). Generation runs in a worker thread, one request at a time,
 so the event loop keeps answering ``/health``.
 
+Tools: when the chat template shows them (a probe tool's name appears in the rendered prompt; checked once
+at load), they are rendered and a whole-output JSON list of ``{name, arguments}`` becomes ``tool_calls``
+(vLLM's xlam parser). When it does not, a request with ``tools`` is refused as vLLM without a tool parser
+refuses it (HTTP 400, ``"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be
+set``, vLLM's error body), instead of answering the bare question as if tools had been seen: clients fall
+back to putting the tools in the prompt. ``tool_choice: "none"`` is accepted either way (no calls parsed).
+
 Why not ``transformers serve``: it exists only in transformers 5, needs the ``openai`` package,
 loads models by request name with idle unloading, and is built around the hub cache; we need one
 local directory, ``trust_remote_code=False`` and safetensors only, and the same ``/health``
@@ -31,6 +38,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 DEFAULT_MAX_TOKENS = 512
+
+#: The tool rendered once at load to learn whether the chat template shows tools.
+_PROBE_TOOL_NAME = "bitagent_probe_fn_3f9c"
+_PROBE_TOOL = {
+    "type": "function",
+    "function": {"name": _PROBE_TOOL_NAME, "description": "", "parameters": {"type": "object", "properties": {}}},
+}
+#: vLLM's answer (``renderers/online_renderer.py``, 0.32) to ``tool_choice: auto`` without a tool parser.
+VLLM_NO_PARSER = '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
 
 
 class _Model:
@@ -64,6 +80,18 @@ class _Model:
         )
         self.lock = threading.Lock()
         self.created = int(time.time())
+        self.shows_tools = self._template_shows_tools()
+
+    def _template_shows_tools(self) -> bool:
+        """Whether the chat template puts ``tools`` in the prompt (a template that ignores them, or has none,
+        does not)."""
+        try:
+            text = self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": "hi"}], tools=[_PROBE_TOOL], add_generation_prompt=True, tokenize=False
+            )
+        except Exception:  # noqa: BLE001 - no template, or one that cannot take tools
+            return False
+        return isinstance(text, str) and _PROBE_TOOL_NAME in text
 
     def render(self, messages: list[dict], tools: list | None) -> list[int]:
         text = self.tokenizer.apply_chat_template(
@@ -124,7 +152,26 @@ def _xlam_calls(text: str) -> list[dict] | None:
 
 
 def _error(status: int, message: str, kind: str = "invalid_request_error"):
-    return JSONResponse(status_code=status, content={"error": {"message": message, "type": kind, "code": status}})
+    """An OpenAI-style error body (vLLM's shape: ``{"error": {message, type, param, code}}``)."""
+    return JSONResponse(
+        status_code=status, content={"error": {"message": message, "type": kind, "param": None, "code": status}}
+    )
+
+
+def _refuse_tools(tool_choice: Any) -> str | None:
+    """vLLM's refusal of tools when it has no tool parser (None: ``tool_choice: "none"`` needs none)."""
+    if tool_choice in (None, "auto"):
+        return VLLM_NO_PARSER
+    if tool_choice == "none":
+        return None
+    if isinstance(tool_choice, dict):
+        name = (
+            (tool_choice.get("function") or {}).get("name") if isinstance(tool_choice.get("function"), dict) else None
+        )
+        desc = f'function "{name}"'
+    else:
+        desc = f'"{tool_choice}"'
+    return f"tool_choice={desc} requires --tool-call-parser to be set"
 
 
 def build_app(m: _Model):
@@ -167,6 +214,12 @@ def build_app(m: _Model):
             return _error(400, "tools must be a list")
         if body.get("model") not in (None, "", m.name):
             return _error(404, f"The model `{body.get('model')}` does not exist.", "NotFoundError")
+        tool_choice = body.get("tool_choice")
+        if tools and not m.shows_tools:
+            refusal = _refuse_tools(tool_choice)
+            if refusal is not None:
+                return _error(400, refusal, "BadRequestError")
+        parse_calls = bool(tools) and tool_choice != "none"
         max_tokens = body.get("max_completion_tokens")
         if max_tokens is None:
             max_tokens = body.get("max_tokens")
@@ -195,7 +248,7 @@ def build_app(m: _Model):
             )
         max_tokens = min(max_tokens, m.max_model_len - len(ids))
         text, n_out, finish = await asyncio.to_thread(m.generate, ids, max_tokens, float(temperature), seed, min_tokens)
-        calls = _xlam_calls(text) if tools else None
+        calls = _xlam_calls(text) if parse_calls else None
         message: dict[str, Any] = {"role": "assistant", "content": None if calls else text}
         if calls:
             message["tool_calls"] = calls

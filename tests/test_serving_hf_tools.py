@@ -1,0 +1,115 @@
+"""Our transformers server and a chat template that cannot show tools: refused as vLLM refuses them without a
+tool parser (a 400 with vLLM's message and body), so the client falls back to BFCL's prompt mode, instead of
+answering the bare question as if the tools had been seen. In process (the app, not a server process)."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import shutil
+
+import httpx
+import pytest
+
+from bitagent_cli.serving.client import chat, tools_unsupported
+from bitagent_cli.serving.hf_server import VLLM_NO_PARSER, _Model, build_app
+from bitagent_cli.serving.smollm2 import CHATML_TEMPLATE
+from bitagent_cli.tasks import Tool
+
+TOOL = Tool("get_weather", "Weather for a city.", {"type": "object", "properties": {"city": {"type": "string"}}})
+MESSAGES = [{"role": "user", "content": "Weather in Paris?"}]
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    from bitagent_cli.serving.tiny import make_tiny_model
+
+    return make_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny-model")
+
+
+def _with_template(src, dest, template: str):
+    shutil.copytree(src, dest)
+    cfg_path = dest / "tokenizer_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["chat_template"] = template
+    cfg_path.write_text(json.dumps(cfg))
+    (dest / "chat_template.jinja").unlink(missing_ok=True)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def models(tiny_dir, tmp_path_factory):
+    """builtin:tiny as built (its template renders tools), the same weights with SmolLM2's ChatML template (no
+    tools), and with that template plus a comment that says 'tools' (what a text search takes for support)."""
+    from transformers import AutoTokenizer
+
+    root = tmp_path_factory.mktemp("templates")
+    out = {"tiny": _Model(str(tiny_dir), "m", 2048, 0, 1)}
+    commented = "{# tools are not rendered by this template #}" + CHATML_TEMPLATE
+    for name, template in (("chatml", CHATML_TEMPLATE), ("commented", commented)):
+        # the same weights (loaded once), that template's tokenizer; the check _Model runs at load, run again
+        m = copy.copy(out["tiny"])
+        m.tokenizer = AutoTokenizer.from_pretrained(_with_template(tiny_dir, root / name, template))
+        m.shows_tools = m._template_shows_tools()
+        out[name] = m
+    return out
+
+
+async def _post(model, body):
+    transport = httpx.ASGITransport(app=build_app(model))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        return await c.post("/v1/chat/completions", json=body)
+
+
+def _ask(model, **extra):
+    body = {"model": "m", "messages": MESSAGES, "max_tokens": 4, "temperature": 0, **extra}
+    return asyncio.run(_post(model, body))
+
+
+def test_the_template_check_renders_a_probe_tool(models):
+    assert models["tiny"].shows_tools is True  # builtin:tiny's template renders tools as JSON
+    assert models["chatml"].shows_tools is False
+    assert models["commented"].shows_tools is False  # says "tools", shows none
+
+
+@pytest.mark.parametrize("name", ["chatml", "commented"])
+def test_tools_the_template_cannot_show_are_refused_as_vllm_does(models, name):
+    r = _ask(models[name], tools=[TOOL.to_openai()], tool_choice="auto")
+    assert r.status_code == 400
+    err = r.json()["error"]
+    assert err == {"message": VLLM_NO_PARSER, "type": "BadRequestError", "param": None, "code": 400}
+    assert tools_unsupported(r.status_code, r.text)  # what makes our client switch to prompt mode
+    r = _ask(models[name], tools=[TOOL.to_openai()])  # no tool_choice: "auto", as in vLLM
+    assert r.status_code == 400
+    r = _ask(models[name], tools=[TOOL.to_openai()], tool_choice="required")
+    assert r.status_code == 400 and r.json()["error"]["message"] == (
+        'tool_choice="required" requires --tool-call-parser to be set'
+    )
+    r = _ask(models[name], tools=[TOOL.to_openai()], tool_choice="none")  # no calls wanted: answered
+    assert r.status_code == 200 and "tool_calls" not in r.json()["choices"][0]["message"]
+    assert _ask(models[name]).status_code == 200  # no tools: answered
+
+
+def test_a_template_that_shows_tools_still_takes_them(models):
+    r = _ask(models["tiny"], tools=[TOOL.to_openai()])
+    assert r.status_code == 200, r.text
+
+
+def test_the_client_falls_back_to_prompt_mode_on_the_refusal(models):
+    """Through serving.client.chat: two requests, the second in BFCL's prompt mode with no tools field."""
+    sent: list[dict] = []
+    app = build_app(models["chatml"])
+
+    async def run():
+        async def record(request: httpx.Request):
+            sent.append(json.loads(request.content))
+
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, event_hooks={"request": [record]}) as c:
+            return await chat(c, "http://t/v1", "m", MESSAGES, [TOOL], max_tokens=4, retries=0)
+
+    comp = asyncio.run(run())
+    assert comp.ok and comp.prompt_mode and comp.attempts == 2
+    assert "tools" in sent[0] and "tools" not in sent[1]
+    assert sent[1]["messages"][0]["content"].startswith("You are an expert in composing functions.You are given")
