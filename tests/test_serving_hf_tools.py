@@ -113,3 +113,30 @@ def test_the_client_falls_back_to_prompt_mode_on_the_refusal(models):
     assert comp.ok and comp.prompt_mode and comp.attempts == 2
     assert "tools" in sent[0] and "tools" not in sent[1]
     assert sent[1]["messages"][0]["content"].startswith("You are an expert in composing functions.You are given")
+
+
+def test_completions_take_a_raw_prompt_and_the_log_has_what_the_model_saw(models, tmp_path):
+    """/v1/completions (what BFCL's OSS handlers call) and --log-prompts: the chat prompt as the template made
+    it, the raw prompt as sent, and the sampling settings after the cap at the context left."""
+    log = tmp_path / "prompts.jsonl"
+    m = copy.copy(models["chatml"])
+    m.max_model_len = len(m.render(MESSAGES, None)[1]) + 2  # two tokens left for the chat request
+    app = build_app(m, str(log))
+
+    async def run():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            a = await c.post("/v1/completions", json={"model": "m", "prompt": "<|im_start|>user\nhi", "max_tokens": 3})
+            b = await c.post("/v1/chat/completions", json={"messages": MESSAGES, "max_tokens": 100000, "seed": 1})
+            bad = await c.post("/v1/completions", json={"prompt": ""})
+            return a, b, bad
+
+    a, b, bad = asyncio.run(run())
+    assert a.status_code == 200 and b.status_code == 200 and bad.status_code == 400
+    got = a.json()
+    assert got["object"] == "text_completion" and isinstance(got["choices"][0]["text"], str)
+    assert got["usage"]["completion_tokens"] <= 3
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    assert [x["endpoint"] for x in lines] == ["completions", "chat"]
+    assert lines[0]["prompt"] == "<|im_start|>user\nhi" and lines[0]["max_tokens"] == 3
+    assert lines[1]["prompt"].endswith("<|im_start|>user\nWeather in Paris?<|im_end|>\n<|im_start|>assistant\n")
+    assert lines[1]["max_tokens"] == 2 and lines[1]["params"] == {"max_tokens": 100000, "seed": 1}

@@ -2,9 +2,11 @@
 
     python -m bitagent_cli.serving.hf_server --model DIR --port P [--served-model-name N]
 
-Endpoints: ``GET /health`` (200 once the model is loaded), ``GET /v1/models`` and
+Endpoints: ``GET /health`` (200 once the model is loaded), ``GET /v1/models``,
 ``POST /v1/chat/completions`` (messages + tools rendered by the model's own chat template,
-greedy decoding at temperature 0). Generation runs in a worker thread, one request at a time,
+greedy decoding at temperature 0) and ``POST /v1/completions`` (a raw prompt, as BFCL's OSS handlers send;
+special tokens added as vLLM adds them). ``--log-prompts FILE``: one JSON line per generation with the prompt
+as the model sees it. Generation runs in a worker thread, one request at a time,
 so the event loop keeps answering ``/health``.
 
 Tools: when the chat template shows them (a probe tool's name appears in the rendered prompt; checked once
@@ -93,11 +95,16 @@ class _Model:
             return False
         return isinstance(text, str) and _PROBE_TOOL_NAME in text
 
-    def render(self, messages: list[dict], tools: list | None) -> list[int]:
+    def render(self, messages: list[dict], tools: list | None) -> tuple[str, list[int]]:
+        """The prompt the chat template makes of a conversation, and its token ids."""
         text = self.tokenizer.apply_chat_template(
             messages, tools=tools or None, add_generation_prompt=True, tokenize=False
         )
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return cast(str, text), list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def encode(self, prompt: str) -> list[int]:
+        """A raw prompt's token ids, special tokens added as vLLM's completions endpoint adds them."""
+        return list(self.tokenizer(prompt, add_special_tokens=True)["input_ids"])
 
     def generate(
         self, ids: list[int], max_tokens: int, temperature: float, seed: int | None, min_tokens: int = 0
@@ -174,8 +181,56 @@ def _refuse_tools(tool_choice: Any) -> str | None:
     return f"tool_choice={desc} requires --tool-call-parser to be set"
 
 
-def build_app(m: _Model):
+def build_app(m: _Model, prompt_log: str | None = None):
+    """The app; ``prompt_log``: a file that gets one JSON line per generation (the endpoint, the prompt as the
+    model sees it, the sampling settings), to compare what two clients send."""
     app = FastAPI(title="bitagent transformers server", docs_url=None, redoc_url=None, openapi_url=None)
+    log_lock = threading.Lock()
+
+    def log_prompt(endpoint: str, prompt: str, max_tokens: int, temperature: float, body: dict) -> None:
+        if not prompt_log:
+            return
+        extra = sorted(k for k in body if k not in ("model", "messages", "prompt", "tools", "tool_choice"))
+        line = json.dumps(
+            {
+                "endpoint": endpoint,
+                "prompt": prompt,
+                "max_tokens": max_tokens,
+                "temperature": temperature,
+                "params": {k: body[k] for k in extra},
+                "time": time.time(),
+            }
+        )
+        with log_lock, open(prompt_log, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+    async def _complete(body: dict, prompt: str, ids: list[int], endpoint: str) -> Any:
+        """(text, completion tokens, finish reason) for a rendered prompt, or the error response."""
+        max_tokens = body.get("max_completion_tokens")
+        if max_tokens is None:
+            max_tokens = body.get("max_tokens")
+        if max_tokens is None:
+            max_tokens = DEFAULT_MAX_TOKENS
+        temperature = body.get("temperature", 0) or 0
+        seed = body.get("seed")
+        min_tokens = body.get("min_tokens") or 0  # vLLM's extra parameter
+        if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+            return _error(400, "max_tokens must be a positive integer")
+        if (
+            not isinstance(temperature, (int, float))
+            or not isinstance(seed, (int, type(None)))
+            or not isinstance(min_tokens, int)
+        ):
+            return _error(400, "temperature must be a number, seed and min_tokens integers")
+        if len(ids) >= m.max_model_len:
+            return _error(
+                400,
+                f"This model's maximum context length is {m.max_model_len} tokens. "
+                f"However, your request has {len(ids)} input tokens.",
+            )
+        max_tokens = min(max_tokens, m.max_model_len - len(ids))  # as vLLM: capped at the context left
+        log_prompt(endpoint, prompt, max_tokens, float(temperature), body)
+        return await asyncio.to_thread(m.generate, ids, max_tokens, float(temperature), seed, min_tokens)
 
     @app.get("/health")
     async def health():
@@ -220,34 +275,14 @@ def build_app(m: _Model):
             if refusal is not None:
                 return _error(400, refusal, "BadRequestError")
         parse_calls = bool(tools) and tool_choice != "none"
-        max_tokens = body.get("max_completion_tokens")
-        if max_tokens is None:
-            max_tokens = body.get("max_tokens")
-        if max_tokens is None:
-            max_tokens = DEFAULT_MAX_TOKENS
-        temperature = body.get("temperature", 0) or 0
-        seed = body.get("seed")
-        min_tokens = body.get("min_tokens") or 0  # vLLM's extra parameter
-        if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
-            return _error(400, "max_tokens must be a positive integer")
-        if (
-            not isinstance(temperature, (int, float))
-            or not isinstance(seed, (int, type(None)))
-            or not isinstance(min_tokens, int)
-        ):
-            return _error(400, "temperature must be a number, seed and min_tokens integers")
         try:
-            ids = m.render(messages, tools)
+            text, ids = m.render(messages, tools)
         except Exception as e:  # noqa: BLE001 template errors (no template, bad roles) are the client's problem
             return _error(400, f"chat template failed: {type(e).__name__}: {str(e)[:300]}")
-        if len(ids) >= m.max_model_len:
-            return _error(
-                400,
-                f"This model's maximum context length is {m.max_model_len} tokens. "
-                f"However, your request has {len(ids)} input tokens.",
-            )
-        max_tokens = min(max_tokens, m.max_model_len - len(ids))
-        text, n_out, finish = await asyncio.to_thread(m.generate, ids, max_tokens, float(temperature), seed, min_tokens)
+        got = await _complete(body, text, ids, "chat")
+        if isinstance(got, JSONResponse):
+            return got
+        text, n_out, finish = got
         calls = _xlam_calls(text) if parse_calls else None
         message: dict[str, Any] = {"role": "assistant", "content": None if calls else text}
         if calls:
@@ -260,6 +295,39 @@ def build_app(m: _Model):
             "model": m.name,
             "choices": [{"index": 0, "message": message, "finish_reason": finish}],
             "usage": {"prompt_tokens": len(ids), "completion_tokens": n_out, "total_tokens": len(ids) + n_out},
+        }
+
+    @app.post("/v1/completions")
+    async def completions(request: Request):
+        """A raw prompt (what BFCL's OSS handlers send: the prompt formatted by their own chat template)."""
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "request body is not JSON")
+        if not isinstance(body, dict):
+            return _error(400, "request body must be a JSON object")
+        if body.get("stream"):
+            return _error(400, "stream=true is not supported by this server")
+        prompt = body.get("prompt")
+        if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
+            prompt = prompt[0]
+        if not isinstance(prompt, str) or not prompt:
+            return _error(400, "prompt must be a non-empty string")
+        if body.get("model") not in (None, "", m.name):
+            return _error(404, f"The model `{body.get('model')}` does not exist.", "NotFoundError")
+        body.setdefault("max_tokens", 16)  # the OpenAI (and vLLM) default of this endpoint
+        got = await _complete(body, prompt, m.encode(prompt), "completions")
+        if isinstance(got, JSONResponse):
+            return got
+        text, n_out, finish = got
+        n_in = len(m.encode(prompt))
+        return {
+            "id": "cmpl-" + uuid.uuid4().hex,
+            "object": "text_completion",
+            "created": int(time.time()),
+            "model": m.name,
+            "choices": [{"index": 0, "text": text, "finish_reason": finish, "logprobs": None}],
+            "usage": {"prompt_tokens": n_in, "completion_tokens": n_out, "total_tokens": n_in + n_out},
         }
 
     return app
@@ -292,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")
+    ap.add_argument("--log-prompts", default=None, help="append each prompt the model is given to this JSONL file")
     args = ap.parse_args(argv)
 
     if args.parent_pid:
@@ -312,7 +381,12 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     uvicorn.run(
-        build_app(m), host=args.host, port=args.port, log_level="info", access_log=False, timeout_graceful_shutdown=3
+        build_app(m, args.log_prompts),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        access_log=False,
+        timeout_graceful_shutdown=3,
     )
     return 0
 
