@@ -121,17 +121,21 @@ def test_completions_take_a_raw_prompt_and_the_log_has_what_the_model_saw(models
     log = tmp_path / "prompts.jsonl"
     m = copy.copy(models["chatml"])
     m.max_model_len = len(m.render(MESSAGES, None)[1]) + 2  # two tokens left for the chat request
+    m.names = {"m", "/models/alias"}  # --served-model-name m /models/alias (BFCL sends its local model path)
     app = build_app(m, str(log))
 
     async def run():
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-            a = await c.post("/v1/completions", json={"model": "m", "prompt": "<|im_start|>user\nhi", "max_tokens": 3})
+            raw = {"model": "/models/alias", "prompt": "<|im_start|>user\nhi", "max_tokens": 3}
+            a = await c.post("/v1/completions", json=raw)
             b = await c.post("/v1/chat/completions", json={"messages": MESSAGES, "max_tokens": 100000, "seed": 1})
             bad = await c.post("/v1/completions", json={"prompt": ""})
-            return a, b, bad
+            listed = await c.get("/v1/models")
+            return a, b, bad, listed
 
-    a, b, bad = asyncio.run(run())
+    a, b, bad, listed = asyncio.run(run())
     assert a.status_code == 200 and b.status_code == 200 and bad.status_code == 400
+    assert [x["id"] for x in listed.json()["data"]] == ["m", "/models/alias"]
     got = a.json()
     assert got["object"] == "text_completion" and isinstance(got["choices"][0]["text"], str)
     assert got["usage"]["completion_tokens"] <= 3

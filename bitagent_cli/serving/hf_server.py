@@ -1,6 +1,6 @@
 """A small OpenAI-compatible server for a local transformers model (the CPU backend).
 
-    python -m bitagent_cli.serving.hf_server --model DIR --port P [--served-model-name N]
+    python -m bitagent_cli.serving.hf_server --model DIR --port P [--served-model-name N [ALIAS ...]]
 
 Endpoints: ``GET /health`` (200 once the model is loaded), ``GET /v1/models``,
 ``POST /v1/chat/completions`` (messages + tools rendered by the model's own chat template,
@@ -61,6 +61,7 @@ class _Model:
             torch.set_num_threads(threads)
         self.torch = torch
         self.name = served_name
+        self.names = {served_name}  # every name a request may use (vLLM's --served-model-name A B ...)
         self.seed = seed
         self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
         major_minor = tuple(int(x) for x in transformers.__version__.split(".")[:2])
@@ -242,12 +243,13 @@ def build_app(m: _Model, prompt_log: str | None = None):
             "object": "list",
             "data": [
                 {
-                    "id": m.name,
+                    "id": name,
                     "object": "model",
                     "created": m.created,
                     "owned_by": "bitagent",
                     "max_model_len": m.max_model_len,
                 }
+                for name in [m.name, *sorted(m.names - {m.name})]
             ],
         }
 
@@ -267,7 +269,7 @@ def build_app(m: _Model, prompt_log: str | None = None):
         tools = body.get("tools")
         if tools is not None and not isinstance(tools, list):
             return _error(400, "tools must be a list")
-        if body.get("model") not in (None, "", m.name):
+        if body.get("model") not in (None, "", *m.names):
             return _error(404, f"The model `{body.get('model')}` does not exist.", "NotFoundError")
         tool_choice = body.get("tool_choice")
         if tools and not m.shows_tools:
@@ -313,7 +315,7 @@ def build_app(m: _Model, prompt_log: str | None = None):
             prompt = prompt[0]
         if not isinstance(prompt, str) or not prompt:
             return _error(400, "prompt must be a non-empty string")
-        if body.get("model") not in (None, "", m.name):
+        if body.get("model") not in (None, "", *m.names):
             return _error(404, f"The model `{body.get('model')}` does not exist.", "NotFoundError")
         body.setdefault("max_tokens", 16)  # the OpenAI (and vLLM) default of this endpoint
         got = await _complete(body, prompt, m.encode(prompt), "completions")
@@ -355,7 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", required=True, help="local model directory (safetensors)")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8000)
-    ap.add_argument("--served-model-name", default=None)
+    ap.add_argument(
+        "--served-model-name", nargs="+", default=None, help="the model's name; more names are accepted too (as vLLM)"
+    )
     ap.add_argument("--max-model-len", type=int, default=8192)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -366,9 +370,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.parent_pid:
         threading.Thread(target=_watch_parent, args=(args.parent_pid,), daemon=True).start()
     t0 = time.monotonic()
-    name = args.served_model_name or os.path.basename(os.path.abspath(args.model))
+    names = args.served_model_name or [os.path.basename(os.path.abspath(args.model))]
+    name = names[0]
     try:
         m = _Model(args.model, name, args.max_model_len, args.seed, args.threads)
+        m.names.update(names)
     except Exception as e:  # noqa: BLE001 (any load failure is reported in one line)
         print(
             f"error: could not load the model from {args.model}: {type(e).__name__}: {e}", file=sys.stderr, flush=True
