@@ -188,7 +188,7 @@ def build_app(m: _Model, prompt_log: str | None = None):
     app = FastAPI(title="bitagent transformers server", docs_url=None, redoc_url=None, openapi_url=None)
     log_lock = threading.Lock()
 
-    def log_prompt(endpoint: str, prompt: str, max_tokens: int, temperature: float, body: dict) -> None:
+    def log_prompt(endpoint: str, prompt: str, n_ids: int, max_tokens: int, temperature: float, body: dict) -> None:
         if not prompt_log:
             return
         extra = sorted(k for k in body if k not in ("model", "messages", "prompt", "tools", "tool_choice"))
@@ -196,6 +196,7 @@ def build_app(m: _Model, prompt_log: str | None = None):
             {
                 "endpoint": endpoint,
                 "prompt": prompt,
+                "prompt_tokens": n_ids,
                 "max_tokens": max_tokens,
                 "temperature": temperature,
                 "params": {k: body[k] for k in extra},
@@ -230,7 +231,7 @@ def build_app(m: _Model, prompt_log: str | None = None):
                 f"However, your request has {len(ids)} input tokens.",
             )
         max_tokens = min(max_tokens, m.max_model_len - len(ids))  # as vLLM: capped at the context left
-        log_prompt(endpoint, prompt, max_tokens, float(temperature), body)
+        log_prompt(endpoint, prompt, len(ids), max_tokens, float(temperature), body)
         return await asyncio.to_thread(m.generate, ids, max_tokens, float(temperature), seed, min_tokens)
 
     @app.get("/health")
