@@ -95,6 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="which tasks --limit takes")
     ap.add_argument("--generation", default="bfcl", choices=("bfcl", "bitagent"))
     ap.add_argument("--threads", type=int, default=2, help="torch threads of the server")
+    ap.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=None,
+        help="the server caps every answer at this many tokens, whoever asks (both tools ask for 4,096 with "
+        "--generation bfcl; SmolLM2 at 0.001 often runs that long, minutes per task on a busy CPU)",
+    )
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per request")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--keep", default=None, help="keep the work directory here (logs, BFCL's result files)")
@@ -113,10 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     server_argv = [sys.executable, "-m", "bitagent_cli.serving.hf_server", "--model", model_dir]
     server_argv += ["--port", str(port), "--served-model-name", NAME, model_dir, "--log-prompts", str(log)]
     server_argv += ["--threads", str(args.threads), "--max-model-len", "8192", "--seed", "0"]
+    server_argv += ["--parent-pid", str(os.getpid())]  # gone with us, even when we are killed
+    if args.max_new_tokens:
+        server_argv += ["--max-new-tokens", str(args.max_new_tokens)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     with open(work / "server.log", "w") as server_log:
         proc = subprocess.Popen(server_argv, stdout=server_log, stderr=subprocess.STDOUT, env=env)
     out: dict[str, Any] = {"generation": args.generation, "limit": args.limit, "seed": args.seed}
+    out["server_max_new_tokens"] = args.max_new_tokens
     try:
         wait_healthy(f"http://127.0.0.1:{port}/health", proc, 600)
         base = f"http://127.0.0.1:{port}/v1"
@@ -139,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
         out["eval_model_s"] = round(time.monotonic() - t0, 1)
         ours = read_jsonl(log)
         n_ours = len(ours)
+        from bitagent_cli._evaluate import PROBE_MESSAGES
+
+        probe = str(PROBE_MESSAGES[-1]["content"])
+        ours = [x for x in ours if probe not in x["prompt"]]  # the endpoint-identity probe, not a task
         tasks = {t.id: t for t in load_suite("bfcl")}
         outcome = {o.id: o for o in rep.outcomes}
         bfcl_ids = {tid: tasks[tid].meta["bfcl_id"] for tid in outcome}
@@ -225,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out, indent=1, default=str))
         return 0
     n = out["tasks"]
-    print(f"{n} tasks, generation {args.generation}, eval-model prompt mode: {out['prompt_mode']}")
+    cap = f", server cap {args.max_new_tokens} tokens" if args.max_new_tokens else ""
+    print(f"{n} tasks, generation {args.generation}{cap}, eval-model prompt mode: {out['prompt_mode']}")
     print(f"prompts identical (text): {out['prompt_identical']}/{n}; token counts too: {out['tokens_identical']}/{n}")
     print(f"answers identical: {out['answer_identical']}/{n}")
     print(f"correct: eval-model {out['eval_model']}/{n}, bfcl {out['bfcl']}/{n}")

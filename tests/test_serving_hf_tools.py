@@ -144,3 +144,17 @@ def test_completions_take_a_raw_prompt_and_the_log_has_what_the_model_saw(models
     assert lines[0]["prompt"] == "<|im_start|>user\nhi" and lines[0]["max_tokens"] == 3
     assert lines[1]["prompt"].endswith("<|im_start|>user\nWeather in Paris?<|im_end|>\n<|im_start|>assistant\n")
     assert lines[1]["max_tokens"] == 2 and lines[1]["params"] == {"max_tokens": 100000, "seed": 1}
+
+
+def test_max_new_tokens_caps_every_answer(models, tmp_path):
+    """--max-new-tokens N (vLLM's generation-config max_new_tokens): whatever a client asks for."""
+    log = tmp_path / "prompts.jsonl"
+    app = build_app(models["chatml"], str(log), max_new_tokens=1)
+
+    async def run():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            return await c.post("/v1/chat/completions", json={"messages": MESSAGES, "max_tokens": 4096})
+
+    r = asyncio.run(run())
+    assert r.status_code == 200 and r.json()["usage"]["completion_tokens"] == 1
+    assert json.loads(log.read_text())["max_tokens"] == 1

@@ -182,9 +182,10 @@ def _refuse_tools(tool_choice: Any) -> str | None:
     return f"tool_choice={desc} requires --tool-call-parser to be set"
 
 
-def build_app(m: _Model, prompt_log: str | None = None):
+def build_app(m: _Model, prompt_log: str | None = None, max_new_tokens: int | None = None):
     """The app; ``prompt_log``: a file that gets one JSON line per generation (the endpoint, the prompt as the
-    model sees it, the sampling settings), to compare what two clients send."""
+    model sees it, the sampling settings), to compare what two clients send; ``max_new_tokens``: a cap on
+    every request's completion tokens (vLLM's ``--override-generation-config '{"max_new_tokens": N}'``)."""
     app = FastAPI(title="bitagent transformers server", docs_url=None, redoc_url=None, openapi_url=None)
     log_lock = threading.Lock()
 
@@ -231,6 +232,8 @@ def build_app(m: _Model, prompt_log: str | None = None):
                 f"However, your request has {len(ids)} input tokens.",
             )
         max_tokens = min(max_tokens, m.max_model_len - len(ids))  # as vLLM: capped at the context left
+        if max_new_tokens:
+            max_tokens = min(max_tokens, max_new_tokens)
         log_prompt(endpoint, prompt, len(ids), max_tokens, float(temperature), body)
         return await asyncio.to_thread(m.generate, ids, max_tokens, float(temperature), seed, min_tokens)
 
@@ -366,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")
     ap.add_argument("--log-prompts", default=None, help="append each prompt the model is given to this JSONL file")
+    ap.add_argument("--max-new-tokens", type=int, default=None, help="cap every request's completion tokens")
     args = ap.parse_args(argv)
 
     if args.parent_pid:
@@ -388,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     uvicorn.run(
-        build_app(m, args.log_prompts),
+        build_app(m, args.log_prompts, args.max_new_tokens),
         host=args.host,
         port=args.port,
         log_level="info",
