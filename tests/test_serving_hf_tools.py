@@ -17,6 +17,8 @@ from bitagent_cli.serving.hf_server import VLLM_NO_PARSER, _Model, build_app
 from bitagent_cli.serving.smollm2 import CHATML_TEMPLATE
 from bitagent_cli.tasks import Tool
 
+pytestmark = pytest.mark.slow  # torch, a tiny model built and loaded: ~4 s idle, 10-25 s on a busy box
+
 TOOL = Tool("get_weather", "Weather for a city.", {"type": "object", "properties": {"city": {"type": "string"}}})
 MESSAGES = [{"role": "user", "content": "Weather in Paris?"}]
 
