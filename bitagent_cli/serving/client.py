@@ -172,7 +172,7 @@ def bfcl_function_docs(tools: Iterable[Tool | dict]) -> str:
 def prompt_mode_messages(messages: Sequence[dict[str, Any]], tools: Iterable[Tool | dict]) -> list[dict[str, Any]]:
     """The messages as BFCL's prompt mode sends them (bfcl-eval's ``system_prompt_pre_processing_chat_model``):
     its system prompt, the functions as JSON, prepended to the first message when that is a system message
-    (``prompt + "\n\n" + content``), else inserted as one; the input is not modified."""
+    (``prompt + "\\n\\n" + content``), else inserted as one; the input is not modified."""
     system = BFCL_SYSTEM_PROMPT.replace("{functions}", bfcl_function_docs(tools))
     out = [dict(m) for m in messages]
     if out and out[0].get("role") == "system":
