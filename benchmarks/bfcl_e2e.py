@@ -59,6 +59,12 @@ _DRIVER = textwrap.dedent(
 )
 
 
+def _system_prompt_head() -> str:
+    from bitagent_cli.serving.client import BFCL_SYSTEM_PROMPT
+
+    return BFCL_SYSTEM_PROMPT.split("{functions}")[0]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -115,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.keep or tempfile.mkdtemp(prefix="bfcl-e2e-"))
     work.mkdir(parents=True, exist_ok=True)
     log = work / "prompts.jsonl"
-    log.unlink(missing_ok=True)
+    if not (work / "results.sqlite").exists():  # else eval-model's answers come from that cache, their prompts
+        log.unlink(missing_ok=True)  # from this log (a rerun with the same --keep redoes only BFCL's side)
     port = free_port()
     server_argv = [sys.executable, "-m", "bitagent_cli.serving.hf_server", "--model", model_dir]
     server_argv += ["--port", str(port), "--served-model-name", NAME, model_dir, "--log-prompts", str(log)]
@@ -144,7 +151,6 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             concurrency=1,
             generation=args.generation,
-            use_cache=False,
             store=work / "results.sqlite",
         )
         out["eval_model_s"] = round(time.monotonic() - t0, 1)
@@ -157,7 +163,10 @@ def main(argv: list[str] | None = None) -> int:
         tasks = {t.id: t for t in load_suite("bfcl")}
         outcome = {o.id: o for o in rep.outcomes}
         bfcl_ids = {tid: tasks[tid].meta["bfcl_id"] for tid in outcome}
-        out["prompt_mode"] = rep.prompt_mode
+        out["prompt_mode"] = rep.prompt_mode  # False when every answer came from the cache (nothing sent)
+        out["eval_model_cached"] = rep.cached
+        system = _system_prompt_head()
+        out["eval_model_prompts_in_bfcl_prompt_mode"] = sum(1 for x in ours if system in x["prompt"])
         out["eval_model_correct"] = rep.correct
 
         # 2. bfcl generate + evaluate on the same ids
@@ -167,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         (work / "test_case_ids_to_generate.json").write_text(json.dumps(by_cat))
         driver = work / "bfcl_driver.py"
         driver.write_text(_DRIVER)
-        py = str(Path(args.bfcl_venv) / "bin" / "python")
+        py = str(Path(args.bfcl_venv).resolve() / "bin" / "python")
         benv = {**env, "BFCL_PROJECT_ROOT": str(work), "LOCAL_SERVER_ENDPOINT": "127.0.0.1"}
         benv["LOCAL_SERVER_PORT"] = str(port)
         temperature = GENERATIONS[args.generation]["temperature"]
@@ -242,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     n = out["tasks"]
     cap = f", server cap {args.max_new_tokens} tokens" if args.max_new_tokens else ""
     print(f"{n} tasks, generation {args.generation}{cap}, eval-model prompt mode: {out['prompt_mode']}")
+    print(f"eval-model prompts with BFCL's system prompt: {out['eval_model_prompts_in_bfcl_prompt_mode']}/{n}")
     print(f"prompts identical (text): {out['prompt_identical']}/{n}; token counts too: {out['tokens_identical']}/{n}")
     print(f"answers identical: {out['answer_identical']}/{n}")
     print(f"correct: eval-model {out['eval_model']}/{n}, bfcl {out['bfcl']}/{n}")
