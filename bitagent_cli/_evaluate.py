@@ -53,7 +53,17 @@ __all__ = ["BUILTIN_TINY", "EvalError", "EvalReport", "Progress", "TaskOutcome",
 log = logging.getLogger(__name__)
 
 #: Bumped when the way requests are built changes, so cached answers to the old requests are not reused.
-REQUEST_PROTOCOL = 1
+#: 2: prompt mode sends bfcl-eval 2026.3.23's system prompt and function documents byte for byte.
+REQUEST_PROTOCOL = 2
+
+#: ``eval.generation``: the sampling settings of a run (docs/serving.md). ``bitagent``: greedy, temperature 0,
+#: ``eval.max_tokens`` (512). ``bfcl``: what bfcl-eval 2026.3.23 asks of a model (``bfcl generate``'s default
+#: ``--temperature 0.001``; its OSS handler's ``max_tokens = min(4096, context - prompt tokens - 2)``, which
+#: vLLM and our server reach by capping 4,096 at the context left; no other sampling parameter).
+GENERATIONS: dict[str, dict[str, Any]] = {
+    "bitagent": {"temperature": 0.0, "max_tokens": None},
+    "bfcl": {"temperature": 0.001, "max_tokens": 4096},
+}
 from .serving.resolve import BUILTIN_SMOLLM2, BUILTIN_TINY  # noqa: E402,F401 - the builtin models
 
 #: Our transformers server generates one request at a time; more in flight only queue (and time out).
@@ -686,6 +696,7 @@ def evaluate(
     status: Callable[[str], None] | None = None,
     store: ResultStore | str | Path | None = None,
     rules: str | None = None,
+    generation: str | None = None,
 ) -> EvalReport:
     """Evaluate ``model`` on ``suites`` and return the report (see the module docs).
 
@@ -702,6 +713,18 @@ def evaluate(
         limit = int(_setting(settings, "eval.limit", 0)) or None
     concurrency_given = concurrency
     concurrency = int(concurrency if concurrency is not None else _setting(settings, "eval.concurrency", 64))
+    generation = str(generation or _setting(settings, "eval.generation", "bitagent"))
+    if generation not in GENERATIONS:
+        raise InvalidArgument(f"unknown generation settings {generation!r}; use one of: {', '.join(GENERATIONS)}")
+    gen = GENERATIONS[generation]
+    if gen["max_tokens"] is not None:
+        if max_tokens is not None or not _is_default(settings, "eval.max_tokens"):
+            raise InvalidArgument(
+                f"--generation {generation} sets the completion tokens itself ({gen['max_tokens']}, as BFCL asks); "
+                "drop --max-tokens (or eval.max_tokens), or use --generation bitagent"
+            )
+        max_tokens = int(gen["max_tokens"])
+    temperature = float(gen["temperature"])
     max_tokens = int(max_tokens if max_tokens is not None else _setting(settings, "eval.max_tokens", 512))
     if concurrency < 1 or max_tokens < 1:
         raise InvalidArgument("concurrency and max_tokens must be at least 1")
@@ -745,7 +768,14 @@ def evaluate(
         identity = endpoint_identity(early_server.base_url, early_server.model_name, timeout=min(timeout, 60.0))
         resolved.model_sha = f"{resolved.model_sha}@{identity['hash']}"
 
-    request_settings = {"protocol": REQUEST_PROTOCOL, "temperature": 0.0, "max_tokens": max_tokens, "backend": backend}
+    request_settings = {
+        "protocol": REQUEST_PROTOCOL,
+        "temperature": temperature,
+        "max_tokens": max_tokens,
+        "backend": backend,
+    }
+    if generation != "bitagent":  # answers sampled otherwise are kept apart from the greedy ones
+        request_settings["generation"] = generation
     if rules != "bitagent":  # results stored under other rules are kept apart (the default's hash is unchanged)
         request_settings["rules"] = rules
     if backend != "endpoint":
@@ -766,6 +796,7 @@ def evaluate(
         settings={
             **request_settings,
             "rules": rules,
+            "generation": generation,
             "concurrency": concurrency,
             "request_timeout": timeout,
             "seed": seed,
@@ -862,7 +893,7 @@ def evaluate(
                             run,
                             server,
                             concurrency=concurrency,
-                            temperature=0.0,
+                            temperature=temperature,
                             max_tokens=max_tokens,
                             timeout=timeout,
                             retries=2,

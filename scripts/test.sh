@@ -12,5 +12,9 @@ python -m pip install -q --upgrade pip
 python -m pip install -q "torch==2.13.0" || python -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
 # cluster: Ray for tests/test_offline_cluster.py (a local Ray cluster; about 80 MB to download).
 python -m pip install -q -e '.[cpu,test,data,cluster]'
+# BFCL's own code, for the tests that compare against it (prompts byte for byte, its checker, its APIs):
+# --no-deps because its dependencies (tree-sitter, openai, a dozen API clients) are not needed for that and
+# the tests stub the few it imports; without it those tests skip and say why.
+python -m pip install -q --no-deps bfcl-eval==2026.3.23
 [ "${BITAGENT_INSTALL_ONLY:-}" = 1 ] && exit 0
 exec python -m pytest "$@"

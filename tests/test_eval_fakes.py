@@ -48,7 +48,7 @@ def _key_of_body(body: dict[str, Any]) -> str:
         names = [x["function"]["name"] for x in body["tools"]]
     else:  # prompt mode: the functions are listed as JSON at the end of the system prompt
         system = next((m["content"] for m in body["messages"] if m.get("role") == "system"), "")
-        marker = "Here is a list of functions in JSON format that you can invoke.\n"
+        marker = "Here is a list of functions in json format that you can invoke.\n"  # bfcl-eval 2026.3.23
         names = []
         if marker in system:
             listed, _ = json.JSONDecoder().raw_decode(system.split(marker, 1)[1])

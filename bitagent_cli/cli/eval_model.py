@@ -47,7 +47,16 @@ def _render_report(console: Console, d: dict[str, Any]) -> None:
         f"[bold]{escape(d['model'])}[/bold]  sha {escape(_short_sha(d.get('model_sha')))}  "
         f"backend {d['backend']}"
         + (f"  weights {escape(fp[:16])}" if fp else "")
-        + ("  [yellow]prompt mode[/yellow]" if d.get("prompt_mode") else ""),
+        + (
+            "  tools [yellow]in the prompt (BFCL's prompt mode)[/yellow]"
+            if d.get("prompt_mode")
+            else "  tools native (the tools field)"
+        )
+        + (
+            f"  generation {escape(str(gen))}"
+            if (gen := (d.get("settings") or {}).get("generation")) not in (None, "bitagent")
+            else ""
+        ),
         soft_wrap=True,
     )
     for name, s in (d.get("by_suite") or {}).items():
@@ -295,6 +304,16 @@ def eval_model_cmd(
             show_default=False,
         ),
     ] = None,
+    generation: Annotated[
+        str | None,
+        typer.Option(
+            "--generation",
+            help="Generation settings: bitagent (greedy: temperature 0, --max-tokens, default 512) or bfcl "
+            "(BFCL's own: temperature 0.001, up to 4,096 tokens; for the number BFCL gives). Default: "
+            "eval.generation.",
+            show_default=False,
+        ),
+    ] = None,
     data_parallel: Annotated[
         int | None,
         typer.Option(
@@ -354,6 +373,7 @@ def eval_model_cmd(
             "eval.concurrency": concurrency,
             "eval.max_tokens": max_tokens,
             "eval.rules": rules,
+            "eval.generation": generation,
             "eval.data_parallel": data_parallel,
         },
     )

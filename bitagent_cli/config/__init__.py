@@ -90,7 +90,15 @@ SETTINGS: dict[str, Spec] = {
         _s("eval.kv_cache_bytes", int, 1 << 30, "vLLM on a CPU: --kv-cache-memory-bytes (GPU: the utilization above)"),
         _s("eval.dtype", str, "auto", "vLLM --dtype (auto on a CPU: bfloat16 with AVX512-BF16/AMX, else float32)"),
         _s("eval.startup_timeout", float, 900.0, "seconds to wait for a model server to become healthy"),
-        _s("eval.max_tokens", int, 512, "completion tokens per request"),
+        _s("eval.max_tokens", int, 512, "completion tokens per request (eval.generation bitagent)"),
+        _s(
+            "eval.generation",
+            str,
+            "bitagent",
+            "generation settings of `eval-model`: bitagent (greedy, temperature 0, eval.max_tokens) or bfcl "
+            "(BFCL's own: temperature 0.001, up to 4,096 tokens; docs/serving.md)",
+            ("bitagent", "bfcl"),
+        ),
         _s(
             "eval.rules",
             str,

@@ -33,9 +33,11 @@ from ..tasks import Tool
 from ..tasks._types import HINT_KEYS
 
 __all__ = [
+    "BFCL_PROMPT_VERSION",
     "BFCL_SYSTEM_PROMPT",
     "MAX_RESPONSE_BYTES",
     "Completion",
+    "bfcl_function_docs",
     "chat",
     "client_pool",
     "is_loopback",
@@ -49,23 +51,37 @@ MAX_RESPONSE_BYTES = 1_000_000
 _HEADERS = {"content-type": "application/json", "accept": "application/json"}
 _BACKOFF_S = 0.5
 
-#: BFCL's default prompt-mode system prompt (``ret_fmt=python, func_doc_fmt=json, style=classic``).
+#: bfcl-eval's version whose prompt-mode system prompt :func:`prompt_mode_messages` reproduces byte for byte.
+BFCL_PROMPT_VERSION = "2026.3.23"
+
+#: BFCL's default prompt-mode system prompt, as bfcl-eval 2026.3.23 builds it (``formulate_system_prompt`` with
+#: ``DEFAULT_SYSTEM_PROMPT_FORMAT``: ``ret_fmt=python&tool_call_tag=False&func_doc_fmt=json&prompt_fmt=plaintext
+#: &style=classic``; the ``plaintext`` template joins persona and task with no space, and the empty
+#: ``{param_types}`` of the python return format leaves two spaces before "You SHOULD NOT").
 BFCL_SYSTEM_PROMPT = (
-    "You are an expert in composing functions. You are given a question and a set of possible functions. "
-    "Based on the question, you will need to make one or more function/tool calls to achieve the purpose.\n"
-    "If none of the functions can be used, point it out. If the given question lacks the parameters required "
-    "by the function, also point it out.\n"
+    "You are an expert in composing functions."
+    "You are given a question and a set of possible functions. Based on the question, you will need to make one "
+    "or more function/tool calls to achieve the purpose. If none of the functions can be used, point it out. If "
+    "the given question lacks the parameters required by the function, also point it out.\n\n"
     "You should only return the function calls in your response.\n\n"
     "If you decide to invoke any of the function(s), you MUST put it in the format of "
-    "[func_name1(params_name1=params_value1, params_name2=params_value2...), func_name2(params)]\n"
+    "[func_name1(params_name1=params_value1, params_name2=params_value2...), func_name2(params)].  "
     "You SHOULD NOT include any other text in the response.\n\n"
     "At each turn, you should try your best to complete the tasks requested by the user within the current "
     "turn. Continue to output functions to call until you have fulfilled the user's request to the best of "
     "your ability. Once you have no more functions to call, the system will consider the current turn "
     "complete and proceed to the next turn or task.\n\n"
-    "Here is a list of functions in JSON format that you can invoke.\n{functions}\n"
+    "Here is a list of functions in json format that you can invoke.\n{functions}\n"
 )
-_PY_NOTE = " Note that the provided function is in Python 3 syntax."
+
+#: The language notes BFCL appends to every function description (``_get_language_specific_hint``); the
+#: bfcl suite's Java and JavaScript tools carry theirs already, every other tool gets the Python one.
+_LANGUAGE_NOTES = (
+    " Note that the provided function is in Python 3 syntax.",
+    " Note that the provided function is in Java 8 SDK syntax.",
+    " Note that the provided function is in JavaScript syntax.",
+)
+_PY_NOTE = _LANGUAGE_NOTES[0]
 
 
 @dataclass(slots=True)
@@ -105,41 +121,63 @@ class Completion:
 
 
 # ---------------------------------------------------------------- prompt mode
-def _python_types(schema: Any) -> Any:
-    """JSON schema with BFCL's Python type names put back where we kept them (``float``, ``tuple``, ``any``)."""
-    if isinstance(schema, dict):
-        out = {k: _python_types(v) for k, v in schema.items() if k not in HINT_KEYS}
-        if "x-python-type" in schema:
-            out["type"] = schema["x-python-type"]
-        if out.get("type") == "object":
-            out["type"] = "dict"
-        return out
-    if isinstance(schema, list):
-        return [_python_types(v) for v in schema]
-    return schema
+def _bfcl_schema(schema: Any) -> Any:
+    """A parameter schema as BFCL's data spells it, key order kept: our JSON-schema names put back
+    (``object`` -> ``dict``; ``x-python-type`` -> ``float``, ``tuple``, ``any``, the last in the place of the
+    ``type`` key that :func:`~bitagent_cli.tasks.normalise_schema` dropped) and our hint keys left out."""
+    if not isinstance(schema, dict):
+        return schema
+    hint = schema.get("x-python-type")
+    out: dict[str, Any] = {}
+    for k, v in schema.items():
+        if k == "type":
+            t = hint if isinstance(hint, str) else v
+            out["type"] = "dict" if t == "object" else t
+        elif k == "x-python-type":
+            if "type" not in schema and isinstance(v, str):
+                out["type"] = v
+        elif k in HINT_KEYS:
+            continue
+        elif k == "properties" and isinstance(v, dict):
+            out[k] = {pk: _bfcl_schema(pv) for pk, pv in v.items()}
+        elif k in ("items", "additionalProperties") and isinstance(v, dict):
+            out[k] = _bfcl_schema(v)
+        elif k in ("anyOf", "oneOf", "allOf") and isinstance(v, list):
+            out[k] = [_bfcl_schema(x) for x in v]
+        else:
+            out[k] = v
+    return out
 
 
 def _tool_doc(tool: Tool | dict) -> dict[str, Any]:
+    """One function document as BFCL puts it in the prompt: ``name``, ``description`` (with BFCL's language
+    note), ``parameters`` in BFCL's spelling."""
     if isinstance(tool, Tool):
         name, desc, params = tool.name, tool.description, tool.parameters
     else:  # already in OpenAI form
         fn = tool.get("function", tool)
         name, desc, params = fn.get("name", ""), fn.get("description") or "", fn.get("parameters") or {}
-    desc = (desc or "").rstrip()
-    if "Note that the provided function is in " not in desc:  # Java/JS tasks carry BFCL's own note
+    desc = desc if isinstance(desc, str) else str(desc or "")
+    if not desc.endswith(_LANGUAGE_NOTES):  # Java/JS tasks carry BFCL's own note
         desc += _PY_NOTE
-    return {"name": name, "description": desc, "parameters": _python_types(params)}
+    return {"name": name, "description": desc, "parameters": _bfcl_schema(params)}
+
+
+def bfcl_function_docs(tools: Iterable[Tool | dict]) -> str:
+    """The function documents of BFCL's prompt: ``json.dumps(docs, indent=4)``, as bfcl-eval's
+    ``format_function_doc`` writes them (non-ASCII escaped, keys in the data's order)."""
+    return json.dumps([_tool_doc(t) for t in tools], indent=4)
 
 
 def prompt_mode_messages(messages: Sequence[dict[str, Any]], tools: Iterable[Tool | dict]) -> list[dict[str, Any]]:
-    """The messages with BFCL's system prompt (the functions as JSON) prepended to the system message,
-    or inserted as one; the input is not modified."""
-    functions = json.dumps([_tool_doc(t) for t in tools], indent=4, ensure_ascii=False)
-    system = BFCL_SYSTEM_PROMPT.replace("{functions}", functions)
+    """The messages as BFCL's prompt mode sends them (bfcl-eval's ``system_prompt_pre_processing_chat_model``):
+    its system prompt, the functions as JSON, prepended to the first message when that is a system message
+    (``prompt + "\\n\\n" + content``), else inserted as one; the input is not modified."""
+    system = BFCL_SYSTEM_PROMPT.replace("{functions}", bfcl_function_docs(tools))
     out = [dict(m) for m in messages]
     if out and out[0].get("role") == "system":
         first = out[0].get("content")
-        out[0]["content"] = system + ("\n\n" + first if isinstance(first, str) and first else "")
+        out[0]["content"] = system + "\n\n" + (first if isinstance(first, str) else "")
     else:
         out.insert(0, {"role": "system", "content": system})
     return out
