@@ -728,24 +728,29 @@ def _offered(task: Task) -> frozenset[str]:
     return frozenset(n for t in task.tools for n in _name_variants(t.name))
 
 
-def score_task(task: Task, response: Response | None, rules: str = "bitagent") -> ScoreResult:
+def score_task(
+    task: Task, response: Response | None, rules: str = "bitagent", underscore_to_dot: bool = False
+) -> ScoreResult:
     """Score one response to one task (1.0 correct, 0.0 otherwise; see the module docs for the rules).
 
-    ``rules``: ``"bitagent"`` (default) or ``"bfcl"`` (BFCL's own rules, see :mod:`.bfcl_rules`). Never raises
+    ``rules``: ``"bitagent"`` (default) or ``"bfcl"`` (BFCL's own rules, see :mod:`.bfcl_rules`).
+    ``underscore_to_dot`` (``bfcl`` rules only): BFCL's setting of that name for FC models of APIs that forbid
+    ``.`` in function names, under which ``math_factorial`` is the right spelling of ``math.factorial`` and the
+    dotted one is wrong (off: the other way round); the default rules accept both spellings. Never raises
     on any response: an error the scorer did not foresee scores 0 with the error ``scoring_error``."""
     try:
         if task.single_python and rules == "bitagent":  # the common case first
             return _score(task, response)
+        if rules == "bfcl" and task.multi_turn is None:  # Python, Java and JavaScript alike
+            from .bfcl_rules import score_bfcl
+
+            return score_bfcl(task, response, underscore_to_dot)
         if not task.single_python:  # Java/JS literals, or a conversation (scoring/javalike.py)
             from .javalike import score_javalike
 
             return score_javalike(task, response, rules)
         if rules == "bitagent":
             return _score(task, response)
-        if rules == "bfcl":
-            from .bfcl_rules import score_bfcl
-
-            return score_bfcl(task, response)
     except Exception as e:  # noqa: BLE001 - a scorer bug must not stop a run: the answer scores 0
         return _result(
             task,
