@@ -338,16 +338,16 @@ def _eq(v: Any, a: Any) -> bool:
     if ta is dict:
         if tv is not dict:
             return False
-        if v.keys() == a.keys() and all(_eq(v[k], a[k]) for k in a):
-            return True
-        return _alt_dict_eq(v, a)
+        if a and all(type(x) is list for x in a.values()):  # BFCL's convention, as in every shipped suite
+            return _alt_dict_eq(v, a)
+        return v.keys() == a.keys() and all(_eq(v[k], a[k]) for k in a)
     return bool(v == a)
 
 
 def _alt_dict_eq(v: dict[str, Any], a: dict[str, Any]) -> bool:
-    """BFCL's dict convention: each expected key maps to a list of acceptable values ("" = may be left out)."""
-    if not a or not all(type(x) is list for x in a.values()):
-        return False
+    """BFCL's dict convention: each expected key maps to a list of acceptable values ("" = may be left out).
+    Only this reading applies to such a dict (``{"field": ["age"]}`` wants ``"age"``, not ``["age"]``, as in
+    BFCL); a list value is written as a list in the list (``{"tags": [["a", "b"]]}``)."""
     for k, x in v.items():
         alts = a.get(k)
         if alts is None:
@@ -533,7 +533,8 @@ def _check_call(e: _Expected, call: FunctionCall) -> _Miss | None:
 
 def _same(v: Any, a: Any) -> bool:
     """Python's ``==`` without letting booleans stand in for numbers (so ``_same`` implies :func:`_eq`); a tuple
-    stands for a list."""
+    stands for a list. An expected dict in BFCL's convention (every value a list of acceptable values) is never
+    "the same" as a model's dict: only :func:`_alt_dict_eq` reads it."""
     tv, ta = type(v), type(a)
     if tv is tuple:
         tv = list
@@ -542,6 +543,8 @@ def _same(v: Any, a: Any) -> bool:
     if tv is list:
         return len(v) == len(a) and all(_same(x, y) for x, y in zip(v, a, strict=False))
     if tv is dict:
+        if a and all(type(x) is list for x in a.values()):
+            return False
         return v.keys() == a.keys() and all(_same(x, a[k]) for k, x in v.items())
     return bool(v == a)
 
