@@ -48,7 +48,17 @@ _OFF_MODEL = "agreement"
 
 # ----------------------------------------------------------------------------------------------- BFCL
 def load() -> Any:
-    """BFCL's functions (with an ``underscore_to_dot`` model registered), or the reason they cannot be had."""
+    """BFCL's functions (with an ``underscore_to_dot`` model registered), or the reason they cannot be had.
+    BFCL's Java/JavaScript prompt-mode decoders come along where ``tree_sitter`` 0.21 and its Java and
+    JavaScript grammars import (bfcl-eval's own pins; e.g. ``pip install --target DIR tree_sitter==0.21.3
+    tree-sitter-java==0.21.0 tree-sitter-javascript==0.21.4`` and ``PYTHONPATH=DIR``); without them such
+    outputs are counted as skipped."""
+    tree_sitter = True
+    try:  # imported before benchmarks/scoring.py stubs them
+        from bfcl_eval.model_handler.parser.java_parser import parse_java_function_call  # noqa: F401
+        from bfcl_eval.model_handler.parser.js_parser import parse_javascript_function_call  # noqa: F401
+    except Exception:  # noqa: BLE001
+        tree_sitter = False
     from scoring import load_bfcl
 
     loaded = load_bfcl()
@@ -65,6 +75,12 @@ def load() -> Any:
 
     mapping[_U2D_MODEL] = _U2D()
     mapping[_OFF_MODEL] = _Off()
+    from bfcl_eval.constants.enums import ReturnFormat
+
+    f["ReturnFormat"] = ReturnFormat
+    f["tree_sitter"] = tree_sitter and callable(
+        getattr(sys.modules.get("bfcl_eval.model_handler.parser.java_parser"), "parse_java_function_call", None)
+    )
     return f
 
 
@@ -75,9 +91,11 @@ def _language(f: Any, lang: str) -> Any:
 def bfcl_decode(f: Any, result: Any, lang: str) -> Any:
     """What BFCL's runner hands the checker: decoded calls, or raises where BFCL's decoding fails."""
     if isinstance(result, str):
-        if lang != "python":  # BFCL's Java/JS decoders need tree-sitter; not decodable in-process here
+        if lang == "python":
+            return f["decode"](result)
+        if not f["tree_sitter"]:  # BFCL's Java/JS decoders need tree-sitter
             raise LookupError("tree-sitter")
-        return f["decode"](result)
+        return f["decode"](result, f["ReturnFormat"].JAVA if lang == "java" else f["ReturnFormat"].JAVASCRIPT)
     out = []  # the FC handlers' decode_ast: [{name: json.loads(arguments)}]
     for item in result:
         name = next(iter(item))
@@ -167,11 +185,15 @@ def read_results(dirs: list[Path]) -> dict[str, list[tuple[str, str, Any]]]:
 # ----------------------------------------------------------------------------------------------- main
 def _classify(task: Task, resp: Response, ours: Any, theirs_err: str, theirs_ok: bool) -> str:
     """A default-rule difference's class (docs/scoring.md, "Every difference from BFCL")."""
+    cat = task.category
+    if theirs_ok and cat.endswith("irrelevance"):
+        if ours.error == "unparseable":
+            return "flaw 1: a malformed call (or call-like block) is no refusal"
+        return f"flaw 5 on irrelevance: a call read where BFCL's decoder reads none ({ours.error})"
     if theirs_ok:
         return f"BFCL accepts, ours {ours.error}"
-    cat = task.category
     if cat.endswith("irrelevance"):
-        return "irrelevance: BFCL fails a readable non-call (fix 1's other side)"
+        return "irrelevance: BFCL's decoder reads a call, ours does not"
     if theirs_err in ("decode_error", "not_fc_format"):
         return "fix 5: a format BFCL's decoder cannot read"
     if "wrong_func_name" in theirs_err or (
@@ -227,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             if task is None or not (isinstance(result, str) or _fc_list(result)):
                 skipped[cat if task is None else "not a call list"] += 1
                 continue
-            if task.language != "python" and isinstance(result, str):
+            if task.language != "python" and isinstance(result, str) and not f["tree_sitter"]:
                 skipped["java/js prompt text (needs tree-sitter)"] += 1
                 continue
             if cat not in entries:
@@ -252,12 +274,14 @@ def main(argv: list[str] | None = None) -> int:
             mo = score_task(t, r, "bfcl", not u2d)
             agree["bfcl_other"] += o == mo.correct
             if v != m.correct:
-                diffs[f"--rules bfcl: BFCL {v}, ours {m.correct} ({m.error})"].append(f"{t.id}: {str(res)[:160]}")
+                diffs[f"--rules bfcl: BFCL {v}, ours {m.correct} ({m.error})"].append(
+                    f"{t.id}: {json.dumps(res)[:160]}"
+                )
             d = score_task(t, r)
             agree["default"] += v == d.correct
             if v != d.correct:
                 cls = _classify(t, r, d, bfcl_error(f, t, fn, gt, res, u2d), v)
-                diffs[f"default: {cls}"].append(f"{t.id}: {str(res)[:160]}")
+                diffs[f"default: {cls}"].append(f"{t.id}: {json.dumps(res)[:160]}")
         n = max(len(items), 1)
         row.update(
             {

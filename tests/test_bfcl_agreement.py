@@ -233,3 +233,42 @@ def test_an_empty_list_is_not_an_omitted_argument():
     assert score_task(t, Response(t.id, text), "bfcl").correct
     assert score_task(t, Response(t.id, text)).error == "wrong_value"
     assert score_task(t, Response(t.id, "[find_card_in_deck(rank='Queen', suit='Hearts')]")).correct
+
+
+def test_bfcl_rules_read_prompt_mode_java_as_bfcls_tree_sitter_decoder_does(javajs):
+    # F5: BFCL's decoder rebuilds `new HashMap<..>() {{ put(..); }}` without its block, so the map is empty
+    t = javajs["bfcl/simple_java/1"]  # makeProposalsFromObject(object: any, useShortName: boolean, params: HashMap)
+    name = t.expected[0].name
+    body = 'new HashMap<String, Object>() {{ put("limit", 50); put("schemaFilter", "public"); }}'
+    text = f'[{name}(object="Customers", useShortName=true, params={body})]'
+    assert score_task(t, Response(t.id, text)).correct
+    r = score_task(t, Response(t.id, text), "bfcl")
+    assert r.error == "wrong_value" and "params" in r.feedback
+    assert score_task(t, _fc(name, {"object": "Customers", "useShortName": "true", "params": body}), "bfcl").correct
+    two = text[:-1] + f', {name}(object="x", useShortName=true, params={body})]'  # BFCL's decoder keeps the first
+    assert score_task(t, Response(t.id, two)).error == "wrong_count"
+    assert score_task(t, Response(t.id, two), "bfcl").error == "wrong_value"
+
+
+def test_java_js_prompt_text_gets_bfcls_verdict_with_its_tree_sitter_decoders(bfcl_funcs):
+    javajs_bench = _bench("scoring_javajs")
+    loaded = javajs_bench.load(True)
+    if isinstance(loaded, str):
+        pytest.skip(loaded)
+    f, data_dir, read = loaded
+    if not f["tree_sitter"]:
+        pytest.skip("tree_sitter 0.21 with its Java/JavaScript grammars is not installed (bfcl-eval's own pins)")
+    entries = {c: read(data_dir, c) for c in ("simple_java", "simple_javascript")}
+    n = 0
+    for t in load_suite("bfcl", category="simple_java,simple_javascript"):
+        cat, bid = t.meta["bfcl_category"], t.meta["bfcl_id"]
+        q, a = entries[cat]
+        for kind, _fix, call in javajs_bench.variants(t):
+            text = javajs_bench.as_text(t, call)
+            if text is None:
+                continue
+            theirs = javajs_bench.bfcl_text(f, t.language, cat, q[bid]["function"], a[bid]["ground_truth"], text)
+            ours = score_task(t, Response(t.id, text), "bfcl")
+            assert ours.correct == theirs, (t.id, kind, text[:200], ours.error)
+            n += 1
+    assert n > 800

@@ -53,6 +53,8 @@ __all__ = ["decode", "score_bfcl"]
 
 # A value nested deeper than this is not decoded (Python's own parser stops at 200 nested brackets).
 _MAX_DEPTH = 300
+# What a call list starts with: the fast path is only worth trying on such text.
+_CALL_START = re.compile(r"\[\s*(?:\]|[A-Za-z_][\w.]*\s*\()")
 
 
 class _Undecodable(Exception):
@@ -78,7 +80,7 @@ def _decode(text: str | None) -> tuple[list[FunctionCall] | None, bool]:
     s = s.strip().strip("'")
     # The parser's literal-only fast path, where it reads exactly what ast would give BFCL: no tuples or
     # parenthesised values (one "(" a call) and no "+" (BFCL reads "+5" as -5).
-    if "+" not in s:
+    if "+" not in s and _CALL_START.match(s):  # (prose goes straight to ast, which stops at its first word)
         try:
             fast = _parse._fast_pythonic(s)
         except _parse._Bad:
@@ -702,9 +704,10 @@ def _decode_javalike(text: str | None, lang: str) -> list[FunctionCall] | None:
     if not s.endswith("]"):
         s = s + "]"
     try:
-        return parse_call_text(s, lang)
+        calls = parse_call_text(s, lang, bfcl=True)
     except (JavaLikeError, RecursionError):
         return None
+    return calls[:1] if lang == "java" else calls  # BFCL's Java decoder returns the first call only
 
 
 _UNDECODABLE = (
