@@ -15,8 +15,9 @@ skipped: BFCL checks them by executing its APIs, not with the AST checker) goes 
 * ours: ``score_task(..., rules="bfcl", underscore_to_dot=off/on)`` and the default rules.
 
 It prints, per model: the outputs checked, the agreement of ``--rules bfcl`` with BFCL under the model's own
-setting (``--u2d MODEL``: the FC models of OpenAI/Mistral/Google style, whose tools BFCL sends with ``_`` for
-``.``; the others off), the agreement under the other setting (for reference), the default rules' agreement,
+setting (on for the models BFCL's own ``MODEL_CONFIG_MAPPING`` marks ``underscore_to_dot``, by the result
+dir's name: its FC models of OpenAI/Mistral/Google style, whose tools it sends with ``_`` for ``.``; for a dir
+holding a file ``UNDERSCORE_TO_DOT``; and for ``--u2d MODEL``; off for the others), the agreement under the other setting (for reference), the default rules' agreement,
 every disagreement by class, and our speed against BFCL's checker (best of three passes, both timed in the same
 process on the same outputs). Target: 100% under ``--rules bfcl``; every default-rule difference a class of
 docs/scoring.md ("Every difference from BFCL").
@@ -82,6 +83,27 @@ def load() -> Any:
         getattr(sys.modules.get("bfcl_eval.model_handler.parser.java_parser"), "parse_java_function_call", None)
     )
     return f
+
+
+def bfcl_u2d_models() -> set[str]:
+    """The model names (as BFCL's result dirs spell them, ``/`` as ``_``) whose BFCL config has
+    ``underscore_to_dot=True``, read from bfcl-eval's ``constants/model_config.py`` as text (importing it pulls
+    in every model handler)."""
+    import re
+
+    spec = sys.modules.get("bfcl_eval")
+    if spec is None or not getattr(spec, "__file__", None):
+        return set()
+    path = Path(spec.__file__).parent / "constants" / "model_config.py"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return set()
+    out = set()
+    for m in re.finditer(r'^    "([^"\n]+)": ModelConfig\((.*?)^    \),', text, re.M | re.S):
+        if re.search(r"underscore_to_dot=True", m.group(2)):
+            out.add(m.group(1).replace("/", "_"))
+    return out
 
 
 def _language(f: Any, lang: str) -> Any:
@@ -212,7 +234,13 @@ def _classify(task: Task, resp: Response, ours: Any, theirs_err: str, theirs_ok:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dirs", nargs="*", type=Path, help="BFCL result dirs (<dir>/<model>/**/BFCL_v4_*_result.json)")
-    ap.add_argument("--u2d", action="append", default=[], help="a model whose setting is underscore_to_dot on")
+    ap.add_argument(
+        "--u2d",
+        action="append",
+        default=[],
+        help="a model whose setting is underscore_to_dot on (besides those BFCL's own model config says so of, "
+        "by the result dir's name, and those whose dir holds a file named UNDERSCORE_TO_DOT)",
+    )
     ap.add_argument("--show", type=int, default=3, help="examples per disagreement class")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--export-store", type=Path, help="an eval-model results cache to export as BFCL result files")
@@ -240,8 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     tasks = {(t.meta["bfcl_category"], t.meta["bfcl_id"]): t for t in load_suite("bfcl")}
     entries: dict[str, tuple[dict, dict]] = {}
     report: dict[str, Any] = {}
+    u2d_models = set(args.u2d) | bfcl_u2d_models()
+    for d in args.dirs:
+        u2d_models |= {p.parent.name for p in d.glob("*/UNDERSCORE_TO_DOT")}
     for model, rows in read_results(args.dirs).items():
-        u2d = model in args.u2d
+        u2d = model in u2d_models
         items = []
         skipped: collections.Counter[str] = collections.Counter()
         for cat, bid, result in rows:

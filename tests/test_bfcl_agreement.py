@@ -182,8 +182,7 @@ def test_java_js_variants_get_bfcls_verdict(bfcl_funcs):
 def test_real_outputs_sample_gets_bfcls_verdict_on_every_one(bfcl_funcs, capsys):
     agreement, _f = bfcl_funcs
     assert SAMPLE.is_dir()
-    u2d = [p.name for p in SAMPLE.iterdir() if (p / "UNDERSCORE_TO_DOT").exists()]
-    agreement.main([str(SAMPLE), "--json", *[a for m in u2d for a in ("--u2d", m)]])
+    agreement.main([str(SAMPLE), "--json"])
     rep = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert rep["outputs"] >= 100
     bad = {m: r["classes"] for m, r in rep["models"].items() if r["agree_bfcl_rules"] != r["outputs"]}
