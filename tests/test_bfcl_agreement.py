@@ -187,6 +187,14 @@ def test_real_outputs_sample_gets_bfcls_verdict_on_every_one(bfcl_funcs, capsys)
     assert rep["outputs"] >= 100
     bad = {m: r["classes"] for m, r in rep["models"].items() if r["agree_bfcl_rules"] != r["outputs"]}
     assert not bad, bad
+    # every default-rule difference is one of the documented classes (docs/scoring.md §4d)
+    undocumented = [
+        c
+        for r in rep["models"].values()
+        for c in r["classes"]
+        if c.startswith("default:") and not c.startswith(("default: flaw ", "default: fix ", "default: both spellings"))
+    ]
+    assert not undocumented, undocumented
 
 
 # ------------------------------------------------------------ the two default-rule decisions (docs/scoring.md §4d)
