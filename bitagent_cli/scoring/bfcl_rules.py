@@ -11,12 +11,17 @@ feedback); only the rules differ, and none of the fixes of ``docs/scoring.md`` Â
   source text, one with keywords a ``{name: {args}}`` dict. Structured OpenAI ``tool_calls`` are read as
   the default rules read them (BFCL's function-calling mode).
 * a text that cannot be decoded is a correct refusal on an irrelevance task (BFCL issue #443).
-* checking: ``simple_function_checker`` as written: exact function name (no ``functions.`` prefix, no
-  ``.`` -> ``_`` spelling), the schema's required arguments, an argument the ground truth does not list is
+* checking: ``simple_function_checker`` as written: exact function name (no ``functions.`` prefix; the
+  ``.`` -> ``_`` spelling is the right one, and the only one, under BFCL's ``underscore_to_dot``), the schema's
+  required arguments, an argument the ground truth does not list is
   unexpected (``null`` included), Python types checked exactly (``int`` -> ``float`` promoted at the top
   level only; one level of element types for arrays; BFCL's "variable" escape), strings normalised at the
   top level, inside lists one level deep and in dict values; other values compared with Python's ``==``
   (so ``1 == 1.0 == True`` inside lists and dicts); parallel calls matched greedily, first fit.
+
+* Java/JavaScript: each argument must be a string, converted by BFCL's ``java_type_converter`` /
+  ``js_type_converter`` rules (reproduced below, regular expressions included), then checked as above without
+  the int -> float promotion; prompt-mode text is read as BFCL's tree-sitter decoders hand it on.
 
 Deliberate differences, because nothing here evaluates model output: BFCL ``eval``s arithmetic (``2*5``)
 and lambdas in arguments; here they make the output undecodable. Output over ``parse.MAX_AST_CHARS`` is not
