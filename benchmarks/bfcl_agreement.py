@@ -17,10 +17,11 @@ skipped: BFCL checks them by executing its APIs, not with the AST checker) goes 
 It prints, per model: the outputs checked, the agreement of ``--rules bfcl`` with BFCL under the model's own
 setting (on for the models BFCL's own ``MODEL_CONFIG_MAPPING`` marks ``underscore_to_dot``, by the result
 dir's name: its FC models of OpenAI/Mistral/Google style, whose tools it sends with ``_`` for ``.``; for a dir
-holding a file ``UNDERSCORE_TO_DOT``; and for ``--u2d MODEL``; off for the others), the agreement under the other setting (for reference), the default rules' agreement,
-every disagreement by class, and our speed against BFCL's checker (best of three passes, both timed in the same
-process on the same outputs). Target: 100% under ``--rules bfcl``; every default-rule difference a class of
-docs/scoring.md ("Every difference from BFCL").
+holding a file ``UNDERSCORE_TO_DOT``; and for ``--u2d MODEL``; off for the others), the agreement under the
+other setting (for reference), the default rules' agreement, every disagreement by class, and our speed
+against BFCL's checker (best of three passes, both timed in the same process on the same outputs). Target:
+100% under ``--rules bfcl``; every default-rule difference a class of docs/scoring.md §4d ("Every difference
+from BFCL").
 
 ``--export-store`` writes the raw outputs kept in an ``eval-model`` results cache (``results.sqlite``) as BFCL
 result files, one directory per model, so that they can be fed back here (or to ``bfcl evaluate``).
