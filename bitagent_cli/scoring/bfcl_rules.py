@@ -607,7 +607,7 @@ def score_bfcl(task: Task, response: Response | None, underscore_to_dot: bool = 
     ``math.factorial``) and the dotted spelling is a wrong name; off, only the dotted spelling is right."""
     if response is None:
         return _score(task, None)
-    lang = task.language
+    lang = "python" if task.single_python else task.language
     odd = False
     if response.tool_calls:
         parsed = _parse.parse_calls(None, response.tool_calls)
