@@ -279,3 +279,17 @@ def test_java_js_prompt_text_gets_bfcls_verdict_with_its_tree_sitter_decoders(bf
             assert ours.correct == theirs, (t.id, kind, text[:200], ours.error)
             n += 1
     assert n > 800
+
+
+@pytest.mark.parametrize("prompt_mode", [False, True])
+def test_eval_model_sends_dotted_names_as_they_are(prompt_mode):
+    # _evaluate.UNDERSCORE_TO_DOT (off) says what our client sends; if the client ever rewrites '.' as '_' for
+    # a server, this fails and the setting must follow (BFCL then wants the '_' spelling)
+    from bitagent_cli import _evaluate
+    from bitagent_cli.serving.client import request_body
+
+    t = _task()
+    body = json.loads(request_body("m", list(t.messages), list(t.tools), prompt_mode=prompt_mode))
+    text = json.dumps(body)
+    assert "math.factorial" in text and "math_factorial" not in text
+    assert _evaluate.UNDERSCORE_TO_DOT is False
