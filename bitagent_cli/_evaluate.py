@@ -71,6 +71,11 @@ TRANSFORMERS_MAX_CONCURRENCY = 4
 #: Requests in flight for vLLM when neither a flag, env var nor profile sets eval.concurrency: vLLM's default
 #: --max-num-seqs, so its whole batch stays busy (benchmarks/harness.py measures this setting).
 VLLM_DEFAULT_CONCURRENCY = 256
+#: BFCL's ``underscore_to_dot`` for what this client sends: it rewrites ``.`` in tool names as ``_`` for the API
+#: models that forbid dots, and then judges the ``_`` spelling right and the dotted one wrong. Our client sends
+#: every tool name as it is (``serving/client.py`` ``request_body``: ``Tool.to_openai``, and the prompt-mode
+#: function list), so under ``--rules bfcl`` the spelling BFCL would accept is the dotted one: off.
+UNDERSCORE_TO_DOT = False
 #: Connections per httpx client for remote endpoints. httpcore's pool does O(connections x waiting
 #: requests) work per request: at 256 connections in one pool that is ~20 ms a request (measured), in
 #: pools of 8 it is ~0.7 ms. Servers on this machine get one bare transport per worker (~0.5 ms).
@@ -635,7 +640,9 @@ async def _send_all(
             if not comp.ok:
                 run.record(_failed(item, comp), None)
                 continue
-            result = score_task(item.task, Response(item.task.id, comp.text, comp.tool_calls), run.rules)
+            result = score_task(
+                item.task, Response(item.task.id, comp.text, comp.tool_calls), run.rules, UNDERSCORE_TO_DOT
+            )
             stored = StoredResult(
                 key, comp.text, comp.tool_calls, comp.finish_reason, result.to_dict(), comp.latency_s, time.time()
             )
@@ -797,6 +804,7 @@ def evaluate(
             **request_settings,
             "rules": rules,
             "generation": generation,
+            **({"underscore_to_dot": UNDERSCORE_TO_DOT} if rules == "bfcl" else {}),
             "concurrency": concurrency,
             "request_timeout": timeout,
             "seed": seed,
@@ -844,7 +852,7 @@ def evaluate(
                     )
                     continue
                 # Re-score the stored answer: a scorer fix applies to cached answers too.
-                result = score_task(it.task, Response(it.task.id, hit.text, hit.tool_calls), rules)
+                result = score_task(it.task, Response(it.task.id, hit.text, hit.tool_calls), rules, UNDERSCORE_TO_DOT)
                 done.append(
                     _outcome(it, result, latency=hit.latency_s, cached=True, text=hit.text, tool_calls=hit.tool_calls)
                 )

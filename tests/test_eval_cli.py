@@ -83,6 +83,8 @@ def test_rules_are_part_of_the_cache_key(run_cli, items):
         code, out, err = run_cli(*_args(srv, "--json", "--rules", "bfcl"))
         assert srv.requests == 24 and _one_json(out)["cached"] == 12
     assert a["settings"]["rules"] == "bitagent" and b["settings"]["rules"] == "bfcl"
+    # BFCL's underscore_to_dot for what was sent: our client sends tool names as they are, so off
+    assert b["settings"]["underscore_to_dot"] is False and "underscore_to_dot" not in a["settings"]
     assert a["settings_hash"] != b["settings_hash"] and a["cached"] == 0 and b["cached"] == 0
     assert b["correct"] == a["correct"] == 12  # structured tool_calls read the same under both
 

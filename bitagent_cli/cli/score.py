@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ._common import EXIT_FAIL, CliError, JsonOpt, ProfileOpt, VerboseOpt, open_context
+from ._common import EXIT_FAIL, EXIT_USAGE, CliError, JsonOpt, ProfileOpt, VerboseOpt, open_context
 
 TasksOpt = Annotated[
     Path,
@@ -46,12 +46,24 @@ RulesOpt = Annotated[
     ),
 ]
 
+UnderscoreOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--underscore-to-dot/--no-underscore-to-dot",
+        help="With --rules bfcl: BFCL's underscore_to_dot, on for FC models of APIs that forbid '.' in function "
+        "names (OpenAI-, Mistral-, Google-style): math_factorial is then right for math.factorial and the dotted "
+        "name wrong; off, the other way round. The default rules accept both. Default: eval.underscore_to_dot.",
+        show_default=False,
+    ),
+]
+
 
 def score_cmd(
     tasks: TasksOpt,
     responses: ResponsesOpt,
     failures: FailuresOpt = 10,
     rules: RulesOpt = None,
+    underscore_to_dot: UnderscoreOpt = None,
     profile: ProfileOpt = None,
     json_out: JsonOpt = False,
     verbose: VerboseOpt = 0,
@@ -65,11 +77,24 @@ def score_cmd(
     Exit 0 when scoring ran (whatever the accuracy), 1 when a file cannot be read or holds no task, 2 for bad
     usage.
     """
-    ctx = open_context(profile=profile, json_out=json_out, verbose=verbose, overrides={"eval.rules": rules})
+    ctx = open_context(
+        profile=profile,
+        json_out=json_out,
+        verbose=verbose,
+        overrides={"eval.rules": rules, "eval.underscore_to_dot": underscore_to_dot},
+    )
     from ..scoring import ScoreFileError, score_files
 
+    rules_used = ctx.settings["eval.rules"]
+    u2d = bool(ctx.settings["eval.underscore_to_dot"])
+    if u2d and rules_used != "bfcl" and underscore_to_dot:
+        raise CliError(
+            "--underscore-to-dot is a setting of BFCL's rules; add --rules bfcl (the default rules accept both "
+            "spellings of a dotted name)",
+            EXIT_USAGE,
+        )
     try:
-        report = score_files(tasks, responses, rules=ctx.settings["eval.rules"])
+        report = score_files(tasks, responses, rules=rules_used, underscore_to_dot=u2d)
     except ScoreFileError as e:
         raise CliError(str(e), EXIT_FAIL) from None
     if report["summary"]["tasks"] == 0:

@@ -107,6 +107,13 @@ SETTINGS: dict[str, Spec] = {
             "known flaws fixed) or bfcl (BFCL's own rules: the leaderboard's verdict)",
             ("bitagent", "bfcl"),
         ),
+        _s(
+            "eval.underscore_to_dot",
+            bool,
+            False,
+            "`score --rules bfcl`: BFCL's underscore_to_dot (on for FC models of APIs that forbid '.' in names, "
+            "OpenAI/Mistral/Google style: math_factorial is right for math.factorial, the dotted name wrong)",
+        ),
         _s("miner.host", str, "0.0.0.0", "address the miner listens on"),
         _s("miner.port", int, 8091, "port the miner listens on (the seed's --axon.port)"),
         _s("miner.external_ip", str, "", "IP published on chain (default: detected)"),

@@ -338,16 +338,16 @@ def _eq(v: Any, a: Any) -> bool:
     if ta is dict:
         if tv is not dict:
             return False
-        if v.keys() == a.keys() and all(_eq(v[k], a[k]) for k in a):
-            return True
-        return _alt_dict_eq(v, a)
+        if a and all(type(x) is list for x in a.values()):  # BFCL's convention, as in every shipped suite
+            return _alt_dict_eq(v, a)
+        return v.keys() == a.keys() and all(_eq(v[k], a[k]) for k in a)
     return bool(v == a)
 
 
 def _alt_dict_eq(v: dict[str, Any], a: dict[str, Any]) -> bool:
-    """BFCL's dict convention: each expected key maps to a list of acceptable values ("" = may be left out)."""
-    if not a or not all(type(x) is list for x in a.values()):
-        return False
+    """BFCL's dict convention: each expected key maps to a list of acceptable values ("" = may be left out).
+    Only this reading applies to such a dict (``{"field": ["age"]}`` wants ``"age"``, not ``["age"]``, as in
+    BFCL); a list value is written as a list in the list (``{"tags": [["a", "b"]]}``)."""
     for k, x in v.items():
         alts = a.get(k)
         if alts is None:
@@ -533,7 +533,8 @@ def _check_call(e: _Expected, call: FunctionCall) -> _Miss | None:
 
 def _same(v: Any, a: Any) -> bool:
     """Python's ``==`` without letting booleans stand in for numbers (so ``_same`` implies :func:`_eq`); a tuple
-    stands for a list."""
+    stands for a list. An expected dict in BFCL's convention (every value a list of acceptable values) is never
+    "the same" as a model's dict: only :func:`_alt_dict_eq` reads it."""
     tv, ta = type(v), type(a)
     if tv is tuple:
         tv = list
@@ -542,6 +543,8 @@ def _same(v: Any, a: Any) -> bool:
     if tv is list:
         return len(v) == len(a) and all(_same(x, y) for x, y in zip(v, a, strict=False))
     if tv is dict:
+        if a and all(type(x) is list for x in a.values()):
+            return False
         return v.keys() == a.keys() and all(_same(x, a[k]) for k, x in v.items())
     return bool(v == a)
 
@@ -728,24 +731,29 @@ def _offered(task: Task) -> frozenset[str]:
     return frozenset(n for t in task.tools for n in _name_variants(t.name))
 
 
-def score_task(task: Task, response: Response | None, rules: str = "bitagent") -> ScoreResult:
+def score_task(
+    task: Task, response: Response | None, rules: str = "bitagent", underscore_to_dot: bool = False
+) -> ScoreResult:
     """Score one response to one task (1.0 correct, 0.0 otherwise; see the module docs for the rules).
 
-    ``rules``: ``"bitagent"`` (default) or ``"bfcl"`` (BFCL's own rules, see :mod:`.bfcl_rules`). Never raises
+    ``rules``: ``"bitagent"`` (default) or ``"bfcl"`` (BFCL's own rules, see :mod:`.bfcl_rules`).
+    ``underscore_to_dot`` (``bfcl`` rules only): BFCL's setting of that name for FC models of APIs that forbid
+    ``.`` in function names, under which ``math_factorial`` is the right spelling of ``math.factorial`` and the
+    dotted one is wrong (off: the other way round); the default rules accept both spellings. Never raises
     on any response: an error the scorer did not foresee scores 0 with the error ``scoring_error``."""
     try:
         if task.single_python and rules == "bitagent":  # the common case first
             return _score(task, response)
+        if rules == "bfcl" and task.multi_turn is None:  # Python, Java and JavaScript alike
+            from .bfcl_rules import score_bfcl
+
+            return score_bfcl(task, response, underscore_to_dot)
         if not task.single_python:  # Java/JS literals, or a conversation (scoring/javalike.py)
             from .javalike import score_javalike
 
             return score_javalike(task, response, rules)
         if rules == "bitagent":
             return _score(task, response)
-        if rules == "bfcl":
-            from .bfcl_rules import score_bfcl
-
-            return score_bfcl(task, response)
     except Exception as e:  # noqa: BLE001 - a scorer bug must not stop a run: the answer scores 0
         return _result(
             task,

@@ -39,20 +39,23 @@ def _read(fn: Callable[[str | os.PathLike[str]], T], path: str | os.PathLike[str
 
 
 def score_files(
-    tasks_path: str | os.PathLike[str], responses_path: str | os.PathLike[str], rules: str = "bitagent"
+    tasks_path: str | os.PathLike[str],
+    responses_path: str | os.PathLike[str],
+    rules: str = "bitagent",
+    underscore_to_dot: bool = False,
 ) -> dict[str, Any]:
     """Score every task in ``tasks_path`` with its response in ``responses_path``.
 
     Returns the contract's object: ``summary``, ``results`` (one per task, in task-file order), plus
     ``errors`` (malformed lines, each ``{"path", "line", "message"}``) and ``unknown_ids`` (responses whose
     id matches no task; not scored). A task without a response is scored ``no_response``. ``rules``:
-    ``bitagent`` or ``bfcl`` (see ``score_task``).
-    Raises :class:`ScoreFileError` when a file cannot be opened.
+    ``bitagent`` or ``bfcl`` (see ``score_task``); ``underscore_to_dot``: BFCL's setting of that name (``bfcl``
+    rules only; the report says which was used). Raises :class:`ScoreFileError` when a file cannot be opened.
     """
     tasks, task_errors = _read(read_tasks, tasks_path, "tasks")
     responses, resp_errors = _read(read_responses, responses_path, "responses")
     by_id = {r.id: r for r in responses}
-    results: list[ScoreResult] = [score_task(t, by_id.get(t.id), rules) for t in tasks]
+    results: list[ScoreResult] = [score_task(t, by_id.get(t.id), rules, underscore_to_dot) for t in tasks]
     task_ids = {t.id for t in tasks}
     unknown = [r.id for r in responses if r.id not in task_ids]
     return {
@@ -61,4 +64,5 @@ def score_files(
         "errors": [e.to_dict() for e in (*task_errors, *resp_errors)],
         "unknown_ids": unknown,
         "rules": rules,
+        **({"underscore_to_dot": underscore_to_dot} if rules == "bfcl" else {}),
     }

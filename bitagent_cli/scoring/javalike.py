@@ -564,9 +564,13 @@ def _fence(text: str) -> str:
     return s.strip("`\n ")
 
 
-def parse_call_text(text: str, language: str) -> list[FunctionCall]:
+def parse_call_text(text: str, language: str, bfcl: bool = False) -> list[FunctionCall]:
     """Read ``[name(a=v, ...), ...]`` (brackets optional) written in Java/JS call syntax. Each named argument's
-    value is its source text, a lone string literal unquoted. Raises :class:`JavaLikeError`."""
+    value is its source text, a lone string literal unquoted. Raises :class:`JavaLikeError`.
+
+    ``bfcl``: the values as BFCL's tree-sitter Java decoder hands them on (``--rules bfcl``): a lone char
+    literal unquoted too, and the class body of an object creation dropped (``new HashMap<>() {{ put(..); }}``
+    is ``new HashMap<>()``)."""
     if len(text) > MAX_CHARS:
         raise JavaLikeError(f"the output is longer than {MAX_CHARS} characters")
     s = _fence(text)
@@ -599,7 +603,7 @@ def parse_call_text(text: str, language: str) -> list[FunctionCall]:
                 if depth == 0:
                     if tok.text != ")":
                         raise JavaLikeError("unbalanced brackets")
-                    _arg(s, toks, start, i, args, language)
+                    _arg(s, toks, start, i, args, language, bfcl)
                     i += 1
                     break
                 depth -= 1
@@ -611,7 +615,7 @@ def parse_call_text(text: str, language: str) -> list[FunctionCall]:
                     i = end + 1
                     continue
             elif tok.kind == "punct" and tok.text == "," and depth == 0:
-                _arg(s, toks, start, i, args, language)
+                _arg(s, toks, start, i, args, language, bfcl)
                 start = i + 1
             i += 1
         calls.append(FunctionCall(name, args))
@@ -674,7 +678,7 @@ def _one_expression(vt: list[_Tok], name: str, language: str) -> None:
             ternary -= 1
 
 
-def _arg(src: str, toks: list[_Tok], a: int, b: int, args: dict[str, Any], language: str) -> None:
+def _arg(src: str, toks: list[_Tok], a: int, b: int, args: dict[str, Any], language: str, bfcl: bool = False) -> None:
     if b <= a:
         if args or a != b:
             raise JavaLikeError("an empty argument")
@@ -685,11 +689,34 @@ def _arg(src: str, toks: list[_Tok], a: int, b: int, args: dict[str, Any], langu
             raise JavaLikeError(f"argument {name} is given twice")
         vt = toks[a + 2 : b]
         _one_expression(vt, name, language)
-        if len(vt) == 1 and vt[0].kind == "str":
+        if len(vt) == 1 and (vt[0].kind == "str" or (bfcl and language == "java" and vt[0].kind == "char")):
             args[name] = vt[0].value  # a lone string literal: its content (BFCL's decoders unquote it)
+        elif bfcl and language == "java":
+            args[name] = src[vt[0].start : vt[_without_class_body(vt)].end]
         else:
             args[name] = src[vt[0].start : vt[-1].end]
     # a positional argument has no name: not counted (BFCL drops it too)
+
+
+def _without_class_body(vt: list[_Tok]) -> int:
+    """Index of the last token BFCL's Java decoder keeps of ``new T(...) { body }``: the ``)`` (it rebuilds an
+    object creation from its type and arguments only); the last token for anything else."""
+    if not vt or vt[0].text != "new":
+        return len(vt) - 1
+    depth = 0
+    for j, t in enumerate(vt):
+        if t.kind != "punct":
+            continue
+        if t.text in _OPEN:
+            if depth == 0 and t.text != "(":
+                return len(vt) - 1  # `new int[]{...}`: an array creation keeps its initialiser
+            depth += 1
+        elif t.text in ")]}":
+            depth -= 1
+            if depth == 0:
+                rest = vt[j + 1 :]
+                return j if rest and rest[0].text == "{" and rest[-1].text == "}" else len(vt) - 1
+    return len(vt) - 1
 
 
 # --------------------------------------------------------------------------------------------- scoring
