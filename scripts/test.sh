@@ -16,5 +16,8 @@ python -m pip install -q -e '.[cpu,test,data,cluster]'
 # --no-deps because its dependencies (tree-sitter, openai, a dozen API clients) are not needed for that and
 # the tests stub the few it imports; without it those tests skip and say why.
 python -m pip install -q --no-deps bfcl-eval==2026.3.23
+# and the tree-sitter decoders BFCL reads prompt-mode Java/JavaScript with (bfcl-eval's own pins; binary wheels),
+# for tests/test_bfcl_agreement.py's text test
+python -m pip install -q --no-deps tree_sitter==0.21.3 tree-sitter-java==0.21.0 tree-sitter-javascript==0.21.4
 [ "${BITAGENT_INSTALL_ONLY:-}" = 1 ] && exit 0
 exec python -m pytest "$@"
