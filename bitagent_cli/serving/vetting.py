@@ -943,6 +943,8 @@ def run_template_child(
     cpu_s: int = TEMPLATE_CPU_S,
     timeout_s: float = TEMPLATE_TIMEOUT_S,
     start_s: float = TEMPLATE_START_S,
+    script: Path | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Render ``templates`` in a child process (serving/chat_template.py) under the limits; its verdict.
 
@@ -955,10 +957,9 @@ def run_template_child(
     import sys
     import tempfile
 
-    script = Path(__file__).with_name("chat_template.py")
-    payload = json.dumps(
-        {"templates": templates, "tokens": tokens, "memory_bytes": memory_bytes, "cpu_s": cpu_s, "timeout_s": timeout_s}
-    ).encode()
+    script = script or Path(__file__).with_name("chat_template.py")  # (benchmarks pass another renderer)
+    request = {"templates": templates, "tokens": tokens, "memory_bytes": memory_bytes, "cpu_s": cpu_s}
+    payload = json.dumps({**request, "timeout_s": timeout_s, **(extra or {})}).encode()
     t0 = time.monotonic()
     with tempfile.TemporaryFile() as fin, tempfile.TemporaryFile() as fout, tempfile.TemporaryFile() as ferr:
         fin.write(payload)
