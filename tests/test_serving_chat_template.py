@@ -308,3 +308,34 @@ def test_transformers_apply_chat_template_is_bounded_once_patched(monkeypatch):
         tok.apply_chat_template(messages, chat_template=ATTACKS["string_multiply"][0], tokenize=False)
     with pytest.raises(jinja2.exceptions.SecurityError):  # the sandbox is still there
         tok.apply_chat_template(messages, chat_template=ATTACKS["sandbox_escape"][0], tokenize=False)
+
+
+@pytest.mark.slow
+def test_hf_server_refuses_a_hostile_template_per_request_and_keeps_serving(tiny_model_dir, tmp_path):
+    """The second layer end to end: a model dir whose template was swapped after vetting (start_server does not
+    vet). Each request is a 400 naming the limit, at once, and the server keeps answering."""
+    import shutil
+
+    import httpx
+
+    from bitagent_cli.serving import start_server
+
+    d = tmp_path / "hostile"
+    shutil.copytree(tiny_model_dir, d)
+    bad = "{% if messages | length > 1 %}{{ 'x' * 3000000000 }}{% endif %}" + TINY_TEMPLATE
+    for f in ("chat_template.jinja", "tokenizer_config.json"):
+        if (d / f).exists() and f.endswith(".jinja"):
+            (d / f).write_text(bad)
+        elif (d / f).exists():
+            cfg = json.loads((d / f).read_text())
+            if "chat_template" in cfg:
+                cfg["chat_template"] = bad
+                (d / f).write_text(json.dumps(cfg))
+    with start_server(str(d), backend="transformers", served_name="hostile", settings={"startup_timeout": 120}) as s:
+        url = s.base_url + "/chat/completions"
+        two = [{"role": "user", "content": "hi"}, {"role": "user", "content": "again"}]
+        r = httpx.post(url, json={"messages": two, "max_tokens": 4}, timeout=60)
+        assert r.status_code == 400 and "TemplateLimit" in r.text and "size" in r.text, r.text
+        assert r.elapsed.total_seconds() < 10
+        ok = httpx.post(url, json={"messages": two[:1], "max_tokens": 4}, timeout=60)  # the branch not taken
+        assert ok.status_code == 200, ok.text
