@@ -339,3 +339,35 @@ def test_hf_server_refuses_a_hostile_template_per_request_and_keeps_serving(tiny
         assert r.elapsed.total_seconds() < 10
         ok = httpx.post(url, json={"messages": two[:1], "max_tokens": 4}, timeout=60)  # the branch not taken
         assert ok.status_code == 200, ok.text
+
+
+def test_an_interrupt_while_the_child_renders_takes_the_child_with_it(monkeypatch):
+    import os
+    import subprocess
+    import time
+
+    from bitagent_cli.serving.process import pid_alive
+
+    started: list[int] = []
+
+    real_popen = subprocess.Popen
+
+    def popen(*a, **k):
+        p = real_popen(*a, **k)
+        started.append(p.pid)
+        return p
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    real_sleep = time.sleep
+
+    def sleep(s):  # the first wait inside run_template_child is where Ctrl-C lands
+        if started:
+            raise KeyboardInterrupt
+        real_sleep(s)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    with pytest.raises(KeyboardInterrupt):
+        vetting.run_template_child({"t": ATTACKS["exponential_macro"][0]}, {})
+    assert started and not pid_alive(started[0])
+    with pytest.raises(ChildProcessError):
+        os.waitpid(started[0], os.WNOHANG)  # reaped, not left a zombie

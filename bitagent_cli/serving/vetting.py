@@ -971,18 +971,26 @@ def run_template_child(
         killed_after = None
         status, rusage = 0, None
         delay = 0.005
-        while True:
-            pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                killed_after = round(time.monotonic() - t0, 3)
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(proc.pid, signal.SIGKILL)
-                _, status, rusage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+        try:
+            while True:
+                pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.monotonic() > deadline:
+                    killed_after = round(time.monotonic() - t0, 3)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(proc.pid, signal.SIGKILL)
+                    _, status, rusage = os.wait4(proc.pid, 0)
+                    break
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        except BaseException:  # Ctrl-C / SIGTERM while it renders: the child goes too
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.wait4(proc.pid, 0)
+            proc.returncode = -signal.SIGKILL
+            raise
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
         fout.seek(0)
         out = fout.read(1 << 20).decode("utf-8", errors="replace")
