@@ -371,3 +371,19 @@ def test_an_interrupt_while_the_child_renders_takes_the_child_with_it(monkeypatc
     assert started and not pid_alive(started[0])
     with pytest.raises(ChildProcessError):
         os.waitpid(started[0], os.WNOHANG)  # reaped, not left a zombie
+
+
+def test_parse_returns_the_template_as_written_and_compiling_twice_bounds_once():
+    """vLLM reads a template's AST through ``environment.parse`` (to see how it loops over content): the bounds
+    are added at code generation only, so it sees the loops as written."""
+    src = "{% for m in messages %}{% for c in m['content'] %}{{ c.text ~ '!' }}{% endfor %}{% endfor %}"
+    env = ct.compile_template(src).environment
+    names = {n.name for n in env.parse(src).find_all(jinja2.nodes.Name)}
+    assert not {"_bitagent_iter", "_bitagent_concat"} & names
+    assert names == {n.name for n in jinja2.Environment().parse(src).find_all(jinja2.nodes.Name)}
+    tree = env.parse(src)
+    env.from_string(tree)  # the same tree compiled twice: wrapped once
+    env.from_string(tree)
+    assert sum(1 for n in tree.find_all(jinja2.nodes.Name) if n.name == "_bitagent_iter") == 2
+    msgs = [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
+    assert ct.compile_template(src).render(messages=msgs) == "hi!"

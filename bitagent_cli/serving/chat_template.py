@@ -387,18 +387,27 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             _check_format_string(fmt, "str.format")
         return super().wrap_str_format(value)
 
-    def _parse(self, source: str, name: str | None, filename: str | None) -> Any:
-        tree = super()._parse(source, name, filename)
-        return _bound_tree(tree)
+    def _generate(self, source: Any, name: str | None, filename: str | None, defer_init: bool = False) -> str:
+        # jinja2's documented hook between parsing and code generation: the tree is bounded here, so
+        # ``env.parse()`` (vLLM inspects templates with it) still returns the template as written
+        return super()._generate(_bound_tree(source), name, filename, defer_init=defer_init)  # type: ignore[no-any-return]
+
+
+def _is_ours(node: Any, name: str) -> bool:
+    return isinstance(node, jinja2.nodes.Call) and isinstance(node.node, jinja2.nodes.Name) and node.node.name == name
 
 
 def _bound_tree(tree: Any) -> Any:
-    """Route every loop's iterable through _bounded_iter and every ``~`` through _bounded_concat."""
+    """Route every loop's iterable through _bounded_iter and every ``~`` through _bounded_concat (once)."""
     for node in tree.find_all(jinja2.nodes.For):
+        if _is_ours(node.iter, "_bitagent_iter"):
+            continue
         node.iter = jinja2.nodes.Call(
             jinja2.nodes.Name("_bitagent_iter", "load"), [node.iter], [], None, None, lineno=node.lineno
         )
     for node in list(tree.find_all(jinja2.nodes.Concat)):
+        if len(node.nodes) == 1 and _is_ours(node.nodes[0], "_bitagent_concat"):
+            continue
         parts = node.nodes
         node.nodes = [
             jinja2.nodes.Call(jinja2.nodes.Name("_bitagent_concat", "load"), parts, [], None, None, lineno=node.lineno)
