@@ -177,7 +177,7 @@ def test_each_attack_is_stopped_by_the_bounded_sandbox(name):
     tpl = ct.compile_template(template)
     with pytest.raises(jinja2.exceptions.SecurityError) as ei:
         try:
-            tpl.render_bounded(_vars(), timeout_s=1.0)
+            tpl.render_bounded(_vars(), timeout_s=1.0 if limit == "time" else 30.0)  # a busy box: no early "time"
         except RecursionError:
             raise ct.TemplateLimit("recursion", "recursed") from None
     if limit != "sandbox":
@@ -185,9 +185,9 @@ def test_each_attack_is_stopped_by_the_bounded_sandbox(name):
 
 
 def test_the_budget_is_per_render_not_per_process():
-    """Three renders of 150k iterations each: each is within MAX_ITERATIONS, so none is refused."""
-    assert ct.MAX_ITERATIONS < 3 * 150_000
-    tpl = ct.compile_template("{% for i in range(50000) %}{% for j in range(2) %}{% endfor %}{% endfor %}ok")
+    """Three renders of 110k iterations each: each is within MAX_ITERATIONS, so none is refused."""
+    assert ct.MAX_ITERATIONS < 3 * 110_000
+    tpl = ct.compile_template("{% for i in range(55000) %}{% for j in range(1) %}{% endfor %}{% endfor %}ok")
     assert [tpl.render() for _ in range(3)] == ["ok"] * 3
 
 
@@ -202,14 +202,16 @@ def test_real_templates_pass_vetting(tmp_path, name):
 @pytest.mark.parametrize("name", sorted(ATTACKS))
 def test_each_attack_is_refused_at_vetting_in_a_small_child(tmp_path, name, monkeypatch):
     template, limit = ATTACKS[name]
-    monkeypatch.setattr(vetting, "TEMPLATE_TIMEOUT_S", 1.0)  # the time attack: 1 s, not 5, of a busy machine
+    # the time attack: 1 s, not 5; the others must hit their own limit first, even on a busy machine
+    monkeypatch.setattr(vetting, "TEMPLATE_TIMEOUT_S", 1.0 if limit == "time" else 30.0)
+    monkeypatch.setattr(vetting, "TEMPLATE_CPU_S", 5 if limit == "time" else 30)
     with pytest.raises(ModelRefused) as ei:
         vet_local(_model_with_template(tmp_path, template))
     msg = str(ei.value)
     assert "\n" not in msg and "chat template" in msg and ("fix the template" in msg or "remove that" in msg)
     if limit != "sandbox":
         assert f"({limit} limit)" in msg
-    r = vetting.run_template_child({"t": template}, {}, timeout_s=1.0)
+    r = vetting.run_template_child({"t": template}, {}, timeout_s=1.0 if limit == "time" else 30.0, cpu_s=30)
     assert r["ok"] is False and r["maxrss_kb"] < 256 * 1024  # refused before it allocated: far under the 1 GiB cap
 
 
@@ -439,3 +441,16 @@ def test_vllm_runs_behind_the_bounded_compile(tmp_path):
     assert got["name"] == "__main__" and got["argv"] == ["--model", "m", "--template", hostile]
     assert got["hostile"].startswith("TemplateLimit") and "size" in got["hostile"]
     assert got["honest"] == "rendered"
+
+
+def test_generate_and_stream_are_bounded_too_and_leave_no_budget_behind():
+    tpl = ct.compile_template(ATTACKS["nested_range"][0])
+    with pytest.raises(ct.TemplateLimit, match="iterations"):
+        list(tpl.generate())
+    with pytest.raises(ct.TemplateLimit, match="iterations"):
+        "".join(tpl.stream())
+    ok = ct.compile_template("{% for i in range(3) %}{{ i }}{% endfor %}")
+    gen = ok.generate()
+    next(gen)  # abandoned mid-way: the caller's context holds no budget
+    assert ct._BUDGET.get() is None
+    assert ok.render() == "012"

@@ -80,10 +80,9 @@ _BUDGET: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("bitage
 
 def _budget() -> _Budget:
     b = _BUDGET.get()
-    if b is None:  # rendered outside BoundedTemplate.render (e.g. a macro exported to Python): a fresh budget
-        b = _Budget(RENDER_TIMEOUT_S)
-        _BUDGET.set(b)
-    return b
+    # Outside a render (a macro called from Python through template.module): each operation on its own, so
+    # its size limits hold; loops and time are bounded per render, and there is none.
+    return b if b is not None else _Budget(RENDER_TIMEOUT_S)
 
 
 def _tick(b: _Budget) -> None:
@@ -342,24 +341,37 @@ def _lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str
 
 
 class BoundedTemplate(jinja2.Template):
-    """A template whose ``render`` runs under a fresh budget and stops at ``MAX_OUTPUT_CHARS``."""
+    """A template whose every render (``render``, ``generate``, ``stream``) runs under a fresh budget and stops
+    at ``MAX_OUTPUT_CHARS``."""
 
     def render(self, *args: Any, **kwargs: Any) -> str:
         return self.render_bounded(dict(*args, **kwargs))
 
     def render_bounded(self, variables: dict, *, timeout_s: float = RENDER_TIMEOUT_S) -> str:
-        token = _BUDGET.set(_Budget(timeout_s))
-        try:
-            out: list[str] = []
-            n = 0
-            for chunk in self.generate(variables):
-                n += len(chunk)
-                if n > MAX_OUTPUT_CHARS:
-                    raise TemplateLimit("output", f"the chat template's output is over {MAX_OUTPUT_CHARS:,} characters")
-                out.append(chunk)
-            return "".join(out)
-        finally:
-            _BUDGET.reset(token)
+        return "".join(self._bounded_chunks(variables, timeout_s))
+
+    def generate(self, *args: Any, **kwargs: Any) -> Any:
+        return self._bounded_chunks(dict(*args, **kwargs), RENDER_TIMEOUT_S)
+
+    def _bounded_chunks(self, variables: dict, timeout_s: float) -> Any:
+        # The budget is current only while jinja2 computes the next chunk, so a consumer that stops early
+        # (or interleaves two renders) never leaves it set in its own context.
+        budget = _Budget(timeout_s)
+        inner = super().generate(variables)
+        n = 0
+        while True:
+            token = _BUDGET.set(budget)
+            try:
+                chunk = next(inner)
+            except StopIteration:
+                return
+            finally:
+                _BUDGET.reset(token)
+            n += len(chunk)
+            if n > MAX_OUTPUT_CHARS:
+                getattr(inner, "close", lambda: None)()  # jinja2's generator: its finally blocks run now
+                raise TemplateLimit("output", f"the chat template's output is over {MAX_OUTPUT_CHARS:,} characters")
+            yield chunk
 
 
 class BoundedSandbox(ImmutableSandboxedEnvironment):
