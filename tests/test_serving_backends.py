@@ -101,10 +101,9 @@ def test_vllm_runs_through_its_module_when_importable(monkeypatch):
     monkeypatch.setattr(
         backends.importlib.util, "find_spec", lambda name, *a: object() if name == "vllm" else real(name, *a)
     )
-    module = ["bitagent_cli.serving.vllm_bounded", "vllm.entrypoints.openai.api_server"]  # templates bounded
-    assert backends.vllm_command() == [sys.executable, "-m", *module]
+    assert backends.vllm_command() == [sys.executable, "-m", "vllm.entrypoints.openai.api_server"]
     argv = vllm_argv("Qwen/Qwen3-8B", port=5, served_name="q", device="gpu")
-    assert argv[:6] == [sys.executable, "-m", *module, "--model", "Qwen/Qwen3-8B"]
+    assert argv[:5] == [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", "Qwen/Qwen3-8B"]
     assert "serve" not in argv and _flag(argv, "--tool-call-parser") == "hermes"
 
 

