@@ -412,9 +412,9 @@ if __name__ == "__main__":
 
 @pytest.mark.slow  # a fresh interpreter importing transformers: ~7 s on a busy box
 def test_vllm_runs_behind_the_bounded_compile(tmp_path):
-    """`python -m bitagent_cli.serving.vllm_bounded vllm.entrypoints.openai.api_server ...` (what the vllm backend
-    runs when vLLM is importable): vLLM's module runs as __main__ with its arguments, and a template rendered
-    through transformers there is bounded. The module here is a stand-in (tests/vllm_cpu runs the real one)."""
+    """`python -m bitagent_cli.serving.vllm_bounded vllm.entrypoints.openai.api_server ...`: vLLM's module runs
+    as __main__ with its arguments, and a template rendered through transformers there is bounded. The module
+    here is a stand-in; the entry point is not wired into the vllm backend until it is checked on real vLLM."""
     import os
     import subprocess
     import sys
