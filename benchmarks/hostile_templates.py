@@ -73,6 +73,9 @@ except Exception as e:
     out.update(ok=False, outcome=f"{type(e).__name__}: {str(e)[:80]}")
 out["render_s"] = round(time.monotonic() - t0, 3)
 out["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+for line in open("/proc/self/status"):
+    if line.startswith("VmHWM:"):
+        out["vmhwm_kb"] = int(line.split()[1])
 print(json.dumps(out), flush=True)
 """
 

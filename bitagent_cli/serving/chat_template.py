@@ -604,7 +604,13 @@ def _child_main() -> int:
         reply = {"ok": False, "limit": "memory", "template": name, "detail": "the chat template ran out of memory"}
     except jinja2.exceptions.TemplateSyntaxError as e:
         reply = {"ok": True, "results": {**results, name: [{"case": "compile", "ok": False, "error": str(e)[:200]}]}}
+    # VmHWM: this process's own peak since exec (ru_maxrss would count the parent's size at fork)
     reply["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        with open("/proc/self/status") as f:
+            reply["vmhwm_kb"] = next((int(ln.split()[1]) for ln in f if ln.startswith("VmHWM:")), None)
+    except OSError:
+        reply["vmhwm_kb"] = None
     sys.stdout.write(json.dumps(reply) + "\n")
     sys.stdout.flush()
     return 0

@@ -949,8 +949,9 @@ def run_template_child(
     """Render ``templates`` in a child process (serving/chat_template.py) under the limits; its verdict.
 
     Returns the child's JSON reply plus ``returncode``, ``signal`` (when it was killed), ``killed_after``
-    (when this process killed it at ``timeout_s + start_s``), ``maxrss_kb`` (the child's peak RSS, from
-    wait4, whatever happened) and ``wall_s``. Nothing here raises for the template's behaviour.
+    (when this process killed it at ``timeout_s + start_s``), ``maxrss_kb`` (the child's peak RSS: its own
+    VmHWM when it replied, else wait4's, which also counts what it inherited at fork) and ``wall_s``.
+    Nothing here raises for the template's behaviour.
     """
     import signal
     import subprocess
@@ -1004,7 +1005,8 @@ def run_template_child(
     reply["returncode"] = proc.returncode
     reply["signal"] = signal.Signals(-proc.returncode).name if proc.returncode < 0 else None
     reply["killed_after"] = killed_after
-    reply["maxrss_kb"] = int(rusage.ru_maxrss) if rusage is not None else reply.get("maxrss_kb")
+    # the child's own peak (VmHWM) when it reported one; wait4's maxrss includes what it inherited at fork
+    reply["maxrss_kb"] = reply.get("vmhwm_kb") or (int(rusage.ru_maxrss) if rusage is not None else None)
     reply["wall_s"] = round(time.monotonic() - t0, 3)
     reply["stderr_tail"] = err.strip().splitlines()[-1][:300] if err.strip() else ""
     return reply
