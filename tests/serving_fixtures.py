@@ -26,7 +26,8 @@ import pytest
 #            busy_once (the first start fails with "Address already in use"; FAKE_MARKER: a file path) |
 #            replay (print the file FAKE_REPLAY, a recorded log, and exit 0) | replay_on_request (the same
 #            on the first POST)
-# FAKE_DELAY: seconds before listening; FAKE_ARGV_FILE: write argv as JSON there;
+# FAKE_DELAY: seconds before listening; FAKE_POST_DELAY: seconds before each answer;
+# FAKE_ARGV_FILE: write argv as JSON there;
 # FAKE_PIDS_FILE: write {"pid", "pgid", "children"} there.
 FAKE_SERVER = r"""
 import http.server, json, os, signal, subprocess, sys, time
@@ -88,6 +89,7 @@ class H(http.server.BaseHTTPRequestHandler):
             os._exit(0)
         n = int(self.headers.get("content-length") or 0)
         body = json.loads(self.rfile.read(n) or b"{}")
+        time.sleep(float(os.environ.get("FAKE_POST_DELAY", "0")))
         text = '[{"name": "get_weather", "arguments": {"city": "Paris"}}]'
         self._send(200, {"id": "x", "object": "chat.completion", "model": body.get("model"),
                          "choices": [{"index": 0, "message": {"role": "assistant", "content": text},

@@ -154,7 +154,8 @@ def test_keyboard_interrupt_inside_the_run_stops_the_server(tiny_model_dir, capt
         assert store.runs()[0]["status"] == "interrupted"
 
 
-def test_sigint_to_the_cli_leaves_no_orphan(tiny_model_dir, tmp_path, wait_gone):
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["sigint", "sigterm"])
+def test_sigint_to_the_cli_leaves_no_orphan(sig, code, tiny_model_dir, tmp_path, wait_gone):
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -194,13 +195,13 @@ def test_sigint_to_the_cli_leaves_no_orphan(tiny_model_dir, tmp_path, wait_gone)
                     if store.runs() and store.count() > 0:
                         break
             time.sleep(0.2)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, (out, err)
-    assert "interrupted" in err
+    assert proc.returncode == code, (out, err)
+    assert ("interrupted" if sig == signal.SIGINT else "terminated (SIGTERM)") in err
     assert wait_gone(servers), "the model server outlived the CLI"
     with ResultStore(db) as store:
         assert store.runs()[0]["status"] == "interrupted" and store.count() > 0

@@ -143,6 +143,7 @@ def test_run_miner_publishes_commits_serves_and_stops_on_sigterm(fake_chain, tmp
     assert fake_chain.commitment(76, wallet.hotkey_ss58) == f"hf:org/fine-tune@{SHA}"
     assert summary["submitted"]["committed"] is True
     assert summary["stats"]["queries"] == 1 and summary["stats"]["feedback"] == 1
+    assert summary["stopped_by"] == "SIGTERM"  # `bitagent mine` exits 143 on it
     conns = summary["stats"]["connections"]  # the connection guard was in front of the app
     assert conns["cap"] >= 1 and conns["peak"] >= 1 and conns["shed"] == 0
     assert summary["endpoint"] == f"127.0.0.1:{port}" and summary["hotkey"] == wallet.hotkey_ss58

@@ -7,7 +7,8 @@ self_hotkey=my_hotkey)``; raises :class:`AuthError` (a 401) otherwise.
 
 ``path`` is the request target exactly as sent, query string included (a full URL is reduced to it).
 The body must be the raw bytes, before any parsing. Replays inside the freshness window are refused
-through a :class:`ReplayCache` (one per process by default; pass your own to share or isolate).
+through a :class:`ReplayCache` (one per process by default; pass your own to share or isolate); one made with
+``not_before_ns`` also refuses what was signed before the server started, so a restart opens no replay window.
 """
 
 from __future__ import annotations
@@ -45,10 +46,18 @@ DEFAULT_ALLOWED_SKEW_S = _ha.DEFAULT_ALLOWED_SKEW
 
 
 class ReplayCache(_ha.InMemoryNonceStore):
-    """Remembers accepted (hotkey, nonce) pairs for ``retention_s`` seconds (>= max age + skew)."""
+    """Remembers accepted (hotkey, nonce) pairs for ``retention_s`` seconds (>= max age + skew).
 
-    def __init__(self, retention_s: float = 60.0):
+    It lives in memory, so it forgets everything when the process restarts: a request captured in the
+    freshness window before a restart could be replayed once after it. ``not_before_ns`` (a
+    ``time.time_ns()``) closes that: a nonce older than it is refused as stale. A server passes the time
+    it started listening (the miner: right after binding its port, when the previous process is gone),
+    so every request the previous process accepted is older.
+    """
+
+    def __init__(self, retention_s: float = 60.0, *, not_before_ns: int | None = None):
         super().__init__(retention=retention_s)
+        self.not_before_ns = not_before_ns
 
 
 _default_cache = ReplayCache()
@@ -112,6 +121,7 @@ def verify_request(
     """The sender's hotkey (ss58) of a valid request addressed to ``self_hotkey``; raises
     :class:`AuthError` (``MalformedAuth``, ``WrongReceiver``, ``StaleRequest``, ``BadSignature``,
     ``ReplayedRequest``) otherwise. Error messages are safe to return to the caller."""
+    cache = replay_cache if replay_cache is not None else _default_cache
     caller = _ha.verify(
         dict(headers),
         bytes(body or b""),
@@ -121,7 +131,13 @@ def verify_request(
         max_age=max_age_s,
         allowed_skew=allowed_skew_s,
         require_receiver=require_receiver,
-        nonce_store=replay_cache if replay_cache is not None else _default_cache,
+        nonce_store=cache,
         now_ns=now_ns,
     )
+    not_before = getattr(cache, "not_before_ns", None)
+    if not_before is not None and int(caller.nonce_ns) < not_before:  # valid and fresh, but from before the start
+        raise StaleRequest(
+            "the request was signed before this server started (a replay across a restart is refused); "
+            "sign it again with a fresh nonce"
+        )
     return str(caller.hotkey_ss58)

@@ -8,12 +8,15 @@ with the fix) and turned into an exit code by ``app.main``; nothing prints a tra
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
 import os
+import signal
 import sys
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -33,6 +36,54 @@ class CliError(BitagentError):
     def __init__(self, message: str, code: int = EXIT_FAIL, data: Mapping[str, Any] | None = None):
         super().__init__(message, **dict(data or {}))
         self.code = code
+
+
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + 2, what a shell reports
+EXIT_TERMINATED = 143  # SIGTERM (timeout, systemd, docker stop): 128 + 15
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread where Ctrl-C raises KeyboardInterrupt: the same clean stop, exit 143."""
+
+
+_sigterm_seen = False
+
+
+def sigterm_seen() -> bool:
+    """True once :func:`sigterm_as_interrupt` turned a SIGTERM into :class:`Terminated` in this process
+    (typer reports any KeyboardInterrupt as exit 130; ``app.main`` makes that 143 then)."""
+    return _sigterm_seen
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`Terminated` (a KeyboardInterrupt) in the main thread.
+
+    So everything that handles Ctrl-C (stores what is done, marks the run interrupted, stops the
+    model server's process group) handles ``timeout``/systemd/docker's SIGTERM too. A second SIGTERM
+    while that cleanup runs is ignored (the cleanup is bounded; SIGKILL is the way to skip it). The
+    previous handler is restored on the way out. Outside the main thread it does nothing.
+    """
+    global _sigterm_seen
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired = _sigterm_seen = False
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        global _sigterm_seen
+        nonlocal fired
+        if fired:
+            return
+        fired = _sigterm_seen = True
+        raise Terminated()
+
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def not_built(command: str) -> CliError:

@@ -95,9 +95,12 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
 _DEFAULT_CODES = "0 success, 1 failure, 2 usage error (bad flag, unknown profile, bad setting)."
 EXIT_CODES: dict[str, str] = {
     "eval-model": "0 the run finished (whatever the accuracy), 1 failure (model refused, server failed, no "
-    "task answered, run cut short), 2 usage error.",
-    "mine": "0 stopped cleanly (Ctrl-C / SIGTERM) or --dry-run found nothing wrong, 1 failure (--dry-run: a "
-    "check failed), 2 usage error.",
+    "task answered, run cut short), 2 usage error, 130 stopped by Ctrl-C, 143 stopped by SIGTERM (timeout, "
+    "systemd, docker stop): in both, what was answered is stored, the run is marked interrupted (a rerun "
+    "resumes it) and the model server is stopped.",
+    "mine": "0 --dry-run found nothing wrong, 1 failure (--dry-run: a check failed), 2 usage error, 130 "
+    "stopped by Ctrl-C, 143 stopped by SIGTERM (systemd, docker stop): in both, after a clean stop (the "
+    "summary printed, the model server stopped).",
     "validate": "0 stopped cleanly (Ctrl-C / SIGTERM, or --max-steps reached), 1 failure (chain unreachable, "
     "not registered), 2 usage error.",
     "runs list": "0 listed (possibly none), 2 usage error.",

@@ -1,6 +1,6 @@
 """The `bitagent` Typer app: registers each command module and maps errors to exit codes.
 
-Exit codes: 0 success, 1 failure, 2 usage error (bad flag, unknown profile, bad setting);
+Exit codes: 0 success, 1 failure, 2 usage error (bad flag, unknown profile, bad setting), 130 Ctrl-C, 143 SIGTERM;
 commands may document more (``register``: 3 = price above the cap). Errors are one line; the
 table from error types to codes is ``_errors.py``.
 """
@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover - older typer on real click
 
 from ..errors import BitagentError
 from . import doctor, eval_model, mine, profile, register, runs, score, submit, tasks, validate, wallet
-from ._common import json_requested, rewrite_argv
+from ._common import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, json_requested, rewrite_argv, sigterm_seen
 from ._errors import EXIT_FAIL, EXIT_USAGE, error_data, exit_code_for, unexpected_message
 from ._help import polish
 
@@ -79,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         _print_error(e.message or str(e), code, error_data(e))
     except Exit as e:
         code = e.exit_code
-    except Abort:
+    except Abort as e:  # (click outside typer turns a KeyboardInterrupt into Abort)
         sys.stderr.write("aborted.\n")
-        code = 130
+        code = EXIT_TERMINATED if isinstance(e.__cause__, Terminated) else EXIT_INTERRUPTED
     except NoArgsIsHelpError as e:
         e.show()
         code = EXIT_USAGE
@@ -91,14 +91,20 @@ def main(argv: list[str] | None = None) -> int:
             # the flag was given but parsing failed before any command ran: scripts still get one JSON object
             sys.stdout.write(json.dumps({"ok": False, "error": e.format_message(), "exit_code": code}) + "\n")
         e.show()
+    except Terminated:  # SIGTERM, turned into a KeyboardInterrupt by sigterm_as_interrupt
+        sys.stderr.write("terminated.\n")
+        code = EXIT_TERMINATED
     except KeyboardInterrupt:
         sys.stderr.write("interrupted.\n")
-        code = 130
+        code = EXIT_INTERRUPTED
     except Exception as e:  # noqa: BLE001 - the last line of defence: a bug; one line, traceback only with -vv
         if debug:
             traceback.print_exc(file=sys.stderr)
         _print_error(unexpected_message(e), EXIT_FAIL)
         code = EXIT_FAIL
+    if code == EXIT_INTERRUPTED and sigterm_seen():  # typer reported the Terminated as a KeyboardInterrupt
+        sys.stderr.write("terminated.\n")
+        code = EXIT_TERMINATED
     if argv is None:
         sys.exit(code)
     return code

@@ -8,7 +8,8 @@
 
 Defaults come from the profile (``eval.*``: suites, limit, seed, concurrency, max_tokens, backend).
 Results are cached in ``<data dir>/results.sqlite``: a rerun skips what is done, a killed run resumes.
-Exit codes: 0 done, 1 failure (model refused, server failed, no task answered, run cut short), 2 usage.
+Exit codes: 0 done, 1 failure (model refused, server failed, no task answered, run cut short), 2 usage,
+130 Ctrl-C and 143 SIGTERM (what is answered is stored, the run is marked interrupted, the server is stopped).
 Without a terminal on stderr (pm2, CI) a progress line is written there every PROGRESS_EVERY_S (10 s).
 """
 
@@ -25,7 +26,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ._common import EXIT_FAIL, EXIT_USAGE, CliError, Ctx, JsonOpt, ProfileOpt, VerboseOpt, open_context
+from ._common import (
+    EXIT_FAIL,
+    EXIT_USAGE,
+    CliError,
+    Ctx,
+    JsonOpt,
+    ProfileOpt,
+    Terminated,
+    VerboseOpt,
+    open_context,
+    sigterm_as_interrupt,
+)
 
 _FAILURES_SHOWN = 10
 
@@ -455,21 +467,23 @@ def _run(
     error: EvalError | None = None
     rep: EvalReport | None
     try:
-        rep = evaluate(
-            model,
-            settings=ctx.settings,
-            category=category,
-            use_cache=use_cache,
-            progress=progress,
-            status=(lambda msg: None) if quiet else ctx.info,
-        )
+        with sigterm_as_interrupt():  # timeout/systemd/docker's SIGTERM stops the run as Ctrl-C does (exit 143)
+            rep = evaluate(
+                model,
+                settings=ctx.settings,
+                category=category,
+                use_cache=use_cache,
+                progress=progress,
+                status=(lambda msg: None) if quiet else ctx.info,
+            )
     except EvalError as e:
         error, rep = e, e.report
     except KeyboardInterrupt as e:
         part = getattr(e, "report", None)
         done = f"{len(part.outcomes)} of {part.total} tasks done and stored; " if part is not None else ""
+        how = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
         ctx.err.print(
-            f"interrupted: {done}run the same command again to resume", markup=False, highlight=False, soft_wrap=True
+            f"{how}: {done}run the same command again to resume", markup=False, highlight=False, soft_wrap=True
         )
         raise
     except ModelRefused as e:

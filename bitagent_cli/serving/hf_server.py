@@ -63,6 +63,15 @@ class _Model:
         self.name = served_name
         self.names = {served_name}  # every name a request may use (vLLM's --served-model-name A B ...)
         self.seed = seed
+        from .chat_template import patch_transformers
+
+        # The chat template is the model author's code: rendered with bounded work (serving/chat_template.py),
+        # a second layer behind vetting's render in a memory- and time-limited child.
+        if not patch_transformers():
+            raise RuntimeError(
+                f"transformers {transformers.__version__} has no chat-template compile hook to bound; "
+                f"install a transformers version this package supports (pip install 'bitagent[cpu]')"
+            )
         self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
         major_minor = tuple(int(x) for x in transformers.__version__.split(".")[:2])
         dtype_kw = "dtype" if major_minor >= (4, 56) else "torch_dtype"  # renamed in 4.56

@@ -32,6 +32,7 @@ vetted sha, vets the result again on disk and checks it has the fingerprint the 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fnmatch
 import hashlib
@@ -41,6 +42,7 @@ import os
 import re
 import stat
 import struct
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -356,6 +358,7 @@ def vet_model(
     unknown = [n for n in files if sizes.get(n) is None]
     size_bytes = sum(sizes.get(n) or 0 for n in files)
     _check_limits(what, params, size_bytes, max_params_b, max_download_gb)
+    template_info = _vet_hub_templates(api, repo, sha, what, files, sizes)
     return VetResult(
         repo=repo,
         sha=sha,
@@ -373,6 +376,7 @@ def vet_model(
             "max_download_gb": max_download_gb,
             "pipeline_tag": getattr(info, "pipeline_tag", None),
             "weights": weights,
+            "chat_template": template_info,
         },
     )
 
@@ -827,6 +831,7 @@ def _vet_dir(root: Path, what: str, max_params_b: float, max_download_gb: float)
             if name.endswith(".json"):  # every loader parses these: bad or deeply nested JSON fails here, not there
                 _parse_json(raw, f"{what}/{name}")
             digest.update(b"\0" + name.encode() + b"\0" + raw)
+    template_info = vet_chat_templates(what, *collect_chat_templates(what, {n: entries[n] for n in files}))
     return VetResult(
         repo=what,
         sha="local:" + digest.hexdigest(),
@@ -837,7 +842,12 @@ def _vet_dir(root: Path, what: str, max_params_b: float, max_download_gb: float)
         size_bytes=size_bytes,
         local_path=root,
         fingerprint=fingerprint,
-        info={"weights": weights, "model_type": config.get("model_type"), "architectures": config.get("architectures")},
+        info={
+            "weights": weights,
+            "model_type": config.get("model_type"),
+            "architectures": config.get("architectures"),
+            "chat_template": template_info,
+        },
     )
 
 
@@ -854,6 +864,240 @@ def _local_license(root: Path) -> str | None:
         return None
     lic = re.search(r"^license:\s*['\"]?([^'\"\n]+)", m.group(1), re.M)
     return lic.group(1).strip() if lic else None
+
+
+# ---------------------------------------------------------------- chat templates
+#: Where chat templates live: a "chat_template" key in these JSON files, and every ``*.jinja`` file.
+TEMPLATE_JSON_FILES = ("tokenizer_config.json", "chat_template.json", "processor_config.json")
+MAX_TEMPLATES = 32  # real models ship 1-3 (default, tool_use, ...)
+MAX_TEMPLATE_CHARS = 1_000_000  # one template's source (real ones: under 100 KB); chat_template.py has the same
+TEMPLATE_MEMORY_BYTES = 1 << 30  # the vetting child's address space: 1 GiB
+TEMPLATE_CPU_S = 5  # its CPU time (RLIMIT_CPU); the renders' own wall clock is TEMPLATE_TIMEOUT_S
+TEMPLATE_TIMEOUT_S = 5.0
+TEMPLATE_START_S = 30.0  # on top, for the child's start (a Python interpreter and jinja2) on a busy machine
+_TEMPLATE_TOKENS = ("bos_token", "eos_token", "unk_token", "pad_token")
+_TEMPLATE_VERDICTS: dict[str, dict[str, Any]] = {}  # sha256 of (templates, tokens) -> info, this process only
+
+
+def _template_text(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+def collect_chat_templates(what: str, files: dict[str, Path]) -> tuple[dict[str, str], dict[str, str]]:
+    """({name: template source}, {special token name: text}) from a model's files (relative name -> path).
+
+    Names: ``tokenizer_config.json`` (its ``chat_template``: a string, or a list of ``{name, template}``
+    as transformers saves named templates), ``chat_template.json`` and ``processor_config.json``, and
+    every ``*.jinja`` file by its path. Raises ModelRefused for more than MAX_TEMPLATES templates or
+    one over the size limit.
+    """
+    templates: dict[str, str] = {}
+    tokens: dict[str, str] = {}
+    for name in TEMPLATE_JSON_FILES:
+        if name not in files:
+            continue
+        data = _read_json_file(files[name], f"{what}/{name}")
+        ct = data.get("chat_template")
+        if isinstance(ct, str):
+            templates[name] = ct
+        elif isinstance(ct, list):
+            for i, item in enumerate(ct[: MAX_TEMPLATES + 1]):
+                if isinstance(item, dict) and _template_text(item.get("template")) is not None:
+                    templates[f"{name}:{str(item.get('name') or i)[:100]}"] = item["template"]
+        elif isinstance(ct, dict):
+            for k, v in list(ct.items())[: MAX_TEMPLATES + 1]:
+                if _template_text(v) is not None:
+                    templates[f"{name}:{str(k)[:100]}"] = v
+        if name == "tokenizer_config.json":
+            for t in _TEMPLATE_TOKENS:
+                v = data.get(t)
+                v = v.get("content") if isinstance(v, dict) else v
+                if isinstance(v, str):
+                    tokens[t] = v[:1000]
+    for name in sorted(files):
+        if name.endswith(".jinja"):
+            size = files[name].stat().st_size
+            if size > MAX_TEMPLATE_CHARS * 4:
+                raise ModelRefused(
+                    f"{what}/{name} is a {size:,}-byte chat template (real ones are under 100 KB); shorten it"
+                )
+            templates[name] = files[name].read_text("utf-8", errors="replace")
+    if len(templates) > MAX_TEMPLATES:
+        raise ModelRefused(
+            f"{what} ships {len(templates)} chat templates, over {MAX_TEMPLATES}; keep the ones the model uses"
+        )
+    for name, src in templates.items():
+        if len(src) > MAX_TEMPLATE_CHARS:
+            raise ModelRefused(
+                f"{what}: the chat template {name!r} is {len(src):,} characters, over {MAX_TEMPLATE_CHARS:,} "
+                f"(real ones are under 100 KB); shorten it"
+            )
+    return templates, tokens
+
+
+def run_template_child(
+    templates: dict[str, str],
+    tokens: dict[str, str],
+    *,
+    memory_bytes: int = TEMPLATE_MEMORY_BYTES,
+    cpu_s: int = TEMPLATE_CPU_S,
+    timeout_s: float = TEMPLATE_TIMEOUT_S,
+    start_s: float = TEMPLATE_START_S,
+    script: Path | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Render ``templates`` in a child process (serving/chat_template.py) under the limits; its verdict.
+
+    Returns the child's JSON reply plus ``returncode``, ``signal`` (when it was killed), ``killed_after``
+    (when this process killed it at ``timeout_s + start_s``), ``maxrss_kb`` (the child's peak RSS: its own
+    VmHWM when it replied, else wait4's, which also counts what it inherited at fork) and ``wall_s``.
+    Nothing here raises for the template's behaviour.
+    """
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    script = script or Path(__file__).with_name("chat_template.py")  # (benchmarks pass another renderer)
+    request = {"templates": templates, "tokens": tokens, "memory_bytes": memory_bytes, "cpu_s": cpu_s}
+    payload = json.dumps({**request, "timeout_s": timeout_s, **(extra or {})}).encode()
+    t0 = time.monotonic()
+    with tempfile.TemporaryFile() as fin, tempfile.TemporaryFile() as fout, tempfile.TemporaryFile() as ferr:
+        fin.write(payload)
+        fin.seek(0)
+        proc = subprocess.Popen(
+            [sys.executable, "-I", str(script)], stdin=fin, stdout=fout, stderr=ferr, close_fds=True
+        )
+        deadline = t0 + timeout_s + start_s
+        killed_after = None
+        status, rusage = 0, None
+        delay = 0.005
+        try:
+            while True:
+                pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.monotonic() > deadline:
+                    killed_after = round(time.monotonic() - t0, 3)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(proc.pid, signal.SIGKILL)
+                    _, status, rusage = os.wait4(proc.pid, 0)
+                    break
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        except BaseException:  # Ctrl-C / SIGTERM while it renders: the child goes too
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.wait4(proc.pid, 0)
+            proc.returncode = -signal.SIGKILL
+            raise
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+        fout.seek(0)
+        out = fout.read(1 << 20).decode("utf-8", errors="replace")
+        ferr.seek(0)
+        err = ferr.read(1 << 16).decode("utf-8", errors="replace")
+    reply: dict[str, Any] = {}
+    last = out.strip().splitlines()[-1] if out.strip() else ""
+    with contextlib.suppress(ValueError):
+        parsed = json.loads(last) if last else {}
+        reply = parsed if isinstance(parsed, dict) else {}
+    reply["returncode"] = proc.returncode
+    reply["signal"] = signal.Signals(-proc.returncode).name if proc.returncode < 0 else None
+    reply["killed_after"] = killed_after
+    # the child's own peak (VmHWM) when it reported one; wait4's maxrss includes what it inherited at fork
+    reply["maxrss_kb"] = reply.get("vmhwm_kb") or (int(rusage.ru_maxrss) if rusage is not None else None)
+    reply["wall_s"] = round(time.monotonic() - t0, 3)
+    reply["stderr_tail"] = err.strip().splitlines()[-1][:300] if err.strip() else ""
+    return reply
+
+
+def vet_chat_templates(what: str, templates: dict[str, str], tokens: dict[str, str]) -> dict[str, Any]:
+    """Render every template once on representative conversations in a child with memory and time limits.
+
+    Returns ``{"templates": [...], "renders": {name: cases rendered}}``; raises ModelRefused when a render
+    goes over a limit (size, loops, time, memory, output), reaches for what the sandbox forbids, or kills
+    the child. A template's own error for one shape (``raise_exception``) is recorded, not refused. The
+    verdict is kept per content for this process, so re-vetting the same files renders nothing again.
+    """
+    if not templates:
+        return {"templates": [], "renders": {}}
+    key = hashlib.sha256(json.dumps([templates, tokens], sort_keys=True).encode()).hexdigest()
+    cached = _TEMPLATE_VERDICTS.get(key)
+    if cached is not None:
+        return cached
+    r = run_template_child(
+        templates, tokens, memory_bytes=TEMPLATE_MEMORY_BYTES, cpu_s=TEMPLATE_CPU_S, timeout_s=TEMPLATE_TIMEOUT_S
+    )
+    which = f"the chat template in {r['template']}" if r.get("template") else "the chat template"
+    fix = "fix the template (real ones render a conversation in milliseconds) and upload it again"
+    if r.get("ok") is True and isinstance(r.get("results"), dict):
+        info = {
+            "templates": sorted(templates),
+            "renders": {n: sum(1 for c in cases if c.get("ok")) for n, cases in r["results"].items()},
+        }
+        _TEMPLATE_VERDICTS[key] = info
+        if len(_TEMPLATE_VERDICTS) > 256:
+            _TEMPLATE_VERDICTS.pop(next(iter(_TEMPLATE_VERDICTS)))
+        return info
+    if r.get("ok") is False:
+        limit = str(r.get("limit"))
+        if limit == "sandbox":
+            raise ModelRefused(
+                f"{what}: {which} reaches for what the rendering sandbox forbids ({str(r.get('detail'))[:200]}); "
+                f"remove that from the template"
+            )
+        if limit == "memory":
+            raise ModelRefused(
+                f"{what}: {which} ran out of the {TEMPLATE_MEMORY_BYTES >> 20} MiB memory limit while rendering "
+                f"a sample conversation; {fix}"
+            )
+        rest = str(r.get("detail") or "went over a rendering limit").removeprefix("the chat template ")
+        raise ModelRefused(f"{what}: {which} {rest} ({limit} limit) while rendering a sample conversation; {fix}")
+    if "No module named" in str(r.get("stderr_tail")):
+        raise ModelUnavailable(
+            f"cannot vet the chat template of {what}: {r['stderr_tail']}; install jinja2 (pip install 'jinja2>=3.1.6')"
+        )
+    if r.get("killed_after") is not None:
+        raise ModelRefused(
+            f"{what}: the chat template's render did not finish within "
+            f"{TEMPLATE_TIMEOUT_S + TEMPLATE_START_S:g} s; {fix}"
+        )
+    if r.get("signal") in ("SIGXCPU", "SIGKILL"):
+        raise ModelRefused(f"{what}: {which} ran past the {TEMPLATE_CPU_S} s CPU limit while rendering; {fix}")
+    if "MemoryError" in str(r.get("stderr_tail")):
+        raise ModelRefused(
+            f"{what}: {which} ran out of the {TEMPLATE_MEMORY_BYTES >> 20} MiB memory limit while rendering; {fix}"
+        )
+    raise ModelRefused(
+        f"{what}: rendering the chat template crashed its sandboxed process "
+        f"({r.get('signal') or 'exit ' + str(r.get('returncode'))}: {str(r.get('stderr_tail'))[:200]}); {fix}"
+    )
+
+
+def _vet_hub_templates(
+    api: Any, repo: str, sha: str, what: str, files: tuple[str, ...], sizes: dict[str, int | None]
+) -> dict[str, Any]:
+    """Fetch a hub model's template-bearing files (small JSON and *.jinja) at ``sha`` and vet the templates."""
+    wanted = [n for n in files if n in TEMPLATE_JSON_FILES or n.endswith(".jinja")]
+    if not wanted:
+        return {"templates": [], "renders": {}}
+    paths: dict[str, Path] = {}
+    for name in wanted:
+        size = sizes.get(name)
+        if size is not None and size > MAX_JSON_BYTES:
+            raise ModelRefused(
+                f"{what}/{name} is larger than {MAX_JSON_BYTES // 1_000_000} MB; it is not a real config file"
+            )
+        try:
+            paths[name] = Path(api.hf_hub_download(repo_id=repo, filename=name, revision=sha))
+        except Exception as e:  # noqa: BLE001 - any failure to fetch is "could not look it up", not a verdict
+            msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+            raise ModelUnavailable(
+                f"could not fetch {what}/{name} ({msg}); check the network and run again",
+                offline=isinstance(e, OSError),
+            ) from None
+    return vet_chat_templates(what, *collect_chat_templates(what, paths))
 
 
 # ---------------------------------------------------------------- download
