@@ -22,6 +22,11 @@ sees is played by the hostile model, every other one by an honest model that pla
 Targets (issue 18): every hostile conversation ends within 60 s, the evaluation's RSS stays under 1 GiB,
 the honest model's throughput drops by less than 10%. More attacks: add an :class:`Attack` to
 :data:`ATTACKS` (``steps()`` gives the hostile model's answers, one list of calls per step).
+
+The hostile chat templates (a miner's own template: gigabyte strings, endless loops) follow, from
+``benchmarks/hostile_templates.py``: each refused by vetting's bounded render in its capped child (wall time
+to the refusal, the child's peak RSS) and by the serving layer's bounds. ``--no-templates`` skips them;
+``python benchmarks/hostile_templates.py`` also measures them unbounded (before) and the cost on real templates.
 """
 
 from __future__ import annotations
@@ -375,6 +380,7 @@ def main() -> int:
     ap.add_argument("--watchdog-s", type=float, default=150.0)
     ap.add_argument("--latency-ms", type=float, default=50.0, help="the endpoint's time to answer a request")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each attack (the median honest_per_s is kept)")
+    ap.add_argument("--no-templates", action="store_true", help="skip the hostile chat templates")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.data is None:
@@ -412,10 +418,23 @@ def main() -> int:
     base = rows[0].get("honest_per_s")
     for r in rows:
         r["honest_ratio"] = round(r["honest_per_s"] / base, 3) if base and r.get("honest_per_s") else None
+    templates: list[dict[str, Any]] = []
+    if not args.no_templates:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from hostile_templates import run_attacks  # the template attacks, measured after the fix only here
+
+        templates = run_attacks(before=False)
     if args.json:
         print(
             json.dumps(
-                {"code": str(args.code), "limit": args.limit, "latency_ms": args.latency_ms, "rows": rows}, indent=1
+                {
+                    "code": str(args.code),
+                    "limit": args.limit,
+                    "latency_ms": args.latency_ms,
+                    "rows": rows,
+                    "templates": templates,
+                },
+                indent=1,
             )
         )
     else:
@@ -432,6 +451,14 @@ def main() -> int:
                 f"{r['honest_per_s'] or '-':>9} {r['honest_ratio'] or '-':>6}  "
                 f"{'KILLED ' if r['killed_by_watchdog'] else ''}{v.get('error') or ''} {r['stderr_tail'][:80]}"
             )
+        if templates:
+            head = f"{'chat template attack':<22} {'refused at vetting':<26} {'s':>6} {'child MiB':>9} {'serving s':>9}"
+            print("\n" + head)
+            for t in templates:
+                print(
+                    f"{t['attack']:<22} {t['outcome'][:26]:<26} {t['wall_s']:>6.2f} {t['peak_rss_mb']:>9.0f} "
+                    f"{t['serving_s']:>9.3f}"
+                )
     return 0
 
 
