@@ -266,8 +266,8 @@ def build_app(m: _Model, prompt_log: str | None = None, max_new_tokens: int | No
             ],
         }
 
-    @app.post("/v1/chat/completions")
-    async def chat(request: Request):
+    async def _json_body(request: Request) -> dict[str, Any] | JSONResponse:
+        """The request's JSON object, or the 400 both completion routes answer for a body they cannot take."""
         try:
             body = await request.json()
         except ValueError:
@@ -276,6 +276,13 @@ def build_app(m: _Model, prompt_log: str | None = None, max_new_tokens: int | No
             return _error(400, "request body must be a JSON object")
         if body.get("stream"):
             return _error(400, "stream=true is not supported by this server")
+        return body
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request):
+        body = await _json_body(request)
+        if isinstance(body, JSONResponse):
+            return body
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages or not all(isinstance(x, dict) for x in messages):
             return _error(400, "messages must be a non-empty list of objects")
@@ -315,14 +322,9 @@ def build_app(m: _Model, prompt_log: str | None = None, max_new_tokens: int | No
     @app.post("/v1/completions")
     async def completions(request: Request):
         """A raw prompt (what BFCL's OSS handlers send: the prompt formatted by their own chat template)."""
-        try:
-            body = await request.json()
-        except ValueError:
-            return _error(400, "request body is not JSON")
-        if not isinstance(body, dict):
-            return _error(400, "request body must be a JSON object")
-        if body.get("stream"):
-            return _error(400, "stream=true is not supported by this server")
+        body = await _json_body(request)
+        if isinstance(body, JSONResponse):
+            return body
         prompt = body.get("prompt")
         if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
             prompt = prompt[0]

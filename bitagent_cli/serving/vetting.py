@@ -411,16 +411,20 @@ def _hub_fingerprint(siblings: list[Any], weights: list[str]) -> str | None:
     return None if any(h is None for h in hashes) else weights_fingerprint(hashes)  # type: ignore[arg-type]
 
 
-def _hub_index(api: Any, repo: str, sha: str, what: str) -> dict:
+def _hub_file(api: Any, repo: str, sha: str, what: str, name: str) -> Path:
+    """One small file of the repo at ``sha``, downloaded; any failure to fetch is ``ModelUnavailable``."""
     try:
-        path = api.hf_hub_download(repo_id=repo, filename=INDEX_NAME, revision=sha)
+        return Path(api.hf_hub_download(repo_id=repo, filename=name, revision=sha))
     except Exception as e:  # noqa: BLE001 - any failure to fetch is "could not look it up", not a verdict
         msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
         raise ModelUnavailable(
-            f"could not fetch {what}/{INDEX_NAME} ({msg}); check the network and run again",
+            f"could not fetch {what}/{name} ({msg}); check the network and run again",
             offline=isinstance(e, OSError),
         ) from None
-    return _read_json_file(Path(path), f"{what}/{INDEX_NAME}")
+
+
+def _hub_index(api: Any, repo: str, sha: str, what: str) -> dict:
+    return _read_json_file(_hub_file(api, repo, sha, what, INDEX_NAME), f"{what}/{INDEX_NAME}")
 
 
 def _check_index(where: str, index: dict, weights: list[str]) -> None:
@@ -1089,14 +1093,7 @@ def _vet_hub_templates(
             raise ModelRefused(
                 f"{what}/{name} is larger than {MAX_JSON_BYTES // 1_000_000} MB; it is not a real config file"
             )
-        try:
-            paths[name] = Path(api.hf_hub_download(repo_id=repo, filename=name, revision=sha))
-        except Exception as e:  # noqa: BLE001 - any failure to fetch is "could not look it up", not a verdict
-            msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-            raise ModelUnavailable(
-                f"could not fetch {what}/{name} ({msg}); check the network and run again",
-                offline=isinstance(e, OSError),
-            ) from None
+        paths[name] = _hub_file(api, repo, sha, what, name)
     return vet_chat_templates(what, *collect_chat_templates(what, paths))
 
 
