@@ -36,6 +36,7 @@ import json
 import os
 import resource
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -175,6 +176,8 @@ class Endpoint:
         self.hostile_last: float | None = None
         self.honest_first: float | None = None
         self.honest_done: list[float] = []
+        self.honest_start: dict[str, float] = {}  # each honest conversation's first request ...
+        self.honest_took: list[float] = []  # ... and its duration to the last answer
         self.requests = 0
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
@@ -209,6 +212,7 @@ class Endpoint:
                 self.hostile_last = now
             else:
                 self.honest_first = self.honest_first or now
+                self.honest_start.setdefault(first, now)
         if hostile:
             n = sum(1 for m in msgs if m.get("role") == "assistant")
             if n < len(self.steps):
@@ -230,6 +234,7 @@ class Endpoint:
         if turn == len(gt) - 1:
             with self.lock:
                 self.honest_done.append(time.monotonic())
+                self.honest_took.append(self.honest_done[-1] - self.honest_start[first])
         return {"content": "Done." if turn < len(gt) and gt[turn] else "Which value should I use?"}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -362,6 +367,7 @@ def run_eval(
         "correct": report.get("correct"),
         "honest_done": len(honest),
         "honest_per_s": round(len(honest) / span, 3) if span > 0 else None,
+        "honest_conv_s": round(statistics.median(ep.honest_took), 3) if ep.honest_took else None,
         "model_faults": report.get("model_faults"),
         "hostile_verdict": hostile_fail,
         "requests": ep.requests,
@@ -416,8 +422,15 @@ def main() -> int:
         row["peak_rss_mib_max"] = max(r["peak_rss_mib"] for r in runs)
         rows.append(row)
     base = rows[0].get("honest_per_s")
+    base_conv = rows[0].get("honest_conv_s")
     for r in rows:
         r["honest_ratio"] = round(r["honest_per_s"] / base, 3) if base and r.get("honest_per_s") else None
+        # an honest conversation's own time (first request to last answer, median) against the all-honest run's:
+        # the throughput of each of the --concurrency slots the honest model had; unlike honest/s it does not
+        # count the hostile conversation's slot (15 honest conversations in a run's wall, not 16)
+        r["honest_slowdown"] = (
+            round(r["honest_conv_s"] / base_conv, 3) if base_conv and r.get("honest_conv_s") else None
+        )
     templates: list[dict[str, Any]] = []
     if not args.no_templates:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -442,13 +455,17 @@ def main() -> int:
             f"\ncode: {args.code}   limit {args.limit}, concurrency {args.concurrency}, cap {args.cap_gib} GiB, "
             f"latency {args.latency_ms:g} ms, median of {args.repeat}"
         )
-        head = f"{'attack':<20} {'wall s':>7} {'hostile end s':>13} {'peak RSS MiB':>12} {'honest/s':>9} {'ratio':>6}"
+        head = (
+            f"{'attack':<20} {'wall s':>7} {'hostile end s':>13} {'peak RSS MiB':>12} {'honest/s':>9} {'ratio':>6} "
+            f"{'honest conv s':>13} {'slowdown':>8}"
+        )
         print(head + "  verdict")
         for r in rows:
             v = r["hostile_verdict"] or {}
             print(
                 f"{r['attack']:<20} {r['wall_s']:>7} {r['hostile_last_s'] or '-':>13} {r['peak_rss_mib']:>12} "
-                f"{r['honest_per_s'] or '-':>9} {r['honest_ratio'] or '-':>6}  "
+                f"{r['honest_per_s'] or '-':>9} {r['honest_ratio'] or '-':>6} "
+                f"{r['honest_conv_s'] or '-':>13} {r['honest_slowdown'] or '-':>8}  "
                 f"{'KILLED ' if r['killed_by_watchdog'] else ''}{v.get('error') or ''} {r['stderr_tail'][:80]}"
             )
         if templates:

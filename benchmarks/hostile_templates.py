@@ -132,7 +132,10 @@ def _after(template: str) -> dict[str, Any]:
         r["refusal"] = None
     except vetting.ModelRefused as e:
         r["refusal"] = str(e)
-    r["outcome"] = f"refused ({r.get('limit')})" if r.get("ok") is False else "accepted"
+    # the verdict is vetting's (the refusal), the label says what stopped the child: a limit it reported, or the
+    # signal that ended it (the time attack races its 5 s render clock against the 5 s CPU cap: SIGXCPU may win)
+    stopped = r.get("limit") if r.get("ok") is False else r.get("signal") or "crash"
+    r["outcome"] = f"refused ({stopped})" if r["refusal"] else "accepted"
     return r
 
 
