@@ -101,9 +101,11 @@ def test_vllm_runs_through_its_module_when_importable(monkeypatch):
     monkeypatch.setattr(
         backends.importlib.util, "find_spec", lambda name, *a: object() if name == "vllm" else real(name, *a)
     )
-    assert backends.vllm_command() == [sys.executable, "-m", "vllm.entrypoints.openai.api_server"]
+    # behind the bounded chat-template compile (issue 18): serving/vllm_bounded.py runs vLLM's module
+    bounded = [sys.executable, "-m", "bitagent_cli.serving.vllm_bounded", "vllm.entrypoints.openai.api_server"]
+    assert backends.vllm_command() == bounded
     argv = vllm_argv("Qwen/Qwen3-8B", port=5, served_name="q", device="gpu")
-    assert argv[:5] == [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", "Qwen/Qwen3-8B"]
+    assert argv[:6] == [*bounded, "--model", "Qwen/Qwen3-8B"]
     assert "serve" not in argv and _flag(argv, "--tool-call-parser") == "hermes"
 
 

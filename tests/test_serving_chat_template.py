@@ -199,6 +199,38 @@ def test_real_templates_pass_vetting(tmp_path, name):
     assert v.info["chat_template"]["renders"]["tokenizer_config.json"] >= 1
 
 
+BOOM = "{% if messages[-1]['content'] == 'boom' %}BOMB{% endif %}"  # a branch vetting's samples never take
+
+
+@pytest.mark.parametrize(
+    "bomb", ["{{ 'x' * 3000000000 }}", "{{ 'x' * 50000000 }}", "{{ [0] * 10 ** 9 }}", "{{ 2 ** 100000000 }}"]
+)
+def test_a_constant_bomb_in_a_branch_never_taken_is_refused_at_vetting(tmp_path, bomb):
+    """jinja2's optimizer folds constants when it compiles, in every environment that does not intercept the
+    operator: vLLM compiles templates so at start-up (outside transformers' hook) and died there with a 3 GB
+    literal and a 2 GB log. Vetting sizes each fold before it is made (a MemoryError under its cap would be
+    swallowed by jinja2 as "not foldable" and the bomb passed), so the branch need not be taken."""
+    with pytest.raises(ModelRefused, match=r"in a constant jinja2 folds .*\(size limit\)"):
+        vet_local(_model_with_template(tmp_path, BOOM.replace("BOMB", bomb) + TINY_TEMPLATE))
+
+
+def test_honest_folds_and_a_bomb_that_needs_the_messages_pass_vetting(tmp_path):
+    """Small constant folds are what templates do (`'=' * 20`); a bomb built from the messages cannot be
+    folded, so vetting (whose samples never say "boom") passes it and serving's bounds refuse that request
+    (tests/vllm_cpu: a 400 from vLLM; test_hf_server_refuses_a_hostile_template_per_request_and_keeps_serving)."""
+    extras = ("{{ '=' * 20 }}{{ 2 ** 10 }}", BOOM.replace("BOMB", "{{ 'x' * (3000000000 + messages|length) }}"))
+    for i, extra in enumerate(extras):
+        vetting._TEMPLATE_VERDICTS.clear()
+        v = vet_local(_model_with_template(tmp_path, extra + TINY_TEMPLATE, name=f"m{i}"))
+        assert v.info["chat_template"]["renders"]["tokenizer_config.json"] >= 1
+    ct.check_plain_compile("{{ '=' * 20 }}")  # and the fold table is jinja2's own again afterwards
+    import operator
+
+    import jinja2.nodes
+
+    assert jinja2.nodes._binop_to_func["*"] is operator.mul
+
+
 @pytest.mark.parametrize("name", sorted(ATTACKS))
 def test_each_attack_is_refused_at_vetting_in_a_small_child(tmp_path, name, monkeypatch):
     template, limit = ATTACKS[name]
@@ -414,7 +446,7 @@ if __name__ == "__main__":
 def test_vllm_runs_behind_the_bounded_compile(tmp_path):
     """`python -m bitagent_cli.serving.vllm_bounded vllm.entrypoints.openai.api_server ...`: vLLM's module runs
     as __main__ with its arguments, and a template rendered through transformers there is bounded. The module
-    here is a stand-in; the entry point is not wired into the vllm backend until it is checked on real vLLM."""
+    here is a stand-in; tests/vllm_cpu checks the same on vLLM's CPU build (the vllm backend runs through it)."""
     import os
     import subprocess
     import sys

