@@ -160,13 +160,19 @@ def test_underscore_to_dot_agrees_with_bfcls_checker_on_every_dotted_task(bfcl_f
     assert checked > 1000
 
 
-def test_java_js_variants_get_bfcls_verdict(bfcl_funcs):
+def _javajs(tree_sitter: bool):
+    """benchmarks/scoring_javajs.py with BFCL's Java/JS checker loaded (skips with its reason when it cannot
+    be): the module, BFCL's functions and the Java/JS questions and answers by category."""
     javajs_bench = _bench("scoring_javajs")
-    loaded = javajs_bench.load(False)
+    loaded = javajs_bench.load(tree_sitter)
     if isinstance(loaded, str):
         pytest.skip(loaded)
     f, data_dir, read = loaded
-    entries = {c: read(data_dir, c) for c in ("simple_java", "simple_javascript")}
+    return javajs_bench, f, {c: read(data_dir, c) for c in ("simple_java", "simple_javascript")}
+
+
+def test_java_js_variants_get_bfcls_verdict(bfcl_funcs):
+    javajs_bench, f, entries = _javajs(False)
     n = 0
     for t in load_suite("bfcl", category="simple_java,simple_javascript"):
         cat, bid = t.meta["bfcl_category"], t.meta["bfcl_id"]
@@ -258,14 +264,9 @@ def test_bfcl_rules_read_prompt_mode_java_as_bfcls_tree_sitter_decoder_does(java
 
 
 def test_java_js_prompt_text_gets_bfcls_verdict_with_its_tree_sitter_decoders(bfcl_funcs):
-    javajs_bench = _bench("scoring_javajs")
-    loaded = javajs_bench.load(True)
-    if isinstance(loaded, str):
-        pytest.skip(loaded)
-    f, data_dir, read = loaded
+    javajs_bench, f, entries = _javajs(True)
     if not f["tree_sitter"]:
         pytest.skip("tree_sitter 0.21 with its Java/JavaScript grammars is not installed (bfcl-eval's own pins)")
-    entries = {c: read(data_dir, c) for c in ("simple_java", "simple_javascript")}
     n = 0
     for t in load_suite("bfcl", category="simple_java,simple_javascript"):
         cat, bid = t.meta["bfcl_category"], t.meta["bfcl_id"]

@@ -336,27 +336,14 @@ def _decoded_write(
     assert head_number % period == phase  # the era is born at the recorded head
     era = {"period": period, "current": head_number}
     signing = _signing_codec(codec, srv)
-    _, extra, _ = signing.signature_payload_parts(
-        b"",
-        era=era,
-        nonce=NONCE,
-        tip=0,
-        tip_asset_id=None,
-        genesis_hash=SYNTHETIC_GENESIS,
-        era_block_hash=srv.head,
+    extension = dict(  # what the SDK signed: the recorded head's era, our nonce, no tip
+        era=era, nonce=NONCE, tip=0, tip_asset_id=None, genesis_hash=SYNTHETIC_GENESIS, era_block_hash=srv.head
     )
+    _, extra, _ = signing.signature_payload_parts(b"", **extension)
     _, body = _compact(raw)
     assert raw[body] == 0x84 and raw[body + 1] == 0x00  # signed, v4; MultiAddress::Id
     call_data = raw[body + 2 + 32 + 65 + len(extra) :]
-    payload = signing.signature_payload(
-        call_data,
-        era=era,
-        nonce=NONCE,
-        tip=0,
-        tip_asset_id=None,
-        genesis_hash=SYNTHETIC_GENESIS,
-        era_block_hash=srv.head,
-    )
+    payload = signing.signature_payload(call_data, **extension)
     signature = bytes.fromhex(x["signature"]["Sr25519"].removeprefix("0x"))
     assert kp.verify(payload, signature)
     # the call index: the pallet's index and the call's position in the metadata
